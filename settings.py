@@ -7,12 +7,9 @@ Environment variables are the field names upper-cased with the prefix ``COURSETA
 a ``.env`` file in the working directory is read too. Unknown ``COURSETA_*`` names are
 rejected so that a typo never silently falls back to a default:
 
->>> import os
->>> os.environ["COURSETA_CHUNK_SIZE"] = "300"
->>> load_settings().chunk_size
+>>> load_settings(chunk_size=300).chunk_size
 300
->>> os.environ["COURSETA_CHUNK_SIZ"] = "300"
->>> load_settings()
+>>> check_unknown_env({"COURSETA_CHUNK_SIZ": "300"})
 Traceback (most recent call last):
 ...
 settings.SettingsError: unknown setting COURSETA_CHUNK_SIZ (did you mean COURSETA_CHUNK_SIZE?)
@@ -94,7 +91,7 @@ class Settings(BaseSettings):
 
     # --- search and fusion --------------------------------------------------
     fusion: Literal["rrf", "score"] = Field(
-        "rrf",
+        "score",
         description="How BM25 and dense rankings are combined: weighted reciprocal rank (rrf) or min-max score blend (score).",
     )
     rrf_k: int = Field(60, ge=1, description="The k constant of reciprocal-rank fusion.")
@@ -102,16 +99,29 @@ class Settings(BaseSettings):
         1.0, ge=0, description="Weight of BM25 in fusion for Chinese queries."
     )
     dense_weight_zh: float = Field(
-        0.2, ge=0, description="Weight of the dense retriever in fusion for Chinese queries."
+        0.1, ge=0, description="Weight of the dense retriever in fusion for Chinese queries."
     )
     bm25_weight_en: float = Field(
         1.0, ge=0, description="Weight of BM25 in fusion for English queries."
     )
     dense_weight_en: float = Field(
-        0.5, ge=0, description="Weight of the dense retriever in fusion for English queries."
+        0.0, ge=0, description="Weight of the dense retriever in fusion for English queries."
     )
     candidates: int = Field(
         50, ge=1, description="How many hits each retriever contributes to fusion."
+    )
+    query_glossary: str = Field(
+        str(PROJECT_ROOT / "retrieval" / "resources" / "glossary_en_zh.tsv"),
+        description=(
+            "Bilingual term list (TSV) used to expand BM25 queries across English and Chinese; "
+            "empty = off (sensible with a multilingual embedder such as bge-m3)."
+        ),
+    )
+    glossary_weight_en: float = Field(
+        1.0, ge=0, description="Weight of glossary-added Chinese terms in BM25 for English queries."
+    )
+    glossary_weight_zh: float = Field(
+        0.3, ge=0, description="Weight of glossary-added English terms in BM25 for Chinese queries."
     )
     reranker: str = Field(
         "",
@@ -128,9 +138,10 @@ class Settings(BaseSettings):
         return self
 
 
-def _check_unknown_env() -> None:
+def check_unknown_env(environ=os.environ) -> None:
+    """Reject ``COURSETA_*`` variables that name no setting (typos must not pass silently)."""
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    for key in os.environ:
+    for key in environ:
         if key.upper().startswith(ENV_PREFIX) and key.upper() not in known:
             close = difflib.get_close_matches(key.upper(), known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
@@ -139,7 +150,7 @@ def _check_unknown_env() -> None:
 
 def load_settings(**overrides) -> Settings:
     """Read settings from the environment (and ``.env``), with explicit overrides on top."""
-    _check_unknown_env()
+    check_unknown_env()
     try:
         return Settings(**overrides)
     except ValidationError as exc:

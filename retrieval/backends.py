@@ -122,11 +122,19 @@ class LexicalIndex:
 
         return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
 
-    def search(self, query_tokens: list[str], n: int) -> list[tuple[int, float]]:
-        ids = self.bm25.get_tokens_ids(query_tokens) if self.n_docs else []
-        if not ids:
+    def search(
+        self, query_tokens: list[str], n: int, extra_tokens: list[str] = (), extra_weight: float = 1.0
+    ) -> list[tuple[int, float]]:
+        """Top ``n`` (doc, score); ``extra_tokens`` (e.g. glossary expansions) count ``extra_weight`` times."""
+        if not self.n_docs:
             return []
-        scores = self.bm25.get_scores_from_ids(ids)
+        ids = self.bm25.get_tokens_ids(list(query_tokens))
+        extra = self.bm25.get_tokens_ids([t for t in extra_tokens if t not in query_tokens])
+        if not ids and not (extra and extra_weight):
+            return []
+        scores = self.bm25.get_scores_from_ids(ids) if ids else np.zeros(self.n_docs, dtype=np.float32)
+        if extra and extra_weight:
+            scores = scores + extra_weight * self.bm25.get_scores_from_ids(extra)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -50,7 +50,7 @@ def _clean_heading(text: str) -> str:
     text = re.sub(r"[*_`]+", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](link) → text
     text = re.sub(r"\s+", " ", text).strip()
-    return _SECTION_NUMBER.sub(lambda m: m.group(1) + " ", text, count=1).strip()
+    return re.sub(r"^(\d+(?:\.\d+)*)(?=[^\d.\s])", r"\1 ", text)
 
 
 @dataclass

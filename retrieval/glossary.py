@@ -1,0 +1,84 @@
+"""Cross-lingual query expansion for BM25 from a bilingual course glossary.
+
+The default embedder is English-only while most notes are Chinese, so an English question
+("What is cross entropy?") shares no BM25 terms with the passage that answers it (交叉熵).
+Expanding the query with glossary equivalents bridges that gap; with a multilingual
+embedder (e.g. st:BAAI/bge-m3) the glossary can be switched off (``query_glossary=""``).
+
+>>> g = Glossary.from_pairs([("cross entropy", ["交叉熵"]), ("entropy", ["熵"]), ("temperature", ["温度"])])
+>>> g.expand("How do cross-entropy and entropy relate to temperature T?")
+['交叉熵', '温度', '熵']
+>>> g.expand("什么是温度？")
+['定义', '称为', '是指', 'definition', 'defined', 'temperature']
+>>> g.expand("温度参数")
+['temperature']
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_GLOSSARY = Path(__file__).parent / "resources" / "glossary_en_zh.tsv"
+
+# "什么是X / X是什么 / what is X / define X": the answer is a definition, which course notes
+# phrase with these words; BM25 alone cannot tell a definition from any other mention of X.
+DEFINITION_QUESTION = re.compile(r"什么是|是什么|何为|何谓|的定义|\bwhat\s+(?:is|are)\b|\bdefin", re.I)
+DEFINITION_TERMS = ("定义", "称为", "是指", "definition", "defined")
+
+
+def _english_pattern(term: str) -> re.Pattern:
+    words = [re.escape(w) for w in re.split(r"[\s\-]+", term.lower()) if w]
+    # words may be joined by spaces or hyphens; a trailing plural "s"/"es" is allowed
+    return re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(words) + r"(?:e?s)?(?![a-z0-9])")
+
+
+class Glossary:
+    def __init__(self, pairs: list[tuple[str, list[str]]]):
+        # longest English terms first so "cross entropy" wins over "entropy" for the same span
+        self.en = sorted(((_english_pattern(en), en, zh) for en, zh in pairs), key=lambda t: -len(t[1]))
+        zh_to_en: dict[str, list[str]] = {}
+        for en, zhs in pairs:
+            for zh in zhs:
+                if re.search(r"[\u4e00-\u9fff]", zh):
+                    zh_to_en.setdefault(zh, []).append(en)
+        self.zh = sorted(zh_to_en.items(), key=lambda kv: -len(kv[0]))
+
+    @classmethod
+    def from_pairs(cls, pairs):
+        return cls([(en, list(zh)) for en, zh in pairs])
+
+    @classmethod
+    def load(cls, path: Path) -> "Glossary":
+        pairs = []
+        for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            en, sep, zh = line.partition("\t")
+            if not sep:
+                raise ValueError(f"{path}:{lineno}: expected 'english<TAB>中文,中文'")
+            pairs.append((en.strip(), [z.strip() for z in zh.split(",") if z.strip()]))
+        return cls(pairs)
+
+    def expand(self, query: str) -> list[str]:
+        """Terms in the other language for the glossary terms found in ``query``, plus
+        definition cues (定义, 称为, definition ...) when the query asks what something is."""
+        out: list[str] = [t for t in DEFINITION_TERMS] if DEFINITION_QUESTION.search(query) else []
+        lowered = query.lower()
+        taken = [False] * len(lowered)
+        for pattern, _, zhs in self.en:
+            for m in pattern.finditer(lowered):
+                if any(taken[m.start():m.end()]):
+                    continue
+                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                out.extend(z for z in zhs if z not in out)
+        for zh, ens in self.zh:
+            if zh in query:
+                out.extend(e for e in ens if e not in out)
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_glossary(path: str) -> Glossary | None:
+    return Glossary.load(Path(path)) if path else None

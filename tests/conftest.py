@@ -1,0 +1,116 @@
+"""Shared fixtures: a small bilingual corpus, settings pointing at tmp folders, a counting fake embedder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = REPO / "corpus"
+
+
+class CountingEmbedder:
+    """Deterministic fake embedder (hashed character n-grams) that counts what it embeds."""
+
+    def __init__(self, dim: int = 64):
+        from retrieval.embedders import HashEmbedder
+
+        self._inner = HashEmbedder(dim)
+        self.name = self._inner.name
+        self.embedded: list[str] = []
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    def embed(self, texts, batch_size=64, progress=False) -> np.ndarray:
+        self.embedded.extend(texts)
+        return self._inner.embed(texts)
+
+
+MINI_NOTES = textwrap.dedent(
+    """\
+    ---
+    layout: default
+    title: 迷你讲义
+    ---
+
+    # 1.1 语言模型
+
+    语言模型是对令牌序列的概率分布。它为每个序列分配一个概率。
+
+    ## 1.1.1 温度
+
+    温度参数 T 控制采样的随机性。T=0 时总是选择最可能的令牌。
+
+    # 1.2 信息论
+
+    香农在1948年提出了熵的概念。交叉熵是熵的上界。
+
+    {% for x in site.pages %}
+    {{ x.title }}
+    {% endfor %}
+    """
+)
+
+MINI_ENGLISH = textwrap.dedent(
+    """\
+    # Reading list
+
+    ## Week 3: Scaling laws
+
+    Read "Scaling Laws for Neural Language Models" before the lecture. It relates loss to compute.
+
+    ## Week 4: Retrieval
+
+    Retrieval-augmented generation combines a retriever with a generator.
+    """
+)
+
+
+@pytest.fixture
+def mini_corpus(tmp_path) -> Path:
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "notes" / "mini.md").write_text(MINI_NOTES, encoding="utf-8")
+    (corpus / "reading.md").write_text(MINI_ENGLISH, encoding="utf-8")
+    (corpus / "sources.yaml").write_text(
+        "- path: notes/mini.md\n  title: 迷你讲义（测试）\n  language: zh\n", encoding="utf-8"
+    )
+    return corpus
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    from settings import load_settings
+
+    def make(corpus: Path, **overrides):
+        values = dict(corpus_dir=corpus, data_dir=tmp_path / "data", embedder="hash:64",
+                      chunk_size=200, chunk_overlap=30)
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def embedder():
+    return CountingEmbedder(64)
+
+
+@pytest.fixture
+def course_corpus(tmp_path) -> Path:
+    """A writable copy of the bundled course corpus."""
+    dest = tmp_path / "course"
+    shutil.copytree(SHARED_CORPUS, dest)
+    for path in dest.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dest

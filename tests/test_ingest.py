@@ -1,0 +1,152 @@
+import os
+
+import pytest
+
+from retrieval.ingest import ingest
+from retrieval.search import Retriever
+from retrieval.store import CURRENT, current_index_dir, load_stored
+from tests.pdfs import cjk_pdf, encrypted_pdf, image_only_pdf
+
+
+def _statuses(report):
+    return {f.source: f.status for f in report.files}
+
+
+def test_first_ingest_then_nothing_to_do(mini_corpus, make_settings, embedder):
+    s = make_settings(mini_corpus)
+    report = ingest(s, progress=False, embedder=embedder)
+    assert set(_statuses(report).values()) == {"added"}
+    assert report.n_chunks == len(embedder.embedded) > 0
+    pointer = s.data_dir / CURRENT
+    before = (pointer.read_text(), pointer.stat().st_mtime_ns, sorted(os.listdir(s.data_dir)))
+
+    again = ingest(s, progress=False, embedder=embedder)
+    assert again.up_to_date and again.embedded == 0
+    assert set(_statuses(again).values()) == {"unchanged"}
+    assert (pointer.read_text(), pointer.stat().st_mtime_ns, sorted(os.listdir(s.data_dir))) == before
+    assert len(embedder.embedded) == report.n_chunks  # nothing re-embedded
+
+
+def test_incremental_add_change_remove(mini_corpus, make_settings, embedder):
+    s = make_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    embedder.embedded.clear()
+
+    (mini_corpus / "new.md").write_text("# 新增\n\n检索增强生成把检索器和生成器结合起来。\n", encoding="utf-8")
+    (mini_corpus / "reading.md").write_text("# Reading list\n\nOnly week 5 now: alignment.\n", encoding="utf-8")
+    (mini_corpus / "notes" / "mini.md").unlink()
+    report = ingest(s, progress=False, embedder=embedder)
+    assert _statuses(report) == {"new.md": "added", "reading.md": "updated", "notes/mini.md": "removed"}
+    # only the chunks of the new and changed files were embedded
+    assert all(("检索增强" in t) or ("alignment" in t) for t in embedder.embedded)
+    stored = load_stored(s.data_dir)
+    assert {c.source for c in stored.chunks} == {"new.md", "reading.md"}
+    assert stored.vectors.shape[0] == len(stored.chunks)
+    hits = Retriever.load(s, embedder=embedder).search("检索增强生成", k=1)
+    assert hits[0].source == "new.md"
+
+
+def test_changed_settings_rebuild_with_message(mini_corpus, make_settings, embedder):
+    ingest(make_settings(mini_corpus), progress=False, embedder=embedder)
+    s2 = make_settings(mini_corpus, chunk_size=120)
+    with pytest.raises(Exception, match="chunking"):
+        Retriever.load(s2, embedder=embedder)  # never searched with mismatched chunks
+    report = ingest(s2, progress=False, embedder=embedder)
+    assert any("rebuilding" in m for m in report.messages)
+    assert set(_statuses(report).values()) == {"added"}
+    Retriever.load(s2, embedder=embedder).search("温度", k=2)
+
+    s3 = make_settings(mini_corpus, chunk_size=120, embedder="hash:32")
+    from retrieval.errors import IndexMismatchError
+
+    with pytest.raises(IndexMismatchError, match="embedder 'hash:64'.*hash:32.*ingest"):
+        Retriever.load(s3)
+    report = ingest(s3, progress=False)
+    assert any("embedder" in m for m in report.messages)
+    assert load_stored(s3.data_dir).vectors.shape[1] == 32
+
+
+def test_rebuild_flag_reembeds_everything(mini_corpus, make_settings, embedder):
+    s = make_settings(mini_corpus)
+    first = ingest(s, progress=False, embedder=embedder)
+    embedder.embedded.clear()
+    report = ingest(s, rebuild=True, progress=False, embedder=embedder)
+    assert report.embedded == first.n_chunks == len(embedder.embedded)
+
+
+def test_every_bad_input_is_reported_and_skipped(mini_corpus, make_settings, embedder, tmp_path):
+    bad = mini_corpus / "bad"
+    bad.mkdir()
+    (bad / "empty.md").write_bytes(b"")
+    (bad / "junk.md").write_bytes(os.urandom(4096) + b"\x00" * 10)
+    (bad / "truncated.pdf").write_bytes(cjk_pdf(["第一页内容", "第二页内容"])[:700])
+    (bad / "encrypted.pdf").write_bytes(encrypted_pdf(cjk_pdf(["机密"]), "secret"))
+    (bad / "scanned.pdf").write_bytes(image_only_pdf())
+    with open(bad / "huge.md", "wb") as fh:  # 50 MB, sparse
+        fh.truncate(50 * 2**20)
+    (bad / "latin1.txt").write_bytes("café naïve résumé déjà vu à la carte".encode("latin-1") * 10)
+    outside = tmp_path / "secret.md"
+    outside.write_text("# 秘密\n\n不应被索引。\n", encoding="utf-8")
+    (bad / "escape.md").symlink_to(outside)
+    (mini_corpus / "good.pdf").write_bytes(cjk_pdf(["课程资源\n免费的 GPU 资源"]))
+
+    report = ingest(make_settings(mini_corpus, max_file_mb=20), progress=False, embedder=embedder)
+    skipped = {f.source: f.reason for f in report.skipped}
+    expected = {
+        "bad/empty.md": "empty file",
+        "bad/junk.md": "binary",
+        "bad/truncated.pdf": "truncated PDF",
+        "bad/encrypted.pdf": "encrypted PDF",
+        "bad/scanned.pdf": "no text layer",
+        "bad/huge.md": "over the 20 MB size limit",
+        "bad/latin1.txt": "undecodable",
+        "bad/escape.md": "symlink pointing outside the corpus",
+    }
+    assert set(skipped) == set(expected)
+    for source, reason in expected.items():
+        assert reason in skipped[source], (source, skipped[source])
+    assert _statuses(report)["good.pdf"] == "added"
+    assert _statuses(report)["notes/mini.md"] == "added"
+    assert not any("秘密" in t for t in embedder.embedded)
+    # and a second run with the same bad files is "nothing to do", still reporting them
+    again = ingest(make_settings(mini_corpus, max_file_mb=20), progress=False, embedder=embedder)
+    assert again.up_to_date
+    assert {f.source for f in again.skipped} == set(expected)
+
+
+def test_crash_while_building_keeps_the_old_index(mini_corpus, make_settings, embedder, monkeypatch):
+    s = make_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    live = current_index_dir(s.data_dir)
+    before = Retriever.load(s, embedder=embedder).search("温度参数", k=3)
+
+    (mini_corpus / "more.md").write_text("# 更多\n\n新的内容。\n", encoding="utf-8")
+    import retrieval.ingest as ingest_mod
+
+    def boom(folder, *args, **kwargs):
+        (folder / "dense.faiss").write_bytes(b"half written")
+        raise KeyboardInterrupt("simulated crash")
+
+    monkeypatch.setattr(ingest_mod, "write_search_structures", boom)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(s, progress=False, embedder=embedder)
+    assert current_index_dir(s.data_dir) == live
+    assert not [p for p in s.data_dir.iterdir() if p.name.startswith(".building")]
+    after = Retriever.load(s, embedder=embedder).search("温度参数", k=3)
+    assert [h.id for h in after] == [h.id for h in before]
+
+    monkeypatch.undo()
+    report = ingest(s, progress=False, embedder=embedder)
+    assert _statuses(report)["more.md"] == "added"
+    assert current_index_dir(s.data_dir) != live and not live.exists()
+
+
+def test_missing_corpus_and_index_are_clear_errors(make_settings, tmp_path):
+    from retrieval.errors import IndexMissingError
+    from retrieval.loaders import LoadError
+
+    s = make_settings(tmp_path / "nope")
+    with pytest.raises(LoadError, match="does not exist"):
+        ingest(s, progress=False)
+    with pytest.raises(IndexMissingError, match="python -m retrieval ingest"):
+        Retriever.load(s)

@@ -1,0 +1,151 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from retrieval.glossary import Glossary
+from retrieval.ingest import ingest
+from retrieval.search import Retriever, fuse
+from retrieval.types import Hit
+
+REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def retriever(mini_corpus, make_settings, embedder):
+    s = make_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    return Retriever.load(s, embedder=embedder)
+
+
+def test_hits_carry_text_scores_ranks_and_metadata(retriever):
+    hits = retriever.search("温度参数 T 控制什么？", k=3)
+    assert len(hits) == 3
+    top = hits[0]
+    assert isinstance(top, Hit)
+    assert "温度参数" in top.text
+    assert top.source == "notes/mini.md" and top.title == "迷你讲义（测试）"
+    assert top.heading_path == ["1.1 语言模型", "1.1.1 温度"]
+    assert top.page is None and top.language == "zh"
+    assert set(top.ranks) == {"bm25", "dense"} and top.ranks["bm25"] == 1
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    d = top.to_dict()
+    for key in ("id", "text", "score", "ranks", "source", "title", "heading", "page", "start", "end", "language"):
+        assert key in d
+
+
+def test_english_query_finds_english_passage(retriever):
+    assert retriever.search("scaling laws reading before the lecture", k=1)[0].source == "reading.md"
+
+
+def test_glossary_bridges_english_questions_to_chinese_notes(mini_corpus, make_settings, embedder, tmp_path):
+    glossary = tmp_path / "g.tsv"
+    glossary.write_text("cross entropy\t交叉熵\nentropy\t熵\n", encoding="utf-8")
+    s = make_settings(mini_corpus, query_glossary=str(glossary), dense_weight_en=0)
+    ingest(s, progress=False, embedder=embedder)
+    with_glossary = Retriever.load(s, embedder=embedder).search("What is cross entropy?", k=1)
+    assert "交叉熵" in with_glossary[0].text
+    without = Retriever.load(s.model_copy(update={"query_glossary": ""}), embedder=embedder)
+    assert without.search("What is cross entropy?", k=1) == []
+
+
+def test_k_larger_than_corpus_and_empty_query(retriever):
+    assert len(retriever.search("语言模型", k=1000)) == len(retriever.chunks)
+    assert retriever.search("   ", k=5) == []
+
+
+def test_fusion_methods():
+    runs = {"bm25": [(1, 9.0), (2, 3.0)], "dense": [(2, 0.9), (3, 0.1)]}
+    assert [d for d, _ in fuse(runs, {"bm25": 1, "dense": 0})] == [1, 2]
+    # min-max per retriever: bm25 → {1: 1, 2: 0}, dense → {2: 1, 3: 0}
+    assert [d for d, _ in fuse(runs, {"bm25": 1, "dense": 2}, "score")] == [2, 1, 3]
+    assert [d for d, _ in fuse(runs, {"bm25": 1, "dense": 0.1}, "score")] == [1, 2, 3]
+    with pytest.raises(ValueError):
+        fuse(runs, {"bm25": 1}, "magic")
+
+
+def test_language_picks_the_weights(retriever):
+    s = retriever.settings
+    assert retriever.weights("温度是什么") == {"bm25": s.bm25_weight_zh, "dense": s.dense_weight_zh}
+    assert retriever.weights("what is temperature") == {"bm25": s.bm25_weight_en, "dense": s.dense_weight_en}
+
+
+def test_glossary_file_format(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("no tab here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.tsv:1"):
+        Glossary.load(bad)
+
+
+def test_reranker_reorders_with_a_tiny_cross_encoder(mini_corpus, make_settings, embedder, tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    model_dir = tmp_path / "tiny-ce"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("温度参数语言模型熵香农交叉") + ["the", "scaling", "laws"]
+    model_dir.mkdir()
+    (model_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(model_dir / "vocab.txt")).save_pretrained(model_dir)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=512, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(model_dir)
+
+    s = make_settings(mini_corpus, reranker=str(model_dir), rerank_top_n=3)
+    ingest(s, progress=False, embedder=embedder)
+    plain = Retriever.load(s.model_copy(update={"reranker": ""}), embedder=embedder).search("温度参数", k=5)
+    reranked = Retriever.load(s, embedder=embedder).search("温度参数", k=5)
+    assert {h.id for h in reranked[:3]} == {h.id for h in plain[:3]}
+    assert [h.id for h in reranked[3:]] == [h.id for h in plain[3:]]
+    assert [h.ranks["rerank"] for h in reranked[:3]] == [1, 2, 3]
+    scores = [h.scores["rerank"] for h in reranked[:3]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_unknown_embedder_fails_loudly():
+    from retrieval.embedders import get_embedder
+    from retrieval.errors import EmbedderError
+
+    with pytest.raises(EmbedderError, match="unknown embedder provider 'nope'"):
+        get_embedder("nope:model")
+    with pytest.raises(EmbedderError, match="provider:model"):
+        get_embedder("just-a-name")
+    with pytest.raises(EmbedderError, match="could not load embedding model"):
+        get_embedder("st:/definitely/not/a/model").embed(["x"])
+
+
+def _cli(*args, env_extra, cwd=REPO):
+    import os
+
+    env = {**os.environ, **env_extra}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_cli_ingest_search_and_eval(mini_corpus, tmp_path):
+    env = {"COURSETA_EMBEDDER": "hash:64", "COURSETA_DATA_DIR": str(tmp_path / "cli-data"),
+           "COURSETA_CORPUS_DIR": str(mini_corpus), "COURSETA_CHUNK_SIZE": "200", "COURSETA_CHUNK_OVERLAP": "30"}
+    out = _cli("-m", "retrieval", "ingest", env_extra=env)
+    assert out.returncode == 0, out.stderr
+    assert "notes/mini.md" in out.stdout and "added" in out.stdout and "indexed" in out.stdout
+    out = _cli("-m", "retrieval", "search", "香农 熵", "--k", "2", "--json", env_extra=env)
+    assert out.returncode == 0, out.stderr
+    hits = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(hits) == 2 and "香农" in hits[0]["text"]
+
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        json.dumps({"id": "a", "question": "香农提出了什么？", "answer_contains": ["香农在1948年"]}, ensure_ascii=False) + "\n"
+        + json.dumps({"id": "b", "question": "scaling laws", "answer_contains": ["Scaling Laws for Neural"]}) + "\n"
+        + json.dumps({"id": "c", "question": "zzz", "answer_contains": ["this string is nowhere"]}) + "\n"
+        + json.dumps({"id": "oo", "question": "Who won the 2018 World Cup?", "answer_contains": []}) + "\n",
+        encoding="utf-8",
+    )
+    out = _cli("-m", "retrieval.eval", "--qa", str(qa), "--k", "5", "--json", env_extra=env)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["n"] == 3
+    assert result["recall_at_k"] == pytest.approx(2 / 3, abs=1e-3)
+    assert [m["id"] for m in result["misses"]] == ["c"]
+    assert 0 < result["mrr"] <= round(2 / 3, 4)
+
+    out = _cli("-m", "retrieval", "search", "x", env_extra={**env, "COURSETA_EMBEDDER": "hash:32"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "ingest" in out.stderr
