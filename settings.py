@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(
         400,
         ge=50,
-        description="Target chunk length in characters (chosen with retrieval.eval; see README).",
+        description="Target chunk length in characters (chosen with `python -m retrieval.tune`; see README).",
     )
     chunk_overlap: int = Field(
         60,
@@ -171,12 +171,10 @@ def settings_markdown_table() -> str:
     rows = ["| setting (env var) | default | description |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default
-        if isinstance(default, Path):
-            try:
-                default = default.relative_to(PROJECT_ROOT)
-            except ValueError:
-                pass
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {field.description} |")
+        if isinstance(default, (str, Path)) and str(default).startswith(str(PROJECT_ROOT)):
+            default = Path(default).relative_to(PROJECT_ROOT).as_posix()
+        shown = f"`{default}`" if default != "" else "*(empty)*"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 
 

@@ -94,6 +94,9 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # the "Loading weights" bar is noise on every start
 
             try:
                 self._model = SentenceTransformer(self.model_path, device=resolve_device(self.device))
