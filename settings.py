@@ -129,6 +129,19 @@ class Settings(BaseSettings):
     )
     rerank_top_n: int = Field(20, ge=1, description="How many fused hits the reranker reorders.")
 
+    # --- code demos (agent/sandbox.py) ---------------------------------------
+    sandbox_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit for one code demo, in seconds.")
+    sandbox_cpu_s: int = Field(10, ge=1, description="CPU-seconds limit for one code demo.")
+    sandbox_memory_mb: int = Field(1024, ge=128, description="Address-space limit for a code demo, in MB.")
+    sandbox_max_processes: int = Field(
+        64, ge=8, description="Process/thread limit (RLIMIT_NPROC) for the demo's user; applies when it runs as its own uid."
+    )
+    sandbox_file_mb: int = Field(10, ge=1, description="Largest file a code demo may write, in MB.")
+    sandbox_output_chars: int = Field(
+        20_000, ge=100, description="Characters of stdout (and of stderr) kept from a demo; the rest is cut with a marker."
+    )
+    sandbox_max_figures: int = Field(5, ge=0, description="Matplotlib figures kept from one demo.")
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":
         if self.chunk_overlap >= self.chunk_size:
