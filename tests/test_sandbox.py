@@ -90,7 +90,8 @@ def test_cpu_limit():
 
 
 def test_memory_bomb():
-    result = run_python("blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))\n", FAST)
+    code = "blocks = []\nwhile True:\n    blocks.append(bytearray(20 * 2**20))\n"
+    result = run_python(code, SandboxLimits(timeout_s=20, cpu_s=15, memory_mb=256))
     assert not result.ok and "memory" in result.limits_hit
 
 
