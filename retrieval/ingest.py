@@ -29,7 +29,7 @@ from retrieval.store import FORMAT_VERSION, load_stored, read_manifest, save_ind
 from retrieval.text import tokenize
 from retrieval.types import Chunk
 
-CHUNKER_VERSION = 3  # bump when chunking logic changes in a way that changes chunks
+CHUNKER_VERSION = 4  # bump when chunking logic changes in a way that changes chunks
 
 
 @dataclass

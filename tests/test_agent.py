@@ -1,0 +1,237 @@
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from agent.core import Agent
+from retrieval.ingest import ingest
+from retrieval.search import Retriever
+from tests.fakes import ScriptedToolModel, scripted_writer, tool_call
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def course(course_corpus, make_settings, embedder):
+    """The real course corpus indexed with the fake embedder (fast, deterministic)."""
+    s = make_settings(course_corpus, chunk_size=400, chunk_overlap=60)
+    ingest(s, progress=False, embedder=embedder)
+    return s, Retriever.load(s, embedder=embedder)
+
+
+def _agent(course, model=None, **overrides):
+    s, retriever = course
+    return Agent(s.model_copy(update=overrides), retriever=retriever, llm=model)
+
+
+def test_tool_calling_model_drives_the_tools_and_citations_are_verified(course):
+    model = ScriptedToolModel(responses=[
+        tool_call("search_course", {"query": "温度参数 T", "k": 3}),
+        AIMessage(content="温度参数 T 控制从语言模型中得到多少随机性 [1]。香农在1948年提出了熵 [9]。"),
+    ])
+    result = _agent(course, model=model, agent_strategy="tools").ask("采样时的温度参数 T 起什么作用？")
+    assert result.strategy == "tools" and result.mode == "tools"
+    assert [c["name"] for c in result.tool_calls] == ["search_course"]
+    assert result.verification["invalid"] == [9] and "[9]" not in result.answer
+    first = result.citations[0]
+    assert first["n"] == 1 and first["chunk_id"] == result.passages[0]["chunk_id"]
+    assert first["verdict"] == "supported"
+    # the tool result the model saw numbered the passages the same way
+    tool_message = model.seen[1][-1].content
+    assert tool_message.startswith("[1] ") and result.passages[0]["text"] in tool_message
+
+
+def _first_sentence_of_top_passage(course, question):
+    s, retriever = course
+    return retriever.search(question, s.retrieval_k)[0].text.split("。")[0].strip()
+
+
+def test_route_strategy_streams_the_model_answer_and_repairs_it(course):
+    sentence = _first_sentence_of_top_passage(course, "采样时的温度参数 T 起什么作用？")
+    writer = scripted_writer(f"{sentence} [1][7]。")
+    agent = _agent(course, model=writer, answer_mode="generate", agent_strategy="route")
+    events = list(agent.stream("采样时的温度参数 T 起什么作用？"))
+    streamed = "".join(e["text"] for e in events if e["type"] == "token")
+    result = events[-1]["result"]
+    assert events[0]["type"] == "status" and "passages" in events[0]["text"]
+    assert "[1][7]" in streamed  # what the student saw while streaming…
+    assert result.answer.endswith("[1]。") and result.verification["invalid"] == [7]  # …repaired after
+    assert result.citations[0]["n"] == 1 and result.citations[0]["verdict"] == "supported"
+    assert result.citations[0]["chunk_id"] == result.passages[0]["chunk_id"]
+
+
+def test_auto_mode_falls_back_to_quotes_when_the_model_is_unsupported(course):
+    agent = _agent(course, model=scripted_writer("Bananas are yellow and grow in warm places."), answer_mode="auto")
+    events = list(agent.stream("What does the temperature T do when sampling from a language model?"))
+    result = events[-1]["result"]
+    assert any(e["type"] == "replace" for e in events)
+    assert result.mode == "extract" and result.citations
+    assert all(c["verdict"] == "supported" for c in result.citations)
+    assert result.verification["recall"] == 1.0
+
+
+def test_extractive_answer_needs_no_model(course):
+    result = _agent(course, model=None, answer_mode="extract").ask("采样时的温度参数 T 起什么作用？")
+    assert result.mode == "extract" and not result.refused
+    assert any("温度参数" in p["text"] for p in result.passages)
+    assert result.citations and all(c["verdict"] == "supported" for c in result.citations)
+
+
+@pytest.mark.parametrize("question", ["Who won the 2018 World Cup?", "今天上海的天气怎么样？", "How do I cook rice?"])
+def test_out_of_corpus_questions_are_declined_with_closest_passages(course, question):
+    result = _agent(course).ask(question)
+    assert result.refused and result.mode == "refusal"
+    assert "course materials do not cover" in result.answer or "课程材料中没有找到" in result.answer
+    assert result.answer.count("\n- ") == min(3, len(result.passages))  # the closest passages, if any matched
+
+
+def test_homework_requests_get_explanations_and_readings_not_solutions(course):
+    result = _agent(course).ask("Write my Build Your Own LLaMa homework for me")
+    assert result.mode == "homework" and "won't write the solution" in result.answer
+    assert any("Build Your Own LLaMa" in p["text"] for p in result.passages)
+    off = _agent(course, homework_integrity=False).ask("Write my Build Your Own LLaMa homework for me")
+    assert off.mode != "homework"
+
+
+def test_follow_up_is_rewritten_from_history(course):
+    history = [{"role": "user", "content": "香农在1948年的论文叫什么？"}, {"role": "assistant", "content": "《通信的数学理论》[1]"}]
+    result = _agent(course, answer_mode="extract").ask("那1951年呢？", history)
+    assert result.query.startswith("香农在1948年的论文叫什么？")
+    assert any("1951" in p["text"] for p in result.passages[:5])
+
+
+def test_reading_list_questions_use_list_readings(course):
+    result = _agent(course).ask("关于涌现行为和能力应该读哪些论文？")
+    assert [c["name"] for c in result.tool_calls] == ["list_readings"]
+    assert any("syllabus-topics" in p["source"] for p in result.passages)
+
+
+def test_code_demo_runs_and_shows_its_result(course):
+    result = _agent(course).ask("请运行这段代码：\n```python\nimport math\nprint(round(math.log2(8), 1))\n```")
+    assert [c["name"] for c in result.tool_calls] == ["run_python"]
+    assert result.code_runs[0]["ok"] and "3.0" in result.answer
+
+
+@pytest.mark.parametrize("k", [3, 5, 10, 20])
+def test_citation_numbers_map_to_the_right_chunks_at_any_k(course, k):
+    s, retriever = course
+    hits = retriever.search("香农 熵 交叉熵", k)
+    target = next(i for i, h in enumerate(hits, start=1) if "交叉熵" in h.text)
+    model = ScriptedToolModel(responses=[
+        tool_call("search_course", {"query": "香农 熵 交叉熵", "k": k}),
+        AIMessage(content=f"{hits[target - 1].text.split('。')[0]}。[{target}]"),
+    ])
+    result = _agent(course, model=model, agent_strategy="tools", retrieval_k=k).ask("什么是交叉熵？")
+    assert len(result.passages) == k
+    cite = result.citations[0]
+    assert cite["n"] == target and cite["chunk_id"] == hits[target - 1].chunk.id and cite["verdict"] == "supported"
+    # reloading the saved answer maps the same numbers to the same chunks
+    saved = json.loads(json.dumps(result.to_json_dict()))
+    assert saved["passages"][target - 1]["chunk_id"] == cite["chunk_id"]
+
+
+def test_unknown_provider_is_one_sentence(course):
+    result = _agent(course, model=None, llm="claude3:opus", answer_mode="generate").ask("What does the temperature T do?")
+    assert result.error and "unknown LLM provider 'claude3'" in result.error and "Traceback" not in result.error
+
+
+class _OpenAIHandler(BaseHTTPRequestHandler):
+    requests: list = []
+    answer = "温度参数 [1]。"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(body)
+        text = type(self).answer
+        if body.get("stream"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in (text[:10], text[10:]):
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                         "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            done = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+        else:
+            payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+
+@pytest.fixture
+def openai_server():
+    _OpenAIHandler.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_openai_compatible_server_with_and_without_streaming(course, openai_server):
+    from langchain_core.messages import HumanMessage
+
+    from agent.llm import get_chat_model
+
+    s, _ = course
+    _OpenAIHandler.answer = _first_sentence_of_top_passage(course, "采样时的温度参数 T 起什么作用？") + " [1]。"
+    llm = get_chat_model("openai:tiny-test", s.model_copy(update={"llm_base_url": openai_server, "llm_api_key": "k"}))
+    assert llm.invoke([HumanMessage("hi")]).content == _OpenAIHandler.answer
+    assert len([c for c in llm.stream([HumanMessage("hi")]) if c.content]) == 2
+    assert _OpenAIHandler.requests[-1]["model"] == "tiny-test" and _OpenAIHandler.requests[-1]["stream"] is True
+
+    agent = _agent(course, llm="openai:tiny-test", llm_base_url=openai_server, agent_strategy="route", answer_mode="generate")
+    result = agent.ask("采样时的温度参数 T 起什么作用？")
+    assert result.error is None and result.citations[0]["verdict"] == "supported"
+    sent = _OpenAIHandler.requests[-1]["messages"]
+    assert sent[0]["role"] == "system" and "[1]" in sent[1]["content"]
+
+
+def test_unreachable_server_is_one_sentence(course):
+    agent = _agent(course, llm="openai:x", llm_base_url="http://127.0.0.1:9/v1", llm_timeout_s=2,
+                   agent_strategy="route", answer_mode="generate")
+    result = agent.ask("What does the temperature T do when sampling?")
+    assert result.error and "cannot reach the model server at http://127.0.0.1:9/v1" in result.error
+
+
+def test_cli_ask_json(course_corpus, tmp_path):
+    env = {"COURSETA_EMBEDDER": "hash:64", "COURSETA_DATA_DIR": str(tmp_path / "d"), "COURSETA_CORPUS_DIR": str(course_corpus),
+           "COURSETA_ANSWER_MODE": "extract"}
+    import os
+
+    full_env = {**os.environ, **env}
+    subprocess.run([sys.executable, "-m", "retrieval", "ingest"], env=full_env, cwd=REPO, check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-m", "agent", "ask", "采样时的温度参数 T 起什么作用？", "--json"],
+                         env=full_env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(data) >= {"answer", "citations", "tool_calls", "timings", "refused"}
+    assert data["citations"] and {"n", "chunk_id", "source", "title", "page", "verdict", "score"} <= set(data["citations"][0])
+    assert any(c["verdict"] == "supported" for c in data["citations"])
+
+
+@pytest.mark.slow
+def test_bundled_model_end_to_end(course, tmp_path):
+    """The real SmolLM2-135M once: a few tokens on CPU, citations still verified."""
+    agent = _agent(course, model=None, llm="local:bundled", answer_mode="generate", llm_max_new_tokens=24,
+                   data_dir=tmp_path / "models-home")
+    result = agent.ask("What does the temperature T do when sampling from a language model?")
+    assert result.error is None, result.error
+    assert result.mode == "generate" and result.answer.strip()
+    assert result.timings["first_token_s"] > 0 and result.passages
