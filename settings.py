@@ -150,8 +150,8 @@ class Settings(BaseSettings):
         "auto",
         description=(
             "Route strategy's final answer: the model writes it from selected sentences (generate), the best "
-            "sentences are quoted (extract), or auto: generate for English questions, falling back to extract "
-            "when no sentence is supported; extract for Chinese ones (see README for the measurements)."
+            "sentences are quoted (extract), or auto: extract with the bundled 135M model (measured better, see "
+            "README), generate with any other model, falling back to extract when no sentence is supported."
         ),
     )
     retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")

@@ -66,7 +66,8 @@ def test_route_strategy_streams_the_model_answer_and_repairs_it(course):
 
 
 def test_auto_mode_falls_back_to_quotes_when_the_model_is_unsupported(course):
-    agent = _agent(course, model=scripted_writer("Bananas are yellow and grow in warm places."), answer_mode="auto")
+    agent = _agent(course, model=scripted_writer("Bananas are yellow and grow in warm places."), answer_mode="auto",
+                   llm="hf:some-model")
     events = list(agent.stream("What does the temperature T do when sampling from a language model?"))
     result = events[-1]["result"]
     assert any(e["type"] == "replace" for e in events)

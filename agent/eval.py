@@ -1,0 +1,112 @@
+"""End-to-end evaluation: ``python -m agent.eval --qa FILE.jsonl [--mode auto|generate|extract] [--json]``.
+
+Same file format as retrieval.eval. For each question it asks the agent and measures:
+
+- retrieval recall: a gold string is in one of the answer's passages;
+- cited-gold rate: the answer cites a passage that contains a gold string;
+- verifier citation precision / recall (ALCE definitions, agent/citations.py), averaged;
+- refusals: the share of out-of-corpus questions (empty ``answer_contains``) declined, and
+  the share of in-corpus questions wrongly declined;
+- latency: p50 / p95 of the whole answer, and of the first token where a model wrote one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from retrieval.eval import contains_any, load_qa
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 3)
+
+
+def evaluate(agent, items: list[dict]) -> dict:
+    rows = []
+    for item in items:
+        t0 = time.perf_counter()
+        result = agent.ask(item["question"])
+        elapsed = time.perf_counter() - t0
+        gold = item.get("answer_contains") or []
+        cited = {c["n"] for c in result.citations}
+        rows.append({
+            "id": item["id"],
+            "in_corpus": bool(gold),
+            "refused": result.refused,
+            "retrieved_gold": bool(gold) and any(contains_any(p["text"], gold) for p in result.passages),
+            "cited_gold": bool(gold) and any(contains_any(p["text"], gold) for p in result.passages if p["n"] in cited),
+            "precision": result.verification.get("precision"),
+            "recall": result.verification.get("recall"),
+            "mode": result.mode,
+            "error": result.error,
+            "seconds": elapsed,
+            "first_token_s": result.timings.get("first_token_s"),
+        })
+    inside = [r for r in rows if r["in_corpus"]]
+    outside = [r for r in rows if not r["in_corpus"]]
+    answered = [r for r in inside if not r["refused"] and r["precision"] is not None]
+    modes: dict[str, int] = {}
+    for r in rows:
+        modes[r["mode"]] = modes.get(r["mode"], 0) + 1
+    return {
+        "n": len(rows),
+        "n_in_corpus": len(inside),
+        "retrieval_recall": round(sum(r["retrieved_gold"] for r in inside) / len(inside), 4) if inside else None,
+        "cited_gold_rate": round(sum(r["cited_gold"] for r in inside) / len(inside), 4) if inside else None,
+        "citation_precision": round(sum(r["precision"] for r in answered) / len(answered), 4) if answered else None,
+        "citation_recall": round(sum(r["recall"] for r in answered) / len(answered), 4) if answered else None,
+        "refusal_rate_out_of_corpus": round(sum(r["refused"] for r in outside) / len(outside), 4) if outside else None,
+        "false_refusal_rate": round(sum(r["refused"] for r in inside) / len(inside), 4) if inside else None,
+        "errors": sum(1 for r in rows if r["error"]),
+        "latency_s_p50": _pct([r["seconds"] for r in rows], 50),
+        "latency_s_p95": _pct([r["seconds"] for r in rows], 95),
+        "first_token_s_p50": _pct([r["first_token_s"] for r in rows if r["first_token_s"]], 50),
+        "modes": modes,
+        "misses": [r["id"] for r in inside if not r["cited_gold"]],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = argparse.ArgumentParser(prog="python -m agent.eval")
+    parser.add_argument("--qa", required=True, type=Path)
+    parser.add_argument("--mode", choices=["auto", "generate", "extract"], default=None,
+                        help="override the answer_mode setting")
+    parser.add_argument("--json", action="store_true", help="last line printed: one JSON object")
+    args = parser.parse_args(argv)
+
+    from agent.core import Agent
+    from retrieval.errors import RetrievalError
+    from settings import SettingsError, get_settings
+
+    try:
+        settings = get_settings()
+        if args.mode:
+            settings = settings.model_copy(update={"answer_mode": args.mode})
+        agent = Agent(settings)
+        agent.retriever
+    except (RetrievalError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(agent, load_qa(args.qa))
+    result["answer_mode"] = settings.answer_mode
+    result["llm"] = settings.llm
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
