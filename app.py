@@ -1,0 +1,150 @@
+"""CourseTA chat: ``streamlit run app.py`` (or ``make run``).
+
+All logic lives in ``agent/`` and ``retrieval/``; this file only draws. Models and the index
+load once per process (``st.cache_resource``) and are shared by every session and tab.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import streamlit as st
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from agent.core import Agent  # noqa: E402
+from retrieval.errors import RetrievalError  # noqa: E402
+from settings import SettingsError, get_settings  # noqa: E402
+from ui.render import VERDICT_BADGE, conversation_json, conversation_markdown, link_markers, sources  # noqa: E402
+
+st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading the course index…")
+def load_agent() -> Agent:
+    agent = Agent(get_settings())
+    agent.retriever  # noqa: B018 - load now, once per process
+    return agent
+
+
+def show_sources(result: dict, anchor: str) -> None:
+    entries = sources(result)
+    if not entries:
+        return
+    st.markdown("**Sources**")
+    for s in entries:
+        page = f", p. {s['page']}" if s["page"] else ""
+        st.markdown(
+            f"<a id='{anchor}-src-{s['n']}'></a>**[{s['n']}]** {s['title']}{page} — {s['heading'] or ''} "
+            f"· {VERDICT_BADGE[s['verdict']]} ({s['score']:.2f})",
+            unsafe_allow_html=True,
+        )
+        with st.expander(f"passage [{s['n']}] · {s['source']}", expanded=False):
+            st.markdown(f"<div style='white-space: pre-wrap'>{s['html']}</div>", unsafe_allow_html=True)
+            st.caption(f"chunk {s['chunk_id']}")
+
+
+def show_code_runs(result: dict, figures: list[bytes]) -> None:
+    for run in result.get("code_runs", []):
+        with st.expander(f"code demo · {'ok' if run['ok'] else run['error']['type']} · {run['duration_s']:.2f} s", expanded=True):
+            st.code(run["code"], language="python")
+            if run["stdout"]:
+                st.text(run["stdout"])
+            if run["error"]:
+                st.error(f"{run['error']['type']}: {run['error']['message']}")
+    for png in figures:
+        st.image(png)
+
+
+def show_answer(message: dict, index: int) -> None:
+    result = message["result"]
+    anchor = message["id"]
+    if result.get("error"):
+        st.error(result["error"])
+    st.markdown(link_markers(result["answer"], anchor))
+    show_code_runs(result, message.get("figures", []))
+    show_sources(result, anchor)
+    ver = result.get("verification") or {}
+    if ver:
+        notes = [f"citation precision {ver['precision']:.2f} · recall {ver['recall']:.2f}"]
+        if ver.get("invalid"):
+            notes.append(f"removed invalid citations {ver['invalid']}")
+        if ver.get("added"):
+            notes.append(f"added citations {ver['added']}")
+        st.caption(" · ".join(notes))
+    feedback = st.feedback("thumbs", key=f"fb-{anchor}")
+    if feedback is not None:
+        message["feedback"] = bool(feedback)
+        message["comment"] = st.text_input("Comment (optional)", key=f"comment-{anchor}")
+
+
+def sidebar(settings) -> None:
+    with st.sidebar:
+        st.header("CourseTA")
+        st.caption(f"model: `{settings.llm}` · embedder: `{settings.embedder}`")
+        st.session_state.setdefault("k", settings.retrieval_k)
+        st.slider("passages per question (k)", 1, 20, key="k")
+        st.toggle("homework integrity", value=settings.homework_integrity, key="homework")
+        if st.button("Clear chat"):
+            st.session_state.messages = []
+            st.rerun()
+        messages = st.session_state.get("messages", [])
+        st.download_button("Export Markdown", conversation_markdown(messages), "courseta-chat.md", "text/markdown")
+        st.download_button("Export JSON", conversation_json(messages), "courseta-chat.json", "application/json")
+
+
+def main() -> None:
+    st.title("🎓 CourseTA")
+    st.caption("Ask about the course readings and lecture notes. Answers cite the course materials; "
+               "each citation is checked against its passage.")
+    try:
+        settings = get_settings()
+        agent = load_agent()
+    except (RetrievalError, SettingsError) as exc:
+        st.error(str(exc))
+        st.stop()
+    sidebar(settings)
+    agent.settings = settings.model_copy(update={"retrieval_k": st.session_state.k,
+                                                 "homework_integrity": st.session_state.homework})
+    messages = st.session_state.setdefault("messages", [])
+    for i, message in enumerate(messages):
+        with st.chat_message(message["role"]):
+            if message["role"] == "user":
+                st.markdown(message["content"])
+            else:
+                show_answer(message, i)
+
+    question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？")
+    if not question:
+        return
+    history = [{"role": m["role"], "content": m["content"]} for m in messages]
+    messages.append({"role": "user", "content": question, "id": uuid.uuid4().hex[:8]})
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        holder = {}
+        status = st.status("searching the course materials…", expanded=st.session_state.get("office_hours", False))
+
+        def tokens():
+            for event in agent.stream(question, history):
+                if event["type"] == "status":
+                    status.update(label=event["text"])
+                    status.write(event["text"])
+                elif event["type"] == "token":
+                    yield event["text"]
+                elif event["type"] == "replace":
+                    yield "\n\n---\n\n" + event["text"]
+                elif event["type"] == "result":
+                    holder["result"] = event["result"]
+
+        st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
+        status.update(label="done", state="complete")
+        result = holder["result"]
+    messages.append({"role": "assistant", "content": result.answer, "id": uuid.uuid4().hex[:8],
+                     "result": result.to_json_dict(), "figures": result.figures, "feedback": None})
+    st.rerun()
+
+
+main()

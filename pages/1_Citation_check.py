@@ -1,0 +1,52 @@
+"""TA page: check that an answer's [n] citations really support it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import streamlit as st
+
+from agent.citations import verify
+from ui.render import VERDICT_BADGE
+
+st.title("Citation check")
+st.caption("Pick an answer from this session, or paste an answer with [n] markers and its passages "
+           "(one per block, separated by a line with ---; passage 1 first).")
+
+answers = [m for m in st.session_state.get("messages", []) if m.get("role") == "assistant" and m.get("result")]
+choice = st.selectbox("Answer from this session", ["(paste below)"] + [f"{i + 1}. {m['result']['question'][:60]}" for i, m in enumerate(answers)])
+if choice != "(paste below)":
+    picked = answers[int(choice.split(".")[0]) - 1]["result"]
+    default_answer = picked["answer"]
+    default_passages = "\n---\n".join(p["text"] for p in picked["passages"])
+else:
+    default_answer, default_passages = "", ""
+
+answer = st.text_area("Answer", value=default_answer, height=120, key=f"answer-{choice}")
+passages_text = st.text_area("Passages", value=default_passages, height=220, key=f"passages-{choice}")
+if st.button("Check citations", type="primary") and answer.strip():
+    passages = [p.strip() for p in passages_text.split("\n---\n") if p.strip()]
+    result = verify(answer, passages, repair=False)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("citation precision", f"{result.precision:.2f}")
+    c2.metric("citation recall", f"{result.recall:.2f}")
+    c3.metric("invalid numbers", len(result.invalid))
+    rows = []
+    for s in result.sentences:
+        cites = [c for c in result.citations if c.sentence_index == s.index]
+        rows.append({
+            "sentence": s.text,
+            "cited": ", ".join(f"[{c.n}]" for c in cites) or "—",
+            "support": round(s.support, 3),
+            "verdicts": ", ".join(f"[{c.n}] {VERDICT_BADGE[c.verdict]} {c.score:.2f}" for c in cites) or "🔴 uncited",
+            "best passage if unsupported": f"[{s.best_passage}]" if s.best_passage and not s.supported else "",
+        })
+    st.dataframe(rows, use_container_width=True)
+    if result.invalid:
+        st.warning(f"Citation numbers with no passage: {result.invalid}")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["sentence"])
+    writer.writeheader()
+    writer.writerows(rows)
+    st.download_button("Download CSV", buf.getvalue(), "citation-check.csv", "text/csv")

@@ -1,0 +1,97 @@
+"""Streamlit pages with AppTest, over the real course corpus indexed with the fake embedder."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def app_env(course_corpus, tmp_path, monkeypatch):
+    from retrieval.ingest import ingest
+    from settings import get_settings, load_settings
+
+    env = {"COURSETA_EMBEDDER": "hash:64", "COURSETA_DATA_DIR": str(tmp_path / "data"),
+           "COURSETA_CORPUS_DIR": str(course_corpus)}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    ingest(load_settings(), progress=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _app():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.cache_resource = None
+    return at
+
+
+def _ask(at, question):
+    at.chat_input[0].set_value(question).run()
+    return at
+
+
+def test_chat_answers_with_clickable_citations_and_sources(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    assert not at.exception
+    texts = " ".join(m.value for m in at.markdown)
+    assert "温度参数" in texts
+    assert "](#" in texts and "-src-1)" in texts  # [1] links to its source entry
+    assert "Sources" in texts and "supported" in texts
+    assert len(at.chat_message) == 2
+
+
+def test_out_of_corpus_question_is_declined(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "Who won the 2018 World Cup?")
+    assert not at.exception
+    assert "do not cover" in " ".join(m.value for m in at.markdown)
+
+
+def test_code_demo_shows_code_output_and_figure(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    code = "```python\nimport matplotlib.pyplot as plt\nprint('hello demo')\nplt.plot([1, 2, 3])\nplt.show()\n```"
+    at = _ask(_app(), "请运行：\n" + code)
+    assert not at.exception
+    assert any("hello demo" in t.value for t in at.text)
+    assert len(at.get("image")) == 1
+
+
+def test_missing_index_is_an_error_message_not_a_traceback(tmp_path, monkeypatch):
+    import streamlit as st
+
+    from settings import get_settings
+
+    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("COURSETA_EMBEDDER", "hash:64")
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    at = _app()
+    assert not at.exception
+    assert "python -m retrieval ingest" in at.error[0].value
+    get_settings.cache_clear()
+
+
+def test_citation_check_page_flags_a_wrong_citation():
+    at = AppTest.from_file(str(REPO / "pages" / "1_Citation_check.py"), default_timeout=60)
+    at.run()
+    at.text_area[0].set_value("温度参数控制随机性 [1]。香农在1948年提出了熵 [1]。引用不存在 [5]。")
+    at.text_area[1].set_value("温度参数控制采样的随机性。\n---\n香农在1948年提出了熵的概念。")
+    at.button[0].click().run()
+    assert not at.exception
+    rows = at.dataframe[0].value
+    verdicts = list(rows["verdicts"])
+    assert "supported" in verdicts[0] and "unsupported" in verdicts[1]
+    assert rows["best passage if unsupported"].iloc[1] == "[2]"
+    assert any("[5]" in w.value for w in at.warning)
