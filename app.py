@@ -25,7 +25,7 @@ st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 @st.cache_resource(show_spinner="Loading the course index…")
 def load_agent() -> Agent:
     agent = Agent(get_settings())
-    agent.retriever  # noqa: B018 - load now, once per process
+    _ = agent.retriever  # load now, once per process (a bare expression would be drawn by st magic)
     return agent
 
 
@@ -72,7 +72,7 @@ def show_answer(message: dict, index: int) -> None:
         if ver.get("invalid"):
             notes.append(f"removed invalid citations {ver['invalid']}")
         if ver.get("added"):
-            notes.append(f"added citations {ver['added']}")
+            notes.append(f"added citations {sorted(set(ver['added']))}")
         st.caption(" · ".join(notes))
     feedback = st.feedback("thumbs", key=f"fb-{anchor}")
     if feedback is not None:

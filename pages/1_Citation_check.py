@@ -8,7 +8,6 @@ import io
 import streamlit as st
 
 from agent.citations import verify
-from ui.render import VERDICT_BADGE
 
 st.title("Citation check")
 st.caption("Pick an answer from this session, or paste an answer with [n] markers and its passages "
@@ -39,7 +38,7 @@ if st.button("Check citations", type="primary") and answer.strip():
             "sentence": s.text,
             "cited": ", ".join(f"[{c.n}]" for c in cites) or "—",
             "support": round(s.support, 3),
-            "verdicts": ", ".join(f"[{c.n}] {VERDICT_BADGE[c.verdict]} {c.score:.2f}" for c in cites) or "🔴 uncited",
+            "verdicts": ", ".join(f"[{c.n}] {c.verdict} {c.score:.2f}" for c in cites) or "uncited",
             "best passage if unsupported": f"[{s.best_passage}]" if s.best_passage and not s.supported else "",
         })
     st.dataframe(rows, use_container_width=True)

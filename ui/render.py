@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 
 from agent.citations import lexical_support
 from retrieval.text import split_sentences
 
-VERDICT_BADGE = {"supported": "🟢 supported", "weak": "🟡 weak", "unsupported": "🔴 unsupported"}
+VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
 
 
 def link_markers(answer: str, anchor_prefix: str) -> str:
@@ -23,12 +22,17 @@ def link_markers(answer: str, anchor_prefix: str) -> str:
     return re.sub(r"\[(\d{1,3})\]", lambda m: f"[[{m.group(1)}]](#{anchor_prefix}-src-{m.group(1)})", answer)
 
 
+def _escape(text: str) -> str:
+    """No HTML from a passage gets through (< and > escaped); & stays, LaTeX needs it."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def highlight(passage: str, sentence: str | None) -> str:
     """The passage as HTML with ``sentence`` marked (both escaped)."""
     if not sentence or sentence not in passage:
-        return html.escape(passage)
+        return _escape(passage)
     i = passage.index(sentence)
-    return html.escape(passage[:i]) + "<mark>" + html.escape(sentence) + "</mark>" + html.escape(passage[i + len(sentence):])
+    return _escape(passage[:i]) + "<mark>" + _escape(sentence) + "</mark>" + _escape(passage[i + len(sentence):])
 
 
 def supporting_sentence(passage: str, claims: list[str]) -> str | None:
