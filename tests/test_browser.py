@@ -1,0 +1,77 @@
+"""End to end in a real browser: `streamlit run` on 127.0.0.1, driven by Playwright in Debian's chromium.
+
+Uses the bundled offline defaults (MiniLM index, SmolLM2 configured). Saves screenshots to
+test-artifacts/. Skipped outside CI when chromium is missing; in CI (.ci/run installs it) it must run.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+needs_browser = pytest.mark.skipif(
+    not os.environ.get("CI") and not (Path(CHROMIUM).exists() and shutil.which("chromium")),
+    reason="Debian chromium not installed (CI installs it)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@needs_browser
+def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_DATA_DIR": str(tmp_path / "data"),
+           "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "retrieval", "ingest"], env=env, cwd=REPO, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        ARTIFACTS.mkdir(exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            page.goto(url, timeout=120_000)
+            page.wait_for_selector("textarea", timeout=120_000)
+            page.fill("textarea", "温度参数T有什么作用？")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("text=Sources", timeout=180_000)
+            link = page.locator("a[href*='-src-1']").first
+            assert link.is_visible()
+            link.click()
+            page.get_by_text("passage [1]").first.click()
+            page.wait_for_selector("mark", timeout=10_000)  # the supporting sentence, highlighted
+            assert "supported" in page.inner_text("body")
+            page.screenshot(path=str(ARTIFACTS / "chat-citation.png"), full_page=True)
+            browser.close()
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait()
