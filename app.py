@@ -17,7 +17,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from agent.core import Agent  # noqa: E402
 from retrieval.errors import RetrievalError  # noqa: E402
 from settings import SettingsError, get_settings  # noqa: E402
-from ui.render import VERDICT_BADGE, conversation_json, conversation_markdown, link_markers, sources  # noqa: E402
+from agent.answer_log import AnswerLog  # noqa: E402
+from ui.render import conversation_json, conversation_markdown  # noqa: E402
+from ui.widgets import show_answer  # noqa: E402
 
 st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 
@@ -29,55 +31,18 @@ def load_agent() -> Agent:
     return agent
 
 
-def show_sources(result: dict, anchor: str) -> None:
-    entries = sources(result)
-    if not entries:
-        return
-    st.markdown("**Sources**")
-    for s in entries:
-        page = f", p. {s['page']}" if s["page"] else ""
-        st.markdown(
-            f"<a id='{anchor}-src-{s['n']}'></a>**[{s['n']}]** {s['title']}{page} — {s['heading'] or ''} "
-            f"· {VERDICT_BADGE[s['verdict']]} ({s['score']:.2f})",
-            unsafe_allow_html=True,
-        )
-        with st.expander(f"passage [{s['n']}] · {s['source']}", expanded=False):
-            st.markdown(f"<div style='white-space: pre-wrap'>{s['html']}</div>", unsafe_allow_html=True)
-            st.caption(f"chunk {s['chunk_id']}")
+@st.cache_resource
+def answer_log(path: str) -> AnswerLog:
+    return AnswerLog(path)
 
 
-def show_code_runs(result: dict, figures: list[bytes]) -> None:
-    for run in result.get("code_runs", []):
-        with st.expander(f"code demo · {'ok' if run['ok'] else run['error']['type']} · {run['duration_s']:.2f} s", expanded=True):
-            st.code(run["code"], language="python")
-            if run["stdout"]:
-                st.text(run["stdout"])
-            if run["error"]:
-                st.error(f"{run['error']['type']}: {run['error']['message']}")
-    for png in figures:
-        st.image(png)
+def log_path(settings) -> str:
+    return str(settings.answer_log_path or settings.data_dir / "answers.sqlite")
 
 
-def show_answer(message: dict, index: int) -> None:
-    result = message["result"]
-    anchor = message["id"]
-    if result.get("error"):
-        st.error(result["error"])
-    st.markdown(link_markers(result["answer"], anchor))
-    show_code_runs(result, message.get("figures", []))
-    show_sources(result, anchor)
-    ver = result.get("verification") or {}
-    if ver:
-        notes = [f"citation precision {ver['precision']:.2f} · recall {ver['recall']:.2f}"]
-        if ver.get("invalid"):
-            notes.append(f"removed invalid citations {ver['invalid']}")
-        if ver.get("added"):
-            notes.append(f"added citations {sorted(set(ver['added']))}")
-        st.caption(" · ".join(notes))
-    feedback = st.feedback("thumbs", key=f"fb-{anchor}")
-    if feedback is not None:
-        message["feedback"] = bool(feedback)
-        message["comment"] = st.text_input("Comment (optional)", key=f"comment-{anchor}")
+def save_feedback(message: dict) -> None:
+    if message.get("log_id"):
+        answer_log(log_path(get_settings())).set_feedback(message["log_id"], message["feedback"], message.get("comment", ""))
 
 
 def sidebar(settings) -> None:
@@ -109,12 +74,12 @@ def main() -> None:
     agent.settings = settings.model_copy(update={"retrieval_k": st.session_state.k,
                                                  "homework_integrity": st.session_state.homework})
     messages = st.session_state.setdefault("messages", [])
-    for i, message in enumerate(messages):
+    for message in messages:
         with st.chat_message(message["role"]):
             if message["role"] == "user":
                 st.markdown(message["content"])
             else:
-                show_answer(message, i)
+                show_answer(message, on_feedback=save_feedback)
 
     question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？")
     if not question:
@@ -142,8 +107,10 @@ def main() -> None:
         st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
         status.update(label="done", state="complete")
         result = holder["result"]
+    record = result.to_json_dict()
+    log_id = answer_log(log_path(settings)).record(record) if settings.log_answers else None
     messages.append({"role": "assistant", "content": result.answer, "id": uuid.uuid4().hex[:8],
-                     "result": result.to_json_dict(), "figures": result.figures, "feedback": None})
+                     "result": record, "figures": result.figures, "feedback": None, "log_id": log_id})
     st.rerun()
 
 

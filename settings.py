@@ -173,6 +173,13 @@ class Settings(BaseSettings):
     )
     max_tool_steps: int = Field(4, ge=1, description="Tool calls a tool-calling model may make per answer.")
 
+    log_answers: bool = Field(
+        True, description="Log every answered question (question, answer, citations, verdicts, feedback, timings) for the TA review queue."
+    )
+    answer_log_path: Path | None = Field(
+        None, description="SQLite file of the answer log; default: answers.sqlite in the data folder."
+    )
+
     # --- code demos (agent/sandbox.py) ---------------------------------------
     sandbox_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit for one code demo, in seconds.")
     sandbox_cpu_s: int = Field(10, ge=1, description="CPU-seconds limit for one code demo.")

@@ -41,7 +41,7 @@ if st.button("Check citations", type="primary") and answer.strip():
             "verdicts": ", ".join(f"[{c.n}] {c.verdict} {c.score:.2f}" for c in cites) or "uncited",
             "best passage if unsupported": f"[{s.best_passage}]" if s.best_passage and not s.supported else "",
         })
-    st.dataframe(rows, use_container_width=True)
+    st.dataframe(rows, width="stretch")
     if result.invalid:
         st.warning(f"Citation numbers with no passage: {result.invalid}")
     buf = io.StringIO()

@@ -95,3 +95,30 @@ def test_citation_check_page_flags_a_wrong_citation():
     assert "supported" in verdicts[0] and "unsupported" in verdicts[1]
     assert rows["best passage if unsupported"].iloc[1] == "[2]"
     assert any("[5]" in w.value for w in at.warning)
+
+
+def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
+    import streamlit as st
+
+    from agent.answer_log import AnswerLog
+    from settings import get_settings
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    at = _ask(at, "Who won the 2018 World Cup?")
+    assert not at.exception
+    log = AnswerLog(get_settings().data_dir / "answers.sqlite")
+    assert len(log.query()) == 2 and [r["question"] for r in log.query(refused=True)] == ["Who won the 2018 World Cup?"]
+    # 👎 on the first answer, through the UI, is stored in the log
+    first_answer = at.chat_message[1]
+    assert "温度参数" in " ".join(m.value for m in first_answer.markdown)
+    first_answer.get("feedback")[0].set_value(0).run()
+    assert [(r["question"], r["feedback"]) for r in log.query() if r["feedback"] is not None] == [("温度参数T有什么作用？", 0)]
+
+    review = AppTest.from_file(str(REPO / "pages" / "2_Review_queue.py"), default_timeout=60)
+    review.run()
+    assert not review.exception
+    assert len(review.dataframe[0].value) == 2
+    review.checkbox[1].check().run()  # 👎 only
+    assert list(review.dataframe[0].value["question"]) == ["温度参数T有什么作用？"]
+    assert "温度参数" in " ".join(m.value for m in review.markdown)  # opened as the student saw it

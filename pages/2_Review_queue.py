@@ -1,0 +1,38 @@
+"""TA page: every logged answer; filter by unsupported citations, 👎, refusals, date; open one as the student saw it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from agent.answer_log import AnswerLog
+from settings import get_settings
+from ui.widgets import show_answer
+
+st.title("Review queue")
+settings = get_settings()
+if not settings.log_answers:
+    st.info("Answer logging is switched off (COURSETA_LOG_ANSWERS=false).")
+    st.stop()
+log = AnswerLog(settings.answer_log_path or settings.data_dir / "answers.sqlite")
+
+c1, c2, c3, c4 = st.columns(4)
+unsupported = c1.checkbox("unsupported citations")
+thumbs_down = c2.checkbox("👎 feedback")
+refused = c3.checkbox("refusals")
+since = c4.date_input("since", value=None)
+rows = log.query(unsupported=unsupported, thumbs_down=thumbs_down, refused=refused,
+                 since=dt.datetime.combine(since, dt.time()).timestamp() if since else None)
+st.caption(f"{len(rows)} answers")
+table = [{"id": r["id"], "when": dt.datetime.fromtimestamp(r["ts"]).strftime("%Y-%m-%d %H:%M"), "question": r["question"],
+          "mode": r["mode"], "refused": bool(r["refused"]), "unsupported": r["n_unsupported"],
+          "precision": r["precision"], "recall": r["recall"],
+          "feedback": {1: "👍", 0: "👎"}.get(r["feedback"], ""), "comment": r["comment"] or ""} for r in rows]
+st.dataframe(table, width="stretch", hide_index=True)
+if rows:
+    chosen = st.selectbox("Open answer", [r["id"] for r in rows], format_func=lambda i: f"#{i}")
+    record = log.get(chosen)
+    st.markdown(f"**Question:** {record['question']}")
+    with st.container(border=True):
+        show_answer({"id": f"log{chosen}", "result": record, "figures": []})
