@@ -52,6 +52,8 @@ def sidebar(settings) -> None:
         st.session_state.setdefault("k", settings.retrieval_k)
         st.slider("passages per question (k)", 1, 20, key="k")
         st.toggle("homework integrity", value=settings.homework_integrity, key="homework")
+        st.toggle("office-hours mode", key="office_hours",
+                  help="For a projector: larger type, the tool trace expanded, code shown before it runs.")
         if st.button("Clear chat"):
             st.session_state.messages = []
             st.rerun()
@@ -81,7 +83,22 @@ def main() -> None:
             else:
                 show_answer(message, on_feedback=save_feedback)
 
+    if st.session_state.get("office_hours"):
+        st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
+                    unsafe_allow_html=True)
     question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？")
+    pending = st.session_state.get("pending_demo")
+    if question and st.session_state.get("office_hours"):
+        code = agent.demo_code(question)
+        if code:  # show the code first; run it on a click
+            st.session_state.pending_demo = pending = {"question": question, "code": code}
+            question = None
+    if pending and not question:
+        with st.chat_message("assistant"):
+            st.markdown(f"**Code to run** for: {pending['question']}")
+            st.code(pending["code"], language="python")
+            if st.button("▶ Run demo", type="primary"):
+                question = st.session_state.pop("pending_demo")["question"]
     if not question:
         return
     history = [{"role": m["role"], "content": m["content"]} for m in messages]

@@ -228,7 +228,15 @@ class Agent:
         result.answer = "".join(parts).strip()
         result.timings["generation_s"] = round(time.perf_counter() - t, 3)
 
-    def _run_code(self, question, query, language, box: ToolBox, result: AnswerResult):
+    def demo_code(self, question: str) -> str | None:
+        """The code a demo request would run (its own code block, else code found in the passages),
+        so a presenter can show it before running it."""
+        if route(question) != "run_python":
+            return None
+        box = ToolBox(self.retriever, k=self.settings.retrieval_k)
+        return self._find_code(question, question, box)[0]
+
+    def _find_code(self, question, query, box: ToolBox):
         code, source_n = extract_code(question), None
         if code is None:
             for hit in box.search_course(query):
@@ -236,6 +244,10 @@ class Agent:
                 if found:
                     code, source_n = found, box.number_of(hit)
                     break
+        return code, source_n
+
+    def _run_code(self, question, query, language, box: ToolBox, result: AnswerResult):
+        code, source_n = self._find_code(question, query, box)
         result.mode = "code"
         if code is None:
             result.answer = phrase("no_code", language)

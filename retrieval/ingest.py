@@ -159,8 +159,16 @@ def ingest(
     rebuild: bool = False,
     progress: bool = True,
     embedder: Embedder | None = None,
+    on_progress=None,
 ) -> IngestReport:
-    """Bring the index in ``settings.data_dir`` in line with the corpus folder."""
+    """Bring the index in ``settings.data_dir`` in line with the corpus folder.
+
+    ``on_progress(fraction, message)``, when given, is called as files are read and embedded (for UIs).
+    """
+    def tell(fraction: float, message: str) -> None:
+        if on_progress is not None:
+            on_progress(min(max(fraction, 0.0), 1.0), message)
+
     t0 = time.perf_counter()
     corpus_dir = Path(corpus_dir or settings.corpus_dir)
     data_dir = Path(settings.data_dir)
@@ -214,7 +222,9 @@ def ingest(
 
     skipped_manifest = {}
     new_chunks: list[Chunk] = []
-    for c in changed + still_bad:
+    todo = changed + still_bad
+    for i, c in enumerate(todo):
+        tell(0.5 * i / max(1, len(todo)), f"reading {c.source}")
         status = "updated" if c.source in old_files else "added"
         try:
             doc = load_document(c.path, corpus_dir, sources, data=c.data)
@@ -234,6 +244,7 @@ def ingest(
 
     if embedder is None:
         embedder = get_embedder(settings.embedder, settings.device)
+    tell(0.5, f"embedding {len(new_chunks)} chunks")
     if new_chunks:
         new_vecs = embedder.embed([ch.indexed_text() for ch in new_chunks],
                                   batch_size=settings.embed_batch_size, progress=progress)
@@ -247,6 +258,7 @@ def ingest(
         parts.append(new_vecs)
     vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
 
+    tell(0.9, "writing the index")
     manifest_out = {**index_params(settings), "dim": int(dim), "files": files_manifest,
                     "skipped": skipped_manifest}
     path = save_index(data_dir, manifest_out, all_chunks, vectors,
@@ -255,5 +267,6 @@ def ingest(
     report.n_chunks = len(all_chunks)
     report.embedded = len(new_chunks)
     report.index_path = str(path)
+    tell(1.0, "done")
     report.seconds = time.perf_counter() - t0
     return report

@@ -122,3 +122,47 @@ def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     review.checkbox[1].check().run()  # 👎 only
     assert list(review.dataframe[0].value["question"]) == ["温度参数T有什么作用？"]
     assert "温度参数" in " ".join(m.value for m in review.markdown)  # opened as the student saw it
+
+
+def test_corpus_page_uploads_ingest_and_playground(app_env):
+    from retrieval.store import read_manifest
+    from settings import get_settings
+
+    at = AppTest.from_file(str(REPO / "pages" / "3_Corpus.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert any("ch01-introduction.md" in str(v) for v in at.dataframe[0].value["file"])
+    at.text_input[0].set_value("交叉熵").run()
+    ranks = at.dataframe[-1].value
+    assert {"BM25 rank", "dense rank", "fused score"} <= set(ranks.columns) and len(ranks) == 8
+    assert "交叉熵" in " ".join(ranks["text"])
+
+
+def test_upload_rules(tmp_path):
+    from retrieval.uploads import UploadError, save_upload
+
+    manifest = {"files": {"a.md": {"hash": __import__("hashlib").sha256(b"# A\n\nsame").hexdigest()}}}
+    saved = save_upload(tmp_path, "../../evil/新讲义.md", "# 新讲义\n\n内容。".encode(), 1, manifest)
+    assert saved == (tmp_path / "uploads" / "新讲义.md").resolve() and saved.is_file()
+    with pytest.raises(UploadError, match="already in the corpus as a.md"):
+        save_upload(tmp_path, "copy.md", b"# A\n\nsame", 1, manifest)
+    with pytest.raises(UploadError, match="only"):
+        save_upload(tmp_path, "run.exe", b"MZ", 1, manifest)
+    with pytest.raises(UploadError, match="over the 1 MB limit"):
+        save_upload(tmp_path, "big.txt", b"x" * (2 * 2**20), 1, manifest)
+    with pytest.raises(UploadError, match="already uploaded"):
+        save_upload(tmp_path, "新讲义.md", b"# other\n\ncontent", 1, manifest)
+
+
+def test_office_hours_shows_code_before_running_it(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _app()
+    at.sidebar.toggle[1].set_value(True).run()  # office-hours mode
+    at = _ask(at, "请运行：\n```python\nprint('on a click')\n```")
+    assert not at.exception
+    assert any("print('on a click')" in c.value for c in at.code)
+    assert not any("on a click" in t.value for t in at.text)  # not run yet
+    next(b for b in at.button if "Run demo" in b.label).click().run()
+    assert any("on a click" in t.value for t in at.text)

@@ -1,0 +1,55 @@
+"""Corpus page: what is indexed, uploads with incremental ingest, and a search playground."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from retrieval.ingest import ingest
+from retrieval.search import Retriever
+from retrieval.store import read_manifest
+from retrieval.uploads import UploadError, save_upload
+from settings import get_settings
+
+st.title("Corpus")
+settings = get_settings()
+manifest = read_manifest(settings.data_dir)
+
+if manifest:
+    created = manifest.get("created", "")
+    st.caption(f"{manifest.get('n_chunks', 0)} chunks · embedder `{manifest.get('embedder')}` · last indexed {created}")
+    rows = [{"file": src, "title": meta.get("title"), "kind": meta.get("kind"), "chunks": meta.get("chunks")}
+            for src, meta in sorted(manifest.get("files", {}).items())]
+    rows += [{"file": src, "title": "", "kind": "skipped", "chunks": 0, "note": meta.get("reason")}
+             for src, meta in sorted(manifest.get("skipped", {}).items())]
+    st.dataframe(rows, width="stretch", hide_index=True)
+else:
+    st.info("No index yet: upload files or run `python -m retrieval ingest`.")
+
+st.subheader("Add material")
+uploads = st.file_uploader("Markdown, PDF or text files", type=["md", "markdown", "txt", "pdf"], accept_multiple_files=True)
+if uploads and st.button("Upload and index", type="primary"):
+    saved = []
+    for up in uploads:
+        try:
+            saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
+        except UploadError as exc:
+            st.warning(str(exc))
+    if saved:
+        bar = st.progress(0.0, text="indexing…")
+        report = ingest(settings, progress=False, on_progress=lambda f, m: bar.progress(f, text=m))
+        st.success(report.summary())
+        st.dataframe([f.__dict__ for f in report.files], width="stretch", hide_index=True)
+        st.cache_resource.clear()  # the chat reloads the new index on its next question
+
+st.subheader("Search playground")
+query = st.text_input("Query", placeholder="什么是语言模型 / cross entropy")
+k = st.slider("results", 1, 20, 8)
+if query and manifest:
+    retriever = Retriever.load(settings)
+    hits = retriever.search(query, k)
+    st.dataframe([{"fused rank": i, "fused score": round(h.score, 4), "BM25 rank": h.ranks.get("bm25"),
+                   "dense rank": h.ranks.get("dense"), "title": h.title, "heading": h.heading, "page": h.page,
+                   "text": " ".join(h.text.split())[:160]} for i, h in enumerate(hits, start=1)],
+                 width="stretch", hide_index=True)

@@ -1,0 +1,68 @@
+"""Accepting uploaded course files safely: type and size limits, safe names, duplicates by content.
+
+>>> safe_filename("../../etc/passwd.md")
+'passwd.md'
+>>> safe_filename("第1讲 引言 (v2).pdf")
+'第1讲_引言_v2.pdf'
+>>> safe_filename("..")
+Traceback (most recent call last):
+...
+retrieval.uploads.UploadError: unusable file name '..'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from retrieval.loaders import SUPPORTED_SUFFIXES, content_hash
+
+UPLOAD_DIR = "uploads"
+
+
+class UploadError(ValueError):
+    """The upload is refused; the message says why."""
+
+
+def safe_filename(name: str) -> str:
+    """The base name only, with anything but letters, digits, '.', '-', '_' turned into '_'."""
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").split("/")[-1]).strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^\w.-]+", "_", stem, flags=re.UNICODE).strip("._")
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
+    if not stem:
+        raise UploadError(f"unusable file name {name!r}")
+    return f"{stem[:100]}.{suffix}" if suffix else stem[:100]
+
+
+def known_hashes(manifest: dict | None) -> dict[str, str]:
+    """{content hash: source} of the files already indexed."""
+    files = (manifest or {}).get("files", {})
+    return {meta["hash"]: source for source, meta in files.items() if meta.get("hash")}
+
+
+def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifest: dict | None) -> Path:
+    """Check and store one upload under ``corpus/uploads/``; raise UploadError with the reason."""
+    filename = safe_filename(name)
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UploadError(f"{name}: only {', '.join(sorted(SUPPORTED_SUFFIXES))} files are accepted")
+    if len(data) > max_mb * 2**20:
+        raise UploadError(f"{name}: {len(data) / 2**20:.1f} MB is over the {max_mb:g} MB limit")
+    if not data.strip():
+        raise UploadError(f"{name}: the file is empty")
+    duplicate = known_hashes(manifest).get(content_hash(data))
+    if duplicate:
+        raise UploadError(f"{name}: the same content is already in the corpus as {duplicate}")
+    target_dir = (Path(corpus_dir) / UPLOAD_DIR).resolve()
+    target = (target_dir / filename).resolve()
+    if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
+        raise UploadError(f"{name}: unsafe file name")
+    if target.exists():
+        raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
