@@ -45,12 +45,15 @@ def save_feedback(message: dict) -> None:
         answer_log(log_path(get_settings())).set_feedback(message["log_id"], message["feedback"], message.get("comment", ""))
 
 
-def sidebar(settings) -> None:
+def sidebar(settings, agent: Agent) -> None:
     with st.sidebar:
         st.header("CourseTA")
-        st.caption(f"model: `{settings.llm}` · embedder: `{settings.embedder}`")
+        st.caption(f"model: `{settings.llm}` — {agent.model_state()}")
+        st.caption(f"embedder: `{settings.embedder}` — index ready")
         st.session_state.setdefault("k", settings.retrieval_k)
         st.slider("passages per question (k)", 1, 20, key="k")
+        st.toggle("grounded only", value=settings.grounded_only, key="grounded",
+                  help="Decline questions the course materials do not cover.")
         st.toggle("homework integrity", value=settings.homework_integrity, key="homework")
         st.toggle("office-hours mode", key="office_hours",
                   help="For a projector: larger type, the tool trace expanded, code shown before it runs.")
@@ -72,8 +75,9 @@ def main() -> None:
     except (RetrievalError, SettingsError) as exc:
         st.error(str(exc))
         st.stop()
-    sidebar(settings)
+    sidebar(settings, agent)
     agent.settings = settings.model_copy(update={"retrieval_k": st.session_state.k,
+                                                 "grounded_only": st.session_state.grounded,
                                                  "homework_integrity": st.session_state.homework})
     messages = st.session_state.setdefault("messages", [])
     for message in messages:

@@ -165,6 +165,9 @@ class Settings(BaseSettings):
         0.3, ge=0, le=1, description="...or at least this share with a top BM25 score of relevance_bm25 (calibrated on the dev set)."
     )
     relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
+    grounded_only: bool = Field(
+        True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are)."
+    )
     homework_integrity: bool = Field(
         True, description="Explain and point to readings instead of writing solutions to the course's assignments."
     )

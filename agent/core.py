@@ -79,6 +79,26 @@ class Agent:
             self._llm = get_chat_model(self.settings.llm, self.settings)
         return self._llm
 
+    def model_state(self) -> str:
+        """For the UI: 'ready', 'not loaded yet', 'not needed (quoting)', or why it is unreachable."""
+        if self._llm is not None:
+            return "ready"
+        if self.strategy() == "route" and self._answer_mode("en") == "extract":
+            return "not needed (answers quote the passages)"
+        if self.settings.llm.startswith("openai:"):
+            import urllib.request
+
+            url = (self.settings.llm_base_url or "https://api.openai.com/v1").rstrip("/") + "/models"
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.llm_api_key or 'none'}"})
+            try:
+                urllib.request.urlopen(request, timeout=2)
+                return "reachable"
+            except Exception as exc:  # noqa: BLE001 - reported as a state, not raised
+                if getattr(exc, "code", None):  # the server answered (401, 404 …): it is up
+                    return "reachable"
+                return f"unreachable ({type(exc).__name__})"
+        return "not loaded yet (loads on the first written answer)"
+
     def strategy(self) -> str:
         """The one place that picks how tools are driven."""
         if self.settings.agent_strategy != "auto":
@@ -140,7 +160,7 @@ class Agent:
             hits = box.search_course(query)
         result.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         yield {"type": "status", "text": f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages"}
-        if not self._relevant(hits, query):
+        if self.settings.grounded_only and not self._relevant(hits, query):
             result.refused, result.mode = True, "refusal"
             result.answer = self._refusal(box, hits, language)
             yield {"type": "token", "text": result.answer}

@@ -236,3 +236,10 @@ def test_bundled_model_end_to_end(course, tmp_path):
     assert result.error is None, result.error
     assert result.mode == "generate" and result.answer.strip()
     assert result.timings["first_token_s"] > 0 and result.passages
+
+
+def test_model_state_for_the_sidebar(course, openai_server):
+    assert "not needed" in _agent(course).model_state()
+    assert _agent(course, llm="openai:m", llm_base_url=openai_server).model_state() == "reachable"
+    assert _agent(course, llm="openai:m", llm_base_url="http://127.0.0.1:9/v1").model_state().startswith("unreachable")
+    assert _agent(course, model=scripted_writer("x")).model_state() == "ready"

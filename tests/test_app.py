@@ -159,10 +159,22 @@ def test_office_hours_shows_code_before_running_it(app_env):
 
     st.cache_resource.clear()
     at = _app()
-    at.sidebar.toggle[1].set_value(True).run()  # office-hours mode
+    next(t for t in at.sidebar.toggle if t.label == "office-hours mode").set_value(True).run()
     at = _ask(at, "请运行：\n```python\nprint('on a click')\n```")
     assert not at.exception
     assert any("print('on a click')" in c.value for c in at.code)
     assert not any("on a click" in t.value for t in at.text)  # not run yet
     next(b for b in at.button if "Run demo" in b.label).click().run()
     assert any("on a click" in t.value for t in at.text)
+
+
+def test_grounded_only_switch_and_model_state(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _app()
+    assert any("not needed" in c.value for c in at.sidebar.caption)  # bundled model, quoting mode
+    next(t for t in at.sidebar.toggle if t.label == "grounded only").set_value(False).run()
+    at = _ask(at, "Who won the 2018 World Cup?")
+    assert not at.exception
+    assert "do not cover" not in " ".join(m.value for m in at.markdown)
