@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from agent.citations import Verification, verify
-from agent.llm import LLMError, explain_llm_error, get_chat_model, supports_tool_calls
+from agent.llm import explain_llm_error, get_chat_model, supports_tool_calls
 from agent.policy import extract_code, is_homework_request, route, standalone_query
 from agent.prompts import load_prompts, phrase
 from agent.relevance import coverage
@@ -130,9 +130,7 @@ class Agent:
                 yield from self._tools_loop(question, history, language, box, result)
             else:
                 yield from self._route(question, query, language, box, result)
-        except (LLMError, Exception) as exc:  # noqa: BLE001 - one sentence, never a traceback
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
+        except Exception as exc:  # noqa: BLE001 - a model/server failure becomes one sentence, never a traceback
             result.error = explain_llm_error(exc, self.settings.llm, self.settings.llm_base_url)
             if not result.answer:
                 result.answer = result.error
