@@ -92,16 +92,27 @@ class SupportScorer:
         self.embedder = embedder
         self.embed_weight = embed_weight if embedder is not None else 0.0
         self._pvecs = embedder.embed(passages) if embedder is not None and passages else None
+        # verify() asks for the same (sentence, passages) pair several times (repair, verdicts,
+        # best passage, ALCE): compute each score, and embed each sentence, once.
+        self._scores: dict[tuple[str, tuple[int, ...]], float] = {}
+        self._svecs: dict[str, np.ndarray] = {}
 
     def score(self, sentence: str, idx: list[int]) -> float:
         """Support of ``sentence`` by the passages at 0-based ``idx`` taken together."""
         if not idx:
             return 0.0
+        key = (sentence, tuple(idx))
+        if key not in self._scores:
+            self._scores[key] = self._score(sentence, idx)
+        return self._scores[key]
+
+    def _score(self, sentence: str, idx: list[int]) -> float:
         lex = lexical_support(sentence, "\n".join(self.passages[i] for i in idx))
         if not self.embed_weight:
             return round(lex, 4)
-        svec = self.embedder.embed([sentence])[0]
-        cos = max(float(np.dot(svec, self._pvecs[i])) for i in idx)
+        if sentence not in self._svecs:
+            self._svecs[sentence] = self.embedder.embed([sentence])[0]
+        cos = max(float(np.dot(self._svecs[sentence], self._pvecs[i])) for i in idx)
         return round((1 - self.embed_weight) * lex + self.embed_weight * max(cos, 0.0), 4)
 
 
