@@ -29,7 +29,7 @@ from agent.relevance import coverage
 from agent.sandbox import SandboxLimits
 from agent.tools import ToolBox, best_sentences
 from retrieval.glossary import load_glossary
-from retrieval.text import detect_language, tokenize
+from retrieval.text import detect_language
 from retrieval.types import Hit
 
 
@@ -169,6 +169,7 @@ class Agent:
         if mode == "generate":
             yield from self._generate(question, query, language, box, hits, result)
             ver = verify(result.answer, [h.text for h in box.passages], self._verify_embedder())
+            box.verified = (result.answer, ver)  # _finish reuses it when the answer stays
             if self.settings.answer_mode == "auto" and ver.recall == 0:
                 result.answer = self._quote(box, hits, query, language)
                 result.mode = "extract"
@@ -189,11 +190,9 @@ class Agent:
         return mode
 
     def _query_tokens(self, query: str) -> set[str]:
-        tokens = set(tokenize(query))
-        glossary = load_glossary(self.settings.query_glossary)
-        if glossary is not None:
-            tokens |= set(tokenize(" ".join(glossary.expand(query))))
-        return tokens
+        """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""
+        tokens, expansion = self.retriever.bm25_tokens(query)
+        return set(tokens) | set(expansion)
 
     def _quote(self, box: ToolBox, hits: list[Hit], query: str, language: str, intro: bool = True,
                intro_key: str = "extract_intro") -> str:
@@ -331,7 +330,10 @@ class Agent:
     def _finish(self, result: AnswerResult, box: ToolBox, t0: float) -> None:
         passages = box.passages
         if result.answer and passages and result.mode not in ("refusal", "code") and not result.error:
-            ver: Verification = verify(result.answer, [h.text for h in passages], self._verify_embedder())
+            if box.verified and box.verified[0] == result.answer:
+                ver: Verification = box.verified[1]
+            else:
+                ver = verify(result.answer, [h.text for h in passages], self._verify_embedder())
             result.answer = ver.answer
             result.verification = {"precision": ver.precision, "recall": ver.recall, "invalid": ver.invalid,
                                    "added": ver.added, "sentences": [asdict(s) for s in ver.sentences]}

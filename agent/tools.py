@@ -35,6 +35,7 @@ class ToolBox:
     passages: list[Hit] = field(default_factory=list)
     calls: list[ToolCall] = field(default_factory=list)
     code_runs: list[tuple[str, SandboxResult]] = field(default_factory=list)
+    verified: tuple | None = None  # (answer text, Verification) already computed this turn
 
     def number_of(self, hit: Hit) -> int:
         for i, known in enumerate(self.passages, start=1):
