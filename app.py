@@ -17,7 +17,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from agent.core import Agent  # noqa: E402
 from retrieval.errors import RetrievalError  # noqa: E402
 from settings import SettingsError, get_settings  # noqa: E402
-from agent.answer_log import AnswerLog  # noqa: E402
+from agent.answer_log import AnswerLog, answer_log_path  # noqa: E402
 from ui.render import conversation_json, conversation_markdown  # noqa: E402
 from ui.widgets import show_answer  # noqa: E402
 
@@ -36,13 +36,9 @@ def answer_log(path: str) -> AnswerLog:
     return AnswerLog(path)
 
 
-def log_path(settings) -> str:
-    return str(settings.answer_log_path or settings.data_dir / "answers.sqlite")
-
-
 def save_feedback(message: dict) -> None:
     if message.get("log_id"):
-        answer_log(log_path(get_settings())).set_feedback(message["log_id"], message["feedback"], message.get("comment", ""))
+        answer_log(str(answer_log_path(get_settings()))).set_feedback(message["log_id"], message["feedback"], message.get("comment", ""))
 
 
 def sidebar(settings, agent: Agent) -> None:
@@ -129,7 +125,7 @@ def main() -> None:
         status.update(label="done", state="complete")
         result = holder["result"]
     record = result.to_json_dict()
-    log_id = answer_log(log_path(settings)).record(record) if settings.log_answers else None
+    log_id = answer_log(str(answer_log_path(settings))).record(record) if settings.log_answers else None
     messages.append({"role": "assistant", "content": result.answer, "id": uuid.uuid4().hex[:8],
                      "result": record, "figures": result.figures, "feedback": None, "log_id": log_id})
     st.rerun()

@@ -36,6 +36,11 @@ CREATE INDEX IF NOT EXISTS answers_ts ON answers (ts);
 """
 
 
+def answer_log_path(settings) -> Path:
+    """The log file: the answer_log_path setting, else answers.sqlite in the data folder."""
+    return Path(settings.answer_log_path or Path(settings.data_dir) / "answers.sqlite")
+
+
 class AnswerLog:
     def __init__(self, path: Path):
         self.path = Path(path)

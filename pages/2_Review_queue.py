@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from agent.answer_log import AnswerLog
+from agent.answer_log import AnswerLog, answer_log_path
 from settings import get_settings
 from ui.widgets import show_answer
 
@@ -15,7 +15,7 @@ settings = get_settings()
 if not settings.log_answers:
     st.info("Answer logging is switched off (COURSETA_LOG_ANSWERS=false).")
     st.stop()
-log = AnswerLog(settings.answer_log_path or settings.data_dir / "answers.sqlite")
+log = AnswerLog(answer_log_path(settings))
 
 c1, c2, c3, c4 = st.columns(4)
 unsupported = c1.checkbox("unsupported citations")
