@@ -79,7 +79,18 @@ class Settings(BaseSettings):
     device: str = Field(
         "auto", description="Torch device for embedding/reranking: auto, cpu, cuda, cuda:1 ..."
     )
-    embed_batch_size: int = Field(64, ge=1, description="Chunks per embedding batch.")
+    embed_batch_size: int = Field(64, ge=1, description="Texts per batch of the naive encoder (the fast one batches by a token budget).")
+    embed_encoder: Literal["fast", "naive"] = Field(
+        "fast",
+        description=(
+            "How ingest embeds chunks: `fast` (retrieval/fast_embed.py: token-length buckets, tokenising "
+            "overlapped with the model, fp16 on CUDA; same vectors within fp16 tolerance) or `naive` "
+            "(`SentenceTransformer.encode`). See docs/PERFORMANCE.md."
+        ),
+    )
+    embed_precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
+        "auto", description="Precision of the fast encoder: auto = fp16 on CUDA, fp32 on CPU."
+    )
     exact_index_max: int = Field(
         200_000,
         ge=1,

@@ -83,10 +83,16 @@ def resolve_device(device: str) -> str:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, loaded on first use (so an up-to-date re-ingest never loads it)."""
 
-    def __init__(self, name: str, model_path: str, device: str = "auto"):
+    FAST_MIN_TEXTS = 64  # below this (queries, small uploads) plain encode has less overhead
+
+    def __init__(self, name: str, model_path: str, device: str = "auto", encoder: str = "fast", precision: str = "auto"):
+        if encoder not in ENCODERS:
+            raise EmbedderError(f"unknown embed encoder {encoder!r}; use one of: {', '.join(ENCODERS)}")
         self.name = name
         self.model_path = model_path
         self.device = device
+        self.encoder = encoder
+        self.precision = precision
         self._model = None
 
     @property
@@ -116,6 +122,22 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        from retrieval.fast_embed import FastEncodeConfig, fast_encode, supports_fast_encode
+
+        if self.encoder == "fast" and len(texts) >= self.FAST_MIN_TEXTS and supports_fast_encode(self.model):
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(texts), desc="embedding", unit="chunk")
+            try:
+                return fast_encode(
+                    self.model, list(texts), FastEncodeConfig(precision=self.precision),
+                    on_batch=(lambda done, total: bar.update(done - bar.n)) if bar else None,
+                )
+            finally:
+                if bar:
+                    bar.close()
         vectors = self.model.encode(
             list(texts),
             batch_size=batch_size,
@@ -137,10 +159,15 @@ def bundled_model_path() -> str:
 
 
 PROVIDERS = ("bundled", "st", "hash")
+ENCODERS = ("fast", "naive")
 
 
-def get_embedder(spec: str, device: str = "auto") -> Embedder:
-    """Build the embedder named by ``provider:model``; unknown providers fail loudly."""
+def get_embedder(spec: str, device: str = "auto", encoder: str = "fast", precision: str = "auto") -> Embedder:
+    """Build the embedder named by ``provider:model``; unknown providers fail loudly.
+
+    ``encoder`` picks how batches of texts are embedded: ``fast`` (retrieval.fast_embed: length
+    bucketing, overlapped tokenisation, fp16 on CUDA) or ``naive`` (``SentenceTransformer.encode``).
+    """
     provider, sep, model = spec.partition(":")
     if not sep or not model:
         raise EmbedderError(f"embedder must look like provider:model, got {spec!r}; providers: {', '.join(PROVIDERS)}")
@@ -152,7 +179,7 @@ def get_embedder(spec: str, device: str = "auto") -> Embedder:
     if provider == "bundled":
         if model.lower() not in ("all-minilm-l6-v2", "minilm"):
             raise EmbedderError(f"the only bundled embedder is all-MiniLM-L6-v2, got {spec!r}")
-        return SentenceTransformerEmbedder(spec, bundled_model_path(), device)
+        return SentenceTransformerEmbedder(spec, bundled_model_path(), device, encoder, precision)
     if provider == "st":
-        return SentenceTransformerEmbedder(spec, model, device)
+        return SentenceTransformerEmbedder(spec, model, device, encoder, precision)
     raise EmbedderError(f"unknown embedder provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")

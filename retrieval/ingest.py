@@ -243,7 +243,7 @@ def ingest(
         report.files.append(FileReport(source, "removed", 0, "no longer in the corpus"))
 
     if embedder is None:
-        embedder = get_embedder(settings.embedder, settings.device)
+        embedder = get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
     tell(0.5, f"embedding {len(new_chunks)} chunks")
     if new_chunks:
         new_vecs = embedder.embed([ch.indexed_text() for ch in new_chunks],

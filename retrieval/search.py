@@ -76,7 +76,7 @@ class Retriever:
         reason = mismatch_reason(stored.manifest, settings)
         if reason:
             raise IndexMismatchError(f"{reason}; run `python -m retrieval ingest` to rebuild it")
-        embedder = embedder or get_embedder(settings.embedder, settings.device)
+        embedder = embedder or get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
         dense = DenseIndex.load(stored.path / "dense.faiss", use_gpu=settings.faiss_gpu == "auto")
         lexical = LexicalIndex.load(stored.path / "bm25", n_docs=len(stored.chunks))
         return cls(settings, stored, embedder, dense, lexical)

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from settings import get_settings
 
     base = get_settings()
-    embedder = get_embedder(base.embedder, base.device)
+    embedder = get_embedder(base.embedder, base.device, base.embed_encoder, base.embed_precision)
     items = [q for q in load_qa(args.qa) if q.get("answer_contains")]
     langs = [q.get("lang") or detect_language(q["question"]) for q in items]
     rows = []
