@@ -97,7 +97,11 @@ class Settings(BaseSettings):
         description="Up to this many chunks the dense index is exact (IndexFlatIP); beyond it HNSW.",
     )
     faiss_gpu: Literal["auto", "off"] = Field(
-        "auto", description="auto: put the FAISS index on all GPUs when faiss reports any; off: always CPU."
+        "auto",
+        description=(
+            "auto: an exact index goes on the GPU, through faiss when faiss reports GPUs, else as a "
+            "torch CUDA matmul + top-k (same results as FAISS flat); off: always CPU."
+        ),
     )
 
     # --- search and fusion --------------------------------------------------

@@ -20,6 +20,54 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
+def torch_cuda_available() -> bool:
+    """True when torch is installed and sees a CUDA device (without importing torch when it is absent)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+class TorchExactIndex:
+    """Exact inner-product search as one matmul + top-k in torch: FAISS ``IndexFlatIP`` for GPUs faiss can't use.
+
+    Same results as ``IndexFlatIP`` (fp32 throughout; TF32 is switched off for the matmul).
+
+    >>> import numpy as np
+    >>> index = TorchExactIndex(np.eye(3, dtype=np.float32), device="cpu")
+    >>> index.search_many(np.array([[0, 1, 0.5]], dtype=np.float32), 2)[1].tolist()
+    [[1, 2]]
+    """
+
+    def __init__(self, vectors: np.ndarray, device: str = "cuda"):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).to(self.device)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def search_many(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each ``len(queries) × n``, best first, like ``faiss.Index.search``."""
+        torch = self.torch
+        q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1]))
+        q = q.to(self.device, non_blocking=True)
+        tf32 = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        try:
+            with torch.inference_mode():
+                scores, ids = torch.topk(q @ self.vectors.T, min(n, self.ntotal), dim=1)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+        return scores.cpu().numpy(), ids.cpu().numpy()
+
+
 def faiss_gpu_count() -> int:
     import faiss
 
@@ -33,16 +81,20 @@ def faiss_gpu_count() -> int:
 class DenseIndex:
     """Inner-product search over normalised vectors: exact up to ``exact_max`` rows, HNSW beyond.
 
-    When faiss reports GPUs (and ``use_gpu``), the index is copied to all of them.
+    With ``use_gpu``, an exact index goes to the GPU: to all GPUs through faiss when faiss reports
+    any (``device == "gpu"``), else to torch's CUDA device as a :class:`TorchExactIndex`
+    (``device == "torch-cuda"``; faiss-cpu with a CUDA torch, e.g. CUDA 13 where the faiss-gpu
+    wheels can't run). ``self.index`` stays a faiss index for saving.
     """
 
     HNSW_M = 32
     HNSW_EF_SEARCH = 128
 
-    def __init__(self, index, kind: str, device: str):
+    def __init__(self, index, kind: str, device: str, searcher=None):
         self.index = index
         self.kind = kind
         self.device = device
+        self.searcher = searcher if searcher is not None else index  # what answers queries
 
     @property
     def size(self) -> int:
@@ -69,10 +121,16 @@ class DenseIndex:
 
         if kind == "hnsw":
             index.hnsw.efSearch = cls.HNSW_EF_SEARCH
-        if use_gpu and kind == "flat" and faiss_gpu_count() > 0:
-            index = faiss.index_cpu_to_all_gpus(index)
-            return cls(index, kind, "gpu")
+        if use_gpu and kind == "flat" and index.ntotal:
+            if faiss_gpu_count() > 0:
+                index = faiss.index_cpu_to_all_gpus(index)
+                return cls(index, kind, "gpu")
+            if torch_cuda_available():
+                vectors = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+                return cls(index, kind, "torch-cuda", TorchExactIndex(vectors, cls.TORCH_DEVICE))
         return cls(index, kind, "cpu")
+
+    TORCH_DEVICE = "cuda"
 
     def save(self, path: Path) -> None:
         import faiss
@@ -93,8 +151,17 @@ class DenseIndex:
     def search(self, query: np.ndarray, n: int) -> list[tuple[int, float]]:
         if self.size == 0:
             return []
-        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(n, self.size))
+        scores, ids = self.search_many(query.reshape(1, -1), n)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def search_many(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of queries at once: (scores, ids) arrays of shape ``len(queries) × min(n, size)``."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim == 1:
+            queries = queries.reshape(1, -1)
+        if isinstance(self.searcher, TorchExactIndex):
+            return self.searcher.search_many(queries, n)
+        return self.searcher.search(queries, min(n, self.size))
 
 
 class LexicalIndex:
