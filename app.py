@@ -7,6 +7,7 @@ load once per process (``st.cache_resource``) and are shared by every session an
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import streamlit as st
@@ -18,6 +19,9 @@ from agent.core import Agent  # noqa: E402
 from retrieval.errors import RetrievalError  # noqa: E402
 from settings import SettingsError, get_settings  # noqa: E402
 from agent.answer_log import AnswerLog, answer_log_path  # noqa: E402
+from agent.conversations import (  # noqa: E402
+    ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
+)
 from ui.render import conversation_json, conversation_markdown  # noqa: E402
 from ui.widgets import show_answer  # noqa: E402
 
@@ -36,9 +40,36 @@ def answer_log(path: str) -> AnswerLog:
     return AnswerLog(path)
 
 
+@st.cache_resource
+def conversation_store(path: str) -> ConversationStore:
+    return ConversationStore(path)
+
+
+def restore_conversation(settings) -> list[dict]:
+    """The session's messages; on a new session (first visit or reload), the chat named by ``?c=`` in the URL."""
+    if "messages" not in st.session_state:
+        cid = st.query_params.get("c")
+        restored = None
+        if settings.keep_conversations and valid_conversation_id(cid):
+            restored = conversation_store(str(conversations_path(settings))).load(cid)
+        if restored is None:
+            cid = new_conversation_id()
+        st.session_state.messages, st.session_state.conversation_id = restored or [], cid
+    if settings.keep_conversations and st.query_params.get("c") != st.session_state.conversation_id:
+        st.query_params["c"] = st.session_state.conversation_id
+    return st.session_state.messages
+
+
+def keep_conversation(settings) -> None:
+    if settings.keep_conversations and st.session_state.get("conversation_id"):
+        conversation_store(str(conversations_path(settings))).save(st.session_state.conversation_id,
+                                                                   st.session_state.messages)
+
+
 def save_feedback(message: dict) -> None:
     if message.get("log_id"):
         answer_log(str(answer_log_path(get_settings()))).set_feedback(message["log_id"], message["feedback"], message.get("comment", ""))
+    keep_conversation(get_settings())
 
 
 def sidebar(settings, agent: Agent) -> None:
@@ -53,8 +84,8 @@ def sidebar(settings, agent: Agent) -> None:
         st.toggle("homework integrity", value=settings.homework_integrity, key="homework")
         st.toggle("office-hours mode", key="office_hours",
                   help="For a projector: larger type, the tool trace expanded, code shown before it runs.")
-        if st.button("Clear chat"):
-            st.session_state.messages = []
+        if st.button("Clear chat", help="Start a new conversation (a new link; the old one still opens the old chat)."):
+            st.session_state.messages, st.session_state.conversation_id = [], new_conversation_id()
             st.rerun()
         messages = st.session_state.get("messages", [])
         st.download_button("Export Markdown", conversation_markdown(messages), "courseta-chat.md", "text/markdown")
@@ -71,17 +102,17 @@ def main() -> None:
     except (RetrievalError, SettingsError) as exc:
         st.error(str(exc))
         st.stop()
+    messages = restore_conversation(settings)
     sidebar(settings, agent)
     agent.settings = settings.model_copy(update={"retrieval_k": st.session_state.k,
                                                  "grounded_only": st.session_state.grounded,
                                                  "homework_integrity": st.session_state.homework})
-    messages = st.session_state.setdefault("messages", [])
     for message in messages:
         with st.chat_message(message["role"]):
             if message["role"] == "user":
                 st.markdown(message["content"])
             else:
-                show_answer(message, on_feedback=save_feedback)
+                show_answer(message, on_feedback=save_feedback, expand_trace=st.session_state.get("office_hours", False))
 
     if st.session_state.get("office_hours"):
         st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
@@ -110,10 +141,12 @@ def main() -> None:
         status = st.status("searching the course materials…", expanded=st.session_state.get("office_hours", False))
 
         def tokens():
+            started, step = time.perf_counter(), 0
             for event in agent.stream(question, history):
                 if event["type"] == "status":
+                    step += 1
                     status.update(label=event["text"])
-                    status.write(event["text"])
+                    status.write(f"{step}. {event['text']} · {time.perf_counter() - started:.1f} s")
                 elif event["type"] == "token":
                     yield event["text"]
                 elif event["type"] == "replace":
@@ -128,6 +161,7 @@ def main() -> None:
     log_id = answer_log(str(answer_log_path(settings))).record(record) if settings.log_answers else None
     messages.append({"role": "assistant", "content": result.answer, "id": uuid.uuid4().hex[:8],
                      "result": record, "figures": result.figures, "feedback": None, "log_id": log_id})
+    keep_conversation(settings)
     st.rerun()
 
 

@@ -170,7 +170,16 @@ class Settings(BaseSettings):
         ),
     )
     retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
-    prompt_chars: int = Field(600, ge=100, description="Characters of selected passage sentences given to the model.")
+    prompt_chars: int | None = Field(
+        None,
+        ge=100,
+        description=(
+            "Characters of selected passage sentences given to the model when it writes the answer. "
+            "Empty = auto: 360 for `local:bundled` (prefill is ~1 token per Chinese character; 360 keeps "
+            "the 135M model's time to first token under 2 s on 2 CPU cores, docs/PERFORMANCE.md), 2000 otherwise."
+        ),
+    )
+    quote_chars: int = Field(600, ge=100, description="Characters of best sentences quoted in an extractive answer.")
     extract_passages: int = Field(3, ge=1, description="Passages quoted in an extractive answer.")
     relevance_coverage: float = Field(
         0.5, ge=0, le=1,
@@ -193,6 +202,13 @@ class Settings(BaseSettings):
 
     log_answers: bool = Field(
         True, description="Log every answered question (question, answer, citations, verdicts, feedback, timings) for the TA review queue."
+    )
+    keep_conversations: bool = Field(
+        True,
+        description=(
+            "Keep each chat in conversations.sqlite in the data folder under a random id that the page "
+            "puts in its URL (?c=...), so a reload or the same link restores it. Off: a reload starts afresh."
+        ),
     )
     answer_log_path: Path | None = Field(
         None, description="SQLite file of the answer log; default: answers.sqlite in the data folder."
@@ -228,6 +244,21 @@ def check_unknown_env(environ=os.environ) -> None:
             close = difflib.get_close_matches(key.upper(), known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise SettingsError(f"unknown setting {key}{hint}")
+
+
+BUNDLED_PROMPT_CHARS = 360
+DEFAULT_PROMPT_CHARS = 2000
+
+
+def prompt_budget(settings) -> int:
+    """The passage characters a generating model gets: ``prompt_chars``, or the default for its backend.
+
+    >>> prompt_budget(Settings(llm="local:bundled")), prompt_budget(Settings(llm="openai:qwen", prompt_chars=900))
+    (360, 900)
+    """
+    if settings.prompt_chars:
+        return settings.prompt_chars
+    return BUNDLED_PROMPT_CHARS if settings.llm == "local:bundled" else DEFAULT_PROMPT_CHARS
 
 
 def load_settings(**overrides) -> Settings:

@@ -166,6 +166,11 @@ def test_office_hours_shows_code_before_running_it(app_env):
     assert not any("on a click" in t.value for t in at.text)  # not run yet
     next(b for b in at.button if "Run demo" in b.label).click().run()
     assert any("on a click" in t.value for t in at.text)
+    # the tool trace is expanded step by step: the run_python call with its time
+    trace = next(e for e in at.expander if e.label.startswith("tool trace"))
+    assert trace.proto.expanded
+    steps = " ".join(m.value for m in trace.markdown)
+    assert "1. `run_python(code=<" in steps and " s" in steps
 
 
 def test_grounded_only_switch_and_model_state(app_env):
@@ -178,3 +183,47 @@ def test_grounded_only_switch_and_model_state(app_env):
     at = _ask(at, "Who won the 2018 World Cup?")
     assert not at.exception
     assert "do not cover" not in " ".join(m.value for m in at.markdown)
+
+
+def _cid(at):
+    value = at.query_params.get("c")
+    return value[0] if isinstance(value, list) else value
+
+
+def test_a_reload_restores_the_conversation_from_its_link(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    assert not at.exception
+    cid = _cid(at)
+    assert cid and len(cid) >= 16
+    before = [m.value for m in at.markdown if "-src-" in m.value]
+    assert before
+
+    # a reload is a new session: no session state, only the URL
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    again.query_params["c"] = cid
+    again.run()
+    assert not again.exception
+    assert len(again.chat_message) == 2
+    assert [m.value for m in again.markdown if "-src-" in m.value] == before  # same numbers, same sources
+
+    # an unknown or malformed id starts a fresh chat under a new id
+    fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    fresh.query_params["c"] = "../../etc/passwd"
+    fresh.run()
+    assert not fresh.exception and len(fresh.chat_message) == 0 and _cid(fresh) != "../../etc/passwd"
+
+
+def test_conversations_are_not_kept_when_switched_off(app_env, monkeypatch, tmp_path):
+    import streamlit as st
+
+    from settings import get_settings
+
+    monkeypatch.setenv("COURSETA_KEEP_CONVERSATIONS", "false")
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    assert not at.exception and not _cid(at)
+    assert not (tmp_path / "data" / "conversations.sqlite").exists()

@@ -71,6 +71,31 @@ def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
             page.wait_for_selector("mark", timeout=10_000)  # the supporting sentence, highlighted
             assert "supported" in page.inner_text("body")
             page.screenshot(path=str(ARTIFACTS / "chat-citation.png"), full_page=True)
+
+            # a reload keeps the conversation (its id is in the URL) with the same numbered sources
+            assert "?c=" in page.url
+            page.reload()
+            page.wait_for_selector("text=Sources", timeout=120_000)
+            assert page.get_by_text("温度参数T有什么作用？").first.is_visible()
+            assert page.locator("a[href*='-src-1']").first.is_visible()
+            page.screenshot(path=str(ARTIFACTS / "chat-after-reload.png"), full_page=True)
+
+            # upload a note on the corpus page; it is indexed and the chat can cite it
+            note = tmp_path / "zebra-routing.md"
+            note.write_text("# Zebra routing\n\nZebra routing is a toy rule for mixture-of-experts layers: "
+                            "each token alternates between two experts, like the stripes of a zebra.\n", encoding="utf-8")
+            page.goto(url + "/Corpus", timeout=120_000)
+            page.wait_for_selector("input[type=file]", state="attached", timeout=120_000)
+            page.set_input_files("input[type=file]", str(note))
+            page.get_by_role("button", name="Upload and index").click()
+            page.wait_for_selector("text=embedded now", timeout=180_000)
+            page.screenshot(path=str(ARTIFACTS / "corpus-upload.png"), full_page=True)
+            page.goto(url, timeout=120_000)
+            page.wait_for_selector("textarea", timeout=120_000)
+            page.fill("textarea", "What is zebra routing?")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("text=alternates between two experts", timeout=180_000)
+            assert "Zebra routing" in page.inner_text("body")
             browser.close()
     finally:
         os.killpg(server.pid, 9)

@@ -96,3 +96,39 @@ def conversation_json(messages: list[dict]) -> str:
 
 def strip_markers(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text)
+
+
+def _short(value, width: int = 60) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def trace_steps(result: dict) -> list[str]:
+    """The answer's steps, in order, for the office-hours trace: tool calls, writing, citation check.
+
+    >>> trace_steps({"tool_calls": [{"name": "search_course", "args": {"query": "温度参数", "k": 5},
+    ...                              "summary": "5 passages", "duration_s": 0.031}],
+    ...              "mode": "generate", "timings": {"first_token_s": 1.71, "generation_s": 9.2},
+    ...              "verification": {"precision": 1.0, "recall": 0.5}})
+    ['`search_course(query=温度参数, k=5)` → 5 passages · 0.03 s', 'wrote the answer: first token after 1.71 s, done in 9.20 s', 'checked the citations: precision 1.00 · recall 0.50']
+    """
+    steps = []
+    for call in result.get("tool_calls") or []:
+        args = ", ".join(
+            f"{k}={_short(v) if k != 'code' else f'<{len(str(v).splitlines())} lines>'}" for k, v in call["args"].items()
+        )
+        steps.append(f"`{call['name']}({args})` → {call['summary']} · {call['duration_s']:.2f} s")
+    timings = result.get("timings") or {}
+    mode = result.get("mode")
+    if mode == "generate" and "generation_s" in timings:
+        first = timings.get("first_token_s")
+        start = f"first token after {first:.2f} s, " if first is not None else ""
+        steps.append(f"wrote the answer: {start}done in {timings['generation_s']:.2f} s")
+    elif mode in ("extract", "refusal", "homework"):
+        steps.append({"extract": "quoted the best supporting sentences",
+                      "refusal": "declined: the course materials do not cover the question",
+                      "homework": "homework integrity: pointed to the readings instead of a solution"}[mode])
+    ver = result.get("verification") or {}
+    if ver.get("precision") is not None:
+        steps.append(f"checked the citations: precision {ver['precision']:.2f} · recall {ver['recall']:.2f}")
+    return steps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.render import VERDICT_BADGE, link_markers, sources
+from ui.render import VERDICT_BADGE, link_markers, sources, trace_steps
 
 
 def show_sources(result: dict, anchor: str) -> None:
@@ -36,10 +36,18 @@ def show_code_runs(result: dict, figures: list[bytes]) -> None:
         st.image(png)
 
 
-def show_answer(message: dict, on_feedback=None) -> None:
-    """An answer as the student saw it: linked [n], code results, sources with verdicts."""
+def show_trace(result: dict, expanded: bool) -> None:
+    steps = trace_steps(result)
+    if steps:
+        with st.expander(f"tool trace · {len(steps)} steps", expanded=expanded):
+            st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(steps, start=1)))
+
+
+def show_answer(message: dict, on_feedback=None, expand_trace: bool = False) -> None:
+    """An answer as the student saw it: linked [n], code results, sources with verdicts, the tool trace."""
     result = message["result"]
     anchor = message["id"]
+    show_trace(result, expand_trace)
     if result.get("error"):
         st.error(result["error"])
     st.markdown(link_markers(result["answer"], anchor))
