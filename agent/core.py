@@ -31,6 +31,7 @@ from agent.tools import ToolBox, best_sentences
 from retrieval.glossary import load_glossary
 from retrieval.text import detect_language
 from retrieval.types import Hit
+from settings import prompt_budget
 
 
 @dataclass
@@ -199,7 +200,7 @@ class Agent:
         """An extractive answer: the most relevant sentence(s) of the top passages, each cited."""
         qtokens = self._query_tokens(query)
         lines = [phrase(intro_key, language)] if intro else []
-        budget = self.settings.prompt_chars
+        budget = self.settings.quote_chars
         for hit in hits[: self.settings.extract_passages]:
             text = best_sentences(hit, qtokens, budget // self.settings.extract_passages)
             text = " ".join(text.split())
@@ -226,12 +227,14 @@ class Agent:
 
         prompts = load_prompts()
         qtokens = self._query_tokens(query)
-        per = max(80, self.settings.prompt_chars // max(1, len(hits)))
+        per = max(80, prompt_budget(self.settings) // max(1, len(hits)))
         passages = "\n".join(f"[{box.number_of(h)}] {' '.join(best_sentences(h, qtokens, per).split())}" for h in hits)
         lang_name = prompts["languages"].get(language, "English")
         messages = [SystemMessage(prompts["system"].format(language=lang_name)),
                     HumanMessage(prompts["user"].format(passages=passages, question=question))]
         result.mode = "generate"
+        if hasattr(self.llm, "count_prompt_tokens"):  # local models: prefill time grows with it (docs/PERFORMANCE.md)
+            result.timings["prompt_tokens"] = self.llm.count_prompt_tokens(messages)
         yield {"type": "status", "text": "writing the answer…"}
         t = time.perf_counter()
         parts = []

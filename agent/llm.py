@@ -64,6 +64,10 @@ class TransformersChatModel(BaseChatModel):
             ids = ids["input_ids"]
         return ids.to(self._model.device)
 
+    def count_prompt_tokens(self, messages: list[BaseMessage]) -> int:
+        """Tokens the model will prefill for ``messages`` (chat template included)."""
+        return int(self._inputs(messages).shape[-1])
+
     def _gen_kwargs(self, stop, kwargs) -> dict:
         temperature = kwargs.get("temperature", self.temperature)
         out = {"max_new_tokens": kwargs.get("max_new_tokens", self.max_new_tokens),

@@ -89,6 +89,7 @@ class DenseIndex:
 
     HNSW_M = 32
     HNSW_EF_SEARCH = 128
+    HNSW_EF_CONSTRUCTION = 80
 
     def __init__(self, index, kind: str, device: str, searcher=None):
         self.index = index
@@ -110,7 +111,7 @@ class DenseIndex:
             index, kind = faiss.IndexFlatIP(dim), "flat"
         else:
             index = faiss.IndexHNSWFlat(dim, cls.HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
+            index.hnsw.efConstruction = cls.HNSW_EF_CONSTRUCTION
             kind = "hnsw"
         index.add(vectors)
         return cls._placed(index, kind, use_gpu)

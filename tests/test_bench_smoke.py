@@ -21,4 +21,28 @@ def test_search_smoke():
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])
     row = data["rows"][0]
-    assert data["bench"] == "search" and row["hnsw_recall_at_10"] > 0.5 and row["cpu_flat_ms_p50"] > 0
+    assert data["bench"] == "search"
+    by_index = {v["index"]: v for v in row["cpu"]}
+    assert by_index["flat"]["recall_at_10"] == 1.0 and by_index["flat"]["ms_p50"] > 0
+    assert by_index["hnsw"]["recall_at_10"] > 0.5 and "ivf" in by_index
+    assert row["cpu_best_at_recall_95"]["recall_at_10"] >= 0.95
+
+
+def test_embed_smoke():
+    out = subprocess.run([sys.executable, "bench/embed.py", "--smoke"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    row = data["rows"][0]
+    assert data["bench"] == "embed" and row["device"] == "cpu" and row["chunks"] == 48
+    assert row["naive_chunks_per_s"] > 0 and row["fast_chunks_per_s"] > 0
+    assert row["max_abs_diff"] < 1e-4  # the fast path computes the same vectors
+
+
+def test_e2e_smoke():
+    out = subprocess.run([sys.executable, "bench/e2e.py", "--smoke"], capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["bench"] == "e2e" and data["questions"] == 2 and data["n_chunks"] > 0
+    assert "app_error" not in data and data["app_cold_start_s"] > 0
+    assert data["index_load_s"] > 0 and data["retrieval_ms_p50"] > 0 and data["extract_answer_s_p50"] > 0
+    assert data["ttft_s_p50"] is not None and data["prompt_tokens_p50"] > 0
