@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.backends import DenseIndex, LexicalIndex
+from retrieval.backends import LexicalIndex, save_dense
 from retrieval.chunking import chunk_document
 from retrieval.embedders import Embedder, get_embedder
 from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, LoadError, load_document, load_sources
@@ -149,7 +149,7 @@ def mismatch_reason(manifest: dict, settings) -> str | None:
 
 
 def write_search_structures(folder: Path, chunks: list[Chunk], vectors: np.ndarray, settings) -> None:
-    DenseIndex.build(vectors, settings.exact_index_max, use_gpu=False).save(folder / "dense.faiss")
+    save_dense(folder, vectors, settings.exact_index_max)
     LexicalIndex.build([tokenize(c.indexed_text()) for c in chunks]).save(folder / "bm25")
 
 

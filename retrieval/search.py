@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from retrieval.backends import DenseIndex, LexicalIndex
+from retrieval.backends import DenseIndex, LexicalIndex, load_dense
 from retrieval.embedders import Embedder, get_embedder, resolve_device
 from retrieval.errors import EmbedderError, IndexMismatchError
 from retrieval.glossary import load_glossary
@@ -77,7 +77,7 @@ class Retriever:
         if reason:
             raise IndexMismatchError(f"{reason}; run `python -m retrieval ingest` to rebuild it")
         embedder = embedder or get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
-        dense = DenseIndex.load(stored.path / "dense.faiss", use_gpu=settings.faiss_gpu == "auto")
+        dense = load_dense(stored.path, use_gpu=settings.faiss_gpu == "auto")
         lexical = LexicalIndex.load(stored.path / "bm25", n_docs=len(stored.chunks))
         return cls(settings, stored, embedder, dense, lexical)
 

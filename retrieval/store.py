@@ -4,7 +4,7 @@ Layout of the data folder::
 
     data/
       CURRENT              name of the live index folder (replaced atomically)
-      index-<stamp>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss, bm25/
+      index-<stamp>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss (+ dense-hnsw.faiss when large), bm25/
 
 A new index is written into ``.building-<stamp>/``, renamed to ``index-<stamp>/`` and only
 then made live by atomically replacing ``CURRENT``. A crash at any point leaves the old

@@ -82,3 +82,24 @@ def _torch_cuda():
 @pytest.mark.skipif(not _torch_cuda(), reason="torch sees no CUDA device")
 def test_torch_exact_search_on_cuda_matches_faiss_flat_on_cpu():
     _torch_matches_faiss_flat("cuda")
+
+
+def test_large_indexes_get_hnsw_for_the_cpu_and_keep_the_exact_one_for_gpus(tmp_path, monkeypatch):
+    from retrieval import backends
+
+    vecs = _unit(600, 32, 5)
+    backends.save_dense(tmp_path, vecs, exact_max=1000)
+    assert not (tmp_path / backends.ANN_FILE).exists()  # small: exact only
+    big = tmp_path / "big"
+    big.mkdir()
+    backends.save_dense(big, vecs, exact_max=100)
+    assert (big / backends.ANN_FILE).exists() and (big / backends.FLAT_FILE).exists()
+    monkeypatch.setattr(backends, "faiss_gpu_count", lambda: 0)
+    monkeypatch.setattr(backends, "torch_cuda_available", lambda: False)
+    assert backends.load_dense(big).kind == "hnsw"
+    assert backends.load_dense(tmp_path).kind == "flat"
+    monkeypatch.setattr(backends, "torch_cuda_available", lambda: True)
+    monkeypatch.setattr(DenseIndex, "TORCH_DEVICE", "cpu")
+    on_gpu = backends.load_dense(big)
+    assert on_gpu.kind == "flat" and on_gpu.device == "torch-cuda"
+    assert backends.load_dense(big, use_gpu=False).kind == "hnsw"  # faiss_gpu=off
