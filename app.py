@@ -28,10 +28,12 @@ from ui.widgets import show_answer  # noqa: E402
 st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 
 
-@st.cache_resource(show_spinner="Loading the course index…")
+@st.cache_resource(show_spinner="Loading the course index and the embedding model…")
 def load_agent() -> Agent:
     agent = Agent(get_settings())
-    _ = agent.retriever  # load now, once per process (a bare expression would be drawn by st magic)
+    # load the index and the embedding model now, once per process, so the first question does
+    # not wait ~9 s for them (bench/e2e.py: embedder_load_s); a bare expression would be drawn by st magic
+    _ = agent.retriever.embedder.embed(["warm-up"])
     return agent
 
 

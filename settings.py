@@ -180,8 +180,9 @@ class Settings(BaseSettings):
         description=(
             "Characters of selected passage sentences given to the model when it writes the answer. "
             "The best passages come first; those past the budget are left out of the prompt (still shown as "
-            "sources). Empty = auto: 300 for `local:bundled` (prefill costs ~1 token per Chinese character; "
-            "300 keeps the 135M model's first token near 1.5 s on 2 CPU cores, docs/PERFORMANCE.md), 2000 otherwise."
+            "sources). Empty = auto: 200 for `local:bundled` (Chinese costs ~1.3 tokens per character to "
+            "prefill; 200 keeps the 135M model's first token under 2 s on 2 CPU cores, docs/PERFORMANCE.md), "
+            "2000 otherwise."
         ),
     )
     quote_chars: int = Field(600, ge=100, description="Characters of best sentences quoted in an extractive answer.")
@@ -251,7 +252,7 @@ def check_unknown_env(environ=os.environ) -> None:
             raise SettingsError(f"unknown setting {key}{hint}")
 
 
-BUNDLED_PROMPT_CHARS = 300
+BUNDLED_PROMPT_CHARS = 200
 DEFAULT_PROMPT_CHARS = 2000
 
 
@@ -259,7 +260,7 @@ def prompt_budget(settings) -> int:
     """The passage characters a generating model gets: ``prompt_chars``, or the default for its backend.
 
     >>> prompt_budget(Settings(llm="local:bundled")), prompt_budget(Settings(llm="openai:qwen", prompt_chars=900))
-    (300, 900)
+    (200, 900)
     """
     if settings.prompt_chars:
         return settings.prompt_chars
