@@ -39,9 +39,13 @@ if uploads and st.button("Upload and index", type="primary"):
     if saved:
         bar = st.progress(0.0, text="indexing…")
         report = ingest(settings, progress=False, on_progress=lambda f, m: bar.progress(f, text=m))
-        st.success(report.summary())
-        st.dataframe([f.__dict__ for f in report.files], width="stretch", hide_index=True)
         st.cache_resource.clear()  # the chat reloads the new index on its next question
+        st.session_state.last_ingest = {"summary": report.summary(), "files": [f.__dict__ for f in report.files]}
+        st.rerun()  # redraw the document table above from the new index
+last = st.session_state.get("last_ingest")
+if last:
+    st.success(last["summary"])
+    st.dataframe(last["files"], width="stretch", hide_index=True)
 
 st.subheader("Search playground")
 query = st.text_input("Query", placeholder="什么是语言模型 / cross entropy")

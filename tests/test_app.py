@@ -200,6 +200,7 @@ def test_a_reload_restores_the_conversation_from_its_link(app_env):
     assert cid and len(cid) >= 16
     before = [m.value for m in at.markdown if "-src-" in m.value]
     assert before
+    at.chat_message[1].get("feedback")[0].set_value(0).run()  # 👎, kept with the conversation
 
     # a reload is a new session: no session state, only the URL
     again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
@@ -208,6 +209,7 @@ def test_a_reload_restores_the_conversation_from_its_link(app_env):
     assert not again.exception
     assert len(again.chat_message) == 2
     assert [m.value for m in again.markdown if "-src-" in m.value] == before  # same numbers, same sources
+    assert again.chat_message[1].get("feedback")[0].value == 0
 
     # an unknown or malformed id starts a fresh chat under a new id
     fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)

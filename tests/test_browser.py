@@ -76,6 +76,7 @@ def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
             assert "?c=" in page.url
             page.reload()
             page.wait_for_selector("text=Sources", timeout=120_000)
+            page.get_by_text("passage [1]").first.wait_for(timeout=60_000)  # the sources are drawn too
             assert page.get_by_text("温度参数T有什么作用？").first.is_visible()
             assert page.locator("a[href*='-src-1']").first.is_visible()
             page.screenshot(path=str(ARTIFACTS / "chat-after-reload.png"), full_page=True)

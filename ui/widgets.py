@@ -63,9 +63,10 @@ def show_answer(message: dict, on_feedback=None, expand_trace: bool = False) -> 
         st.caption(" · ".join(notes))
     if on_feedback is None:
         return
-    feedback = st.feedback("thumbs", key=f"fb-{anchor}")
+    given = message.get("feedback")  # restored with the conversation after a reload
+    feedback = st.feedback("thumbs", key=f"fb-{anchor}", default=None if given is None else int(given))
     if feedback is not None:
-        comment = st.text_input("Comment (optional)", key=f"comment-{anchor}")
+        comment = st.text_input("Comment (optional)", value=message.get("comment") or "", key=f"comment-{anchor}")
         if (message.get("feedback"), message.get("comment")) != (bool(feedback), comment):
             message["feedback"], message["comment"] = bool(feedback), comment
             on_feedback(message)
