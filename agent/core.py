@@ -227,8 +227,16 @@ class Agent:
 
         prompts = load_prompts()
         qtokens = self._query_tokens(query)
-        per = max(80, prompt_budget(self.settings) // max(1, len(hits)))
-        passages = "\n".join(f"[{box.number_of(h)}] {' '.join(best_sentences(h, qtokens, per).split())}" for h in hits)
+        budget = prompt_budget(self.settings)
+        per = max(80, budget // max(1, len(hits)))
+        lines, used = [], 0
+        for h in hits:  # best first; the rest are still shown as sources, just not in the prompt
+            text = " ".join(best_sentences(h, qtokens, per).split())
+            if lines and used + len(text) > budget:
+                break
+            lines.append(f"[{box.number_of(h)}] {text}")
+            used += len(text)
+        passages = "\n".join(lines)
         lang_name = prompts["languages"].get(language, "English")
         messages = [SystemMessage(prompts["system"].format(language=lang_name)),
                     HumanMessage(prompts["user"].format(passages=passages, question=question))]

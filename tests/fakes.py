@@ -26,3 +26,13 @@ def tool_call(name: str, args: dict, call_id: str = "call_1") -> AIMessage:
 def scripted_writer(text: str) -> GenericFakeChatModel:
     """A chat model that streams ``text`` word by word, whatever it is asked."""
     return GenericFakeChatModel(messages=iter([AIMessage(content=text)] * 100))
+
+
+class RecordingWriter(GenericFakeChatModel):
+    """Like :func:`scripted_writer`, and keeps the messages of every call in ``seen``."""
+
+    seen: list = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.seen.append(list(messages))
+        yield from super()._stream(messages, stop, run_manager, **kwargs)

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage
 from agent.core import Agent
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
-from tests.fakes import ScriptedToolModel, scripted_writer, tool_call
+from tests.fakes import RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,6 +63,25 @@ def test_route_strategy_streams_the_model_answer_and_repairs_it(course):
     assert result.answer.endswith("[1]。") and result.verification["invalid"] == [7]  # …repaired after
     assert result.citations[0]["n"] == 1 and result.citations[0]["verdict"] == "supported"
     assert result.citations[0]["chunk_id"] == result.passages[0]["chunk_id"]
+
+
+def test_the_prompt_holds_the_best_passages_within_its_budget(course):
+    import re
+
+    question = "采样时的温度参数 T 起什么作用？"
+
+    def prompt_numbers(prompt_chars):
+        writer = RecordingWriter(messages=iter([AIMessage(content="温度参数控制随机性 [1]。")] * 3))
+        result = _agent(course, model=writer, answer_mode="generate", agent_strategy="route",
+                        prompt_chars=prompt_chars).ask(question)
+        assert result.mode == "generate"
+        prompt = writer.seen[-1][-1].content
+        return re.findall(r"^\[(\d+)\] ", prompt, re.M), len(result.passages)
+
+    small, n_sources = prompt_numbers(100)
+    assert small[0] == "1" and len(small) < n_sources  # the best passage first; the others stay sources only
+    large, n_sources = prompt_numbers(5000)
+    assert large == [str(i) for i in range(1, n_sources + 1)]
 
 
 def test_auto_mode_falls_back_to_quotes_when_the_model_is_unsupported(course):
