@@ -124,22 +124,33 @@ def fast_encode(model, texts: list[str], config: FastEncodeConfig = FastEncodeCo
     precision = config.precision if config.precision != "auto" else ("fp16" if cuda else "fp32")
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     max_tokens = config.max_tokens_cuda if cuda else config.max_tokens_cpu
-    tok = _Tokenizer(model.tokenizer, model.max_seq_length)
+    tok = _Tokenizer(model.tokenizer, model.max_seq_length or model.tokenizer.model_max_length)
     workers = config.tokenizer_threads or os.cpu_count() or 1
     pieces: list[tuple[np.ndarray, object]] = []  # (row indices, embeddings still on the device)
     slices = [(s, texts[s:s + config.slice_size]) for s in range(0, n, config.slice_size)]
 
     # A producer thread tokenises slice i+1 while the model runs on slice i.
     ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()  # set when the consumer gives up, so the producer never blocks forever
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce():
         try:
             with ThreadPoolExecutor(workers) as pool:
                 for start, part in slices:
-                    ready.put((start, _tokenize_parallel(tok, part, pool, workers)))
+                    if not put((start, _tokenize_parallel(tok, part, pool, workers))):
+                        return
         except BaseException as exc:  # surfaced in the consumer
-            ready.put(exc)
-        ready.put(None)
+            put(exc)
+        put(None)
 
     threading.Thread(target=produce, daemon=True, name="fast-encode-tokenize").start()
     was_training = model.training
@@ -169,6 +180,7 @@ def fast_encode(model, texts: list[str], config: FastEncodeConfig = FastEncodeCo
                     if on_batch:
                         on_batch(done, n)
     finally:
+        stop.set()
         model.train(was_training)
     out = np.zeros((n, dim), dtype=np.float32)
     if pieces:
