@@ -43,8 +43,8 @@ def answer_log(path: str) -> AnswerLog:
 
 
 @st.cache_resource
-def conversation_store(path: str) -> ConversationStore:
-    return ConversationStore(path)
+def conversation_store(path: str, keep_days: float) -> ConversationStore:
+    return ConversationStore(path, keep_days)
 
 
 def restore_conversation(settings) -> list[dict]:
@@ -53,7 +53,7 @@ def restore_conversation(settings) -> list[dict]:
         cid = st.query_params.get("c")
         restored = None
         if settings.keep_conversations and valid_conversation_id(cid):
-            restored = conversation_store(str(conversations_path(settings))).load(cid)
+            restored = conversation_store(str(conversations_path(settings)), settings.conversation_days).load(cid)
         if restored is None:
             cid = new_conversation_id()
         st.session_state.messages, st.session_state.conversation_id = restored or [], cid
@@ -64,8 +64,8 @@ def restore_conversation(settings) -> list[dict]:
 
 def keep_conversation(settings) -> None:
     if settings.keep_conversations and st.session_state.get("conversation_id"):
-        conversation_store(str(conversations_path(settings))).save(st.session_state.conversation_id,
-                                                                   st.session_state.messages)
+        store = conversation_store(str(conversations_path(settings)), settings.conversation_days)
+        store.save(st.session_state.conversation_id, st.session_state.messages)
 
 
 def save_feedback(message: dict) -> None:

@@ -216,6 +216,9 @@ class Settings(BaseSettings):
             "puts in its URL (?c=...), so a reload or the same link restores it. Off: a reload starts afresh."
         ),
     )
+    conversation_days: float = Field(
+        30, ge=0, description="Kept conversations untouched for this many days are deleted (when the app starts); 0 keeps them."
+    )
     answer_log_path: Path | None = Field(
         None, description="SQLite file of the answer log; default: answers.sqlite in the data folder."
     )

@@ -62,11 +62,15 @@ def _decode(message: dict) -> dict:
 
 
 class ConversationStore:
-    def __init__(self, path: Path):
+    """``keep_days``: conversations not touched for longer are deleted when the store opens (0: never)."""
+
+    def __init__(self, path: Path, keep_days: float = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
+            if keep_days > 0:
+                db.execute("DELETE FROM conversations WHERE updated < ?", (time.time() - keep_days * 86400,))
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
