@@ -241,12 +241,13 @@ class Agent:
         messages = [SystemMessage(prompts["system"].format(language=lang_name)),
                     HumanMessage(prompts["user"].format(passages=passages, question=question))]
         result.mode = "generate"
-        if hasattr(self.llm, "count_prompt_tokens"):  # local models: prefill time grows with it (docs/PERFORMANCE.md)
-            result.timings["prompt_tokens"] = self.llm.count_prompt_tokens(messages)
         yield {"type": "status", "text": "writing the answer…"}
         t = time.perf_counter()
         parts = []
         for chunk in self.llm.stream(messages):
+            usage = getattr(chunk, "usage_metadata", None)
+            if usage and usage.get("input_tokens"):  # local models and servers that report usage
+                result.timings["prompt_tokens"] = usage["input_tokens"]
             text = chunk.content if isinstance(chunk.content, str) else ""
             if text:
                 if not parts:

@@ -64,10 +64,6 @@ class TransformersChatModel(BaseChatModel):
             ids = ids["input_ids"]
         return ids.to(self._model.device)
 
-    def count_prompt_tokens(self, messages: list[BaseMessage]) -> int:
-        """Tokens the model will prefill for ``messages`` (chat template included)."""
-        return int(self._inputs(messages).shape[-1])
-
     def _gen_kwargs(self, stop, kwargs) -> dict:
         temperature = kwargs.get("temperature", self.temperature)
         out = {"max_new_tokens": kwargs.get("max_new_tokens", self.max_new_tokens),
@@ -88,10 +84,15 @@ class TransformersChatModel(BaseChatModel):
             daemon=True,
         )
         thread.start()
+        # the prompt's size travels the standard LangChain way (usage_metadata, on the first chunk),
+        # as OpenAI-compatible servers report it: prefill time grows with it (docs/PERFORMANCE.md)
+        n_prompt = int(ids.shape[-1])
+        usage = {"input_tokens": n_prompt, "output_tokens": 0, "total_tokens": n_prompt}
         for text in streamer:
             if not text:
                 continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage))
+            usage = None
             if run_manager:
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk

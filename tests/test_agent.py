@@ -255,6 +255,7 @@ def test_bundled_model_end_to_end(course, tmp_path):
     assert result.error is None, result.error
     assert result.mode == "generate" and result.answer.strip()
     assert result.timings["first_token_s"] > 0 and result.passages
+    assert result.timings["prompt_tokens"] > 50  # the prompt size comes back as usage_metadata
 
 
 def test_model_state_for_the_sidebar(course, openai_server):
