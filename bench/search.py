@@ -90,9 +90,7 @@ def cpu_variants(base: np.ndarray, queries: np.ndarray, exact: np.ndarray, hnsw_
     n, dim = base.shape
     out = []
     t0 = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(dim, DenseIndex.HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = DenseIndex.HNSW_EF_CONSTRUCTION
-    hnsw.add(base)
+    hnsw = DenseIndex.build(base, exact_max=0, use_gpu=False).index  # the app's HNSW, as ingest builds it
     build = time.perf_counter() - t0
     for ef in hnsw_ef:
         hnsw.hnsw.efSearch = ef
@@ -120,25 +118,18 @@ def gpu_variants(base: np.ndarray, queries: np.ndarray, exact: np.ndarray) -> li
     if torch_cuda_available():
         import torch
 
-        torch_index = TorchExactIndex(base, device="cuda")
-
-        def torch_search(q, k, _index=torch_index):
-            result = _index.search_many(q, k)  # .cpu() inside waits for the GPU
-            return result
-
-        searchers.append(("torch-cuda-flat", torch_search))
+        searchers.append(("torch-cuda-flat", TorchExactIndex(base, device="cuda").search))  # returns on the CPU: synced
         torch.cuda.synchronize()
     batches = [queries[i:i + GPU_BATCH] for i in range(0, len(queries) - GPU_BATCH + 1, GPU_BATCH)] or [queries]
     for name, search in searchers:
         search(queries[:GPU_BATCH], 10)  # warm-up (kernels, cuBLAS handles)
         row = _variant(name, "single", search, queries, exact)
-        times, found = [], []
+        times = []
         for _ in range(max(1, 20 // len(batches))):
             for b in batches:
                 t0 = time.perf_counter()
-                _, ids = search(b, 10)
+                search(b, 10)
                 times.append(time.perf_counter() - t0)
-                found.append(ids)
         row[f"batch{len(batches[0])}_ms_p50"] = _ms(times, 50)
         row[f"batch{len(batches[0])}_ms_p95"] = _ms(times, 95)
         out.append(row)

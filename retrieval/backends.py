@@ -38,7 +38,7 @@ class TorchExactIndex:
 
     >>> import numpy as np
     >>> index = TorchExactIndex(np.eye(3, dtype=np.float32), device="cpu")
-    >>> index.search_many(np.array([[0, 1, 0.5]], dtype=np.float32), 2)[1].tolist()
+    >>> index.search(np.array([[0, 1, 0.5]], dtype=np.float32), 2)[1].tolist()
     [[1, 2]]
     """
 
@@ -53,8 +53,8 @@ class TorchExactIndex:
     def ntotal(self) -> int:
         return int(self.vectors.shape[0])
 
-    def search_many(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each ``len(queries) × n``, best first, like ``faiss.Index.search``."""
+    def search(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each ``len(queries) × n``, best first: the signature of ``faiss.Index.search``."""
         torch = self.torch
         q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1]))
         q = q.to(self.device, non_blocking=True)
@@ -90,12 +90,13 @@ class DenseIndex:
     HNSW_M = 32
     HNSW_EF_SEARCH = 128
     HNSW_EF_CONSTRUCTION = 80
+    TORCH_DEVICE = "cuda"  # where TorchExactIndex goes (tests put it on the CPU)
 
     def __init__(self, index, kind: str, device: str, searcher=None):
         self.index = index
         self.kind = kind
         self.device = device
-        self.searcher = searcher if searcher is not None else index  # what answers queries
+        self.searcher = searcher if searcher is not None else index  # what answers queries: faiss's search()
 
     @property
     def size(self) -> int:
@@ -131,8 +132,6 @@ class DenseIndex:
                 return cls(index, kind, "torch-cuda", TorchExactIndex(vectors, cls.TORCH_DEVICE))
         return cls(index, kind, "cpu")
 
-    TORCH_DEVICE = "cuda"
-
     def save(self, path: Path) -> None:
         import faiss
 
@@ -160,8 +159,6 @@ class DenseIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim == 1:
             queries = queries.reshape(1, -1)
-        if isinstance(self.searcher, TorchExactIndex):
-            return self.searcher.search_many(queries, n)
         return self.searcher.search(queries, min(n, self.size))
 
 

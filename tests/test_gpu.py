@@ -40,11 +40,11 @@ def _torch_matches_faiss_flat(device):
 
     vecs, queries = _unit(3000, 96, 2), _unit(40, 96, 3)
     faiss_scores, faiss_ids = DenseIndex.build(vecs, exact_max=10_000, use_gpu=False).search_many(queries, 10)
-    torch_scores, torch_ids = TorchExactIndex(vecs, device=device).search_many(queries, 10)
+    torch_scores, torch_ids = TorchExactIndex(vecs, device=device).search(queries, 10)
     np.testing.assert_array_equal(torch_ids, faiss_ids)
     np.testing.assert_allclose(torch_scores, faiss_scores, atol=1e-5)
     # asking for more than there is gives everything, like faiss
-    assert TorchExactIndex(vecs[:4], device=device).search_many(queries[:1], 10)[1].shape == (1, 4)
+    assert TorchExactIndex(vecs[:4], device=device).search(queries[:1], 10)[1].shape == (1, 4)
 
 
 def test_torch_exact_search_matches_faiss_flat_on_cpu():
