@@ -19,14 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from retrieval.eval import contains_any, load_qa
+from retrieval.eval import contains_any, load_qa, percentile
 
 
 def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 3)
+    return round(percentile(values, q), 3) if values else None
 
 
 def evaluate(agent, items: list[dict]) -> dict:

@@ -8,6 +8,8 @@ import platform
 import time
 from pathlib import Path
 
+from retrieval.eval import percentile  # noqa: F401 - one definition, re-exported for the bench scripts
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -27,12 +29,6 @@ def machine_info() -> dict:
     except ImportError:
         pass
     return info
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def report(name: str, result: dict, save: bool = True) -> None:

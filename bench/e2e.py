@@ -21,7 +21,6 @@ Last line: one JSON object, also appended to bench/results/e2e.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -47,7 +46,9 @@ print(first, rerun)
 
 
 def _questions(count: int) -> list[str]:
-    items = [json.loads(line) for line in (ROOT / "tests/data/dev_qa.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    from retrieval.eval import load_qa
+
+    items = load_qa(ROOT / "tests/data/dev_qa.jsonl")
     inside = [i["question"] for i in items if i.get("answer_contains")]
     # alternate Chinese and English questions so both languages are in every sample
     zh = [q for q in inside if any("\u4e00" <= c <= "\u9fff" for c in q)]

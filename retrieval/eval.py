@@ -25,6 +25,16 @@ from pathlib import Path
 CUTOFFS = (1, 3, 5, 10)
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q``-th percentile of ``values`` (used by the evals and bench/).
+
+    >>> percentile([3.0, 1.0, 2.0, 10.0], 50), percentile([3.0, 1.0, 2.0, 10.0], 95)
+    (3.0, 10.0)
+    """
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
 def normalise(text: str) -> str:
     return re.sub(r"\s+", "", text).casefold()
 
