@@ -37,7 +37,8 @@ class Embedder(Protocol):
         ...
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -69,7 +70,13 @@ class HashEmbedder:
     def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        return _normalise(np.stack([self._one(t) for t in texts]))
+        return normalise(np.stack([self._one(t) for t in texts]))
+
+
+def st_dimension(model) -> int:
+    """A SentenceTransformer's output dimension (the method was renamed in sentence-transformers 6)."""
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(get_dim())
 
 
 def resolve_device(device: str) -> str:
@@ -116,8 +123,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(get_dim())
+        return st_dimension(self.model)
 
     def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -145,7 +151,7 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return _normalise(vectors)
+        return normalise(vectors)
 
 
 def bundled_model_path() -> str:

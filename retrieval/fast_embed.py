@@ -26,6 +26,7 @@ import os
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,9 +115,10 @@ def fast_encode(model, texts: list[str], config: FastEncodeConfig = FastEncodeCo
     """
     import torch
 
+    from retrieval.embedders import normalise, st_dimension
+
     n = len(texts)
-    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    dim = int(get_dim())
+    dim = st_dimension(model)
     if n == 0:
         return np.zeros((0, dim), dtype=np.float32)
     device = model.device
@@ -156,7 +158,7 @@ def fast_encode(model, texts: list[str], config: FastEncodeConfig = FastEncodeCo
     was_training = model.training
     model.eval()
     done = 0
-    autocast = torch.autocast(device_type=device.type, dtype=dtype) if dtype != torch.float32 else None
+    precision_ctx = torch.autocast(device_type=device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
     try:
         with torch.inference_mode():
             while (item := ready.get()) is not None:
@@ -170,10 +172,7 @@ def fast_encode(model, texts: list[str], config: FastEncodeConfig = FastEncodeCo
                         features["token_type_ids"] = torch.zeros_like(features["input_ids"])
                     if cuda:
                         features = {k: v.pin_memory().to(device, non_blocking=True) for k, v in features.items()}
-                    if autocast is not None:
-                        with autocast:
-                            emb = model(features)["sentence_embedding"]
-                    else:
+                    with precision_ctx:
                         emb = model(features)["sentence_embedding"]
                     pieces.append((start + batch, emb.float()))  # no sync: the GPU runs ahead
                     done += len(batch)
@@ -186,6 +185,4 @@ def fast_encode(model, texts: list[str], config: FastEncodeConfig = FastEncodeCo
     if pieces:
         rows = np.concatenate([r for r, _ in pieces])
         out[rows] = torch.cat([e for _, e in pieces]).cpu().numpy()
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
+    return normalise(out)
