@@ -26,7 +26,7 @@ given. Then:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,9 +65,6 @@ class Verification:
     added: list[int] = field(default_factory=list)
     precision: float = 0.0
     recall: float = 0.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _bigrams(text: str) -> set[str]:

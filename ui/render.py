@@ -94,10 +94,6 @@ def conversation_json(messages: list[dict]) -> str:
     return json.dumps([{k: v for k, v in m.items() if k != "figures"} for m in messages], ensure_ascii=False, indent=1)
 
 
-def strip_markers(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text)
-
-
 def _short(value, width: int = 60) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= width else text[: width - 1] + "…"
