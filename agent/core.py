@@ -350,15 +350,11 @@ class Agent:
             result.verification = {"precision": ver.precision, "recall": ver.recall, "invalid": ver.invalid,
                                    "added": ver.added, "sentences": [asdict(s) for s in ver.sentences]}
             for c in ver.citations:
-                hit = passages[c.n - 1]
                 result.citations.append({
-                    "n": c.n, "chunk_id": hit.chunk.id, "source": hit.source, "title": hit.title,
-                    "heading": hit.chunk.heading, "page": hit.page, "start": hit.start, "end": hit.end,
+                    "n": c.n, **_where(passages[c.n - 1]),
                     "sentence_index": c.sentence_index, "score": c.score, "verdict": c.verdict, "added": c.added,
                 })
-        result.passages = [{"n": i, "chunk_id": h.chunk.id, "source": h.source, "title": h.title,
-                            "heading": h.chunk.heading, "page": h.page, "start": h.start, "end": h.end,
-                            "text": h.text, "score": h.score, "ranks": h.ranks}
+        result.passages = [{"n": i, **_where(h), "text": h.text, "score": h.score, "ranks": h.ranks}
                            for i, h in enumerate(passages, start=1)]
         result.tool_calls = [asdict(c) for c in box.calls]
         for code, run in box.code_runs:
@@ -367,6 +363,12 @@ class Agent:
                                      "duration_s": run.duration_s})
             result.figures.extend(run.figures)
         result.timings["total_s"] = round(time.perf_counter() - t0, 3)
+
+
+def _where(hit: Hit) -> dict:
+    """What a citation and a passage record both say about where the text comes from."""
+    return {"chunk_id": hit.chunk.id, "source": hit.source, "title": hit.title, "heading": hit.chunk.heading,
+            "page": hit.page, "start": hit.start, "end": hit.end}
 
 
 def _code_in(text: str) -> str | None:
