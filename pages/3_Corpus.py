@@ -8,9 +8,16 @@ import streamlit as st
 
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
-from retrieval.store import read_manifest
+from retrieval.store import current_index_dir, read_manifest
 from retrieval.uploads import UploadError, save_upload
 from settings import get_settings
+
+
+@st.cache_resource(show_spinner="Loading the index…")
+def playground_retriever(index_dir: str) -> Retriever:
+    """Loaded once per index build (the key), not on every keystroke in the query box."""
+    return Retriever.load(get_settings())
+
 
 st.title("Corpus")
 settings = get_settings()
@@ -51,8 +58,7 @@ st.subheader("Search playground")
 query = st.text_input("Query", placeholder="什么是语言模型 / cross entropy")
 k = st.slider("results", 1, 20, 8)
 if query and manifest:
-    retriever = Retriever.load(settings)
-    hits = retriever.search(query, k)
+    hits = playground_retriever(str(current_index_dir(settings.data_dir))).search(query, k)
     st.dataframe([{"fused rank": i, "fused score": round(h.score, 4), "BM25 rank": h.ranks.get("bm25"),
                    "dense rank": h.ranks.get("dense"), "title": h.title, "heading": h.heading, "page": h.page,
                    "text": " ".join(h.text.split())[:160]} for i, h in enumerate(hits, start=1)],
