@@ -7,16 +7,28 @@ import io
 
 import streamlit as st
 
+from agent.answer_log import AnswerLog, answer_log_path
 from agent.citations import verify
+from settings import get_settings
 
 st.title("Citation check")
-st.caption("Pick an answer from this session, or paste an answer with [n] markers and its passages "
-           "(one per block, separated by a line with ---; passage 1 first).")
+st.caption("Pick an answer from this session or from the answer log, or paste an answer with [n] markers "
+           "and its passages (one per block, separated by a line with ---; passage 1 first).")
 
-answers = [m for m in st.session_state.get("messages", []) if m.get("role") == "assistant" and m.get("result")]
-choice = st.selectbox("Answer from this session", ["(paste below)"] + [f"{i + 1}. {m['result']['question'][:60]}" for i, m in enumerate(answers)])
-if choice != "(paste below)":
-    picked = answers[int(choice.split(".")[0]) - 1]["result"]
+settings = get_settings()
+options: dict[str, dict | int | None] = {"(paste below)": None}
+session = [m["result"] for m in st.session_state.get("messages", []) if m.get("role") == "assistant" and m.get("result")]
+for i, record in enumerate(session, start=1):
+    options[f"this session {i}. {record['question'][:60]}"] = record
+log_path = answer_log_path(settings)
+log = AnswerLog(log_path) if settings.log_answers and log_path.exists() else None  # never create it from here
+for row in log.query(limit=100) if log else []:
+    options[f"log #{row['id']} · {row['question'][:60]}"] = row["id"]
+choice = st.selectbox("Answer", list(options))
+picked = options[choice]
+if isinstance(picked, int):
+    picked = log.get(picked)
+if picked:
     default_answer = picked["answer"]
     default_passages = "\n---\n".join(p["text"] for p in picked["passages"])
 else:

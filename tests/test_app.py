@@ -97,6 +97,25 @@ def test_citation_check_page_flags_a_wrong_citation():
     assert any("[5]" in w.value for w in at.warning)
 
 
+def test_citation_check_picks_an_answer_from_the_log(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    asked = _ask(_app(), "温度参数T有什么作用？")
+    assert not asked.exception
+    # another session (a TA's): the answer comes from the log, not from session state
+    at = AppTest.from_file(str(REPO / "pages" / "1_Citation_check.py"), default_timeout=60)
+    at.run()
+    logged = [o for o in at.selectbox[0].options if o.startswith("log #")]
+    assert len(logged) == 1 and "温度参数T有什么作用" in logged[0]
+    at.selectbox[0].select(logged[0]).run()
+    assert "[1]" in at.text_area[0].value and "温度" in at.text_area[1].value
+    at.button[0].click().run()
+    assert not at.exception
+    rows = at.dataframe[0].value
+    assert len(rows) > 0 and any("supported" in v for v in rows["verdicts"])
+
+
 def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     import streamlit as st
 
