@@ -1,14 +1,21 @@
-"""CourseTA settings: one typed object, read once, overridable from the environment.
+"""CourseTA settings: one typed object in slices, read once, overridable from the environment.
 
-Every field has a default that works offline and a description; the README's settings
-table is generated from this class (``python -m settings --markdown``).
+Each layer receives only its slice: ``retrieval/`` a :class:`RetrievalSettings`, ``agent/`` an
+:class:`AgentSettings`, the sandbox a :class:`SandboxSettings`, the app (``app.py``, ``pages/``,
+``ui/``) an :class:`AppSettings`. :class:`Settings` holds the four, and only the places that
+assemble the layers (the app and the command-line tools) see it whole.
 
-Environment variables are the field names upper-cased with the prefix ``COURSETA_``;
-a ``.env`` file in the working directory is read too. Unknown ``COURSETA_*`` names are
+Every field has a default that works offline and a description; the README's settings table is
+generated from these classes (``python -m settings --markdown``). Environment variables are the
+field names upper-cased with the prefix ``COURSETA_`` (the slices do not change them); a ``.env``
+file in the working directory is read too. Unknown ``COURSETA_*`` names and unknown keys are
 rejected so that a typo never silently falls back to a default:
 
->>> load_settings(chunk_size=300).chunk_size
-300
+>>> s = load_settings(chunk_size=300, retrieval_k=3)
+>>> s.retrieval.chunk_size, s.agent.retrieval_k
+(300, 3)
+>>> s.override(retrieval_k=7).agent.retrieval_k, s.agent.retrieval_k   # a new object; s is unchanged
+(7, 3)
 >>> check_unknown_env({"COURSETA_CHUNK_SIZ": "300"})
 Traceback (most recent call last):
 ...
@@ -21,26 +28,32 @@ import difflib
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.errors import CourseTAError
 
 ENV_PREFIX = "COURSETA_"
 PROJECT_ROOT = Path(__file__).resolve().parent
 
 
-class SettingsError(ValueError):
+class SettingsError(CourseTAError):
     """A setting is unknown or has an invalid value; the message says which."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        extra="forbid",
-        validate_default=True,
-    )
+def _slice_config() -> SettingsConfigDict:
+    # extra="ignore": the .env file holds every slice's variables; unknown names are caught by
+    # check_unknown_env() and unknown keyword arguments by load_settings(), with a hint.
+    return SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True,
+                              validate_default=True)
+
+
+class RetrievalSettings(BaseSettings):
+    """The corpus, the index and search (``retrieval/``)."""
+
+    model_config = _slice_config()
 
     # --- corpus and storage -------------------------------------------------
     corpus_dir: Path = Field(
@@ -49,7 +62,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         PROJECT_ROOT / "data",
-        description="Where the index (and later the answer log) is stored.",
+        description="Where the index, the answer log, kept conversations and converted models are stored.",
     )
     max_file_mb: float = Field(
         20.0, gt=0, description="Files larger than this are skipped with a message."
@@ -148,7 +161,20 @@ class Settings(BaseSettings):
     )
     rerank_top_n: int = Field(20, ge=1, description="How many fused hits the reranker reorders.")
 
-    # --- the agent (agent/) ------------------------------------------------------
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "RetrievalSettings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
+
+
+class AgentSettings(BaseSettings):
+    """The chat model, the strategy and the answer (``agent/``). Per-question options start from here."""
+
+    model_config = _slice_config()
+
     llm: str = Field(
         "local:bundled",
         description=(
@@ -173,16 +199,16 @@ class Settings(BaseSettings):
             "README), generate with any other model, falling back to extract when no sentence is supported."
         ),
     )
-    retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question (the default of the page's slider).")
     prompt_chars: int | None = Field(
         None,
         ge=100,
         description=(
             "Characters of selected passage sentences given to the model when it writes the answer. "
             "The best passages come first; those past the budget are left out of the prompt (still shown as "
-            "sources). Empty = auto: 200 for `local:bundled` (Chinese costs ~1.3 tokens per character to "
-            "prefill; 200 keeps the 135M model's first token under 2 s on 2 CPU cores, docs/PERFORMANCE.md), "
-            "2000 otherwise."
+            "sources). Empty = the backend's own: 200 for `local:bundled` (Chinese costs ~1.3 tokens per "
+            "character to prefill; 200 keeps the 135M model's first token under 2 s on 2 CPU cores, "
+            "docs/PERFORMANCE.md), 2000 otherwise."
         ),
     )
     quote_chars: int = Field(600, ge=100, description="Characters of best sentences quoted in an extractive answer.")
@@ -196,15 +222,39 @@ class Settings(BaseSettings):
     )
     relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
     grounded_only: bool = Field(
-        True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are)."
+        True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
     )
     homework_integrity: bool = Field(
-        True, description="Explain and point to readings instead of writing solutions to the course's assignments."
+        True, description="Explain and point to readings instead of writing solutions to the course's assignments. The default of the page's switch."
     )
     verify_with_embeddings: bool = Field(
         True, description="Blend embedding similarity into the citation support score (lexical overlap alone when off)."
     )
     max_tool_steps: int = Field(4, ge=1, description="Tool calls a tool-calling model may make per answer.")
+
+
+class SandboxSettings(BaseSettings):
+    """Limits of the code demos (``agent/sandbox.py``)."""
+
+    model_config = _slice_config()
+
+    sandbox_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit for one code demo, in seconds.")
+    sandbox_cpu_s: int = Field(10, ge=1, description="CPU-seconds limit for one code demo.")
+    sandbox_memory_mb: int = Field(1024, ge=128, description="Address-space limit for a code demo, in MB.")
+    sandbox_max_processes: int = Field(
+        64, ge=8, description="Process/thread limit (RLIMIT_NPROC) for the demo's user; applies when it runs as its own uid."
+    )
+    sandbox_file_mb: int = Field(10, ge=1, description="Largest file a code demo may write, in MB.")
+    sandbox_output_chars: int = Field(
+        20_000, ge=100, description="Characters of stdout (and of stderr) kept from a demo; the rest is cut with a marker."
+    )
+    sandbox_max_figures: int = Field(5, ge=0, description="Matplotlib figures kept from one demo.")
+
+
+class AppSettings(BaseSettings):
+    """What the web app keeps (``app.py``, ``pages/``, ``ui/``)."""
+
+    model_config = _slice_config()
 
     log_answers: bool = Field(
         True, description="Log every answered question (question, answer, citations, verdicts, feedback, timings) for the TA review queue."
@@ -223,31 +273,61 @@ class Settings(BaseSettings):
         None, description="SQLite file of the answer log; default: answers.sqlite in the data folder."
     )
 
-    # --- code demos (agent/sandbox.py) ---------------------------------------
-    sandbox_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit for one code demo, in seconds.")
-    sandbox_cpu_s: int = Field(10, ge=1, description="CPU-seconds limit for one code demo.")
-    sandbox_memory_mb: int = Field(1024, ge=128, description="Address-space limit for a code demo, in MB.")
-    sandbox_max_processes: int = Field(
-        64, ge=8, description="Process/thread limit (RLIMIT_NPROC) for the demo's user; applies when it runs as its own uid."
-    )
-    sandbox_file_mb: int = Field(10, ge=1, description="Largest file a code demo may write, in MB.")
-    sandbox_output_chars: int = Field(
-        20_000, ge=100, description="Characters of stdout (and of stderr) kept from a demo; the rest is cut with a marker."
-    )
-    sandbox_max_figures: int = Field(5, ge=0, description="Matplotlib figures kept from one demo.")
 
-    @model_validator(mode="after")
-    def _overlap_below_size(self) -> "Settings":
-        if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(
-                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
-            )
-        return self
+SLICES: dict[str, type[BaseSettings]] = {
+    "retrieval": RetrievalSettings,
+    "agent": AgentSettings,
+    "sandbox": SandboxSettings,
+    "app": AppSettings,
+}
+_OWNER = {name: slice_name for slice_name, cls in SLICES.items() for name in cls.model_fields}
+
+
+class Settings(BaseModel):
+    """All four slices. Build it with :func:`load_settings`; change it with :meth:`override`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    retrieval: RetrievalSettings
+    agent: AgentSettings
+    sandbox: SandboxSettings
+    app: AppSettings
+
+    def override(self, **values: Any) -> "Settings":
+        """A copy with some fields (by their flat names) replaced and validated again."""
+        updates = _route(values)
+        slices = {}
+        for name in SLICES:
+            current = getattr(self, name)
+            slices[name] = _validated(type(current), {**current.model_dump(), **updates[name]}) if updates[name] else current
+        return Settings(**slices)
+
+
+def _route(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Flat field names → {slice: {field: value}}; an unknown name is an error with a hint."""
+    routed: dict[str, dict[str, Any]] = {name: {} for name in SLICES}
+    for key, value in values.items():
+        if key not in _OWNER:
+            close = difflib.get_close_matches(key, _OWNER, n=1)
+            raise SettingsError(f"unknown setting {key!r}{f' (did you mean {close[0]!r}?)' if close else ''}")
+        routed[_OWNER[key]][key] = value
+    return routed
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors())
+
+
+def _validated(cls: type[BaseSettings], values: dict[str, Any]) -> BaseSettings:
+    try:
+        return cls.model_validate(values)  # validates without reading the environment again
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings: {_problems(exc)}") from None
 
 
 def check_unknown_env(environ=os.environ) -> None:
     """Reject ``COURSETA_*`` variables that name no setting (typos must not pass silently)."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    known = {ENV_PREFIX + name.upper() for name in _OWNER}
     for key in environ:
         if key.upper().startswith(ENV_PREFIX) and key.upper() not in known:
             close = difflib.get_close_matches(key.upper(), known, n=1)
@@ -255,31 +335,17 @@ def check_unknown_env(environ=os.environ) -> None:
             raise SettingsError(f"unknown setting {key}{hint}")
 
 
-BUNDLED_PROMPT_CHARS = 200
-DEFAULT_PROMPT_CHARS = 2000
-
-
-def prompt_budget(settings) -> int:
-    """The passage characters a generating model gets: ``prompt_chars``, or the default for its backend.
-
-    >>> prompt_budget(Settings(llm="local:bundled")), prompt_budget(Settings(llm="openai:qwen", prompt_chars=900))
-    (200, 900)
-    """
-    if settings.prompt_chars:
-        return settings.prompt_chars
-    return BUNDLED_PROMPT_CHARS if settings.llm == "local:bundled" else DEFAULT_PROMPT_CHARS
-
-
-def load_settings(**overrides) -> Settings:
-    """Read settings from the environment (and ``.env``), with explicit overrides on top."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read every slice from the environment (and ``.env``), with explicit overrides (flat names) on top."""
     check_unknown_env()
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
-        )
-        raise SettingsError(f"invalid settings: {problems}") from None
+    routed = _route(overrides)
+    slices = {}
+    for name, cls in SLICES.items():
+        try:
+            slices[name] = cls(**routed[name])
+        except ValidationError as exc:
+            raise SettingsError(f"invalid settings: {_problems(exc)}") from None
+    return Settings(**slices)
 
 
 @lru_cache(maxsize=1)
@@ -289,14 +355,16 @@ def get_settings() -> Settings:
 
 
 def settings_markdown_table() -> str:
-    """The README's settings table, generated from the fields above."""
+    """The README's settings table, generated from the slices above (env var names are flat)."""
     rows = ["| setting (env var) | default | description |", "|---|---|---|"]
-    for name, field in Settings.model_fields.items():
-        default = field.default
-        if isinstance(default, (str, Path)) and str(default).startswith(str(PROJECT_ROOT)):
-            default = Path(default).relative_to(PROJECT_ROOT).as_posix()
-        shown = f"`{default}`" if default != "" else "*(empty)*"
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description} |")
+    for slice_name, cls in SLICES.items():
+        rows.append(f"| **{slice_name}** — {cls.__doc__.strip()} | | |")
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, (str, Path)) and str(default).startswith(str(PROJECT_ROOT)):
+                default = Path(default).relative_to(PROJECT_ROOT).as_posix()
+            shown = f"`{default}`" if default != "" else "*(empty)*"
+            rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 
 

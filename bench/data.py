@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 @lru_cache(maxsize=1)
 def corpus_sentences() -> tuple[str, ...]:
-    from retrieval.text import split_sentences
+    from common.text import split_sentences
 
     out = []
     for path in sorted((ROOT / "corpus").rglob("*")):

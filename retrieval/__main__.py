@@ -16,7 +16,7 @@ def _ingest(args) -> int:
     from retrieval.ingest import ingest
     from settings import get_settings
 
-    report = ingest(get_settings(), corpus_dir=args.corpus, rebuild=args.rebuild, progress=not args.json)
+    report = ingest(get_settings().retrieval, corpus_dir=args.corpus, rebuild=args.rebuild, progress=not args.json)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return 0
@@ -31,7 +31,7 @@ def _search(args) -> int:
     from retrieval.search import Retriever
     from settings import get_settings
 
-    hits = Retriever.load(get_settings()).search(args.query, args.k)
+    hits = Retriever.load(get_settings().retrieval).search(args.query, args.k)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
         return 0
@@ -63,13 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_search)
     args = parser.parse_args(argv)
 
-    from retrieval.errors import RetrievalError
-    from retrieval.loaders import LoadError
-    from settings import SettingsError
+    from common.errors import CourseTAError
 
     try:
         return args.func(args)
-    except (RetrievalError, LoadError, SettingsError) as exc:
+    except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -19,8 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from retrieval.text import detect_language, sentence_spans
+from common.text import detect_language, sentence_spans
 from retrieval.types import Chunk, Document
+
+CHUNKER_VERSION = 4  # bump when chunking logic changes in a way that changes chunks
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)")

@@ -1,8 +1,10 @@
 """Errors retrieval raises on purpose; each message is one sentence a user can act on."""
 
+from common.errors import CourseTAError
 
-class RetrievalError(Exception):
-    """Base class: the CLI prints ``str(err)`` without a traceback."""
+
+class RetrievalError(CourseTAError):
+    """The root of the retrieval layer: the CLI and pages print ``str(err)`` without a traceback."""
 
 
 class EmbedderError(RetrievalError):
@@ -15,3 +17,11 @@ class IndexMissingError(RetrievalError):
 
 class IndexMismatchError(RetrievalError):
     """The stored index was built with another embedder or chunking than the settings ask for."""
+
+
+class LoadError(RetrievalError):
+    """A file cannot be indexed; ``str(err)`` is the reason shown to the user (ingest skips the file)."""
+
+
+class UploadError(RetrievalError):
+    """An upload is refused; the message says why."""

@@ -116,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="last line printed: one JSON object")
     args = parser.parse_args(argv)
 
-    from retrieval.errors import RetrievalError
+    from common.errors import CourseTAError
     from retrieval.search import Retriever
-    from settings import SettingsError, get_settings
+    from settings import get_settings
 
     try:
-        retriever = Retriever.load(get_settings())
-    except (RetrievalError, SettingsError) as exc:
+        retriever = Retriever.load(get_settings().retrieval)
+    except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result = evaluate(retriever, load_qa(args.qa), args.k)

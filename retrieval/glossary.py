@@ -20,8 +20,6 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_GLOSSARY = Path(__file__).parent / "resources" / "glossary_en_zh.tsv"
-
 # "什么是X / X是什么 / what is X / define X": the answer is a definition, which course notes
 # phrase with these words; BM25 alone cannot tell a definition from any other mention of X.
 DEFINITION_QUESTION = re.compile(r"什么是|是什么|何为|何谓|的定义|\bwhat\s+(?:is|are)\b|\bdefin", re.I)

@@ -1,7 +1,7 @@
 """Corpus folder → chunks → vectors → a new index, embedding only what changed.
 
 >>> from settings import load_settings
->>> report = ingest(load_settings(embedder="hash:64", corpus_dir="corpus", data_dir="/tmp/ct-doctest"), progress=False)
+>>> report = ingest(load_settings(embedder="hash:64", corpus_dir="corpus", data_dir="/tmp/ct-doctest").retrieval, progress=False)
 >>> report.up_to_date or report.n_chunks > 0
 True
 
@@ -24,13 +24,11 @@ import numpy as np
 from retrieval.backends import LexicalIndex, save_dense
 from retrieval.chunking import chunk_document
 from retrieval.embedders import Embedder, get_embedder
-from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, LoadError, load_document, load_sources
-from retrieval.store import FORMAT_VERSION, load_stored, read_manifest, save_index
-from retrieval.text import tokenize
+from retrieval.errors import LoadError
+from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, load_document, load_sources
+from retrieval.store import index_params, load_stored, mismatch_reason, read_manifest, save_index
+from common.text import tokenize
 from retrieval.types import Chunk
-
-CHUNKER_VERSION = 4  # bump when chunking logic changes in a way that changes chunks
-
 
 @dataclass
 class FileReport:
@@ -127,27 +125,6 @@ def _discover(corpus_dir: Path, max_bytes: int, report: IngestReport) -> list[_C
     return found
 
 
-def index_params(settings, embedder: Embedder | None = None) -> dict:
-    """What a stored index must agree with to be searched or updated."""
-    return {
-        "format": FORMAT_VERSION,
-        "embedder": settings.embedder,
-        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "version": CHUNKER_VERSION},
-    }
-
-
-def mismatch_reason(manifest: dict, settings) -> str | None:
-    """Why a stored index cannot be used with these settings, or None when it can."""
-    want = index_params(settings)
-    if manifest.get("format") != want["format"]:
-        return f"index format {manifest.get('format')} is not the current {want['format']}"
-    if manifest.get("embedder") != want["embedder"]:
-        return f"the index was built with embedder {manifest.get('embedder')!r}, settings ask for {want['embedder']!r}"
-    if manifest.get("chunking") != want["chunking"]:
-        return f"the index was built with chunking {manifest.get('chunking')}, settings ask for {want['chunking']}"
-    return None
-
-
 def write_search_structures(folder: Path, chunks: list[Chunk], vectors: np.ndarray, settings) -> None:
     save_dense(folder, vectors, settings.exact_index_max)
     LexicalIndex.build([tokenize(c.indexed_text()) for c in chunks]).save(folder / "bm25")
@@ -161,7 +138,7 @@ def ingest(
     embedder: Embedder | None = None,
     on_progress=None,
 ) -> IngestReport:
-    """Bring the index in ``settings.data_dir`` in line with the corpus folder.
+    """Bring the index in ``settings.data_dir`` (a :class:`settings.RetrievalSettings`) in line with the corpus folder.
 
     ``on_progress(fraction, message)``, when given, is called as files are read and embedded (for UIs).
     """

@@ -22,16 +22,13 @@ from typing import Any
 
 import yaml
 
+from retrieval.errors import LoadError
 from retrieval.types import Document, Page
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES
 SOURCES_FILE = "sources.yaml"
-
-
-class LoadError(Exception):
-    """A file cannot be indexed; ``str(err)`` is the reason shown to the user."""
 
 
 def content_hash(data: bytes) -> str:

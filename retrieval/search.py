@@ -2,7 +2,7 @@
 
 >>> from settings import load_settings
 >>> from retrieval.ingest import ingest
->>> s = load_settings(embedder="hash:64", corpus_dir="corpus", data_dir="/tmp/ct-doctest")
+>>> s = load_settings(embedder="hash:64", corpus_dir="corpus", data_dir="/tmp/ct-doctest").retrieval
 >>> _ = ingest(s, progress=False)
 >>> hits = Retriever.load(s).search("温度参数", k=3)
 >>> len(hits), sorted(hits[0].ranks)
@@ -22,9 +22,8 @@ from retrieval.backends import DenseIndex, LexicalIndex, load_dense
 from retrieval.embedders import Embedder, get_embedder, resolve_device
 from retrieval.errors import EmbedderError, IndexMismatchError
 from retrieval.glossary import load_glossary
-from retrieval.ingest import mismatch_reason
-from retrieval.store import StoredIndex, load_stored
-from retrieval.text import detect_language, tokenize
+from retrieval.store import StoredIndex, load_stored, mismatch_reason
+from common.text import detect_language, tokenize
 from retrieval.types import Hit
 
 
@@ -59,7 +58,10 @@ def fuse(
 
 
 class Retriever:
-    """Loaded index + embedder. Build once per process; ``search`` is thread-safe for reads."""
+    """Loaded index + embedder. Build once per process; ``search`` is thread-safe for reads.
+
+    ``settings`` is the :class:`settings.RetrievalSettings` slice.
+    """
 
     def __init__(self, settings, stored: StoredIndex, embedder: Embedder, dense: DenseIndex, lexical: LexicalIndex):
         self.settings = settings
@@ -82,10 +84,15 @@ class Retriever:
         return cls(settings, stored, embedder, dense, lexical)
 
     # -- individual retrievers ------------------------------------------------------------
+    @property
+    def glossary(self):
+        """The bilingual query glossary (None when switched off)."""
+        return load_glossary(self.settings.query_glossary)
+
     def bm25_tokens(self, query: str) -> tuple[list[str], list[str]]:
         """(query tokens, the other language's tokens for glossary terms found in the query)."""
         tokens = tokenize(query)
-        glossary = load_glossary(self.settings.query_glossary)
+        glossary = self.glossary
         if glossary is None:
             return tokens, []
         return tokens, [t for t in tokenize(" ".join(glossary.expand(query))) if t not in tokens]
@@ -163,7 +170,7 @@ class Retriever:
 def default_retriever() -> Retriever:
     from settings import get_settings
 
-    return Retriever.load(get_settings())
+    return Retriever.load(get_settings().retrieval)
 
 
 def search(query: str, k: int = 5) -> list[Hit]:

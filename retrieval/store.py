@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.chunking import CHUNKER_VERSION
 from retrieval.errors import IndexMissingError
 from retrieval.types import Chunk
 
@@ -36,6 +37,27 @@ class StoredIndex:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: np.ndarray  # (n, dim) float32, row i ↔ chunks[i]
+
+
+def index_params(settings) -> dict:
+    """What a stored index must agree with to be searched or updated."""
+    return {
+        "format": FORMAT_VERSION,
+        "embedder": settings.embedder,
+        "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "version": CHUNKER_VERSION},
+    }
+
+
+def mismatch_reason(manifest: dict, settings) -> str | None:
+    """Why a stored index cannot be used with these settings, or None when it can."""
+    want = index_params(settings)
+    if manifest.get("format") != want["format"]:
+        return f"index format {manifest.get('format')} is not the current {want['format']}"
+    if manifest.get("embedder") != want["embedder"]:
+        return f"the index was built with embedder {manifest.get('embedder')!r}, settings ask for {want['embedder']!r}"
+    if manifest.get("chunking") != want["chunking"]:
+        return f"the index was built with chunking {manifest.get('chunking')}, settings ask for {want['chunking']}"
+    return None
 
 
 def library_versions() -> dict[str, str]:

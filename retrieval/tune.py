@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.embedders import get_embedder
     from retrieval.ingest import ingest
     from retrieval.search import Retriever
-    from retrieval.text import detect_language
+    from common.text import detect_language
     from settings import get_settings
 
-    base = get_settings()
+    base = get_settings().retrieval
     embedder = get_embedder(base.embedder, base.device, base.embed_encoder, base.embed_precision)
     items = [q for q in load_qa(args.qa) if q.get("answer_contains")]
     langs = [q.get("lang") or detect_language(q["question"]) for q in items]

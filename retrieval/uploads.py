@@ -7,7 +7,7 @@
 >>> safe_filename("..")
 Traceback (most recent call last):
 ...
-retrieval.uploads.UploadError: unusable file name '..'
+retrieval.errors.UploadError: unusable file name '..'
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ import re
 import unicodedata
 from pathlib import Path
 
+from retrieval.errors import UploadError
 from retrieval.loaders import SUPPORTED_SUFFIXES, content_hash
 
 UPLOAD_DIR = "uploads"
-
-
-class UploadError(ValueError):
-    """The upload is refused; the message says why."""
 
 
 def safe_filename(name: str) -> str:

@@ -90,6 +90,7 @@ def mini_corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def make_settings(tmp_path):
+    """The whole Settings over ``corpus`` with tmp folders, the hash embedder and small chunks."""
     from settings import load_settings
 
     def make(corpus: Path, **overrides):
@@ -99,6 +100,12 @@ def make_settings(tmp_path):
         return load_settings(**values)
 
     return make
+
+
+@pytest.fixture
+def make_retrieval_settings(make_settings):
+    """Like make_settings, but only the retrieval slice (what retrieval/ functions take)."""
+    return lambda corpus, **overrides: make_settings(corpus, **overrides).retrieval
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import re
 
 from retrieval.chunking import chunk_document, chunk_id
 from retrieval.loaders import load_document
-from retrieval.text import split_sentences
+from common.text import split_sentences
 from retrieval.types import Document
 from tests.pdfs import cjk_pdf
 

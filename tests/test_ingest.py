@@ -12,8 +12,8 @@ def _statuses(report):
     return {f.source: f.status for f in report.files}
 
 
-def test_first_ingest_then_nothing_to_do(mini_corpus, make_settings, embedder):
-    s = make_settings(mini_corpus)
+def test_first_ingest_then_nothing_to_do(mini_corpus, make_retrieval_settings, embedder):
+    s = make_retrieval_settings(mini_corpus)
     report = ingest(s, progress=False, embedder=embedder)
     assert set(_statuses(report).values()) == {"added"}
     assert report.n_chunks == len(embedder.embedded) > 0
@@ -27,8 +27,8 @@ def test_first_ingest_then_nothing_to_do(mini_corpus, make_settings, embedder):
     assert len(embedder.embedded) == report.n_chunks  # nothing re-embedded
 
 
-def test_incremental_add_change_remove(mini_corpus, make_settings, embedder):
-    s = make_settings(mini_corpus)
+def test_incremental_add_change_remove(mini_corpus, make_retrieval_settings, embedder):
+    s = make_retrieval_settings(mini_corpus)
     ingest(s, progress=False, embedder=embedder)
     embedder.embedded.clear()
 
@@ -46,9 +46,9 @@ def test_incremental_add_change_remove(mini_corpus, make_settings, embedder):
     assert hits[0].source == "new.md"
 
 
-def test_changed_settings_rebuild_with_message(mini_corpus, make_settings, embedder):
-    ingest(make_settings(mini_corpus), progress=False, embedder=embedder)
-    s2 = make_settings(mini_corpus, chunk_size=120)
+def test_changed_settings_rebuild_with_message(mini_corpus, make_retrieval_settings, embedder):
+    ingest(make_retrieval_settings(mini_corpus), progress=False, embedder=embedder)
+    s2 = make_retrieval_settings(mini_corpus, chunk_size=120)
     with pytest.raises(Exception, match="chunking"):
         Retriever.load(s2, embedder=embedder)  # never searched with mismatched chunks
     report = ingest(s2, progress=False, embedder=embedder)
@@ -56,7 +56,7 @@ def test_changed_settings_rebuild_with_message(mini_corpus, make_settings, embed
     assert set(_statuses(report).values()) == {"added"}
     Retriever.load(s2, embedder=embedder).search("温度", k=2)
 
-    s3 = make_settings(mini_corpus, chunk_size=120, embedder="hash:32")
+    s3 = make_retrieval_settings(mini_corpus, chunk_size=120, embedder="hash:32")
     from retrieval.errors import IndexMismatchError
 
     with pytest.raises(IndexMismatchError, match="embedder 'hash:64'.*hash:32.*ingest"):
@@ -66,15 +66,15 @@ def test_changed_settings_rebuild_with_message(mini_corpus, make_settings, embed
     assert load_stored(s3.data_dir).vectors.shape[1] == 32
 
 
-def test_rebuild_flag_reembeds_everything(mini_corpus, make_settings, embedder):
-    s = make_settings(mini_corpus)
+def test_rebuild_flag_reembeds_everything(mini_corpus, make_retrieval_settings, embedder):
+    s = make_retrieval_settings(mini_corpus)
     first = ingest(s, progress=False, embedder=embedder)
     embedder.embedded.clear()
     report = ingest(s, rebuild=True, progress=False, embedder=embedder)
     assert report.embedded == first.n_chunks == len(embedder.embedded)
 
 
-def test_every_bad_input_is_reported_and_skipped(mini_corpus, make_settings, embedder, tmp_path):
+def test_every_bad_input_is_reported_and_skipped(mini_corpus, make_retrieval_settings, embedder, tmp_path):
     bad = mini_corpus / "bad"
     bad.mkdir()
     (bad / "empty.md").write_bytes(b"")
@@ -90,7 +90,7 @@ def test_every_bad_input_is_reported_and_skipped(mini_corpus, make_settings, emb
     (bad / "escape.md").symlink_to(outside)
     (mini_corpus / "good.pdf").write_bytes(cjk_pdf(["课程资源\n免费的 GPU 资源"]))
 
-    report = ingest(make_settings(mini_corpus, max_file_mb=20), progress=False, embedder=embedder)
+    report = ingest(make_retrieval_settings(mini_corpus, max_file_mb=20), progress=False, embedder=embedder)
     skipped = {f.source: f.reason for f in report.skipped}
     expected = {
         "bad/empty.md": "empty file",
@@ -109,13 +109,13 @@ def test_every_bad_input_is_reported_and_skipped(mini_corpus, make_settings, emb
     assert _statuses(report)["notes/mini.md"] == "added"
     assert not any("秘密" in t for t in embedder.embedded)
     # and a second run with the same bad files is "nothing to do", still reporting them
-    again = ingest(make_settings(mini_corpus, max_file_mb=20), progress=False, embedder=embedder)
+    again = ingest(make_retrieval_settings(mini_corpus, max_file_mb=20), progress=False, embedder=embedder)
     assert again.up_to_date
     assert {f.source for f in again.skipped} == set(expected)
 
 
-def test_crash_while_building_keeps_the_old_index(mini_corpus, make_settings, embedder, monkeypatch):
-    s = make_settings(mini_corpus)
+def test_crash_while_building_keeps_the_old_index(mini_corpus, make_retrieval_settings, embedder, monkeypatch):
+    s = make_retrieval_settings(mini_corpus)
     ingest(s, progress=False, embedder=embedder)
     live = current_index_dir(s.data_dir)
     before = Retriever.load(s, embedder=embedder).search("温度参数", k=3)
@@ -141,11 +141,11 @@ def test_crash_while_building_keeps_the_old_index(mini_corpus, make_settings, em
     assert current_index_dir(s.data_dir) != live and not live.exists()
 
 
-def test_missing_corpus_and_index_are_clear_errors(make_settings, tmp_path):
+def test_missing_corpus_and_index_are_clear_errors(make_retrieval_settings, tmp_path):
     from retrieval.errors import IndexMissingError
     from retrieval.loaders import LoadError
 
-    s = make_settings(tmp_path / "nope")
+    s = make_retrieval_settings(tmp_path / "nope")
     with pytest.raises(LoadError, match="does not exist"):
         ingest(s, progress=False)
     with pytest.raises(IndexMissingError, match="python -m retrieval ingest"):

@@ -7,8 +7,8 @@ from retrieval.search import Retriever
 
 
 @pytest.mark.slow
-def test_bundled_embedder_over_the_course_corpus(course_corpus, make_settings):
-    s = make_settings(course_corpus, embedder="bundled:all-MiniLM-L6-v2", chunk_size=400, chunk_overlap=60)
+def test_bundled_embedder_over_the_course_corpus(course_corpus, make_retrieval_settings):
+    s = make_retrieval_settings(course_corpus, embedder="bundled:all-MiniLM-L6-v2", chunk_size=400, chunk_overlap=60)
     report = ingest(s, progress=False)
     assert not report.skipped
     assert report.n_chunks > 50

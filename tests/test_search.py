@@ -13,8 +13,8 @@ REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def retriever(mini_corpus, make_settings, embedder):
-    s = make_settings(mini_corpus)
+def retriever(mini_corpus, make_retrieval_settings, embedder):
+    s = make_retrieval_settings(mini_corpus)
     ingest(s, progress=False, embedder=embedder)
     return Retriever.load(s, embedder=embedder)
 
@@ -39,10 +39,10 @@ def test_english_query_finds_english_passage(retriever):
     assert retriever.search("scaling laws reading before the lecture", k=1)[0].source == "reading.md"
 
 
-def test_glossary_bridges_english_questions_to_chinese_notes(mini_corpus, make_settings, embedder, tmp_path):
+def test_glossary_bridges_english_questions_to_chinese_notes(mini_corpus, make_retrieval_settings, embedder, tmp_path):
     glossary = tmp_path / "g.tsv"
     glossary.write_text("cross entropy\t交叉熵\nentropy\t熵\n", encoding="utf-8")
-    s = make_settings(mini_corpus, query_glossary=str(glossary), dense_weight_en=0)
+    s = make_retrieval_settings(mini_corpus, query_glossary=str(glossary), dense_weight_en=0)
     ingest(s, progress=False, embedder=embedder)
     with_glossary = Retriever.load(s, embedder=embedder).search("What is cross entropy?", k=1)
     assert "交叉熵" in with_glossary[0].text
@@ -78,7 +78,7 @@ def test_glossary_file_format(tmp_path):
         Glossary.load(bad)
 
 
-def test_reranker_reorders_with_a_tiny_cross_encoder(mini_corpus, make_settings, embedder, tmp_path):
+def test_reranker_reorders_with_a_tiny_cross_encoder(mini_corpus, make_retrieval_settings, embedder, tmp_path):
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
     model_dir = tmp_path / "tiny-ce"
@@ -90,7 +90,7 @@ def test_reranker_reorders_with_a_tiny_cross_encoder(mini_corpus, make_settings,
                         intermediate_size=32, max_position_embeddings=512, num_labels=1)
     BertForSequenceClassification(config).save_pretrained(model_dir)
 
-    s = make_settings(mini_corpus, reranker=str(model_dir), rerank_top_n=3)
+    s = make_retrieval_settings(mini_corpus, reranker=str(model_dir), rerank_top_n=3)
     ingest(s, progress=False, embedder=embedder)
     plain = Retriever.load(s.model_copy(update={"reranker": ""}), embedder=embedder).search("温度参数", k=5)
     reranked = Retriever.load(s, embedder=embedder).search("温度参数", k=5)

@@ -1,22 +1,27 @@
+from pathlib import Path
+
 import pytest
 
-from settings import Settings, SettingsError, load_settings, settings_markdown_table
+from settings import SLICES, Settings, SettingsError, load_settings, settings_markdown_table
 
 
 def test_defaults_are_offline_and_documented():
     s = load_settings()
-    assert s.embedder.startswith("bundled:")
-    assert s.reranker == ""
-    for name, field in Settings.model_fields.items():
-        assert field.description, f"setting {name} has no description"
-    assert "COURSETA_CHUNK_SIZE" in settings_markdown_table()
+    assert s.retrieval.embedder.startswith("bundled:")
+    assert s.retrieval.reranker == ""
+    for cls in SLICES.values():
+        for name, field in cls.model_fields.items():
+            assert field.description, f"setting {name} has no description"
+    table = settings_markdown_table()
+    assert "COURSETA_CHUNK_SIZE" in table and "COURSETA_SANDBOX_TIMEOUT_S" in table and "COURSETA_LLM" in table
 
 
 def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("COURSETA_CHUNK_SIZE", "321")
     monkeypatch.setenv("COURSETA_FUSION", "rrf")
+    monkeypatch.setenv("COURSETA_GROUNDED_ONLY", "false")
     s = load_settings()
-    assert (s.chunk_size, s.fusion) == (321, "rrf")
+    assert (s.retrieval.chunk_size, s.retrieval.fusion, s.agent.grounded_only) == (321, "rrf", False)
 
 
 def test_unknown_environment_key_is_rejected(monkeypatch):
@@ -32,3 +37,30 @@ def test_invalid_values_are_one_clear_error(monkeypatch):
         load_settings(fusion="magic")
     with pytest.raises(SettingsError, match="unknown_key"):
         load_settings(unknown_key=1)
+    with pytest.raises(SettingsError, match="retrieval_k"):
+        load_settings().override(retrieval_k=0)  # overrides are validated too
+
+
+def test_each_slice_holds_its_own_layer_and_the_names_stay_flat():
+    """Env var names are the field names: slices must not share one, or one variable would set two."""
+    names = [name for cls in SLICES.values() for name in cls.model_fields]
+    assert len(names) == len(set(names))
+    s = load_settings(chunk_size=300, llm="openai:m", sandbox_timeout_s=3, log_answers=False)
+    assert (s.retrieval.chunk_size, s.agent.llm, s.sandbox.sandbox_timeout_s, s.app.log_answers) == (300, "openai:m", 3, False)
+    assert not hasattr(s.agent, "chunk_size") and not hasattr(s.retrieval, "llm")
+
+
+def test_settings_are_immutable_and_override_returns_a_copy():
+    s = load_settings()
+    with pytest.raises(Exception):
+        s.agent.retrieval_k = 9  # frozen: nothing per-user can be written onto shared settings
+    t = s.override(retrieval_k=9, chunk_size=300)
+    assert (t.agent.retrieval_k, t.retrieval.chunk_size) == (9, 300)
+    assert (s.agent.retrieval_k, s.retrieval.chunk_size) == (5, 400)
+    assert t.sandbox is s.sandbox  # untouched slices are shared, not copied
+    assert isinstance(t, Settings)
+
+
+def test_readme_settings_table_is_the_generated_one():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert settings_markdown_table().strip() in readme, "regenerate it: python -m settings --markdown"

@@ -1,4 +1,4 @@
-"""Language-aware text helpers shared by chunking, BM25 and (later) citation checking.
+"""Language-aware text helpers shared by chunking, BM25 (retrieval), citation checking and quoting (agent) and rendering (ui).
 
 >>> detect_language("什么是语言模型？")
 'zh'
