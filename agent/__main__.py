@@ -19,43 +19,43 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from agent.core import Agent
-    from retrieval.errors import RetrievalError
-    from settings import SettingsError, get_settings
+    from agent.events import Done, Replace, Status, Token
+    from common.errors import CourseTAError
+    from settings import get_settings
 
     try:
-        agent = Agent(get_settings())
-        agent.retriever  # load now: a missing index is one clear sentence
-    except (RetrievalError, SettingsError) as exc:
+        agent = Agent.from_settings(get_settings())  # loads the index: a missing one is one clear sentence
+    except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = None
+    answer = None
     for event in agent.stream(args.question):
-        if event["type"] == "token":
-            print(event["text"], end="", flush=True)
-        elif event["type"] == "replace":
-            print("\n\n" + event["text"], end="", flush=True)
-        elif event["type"] == "status":
-            print(f"[{event['text']}]", file=sys.stderr, flush=True)
-        elif event["type"] == "result":
-            result = event["result"]
+        if isinstance(event, Token):
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Replace):
+            print("\n\n" + event.text, end="", flush=True)
+        elif isinstance(event, Status):
+            print(f"[{event.text}]", file=sys.stderr, flush=True)
+        elif isinstance(event, Done):
+            answer = event.answer
     print()
-    if result.error:
-        print(f"error: {result.error}", file=sys.stderr)
+    if answer.error:
+        print(f"error: {answer.error}", file=sys.stderr)
     if args.json:
-        data = result.to_json_dict()
+        data = answer.public_dict()
         print(json.dumps({k: data[k] for k in ("answer", "citations", "tool_calls", "timings", "refused", "mode",
                                                "strategy", "verification", "passages", "code_runs", "error")},
                          ensure_ascii=False))
     else:
         print("\nSources:")
         shown = set()
-        for c in result.citations:
-            if c["n"] in shown:
+        for c in answer.citations:
+            if c.n in shown:
                 continue
-            shown.add(c["n"])
-            page = f", p. {c['page']}" if c["page"] else ""
-            print(f"  [{c['n']}] {c['title']}{page} — {c['heading']}  ({c['verdict']}, {c['score']:.2f})")
-    return 1 if result.error else 0
+            shown.add(c.n)
+            page = f", p. {c.page}" if c.page else ""
+            print(f"  [{c.n}] {c.title}{page} — {c.heading}  ({c.verdict}, {c.score:.2f})")
+    return 1 if answer.error else 0
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.text import split_sentences, tokenize
+from common.text import split_sentences, tokenize
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 SUPPORTED = 0.55
@@ -111,6 +111,23 @@ class SupportScorer:
             self._svecs[sentence] = self.embedder.embed([sentence])[0]
         cos = max(float(np.dot(self._svecs[sentence], self._pvecs[i])) for i in idx)
         return round((1 - self.embed_weight) * lex + self.embed_weight * max(cos, 0.0), 4)
+
+
+def supporting_sentence(passage: str, claims: list[str]) -> str | None:
+    """The passage sentence that best supports any of ``claims`` (lexically), or None.
+
+    >>> supporting_sentence("语言模型是概率分布。温度参数 T 控制随机性。", ["温度控制随机性"])
+    '温度参数 T 控制随机性。'
+    """
+    best, best_score = None, 0.0
+    for sentence in split_sentences(passage):
+        s = sentence.strip()
+        if not s:
+            continue
+        score = max((lexical_support(claim, s) for claim in claims), default=0.0)
+        if score > best_score:
+            best, best_score = s, score
+    return best
 
 
 def _verdict(score: float) -> str:

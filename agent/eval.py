@@ -30,22 +30,23 @@ def evaluate(agent, items: list[dict]) -> dict:
     rows = []
     for item in items:
         t0 = time.perf_counter()
-        result = agent.ask(item["question"])
+        answer = agent.ask(item["question"])
         elapsed = time.perf_counter() - t0
         gold = item.get("answer_contains") or []
-        cited = {c["n"] for c in result.citations}
+        cited = set(answer.cited_numbers())
+        ver = answer.verification
         rows.append({
             "id": item["id"],
             "in_corpus": bool(gold),
-            "refused": result.refused,
-            "retrieved_gold": bool(gold) and any(contains_any(p["text"], gold) for p in result.passages),
-            "cited_gold": bool(gold) and any(contains_any(p["text"], gold) for p in result.passages if p["n"] in cited),
-            "precision": result.verification.get("precision"),
-            "recall": result.verification.get("recall"),
-            "mode": result.mode,
-            "error": result.error,
+            "refused": answer.refused,
+            "retrieved_gold": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages),
+            "cited_gold": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages if p.n in cited),
+            "precision": ver.precision if ver else None,
+            "recall": ver.recall if ver else None,
+            "mode": answer.mode,
+            "error": answer.error,
             "seconds": elapsed,
-            "first_token_s": result.timings.get("first_token_s"),
+            "first_token_s": answer.timings.get("first_token_s"),
         })
     inside = [r for r in rows if r["in_corpus"]]
     outside = [r for r in rows if not r["in_corpus"]]
@@ -82,21 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from agent.core import Agent
-    from retrieval.errors import RetrievalError
-    from settings import SettingsError, get_settings
+    from common.errors import CourseTAError
+    from settings import get_settings
 
     try:
         settings = get_settings()
         if args.mode:
-            settings = settings.model_copy(update={"answer_mode": args.mode})
-        agent = Agent(settings)
-        agent.retriever
-    except (RetrievalError, SettingsError) as exc:
+            settings = settings.override(answer_mode=args.mode)
+        agent = Agent.from_settings(settings)
+    except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result = evaluate(agent, load_qa(args.qa))
-    result["answer_mode"] = settings.answer_mode
-    result["llm"] = settings.llm
+    result["answer_mode"] = settings.agent.answer_mode
+    result["llm"] = settings.agent.llm
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -58,3 +58,23 @@ def standalone_query(question: str, previous_questions: list[str]) -> str:
     if previous_questions and is_follow_up(question):
         return f"{previous_questions[-1]} {question}"
     return question
+
+
+def runnable_code_in(text: str) -> str | None:
+    """A code block inside a passage that compiles (slides add lines like 'python Copy code' on top).
+
+    >>> runnable_code_in("python Copy code\\n```python\\nCopy code\\nprint(1)\\n```")
+    'print(1)'
+    """
+    code = extract_code(text)
+    if code is None:
+        return None
+    lines = [line.rstrip() for line in code.splitlines()]
+    for start in range(min(4, len(lines))):
+        candidate = "\n".join(lines[start:]).strip()
+        try:
+            compile(candidate, "<passage>", "exec")
+            return candidate
+        except SyntaxError:
+            continue
+    return None

@@ -1,7 +1,12 @@
-"""Load prompts/agent.yaml once.
+"""The prompts in prompts/agent.yaml (loaded once) and the chat messages built from them.
+
+Passages and questions are data: they are placed inside the prompt's slots, never used as format
+strings themselves.
 
 >>> load_prompts()["languages"]["zh"]
 'Chinese (简体中文)'
+>>> [m.type for m in writer_messages("What is T?", "en", "[1] T controls randomness.")]
+['system', 'human']
 """
 
 from __future__ import annotations
@@ -23,3 +28,27 @@ def phrase(key: str, language: str, **fmt) -> str:
     entry = load_prompts()[key]
     text = entry.get(language) or entry["en"]
     return text.format(**fmt) if fmt else text
+
+
+def language_name(language: str) -> str:
+    return load_prompts()["languages"].get(language, "English")
+
+
+def writer_messages(question: str, language: str, passages: str) -> list:
+    """System + user messages asking the model to answer ``question`` from the numbered ``passages``."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    prompts = load_prompts()
+    return [SystemMessage(prompts["system"].format(language=language_name(language))),
+            HumanMessage(prompts["user"].format(passages=passages, question=question))]
+
+
+def tool_calling_messages(question: str, language: str, history: list[dict]) -> list:
+    """The conversation so far plus ``question``, under the system prompt for models that call tools."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    messages = [SystemMessage(load_prompts()["tools_system"].format(language=language_name(language)))]
+    for m in history:
+        messages.append(HumanMessage(m["content"]) if m.get("role") == "user" else AIMessage(m["content"]))
+    messages.append(HumanMessage(question))
+    return messages

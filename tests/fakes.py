@@ -1,9 +1,18 @@
-"""Scripted chat models for agent tests (cf. smolagents' FakeToolCallModel)."""
+"""Scripted chat models, backends and a retriever for agent tests (cf. smolagents' FakeToolCallModel).
+
+>>> retriever = FakeRetriever(["温度参数 T 控制采样的随机性。", "香农在1948年提出了熵。"])
+>>> [h.text for h in retriever.search("香农 熵", 1)]
+['香农在1948年提出了熵。']
+"""
 
 from __future__ import annotations
 
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
+
+from agent.llm import StaticBackend
+from common.text import tokenize
+from retrieval.types import Chunk, Hit
 
 
 class ScriptedToolModel(FakeMessagesListChatModel):
@@ -28,6 +37,11 @@ def scripted_writer(text: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(content=text)] * 100))
 
 
+def scripted_backend(text: str, **abilities) -> StaticBackend:
+    """A backend whose model always writes ``text`` (abilities as keyword arguments, e.g. prefers_quotes=True)."""
+    return StaticBackend(scripted_writer(text), name="scripted", **abilities)
+
+
 class RecordingWriter(GenericFakeChatModel):
     """Like :func:`scripted_writer`, and keeps the messages of every call in ``seen``."""
 
@@ -36,3 +50,24 @@ class RecordingWriter(GenericFakeChatModel):
     def _stream(self, messages, stop=None, run_manager=None, **kwargs):
         self.seen.append(list(messages))
         yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+class FakeRetriever:
+    """Passages in memory, ranked by shared words (BM25's tokens); no index, no embedder."""
+
+    embedder = None
+    glossary = None
+
+    def __init__(self, texts: list[str], title: str = "Fake notes"):
+        self.chunks = [Chunk(id=f"fake{i}", source="fake.md", title=title, text=t, heading_path=[f"§{i}"], page=None,
+                             start=0, end=len(t), language="zh") for i, t in enumerate(texts, start=1)]
+
+    def bm25_tokens(self, query: str) -> tuple[list[str], list[str]]:
+        return tokenize(query), []
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        words = set(tokenize(query))
+        scored = [(len(words & set(tokenize(c.text))), i) for i, c in enumerate(self.chunks)]
+        ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:k]
+        return [Hit(chunk=self.chunks[i], score=float(s), ranks={"bm25": r}, scores={"bm25": float(s)})
+                for r, (s, i) in enumerate(ranked, start=1)]

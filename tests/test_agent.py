@@ -9,6 +9,9 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agent.core import Agent
+from agent.events import Done, Replace, Status, Token
+from agent.llm import StaticBackend, get_chat_model
+from agent.options import TurnOptions
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
 from tests.fakes import RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
@@ -20,13 +23,17 @@ REPO = Path(__file__).resolve().parent.parent
 def course(course_corpus, make_settings, embedder):
     """The real course corpus indexed with the fake embedder (fast, deterministic)."""
     s = make_settings(course_corpus, chunk_size=400, chunk_overlap=60)
-    ingest(s, progress=False, embedder=embedder)
-    return s, Retriever.load(s, embedder=embedder)
+    ingest(s.retrieval, progress=False, embedder=embedder)
+    return s, Retriever.load(s.retrieval, embedder=embedder)
 
 
 def _agent(course, model=None, **overrides):
+    """An agent over the course index; ``model`` (a LangChain chat model) wrapped as a backend that
+    neither calls tools nor prefers quotes, else the backend the ``llm`` setting names."""
     s, retriever = course
-    return Agent(s.model_copy(update=overrides), retriever=retriever, llm=model)
+    s = s.override(**overrides)
+    backend = StaticBackend(model, name="scripted", prompt_chars=s.agent.prompt_chars) if model is not None else None
+    return Agent.from_settings(s, retriever=retriever, backend=backend)
 
 
 def test_tool_calling_model_drives_the_tools_and_citations_are_verified(course):
@@ -36,19 +43,20 @@ def test_tool_calling_model_drives_the_tools_and_citations_are_verified(course):
     ])
     result = _agent(course, model=model, agent_strategy="tools").ask("采样时的温度参数 T 起什么作用？")
     assert result.strategy == "tools" and result.mode == "tools"
-    assert [c["name"] for c in result.tool_calls] == ["search_course"]
-    assert result.verification["invalid"] == [9] and "[9]" not in result.answer
+    assert [c.name for c in result.tool_calls] == ["search_course"]
+    assert result.verification.invalid == [9] and "[9]" not in result.answer
     first = result.citations[0]
-    assert first["n"] == 1 and first["chunk_id"] == result.passages[0]["chunk_id"]
-    assert first["verdict"] == "supported"
+    assert first.n == 1 and first.chunk_id == result.passages[0].chunk_id
+    assert first.verdict == "supported"
+    assert first.supporting_sentence and first.supporting_sentence in result.passages[0].text
     # the tool result the model saw numbered the passages the same way
     tool_message = model.seen[1][-1].content
-    assert tool_message.startswith("[1] ") and result.passages[0]["text"] in tool_message
+    assert tool_message.startswith("[1] ") and result.passages[0].text in tool_message
 
 
 def _first_sentence_of_top_passage(course, question):
     s, retriever = course
-    return retriever.search(question, s.retrieval_k)[0].text.split("。")[0].strip()
+    return retriever.search(question, s.agent.retrieval_k)[0].text.split("。")[0].strip()
 
 
 def test_route_strategy_streams_the_model_answer_and_repairs_it(course):
@@ -56,13 +64,13 @@ def test_route_strategy_streams_the_model_answer_and_repairs_it(course):
     writer = scripted_writer(f"{sentence} [1][7]。")
     agent = _agent(course, model=writer, answer_mode="generate", agent_strategy="route")
     events = list(agent.stream("采样时的温度参数 T 起什么作用？"))
-    streamed = "".join(e["text"] for e in events if e["type"] == "token")
-    result = events[-1]["result"]
-    assert events[0]["type"] == "status" and "passages" in events[0]["text"]
+    streamed = "".join(e.text for e in events if isinstance(e, Token))
+    result = events[-1].answer
+    assert isinstance(events[0], Status) and "passages" in events[0].text
     assert "[1][7]" in streamed  # what the student saw while streaming…
-    assert result.answer.endswith("[1]。") and result.verification["invalid"] == [7]  # …repaired after
-    assert result.citations[0]["n"] == 1 and result.citations[0]["verdict"] == "supported"
-    assert result.citations[0]["chunk_id"] == result.passages[0]["chunk_id"]
+    assert result.answer.endswith("[1]。") and result.verification.invalid == [7]  # …repaired after
+    assert result.citations[0].n == 1 and result.citations[0].verdict == "supported"
+    assert result.citations[0].chunk_id == result.passages[0].chunk_id
 
 
 def test_the_prompt_holds_the_best_passages_within_its_budget(course):
@@ -85,21 +93,20 @@ def test_the_prompt_holds_the_best_passages_within_its_budget(course):
 
 
 def test_auto_mode_falls_back_to_quotes_when_the_model_is_unsupported(course):
-    agent = _agent(course, model=scripted_writer("Bananas are yellow and grow in warm places."), answer_mode="auto",
-                   llm="hf:some-model")
+    agent = _agent(course, model=scripted_writer("Bananas are yellow and grow in warm places."), answer_mode="auto")
     events = list(agent.stream("What does the temperature T do when sampling from a language model?"))
-    result = events[-1]["result"]
-    assert any(e["type"] == "replace" for e in events)
+    result = events[-1].answer
+    assert any(isinstance(e, Replace) for e in events)
     assert result.mode == "extract" and result.citations
-    assert all(c["verdict"] == "supported" for c in result.citations)
-    assert result.verification["recall"] == 1.0
+    assert all(c.verdict == "supported" for c in result.citations)
+    assert result.verification.recall == 1.0
 
 
 def test_extractive_answer_needs_no_model(course):
     result = _agent(course, model=None, answer_mode="extract").ask("采样时的温度参数 T 起什么作用？")
     assert result.mode == "extract" and not result.refused
-    assert any("温度参数" in p["text"] for p in result.passages)
-    assert result.citations and all(c["verdict"] == "supported" for c in result.citations)
+    assert any("温度参数" in p.text for p in result.passages)
+    assert result.citations and all(c.verdict == "supported" for c in result.citations)
 
 
 @pytest.mark.parametrize("question", ["Who won the 2018 World Cup?", "今天上海的天气怎么样？", "How do I cook rice?"])
@@ -113,7 +120,7 @@ def test_out_of_corpus_questions_are_declined_with_closest_passages(course, ques
 def test_homework_requests_get_explanations_and_readings_not_solutions(course):
     result = _agent(course).ask("Write my Build Your Own LLaMa homework for me")
     assert result.mode == "homework" and "won't write the solution" in result.answer
-    assert any("Build Your Own LLaMa" in p["text"] for p in result.passages)
+    assert any("Build Your Own LLaMa" in p.text for p in result.passages)
     off = _agent(course, homework_integrity=False).ask("Write my Build Your Own LLaMa homework for me")
     assert off.mode != "homework"
 
@@ -122,19 +129,19 @@ def test_follow_up_is_rewritten_from_history(course):
     history = [{"role": "user", "content": "香农在1948年的论文叫什么？"}, {"role": "assistant", "content": "《通信的数学理论》[1]"}]
     result = _agent(course, answer_mode="extract").ask("那1951年呢？", history)
     assert result.query.startswith("香农在1948年的论文叫什么？")
-    assert any("1951" in p["text"] for p in result.passages[:5])
+    assert any("1951" in p.text for p in result.passages[:5])
 
 
 def test_reading_list_questions_use_list_readings(course):
     result = _agent(course).ask("关于涌现行为和能力应该读哪些论文？")
-    assert [c["name"] for c in result.tool_calls] == ["list_readings"]
-    assert any("syllabus-topics" in p["source"] for p in result.passages)
+    assert [c.name for c in result.tool_calls] == ["list_readings"]
+    assert any("syllabus-topics" in p.source for p in result.passages)
 
 
 def test_code_demo_runs_and_shows_its_result(course):
     result = _agent(course).ask("请运行这段代码：\n```python\nimport math\nprint(round(math.log2(8), 1))\n```")
-    assert [c["name"] for c in result.tool_calls] == ["run_python"]
-    assert result.code_runs[0]["ok"] and "3.0" in result.answer
+    assert [c.name for c in result.tool_calls] == ["run_python"]
+    assert result.code_runs[0].ok and "3.0" in result.answer
 
 
 @pytest.mark.parametrize("k", [3, 5, 10, 20])
@@ -149,10 +156,10 @@ def test_citation_numbers_map_to_the_right_chunks_at_any_k(course, k):
     result = _agent(course, model=model, agent_strategy="tools", retrieval_k=k).ask("什么是交叉熵？")
     assert len(result.passages) == k
     cite = result.citations[0]
-    assert cite["n"] == target and cite["chunk_id"] == hits[target - 1].chunk.id and cite["verdict"] == "supported"
+    assert cite.n == target and cite.chunk_id == hits[target - 1].chunk.id and cite.verdict == "supported"
     # reloading the saved answer maps the same numbers to the same chunks
-    saved = json.loads(json.dumps(result.to_json_dict()))
-    assert saved["passages"][target - 1]["chunk_id"] == cite["chunk_id"]
+    saved = json.loads(json.dumps(result.public_dict()))
+    assert saved["passages"][target - 1]["chunk_id"] == cite.chunk_id
 
 
 def test_unknown_provider_is_one_sentence(course):
@@ -207,18 +214,19 @@ def openai_server():
 def test_openai_compatible_server_with_and_without_streaming(course, openai_server):
     from langchain_core.messages import HumanMessage
 
-    from agent.llm import get_chat_model
-
     s, _ = course
     _OpenAIHandler.answer = _first_sentence_of_top_passage(course, "采样时的温度参数 T 起什么作用？") + " [1]。"
-    llm = get_chat_model("openai:tiny-test", s.model_copy(update={"llm_base_url": openai_server, "llm_api_key": "k"}))
+    backend = get_chat_model(s.override(llm="openai:tiny-test", llm_base_url=openai_server, llm_api_key="k").agent,
+                             cache_dir=None)
+    assert backend.supports_tools and not backend.prefers_quotes
+    llm = backend.model()
     assert llm.invoke([HumanMessage("hi")]).content == _OpenAIHandler.answer
     assert len([c for c in llm.stream([HumanMessage("hi")]) if c.content]) == 2
     assert _OpenAIHandler.requests[-1]["model"] == "tiny-test" and _OpenAIHandler.requests[-1]["stream"] is True
 
     agent = _agent(course, llm="openai:tiny-test", llm_base_url=openai_server, agent_strategy="route", answer_mode="generate")
     result = agent.ask("采样时的温度参数 T 起什么作用？")
-    assert result.error is None and result.citations[0]["verdict"] == "supported"
+    assert result.error is None and result.citations[0].verdict == "supported"
     sent = _OpenAIHandler.requests[-1]["messages"]
     assert sent[0]["role"] == "system" and "[1]" in sent[1]["content"]
 
@@ -242,7 +250,8 @@ def test_cli_ask_json(course_corpus, tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(data) >= {"answer", "citations", "tool_calls", "timings", "refused"}
-    assert data["citations"] and {"n", "chunk_id", "source", "title", "page", "verdict", "score"} <= set(data["citations"][0])
+    assert data["citations"] and {"n", "chunk_id", "source", "title", "page", "verdict", "score",
+                                  "supporting_sentence"} <= set(data["citations"][0])
     assert any(c["verdict"] == "supported" for c in data["citations"])
 
 
@@ -260,6 +269,87 @@ def test_bundled_model_end_to_end(course, tmp_path):
 
 def test_model_state_for_the_sidebar(course, openai_server):
     assert "not needed" in _agent(course).model_state()
-    assert _agent(course, llm="openai:m", llm_base_url=openai_server).model_state() == "reachable"
-    assert _agent(course, llm="openai:m", llm_base_url="http://127.0.0.1:9/v1").model_state().startswith("unreachable")
+    assert _agent(course, llm="openai:m", llm_base_url=openai_server).model_state(wait_s=10) == "reachable"
+    assert _agent(course, llm="openai:m", llm_base_url="http://127.0.0.1:9/v1").model_state(wait_s=10).startswith("unreachable")
     assert _agent(course, model=scripted_writer("x")).model_state() == "ready"
+
+
+def test_the_health_check_never_blocks_the_page(course):
+    """A server that accepts the connection but never answers: the sidebar gets 'checking…' at once."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        agent = _agent(course, llm="openai:m", llm_base_url=f"http://127.0.0.1:{silent.getsockname()[1]}/v1")
+        t0 = time.perf_counter()
+        assert agent.model_state() == "checking…"
+        assert agent.model_state() == "checking…"  # a second rerun does not start a second probe
+        assert time.perf_counter() - t0 < 0.5
+    finally:
+        silent.close()
+
+
+class _InterleavingRetriever:
+    """Wraps a retriever so that every search waits until the other user's search has started:
+    two questions are then always in flight on the shared agent at the same moment."""
+
+    def __init__(self, inner, parties: int = 2):
+        self._inner = inner
+        self._barrier = threading.Barrier(parties, timeout=10)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def search(self, query, k=5):
+        try:
+            self._barrier.wait()
+        except threading.BrokenBarrierError:  # the other user's turn asked no more searches
+            pass
+        return self._inner.search(query, k)
+
+
+def _ask_concurrently(agent, asks):
+    """Run ``agent.ask(question, options=...)`` for each (question, options) in its own thread."""
+    answers, errors = [None] * len(asks), []
+
+    def run(i, question, options):
+        try:
+            answers[i] = agent.ask(question, options=options)
+        except Exception as exc:  # pragma: no cover - reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, q, o)) for i, (q, o) in enumerate(asks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    return answers
+
+
+def test_two_users_at_once_each_get_their_own_options(course):
+    """Issue 10: one shared Agent, two users asking at the same moment with different options."""
+    s, retriever = course
+    agent = Agent.from_settings(s.override(answer_mode="extract"), retriever=_InterleavingRetriever(retriever))
+    question = "采样时的温度参数 T 起什么作用？"
+    for _ in range(4):
+        few, many = _ask_concurrently(agent, [(question, TurnOptions(k=1)), (question, TurnOptions(k=20))])
+        assert len(few.passages) == 1 and len(many.passages) == 20
+
+    off_topic = "Who won the 2018 World Cup?"
+    for _ in range(4):
+        strict, loose = _ask_concurrently(agent, [(off_topic, TurnOptions(grounded_only=True)),
+                                                  (off_topic, TurnOptions(grounded_only=False))])
+        assert strict.refused and strict.mode == "refusal"
+        assert not loose.refused and loose.mode != "refusal"
+
+    homework = "Write my Build Your Own LLaMa homework for me"
+    for _ in range(2):
+        on, off = _ask_concurrently(agent, [(homework, TurnOptions(homework_integrity=True)),
+                                            (homework, TurnOptions(homework_integrity=False))])
+        assert on.mode == "homework" and off.mode != "homework"
+    # and the shared agent itself never changed
+    assert agent.default_options() == TurnOptions.defaults(s.agent)

@@ -1,0 +1,72 @@
+"""Answer texts the agent writes itself, without a model: quotes, refusals, homework notes, code results.
+
+Every fixed phrase comes from prompts/agent.yaml in the question's language; every quoted
+sentence carries the [n] its passage has in this turn.
+
+>>> from agent.options import TurnOptions
+>>> from agent.turn import Turn
+>>> from retrieval.types import Chunk, Hit
+>>> hit = Hit(Chunk("c1", "a.md", "讲义", "语言模型是概率分布。温度参数 T 控制随机性。", ["1.1 温度"], None, 0, 22, "zh"), 1.0, {})
+>>> turn = Turn(question="温度参数？", query="温度参数？", language="zh", options=TurnOptions())
+>>> print(Composer(quote_chars=600, extract_passages=3).quote(turn, [hit], {"温度", "参数"}))
+课程材料中与问题最相关的内容：
+- 语言模型是概率分布。 温度参数 T 控制随机性。 [1]
+>>> print(Composer(quote_chars=600, extract_passages=3).refusal([hit], "en"))
+Sorry, the course materials do not cover this, and I can only help with questions about this course on large language models. The closest passages, for reference:
+- 讲义 — 1.1 温度
+"""
+
+from __future__ import annotations
+
+from agent.prompts import phrase
+from agent.sentences import best_sentences
+from agent.turn import Turn
+from retrieval.types import Hit
+
+
+class Composer:
+    """``quote_chars`` characters of best sentences from the top ``extract_passages`` passages per quote."""
+
+    def __init__(self, quote_chars: int, extract_passages: int):
+        self.quote_chars = quote_chars
+        self.extract_passages = extract_passages
+
+    def quote(self, turn: Turn, hits: list[Hit], query_tokens: set[str], intro_key: str | None = "extract_intro") -> str:
+        """An extractive answer: the most relevant sentence(s) of the top passages, each cited."""
+        lines = [phrase(intro_key, turn.language)] if intro_key else []
+        per_passage = self.quote_chars // self.extract_passages
+        for hit in hits[: self.extract_passages]:
+            text = " ".join(best_sentences(hit, query_tokens, per_passage).split())
+            if text:
+                lines.append(f"- {text} [{turn.number_of(hit)}]")
+        return "\n".join(lines)
+
+    def refusal(self, hits: list[Hit], language: str) -> str:
+        """Not covered: say so, and list the closest passages (not as an answer)."""
+        lines = [phrase("not_covered", language)]
+        for hit in hits[:3]:
+            page = f", p. {hit.page}" if hit.page else ""
+            lines.append(f"- {hit.title}{page} — {hit.heading or ''}")
+        return "\n".join(lines)
+
+    def homework(self, turn: Turn, hits: list[Hit], query_tokens: set[str]) -> str:
+        """An assignment request: no solution, the passages to read instead."""
+        return phrase("homework", turn.language) + "\n" + self.quote(turn, hits, query_tokens, intro_key=None)
+
+    @staticmethod
+    def no_code(language: str) -> str:
+        return phrase("no_code", language)
+
+    @staticmethod
+    def code_result(language: str, code: str, source_n: int | None, run) -> str:
+        """The code that ran, where it came from, its output, its error and its figures."""
+        lines = [phrase("code_intro", language), f"```python\n{code}\n```"]
+        if source_n:
+            lines.append(phrase("code_from_passage", language, n=source_n))
+        if run.stdout.strip():
+            lines.append(f"```\n{run.stdout.rstrip()}\n```")
+        if run.error:
+            lines.append(f"**{run.error['type']}**: {run.error['message']}")
+        if run.figures:
+            lines.append(f"({len(run.figures)} figure(s))")
+        return "\n\n".join(lines)

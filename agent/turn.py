@@ -1,0 +1,108 @@
+"""One question being answered: everything that belongs to this turn and to no other.
+
+A :class:`Turn` is created by :meth:`agent.core.Agent.stream` for each question and thrown away
+after it. It owns the passage numbering (a passage gets its number the first time a tool returns
+it and keeps it for the whole answer: the [n] a model writes, the [n] shown while streaming and
+the [n] stored all point at the same chunk), the tool calls, the code runs, the answer text as it
+grows, and the citation check of that text. At the end, :meth:`Turn.to_answer` turns it into the
+immutable :class:`agent.records.Answer`.
+
+>>> from agent.citations import verify
+>>> from retrieval.types import Chunk, Hit
+>>> hit = Hit(Chunk("c1", "a.md", "A", "温度参数 T 控制采样的随机性。", ["1.1 温度"], None, 0, 14, "zh"), 1.0, {})
+>>> turn = Turn(question="温度参数的作用？", query="温度参数的作用？", language="zh", options=TurnOptions())
+>>> turn.number_of(hit), turn.number_of(hit)
+(1, 1)
+>>> turn.answer, turn.mode = "温度参数 T 控制随机性 [1][3]。", "extract"
+>>> answer = turn.to_answer("route", check=lambda text, passages: verify(text, passages))
+>>> answer.answer, answer.verification.invalid, answer.citations[0].supporting_sentence
+('温度参数 T 控制随机性 [1]。', [3], '温度参数 T 控制采样的随机性。')
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from agent.citations import Verification as CheckResult
+from agent.citations import supporting_sentence
+from agent.options import TurnOptions
+from agent.records import (
+    Answer, Citation, CodeError, CodeRun, Passage, SentenceCheck, ToolCall, Verification,
+)
+from retrieval.types import Hit
+
+# (answer text, passage texts) -> the citation check; the agent binds the embedder into it
+Checker = Callable[[str, list[str]], CheckResult]
+
+
+@dataclass
+class Turn:
+    question: str
+    query: str
+    language: str
+    options: TurnOptions
+    history: list[dict] = field(default_factory=list)  # earlier messages: {"role", "content"}
+    hits: list[Hit] = field(default_factory=list)  # the numbered passages: hits[n - 1] is [n]
+    calls: list[ToolCall] = field(default_factory=list)
+    code_runs: list[CodeRun] = field(default_factory=list)
+    figures: list[bytes] = field(default_factory=list)
+    answer: str = ""
+    mode: str = ""
+    refused: bool = False
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    _checked: tuple[str, CheckResult] | None = None
+
+    def number_of(self, hit: Hit) -> int:
+        """The passage number of ``hit`` in this answer, given on first sight and never changed."""
+        for i, known in enumerate(self.hits, start=1):
+            if known.chunk.id == hit.chunk.id:
+                return i
+        self.hits.append(hit)
+        return len(self.hits)
+
+    def check(self, checker: Checker) -> CheckResult:
+        """The citation check of the current answer text (computed once per text)."""
+        if self._checked is None or self._checked[0] != self.answer:
+            self._checked = (self.answer, checker(self.answer, [h.text for h in self.hits]))
+        return self._checked[1]
+
+    def needs_check(self) -> bool:
+        return bool(self.answer and self.hits and self.mode not in ("refusal", "code") and not self.error)
+
+    def to_answer(self, strategy: str, check: Checker) -> Answer:
+        """The finished record: the answer text repaired by the citation check, every citation
+        located and given the passage sentence that supports it."""
+        passages = [Passage(n=i, chunk_id=h.chunk.id, source=h.source, title=h.title, heading=h.chunk.heading,
+                            page=h.page, start=h.start, end=h.end, text=h.text, score=h.score, ranks=h.ranks)
+                    for i, h in enumerate(self.hits, start=1)]
+        text, citations, verification = self.answer, [], None
+        if self.needs_check():
+            result = self.check(check)
+            text = result.answer
+            claims = {s.index: s.text for s in result.sentences}
+            for c in result.citations:
+                passage = passages[c.n - 1]
+                claim = claims.get(c.sentence_index)
+                citations.append(Citation.at(
+                    passage, sentence_index=c.sentence_index, score=c.score, verdict=c.verdict, added=c.added,
+                    supporting_sentence=supporting_sentence(passage.text, [claim]) if claim else None,
+                ))
+            verification = Verification(precision=result.precision, recall=result.recall, invalid=result.invalid,
+                                        added=result.added,
+                                        sentences=[SentenceCheck(**asdict(s)) for s in result.sentences])
+        return Answer(question=self.question, query=self.query, answer=text, language=self.language,
+                      strategy=strategy, mode=self.mode, refused=self.refused, citations=citations,
+                      passages=passages, tool_calls=list(self.calls), code_runs=list(self.code_runs),
+                      figures=list(self.figures), verification=verification, timings=dict(self.timings),
+                      error=self.error)
+
+    def record_code_run(self, code: str, run) -> CodeRun:
+        """Keep a sandbox result (agent/sandbox.py ``SandboxResult``) as this turn's record."""
+        record = CodeRun(code=code, ok=run.ok, stdout=run.stdout, stderr=run.stderr,
+                         error=CodeError(**run.error) if run.error else None, n_figures=len(run.figures),
+                         limits_hit=run.limits_hit, duration_s=run.duration_s, isolation=list(run.isolation))
+        self.code_runs.append(record)
+        self.figures.extend(run.figures)
+        return record
