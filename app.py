@@ -1,7 +1,8 @@
 """CourseTA chat: ``streamlit run app.py`` (or ``make run``).
 
 All logic lives in ``agent/`` and ``retrieval/``; this file only draws. Models and the index
-load once per process (``st.cache_resource``) and are shared by every session and tab.
+load once per process (``st.cache_resource``) and are shared by every session and tab; the agent
+is never changed after that: each question carries its user's options (``TurnOptions``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from agent.core import Agent  # noqa: E402
-from retrieval.errors import RetrievalError  # noqa: E402
-from settings import SettingsError, get_settings  # noqa: E402
-from agent.answer_log import AnswerLog, answer_log_path  # noqa: E402
-from agent.conversations import (  # noqa: E402
-    ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
+from agent.events import Done, Replace, Status, Token  # noqa: E402
+from agent.options import TurnOptions  # noqa: E402
+from common.errors import CourseTAError  # noqa: E402
+from settings import get_settings  # noqa: E402
+from ui.answer_log import AnswerLog, answer_log_path  # noqa: E402
+from ui.conversations import (  # noqa: E402
+    ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
 from ui.render import conversation_json, conversation_markdown  # noqa: E402
 from ui.widgets import show_answer  # noqa: E402
@@ -30,9 +33,9 @@ st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 
 @st.cache_resource(show_spinner="Loading the course index and the embedding model…")
 def load_agent() -> Agent:
-    agent = Agent(get_settings())
-    # load the index and the embedding model now, once per process, so the first question does
-    # not wait ~9 s for them (bench/e2e.py: embedder_load_s); a bare expression would be drawn by st magic
+    agent = Agent.from_settings(get_settings())
+    # load the embedding model now, once per process, so the first question does not wait ~9 s
+    # for it (bench/e2e.py: embedder_load_s); a bare expression would be drawn by st magic
     _ = agent.retriever.embedder.embed(["warm-up"])
     return agent
 
@@ -47,43 +50,46 @@ def conversation_store(path: str, keep_days: float) -> ConversationStore:
     return ConversationStore(path, keep_days)
 
 
-def restore_conversation(settings) -> list[dict]:
+def restore_conversation(settings) -> list[ChatMessage]:
     """The session's messages; on a new session (first visit or reload), the chat named by ``?c=`` in the URL."""
     if "messages" not in st.session_state:
         cid = st.query_params.get("c")
         restored = None
-        if settings.keep_conversations and valid_conversation_id(cid):
-            restored = conversation_store(str(conversations_path(settings)), settings.conversation_days).load(cid)
+        if settings.app.keep_conversations and valid_conversation_id(cid):
+            restored = conversation_store(str(conversations_path(settings)), settings.app.conversation_days).load(cid)
         if restored is None:
             cid = new_conversation_id()
         st.session_state.messages, st.session_state.conversation_id = restored or [], cid
-    if settings.keep_conversations and st.query_params.get("c") != st.session_state.conversation_id:
+    if settings.app.keep_conversations and st.query_params.get("c") != st.session_state.conversation_id:
         st.query_params["c"] = st.session_state.conversation_id
     return st.session_state.messages
 
 
 def keep_conversation(settings) -> None:
-    if settings.keep_conversations and st.session_state.get("conversation_id"):
-        store = conversation_store(str(conversations_path(settings)), settings.conversation_days)
+    if settings.app.keep_conversations and st.session_state.get("conversation_id"):
+        store = conversation_store(str(conversations_path(settings)), settings.app.conversation_days)
         store.save(st.session_state.conversation_id, st.session_state.messages)
 
 
-def save_feedback(message: dict) -> None:
-    if message.get("log_id"):
-        answer_log(str(answer_log_path(get_settings()))).set_feedback(message["log_id"], message["feedback"], message.get("comment", ""))
+def save_feedback(message: ChatMessage) -> None:
+    if message.log_id:
+        answer_log(str(answer_log_path(get_settings()))).set_feedback(message.log_id, message.feedback, message.comment)
     keep_conversation(get_settings())
 
 
-def sidebar(settings, agent: Agent) -> None:
+def sidebar(settings, agent: Agent) -> TurnOptions:
+    """The sidebar; returns this user's options for the next question."""
+    defaults = agent.default_options()
     with st.sidebar:
         st.header("CourseTA")
-        st.caption(f"model: `{settings.llm}` — {agent.model_state()}")
-        st.caption(f"embedder: `{settings.embedder}` — index ready")
-        st.session_state.setdefault("k", settings.retrieval_k)
+        # never waits: a server's reachability is probed in the background and cached
+        st.caption(f"model: `{agent.backend.name}` — {agent.model_state()}")
+        st.caption(f"embedder: `{settings.retrieval.embedder}` — index ready")
+        st.session_state.setdefault("k", min(defaults.k, 20))
         st.slider("passages per question (k)", 1, 20, key="k")
-        st.toggle("grounded only", value=settings.grounded_only, key="grounded",
+        st.toggle("grounded only", value=defaults.grounded_only, key="grounded",
                   help="Decline questions the course materials do not cover.")
-        st.toggle("homework integrity", value=settings.homework_integrity, key="homework")
+        st.toggle("homework integrity", value=defaults.homework_integrity, key="homework")
         st.toggle("office-hours mode", key="office_hours",
                   help="For a projector: larger type, the tool trace expanded, code shown before it runs.")
         if st.button("Clear chat", help="Start a new conversation (a new link; the old one still opens the old chat)."):
@@ -92,6 +98,9 @@ def sidebar(settings, agent: Agent) -> None:
         messages = st.session_state.get("messages", [])
         st.download_button("Export Markdown", conversation_markdown(messages), "courseta-chat.md", "text/markdown")
         st.download_button("Export JSON", conversation_json(messages), "courseta-chat.json", "application/json")
+    return TurnOptions(k=st.session_state.k, grounded_only=st.session_state.grounded,
+                       homework_integrity=st.session_state.homework,
+                       office_hours=bool(st.session_state.get("office_hours")))
 
 
 def main() -> None:
@@ -101,28 +110,25 @@ def main() -> None:
     try:
         settings = get_settings()
         agent = load_agent()
-    except (RetrievalError, SettingsError) as exc:
+    except CourseTAError as exc:
         st.error(str(exc))
         st.stop()
     messages = restore_conversation(settings)
-    sidebar(settings, agent)
-    agent.settings = settings.model_copy(update={"retrieval_k": st.session_state.k,
-                                                 "grounded_only": st.session_state.grounded,
-                                                 "homework_integrity": st.session_state.homework})
+    options = sidebar(settings, agent)
     for message in messages:
-        with st.chat_message(message["role"]):
-            if message["role"] == "user":
-                st.markdown(message["content"])
+        with st.chat_message(message.role):
+            if message.role == "user":
+                st.markdown(message.content)
             else:
-                show_answer(message, on_feedback=save_feedback, expand_trace=st.session_state.get("office_hours", False))
+                show_answer(message, on_feedback=save_feedback, expand_trace=options.office_hours)
 
-    if st.session_state.get("office_hours"):
+    if options.office_hours:
         st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
                     unsafe_allow_html=True)
     question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？")
     pending = st.session_state.get("pending_demo")
-    if question and st.session_state.get("office_hours"):
-        code = agent.demo_code(question)
+    if question and options.office_hours:
+        code = agent.demo_code(question, options)
         if code:  # show the code first; run it on a click
             st.session_state.pending_demo = pending = {"question": question, "code": code}
             question = None
@@ -134,35 +140,34 @@ def main() -> None:
                 question = st.session_state.pop("pending_demo")["question"]
     if not question:
         return
-    history = [{"role": m["role"], "content": m["content"]} for m in messages]
-    messages.append({"role": "user", "content": question, "id": uuid.uuid4().hex[:8]})
+    history = [{"role": m.role, "content": m.content} for m in messages]
+    messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
         holder = {}
-        status = st.status("searching the course materials…", expanded=st.session_state.get("office_hours", False))
+        status = st.status("searching the course materials…", expanded=options.office_hours)
 
         def tokens():
             started, step = time.perf_counter(), 0
-            for event in agent.stream(question, history):
-                if event["type"] == "status":
+            for event in agent.stream(question, history, options):
+                if isinstance(event, Status):
                     step += 1
-                    status.update(label=event["text"])
-                    status.write(f"{step}. {event['text']} · {time.perf_counter() - started:.1f} s")
-                elif event["type"] == "token":
-                    yield event["text"]
-                elif event["type"] == "replace":
-                    yield "\n\n---\n\n" + event["text"]
-                elif event["type"] == "result":
-                    holder["result"] = event["result"]
+                    status.update(label=event.text)
+                    status.write(f"{step}. {event.text} · {time.perf_counter() - started:.1f} s")
+                elif isinstance(event, Token):
+                    yield event.text
+                elif isinstance(event, Replace):
+                    yield "\n\n---\n\n" + event.text
+                elif isinstance(event, Done):
+                    holder["answer"] = event.answer
 
         st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
         status.update(label="done", state="complete")
-        result = holder["result"]
-    record = result.to_json_dict()
-    log_id = answer_log(str(answer_log_path(settings))).record(record) if settings.log_answers else None
-    messages.append({"role": "assistant", "content": result.answer, "id": uuid.uuid4().hex[:8],
-                     "result": record, "figures": result.figures, "feedback": None, "log_id": log_id})
+        answer = holder["answer"]
+    log_id = answer_log(str(answer_log_path(settings))).record(answer) if settings.app.log_answers else None
+    messages.append(ChatMessage(role="assistant", content=answer.answer, id=uuid.uuid4().hex[:8], answer=answer,
+                                log_id=log_id))
     keep_conversation(settings)
     st.rerun()
 

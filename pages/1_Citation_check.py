@@ -7,8 +7,9 @@ import io
 
 import streamlit as st
 
-from agent.answer_log import AnswerLog, answer_log_path
+from agent.records import Answer
 from agent.citations import verify
+from ui.answer_log import AnswerLog, answer_log_path
 from settings import get_settings
 
 st.title("Citation check")
@@ -16,21 +17,22 @@ st.caption("Pick an answer from this session or from the answer log, or paste an
            "and its passages (one per block, separated by a line with ---; passage 1 first).")
 
 settings = get_settings()
-options: dict[str, dict | int | None] = {"(paste below)": None}
-session = [m["result"] for m in st.session_state.get("messages", []) if m.get("role") == "assistant" and m.get("result")]
-for i, record in enumerate(session, start=1):
-    options[f"this session {i}. {record['question'][:60]}"] = record
+options: dict[str, Answer | int | None] = {"(paste below)": None}
+session = [m.answer for m in st.session_state.get("messages", []) if m.role == "assistant" and m.answer]
+for i, answer in enumerate(session, start=1):
+    options[f"this session {i}. {answer.question[:60]}"] = answer
 log_path = answer_log_path(settings)
-log = AnswerLog(log_path) if settings.log_answers and log_path.exists() else None  # never create it from here
+log = AnswerLog(log_path) if settings.app.log_answers and log_path.exists() else None  # never create it from here
 for row in log.query(limit=100) if log else []:
     options[f"log #{row['id']} · {row['question'][:60]}"] = row["id"]
 choice = st.selectbox("Answer", list(options))
 picked = options[choice]
 if isinstance(picked, int):
-    picked = log.get(picked)
+    logged = log.get(picked)
+    picked = logged.answer if logged else None
 if picked:
-    default_answer = picked["answer"]
-    default_passages = "\n---\n".join(p["text"] for p in picked["passages"])
+    default_answer = picked.answer
+    default_passages = "\n---\n".join(p.text for p in picked.passages)
 else:
     default_answer, default_passages = "", ""
 

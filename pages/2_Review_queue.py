@@ -6,13 +6,14 @@ import datetime as dt
 
 import streamlit as st
 
-from agent.answer_log import AnswerLog, answer_log_path
 from settings import get_settings
+from ui.answer_log import AnswerLog, answer_log_path
+from ui.conversations import ChatMessage
 from ui.widgets import show_answer
 
 st.title("Review queue")
 settings = get_settings()
-if not settings.log_answers:
+if not settings.app.log_answers:
     st.info("Answer logging is switched off (COURSETA_LOG_ANSWERS=false).")
     st.stop()
 log = AnswerLog(answer_log_path(settings))
@@ -32,7 +33,7 @@ table = [{"id": r["id"], "when": dt.datetime.fromtimestamp(r["ts"]).strftime("%Y
 st.dataframe(table, width="stretch", hide_index=True)
 if rows:
     chosen = st.selectbox("Open answer", [r["id"] for r in rows], format_func=lambda i: f"#{i}")
-    record = log.get(chosen)
-    st.markdown(f"**Question:** {record['question']}")
+    logged = log.get(chosen)
+    st.markdown(f"**Question:** {logged.answer.question}")
     with st.container(border=True):
-        show_answer({"id": f"log{chosen}", "result": record, "figures": []})
+        show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}", answer=logged.answer))

@@ -9,18 +9,19 @@ import streamlit as st
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
 from retrieval.store import current_index_dir, read_manifest
-from retrieval.uploads import UploadError, save_upload
+from retrieval.errors import UploadError
+from retrieval.uploads import save_upload
 from settings import get_settings
 
 
 @st.cache_resource(show_spinner="Loading the index…")
 def playground_retriever(index_dir: str) -> Retriever:
     """Loaded once per index build (the key), not on every keystroke in the query box."""
-    return Retriever.load(get_settings())
+    return Retriever.load(get_settings().retrieval)
 
 
 st.title("Corpus")
-settings = get_settings()
+settings = get_settings().retrieval
 manifest = read_manifest(settings.data_dir)
 
 if manifest:

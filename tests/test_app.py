@@ -17,7 +17,7 @@ def app_env(course_corpus, tmp_path, monkeypatch):
            "COURSETA_CORPUS_DIR": str(course_corpus)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    ingest(load_settings(), progress=False)
+    ingest(load_settings().retrieval, progress=False)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -119,14 +119,14 @@ def test_citation_check_picks_an_answer_from_the_log(app_env):
 def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     import streamlit as st
 
-    from agent.answer_log import AnswerLog
+    from ui.answer_log import AnswerLog
     from settings import get_settings
 
     st.cache_resource.clear()
     at = _ask(_app(), "温度参数T有什么作用？")
     at = _ask(at, "Who won the 2018 World Cup?")
     assert not at.exception
-    log = AnswerLog(get_settings().data_dir / "answers.sqlite")
+    log = AnswerLog(get_settings().retrieval.data_dir / "answers.sqlite")
     assert len(log.query()) == 2 and [r["question"] for r in log.query(refused=True)] == ["Who won the 2018 World Cup?"]
     # 👎 on the first answer, through the UI, is stored in the log
     first_answer = at.chat_message[1]

@@ -1,20 +1,23 @@
 """The answer log TAs review: every answered question in SQLite, with citations, verdicts, feedback.
 
 >>> import tempfile, pathlib
+>>> from agent.records import Answer
 >>> log = AnswerLog(pathlib.Path(tempfile.mkdtemp()) / "answers.sqlite")
->>> rid = log.record({"question": "q", "answer": "a [1]", "mode": "extract", "refused": False,
-...                   "citations": [{"verdict": "unsupported"}], "verification": {"precision": 0.0, "recall": 0.0}})
+>>> rid = log.record(Answer(question="q", query="q", answer="a [1]", language="en", strategy="route", mode="extract"))
 >>> log.set_feedback(rid, False, "wrong source")
->>> [r["question"] for r in log.query(unsupported=True, thumbs_down=True)]
-['q']
+>>> [r["question"] for r in log.query(thumbs_down=True)], log.get(rid).answer.answer
+(['q'], 'a [1]')
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from agent.records import SCHEMA_VERSION, Answer, migrate_answer
+from ui.sqlite_store import add_column, connect, open_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -37,42 +40,46 @@ CREATE INDEX IF NOT EXISTS answers_ts ON answers (ts);
 
 
 def answer_log_path(settings) -> Path:
-    """The log file: the answer_log_path setting, else answers.sqlite in the data folder."""
-    return Path(settings.answer_log_path or Path(settings.data_dir) / "answers.sqlite")
+    """The log file: the answer_log_path setting, else answers.sqlite in the data folder (whole Settings)."""
+    return Path(settings.app.answer_log_path or Path(settings.retrieval.data_dir) / "answers.sqlite")
+
+
+@dataclass
+class LoggedAnswer:
+    id: int
+    ts: float
+    answer: Answer
+    feedback: bool | None
+    comment: str
 
 
 class AnswerLog:
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        self.path = open_store(path, SCHEMA)
+        with connect(self.path) as db:  # rows from before the records were versioned are version 1
+            add_column(db, "answers", "schema_version", "INTEGER NOT NULL DEFAULT 1")
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        return db
-
-    def record(self, result: dict) -> int:
-        citations = result.get("citations", [])
-        ver = result.get("verification") or {}
-        with self._connect() as db:
+    def record(self, answer: Answer) -> int:
+        """Log ``answer`` (without its figures); returns its id."""
+        ver = answer.verification
+        with connect(self.path) as db:
             cur = db.execute(
-                "INSERT INTO answers (ts, question, answer, mode, refused, n_citations, n_unsupported, precision, recall, result)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), result["question"], result["answer"], result.get("mode"), int(bool(result.get("refused"))),
-                 len(citations), sum(c["verdict"] == "unsupported" for c in citations), ver.get("precision"),
-                 ver.get("recall"), json.dumps(result, ensure_ascii=False)),
+                "INSERT INTO answers (ts, question, answer, mode, refused, n_citations, n_unsupported, precision, recall,"
+                " result, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), answer.question, answer.answer, answer.mode, int(answer.refused), len(answer.citations),
+                 sum(c.verdict == "unsupported" for c in answer.citations), ver.precision if ver else None,
+                 ver.recall if ver else None, answer.model_dump_json(exclude={"figures"}), SCHEMA_VERSION),
             )
             return int(cur.lastrowid)
 
     def set_feedback(self, answer_id: int, thumbs_up: bool | None, comment: str = "") -> None:
-        with self._connect() as db:
+        with connect(self.path) as db:
             db.execute("UPDATE answers SET feedback = ?, comment = ? WHERE id = ?",
                        (None if thumbs_up is None else int(thumbs_up), comment or None, answer_id))
 
     def query(self, unsupported: bool = False, thumbs_down: bool = False, refused: bool = False,
               since: float | None = None, until: float | None = None, limit: int = 500) -> list[dict]:
+        """Summary rows (the review table), newest first."""
         where, args = [], []
         if unsupported:
             where.append("n_unsupported > 0")
@@ -90,12 +97,15 @@ class AnswerLog:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ts DESC LIMIT ?"
-        with self._connect() as db:
+        with connect(self.path) as db:
             return [dict(r) for r in db.execute(sql, (*args, limit))]
 
-    def get(self, answer_id: int) -> dict | None:
-        with self._connect() as db:
-            row = db.execute("SELECT result, feedback, comment FROM answers WHERE id = ?", (answer_id,)).fetchone()
+    def get(self, answer_id: int) -> LoggedAnswer | None:
+        """One logged answer, migrated to the current record whatever release wrote it."""
+        with connect(self.path) as db:
+            row = db.execute("SELECT id, ts, result, feedback, comment FROM answers WHERE id = ?", (answer_id,)).fetchone()
         if row is None:
             return None
-        return {**json.loads(row["result"]), "feedback": row["feedback"], "comment": row["comment"]}
+        return LoggedAnswer(id=row["id"], ts=row["ts"], answer=migrate_answer(json.loads(row["result"])),
+                            feedback=None if row["feedback"] is None else bool(row["feedback"]),
+                            comment=row["comment"] or "")

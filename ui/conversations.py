@@ -1,17 +1,16 @@
 """Chats kept on disk so a browser reload (or a shared link) brings the conversation back.
 
 Each conversation has a random id (it goes in the page URL as ``?c=<id>``, so it is as good as
-a password: whoever has the link sees the chat) and is stored as JSON in SQLite; figures (PNG
-bytes) are base64 inside it.
+a password: whoever has the link sees the chat) and is stored as JSON in SQLite: a list of
+:class:`ChatMessage`, each assistant message with its whole :class:`agent.records.Answer`
+(figures as base64).
 
 >>> import tempfile, pathlib
 >>> store = ConversationStore(pathlib.Path(tempfile.mkdtemp()) / "conversations.sqlite")
 >>> cid = new_conversation_id()
->>> store.save(cid, [{"role": "user", "content": "温度参数T有什么作用？"},
-...                  {"role": "assistant", "content": "… [1]", "figures": [b"\\x89PNG"]}])
->>> restored = store.load(cid)
->>> restored[0]["content"], restored[1]["figures"]
-('温度参数T有什么作用？', [b'\\x89PNG'])
+>>> store.save(cid, [ChatMessage(role="user", content="温度参数T有什么作用？", id="m1")])
+>>> store.load(cid)[0].content
+'温度参数T有什么作用？'
 >>> store.load("no-such-id") is None
 True
 """
@@ -22,9 +21,14 @@ import base64
 import json
 import re
 import secrets
-import sqlite3
 import time
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, TypeAdapter
+
+from agent.records import SCHEMA_VERSION, Answer, migrate_answer
+from ui.sqlite_store import add_column, connect, open_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -36,6 +40,21 @@ CREATE TABLE IF NOT EXISTS conversations (
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+class ChatMessage(BaseModel):
+    """One message of a chat as the page shows it; an assistant message carries its answer."""
+
+    role: Literal["user", "assistant"]
+    content: str
+    id: str
+    answer: Answer | None = None
+    feedback: bool | None = None  # 👍 True, 👎 False
+    comment: str = ""
+    log_id: int | None = None  # the answer's row in the answer log
+
+
+_MESSAGES = TypeAdapter(list[ChatMessage])
+
+
 def new_conversation_id() -> str:
     return secrets.token_urlsafe(18)
 
@@ -45,52 +64,52 @@ def valid_conversation_id(cid: str | None) -> bool:
 
 
 def conversations_path(settings) -> Path:
-    return Path(settings.data_dir) / "conversations.sqlite"
+    """conversations.sqlite in the data folder (whole Settings)."""
+    return Path(settings.retrieval.data_dir) / "conversations.sqlite"
 
 
-def _encode(message: dict) -> dict:
-    out = dict(message)
-    if out.get("figures"):
-        out["figures"] = [base64.b64encode(f).decode("ascii") for f in out["figures"]]
+def read_messages(raw: str, version: int) -> list[ChatMessage]:
+    """Stored messages of any version as :class:`ChatMessage` (version 1: plain dicts with a ``result``
+    dict and base64 ``figures`` beside it)."""
+    if version >= 2:
+        return _MESSAGES.validate_json(raw)
+    out = []
+    for m in json.loads(raw):
+        figures = [base64.b64decode(f) for f in m.get("figures") or []]
+        answer = migrate_answer(m["result"], figures) if m.get("result") else None
+        out.append(ChatMessage(role=m["role"], content=m["content"], id=m.get("id") or secrets.token_hex(4),
+                               answer=answer, feedback=m.get("feedback"), comment=m.get("comment") or "",
+                               log_id=m.get("log_id")))
     return out
-
-
-def _decode(message: dict) -> dict:
-    if message.get("figures"):
-        message["figures"] = [base64.b64decode(f) for f in message["figures"]]
-    return message
 
 
 class ConversationStore:
     """``keep_days``: conversations not touched for longer are deleted when the store opens (0: never)."""
 
     def __init__(self, path: Path, keep_days: float = 0):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        self.path = open_store(path, SCHEMA)
+        with connect(self.path) as db:
+            add_column(db, "conversations", "schema_version", "INTEGER NOT NULL DEFAULT 1")
             if keep_days > 0:
                 db.execute("DELETE FROM conversations WHERE updated < ?", (time.time() - keep_days * 86400,))
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
-
-    def save(self, cid: str, messages: list[dict]) -> None:
+    def save(self, cid: str, messages: list[ChatMessage]) -> None:
         if not valid_conversation_id(cid):
             raise ValueError(f"not a conversation id: {cid!r}")
-        data = json.dumps([_encode(m) for m in messages], ensure_ascii=False)
-        with self._connect() as db:
-            db.execute("INSERT INTO conversations (id, updated, messages) VALUES (?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, messages = excluded.messages",
-                       (cid, time.time(), data))
+        data = _MESSAGES.dump_json(messages).decode("utf-8")
+        with connect(self.path) as db:
+            db.execute("INSERT INTO conversations (id, updated, messages, schema_version) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, messages = excluded.messages, "
+                       "schema_version = excluded.schema_version",
+                       (cid, time.time(), data, SCHEMA_VERSION))
 
-    def load(self, cid: str) -> list[dict] | None:
+    def load(self, cid: str) -> list[ChatMessage] | None:
         if not valid_conversation_id(cid):
             return None
-        with self._connect() as db:
-            row = db.execute("SELECT messages FROM conversations WHERE id = ?", (cid,)).fetchone()
-        return None if row is None else [_decode(m) for m in json.loads(row[0])]
+        with connect(self.path) as db:
+            row = db.execute("SELECT messages, schema_version FROM conversations WHERE id = ?", (cid,)).fetchone()
+        return None if row is None else read_messages(row["messages"], row["schema_version"])
 
     def delete(self, cid: str) -> None:
-        with self._connect() as db:
+        with connect(self.path) as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (cid,))

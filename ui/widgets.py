@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from agent.records import Answer
+from ui.conversations import ChatMessage
 from ui.render import VERDICT_BADGE, link_markers, sources, trace_steps
 
 
-def show_sources(result: dict, anchor: str) -> None:
-    entries = sources(result)
+def show_sources(answer: Answer, anchor: str) -> None:
+    entries = sources(answer)
     if not entries:
         return
     st.markdown("**Sources**")
@@ -24,49 +26,49 @@ def show_sources(result: dict, anchor: str) -> None:
             st.caption(f"chunk {s['chunk_id']}")
 
 
-def show_code_runs(result: dict, figures: list[bytes]) -> None:
-    for run in result.get("code_runs", []):
-        with st.expander(f"code demo · {'ok' if run['ok'] else run['error']['type']} · {run['duration_s']:.2f} s", expanded=True):
-            st.code(run["code"], language="python")
-            if run["stdout"]:
-                st.text(run["stdout"])
-            if run["error"]:
-                st.error(f"{run['error']['type']}: {run['error']['message']}")
-    for png in figures:
+def show_code_runs(answer: Answer) -> None:
+    for run in answer.code_runs:
+        with st.expander(f"code demo · {'ok' if run.ok else run.error.type} · {run.duration_s:.2f} s", expanded=True):
+            st.code(run.code, language="python")
+            if run.stdout:
+                st.text(run.stdout)
+            if run.error:
+                st.error(f"{run.error.type}: {run.error.message}")
+    for png in answer.figures:
         st.image(png)
 
 
-def show_trace(result: dict, expanded: bool) -> None:
-    steps = trace_steps(result)
+def show_trace(answer: Answer, expanded: bool) -> None:
+    steps = trace_steps(answer)
     if steps:
         with st.expander(f"tool trace · {len(steps)} steps", expanded=expanded):
             st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(steps, start=1)))
 
 
-def show_answer(message: dict, on_feedback=None, expand_trace: bool = False) -> None:
+def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = False) -> None:
     """An answer as the student saw it: linked [n], code results, sources with verdicts, the tool trace."""
-    result = message["result"]
-    anchor = message["id"]
-    show_trace(result, expand_trace)
-    if result.get("error"):
-        st.error(result["error"])
-    st.markdown(link_markers(result["answer"], anchor))
-    show_code_runs(result, message.get("figures", []))
-    show_sources(result, anchor)
-    ver = result.get("verification") or {}
-    if ver:
-        notes = [f"citation precision {ver['precision']:.2f} · recall {ver['recall']:.2f}"]
-        if ver.get("invalid"):
-            notes.append(f"removed invalid citations {ver['invalid']}")
-        if ver.get("added"):
-            notes.append(f"added citations {sorted(set(ver['added']))}")
+    answer = message.answer
+    anchor = message.id
+    show_trace(answer, expand_trace)
+    if answer.error:
+        st.error(answer.error)
+    st.markdown(link_markers(answer.answer, anchor))
+    show_code_runs(answer)
+    show_sources(answer, anchor)
+    ver = answer.verification
+    if ver is not None:
+        notes = [f"citation precision {ver.precision:.2f} · recall {ver.recall:.2f}"]
+        if ver.invalid:
+            notes.append(f"removed invalid citations {ver.invalid}")
+        if ver.added:
+            notes.append(f"added citations {sorted(set(ver.added))}")
         st.caption(" · ".join(notes))
     if on_feedback is None:
         return
-    given = message.get("feedback")  # restored with the conversation after a reload
+    given = message.feedback  # restored with the conversation after a reload
     feedback = st.feedback("thumbs", key=f"fb-{anchor}", default=None if given is None else int(given))
     if feedback is not None:
-        comment = st.text_input("Comment (optional)", value=message.get("comment") or "", key=f"comment-{anchor}")
-        if (message.get("feedback"), message.get("comment")) != (bool(feedback), comment):
-            message["feedback"], message["comment"] = bool(feedback), comment
+        comment = st.text_input("Comment (optional)", value=message.comment, key=f"comment-{anchor}")
+        if (message.feedback, message.comment) != (bool(feedback), comment):
+            message.feedback, message.comment = bool(feedback), comment
             on_feedback(message)
