@@ -27,12 +27,7 @@ ingest: install
 
 run: install
 	$(PY) -m retrieval ingest
-	@if [ -f app.py ]; then \
-		$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false; \
-	else \
-		echo "The index is ready. The chat app arrives with the agent/UI issues; meanwhile try:"; \
-		echo "  $(PY) -m retrieval search \"什么是语言模型\""; \
-	fi
+	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
 test: install
 	$(PY) -m pytest -q
