@@ -7,6 +7,7 @@ is never changed after that: each question carries its user's options (``TurnOpt
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -26,9 +27,11 @@ from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
 from ui.render import conversation_json, conversation_markdown  # noqa: E402
+from ui.sqlite_store import StoreError  # noqa: E402
 from ui.widgets import show_answer  # noqa: E402
 
 st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
+log = logging.getLogger("courseta.app")
 
 
 @st.cache_resource(show_spinner="Loading the course index and the embedding model…")
@@ -50,13 +53,29 @@ def conversation_store(path: str, keep_days: float) -> ConversationStore:
     return ConversationStore(path, keep_days)
 
 
+def stored(what: str, work, default=None):
+    """Run a store call; when the store fails, warn in one sentence (details to the log) and go on.
+
+    The answer on the page never depends on the answer log or the conversation store.
+    """
+    try:
+        return work()
+    except StoreError as exc:
+        log.warning("%s failed: %s", what, exc, exc_info=exc.__cause__)
+        # shown at the top of the next run too (the page reruns right after an answer)
+        st.session_state.store_warning = (f"Could not save or load {what} ({exc}); your answers stay on this page, "
+                                          "but may not be kept after a reload.")
+        return default
+
+
 def restore_conversation(settings) -> list[ChatMessage]:
     """The session's messages; on a new session (first visit or reload), the chat named by ``?c=`` in the URL."""
     if "messages" not in st.session_state:
         cid = st.query_params.get("c")
         restored = None
         if settings.app.keep_conversations and valid_conversation_id(cid):
-            restored = conversation_store(str(conversations_path(settings)), settings.app.conversation_days).load(cid)
+            restored = stored("this conversation", lambda: conversation_store(
+                str(conversations_path(settings)), settings.app.conversation_days).load(cid))
         if restored is None:
             cid = new_conversation_id()
         st.session_state.messages, st.session_state.conversation_id = restored or [], cid
@@ -67,13 +86,15 @@ def restore_conversation(settings) -> list[ChatMessage]:
 
 def keep_conversation(settings) -> None:
     if settings.app.keep_conversations and st.session_state.get("conversation_id"):
-        store = conversation_store(str(conversations_path(settings)), settings.app.conversation_days)
-        store.save(st.session_state.conversation_id, st.session_state.messages)
+        stored("this conversation", lambda: conversation_store(
+            str(conversations_path(settings)), settings.app.conversation_days).save(
+                st.session_state.conversation_id, st.session_state.messages))
 
 
 def save_feedback(message: ChatMessage) -> None:
     if message.log_id:
-        answer_log(str(answer_log_path(get_settings()))).set_feedback(message.log_id, message.feedback, message.comment)
+        stored("your feedback", lambda: answer_log(str(answer_log_path(get_settings()))).set_feedback(
+            message.log_id, message.feedback, message.comment))
     keep_conversation(get_settings())
 
 
@@ -114,6 +135,8 @@ def main() -> None:
         st.error(str(exc))
         st.stop()
     messages = restore_conversation(settings)
+    if warning := st.session_state.pop("store_warning", None):
+        st.warning(warning)
     options = sidebar(settings, agent)
     for message in messages:
         with st.chat_message(message.role):
@@ -165,7 +188,8 @@ def main() -> None:
         st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
         status.update(label="done", state="complete")
         answer = holder["answer"]
-    log_id = answer_log(str(answer_log_path(settings))).record(answer) if settings.app.log_answers else None
+    log_id = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings))).record(answer)) \
+        if settings.app.log_answers else None
     messages.append(ChatMessage(role="assistant", content=answer.answer, id=uuid.uuid4().hex[:8], answer=answer,
                                 log_id=log_id))
     keep_conversation(settings)

@@ -67,6 +67,17 @@ class RetrievalSettings(BaseSettings):
     max_file_mb: float = Field(
         20.0, gt=0, description="Files larger than this are skipped with a message."
     )
+    max_pages_per_file: int = Field(
+        1000, ge=1, description="PDFs with more pages than this are skipped with a message (a small file can hold many pages)."
+    )
+    max_chunks_per_file: int = Field(
+        3000, ge=1,
+        description="A file that chunks into more passages than this is skipped with a message (a 121 KB PDF once expanded to 60,000).",
+    )
+    ingest_lock_wait_s: float = Field(
+        900.0, ge=0,
+        description="How long an ingest waits for another one (CLI or upload page) to finish before giving up with a message.",
+    )
 
     # --- chunking -----------------------------------------------------------
     chunk_size: int = Field(
@@ -249,6 +260,13 @@ class SandboxSettings(BaseSettings):
         20_000, ge=100, description="Characters of stdout (and of stderr) kept from a demo; the rest is cut with a marker."
     )
     sandbox_max_figures: int = Field(5, ge=0, description="Matplotlib figures kept from one demo.")
+    sandbox_require_isolation: bool = Field(
+        True,
+        description=(
+            "Run code demos only inside bubblewrap (namespaces, read-only view, private tmpfs). Off: where "
+            "bubblewrap is unavailable, demos run with rlimits and the audit hook only — not safe for hostile code."
+        ),
+    )
 
 
 class AppSettings(BaseSettings):

@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+from retrieval.cli_args import k_value
+
 
 def _ingest(args) -> int:
     from retrieval.ingest import ingest
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_ingest)
     p = sub.add_parser("search", help="hybrid search of the index")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--k", type=k_value, default=5, help="results to show (1-100)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_search)
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ from retrieval.types import Chunk, Document
 
 CHUNKER_VERSION = 4  # bump when chunking logic changes in a way that changes chunks
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # closing #s stripped in code: linear (see loaders.py)
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)")
 _RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 _MATH_ENV = re.compile(r"^[ \t]*\\begin\{(\w+\*?)\}")
@@ -50,7 +50,7 @@ _SECTION_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?(?=\s|[^\d.])\s*")
 def _clean_heading(text: str) -> str:
     """Plain heading text; a leading section number gets a space: '1.2大模型' → '1.2 大模型'."""
     text = re.sub(r"[*_`]+", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](link) → text
+    text = re.sub(r"\[([^\[\]]*)\]\([^()]*\)", r"\1", text)  # [text](link) → text; no nested brackets: linear
     text = re.sub(r"\s+", " ", text).strip()
     return re.sub(r"^(\d+(?:\.\d+)*)(?=[^\d.\s])", r"\1 ", text)
 
@@ -179,7 +179,7 @@ def _markdown_sections(text: str) -> list[_Section]:
         elif (m := _HEADING.match(line)) is not None:
             close()
             body = []
-            heading = _clean_heading(m.group(2))
+            heading = _clean_heading(m.group(2).rstrip(" \t#"))
             path = _nest(path, _Heading(len(m.group(1)), heading, _section_number(heading)))
             continue
         body.append((a, b))

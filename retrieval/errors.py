@@ -15,6 +15,10 @@ class IndexMissingError(RetrievalError):
     """No index has been built yet in the data folder."""
 
 
+class IndexCorruptError(RetrievalError):
+    """A file of the stored index is missing, truncated or differs from its manifest; the message says what to run."""
+
+
 class IndexMismatchError(RetrievalError):
     """The stored index was built with another embedder or chunking than the settings ask for."""
 

@@ -15,6 +15,8 @@ True
 from __future__ import annotations
 
 import argparse
+
+from retrieval.cli_args import k_value
 import json
 import os
 import re
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(prog="python -m retrieval.eval", description="Retrieval recall@k / MRR on a QA file.")
     parser.add_argument("--qa", required=True, type=Path)
-    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--k", type=k_value, default=5)
     parser.add_argument("--json", action="store_true", help="last line printed: one JSON object")
     args = parser.parse_args(argv)
 

@@ -24,8 +24,9 @@ import numpy as np
 from retrieval.backends import LexicalIndex, save_dense
 from retrieval.chunking import chunk_document
 from retrieval.embedders import Embedder, get_embedder
-from retrieval.errors import LoadError
+from retrieval.errors import IndexCorruptError, LoadError
 from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, load_document, load_sources
+from retrieval.lock import ingest_lock
 from retrieval.store import index_params, load_stored, mismatch_reason, read_manifest, save_index
 from common.text import tokenize
 from retrieval.types import Chunk
@@ -141,7 +142,16 @@ def ingest(
     """Bring the index in ``settings.data_dir`` (a :class:`settings.RetrievalSettings`) in line with the corpus folder.
 
     ``on_progress(fraction, message)``, when given, is called as files are read and embedded (for UIs).
+    The whole ingest holds the data folder's ingest lock: a second ingest waits for this one
+    (up to ``settings.ingest_lock_wait_s``) and then brings the index up to date from its result.
     """
+    if on_progress is not None:
+        on_progress(0.0, "waiting for another ingest to finish")
+    with ingest_lock(settings.data_dir, timeout_s=settings.ingest_lock_wait_s):
+        return _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progress)
+
+
+def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progress) -> IngestReport:
     def tell(fraction: float, message: str) -> None:
         if on_progress is not None:
             on_progress(min(max(fraction, 0.0), 1.0), message)
@@ -156,13 +166,22 @@ def ingest(
 
     old_files: dict = {}
     old_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
-    manifest = read_manifest(data_dir)
+    try:
+        manifest = read_manifest(data_dir)
+    except ValueError:
+        manifest = {"format": None}  # an unreadable manifest: rebuilt below like any other mismatch
     if manifest is not None and not rebuild:
         reason = mismatch_reason(manifest, settings)
+        stored = None
+        if not reason:
+            try:
+                stored = load_stored(data_dir)
+            except IndexCorruptError as exc:
+                reason = f"the stored index is damaged ({exc})"
         if reason:
             report.messages.append(f"{reason}: rebuilding the index from scratch")
+            manifest = None
         else:
-            stored = load_stored(data_dir)
             old_files = manifest.get("files", {})
             for chunk, vec in zip(stored.chunks, stored.vectors):
                 old_chunks.setdefault(chunk.source, []).append((chunk, vec))
@@ -204,10 +223,13 @@ def ingest(
         tell(0.5 * i / max(1, len(todo)), f"reading {c.source}")
         status = "updated" if c.source in old_files else "added"
         try:
-            doc = load_document(c.path, corpus_dir, sources, data=c.data)
+            doc = load_document(c.path, corpus_dir, sources, data=c.data, max_pages=settings.max_pages_per_file)
             chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
             if not chunks:
                 raise LoadError("no text to index")
+            if len(chunks) > settings.max_chunks_per_file:
+                raise LoadError(f"{len(chunks)} passages is over the limit of {settings.max_chunks_per_file} "
+                                "(setting max_chunks_per_file)")
         except LoadError as exc:
             report.files.append(FileReport(c.source, "skipped", reason=str(exc)))
             skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": str(exc)}

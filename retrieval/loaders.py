@@ -104,8 +104,11 @@ def _mostly_cjk_or_ascii(text: str) -> bool:
 # --------------------------------------------------------------------------- markdown cleaning
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_TEMPLATE_TAGS = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
-_FIRST_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+# Linear on purpose: a lazy ``.*?`` between delimiters, or a lazy group before optional trailing
+# characters, rescans the rest of the input from every start (80 KB of "{%" took 12 s, a heading
+# line of 20k spaces 1.1 s). tests/test_linear_text.py doubles such inputs and bounds the growth.
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.*)$", re.M)
+_TAG_PAIRS = (("{%", "%}"), ("{{", "}}"))
 
 
 def strip_front_matter(text: str) -> tuple[str, dict[str, Any]]:
@@ -122,17 +125,56 @@ def strip_front_matter(text: str) -> tuple[str, dict[str, Any]]:
     return text[match.end():], meta
 
 
+def first_heading(text: str) -> str | None:
+    """The text of the first non-empty ATX heading, without closing ``#``s.
+
+    >>> first_heading("intro\\n## 第1讲 引言 ##\\n# later")
+    '第1讲 引言'
+    """
+    for match in _HEADING_LINE.finditer(text):
+        title = match.group(1).rstrip(" \t#").strip()
+        if title:
+            return title
+    return None
+
+
+def _remove_tags(text: str) -> str:
+    """One left-to-right pass: each ``{%``/``{{`` up to its nearest closer is dropped; an unclosed opener is kept.
+
+    >>> _remove_tags("a{% if x %}b{{ y }}c{% never closed")
+    'abc{% never closed'
+    """
+    out, i = [], 0
+    nxt = {opener: text.find(opener) for opener, _ in _TAG_PAIRS}  # next position of each opener (-1: none)
+    while True:
+        live = [(pos, opener, closer) for opener, closer in _TAG_PAIRS if (pos := nxt[opener]) >= 0]
+        if not live:
+            break
+        start, opener, closer = min(live)
+        end = text.find(closer, start + len(opener))
+        if end < 0:  # no closer anywhere after it, so none for any later opener of this kind
+            nxt[opener] = -1
+            continue
+        out.append(text[i:start])
+        i = end + len(closer)
+        for o, _ in _TAG_PAIRS:  # each find scans forward from i only when its cached hit fell behind
+            if 0 <= nxt[o] < i:
+                nxt[o] = text.find(o, i)
+    out.append(text[i:])
+    return "".join(out)
+
+
 def strip_template_tags(text: str) -> str:
     """Drop Liquid/Jinja tags such as ``{% for x in y %}`` and ``{{ x }}``; keep everything else."""
-    text = _TEMPLATE_TAGS.sub("", text)
+    text = _remove_tags(text)
     # Lines that held only a tag become empty; collapse the resulting runs of blank lines.
     return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", text)
 
 
 # --------------------------------------------------------------------------- PDF
 
-def _read_pdf(data: bytes) -> tuple[list[str], dict[str, Any], list[str]]:
-    """Return (page texts, metadata, notes) or raise LoadError."""
+def _read_pdf(data: bytes, max_pages: int | None = None) -> tuple[list[str], dict[str, Any], list[str]]:
+    """Return (page texts, metadata, notes) or raise LoadError (also when it has over ``max_pages`` pages)."""
     import pypdf
     from pypdf.errors import PdfReadError
 
@@ -152,6 +194,8 @@ def _read_pdf(data: bytes) -> tuple[list[str], dict[str, Any], list[str]]:
             if not ok:
                 raise LoadError("encrypted PDF (needs a password)")
             notes.append("encrypted with an empty password; decrypted")
+        if max_pages is not None and len(reader.pages) > max_pages:
+            raise LoadError(f"{len(reader.pages)} pages is over the limit of {max_pages} (setting max_pages_per_file)")
         pages = [(page.extract_text() or "") for page in reader.pages]
         meta = {}
         if reader.metadata and reader.metadata.title:
@@ -193,9 +237,13 @@ def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def load_document(
-    path: Path, corpus_dir: Path, sources: dict[str, dict[str, Any]], data: bytes | None = None
+    path: Path, corpus_dir: Path, sources: dict[str, dict[str, Any]], data: bytes | None = None,
+    max_pages: int | None = None,
 ) -> Document:
-    """Load one file of the corpus. ``data`` may be passed when the caller already read it."""
+    """Load one file of the corpus. ``data`` may be passed when the caller already read it.
+
+    A PDF with more than ``max_pages`` pages is refused before its text is extracted.
+    """
     rel = path.relative_to(corpus_dir).as_posix()
     if data is None:
         data = path.read_bytes()
@@ -206,7 +254,7 @@ def load_document(
     notes: list[str] = []
     pages: list[Page] = []
     if suffix in PDF_SUFFIXES:
-        page_texts, pdf_meta, notes = _read_pdf(data)
+        page_texts, pdf_meta, notes = _read_pdf(data, max_pages)
         parts, offset = [], 0
         for number, raw in enumerate(page_texts, start=1):
             cleaned = _clean_pdf_page(raw)
@@ -235,11 +283,11 @@ def load_document(
             kind = "text"
         if not text.strip():
             raise LoadError("empty file (no text after front matter)")
-        heading = _FIRST_HEADING.search(text) if kind == "markdown" else None
+        heading = first_heading(text) if kind == "markdown" else None
         title = (
             entry.get("title")
             or (str(front["title"]) if front.get("title") else None)
-            or (heading.group(1).strip() if heading else None)
+            or heading
             or path.stem
         )
         entry = {**{k: v for k, v in front.items() if isinstance(v, (str, int, float))}, **entry}

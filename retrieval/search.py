@@ -20,9 +20,9 @@ import numpy as np
 
 from retrieval.backends import DenseIndex, LexicalIndex, load_dense
 from retrieval.embedders import Embedder, get_embedder, resolve_device
-from retrieval.errors import EmbedderError, IndexMismatchError
+from retrieval.errors import EmbedderError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.glossary import load_glossary
-from retrieval.store import StoredIndex, load_stored, mismatch_reason
+from retrieval.store import REBUILD_HINT, StoredIndex, current_index_dir, load_stored, mismatch_reason
 from common.text import detect_language, tokenize
 from retrieval.types import Hit
 
@@ -74,13 +74,32 @@ class Retriever:
 
     @classmethod
     def load(cls, settings, embedder: Embedder | None = None) -> "Retriever":
+        """Load the live index, checked against its manifest.
+
+        An ingest finishing meanwhile may replace the folder being read (it keeps the one it
+        replaced, but a second ingest right after removes it): then load the new one instead.
+        """
+        for attempt in range(3):
+            before = current_index_dir(settings.data_dir)
+            try:
+                return cls._load_once(settings, embedder)
+            except (IndexCorruptError, IndexMissingError):
+                if attempt == 2 or current_index_dir(settings.data_dir) == before:
+                    raise
+
+    @classmethod
+    def _load_once(cls, settings, embedder: Embedder | None) -> "Retriever":
         stored = load_stored(settings.data_dir)
         reason = mismatch_reason(stored.manifest, settings)
         if reason:
             raise IndexMismatchError(f"{reason}; run `python -m retrieval ingest` to rebuild it")
+        try:
+            dense = load_dense(stored.path, use_gpu=settings.faiss_gpu == "auto")
+            lexical = LexicalIndex.load(stored.path / "bm25", n_docs=len(stored.chunks))
+        except (OSError, RuntimeError, ValueError) as exc:  # faiss raises RuntimeError on a bad file
+            raise IndexCorruptError(
+                f"the index in {stored.path} cannot be read ({type(exc).__name__}); {REBUILD_HINT}") from None
         embedder = embedder or get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
-        dense = load_dense(stored.path, use_gpu=settings.faiss_gpu == "auto")
-        lexical = LexicalIndex.load(stored.path / "bm25", n_docs=len(stored.chunks))
         return cls(settings, stored, embedder, dense, lexical)
 
     # -- individual retrievers ------------------------------------------------------------

@@ -8,11 +8,18 @@ Layout of the data folder::
 
 A new index is written into ``.building-<stamp>/``, renamed to ``index-<stamp>/`` and only
 then made live by atomically replacing ``CURRENT``. A crash at any point leaves the old
-index live and untouched; leftovers are removed by the next successful save.
+index live and untouched; leftovers are removed by the next successful save, which runs under
+the ingest lock (retrieval/lock.py) and never removes the live index or the one it replaced
+(a reader may still be loading it).
+
+The manifest records the size and sha256 of every file of the index and the number of chunks;
+:func:`load_stored` checks them, so a truncated ``vectors.npy`` or a deleted ``dense.faiss`` is
+an :class:`IndexCorruptError` saying what to run, never a silent partial search.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -24,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from retrieval.chunking import CHUNKER_VERSION
-from retrieval.errors import IndexMissingError
+from retrieval.errors import IndexCorruptError, IndexMissingError
 from retrieval.types import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest holds "integrity" (sizes + sha256 of every file)
 CURRENT = "CURRENT"
 
 
@@ -88,16 +95,66 @@ def read_manifest(data_dir: Path) -> dict[str, Any] | None:
     return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
 
 
-def load_stored(data_dir: Path) -> StoredIndex:
+REBUILD_HINT = "run `python -m retrieval ingest --rebuild`"
+
+
+def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+    """{relative path: {"bytes", "sha256"}} of every file under ``folder`` but the manifest."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != "manifest.json":
+            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise IndexCorruptError when a file of the index is missing or differs from the manifest."""
+    integrity = manifest.get("integrity")
+    if not isinstance(integrity, dict) or not integrity:
+        raise IndexCorruptError(f"the index in {path} has no integrity record; {REBUILD_HINT}")
+    for name, want in integrity.items():
+        file = path / name
+        if not file.is_file():
+            raise IndexCorruptError(f"the index in {path} is damaged ({name} is missing); {REBUILD_HINT}")
+        if file.stat().st_size != want.get("bytes") or _sha256(file) != want.get("sha256"):
+            raise IndexCorruptError(
+                f"the index in {path} is damaged ({name} does not match its manifest); {REBUILD_HINT}")
+
+
+def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
+    """The live index, checked against its manifest (sizes, hashes, counts) unless ``verify`` is False."""
     path = current_index_dir(data_dir)
     if path is None:
         raise IndexMissingError(
             f"no index in {data_dir}; build it with `python -m retrieval ingest`"
         )
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    with open(path / "chunks.jsonl", encoding="utf-8") as fh:
-        chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
-    vectors = np.load(path / "vectors.npy")
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"the index in {path} has an unreadable manifest ({exc}); {REBUILD_HINT}") from None
+    if verify and manifest.get("format") == FORMAT_VERSION:
+        verify_files(path, manifest)
+    try:
+        with open(path / "chunks.jsonl", encoding="utf-8") as fh:
+            chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+        vectors = np.load(path / "vectors.npy", allow_pickle=False)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexCorruptError(f"the index in {path} cannot be read ({exc}); {REBUILD_HINT}") from None
+    n = manifest.get("n_chunks")
+    if vectors.ndim != 2 or len(chunks) != vectors.shape[0] or (n is not None and n != len(chunks)):
+        raise IndexCorruptError(
+            f"the index in {path} is damaged ({len(chunks)} chunks, {vectors.shape[0] if vectors.ndim else 0} "
+            f"vectors, manifest says {n}); {REBUILD_HINT}")
     return StoredIndex(path=path, manifest=manifest, chunks=chunks, vectors=vectors)
 
 
@@ -136,11 +193,13 @@ def save_index(
         if write_extras is not None:
             write_extras(building)
         full_manifest = {**manifest, "format": FORMAT_VERSION, "n_chunks": len(chunks),
-                         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": library_versions()}
+                         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": library_versions(),
+                         "integrity": file_digests(building)}
         (building / "manifest.json").write_text(
             json.dumps(full_manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
         final = data_dir / f"index-{stamp}"
+        previous = current_index_dir(data_dir)
         os.replace(building, final)
         tmp_pointer = data_dir / f".{CURRENT}.{stamp}"
         tmp_pointer.write_text(final.name, encoding="utf-8")
@@ -151,13 +210,20 @@ def save_index(
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    _remove_stale(data_dir, keep=final.name)
+    _remove_stale(data_dir, keep={final.name} | ({previous.name} if previous else set()))
     return final
 
 
-def _remove_stale(data_dir: Path, keep: str) -> None:
+def _remove_stale(data_dir: Path, keep: set[str]) -> None:
+    """Remove older index folders and crashed builds; call it only under the ingest lock.
+
+    Never the live one (``CURRENT`` is read again here) nor the one it replaced: a search
+    process that read ``CURRENT`` a moment ago may still be loading that folder.
+    """
+    live = current_index_dir(data_dir)
+    keep = keep | ({live.name} if live else set())
     for entry in data_dir.iterdir():
-        if entry.name == keep:
+        if entry.name in keep:
             continue
         if entry.name.startswith(("index-", ".building-")) and entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from retrieval.cli_args import k_value
 from retrieval.eval import first_hit_rank, load_qa, metrics_from_ranks
 from retrieval.search import fuse
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     p = argparse.ArgumentParser(prog="python -m retrieval.tune")
     p.add_argument("--qa", required=True)
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--k", type=k_value, default=5)
     p.add_argument("--sizes", default="200,300,400,600,800")
     p.add_argument("--overlaps", default="0,60")
     p.add_argument("--dense-zh", default="0,0.1,0.2,0.3,0.5,1")

@@ -248,3 +248,24 @@ def test_conversations_are_not_kept_when_switched_off(app_env, monkeypatch, tmp_
     at = _ask(_app(), "温度参数T有什么作用？")
     assert not at.exception and not _cid(at)
     assert not (tmp_path / "data" / "conversations.sqlite").exists()
+
+
+def test_the_answer_stays_when_the_stores_fail(app_env, monkeypatch):
+    import streamlit as st
+
+    from ui.answer_log import AnswerLog
+    from ui.conversations import ConversationStore
+    from ui.sqlite_store import StoreError
+
+    def fail(*args, **kwargs):
+        raise StoreError("the answer log could not be written or read (it is busy)")
+
+    monkeypatch.setattr(AnswerLog, "record", fail)
+    monkeypatch.setattr(ConversationStore, "save", fail)
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    assert not at.exception
+    assert len(at.chat_message) == 2
+    assert "温度参数" in " ".join(m.value for m in at.chat_message[1].markdown)
+    warnings = [w.value for w in at.warning]
+    assert any("your answers stay on this page" in w for w in warnings), warnings

@@ -138,7 +138,11 @@ def test_crash_while_building_keeps_the_old_index(mini_corpus, make_retrieval_se
     monkeypatch.undo()
     report = ingest(s, progress=False, embedder=embedder)
     assert _statuses(report)["more.md"] == "added"
-    assert current_index_dir(s.data_dir) != live and not live.exists()
+    assert current_index_dir(s.data_dir) != live and live.exists()  # kept one generation: a reader may hold it
+    (mini_corpus / "more.md").write_text("# 更多\n\n又改了。\n", encoding="utf-8")
+    ingest(s, progress=False, embedder=embedder)
+    assert not live.exists()
+    assert len([p for p in s.data_dir.iterdir() if p.name.startswith("index-")]) == 2
 
 
 def test_missing_corpus_and_index_are_clear_errors(make_retrieval_settings, tmp_path):

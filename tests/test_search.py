@@ -149,3 +149,17 @@ def test_cli_ingest_search_and_eval(mini_corpus, tmp_path):
 
     out = _cli("-m", "retrieval", "search", "x", env_extra={**env, "COURSETA_EMBEDDER": "hash:32"})
     assert out.returncode == 2 and "Traceback" not in out.stderr and "ingest" in out.stderr
+
+    for bad_k in ("0", "101", "-3", "many"):
+        out = _cli("-m", "retrieval", "search", "x", "--k", bad_k, env_extra=env)
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert "--k must be a whole number from 1 to 100" in out.stderr.strip().splitlines()[-1]
+
+    # a damaged index: one line saying what to run, no traceback
+    import retrieval.store as store
+
+    live = store.current_index_dir(tmp_path / "cli-data")
+    (live / "vectors.npy").write_bytes((live / "vectors.npy").read_bytes()[:100])
+    out = _cli("-m", "retrieval", "search", "x", env_extra=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()] and "--rebuild" in out.stderr

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.records import SCHEMA_VERSION, Answer, migrate_answer
-from ui.sqlite_store import add_column, connect, open_store
+from ui.sqlite_store import SqliteStore, add_column
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -53,29 +53,28 @@ class LoggedAnswer:
     comment: str
 
 
-class AnswerLog:
+class AnswerLog(SqliteStore):
+    """Raises ``ui.sqlite_store.StoreError`` (one sentence) when the file cannot be written or read."""
+
     def __init__(self, path: Path):
-        self.path = open_store(path, SCHEMA)
-        with connect(self.path) as db:  # rows from before the records were versioned are version 1
-            add_column(db, "answers", "schema_version", "INTEGER NOT NULL DEFAULT 1")
+        super().__init__(path, SCHEMA, "answer log")
+
+    def upgrade(self, db) -> None:  # rows from before the records were versioned are version 1
+        add_column(db, "answers", "schema_version", "INTEGER NOT NULL DEFAULT 1")
 
     def record(self, answer: Answer) -> int:
         """Log ``answer`` (without its figures); returns its id."""
         ver = answer.verification
-        with connect(self.path) as db:
-            cur = db.execute(
-                "INSERT INTO answers (ts, question, answer, mode, refused, n_citations, n_unsupported, precision, recall,"
-                " result, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), answer.question, answer.answer, answer.mode, int(answer.refused), len(answer.citations),
-                 sum(c.verdict == "unsupported" for c in answer.citations), ver.precision if ver else None,
-                 ver.recall if ver else None, answer.model_dump_json(exclude={"figures"}), SCHEMA_VERSION),
-            )
-            return int(cur.lastrowid)
+        row = (time.time(), answer.question, answer.answer, answer.mode, int(answer.refused), len(answer.citations),
+               sum(c.verdict == "unsupported" for c in answer.citations), ver.precision if ver else None,
+               ver.recall if ver else None, answer.model_dump_json(exclude={"figures"}), SCHEMA_VERSION)
+        return self.run(lambda db: int(db.execute(
+            "INSERT INTO answers (ts, question, answer, mode, refused, n_citations, n_unsupported, precision, recall,"
+            " result, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid))
 
     def set_feedback(self, answer_id: int, thumbs_up: bool | None, comment: str = "") -> None:
-        with connect(self.path) as db:
-            db.execute("UPDATE answers SET feedback = ?, comment = ? WHERE id = ?",
-                       (None if thumbs_up is None else int(thumbs_up), comment or None, answer_id))
+        self.run(lambda db: db.execute("UPDATE answers SET feedback = ?, comment = ? WHERE id = ?",
+                                       (None if thumbs_up is None else int(thumbs_up), comment or None, answer_id)))
 
     def query(self, unsupported: bool = False, thumbs_down: bool = False, refused: bool = False,
               since: float | None = None, until: float | None = None, limit: int = 500) -> list[dict]:
@@ -97,13 +96,12 @@ class AnswerLog:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ts DESC LIMIT ?"
-        with connect(self.path) as db:
-            return [dict(r) for r in db.execute(sql, (*args, limit))]
+        return self.run(lambda db: [dict(r) for r in db.execute(sql, (*args, limit))])
 
     def get(self, answer_id: int) -> LoggedAnswer | None:
         """One logged answer, migrated to the current record whatever release wrote it."""
-        with connect(self.path) as db:
-            row = db.execute("SELECT id, ts, result, feedback, comment FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        row = self.run(lambda db: db.execute(
+            "SELECT id, ts, result, feedback, comment FROM answers WHERE id = ?", (answer_id,)).fetchone())
         if row is None:
             return None
         return LoggedAnswer(id=row["id"], ts=row["ts"], answer=migrate_answer(json.loads(row["result"])),

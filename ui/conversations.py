@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter
 
 from agent.records import SCHEMA_VERSION, Answer, migrate_answer
-from ui.sqlite_store import add_column, connect, open_store
+from ui.sqlite_store import SqliteStore, add_column
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -83,33 +83,36 @@ def read_messages(raw: str, version: int) -> list[ChatMessage]:
     return out
 
 
-class ConversationStore:
-    """``keep_days``: conversations not touched for longer are deleted when the store opens (0: never)."""
+class ConversationStore(SqliteStore):
+    """``keep_days``: conversations not touched for longer are deleted when the store opens (0: never).
+
+    Raises ``ui.sqlite_store.StoreError`` (one sentence) when the file cannot be written or read.
+    """
 
     def __init__(self, path: Path, keep_days: float = 0):
-        self.path = open_store(path, SCHEMA)
-        with connect(self.path) as db:
-            add_column(db, "conversations", "schema_version", "INTEGER NOT NULL DEFAULT 1")
-            if keep_days > 0:
-                db.execute("DELETE FROM conversations WHERE updated < ?", (time.time() - keep_days * 86400,))
+        self.keep_days = keep_days
+        super().__init__(path, SCHEMA, "conversation store")
+
+    def upgrade(self, db) -> None:
+        add_column(db, "conversations", "schema_version", "INTEGER NOT NULL DEFAULT 1")
+        if self.keep_days > 0:
+            db.execute("DELETE FROM conversations WHERE updated < ?", (time.time() - self.keep_days * 86400,))
 
     def save(self, cid: str, messages: list[ChatMessage]) -> None:
         if not valid_conversation_id(cid):
             raise ValueError(f"not a conversation id: {cid!r}")
         data = _MESSAGES.dump_json(messages).decode("utf-8")
-        with connect(self.path) as db:
-            db.execute("INSERT INTO conversations (id, updated, messages, schema_version) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, messages = excluded.messages, "
-                       "schema_version = excluded.schema_version",
-                       (cid, time.time(), data, SCHEMA_VERSION))
+        self.run(lambda db: db.execute(
+            "INSERT INTO conversations (id, updated, messages, schema_version) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, messages = excluded.messages, "
+            "schema_version = excluded.schema_version", (cid, time.time(), data, SCHEMA_VERSION)))
 
     def load(self, cid: str) -> list[ChatMessage] | None:
         if not valid_conversation_id(cid):
             return None
-        with connect(self.path) as db:
-            row = db.execute("SELECT messages, schema_version FROM conversations WHERE id = ?", (cid,)).fetchone()
+        row = self.run(lambda db: db.execute(
+            "SELECT messages, schema_version FROM conversations WHERE id = ?", (cid,)).fetchone())
         return None if row is None else read_messages(row["messages"], row["schema_version"])
 
     def delete(self, cid: str) -> None:
-        with connect(self.path) as db:
-            db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+        self.run(lambda db: db.execute("DELETE FROM conversations WHERE id = ?", (cid,)))

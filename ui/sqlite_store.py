@@ -1,38 +1,168 @@
-"""What the app's two SQLite stores (answer log, conversations) share: opening and schema upgrades.
+"""What the app's two SQLite stores (answer log, conversations) share: opening, failures, schema upgrades.
 
 Both keep JSON records with a ``schema_version`` column; rows written by an older release keep
 their version and are migrated when read (agent/records.py ``migrate_answer``).
+
+Failures never cost an answer: the files are in WAL mode with a busy timeout (readers never
+block the writer, two writers wait for each other), every sqlite3 error becomes a
+:class:`StoreError` with one sentence (the app shows it as a warning and keeps the answer), and a
+file that is not a database, or is damaged, is moved aside (``<name>.corrupt-<time>``) and a
+fresh one started, with a warning in the log.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "x.sqlite"
+>>> _ = path.write_bytes(b"this is not a database" * 100)
+>>> store = SqliteStore(path, "CREATE TABLE IF NOT EXISTS t (v TEXT);", "test store")
+>>> with store.db() as db:
+...     _ = db.execute("INSERT INTO t VALUES ('kept')")
+>>> sorted(p.name.split("-")[0] for p in path.parent.iterdir())
+['x.sqlite', 'x.sqlite.corrupt']
+>>> oct(path.stat().st_mode & 0o777)
+'0o600'
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from common.errors import CourseTAError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_S = 10.0
 
 
 class StoreError(CourseTAError):
     """The root of the app layer's errors: a store cannot be opened or written."""
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """A connection that waits for a busy database instead of failing at once; rows as ``sqlite3.Row``."""
-    db = sqlite3.connect(path, timeout=10)
+    db = sqlite3.connect(path, timeout=timeout)
     db.row_factory = sqlite3.Row
     return db
 
 
-def open_store(path: Path, schema: str) -> Path:
-    """Create the file (readable by its owner only) and its tables if missing; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    with connect(path) as db:
-        db.executescript(schema)
-    return path
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    """Damage (as opposed to a busy or read-only database, or a bad query)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return False
+    return isinstance(exc, sqlite3.DatabaseError) and any(
+        word in str(exc).lower() for word in ("not a database", "malformed", "corrupt", "disk image"))
+
+
+class SqliteStore:
+    """One SQLite file with a schema, opened safely; subclasses add the queries.
+
+    ``db()`` is a transaction: committed on success, rolled back and turned into one
+    :class:`StoreError` on any sqlite3 error. A damaged file is moved aside and the
+    transaction retried once on a fresh file (so a logged answer is not lost to old damage).
+    """
+
+    def __init__(self, path: Path, schema: str, what: str, timeout: float = BUSY_TIMEOUT_S):
+        self.path, self.schema, self.what, self.timeout = Path(path), schema, what, timeout
+        self._open()
+
+    # -- opening ---------------------------------------------------------------------------
+    def _open(self) -> None:
+        try:
+            self._create()
+        except sqlite3.Error as exc:
+            if not _is_corruption(exc):
+                raise StoreError(f"the {self.what} cannot be opened ({exc})") from exc
+            self._move_aside(exc)
+            try:
+                self._create()
+            except sqlite3.Error as exc2:
+                raise StoreError(f"the {self.what} cannot be opened ({exc2})") from exc2
+
+    def _create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+        _owner_only(self.path)
+        db = connect(self.path, self.timeout)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed (quick_check)")
+            db.executescript(self.schema)
+            self.upgrade(db)
+            db.commit()
+        finally:
+            db.close()
+        for suffix in ("-wal", "-shm"):
+            _owner_only(self.path.with_name(self.path.name + suffix))
+
+    def upgrade(self, db: sqlite3.Connection) -> None:
+        """Schema changes for files written by older releases (see :func:`add_column`)."""
+
+    def _move_aside(self, exc: Exception) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
+        log.warning("the %s at %s is damaged (%s); moved it to %s and started a fresh one",
+                    self.what, self.path, exc, aside.name)
+        for suffix in ("", "-wal", "-shm"):
+            src = self.path.with_name(self.path.name + suffix)
+            if src.exists():
+                os.replace(src, aside.with_name(aside.name + suffix))
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def db(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = connect(self.path, self.timeout)
+        except sqlite3.Error as exc:
+            raise StoreError(self._sentence(exc)) from exc
+        try:
+            yield db
+            db.commit()
+        except sqlite3.Error as exc:
+            db.rollback()
+            raise StoreError(self._sentence(exc)) from exc
+        finally:
+            db.close()
+
+    def run(self, work):
+        """``work(db)`` in a transaction; on a damaged file, move it aside and run it once more on a fresh one."""
+        try:
+            with self.db() as db:
+                return work(db)
+        except StoreError as exc:
+            if not self._damaged():
+                raise
+            self._move_aside(exc.__cause__ or exc)
+            self._open()
+            with self.db() as db:
+                return work(db)
+
+    def _damaged(self) -> bool:
+        try:
+            db = connect(self.path, self.timeout)
+            try:
+                return db.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            return _is_corruption(exc)
+
+    def _sentence(self, exc: sqlite3.Error) -> str:
+        reason = "it is busy" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
+        return f"the {self.what} could not be written or read ({reason})"
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        if path.exists() and not path.is_symlink() and path.stat().st_uid == os.getuid():
+            os.chmod(path, 0o600)
+    except OSError:
+        pass
 
 
 def add_column(db: sqlite3.Connection, table: str, column: str, declaration: str) -> None:

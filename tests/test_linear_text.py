@@ -1,0 +1,65 @@
+"""The text passes run in linear time on hostile input.
+
+80 KB of ``{%`` once took 12 s (1 MB about 30 min) and froze every other user's chat; a heading
+of 20k spaces took 1.1 s. Each case doubles its input and bounds the growth of the run time:
+linear code grows about 2x, quadratic code 4x. Sizes grow until one run takes long enough
+(≥ 100 ms, past the allocator's small-size effects) to time reliably, so the check holds on slow and fast machines alike.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from retrieval.chunking import chunk_document
+from retrieval.loaders import load_document
+from common.text import detect_language, split_sentences
+
+MAX_GROWTH = 3.0  # linear ≈ 2, quadratic ≈ 4
+
+
+def _ingest_markdown(text: str) -> None:
+    doc = load_document(Path("/c/x.md"), Path("/c"), {}, data=text.encode("utf-8"))
+    chunk_document(doc, 400, 60)
+
+
+def _best_of(fn, arg, repeat=3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _growth(fn, make, n=1000, floor_s=0.1, max_n=8_000_000) -> tuple[int, float]:
+    while n < max_n and _best_of(fn, make(n), repeat=1) < floor_s:
+        n *= 2
+    return n, _best_of(fn, make(2 * n)) / max(_best_of(fn, make(n)), 1e-9)
+
+
+HOSTILE = {
+    "unclosed {% tags": lambda n: "intro\n" + "{%" * n,
+    "unclosed {{ tags": lambda n: "intro\n" + "{{" * n,
+    "closed tags then a far opener": lambda n: "{%%}" * n + "{{",
+    "heading of spaces": lambda n: "# a" + " " * n + "b\n\ntext",
+    "heading of spaces and hashes": lambda n: "## " + " #" * n + "x\n\ntext",
+    "heading of open links": lambda n: "# " + "[a](" * n + "\n\ntext",
+    "heading of brackets": lambda n: "# " + "[" * n + "\n\ntext",
+    "one long line of dollars": lambda n: "$a " * n,
+    "blank-ish lines": lambda n: "a\n" + " \t\n" * n + "b",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_markdown_ingest_is_linear(name):
+    n, growth = _growth(_ingest_markdown, HOSTILE[name])
+    assert growth < MAX_GROWTH, f"{name}: doubling {n} → {2 * n} chars grew the time {growth:.1f}x"
+
+
+@pytest.mark.parametrize("fn", [detect_language, split_sentences])
+def test_sentence_and_language_passes_are_linear(fn):
+    n, growth = _growth(fn, lambda n: "$$ x $ y" * n + "。！" * n)
+    assert growth < MAX_GROWTH, f"{fn.__name__}: doubling {n} grew the time {growth:.1f}x"
