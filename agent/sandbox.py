@@ -1,4 +1,4 @@
-"""Run a small Python demo in a separate, limited process and collect its output and figures.
+"""Run a small Python demo in an isolated, limited process and collect its output and figures.
 
 >>> r = run_python("import math\\nprint(round(-sum(p * math.log2(p) for p in [0.5, 0.25, 0.25]), 3))")
 >>> r.ok, r.stdout
@@ -6,25 +6,33 @@
 >>> run_python("while True: pass", SandboxLimits(timeout_s=1)).timed_out
 True
 
-Isolation, strongest first (``isolation_layers()`` says which are active on this machine):
+Isolation (``isolation_layers()`` says which are active; the CLI and the app's trace show it):
 
-1. ``namespaces``: ``unshare --net --pid --fork --kill-child``: no network interfaces but a
-   private loopback, and every process the demo starts dies with it.
-2. ``uid``: when the app runs as root, the demo runs as a throwaway unprivileged uid
-   (``setpriv``), so it cannot write the app's files or signal its processes, and the process
-   limit (RLIMIT_NPROC) applies.
-3. always: ``python -I -B`` in a fresh temporary working directory, a scrubbed environment (no
-   API keys, tokens or app settings), resource limits (CPU seconds, address space, file size,
-   processes, no core dumps), a wall-clock timeout that kills the whole process group, and an
-   audit hook installed before the demo's code that refuses sockets, process creation,
-   signals to other processes and writes outside the working directory.
+1. ``bwrap`` (bubblewrap): new mount, PID, network, IPC and UTS namespaces (and a user
+   namespace when the app is not root). The demo sees a read-only view of only ``/usr`` and the
+   Python interpreter and libraries it needs; its own size-capped empty working directory,
+   ``/tmp`` and ``/dev/shm`` (tmpfs, gone when it ends); a fresh ``/proc`` in which the app's
+   processes do not exist; no network interface but its own loopback; and it dies with the app.
+   The app's data, corpus, code, ``.env`` and other users' chats are not in its view at all.
+2. ``uid`` (when the app runs as root): inside the sandbox the demo drops to a throwaway uid
+   (61000–61999) with no capabilities and ``no_new_privs``, so the process cap counts its
+   processes only.
+3. ``cgroup`` (where the app may create cgroups, v2 or v1 memory+pids): one cap on the memory
+   and the number of processes of the whole demo, all its processes together. Elsewhere the
+   documented fallback is per-process address space × the process cap.
+4. always: a scrubbed environment (no API keys, tokens or app settings), rlimits (CPU seconds,
+   address space, file size, processes, no core dumps), a wall-clock timeout that kills it all,
+   unbuffered output (what was printed before a timeout is kept) and an audit hook that explains
+   refusals (a convenience, not a boundary: the demo can undo it).
 
-Not stopped: reading world-readable files (the demo can read the corpus and the code);
-determined native code (ctypes) can bypass the audit hook, which is why layers 1–2 matter.
+Results come back over a pipe (JSON, figures as base64 PNG), read with a size cap and checked;
+the parent never opens a path the demo could have prepared. Without bubblewrap nothing runs
+unless ``sandbox_require_isolation`` is switched off (then only layer 4 and a temp dir remain).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -51,6 +59,7 @@ class SandboxLimits:
     file_mb: int = 10
     output_chars: int = 20_000
     max_figures: int = 5
+    require_isolation: bool = True  # False: without bubblewrap, run with rlimits + the audit hook only
 
     @classmethod
     def from_settings(cls, settings) -> "SandboxLimits":
@@ -62,6 +71,7 @@ class SandboxLimits:
             file_mb=settings.sandbox_file_mb,
             output_chars=settings.sandbox_output_chars,
             max_figures=settings.sandbox_max_figures,
+            require_isolation=settings.sandbox_require_isolation,
         )
 
 
@@ -85,24 +95,140 @@ class SandboxResult:
         return data
 
 
+SANDBOX_CWD = "/sandbox"  # the demo's working directory inside bubblewrap (a tmpfs)
+CHILD_IN_SANDBOX = "/opt/courseta/sandbox_child.py"
+MPL_SEED_IN_SANDBOX = "/opt/courseta/mpl-cache"
+CGROUP_PARENT = "courseta-demos"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class SandboxUnavailable(RuntimeError):
+    """No isolation strong enough to run hostile code here (and the weak mode is not allowed)."""
+
+
+def _bwrap_base(mounts: list[str]) -> list[str]:
+    """bubblewrap's namespace and filesystem arguments, before the per-demo tmpfs sizes."""
+    namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        namespaces = ["--unshare-user"] + namespaces + ["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+    return ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox", *mounts,
+            "--proc", "/proc", "--dev", "/dev"]
+
+
+def _read_only_view() -> list[str]:
+    """``/usr`` (with the merged-/usr links) and the interpreter's prefixes, read-only; parent folders 0755."""
+    args, made = ["--ro-bind", "/usr", "/usr"], {"/", "/usr"}
+    for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        path = Path("/") / link
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+            made.add(str(path))
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)))}
+    for root in sorted(roots):
+        if root == "/usr" or root.startswith("/usr/") or any(root.startswith(m.rstrip("/") + "/") for m in made - {"/"}):
+            continue
+        for parent in reversed(Path(root).parents):  # bwrap would create missing parents 0700
+            if str(parent) not in made:
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(str(parent))
+        args += ["--ro-bind", root, root]
+        made.add(root)
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    return args
+
+
 @lru_cache(maxsize=1)
-def _namespaces_work() -> bool:
-    if not shutil.which("unshare"):
+def _bwrap_works() -> bool:
+    if not shutil.which("bwrap"):
         return False
     try:
-        return subprocess.run(["unshare", "--net", "--pid", "--fork", "--kill-child", "true"],
-                              capture_output=True, timeout=10).returncode == 0
+        probe = subprocess.run(_bwrap_base(_read_only_view()) + ["--", sys.executable, "-I", "-c", "pass"],
+                               capture_output=True, timeout=30)
+        return probe.returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
+def _cgroup_kind() -> str | None:
+    """'v2' or 'v1' when this process may create a demo cgroup with memory and pids limits, else None."""
+    root = Path("/sys/fs/cgroup")
+    try:
+        if (root / "cgroup.controllers").is_file():
+            ok = {"memory", "pids"} <= set((root / "cgroup.controllers").read_text().split())
+            return "v2" if ok and os.access(root, os.W_OK) else None
+        if (root / "memory" / "cgroup.procs").is_file() and (root / "pids" / "cgroup.procs").is_file():
+            return "v1" if os.access(root / "memory", os.W_OK) and os.access(root / "pids", os.W_OK) else None
+    except OSError:
+        return None
+    return None
+
+
+class _DemoCgroup:
+    """A cgroup for one demo: all its processes together get ``memory_mb`` and ``max_processes``."""
+
+    def __init__(self, kind: str, memory_mb: int, max_processes: int):
+        name = f"demo-{os.getpid()}-{time.monotonic_ns()}"
+        root = Path("/sys/fs/cgroup")
+        self.dirs: list[Path] = []
+        if kind == "v2":
+            parent = root / CGROUP_PARENT
+            parent.mkdir(exist_ok=True)
+            (root / "cgroup.subtree_control").write_text("+memory +pids")
+            (parent / "cgroup.subtree_control").write_text("+memory +pids")
+            demo = parent / name
+            demo.mkdir()
+            self.dirs = [demo]
+            (demo / "memory.max").write_text(str(memory_mb * 2**20))
+            (demo / "memory.swap.max").write_text("0") if (demo / "memory.swap.max").exists() else None
+            (demo / "pids.max").write_text(str(max_processes))
+        else:
+            mem, pids = root / "memory" / CGROUP_PARENT / name, root / "pids" / CGROUP_PARENT / name
+            mem.mkdir(parents=True)
+            pids.mkdir(parents=True)
+            self.dirs = [mem, pids]
+            (mem / "memory.limit_in_bytes").write_text(str(memory_mb * 2**20))
+            (pids / "pids.max").write_text(str(max_processes))
+
+    def enter(self) -> None:
+        """Called in the child before exec: it and everything it starts are counted here."""
+        for d in self.dirs:
+            with open(d / "cgroup.procs", "w") as fh:
+                fh.write(str(os.getpid()))
+
+    def oom_killed(self) -> bool:
+        for d in self.dirs:
+            for name in ("memory.events", "memory.oom_control"):
+                try:
+                    text = (d / name).read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    key, _, value = line.partition(" ")
+                    if key in ("oom_kill", "oom_kill_disable") and key == "oom_kill" and value.strip() not in ("", "0"):
+                        return True
+        return False
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):  # the kernel frees it a moment after the last process is reaped
+                try:
+                    d.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
 def isolation_layers() -> list[str]:
     layers = []
-    if _namespaces_work():
-        layers.append("namespaces")
-    if os.geteuid() == 0 and shutil.which("setpriv"):
-        layers.append("uid")
-    return layers + ["rlimits", "audit-hook", "scrubbed-env", "tempdir"]
+    if _bwrap_works():
+        layers.append("bwrap")
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            layers.append("uid")
+    if _cgroup_kind():
+        layers.append("cgroup")
+    return layers + ["rlimits", "audit-hook", "scrubbed-env"]
 
 
 @lru_cache(maxsize=1)
@@ -118,18 +244,10 @@ def _matplotlib_cache() -> Path | None:
                            capture_output=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired):
             return None
+    cache.chmod(0o755)  # the demo's throwaway uid reads it (a list of font files, nothing secret)
+    for f in cache.glob("fontlist-*.json"):
+        f.chmod(0o644)
     return cache if list(cache.glob("fontlist-*.json")) else None
-
-
-def _seed_workdir(workdir: str, uid: int | None) -> None:
-    mpl_dir = Path(workdir) / ".mpl"
-    mpl_dir.mkdir()
-    cache = _matplotlib_cache()
-    for f in cache.glob("fontlist-*.json") if cache else []:
-        shutil.copy(f, mpl_dir / f.name)
-    if uid is not None:
-        for path in [mpl_dir, *mpl_dir.iterdir()]:
-            os.chown(path, uid, uid)
 
 
 def _scrubbed_env(workdir: str, limits: SandboxLimits) -> dict[str, str]:
@@ -142,6 +260,7 @@ def _scrubbed_env(workdir: str, limits: SandboxLimits) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
+        "PYTHONUNBUFFERED": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -149,14 +268,17 @@ def _scrubbed_env(workdir: str, limits: SandboxLimits) -> dict[str, str]:
     }
 
 
-def _limit_child(limits: SandboxLimits):
+def _limit_child(limits: SandboxLimits, cgroup: "_DemoCgroup | None"):
     import resource
 
     def apply() -> None:
+        if cgroup is not None:
+            cgroup.enter()
         mem = limits.memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20, limits.file_mb * 2**20))
+        # root (bwrap as root) is exempt; the demo's throwaway uid after setpriv is counted
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -175,15 +297,21 @@ class _Drain(threading.Thread):
 
     def run(self) -> None:
         byte_cap = self.cap * 4  # utf-8: at most 4 bytes a character
-        while chunk := self.stream.read(65536):
-            if self.size < byte_cap:
-                self.parts.append(chunk[: byte_cap - self.size])
-            if self.size + len(chunk) > byte_cap:
-                self.truncated = True
-            self.size += len(chunk)
+        try:
+            while chunk := self.stream.read(65536):
+                if self.size < byte_cap:
+                    self.parts.append(chunk[: byte_cap - self.size])
+                if self.size + len(chunk) > byte_cap:
+                    self.truncated = True
+                self.size += len(chunk)
+        except (OSError, ValueError):
+            pass
+
+    def data(self) -> bytes:
+        return b"".join(self.parts)
 
     def text(self) -> str:
-        text = b"".join(self.parts).decode("utf-8", errors="replace")
+        text = self.data().decode("utf-8", errors="replace")
         if len(text) > self.cap:
             text, self.truncated = text[: self.cap], True
         if self.truncated:
@@ -198,32 +326,108 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
-    """Run ``code`` in the sandbox and report what happened. Never raises for the demo's faults."""
-    limits = limits or SandboxLimits()
-    layers = isolation_layers()
-    workdir = tempfile.mkdtemp(prefix="courseta-demo-")
-    uid = None
+def _checked_report(raw: bytes, limits: SandboxLimits) -> tuple[dict, list[bytes]]:
+    """The child's report, or {} when it is missing or malformed (the demo may have written it)."""
+    if not raw:
+        return {}, []
+    try:
+        report = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}, []
+    if not isinstance(report, dict):
+        return {}, []
+    figures = []
+    for item in report.get("figures", []) if isinstance(report.get("figures"), list) else []:
+        if len(figures) >= limits.max_figures or not isinstance(item, str):
+            continue
+        try:
+            png = base64.b64decode(item, validate=True)
+        except ValueError:
+            continue
+        if png.startswith(PNG_MAGIC):
+            figures.append(png)
+    error = report.get("error")
+    if error is not None and not (isinstance(error, dict) and all(isinstance(error.get(k, ""), str)
+                                                                   for k in ("type", "message", "traceback"))):
+        error = {"type": "SandboxError", "message": "the demo's report was malformed", "traceback": ""}
+    blocked = [b for b in report.get("blocked", []) if isinstance(b, str)][:10] \
+        if isinstance(report.get("blocked"), list) else []
+    clean = {"error": error, "blocked": blocked, "figures_skipped": bool(report.get("figures_skipped")),
+             "memory_error": bool(report.get("memory_error")), "ok": True}
+    return clean, figures
+
+
+def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_seed: Path | None) -> list[str]:
+    python = [sys.executable, "-I", "-B", "-u"]
+    if "bwrap" not in layers:
+        return python + [str(CHILD)]
+    size = str(limits.file_mb * 2**20 * 4)  # the demo's disk: its folder, /tmp and /dev/shm, each capped
+    cmd = _bwrap_base(_read_only_view())
+    cmd += ["--perms", "0777", "--size", size, "--tmpfs", SANDBOX_CWD,
+            "--perms", "01777", "--size", size, "--tmpfs", "/tmp",
+            "--perms", "01777", "--size", size, "--tmpfs", "/dev/shm",
+            "--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/courseta",
+            "--ro-bind", str(CHILD), CHILD_IN_SANDBOX]
+    if mpl_seed is not None:
+        cmd += ["--ro-bind", str(mpl_seed), MPL_SEED_IN_SANDBOX]
+    cmd += ["--chdir", SANDBOX_CWD, "--clearenv"]
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    cmd.append("--")
     if "uid" in layers:
         uid = SANDBOX_UID_BASE + (os.getpid() + time.monotonic_ns()) % 1000
-        os.chown(workdir, uid, uid)
-    os.chmod(workdir, 0o700)
-    _seed_workdir(workdir, uid)
-    cmd = [sys.executable, "-I", "-B", str(CHILD)]
-    if uid is not None:
-        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + cmd
-    if "namespaces" in layers:
-        cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--"] + cmd
+        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--bounding-set=-all",
+                "--inh-caps=-all", "--no-new-privs", "--"]
+    return cmd + python + [CHILD_IN_SANDBOX]
+
+
+def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
+    """Run ``code`` in the sandbox and report what happened. Never raises for the demo's faults.
+
+    Without bubblewrap the result is an error and nothing runs, unless ``limits.require_isolation`` is False.
+    """
+    limits = limits or SandboxLimits()
+    layers = isolation_layers()
+    if "bwrap" not in layers and limits.require_isolation:
+        return SandboxResult(ok=False, stdout="", stderr="", isolation=layers, error={
+            "type": "SandboxUnavailable", "traceback": "",
+            "message": "code demos are switched off here: they need bubblewrap (Debian package `bubblewrap`) "
+                       "with user namespaces allowed; nothing was run"})
+    hostdir = None
+    if "bwrap" in layers:
+        workdir = SANDBOX_CWD
+    else:  # the weak mode: a private folder on the host, removed afterwards (rmtree follows no links)
+        hostdir = workdir = tempfile.mkdtemp(prefix="courseta-demo-")
+        os.chmod(workdir, 0o700)
+    env = _scrubbed_env(workdir, limits)
+    mpl_seed = _matplotlib_cache()
+    if "bwrap" in layers:
+        env["SANDBOX_MPL_SEED"] = MPL_SEED_IN_SANDBOX if mpl_seed else ""
+    elif mpl_seed:
+        env["SANDBOX_MPL_SEED"] = str(mpl_seed)
+    cgroup = None
+    if "cgroup" in layers:
+        try:
+            cgroup = _DemoCgroup(_cgroup_kind(), limits.memory_mb, limits.max_processes)
+        except OSError:
+            layers = [layer for layer in layers if layer != "cgroup"]
+    result_r, result_w = os.pipe()
+    env["SANDBOX_RESULT_FD"] = str(result_w)
+    cmd = _command(layers, limits, env, mpl_seed)
 
     t0 = time.perf_counter()
     timed_out = False
-    proc = subprocess.Popen(
-        cmd, cwd=workdir, env=_scrubbed_env(workdir, limits), stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        preexec_fn=_limit_child(limits), close_fds=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=hostdir or "/", env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, preexec_fn=_limit_child(limits, cgroup), close_fds=True, pass_fds=(result_w,),
+        )
+    finally:
+        os.close(result_w)
+    report_pipe = os.fdopen(result_r, "rb")
     out, err = _Drain(proc.stdout, limits.output_chars), _Drain(proc.stderr, limits.output_chars)
-    out.start(), err.start()
+    rep = _Drain(report_pipe, (limits.max_figures + 1) * 2**20)  # PNGs as base64 + a small JSON
+    out.start(), err.start(), rep.start()
     try:
         proc.stdin.write(code.encode("utf-8"))
         proc.stdin.close()
@@ -244,29 +448,24 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
         time.sleep(0.005)
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu_used = usage.ru_utime + usage.ru_stime
-    _kill_group(proc)  # whatever the demo left running dies with it
-    out.join(timeout=5), err.join(timeout=5)
+    _kill_group(proc)  # whatever the demo left running dies with it (and with bwrap's PID namespace)
+    for drain in (out, err, rep):
+        drain.join(timeout=5)
+    report_pipe.close()
     duration = time.perf_counter() - t0
+    oom = cgroup.oom_killed() if cgroup else False
+    if cgroup:
+        cgroup.remove()
+    if hostdir:
+        shutil.rmtree(hostdir, ignore_errors=True)
 
-    report = {}
-    result_file = Path(workdir) / ".sandbox-result.json"
-    try:
-        report = json.loads(result_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        report = {}
-    figures = []
-    for name in report.get("figures", [])[: limits.max_figures]:
-        path = Path(workdir) / ".figures" / Path(name).name
-        if path.is_file():
-            figures.append(path.read_bytes())
-    shutil.rmtree(workdir, ignore_errors=True)
-
+    report, figures = ({}, []) if rep.truncated else _checked_report(rep.data(), limits)
     limits_hit = list(report.get("blocked", []))
     if out.truncated or err.truncated:
         limits_hit.append("output")
     if report.get("figures_skipped"):
         limits_hit.append("figures")
-    if report.get("memory_error"):
+    if report.get("memory_error") or oom:
         limits_hit.append("memory")
     error = report.get("error")
     rc = proc.returncode
@@ -282,6 +481,8 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
         elif sig == signal.SIGXFSZ:
             limits_hit.append("file_size")
             message = f"the demo wrote a file larger than {limits.file_mb} MB"
+        elif oom:
+            message = f"the demo used more than {limits.memory_mb} MB of memory and was stopped"
         elif sig:
             message = f"the demo's process crashed ({signal.Signals(sig).name})"
         else:

@@ -2,20 +2,26 @@
 
 Reads the demo's code from stdin, installs an audit hook that refuses network, process
 creation, signals to other processes and writes outside the working directory, runs the code
-with matplotlib on the Agg backend, saves open figures as PNGs (also on ``plt.show()``), and
-writes a small JSON report to ``.sandbox-result.json`` in the working directory.
+with matplotlib on the Agg backend, renders open figures as PNGs in memory (also on
+``plt.show()``), and writes one JSON report (figures base64-encoded) to the pipe whose number
+is in ``SANDBOX_RESULT_FD``. Nothing is left in files for the parent to open: the parent reads
+the pipe only, with a size cap, and checks what it gets (the demo can write to that pipe too).
+The hook is a convenience that explains refusals; the boundary is the bubblewrap sandbox.
 """
 
+import base64
+import io
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
 
 WORKDIR = os.path.realpath(os.getcwd())
 MAX_FIGURES = int(os.environ.get("SANDBOX_MAX_FIGURES", "5"))
-RESULT = os.path.join(WORKDIR, ".sandbox-result.json")
-FIGURE_DIR = os.path.join(WORKDIR, ".figures")
+RESULT_FD = int(os.environ.pop("SANDBOX_RESULT_FD", "-1"))
+MPL_SEED = os.environ.pop("SANDBOX_MPL_SEED", "")
 
 _blocked = []  # what the audit hook refused, reported as limits_hit
 _saved_figures = []
@@ -80,10 +86,9 @@ def _save_open_figures():
         if len(_saved_figures) >= MAX_FIGURES:
             _skipped_figures[0] += 1
         else:
-            os.makedirs(FIGURE_DIR, exist_ok=True)
-            path = os.path.join(FIGURE_DIR, f"figure-{len(_saved_figures) + 1}.png")
-            plt.figure(num).savefig(path, format="png", dpi=100, bbox_inches="tight")
-            _saved_figures.append(os.path.basename(path))
+            buffer = io.BytesIO()
+            plt.figure(num).savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+            _saved_figures.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
         plt.close(num)
 
 
@@ -111,6 +116,12 @@ class _PyplotHook:
 
 def _prepare_matplotlib():
     os.environ["MPLBACKEND"] = "Agg"
+    config = os.environ.get("MPLCONFIGDIR")
+    if MPL_SEED and config and os.path.isdir(MPL_SEED):  # a font list built outside: no rebuild, no fc-list
+        os.makedirs(config, exist_ok=True)
+        for name in os.listdir(MPL_SEED):
+            if name.startswith("fontlist-") and name.endswith(".json"):
+                shutil.copy(os.path.join(MPL_SEED, name), config)
     sys.meta_path.insert(0, _PyplotHook())
 
 
@@ -148,9 +159,11 @@ def main() -> None:
     result["figures_skipped"] = _skipped_figures[0]
     result["blocked"] = _blocked
     result["memory_error"] = bool(result["error"] and result["error"]["type"] == "MemoryError")
-    # the hook would refuse nothing here (RESULT is inside WORKDIR)
-    with open(RESULT, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
+    data = json.dumps(result).encode("utf-8")
+    if RESULT_FD >= 0:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(RESULT_FD, view):]
     os._exit(0)
 
 

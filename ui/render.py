@@ -108,6 +108,8 @@ def trace_steps(answer: Answer) -> list[str]:
             f"{k}={_short(v) if k != 'code' else f'<{len(str(v).splitlines())} lines>'}" for k, v in call.args.items()
         )
         steps.append(f"`{call.name}({args})` → {call.summary} · {call.duration_s:.2f} s")
+    for run in answer.code_runs:
+        steps.append(f"code demo isolation: {', '.join(run.isolation) or 'none reported'}")
     timings = answer.timings
     mode = answer.mode
     if mode == "generate" and "generation_s" in timings:

@@ -34,6 +34,7 @@ def show_code_runs(answer: Answer) -> None:
                 st.text(run.stdout)
             if run.error:
                 st.error(f"{run.error.type}: {run.error.message}")
+            st.caption(f"isolation: {', '.join(run.isolation) or 'none reported'}")
     for png in answer.figures:
         st.image(png)
 

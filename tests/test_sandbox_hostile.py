@@ -1,0 +1,280 @@
+"""Every hostile demo from the security review, run twice: with the app as root and as an ordinary user.
+
+"root": ``run_python`` in this (root) process, as the app runs in CI and in a container.
+"user": the same call from a process that dropped to ``nobody`` with ``setpriv`` (an app run by an
+ordinary account); it uses Debian's ``/usr/bin/python3`` because this machine's venv interpreter
+lives under ``/root``, which ``nobody`` cannot read. The hostile demos need only the standard library.
+
+Each case first undoes the audit hook (the hook is a convenience, not the boundary), then tries
+its attack; the assertions are about the host: nothing read, written, reached, killed or left running.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from agent import sandbox
+from agent.sandbox import SandboxLimits, run_python
+
+REPO = Path(__file__).resolve().parent.parent
+SYSTEM_PYTHON = shutil.which("python3.11", path="/usr/bin") or shutil.which("python3", path="/usr/bin")
+LIMITS = dict(timeout_s=6, cpu_s=5, memory_mb=512, max_processes=32, file_mb=10)
+
+UNHOOK = """
+import sys
+main = sys.modules['__main__']
+main._inside = lambda p: True
+main._PROCESS_EVENTS.clear(); main._NETWORK_EVENTS.clear(); main._SIGNAL_EVENTS.clear()
+main._audit = lambda *a: None
+"""
+
+MODES = ["root", "user"]
+
+
+def _run(mode: str, code: str, **limits) -> dict:
+    """The result as a dict (figures base64) of running ``code`` with the app in ``mode``."""
+    limits = {**LIMITS, **limits}
+    if not shutil.which("bwrap"):
+        pytest.fail("bubblewrap is missing: .ci/run installs it (Debian package bubblewrap)")
+    if mode == "root":
+        if os.geteuid() != 0:
+            pytest.skip("the app-as-root case needs this test run as root (CI is)")
+        result = asdict(run_python(code, SandboxLimits(**limits)))
+        result["figures"] = [base64.b64encode(f).decode() for f in result["figures"]]
+        return result
+    if os.geteuid() != 0:  # already an ordinary user: run in-process
+        result = asdict(run_python(code, SandboxLimits(**limits)))
+        result["figures"] = [base64.b64encode(f).decode() for f in result["figures"]]
+        return result
+    if not (SYSTEM_PYTHON and shutil.which("setpriv")):
+        pytest.skip("needs /usr/bin/python3 and setpriv to act as an ordinary user")
+    driver = (
+        "import base64, json, sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from dataclasses import asdict\n"
+        "from agent.sandbox import SandboxLimits, run_python\n"
+        f"r = asdict(run_python(sys.stdin.read(), SandboxLimits(**{limits!r})))\n"
+        "r['figures'] = [base64.b64encode(f).decode() for f in r['figures']]\n"
+        "print(json.dumps(r))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", "")}
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                          SYSTEM_PYTHON, "-c", driver], input=code, capture_output=True, text=True,
+                         timeout=120, cwd="/tmp", env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _everything(result: dict) -> str:
+    return json.dumps(result)
+
+
+@pytest.fixture
+def app_files(tmp_path, monkeypatch):
+    """What the app owns: stores with every student's chats, a project .env with a key, in its environment too."""
+    data = tmp_path / "app-data"
+    data.mkdir()
+    (data / "conversations.sqlite").write_text("STUDENT-CHAT-SECRET")
+    (data / "answers.sqlite").write_text("ANSWER-LOG-SECRET")
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-ENV-FILE-SECRET")
+    for p in (tmp_path, data):
+        p.chmod(0o755)
+    for p in data.iterdir():
+        p.chmod(0o644)  # even world-readable files must stay out of the demo's view
+    (tmp_path / ".env").chmod(0o644)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-PROCESS-ENV-SECRET")
+    return tmp_path
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_isolation_is_reported(mode):
+    result = _run(mode, "print('hi')")
+    assert result["ok"] and result["stdout"] == "hi\n"
+    assert "bwrap" in result["isolation"]
+    if mode == "root":
+        assert "uid" in result["isolation"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forged_results_and_links_never_reach_the_parent(mode):
+    """Symlinks to /etc/shadow named like figures, a forged report on every fd, a FIFO and /dev/zero."""
+    code = UNHOOK + """
+import os, json, base64
+os.makedirs('.figures', exist_ok=True)
+for target, name in [('/etc/shadow', '.figures/figure-1.png'), ('/dev/zero', '.sandbox-result.json')]:
+    try: os.symlink(target, name)
+    except OSError: pass
+try: os.mkfifo('.sandbox-result.fifo')
+except OSError: pass
+forged = json.dumps({"figures": [base64.b64encode(b"root:x:0:0 not a png").decode()], "error": None}).encode()
+for fd in range(3, 64):
+    try: os.write(fd, forged)
+    except OSError: pass
+os._exit(0)
+"""
+    t0 = time.monotonic()
+    result = _run(mode, code)
+    assert time.monotonic() - t0 < 30  # the parent never blocked on a FIFO or read /dev/zero
+    assert all(base64.b64decode(f).startswith(b"\x89PNG") for f in result["figures"])
+    assert "root:x" not in _everything(result)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_apps_files_secrets_and_processes_are_out_of_reach(mode, app_files):
+    code = UNHOOK + f"""
+import os, glob
+found = []
+for path in [{str(app_files / 'app-data' / 'conversations.sqlite')!r}, {str(app_files / 'app-data' / 'answers.sqlite')!r},
+             {str(app_files / '.env')!r}, '/etc/shadow', '/etc/passwd', {str(REPO / 'settings.py')!r}]:
+    try:
+        found.append(open(path).read()[:200])
+    except OSError as exc:
+        found.append(type(exc).__name__)
+for environ in glob.glob('/proc/*/environ'):
+    try: found.append(open(environ, 'rb').read().decode('latin-1'))
+    except OSError: pass
+found.append('ppid=%d' % os.getppid())
+print(found)
+"""
+    result = _run(mode, code)
+    text = _everything(result)
+    for secret in ("STUDENT-CHAT-SECRET", "ANSWER-LOG-SECRET", "sk-ENV-FILE-SECRET", "sk-PROCESS-ENV-SECRET",
+                   "root:", "class RetrievalSettings"):
+        assert secret not in text, secret
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_signal_reaches_the_app_and_no_daemon_survives(mode, tmp_path):
+    marker = f"courseta-daemon-{os.getpid()}-{mode}"
+    code = UNHOOK + f"""
+import os, signal, time
+for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+    if int(pid) != os.getpid():
+        try: os.kill(int(pid), signal.SIGKILL)
+        except OSError: pass
+try: os.kill({os.getpid()}, signal.SIGKILL)
+except OSError as exc: print('kill app:', type(exc).__name__)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv('/usr/bin/sleep', ['sleep', '300', {marker!r}]) if os.path.exists('/usr/bin/sleep') else time.sleep(300)
+    os._exit(0)
+print('forked')
+"""
+    result = _run(mode, code)
+    assert "forked" in result["stdout"], result
+    time.sleep(0.5)
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                left.append(pid)
+        except OSError:
+            pass
+    assert left == []
+    # and we are alive to assert it (the kills could not see the app's processes)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_network_not_even_the_hosts_loopback(mode):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    code = UNHOOK + f"""
+import socket
+try:
+    socket.create_connection(('127.0.0.1', {port}), timeout=2); print('CONNECTED')
+except OSError as exc:
+    print('refused', type(exc).__name__)
+"""
+    try:
+        result = _run(mode, code)
+        with pytest.raises(socket.timeout):
+            server.accept()
+    finally:
+        server.close()
+    assert "CONNECTED" not in result["stdout"] and "refused" in result["stdout"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nothing_written_outlives_the_demo_and_disk_is_capped(mode, app_files):
+    tag = f"courseta-left-{os.getpid()}-{mode}"
+    target = app_files / "app-data" / "answers.sqlite"
+    code = UNHOOK + f"""
+import os
+for d in ['/tmp', '/var/tmp', '/dev/shm', '.']:
+    try:
+        with open(os.path.join(d, {tag!r}), 'w') as fh: fh.write('x')
+    except OSError as exc:
+        print('write', d, type(exc).__name__)
+try:
+    open({str(target)!r}, 'w').write('OVERWRITTEN')
+except OSError as exc:
+    print('overwrite', type(exc).__name__)
+for d in ['/dev/shm', '.']:
+    try:
+        with open(os.path.join(d, 'big'), 'wb') as fh:
+            for _ in range(300): fh.write(b'x' * 2**20)
+        print('wrote 300 MB in', d)
+    except OSError as exc:
+        print('big', d, type(exc).__name__)
+"""
+    result = _run(mode, code)
+    assert "wrote 300 MB" not in result["stdout"], result["stdout"]
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not (Path(d) / tag).exists(), d
+    assert target.read_text() == "ANSWER-LOG-SECRET"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_output_printed_before_a_timeout_is_kept(mode):
+    result = _run(mode, "print('partial result', flush=False)\nwhile True: pass", timeout_s=2, cpu_s=10)
+    assert result["timed_out"] and "partial result" in result["stdout"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_memory_of_all_processes_together_is_capped(mode):
+    """Forked children each holding memory: the cgroup caps their sum where the app may create one."""
+    code = UNHOOK + """
+import os, time
+kids = []
+for i in range(6):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = bytearray(300 * 2**20)
+            for j in range(0, len(block), 4096): block[j] = 1
+            time.sleep(1.5)
+            os._exit(0)
+        except MemoryError:
+            os._exit(3)
+    kids.append(pid)
+codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids]
+print('all held' if codes == [0] * 6 else 'capped %s' % codes)
+"""
+    result = _run(mode, code, memory_mb=512, timeout_s=15)
+    if "cgroup" not in result["isolation"]:
+        pytest.skip("no cgroup this app may create here: the per-process cap × process cap is the fallback")
+    assert "all held" not in result["stdout"], result
+
+
+def test_fifo_or_symlink_in_the_old_result_place_cannot_block_the_weak_mode(monkeypatch):
+    """Even without bubblewrap (the weak mode) the parent reads only the pipe."""
+    monkeypatch.setattr(sandbox, "isolation_layers", lambda: ["rlimits", "audit-hook", "scrubbed-env"])
+    code = UNHOOK + "import os\nos.mkfifo('.sandbox-result.json')\nos.symlink('/dev/zero', '.x')\nos._exit(0)"
+    t0 = time.monotonic()
+    result = run_python(code, SandboxLimits(timeout_s=4, cpu_s=3, require_isolation=False))
+    assert time.monotonic() - t0 < 10 and not result.ok
