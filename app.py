@@ -26,7 +26,7 @@ from ui.answer_log import AnswerLog, answer_log_path  # noqa: E402
 from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
-from ui.render import conversation_json, conversation_markdown  # noqa: E402
+from ui.render import conversation_json, conversation_markdown, md_escape  # noqa: E402
 from ui.sqlite_store import StoreError  # noqa: E402
 from ui.widgets import show_answer  # noqa: E402
 
@@ -141,7 +141,7 @@ def main() -> None:
     for message in messages:
         with st.chat_message(message.role):
             if message.role == "user":
-                st.markdown(message.content)
+                st.markdown(md_escape(message.content))
             else:
                 show_answer(message, on_feedback=save_feedback, expand_trace=options.office_hours)
 
@@ -157,7 +157,7 @@ def main() -> None:
             question = None
     if pending and not question:
         with st.chat_message("assistant"):
-            st.markdown(f"**Code to run** for: {pending['question']}")
+            st.markdown(f"**Code to run** for: {md_escape(pending['question'])}")
             st.code(pending["code"], language="python")
             if st.button("▶ Run demo", type="primary"):
                 question = st.session_state.pop("pending_demo")["question"]
@@ -166,7 +166,7 @@ def main() -> None:
     history = [{"role": m.role, "content": m.content} for m in messages]
     messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(md_escape(question))
     with st.chat_message("assistant"):
         holder = {}
         status = st.status("searching the course materials…", expanded=options.office_hours)
@@ -176,12 +176,12 @@ def main() -> None:
             for event in agent.stream(question, history, options):
                 if isinstance(event, Status):
                     step += 1
-                    status.update(label=event.text)
-                    status.write(f"{step}. {event.text} · {time.perf_counter() - started:.1f} s")
-                elif isinstance(event, Token):
-                    yield event.text
+                    status.update(label=md_escape(event.text, line_breaks=False))
+                    status.markdown(f"{step}\\. {md_escape(event.text)} · {time.perf_counter() - started:.1f} s")
+                elif isinstance(event, Token):  # the model's words: shown as text, never as Markdown/HTML
+                    yield md_escape(event.text)
                 elif isinstance(event, Replace):
-                    yield "\n\n---\n\n" + event.text
+                    yield "\n\n---\n\n" + md_escape(event.text)
                 elif isinstance(event, Done):
                     holder["answer"] = event.answer
 

@@ -18,6 +18,7 @@ Sorry, the course materials do not cover this, and I can only help with question
 
 from __future__ import annotations
 
+from agent.injection import usable
 from agent.prompts import phrase
 from agent.sentences import best_sentences
 from agent.turn import Turn
@@ -35,7 +36,7 @@ class Composer:
         """An extractive answer: the most relevant sentence(s) of the top passages, each cited."""
         lines = [phrase(intro_key, turn.language)] if intro_key else []
         per_passage = self.quote_chars // self.extract_passages
-        for hit in hits[: self.extract_passages]:
+        for hit in usable(hits)[: self.extract_passages]:  # flagged passages are never quoted
             text = " ".join(best_sentences(hit, query_tokens, per_passage).split())
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")

@@ -53,6 +53,8 @@ class Passage(_Located):
     text: str
     score: float = 0.0
     ranks: dict[str, int | None] = Field(default_factory=dict)
+    # why the passage reads as instructions to the reader (agent/injection.py); never quoted when set
+    flags: list[str] = Field(default_factory=list)
 
 
 class Citation(_Located):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 
+from agent.injection import WITHHELD, is_flagged
 from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
 from agent.turn import Turn
@@ -72,7 +73,8 @@ class CourseTools:
         for hit in hits:
             n = self.turn.number_of(hit)
             page = f", p. {hit.page}" if hit.page else ""
-            lines.append(f"[{n}] {hit.title}{page} — {hit.heading or ''}\n{hit.text}")
+            text = WITHHELD if is_flagged(hit.text) else hit.text  # never shown to the model
+            lines.append(f"[{n}] {hit.title}{page} — {hit.heading or ''}\n{text}")
         return "\n\n".join(lines) if lines else "No passages found."
 
     def langchain_tools(self) -> list:

@@ -26,6 +26,7 @@ from typing import Callable
 
 from agent.citations import Verification as CheckResult
 from agent.citations import supporting_sentence
+from agent.injection import injection_flags
 from agent.options import TurnOptions
 from agent.records import (
     Answer, Citation, CodeError, CodeRun, Passage, SentenceCheck, ToolCall, Verification,
@@ -75,7 +76,8 @@ class Turn:
         """The finished record: the answer text repaired by the citation check, every citation
         located and given the passage sentence that supports it."""
         passages = [Passage(n=i, chunk_id=h.chunk.id, source=h.source, title=h.title, heading=h.chunk.heading,
-                            page=h.page, start=h.start, end=h.end, text=h.text, score=h.score, ranks=h.ranks)
+                            page=h.page, start=h.start, end=h.end, text=h.text, score=h.score, ranks=h.ranks,
+                            flags=injection_flags(h.text))
                     for i, h in enumerate(self.hits, start=1)]
         text, citations, verification = self.answer, [], None
         if self.needs_check():

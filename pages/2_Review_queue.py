@@ -9,6 +9,7 @@ import streamlit as st
 from settings import get_settings
 from ui.answer_log import AnswerLog, answer_log_path
 from ui.conversations import ChatMessage
+from ui.render import md_escape
 from ui.widgets import show_answer
 
 st.title("Review queue")
@@ -34,6 +35,6 @@ st.dataframe(table, width="stretch", hide_index=True)
 if rows:
     chosen = st.selectbox("Open answer", [r["id"] for r in rows], format_func=lambda i: f"#{i}")
     logged = log.get(chosen)
-    st.markdown(f"**Question:** {logged.answer.question}")
+    st.markdown(f"**Question:** {md_escape(logged.answer.question)}")
     with st.container(border=True):
         show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}", answer=logged.answer))

@@ -12,6 +12,7 @@ from retrieval.store import current_index_dir, read_manifest
 from retrieval.errors import UploadError
 from retrieval.uploads import save_upload
 from settings import get_settings
+from ui.render import md_escape
 
 
 @st.cache_resource(show_spinner="Loading the index…")
@@ -43,7 +44,7 @@ if uploads and st.button("Upload and index", type="primary"):
         try:
             saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
         except UploadError as exc:
-            st.warning(str(exc))
+            st.warning(md_escape(str(exc)))
     if saved:
         bar = st.progress(0.0, text="indexing…")
         report = ingest(settings, progress=False, on_progress=lambda f, m: bar.progress(f, text=m))

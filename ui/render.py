@@ -1,9 +1,13 @@
-"""Pure functions that turn answers (agent/records.py) into Markdown/HTML for the pages (no streamlit here).
+"""Pure functions that turn answers (agent/records.py) into Markdown for the pages (no streamlit here).
+
+Every string from a file, a question or a model is untrusted: it reaches a page only through
+:func:`md_escape`, which makes it literal text in Streamlit Markdown — no HTML tags, no images
+(remote or not), no links, no ``:color[...]`` directives, no LaTeX, no headings or lists.
 
 >>> link_markers("温度控制随机性 [1][2]。", "m0")
 '温度控制随机性 [[1]](#m0-src-1)[[2]](#m0-src-2)。'
->>> highlight("A. B is true. C.", "B is true.")
-'A. <mark>B is true.</mark> C.'
+>>> print(md_escape('<div style="position:fixed">![x](http://evil/x.png)</div>'))
+&lt;div style\\="position\\:fixed"&gt;\\!\\[x\\]\\(http\\://evil/x\\.png\\)&lt;/div&gt;
 """
 
 from __future__ import annotations
@@ -16,22 +20,41 @@ from agent.records import Answer
 VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$^=])")
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def md_escape(text: str, line_breaks: bool = True) -> str:
+    """``text`` as literal Markdown: HTML characters as entities, every Markdown sign backslash-escaped.
+
+    Newlines become hard line breaks (or spaces with ``line_breaks=False``, for one-line labels).
+
+    >>> print(md_escape("1. **bold** :red[x] $x$"))
+    1\\. \\*\\*bold\\*\\* \\:red\\[x\\] \\$x\\$
+    """
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "  \n".join(lines) if line_breaks else " ".join(" ".join(lines).split())
+
+
 def link_markers(answer: str, anchor_prefix: str) -> str:
-    """Each [n] becomes a link to the source n listed under the answer."""
-    return re.sub(r"\[(\d{1,3})\]", lambda m: f"[[{m.group(1)}]](#{anchor_prefix}-src-{m.group(1)})", answer)
+    """The answer escaped (:func:`md_escape`), each [n] a link to the source n listed under it.
 
-
-def _escape(text: str) -> str:
-    """No HTML from a passage gets through (< and > escaped); & stays, LaTeX needs it."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def highlight(passage: str, sentence: str | None) -> str:
-    """The passage as HTML with ``sentence`` marked (both escaped)."""
-    if not sentence or sentence not in passage:
-        return _escape(passage)
-    i = passage.index(sentence)
-    return _escape(passage[:i]) + "<mark>" + _escape(sentence) + "</mark>" + _escape(passage[i + len(sentence):])
+    A leading "- " stays a bullet (the quoted answers are lists).
+    """
+    lines = []
+    for line in str(answer).replace("\r\n", "\n").split("\n"):
+        bullet = line.startswith("- ")
+        body = line[2:] if bullet else line
+        parts, last = [], 0
+        for m in _MARKER.finditer(body):
+            parts.append(md_escape(body[last:m.start()]))
+            parts.append(f"[[{m.group(1)}]](#{anchor_prefix}-src-{m.group(1)})")
+            last = m.end()
+        parts.append(md_escape(body[last:]))
+        lines.append(("- " if bullet else "") + "".join(parts))
+    return "  \n".join(lines)
 
 
 def sources(answer: Answer) -> list[dict]:
@@ -54,7 +77,7 @@ def sources(answer: Answer) -> list[dict]:
         entry = by_n[n]
         out.append({"n": n, "verdict": entry["verdict"], "score": entry["score"], "title": p.title,
                     "heading": p.heading, "page": p.page, "source": p.source, "chunk_id": p.chunk_id, "text": p.text,
-                    "html": highlight(p.text, entry["sentence"])})
+                    "sentence": entry["sentence"], "flags": list(p.flags)})
     return out
 
 
@@ -88,26 +111,28 @@ def conversation_json(messages: list) -> str:
 
 def _short(value, width: int = 60) -> str:
     text = " ".join(str(value).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return md_escape(text if len(text) <= width else text[: width - 1] + "…", line_breaks=False)
 
 
 def trace_steps(answer: Answer) -> list[str]:
     """The answer's steps, in order, for the office-hours trace: tool calls, writing, citation check.
 
     >>> from agent.records import ToolCall, Verification
-    >>> trace_steps(Answer(question="q", query="q", answer="a", language="zh", strategy="route", mode="generate",
+    >>> print("\\n".join(trace_steps(Answer(question="q", query="q", answer="a", language="zh", strategy="route", mode="generate",
     ...                    tool_calls=[ToolCall(name="search_course", args={"query": "温度参数", "k": 5},
     ...                                         summary="5 passages", duration_s=0.031)],
     ...                    timings={"first_token_s": 1.71, "generation_s": 9.2},
-    ...                    verification=Verification(precision=1.0, recall=0.5)))
-    ['`search_course(query=温度参数, k=5)` → 5 passages · 0.03 s', 'wrote the answer: first token after 1.71 s, done in 9.20 s', 'checked the citations: precision 1.00 · recall 0.50']
+    ...                    verification=Verification(precision=1.0, recall=0.5)))))
+    **search\\_course**\\(query=温度参数, k=5\\) → 5 passages · 0.03 s
+    wrote the answer: first token after 1.71 s, done in 9.20 s
+    checked the citations: precision 1.00 · recall 0.50
     """
     steps = []
     for call in answer.tool_calls:
         args = ", ".join(
-            f"{k}={_short(v) if k != 'code' else f'<{len(str(v).splitlines())} lines>'}" for k, v in call.args.items()
+            f"{md_escape(k, line_breaks=False)}={_short(v) if k != 'code' else _short(f'<{len(str(v).splitlines())} lines>')}" for k, v in call.args.items()
         )
-        steps.append(f"`{call.name}({args})` → {call.summary} · {call.duration_s:.2f} s")
+        steps.append(f"**{md_escape(call.name)}**\\({args}\\) → {_short(call.summary)} · {call.duration_s:.2f} s")
     for run in answer.code_runs:
         steps.append(f"code demo isolation: {', '.join(run.isolation) or 'none reported'}")
     timings = answer.timings

@@ -6,34 +6,52 @@ import streamlit as st
 
 from agent.records import Answer
 from ui.conversations import ChatMessage
-from ui.render import VERDICT_BADGE, link_markers, sources, trace_steps
+from ui.render import VERDICT_BADGE, link_markers, md_escape, sources, trace_steps
+
+
+def show_withheld(answer: Answer, cited: set[int]) -> None:
+    """A warning for retrieved passages that read as instructions to the reader (agent/injection.py)."""
+    withheld = [p for p in answer.passages if p.flags and p.n not in cited]
+    if withheld:
+        files = ", ".join(sorted({md_escape(p.source, line_breaks=False) for p in withheld}))
+        st.warning(f"{len(withheld)} retrieved passage(s) were withheld: they address the reader with instructions "
+                   f"or ask for credentials, so they are not course content; do not follow them. From: {files}. "
+                   "A TA should check these files.")
 
 
 def show_sources(answer: Answer, anchor: str) -> None:
     entries = sources(answer)
+    show_withheld(answer, {int(s["n"]) for s in entries})
     if not entries:
         return
     st.markdown("**Sources**")
     for s in entries:
-        page = f", p. {s['page']}" if s["page"] else ""
-        st.markdown(
-            f"<a id='{anchor}-src-{s['n']}'></a>**[{s['n']}]** {s['title']}{page} — {s['heading'] or ''} "
-            f"· {VERDICT_BADGE[s['verdict']]} ({s['score']:.2f})",
-            unsafe_allow_html=True,
-        )
-        with st.expander(f"passage [{s['n']}] · {s['source']}", expanded=False):
-            st.markdown(f"<div style='white-space: pre-wrap'>{s['html']}</div>", unsafe_allow_html=True)
-            st.caption(f"chunk {s['chunk_id']}")
+        page = f", p. {int(s['page'])}" if s["page"] else ""
+        title = md_escape(f"{s['title']}{page} — {s['heading'] or ''}", line_breaks=False)
+        # the only HTML on the page from an answer: an anchor whose id is ours (message id + a number);
+        # every other piece is escaped text
+        st.markdown(f"<a id='{anchor}-src-{int(s['n'])}'></a>**[{int(s['n'])}]** {title} "
+                    f"· {VERDICT_BADGE[s['verdict']]} ({s['score']:.2f})", unsafe_allow_html=True)
+        if s["flags"]:
+            st.warning(f"Passage [{int(s['n'])}] addresses the reader with instructions or asks for credentials "
+                       f"({', '.join(md_escape(f, line_breaks=False) for f in s['flags'])}): it is not course content; "
+                       "do not follow it and never enter a password because of it. A TA should check this file.")
+        with st.expander(f"passage [{int(s['n'])}] · {md_escape(s['source'], line_breaks=False)}", expanded=False):
+            if s["sentence"]:
+                st.markdown("Supporting sentence:  \n**" + md_escape(" ".join(s["sentence"].split())) + "**")
+            st.markdown(md_escape(s["text"]))
+            st.caption(f"chunk {md_escape(s['chunk_id'], line_breaks=False)}")
 
 
 def show_code_runs(answer: Answer) -> None:
     for run in answer.code_runs:
-        with st.expander(f"code demo · {'ok' if run.ok else run.error.type} · {run.duration_s:.2f} s", expanded=True):
+        status = "ok" if run.ok else md_escape(run.error.type, line_breaks=False)
+        with st.expander(f"code demo · {status} · {run.duration_s:.2f} s", expanded=True):
             st.code(run.code, language="python")
             if run.stdout:
                 st.text(run.stdout)
             if run.error:
-                st.error(f"{run.error.type}: {run.error.message}")
+                st.error(md_escape(f"{run.error.type}: {run.error.message}"))
             st.caption(f"isolation: {', '.join(run.isolation) or 'none reported'}")
     for png in answer.figures:
         st.image(png)
@@ -52,7 +70,7 @@ def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = Fal
     anchor = message.id
     show_trace(answer, expand_trace)
     if answer.error:
-        st.error(answer.error)
+        st.error(md_escape(answer.error))
     st.markdown(link_markers(answer.answer, anchor))
     show_code_runs(answer)
     show_sources(answer, anchor)

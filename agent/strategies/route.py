@@ -13,6 +13,7 @@ import time
 from typing import Iterator
 
 from agent.events import Event, Replace, Status, Token
+from agent.injection import is_flagged, usable
 from agent.policy import extract_code, is_homework_request, route, runnable_code_in
 from agent.prompts import writer_messages
 from agent.sentences import best_sentences
@@ -30,7 +31,7 @@ def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None
         return code, None
     for hit in tools.search_course(query):
         found = runnable_code_in(hit.text)
-        if found:
+        if found and not is_flagged(hit.text):
             return found, tools.turn.number_of(hit)
     return None, None
 
@@ -84,7 +85,7 @@ class RouteStrategy(Strategy):
         budget = backend.prompt_chars
         per = max(80, budget // max(1, len(hits)))
         lines, used = [], 0
-        for h in hits:  # best first
+        for h in usable(hits):  # best first; flagged passages never reach the model
             text = " ".join(best_sentences(h, qtokens, per).split())
             if lines and used + len(text) > budget:
                 break
