@@ -25,9 +25,16 @@ install: $(STAMP)
 ingest: install
 	$(PY) -m retrieval ingest
 
+# With no COURSETA_TA_TOKEN (and no OIDC), a one-time TA token is made for this run and the TA
+# link printed here, as Jupyter does; it lives only in the app's environment.
 run: install
 	$(PY) -m retrieval ingest
-	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	@token="$${COURSETA_TA_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(24))')}"; \
+	if [ -z "$$COURSETA_TA_TOKEN" ]; then \
+	  echo ""; echo "  TA link (one-time, for this run only; keep it private):"; \
+	  echo "    http://localhost:8501/?ta=$$token"; echo ""; \
+	fi; \
+	COURSETA_TA_TOKEN="$$token" $(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
 test: install
 	$(PY) -m pytest -q

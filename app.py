@@ -23,6 +23,7 @@ from agent.options import TurnOptions  # noqa: E402
 from common.errors import CourseTAError  # noqa: E402
 from settings import get_settings  # noqa: E402
 from ui.answer_log import AnswerLog, answer_log_path  # noqa: E402
+from ui.auth import resolve_role, sign_out_button  # noqa: E402
 from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
@@ -79,12 +80,27 @@ def restore_conversation(settings) -> list[ChatMessage]:
         if restored is None:
             cid = new_conversation_id()
         st.session_state.messages, st.session_state.conversation_id = restored or [], cid
+        # opened from a link (someone's shared chat, or this student's after a reload): a read-only
+        # copy; asking a question forks it into a new chat, so the original is never changed
+        st.session_state.read_only = restored is not None
     if settings.app.keep_conversations and st.query_params.get("c") != st.session_state.conversation_id:
         st.query_params["c"] = st.session_state.conversation_id
     return st.session_state.messages
 
 
+def fork_if_read_only(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Before the first question on a chat opened from a link: continue in a new chat with a copy."""
+    if st.session_state.get("read_only"):
+        st.session_state.messages = messages = [m.model_copy(deep=True) for m in messages]
+        st.session_state.conversation_id = new_conversation_id()
+        st.session_state.read_only = False
+        st.query_params["c"] = st.session_state.conversation_id
+    return messages
+
+
 def keep_conversation(settings) -> None:
+    if st.session_state.get("read_only"):
+        return
     if settings.app.keep_conversations and st.session_state.get("conversation_id"):
         stored("this conversation", lambda: conversation_store(
             str(conversations_path(settings)), settings.app.conversation_days).save(
@@ -103,6 +119,9 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
     defaults = agent.default_options()
     with st.sidebar:
         st.header("CourseTA")
+        if st.session_state.get("role") == "ta":
+            st.caption("signed in as a TA: Review queue, Corpus and the answer log are open")
+            sign_out_button()
         # never waits: a server's reachability is probed in the background and cached
         st.caption(f"model: `{agent.backend.name}` — {agent.model_state()}")
         st.caption(f"embedder: `{settings.retrieval.embedder}` — index ready")
@@ -115,6 +134,7 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
                   help="For a projector: larger type, the tool trace expanded, code shown before it runs.")
         if st.button("Clear chat", help="Start a new conversation (a new link; the old one still opens the old chat)."):
             st.session_state.messages, st.session_state.conversation_id = [], new_conversation_id()
+            st.session_state.read_only = False
             st.rerun()
         messages = st.session_state.get("messages", [])
         st.download_button("Export Markdown", conversation_markdown(messages), "courseta-chat.md", "text/markdown")
@@ -134,7 +154,11 @@ def main() -> None:
     except CourseTAError as exc:
         st.error(str(exc))
         st.stop()
+    st.session_state.role = resolve_role(settings.app)  # consumes a ?ta= link
     messages = restore_conversation(settings)
+    if st.session_state.get("read_only") and messages:
+        st.info("A shared conversation, read-only. Asking a question continues it as a new chat of your own; "
+                "the original stays as it was.")
     if warning := st.session_state.pop("store_warning", None):
         st.warning(warning)
     options = sidebar(settings, agent)
@@ -143,7 +167,8 @@ def main() -> None:
             if message.role == "user":
                 st.markdown(md_escape(message.content))
             else:
-                show_answer(message, on_feedback=save_feedback, expand_trace=options.office_hours)
+                show_answer(message, on_feedback=None if st.session_state.get("read_only") else save_feedback,
+                            expand_trace=options.office_hours)
 
     if options.office_hours:
         st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
@@ -163,6 +188,7 @@ def main() -> None:
                 question = st.session_state.pop("pending_demo")["question"]
     if not question:
         return
+    messages = fork_if_read_only(messages)
     history = [{"role": m.role, "content": m.content} for m in messages]
     messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
     with st.chat_message("user"):

@@ -30,8 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from common.errors import CourseTAError
 
@@ -290,6 +292,24 @@ class AppSettings(BaseSettings):
     answer_log_path: Path | None = Field(
         None, description="SQLite file of the answer log; default: answers.sqlite in the data folder."
     )
+    ta_token: SecretStr | None = Field(
+        None,
+        description=(
+            "The TA secret: open the app once with ?ta=<token> (or type it on a TA page) to reach the Review queue, "
+            "Corpus and the answer log. `make run` generates a one-time one and prints the TA link when unset."
+        ),
+    )
+    ta_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="With st.login (an [auth] section in .streamlit/secrets.toml): the TAs' e-mail addresses, comma-separated.",
+    )
+
+    @field_validator("ta_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value):
+        if isinstance(value, str):
+            return [e.strip() for e in value.split(",") if e.strip()]
+        return value
 
 
 SLICES: dict[str, type[BaseSettings]] = {
@@ -378,10 +398,10 @@ def settings_markdown_table() -> str:
     for slice_name, cls in SLICES.items():
         rows.append(f"| **{slice_name}** — {cls.__doc__.strip()} | | |")
         for name, field in cls.model_fields.items():
-            default = field.default
+            default = field.get_default(call_default_factory=True)
             if isinstance(default, (str, Path)) and str(default).startswith(str(PROJECT_ROOT)):
                 default = Path(default).relative_to(PROJECT_ROOT).as_posix()
-            shown = f"`{default}`" if default != "" else "*(empty)*"
+            shown = f"`{default}`" if default not in ("", [], None) else "*(empty)*"
             rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 

@@ -10,6 +10,7 @@ import streamlit as st
 from agent.records import Answer
 from agent.citations import verify
 from ui.answer_log import AnswerLog, answer_log_path
+from ui.auth import is_ta
 from settings import get_settings
 
 st.title("Citation check")
@@ -22,7 +23,8 @@ session = [m.answer for m in st.session_state.get("messages", []) if m.role == "
 for i, answer in enumerate(session, start=1):
     options[f"this session {i}. {answer.question[:60]}"] = answer
 log_path = answer_log_path(settings)
-log = AnswerLog(log_path) if settings.app.log_answers and log_path.exists() else None  # never create it from here
+# the answer log holds every student's answers: TAs only; never created from here
+log = AnswerLog(log_path) if is_ta(settings.app) and settings.app.log_answers and log_path.exists() else None
 for row in log.query(limit=100) if log else []:
     options[f"log #{row['id']} · {row['question'][:60]}"] = row["id"]
 choice = st.selectbox("Answer", list(options))

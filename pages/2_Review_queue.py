@@ -8,16 +8,23 @@ import streamlit as st
 
 from settings import get_settings
 from ui.answer_log import AnswerLog, answer_log_path
+from ui.auth import require_ta
 from ui.conversations import ChatMessage
 from ui.render import md_escape
+from ui.sqlite_store import StoreError
 from ui.widgets import show_answer
 
 st.title("Review queue")
 settings = get_settings()
+require_ta(settings.app)  # every student's questions and answers: TAs only
 if not settings.app.log_answers:
     st.info("Answer logging is switched off (COURSETA_LOG_ANSWERS=false).")
     st.stop()
-log = AnswerLog(answer_log_path(settings))
+try:
+    log = AnswerLog(answer_log_path(settings))
+except StoreError as exc:
+    st.error(md_escape(str(exc)))
+    st.stop()
 
 c1, c2, c3, c4 = st.columns(4)
 unsupported = c1.checkbox("unsupported citations")

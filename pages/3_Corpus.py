@@ -12,6 +12,7 @@ from retrieval.store import current_index_dir, read_manifest
 from retrieval.errors import UploadError
 from retrieval.uploads import save_upload
 from settings import get_settings
+from ui.auth import require_ta
 from ui.render import md_escape
 
 
@@ -22,6 +23,7 @@ def playground_retriever(index_dir: str) -> Retriever:
 
 
 st.title("Corpus")
+require_ta(get_settings().app)  # uploads and re-indexing change what every student is answered from
 settings = get_settings().retrieval
 manifest = read_manifest(settings.data_dir)
 

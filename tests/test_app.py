@@ -14,13 +14,25 @@ def app_env(course_corpus, tmp_path, monkeypatch):
     from settings import get_settings, load_settings
 
     env = {"COURSETA_EMBEDDER": "hash:64", "COURSETA_DATA_DIR": str(tmp_path / "data"),
-           "COURSETA_CORPUS_DIR": str(course_corpus)}
+           "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_TA_TOKEN": TA_TOKEN}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     ingest(load_settings().retrieval, progress=False)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+TA_TOKEN = "test-ta-token-0123456789"
+
+
+def _page(name: str, ta: bool = True) -> AppTest:
+    """A page opened in a new session, with the TA link's token when ``ta``."""
+    at = AppTest.from_file(str(REPO / "pages" / name), default_timeout=120)
+    if ta:
+        at.query_params["ta"] = TA_TOKEN
+    at.run()
+    return at
 
 
 def _app():
@@ -104,8 +116,7 @@ def test_citation_check_picks_an_answer_from_the_log(app_env):
     asked = _ask(_app(), "温度参数T有什么作用？")
     assert not asked.exception
     # another session (a TA's): the answer comes from the log, not from session state
-    at = AppTest.from_file(str(REPO / "pages" / "1_Citation_check.py"), default_timeout=60)
-    at.run()
+    at = _page("1_Citation_check.py")
     logged = [o for o in at.selectbox[0].options if o.startswith("log #")]
     assert len(logged) == 1 and "温度参数T有什么作用" in logged[0]
     at.selectbox[0].select(logged[0]).run()
@@ -134,8 +145,7 @@ def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     first_answer.get("feedback")[0].set_value(0).run()
     assert [(r["question"], r["feedback"]) for r in log.query() if r["feedback"] is not None] == [("温度参数T有什么作用？", 0)]
 
-    review = AppTest.from_file(str(REPO / "pages" / "2_Review_queue.py"), default_timeout=60)
-    review.run()
+    review = _page("2_Review_queue.py")
     assert not review.exception
     assert len(review.dataframe[0].value) == 2
     review.checkbox[1].check().run()  # 👎 only
@@ -147,8 +157,7 @@ def test_corpus_page_uploads_ingest_and_playground(app_env):
     from retrieval.store import read_manifest
     from settings import get_settings
 
-    at = AppTest.from_file(str(REPO / "pages" / "3_Corpus.py"), default_timeout=120)
-    at.run()
+    at = _page("3_Corpus.py")
     assert not at.exception
     assert any("ch01-introduction.md" in str(v) for v in at.dataframe[0].value["file"])
     at.text_input[0].set_value("交叉熵").run()
@@ -228,7 +237,7 @@ def test_a_reload_restores_the_conversation_from_its_link(app_env):
     assert not again.exception
     assert len(again.chat_message) == 2
     assert [m.value for m in again.markdown if "-src-" in m.value] == before  # same numbers, same sources
-    assert again.chat_message[1].get("feedback")[0].value == 0
+    assert any("feedback given: 👎" in c.value for c in again.chat_message[1].caption)  # read-only copy
 
     # an unknown or malformed id starts a fresh chat under a new id
     fresh = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
@@ -313,3 +322,66 @@ def test_planted_html_titles_images_and_instructions_stay_inert(course_corpus, t
     answer = " ".join(m.value for m in at.chat_message[1].markdown)
     assert "university password" not in answer.split("Sources")[0]  # never quoted as answer text
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("page", ["2_Review_queue.py", "3_Corpus.py"])
+def test_students_cannot_reach_the_ta_pages(app_env, page):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    _ask(_app(), "温度参数T有什么作用？")  # a student's question is in the log now
+    student = _page(page, ta=False)
+    assert not student.exception
+    assert [i.value for i in student.info][0].startswith("This page is for the course's TAs")
+    assert not student.dataframe and not student.get("file_uploader")
+    assert "温度参数" not in " ".join(m.value for m in student.markdown)
+
+    wrong = AppTest.from_file(str(REPO / "pages" / page), default_timeout=60)
+    wrong.query_params["ta"] = "guess"
+    wrong.run()
+    assert not wrong.dataframe and wrong.info
+    assert "ta" not in wrong.query_params  # the token never stays in the address bar
+    wrong.text_input[0].input("another guess")
+    wrong.button[0].click().run()
+    assert not wrong.dataframe and "not right" in " ".join(e.value for e in wrong.error)
+    wrong.text_input[0].input(TA_TOKEN)
+    wrong.button[0].click().run()
+    assert wrong.dataframe  # the form signs a TA in
+
+    ta = _page(page)
+    assert not ta.exception and ta.dataframe and "ta" not in ta.query_params
+
+
+def test_the_citation_check_shows_the_log_to_tas_only(app_env):
+    import streamlit as st
+
+    st.cache_resource.clear()
+    _ask(_app(), "温度参数T有什么作用？")
+    student = _page("1_Citation_check.py", ta=False)
+    assert not [o for o in student.selectbox[0].options if o.startswith("log #")]
+    assert [o for o in _page("1_Citation_check.py").selectbox[0].options if o.startswith("log #")]
+
+
+def test_a_shared_link_is_read_only_and_continuing_forks_it(app_env):
+    import streamlit as st
+
+    from settings import get_settings
+    from ui.conversations import ConversationStore, conversations_path
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    cid = _cid(at)
+    store = ConversationStore(conversations_path(get_settings()))
+    original = [m.content for m in store.load(cid)]
+
+    other = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    other.query_params["c"] = cid
+    other.run()
+    assert "read-only" in " ".join(i.value for i in other.info)
+    assert not other.chat_message[1].get("feedback")  # no 👍/👎 on someone else's answer
+    other.chat_input[0].set_value("交叉熵是什么？").run()
+    assert not other.exception
+    forked = _cid(other)
+    assert forked and forked != cid
+    assert [m.content for m in store.load(cid)] == original  # the original is untouched
+    assert len(store.load(forked)) == len(original) + 2 and store.load(forked)[0].content == original[0]

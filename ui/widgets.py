@@ -82,7 +82,9 @@ def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = Fal
         if ver.added:
             notes.append(f"added citations {sorted(set(ver.added))}")
         st.caption(" · ".join(notes))
-    if on_feedback is None:
+    if on_feedback is None:  # read-only (a shared link, the review queue): show what was given
+        if message.feedback is not None:
+            st.caption(f"feedback given: {'👍' if message.feedback else '👎'} {md_escape(message.comment or '')}")
         return
     given = message.feedback  # restored with the conversation after a reload
     feedback = st.feedback("thumbs", key=f"fb-{anchor}", default=None if given is None else int(given))
