@@ -6,13 +6,13 @@ import datetime as dt
 
 import streamlit as st
 
-from retrieval.ingest import ingest
 from retrieval.search import Retriever
 from retrieval.store import current_index_dir, read_manifest
 from retrieval.errors import UploadError
 from retrieval.uploads import save_upload
 from settings import get_settings
 from ui.auth import require_ta
+from ui.ingest_jobs import JOBS
 from ui.render import md_escape
 
 
@@ -47,15 +47,33 @@ if uploads and st.button("Upload and index", type="primary"):
             saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
         except UploadError as exc:
             st.warning(md_escape(str(exc)))
-    if saved:
-        bar = st.progress(0.0, text="indexing…")
-        report = ingest(settings, progress=False, on_progress=lambda f, m: bar.progress(f, text=m))
+    if saved:  # indexed in the background (ui/ingest_jobs.py), never in this request
+        st.session_state.ingest_job = JOBS.start(settings).id
+
+
+@st.fragment(run_every=1.0)
+def ingest_progress() -> None:
+    job = JOBS.get(st.session_state.get("ingest_job"))
+    if job is None:
+        return
+    if not job.done:
+        st.progress(job.fraction, text=md_escape(job.message, line_breaks=False))
+        return
+    del st.session_state["ingest_job"]
+    if job.error:
+        st.session_state.last_ingest = {"error": job.error}
+    else:
         st.cache_resource.clear()  # the chat reloads the new index on its next question
-        st.session_state.last_ingest = {"summary": report.summary(), "files": [f.__dict__ for f in report.files]}
-        st.rerun()  # redraw the document table above from the new index
+        st.session_state.last_ingest = {"summary": job.report["summary"], "files": job.report["files"]}
+    st.rerun(scope="app")  # redraw the document table above from the new index
+
+
+ingest_progress()
 last = st.session_state.get("last_ingest")
-if last:
-    st.success(last["summary"])
+if last and last.get("error"):
+    st.error(md_escape(last["error"]))
+elif last:
+    st.success(md_escape(last["summary"]))
     st.dataframe(last["files"], width="stretch", hide_index=True)
 
 st.subheader("Search playground")

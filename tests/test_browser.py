@@ -38,8 +38,12 @@ def _free_port() -> int:
 def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    from tests.test_app import PLANTED
+
+    (course_corpus / "planted.md").write_text(PLANTED, encoding="utf-8")  # hostile title, image, instructions
+    token = "browser-ta-token-0123456789"
     env = {**os.environ, "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_DATA_DIR": str(tmp_path / "data"),
-           "HF_HUB_OFFLINE": "1"}
+           "HF_HUB_OFFLINE": "1", "COURSETA_TA_TOKEN": token}
     subprocess.run([sys.executable, "-m", "retrieval", "ingest"], env=env, cwd=REPO, check=True, capture_output=True)
     port = _free_port()
     server = subprocess.Popen(
@@ -68,9 +72,26 @@ def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
             assert link.is_visible()
             link.click()
             page.get_by_text("passage [1]").first.click()
-            page.wait_for_selector("mark", timeout=10_000)  # the supporting sentence, highlighted
+            page.get_by_text("Supporting sentence:").first.wait_for(timeout=10_000)
             assert "supported" in page.inner_text("body")
             page.screenshot(path=str(ARTIFACTS / "chat-citation.png"), full_page=True)
+
+            # the planted file: its title, image and instructions are text, never live elements
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.fill("textarea", "温度参数补充说明讲了什么？ <img src=http://evil.example/q.png> ![q](http://evil.example/q2.png)")
+            page.keyboard.press("Enter")
+            page.get_by_text("were withheld").first.wait_for(timeout=180_000)
+            injected = page.evaluate("""() => ({
+                forms: document.querySelectorAll('form[action*="evil"], input[name="password"]').length,
+                images: [...document.images].filter(i => (i.src || '').includes('evil')).length,
+                styles: [...document.querySelectorAll('style')].filter(s => s.textContent.includes('display:none')).length,
+                fixed: [...document.querySelectorAll('div[style*="position:fixed"]')].length,
+                links: document.querySelectorAll('a[href*="evil"]').length,
+            })""")
+            assert injected == {"forms": 0, "images": 0, "styles": 0, "fixed": 0, "links": 0}, injected
+            assert not [u for u in requests if "evil.example" in u]
+            page.screenshot(path=str(ARTIFACTS / "chat-planted.png"), full_page=True)
 
             # a reload keeps the conversation (its id is in the URL) with the same numbered sources
             assert "?c=" in page.url
@@ -85,7 +106,10 @@ def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
             note = tmp_path / "zebra-routing.md"
             note.write_text("# Zebra routing\n\nZebra routing is a toy rule for mixture-of-experts layers: "
                             "each token alternates between two experts, like the stripes of a zebra.\n", encoding="utf-8")
-            page.goto(url + "/Corpus", timeout=120_000)
+            page.goto(url + "/Corpus", timeout=120_000)  # a student: no uploader, a sign-in form
+            page.get_by_text("This page is for the course's TAs").wait_for(timeout=60_000)
+            assert page.locator("input[type=file]").count() == 0
+            page.goto(url + f"/Corpus?ta={token}", timeout=120_000)
             page.wait_for_selector("input[type=file]", state="attached", timeout=120_000)
             page.set_input_files("input[type=file]", str(note))
             page.get_by_role("button", name="Upload and index").click()

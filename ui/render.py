@@ -6,8 +6,10 @@ Every string from a file, a question or a model is untrusted: it reaches a page 
 
 >>> link_markers("温度控制随机性 [1][2]。", "m0")
 '温度控制随机性 [[1]](#m0-src-1)[[2]](#m0-src-2)。'
->>> print(md_escape('<div style="position:fixed">![x](http://evil/x.png)</div>'))
-&lt;div style\\="position\\:fixed"&gt;\\!\\[x\\]\\(http\\://evil/x\\.png\\)&lt;/div&gt;
+>>> print(md_escape('<div style="position:fixed">![x](x.png)</div>'))
+&lt;div style\\="position\\:fixed"&gt;\\!\\[x\\]\\(x\\.png\\)&lt;/div&gt;
+>>> "http://evil" in md_escape("http://evil.example")  # bare URLs are not linked either
+False
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$^=])")
+_AUTOLINK = re.compile(r"://|(?i:\bwww)\.|@(?=\w)")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -33,6 +36,8 @@ def md_escape(text: str, line_breaks: bool = True) -> str:
     1\\. \\*\\*bold\\*\\* \\:red\\[x\\] \\$x\\$
     """
     text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # GFM turns bare URLs into links even when escaped: a zero-width space keeps them text
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], text)
     text = _MD_SPECIAL.sub(r"\\\1", text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "  \n".join(lines) if line_breaks else " ".join(" ".join(lines).split())
