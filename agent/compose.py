@@ -31,12 +31,14 @@ class Composer:
         self.quote_chars = quote_chars
         self.extract_passages = extract_passages
 
-    def quote(self, turn: Turn, hits: list[Hit], query_tokens: set[str], intro_key: str | None = "extract_intro") -> str:
-        """An extractive answer: the most relevant sentence(s) of the top passages, each cited."""
+    def quote(self, turn: Turn, hits: list[Hit], query_tokens: set[str], intro_key: str | None = "extract_intro",
+              semantics=None) -> str:
+        """An extractive answer: the sentence(s) of the top passages that best answer the question
+        (by meaning when ``semantics`` — agent/semantic.py — can compare the languages), each cited."""
         lines = [phrase(intro_key, turn.language)] if intro_key else []
         per_passage = self.quote_chars // self.extract_passages
         for hit in hits[: self.extract_passages]:
-            text = " ".join(best_sentences(hit, query_tokens, per_passage).split())
+            text = " ".join(best_sentences(hit, query_tokens, per_passage, turn.question, semantics).split())
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
         return "\n".join(lines)
