@@ -52,17 +52,21 @@ class Semantics:
     def __init__(self, embedder):
         self.embedder = embedder
         self.unrelated, self.translation = 0.0, 1.0
+        self.q_unrelated, self.q_translation = 0.0, 1.0  # the same, for a question against passages
         self.cross_lingual = False
         self._vecs: dict[str, np.ndarray] = {}
         if embedder is not None:
             zh = embedder.embed([p[0] for p in PROBES])
             en = embedder.embed([p[1] for p in PROBES])
-            sims = zh @ en.T
-            n = len(PROBES)
-            self.translation = float(np.trace(sims) / n)
-            self.unrelated = float((sims.sum() - np.trace(sims)) / (n * n - n))
+            self.translation, self.unrelated = _diagonal_and_rest(zh @ en.T)
             gap = (self.translation - self.unrelated) / max(1e-6, 1 - self.unrelated)
             self.cross_lingual = gap >= CROSS_LINGUAL_MIN and self.translation > self.unrelated
+            # asymmetric embedders (e5) put questions elsewhere: calibrate question-passage pairs on their own
+            zq = embed_queries(embedder, [p[0] for p in PROBES])
+            eq = embed_queries(embedder, [p[1] for p in PROBES])
+            t1, u1 = _diagonal_and_rest(zq @ en.T)
+            t2, u2 = _diagonal_and_rest(eq @ zh.T)
+            self.q_translation, self.q_unrelated = (t1 + t2) / 2, (u1 + u2) / 2
 
     @classmethod
     def of(cls, embedder) -> "Semantics":
@@ -77,9 +81,10 @@ class Semantics:
     def available(self) -> bool:
         return self.embedder is not None
 
-    def calibrate(self, cos):
-        """Raw cosine(s) → the calibrated scale (not clipped)."""
-        return (np.asarray(cos, dtype=np.float32) - self.unrelated) / max(1e-6, self.translation - self.unrelated)
+    def calibrate(self, cos, question: bool = False):
+        """Raw cosine(s) → the calibrated scale (not clipped); ``question``: question-to-passage cosines."""
+        lo, hi = (self.q_unrelated, self.q_translation) if question else (self.unrelated, self.translation)
+        return (np.asarray(cos, dtype=np.float32) - lo) / max(1e-6, hi - lo)
 
     def vectors(self, texts: list[str]) -> np.ndarray:
         """Passage-side vectors, cached by text for the life of this object (bounded)."""
@@ -106,4 +111,9 @@ class Semantics:
         if not texts:
             return np.zeros(0, dtype=np.float32)
         q = embed_queries(self.embedder, [question])[0]
-        return self.calibrate(self.vectors(texts) @ q)
+        return self.calibrate(self.vectors(texts) @ q, question=True)
+
+
+def _diagonal_and_rest(sims: np.ndarray) -> tuple[float, float]:
+    n = sims.shape[0]
+    return float(np.trace(sims) / n), float((sims.sum() - np.trace(sims)) / (n * n - n))
