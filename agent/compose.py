@@ -60,11 +60,27 @@ class Composer:
         return phrase("no_code", language)
 
     @staticmethod
-    def code_result(language: str, code: str, source_n: int | None, run) -> str:
+    def code_shown(language: str, code: str, source_n: int | None, state: str, asked_to_run: bool = False) -> str:
+        """Code shown, not run: its source passage cited; a cut-off block is shown as found and said so."""
+        lines = [phrase("code_shown_intro", language), f"```python\n{code}\n```"]
+        if source_n:
+            lines.append(phrase("code_from_passage", language, n=source_n))
+        if state == "repaired":
+            lines.append(phrase("code_repaired", language))
+        if state == "incomplete":
+            lines.append(phrase("code_incomplete", language))
+        elif not asked_to_run:
+            lines.append(phrase("code_run_hint", language))
+        return "\n\n".join(lines)
+
+    @staticmethod
+    def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False) -> str:
         """The code that ran, where it came from, its output, its error and its figures."""
         lines = [phrase("code_intro", language), f"```python\n{code}\n```"]
         if source_n:
             lines.append(phrase("code_from_passage", language, n=source_n))
+        if repaired:
+            lines.append(phrase("code_repaired", language))
         if run.stdout.strip():
             lines.append(f"```\n{run.stdout.rstrip()}\n```")
         if run.error:

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from agent.events import Event, Replace, Status, Token
 from agent.gate import SentenceGate
-from agent.policy import extract_code, is_homework_request, route, runnable_code_in
+from agent.policy import code_in, extract_code, is_homework_request, route
 from agent.prompts import writer_messages
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
@@ -25,17 +25,23 @@ from common.text import detect_language
 from retrieval.types import Hit
 
 
-def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None]:
-    """The code a demo request runs: its own code block, else the first runnable block in the passages
-    (with that passage's number)."""
+def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str]:
+    """The code a demo request runs or shows: its own code block, else the first code block in the
+    passages (with that passage's number), preferring one that is whole; and its state (ok, repaired,
+    incomplete: agent.policy.code_in)."""
     code = extract_code(question)
     if code is not None:
-        return code, None
+        return code, None, "ok"
+    incomplete = None
     for hit in tools.search_course(query):
-        found = runnable_code_in(hit.text)
-        if found:
-            return found, tools.turn.number_of(hit)
-    return None, None
+        found, state = code_in(hit.text)
+        if state in ("ok", "repaired"):
+            return found, tools.turn.number_of(hit), state
+        if state == "incomplete" and incomplete is None:
+            incomplete = (found, hit)
+    if incomplete is not None:
+        return incomplete[0], tools.turn.number_of(incomplete[1]), "incomplete"
+    return None, None, "none"
 
 
 class RouteStrategy(Strategy):
@@ -54,8 +60,8 @@ class RouteStrategy(Strategy):
             turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
             return
         tool = route(turn.question)
-        if tool == "run_python":
-            yield from self._run_code(turn, tools)
+        if tool in ("run_python", "show_code"):
+            yield from self._code(turn, tools, run=tool == "run_python")
             return
         hits = tools.list_readings(turn.query) if tool == "list_readings" else tools.search_course(turn.query)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
@@ -152,15 +158,21 @@ class RouteStrategy(Strategy):
         turn.answer += sentence  # kept as shown: a model that fails mid-answer loses nothing shown
         yield Token(sentence)
 
-    def _run_code(self, turn: Turn, tools: CourseTools) -> Iterator[Event]:
-        code, source_n = find_code(turn.question, turn.query, tools)
+    def _code(self, turn: Turn, tools: CourseTools, run: bool) -> Iterator[Event]:
+        """Show the code with its citation; run it only when asked to and when it is whole."""
+        code, source_n, state = find_code(turn.question, turn.query, tools)
         turn.mode = "code"
+        composer = self.parts.composer
         if code is None:
-            turn.answer = self.parts.composer.no_code(turn.language)
+            turn.answer = composer.no_code(turn.language)
+            yield Token(turn.answer)
+            return
+        if not run or state == "incomplete":
+            turn.answer = composer.code_shown(turn.language, code, source_n, state, asked_to_run=run)
             yield Token(turn.answer)
             return
         yield Status("running code…")
-        run = tools.run_python(code)
-        yield Status(f"running code… {run.duration_s:.1f} s")
-        turn.answer = self.parts.composer.code_result(turn.language, code, source_n, run)
+        result = tools.run_python(code)
+        yield Status(f"running code… {result.duration_s:.1f} s")
+        turn.answer = composer.code_result(turn.language, code, source_n, result, repaired=state == "repaired")
         yield Token(turn.answer)
