@@ -27,6 +27,7 @@ from common.text import detect_language, split_sentences
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
+_WORDISH = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 _PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
 
 
@@ -73,7 +74,7 @@ class SentenceGate:
                 self.shown.append(piece)
                 yield piece
             return
-        if detect_language(body) != self.language and len(body) > 12:
+        if detect_language(body) != self.language and len(_WORDISH.findall(body)) >= 6:
             self.dropped.append(Dropped(body, "wrong_language"))
             return
         if all(s.supported for s in statements):

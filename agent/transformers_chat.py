@@ -73,10 +73,8 @@ class TransformersChatModel(BaseChatModel):
         return out
 
     def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
-        from transformers import TextIteratorStreamer
-
         ids = self._inputs(messages)
-        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = _CountingStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         thread = threading.Thread(
             target=self._model.generate, kwargs={"input_ids": ids, "streamer": streamer, **self._gen_kwargs(stop, kwargs)},
             daemon=True,
@@ -95,10 +93,28 @@ class TransformersChatModel(BaseChatModel):
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
         thread.join()
+        # the streamer hands out words, not tokens: the count of generated tokens comes last, as usage
+        done = {"input_tokens": 0, "output_tokens": streamer.n_tokens, "total_tokens": streamer.n_tokens}
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=done))
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def _CountingStreamer(tokenizer, **kwargs):
+    """A TextIteratorStreamer that also counts the tokens generated (``n_tokens``)."""
+    from transformers import TextIteratorStreamer
+
+    class CountingStreamer(TextIteratorStreamer):
+        n_tokens = 0
+
+        def put(self, value):
+            if not (self.skip_prompt and self.next_tokens_are_prompt):
+                self.n_tokens += int(value.numel()) if hasattr(value, "numel") else 1
+            super().put(value)
+
+    return CountingStreamer(tokenizer, **kwargs)
 
 
 def quiet_transformers() -> None:

@@ -121,11 +121,14 @@ class RouteStrategy(Strategy):
         turn.mode = "generate"
         yield Status("writing the answer…")
         t = time.perf_counter()
-        n_tokens, raw = 0, ""  # chunks: one token each from local models and most servers
+        n_tokens, raw = 0, ""  # chunks of text (a local model's streamer hands out words)
+        reported_tokens = 0  # generated tokens, where the model reports them (usage_metadata)
         for chunk in parts.backend.stream(messages):
             usage = getattr(chunk, "usage_metadata", None)
             if usage and usage.get("input_tokens"):  # local models and servers that report usage
                 turn.timings["prompt_tokens"] = usage["input_tokens"]
+            if usage and usage.get("output_tokens"):
+                reported_tokens = usage["output_tokens"]
             text = chunk.content if isinstance(chunk.content, str) else ""
             if not text:
                 continue
@@ -139,7 +142,9 @@ class RouteStrategy(Strategy):
             yield from self._show(turn, sentence, t)
         elapsed = time.perf_counter() - t
         turn.timings["generation_s"] = round(elapsed, 3)
+        n_tokens = reported_tokens or n_tokens
         if n_tokens > 1 and "first_token_s" in turn.timings:
+            turn.timings["generated_tokens"] = n_tokens
             turn.timings["tokens_per_s"] = round((n_tokens - 1) / max(1e-6, elapsed - turn.timings["first_token_s"]), 2)
         turn.answer = turn.answer.strip()
         if not gate.has_statement:
