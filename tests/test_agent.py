@@ -266,7 +266,9 @@ def test_bundled_model_end_to_end(course, tmp_path):
                    data_dir=tmp_path / "models-home")
     result = agent.ask("What does the temperature T do when sampling from a language model?")
     assert result.error is None, result.error
-    assert result.mode == "generate" and result.answer.strip()
+    # the model wrote (first token timed); what is shown is its supported sentences, else quotes
+    assert result.mode in ("generate", "extract") and result.answer.strip()
+    assert result.verification.recall == 1.0
     assert result.timings["first_token_s"] > 0 and result.passages
     assert result.timings["prompt_tokens"] > 50  # the prompt size comes back as usage_metadata
 
