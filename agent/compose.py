@@ -32,12 +32,14 @@ class Composer:
         self.quote_chars = quote_chars
         self.extract_passages = extract_passages
 
-    def quote(self, turn: Turn, hits: list[Hit], query_tokens: set[str], intro_key: str | None = "extract_intro") -> str:
-        """An extractive answer: the most relevant sentence(s) of the top passages, each cited."""
+    def quote(self, turn: Turn, hits: list[Hit], query_tokens: set[str], intro_key: str | None = "extract_intro",
+              semantics=None) -> str:
+        """An extractive answer: the sentence(s) of the top passages that best answer the question
+        (by meaning when ``semantics`` — agent/semantic.py — can compare the languages), each cited."""
         lines = [phrase(intro_key, turn.language)] if intro_key else []
         per_passage = self.quote_chars // self.extract_passages
         for hit in usable(hits)[: self.extract_passages]:  # flagged passages are never quoted
-            text = " ".join(best_sentences(hit, query_tokens, per_passage).split())
+            text = " ".join(best_sentences(hit, query_tokens, per_passage, turn.question, semantics).split())
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
         return "\n".join(lines)
@@ -59,11 +61,27 @@ class Composer:
         return phrase("no_code", language)
 
     @staticmethod
-    def code_result(language: str, code: str, source_n: int | None, run) -> str:
+    def code_shown(language: str, code: str, source_n: int | None, state: str, asked_to_run: bool = False) -> str:
+        """Code shown, not run: its source passage cited; a cut-off block is shown as found and said so."""
+        lines = [phrase("code_shown_intro", language), f"```python\n{code}\n```"]
+        if source_n:
+            lines.append(phrase("code_from_passage", language, n=source_n))
+        if state == "repaired":
+            lines.append(phrase("code_repaired", language))
+        if state == "incomplete":
+            lines.append(phrase("code_incomplete", language))
+        elif not asked_to_run:
+            lines.append(phrase("code_run_hint", language))
+        return "\n\n".join(lines)
+
+    @staticmethod
+    def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False) -> str:
         """The code that ran, where it came from, its output, its error and its figures."""
         lines = [phrase("code_intro", language), f"```python\n{code}\n```"]
         if source_n:
             lines.append(phrase("code_from_passage", language, n=source_n))
+        if repaired:
+            lines.append(phrase("code_repaired", language))
         if run.stdout.strip():
             lines.append(f"```\n{run.stdout.rstrip()}\n```")
         if run.error:

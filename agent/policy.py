@@ -2,6 +2,8 @@
 
 >>> route("请运行这段代码 ```print(1)```"), route("第3周读什么？"), route("什么是熵？")
 ('run_python', 'list_readings', 'search_course')
+>>> route("画心形图的代码是怎么写的？"), route("How is the heart-plot code written?"), route("运行画心形图的代码")
+('show_code', 'show_code', 'run_python')
 >>> is_homework_request("Write my Build Your Own LLaMa homework for me")
 True
 >>> standalone_query("那1951年呢？", ["香农在1948年提出了什么？"])
@@ -14,6 +16,13 @@ import re
 
 CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n?(.*?)```", re.S | re.I)
 _CODE_WORDS = re.compile(r"\b(run|execute|plot|draw|demo|simulate)\b|运行|执行|画|演示|绘制", re.I)
+_RUN_WORDS = re.compile(r"\b(run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍", re.I)
+_SHOW_CODE = re.compile(
+    r"\b(how\s+is|how\s+was|how\s+do\s+(i|you|we)\s+write|show\s+(me\s+)?the|what\s+does)\b.{0,60}\bcode\b"
+    r"|\bcode\b.{0,60}\b(written|look\s+like|look)\b|代码.{0,10}(怎么|如何|是什么|长什么样|怎样)|(怎么|如何|怎样)写.{0,10}代码"
+    r"|(给我看|展示|显示).{0,10}代码",
+    re.I,
+)
 _READING_WORDS = re.compile(
     r"\b(read|reading|readings|papers?|syllabus|schedule|week\s*\d+)\b|阅读|读什么|读哪些|论文|课程大纲|课程安排|日历|第\s*\d+\s*周|第[一二三四五六七八九十]+周",
     re.I,
@@ -32,7 +41,10 @@ _FOLLOW_UP = re.compile(
 
 
 def route(question: str) -> str:
-    """The tool for a course question: run_python, list_readings or search_course."""
+    """The tool for a course question: run_python, show_code (how is the code written: shown with its
+    citation, not run), list_readings or search_course."""
+    if _SHOW_CODE.search(question) and not _RUN_WORDS.search(question) and not CODE_BLOCK.search(question):
+        return "show_code"
     if CODE_BLOCK.search(question) or _CODE_WORDS.search(question):
         return "run_python"
     if _READING_WORDS.search(question):
@@ -61,20 +73,83 @@ def standalone_query(question: str, previous_questions: list[str]) -> str:
 
 
 def runnable_code_in(text: str) -> str | None:
-    """A code block inside a passage that compiles (slides add lines like 'python Copy code' on top).
+    """A code block inside a passage that compiles and looks whole (slides add lines like
+    'python Copy code' on top; PDF extraction wraps long lines, which are joined back).
 
     >>> runnable_code_in("python Copy code\\n```python\\nCopy code\\nprint(1)\\n```")
     'print(1)'
     """
+    code, state = code_in(text)
+    return code if state in ("ok", "repaired") else None
+
+
+def code_in(text: str) -> tuple[str | None, str]:
+    """The code block of a passage and its state: ok, repaired (wrapped lines joined), incomplete
+    (does not compile, or an expression stops at a bare module name such as ``- np``: the line was
+    cut), or none.
+
+    >>> code_in("```python\\nimport numpy as np\\ny = 2 * np.cos(1) - np\\n.sin(2)\\nprint(y)\\n```")
+    ('import numpy as np\\ny = 2 * np.cos(1) - np.sin(2)\\nprint(y)', 'repaired')
+    >>> code_in("```python\\nimport numpy as np\\ny = 2 * np.cos(1) - np\\nprint(y)\\n```")[1]
+    'incomplete'
+    """
     code = extract_code(text)
     if code is None:
-        return None
+        return None, "none"
     lines = [line.rstrip() for line in code.splitlines()]
-    for start in range(min(4, len(lines))):
-        candidate = "\n".join(lines[start:]).strip()
-        try:
-            compile(candidate, "<passage>", "exec")
-            return candidate
-        except SyntaxError:
-            continue
+    first = None
+    for start in range(min(4, len(lines))):  # skip 'Copy code' and similar lines above the code
+        if start and _CODE_LINE.match(lines[start - 1]):
+            break  # never drop a line of code to make the rest compile
+        body = lines[start:]
+        if _whole("\n".join(body)):
+            return "\n".join(body).strip(), "ok"
+        repaired = _join_wrapped(body)
+        if repaired is not None:
+            return repaired.strip(), "repaired"
+        if first is None and _compiles("\n".join(body)):
+            first = "\n".join(body).strip()
+    return (first or "\n".join(lines).strip()), "incomplete"
+
+
+_CODE_LINE = re.compile(r"\s*(import|from|def|class|for|while|if|with|print)\b|.*=")
+
+
+def _compiles(code: str) -> bool:
+    try:
+        compile(code, "<passage>", "exec")
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def _whole(code: str) -> bool:
+    """Compiles, and no arithmetic stops at a bare imported module (``... - np``: a cut line)."""
+    import ast
+
+    if not _compiles(code):
+        return False
+    tree = ast.parse(code)
+    modules = {alias.asname or alias.name.split(".")[0]
+               for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            for side in (node.left, node.right):
+                if isinstance(side, ast.Name) and side.id in modules:
+                    return False
+    return True
+
+
+def _join_wrapped(lines: list[str], max_joins: int = 3) -> str | None:
+    """Join lines that a PDF wrapped (a line continued on the next) until the code is whole."""
+    for _ in range(max_joins):
+        for i in range(len(lines) - 1):
+            nxt = lines[i + 1].lstrip()
+            if not nxt:
+                continue
+            glue = "" if nxt[0] in ".,)]}" or lines[i].endswith(("(", "[", "{", ".")) else " "
+            candidate = lines[:i] + [lines[i] + glue + nxt] + lines[i + 2:]
+            if _whole("\n".join(candidate)):
+                return "\n".join(candidate)
+        break
     return None

@@ -1,27 +1,39 @@
-"""Does retrieval have anything relevant? Query-term coverage of the best passage.
+"""Does retrieval have anything relevant? Query-term coverage of the best passage, checked by meaning.
 
 A question's content words (jieba/English tokens) each count as covered when a top passage
 contains the word or one of its glossary translations. Raw BM25 scores cannot do this job:
 "什么是语言模型" has a tiny BM25 score because 语言/模型 occur everywhere, yet it is covered.
+Numbers never count as covered (they still count as words of the question): a year the notes
+happen to mention does not make "Who won the 2018 World Cup?" a course question.
+
+With an embedder that can compare the question's language with the passages' (agent/semantic.py),
+meaning decides too: a question whose best passage sentence is not close in meaning
+(``relevance_semantic_min`` on the calibrated scale) is declined whatever words it shares, and one
+that is very close (``relevance_semantic_high``, off by default) is covered with few shared words.
 
 >>> from retrieval.glossary import Glossary
 >>> g = Glossary.from_pairs([("entropy", ["熵"])])
 >>> coverage("What is entropy?", ["香农提出了熵。"], g)
 1.0
->>> coverage("Who won the 2018 World Cup?", ["香农提出了熵。"], g)
+>>> coverage("Who won the 2018 World Cup?", ["2018年，香农提出了熵。"], g)
 0.0
 """
 
 from __future__ import annotations
 
-from common.text import tokenize
+import re
+
+from common.text import split_sentences, tokenize
+
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def coverage(query: str, passages: list[str], glossary=None) -> float:
     tokens = list(dict.fromkeys(tokenize(query)))
     if not tokens:
         return 0.0
-    alternatives = {t: {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set()) for t in tokens}
+    alternatives = {t: set() if _NUMBER.match(t) else
+                    {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set()) for t in tokens}
     best = 0.0
     for text in passages:
         have = set(tokenize(text))
@@ -30,10 +42,26 @@ def coverage(query: str, passages: list[str], glossary=None) -> float:
     return round(best, 4)
 
 
-def is_covered(hits, query: str, glossary, settings) -> bool:
-    """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage
-    (thresholds of the :class:`settings.AgentSettings` slice, calibrated on the dev set: README)."""
-    cov = coverage(query, [h.chunk.indexed_text() for h in hits], glossary)
+def semantic_closeness(query: str, passages: list[str], semantics) -> float | None:
+    """Calibrated similarity of the question to the closest sentence of the passages; None when
+    the embedder cannot compare them."""
+    if semantics is None or not passages or not semantics.can_compare(query, " ".join(passages)):
+        return None
+    pieces = [s.strip() for p in passages for s in split_sentences(p) if len(s.strip()) >= 6] + list(passages)
+    return float(semantics.question_similarity(query, pieces).max())
+
+
+def is_covered(hits, query: str, glossary, settings, semantics=None) -> bool:
+    """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage, and
+    by meaning when ``semantics`` can compare (thresholds of the :class:`settings.AgentSettings`
+    slice, calibrated on the dev set: README)."""
+    texts = [h.chunk.indexed_text() for h in hits]
+    cov = coverage(query, texts, glossary)
     bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
-    return cov >= settings.relevance_coverage or (
-        cov >= settings.relevance_min_coverage and bm25 >= settings.relevance_bm25)
+    words = cov >= settings.relevance_coverage or (cov >= settings.relevance_min_coverage and bm25 >= settings.relevance_bm25)
+    close = semantic_closeness(query, [h.text for h in hits[:3]], semantics)
+    if close is None:
+        return words
+    if close < settings.relevance_semantic_min:
+        return False
+    return words or (settings.relevance_semantic_high is not None and close >= settings.relevance_semantic_high)

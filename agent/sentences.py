@@ -1,4 +1,8 @@
-"""Which sentences of a passage to quote or to give the writer: those that answer the query.
+"""Which sentences of a passage to quote or to give the writer: those that answer the question.
+
+Without an embedder: the sentences sharing most words with the query. With one that can compare
+the question's language with the passage's (agent/semantic.py), by meaning first — the sentence
+that answers the question, not the one that repeats its words — with shared words as a tie-break.
 
 >>> from retrieval.types import Chunk, Hit
 >>> hit = Hit(Chunk("c", "a.md", "A", "语言模型是概率分布。温度参数 T 控制随机性。T=0 时确定。", [], None, 0, 30, "zh"), 1.0, {})
@@ -11,13 +15,26 @@ from __future__ import annotations
 from common.text import split_sentences, tokenize
 from retrieval.types import Hit
 
+WORD_WEIGHT = 0.05  # per shared word, on top of the calibrated similarity (0..1 scale)
 
-def best_sentences(hit: Hit, query_tokens: set[str], limit_chars: int) -> str:
-    """The passage's sentences that share most words with the query, in their original order."""
+
+def sentence_scores(sentences: list[str], query_tokens: set[str], question: str = "", semantics=None) -> list[float]:
+    """How well each sentence answers: calibrated similarity to the question (when the embedder can
+    compare the two languages) plus a little per shared query word; shared words alone otherwise."""
+    words = [len(query_tokens & set(tokenize(s))) for s in sentences]
+    if not (question and semantics is not None and sentences and semantics.can_compare(question, " ".join(sentences))):
+        return [float(w) for w in words]
+    sims = semantics.question_similarity(question, sentences)
+    return [float(s) + WORD_WEIGHT * w for s, w in zip(sims, words)]
+
+
+def best_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, question: str = "", semantics=None) -> str:
+    """The passage's best sentences (:func:`sentence_scores`) within ``limit_chars``, in their original order."""
     sentences = [s.strip() for s in split_sentences(hit.text) if s.strip()]
-    scored = sorted(range(len(sentences)), key=lambda i: -len(query_tokens & set(tokenize(sentences[i]))))
+    scores = sentence_scores(sentences, query_tokens, question, semantics)
+    ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     chosen, used = [], 0
-    for i in scored:
+    for i in ranked:
         if used + len(sentences[i]) > limit_chars and chosen:
             break
         chosen.append(i)

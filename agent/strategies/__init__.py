@@ -18,6 +18,7 @@ from agent.events import Event
 from agent.llm import ChatBackend
 from agent.relevance import is_covered
 from agent.sandbox import SandboxLimits
+from agent.semantic import Semantics
 from agent.tools import CourseTools
 from agent.turn import Checker, Turn
 
@@ -42,7 +43,9 @@ class AgentParts:
         return set(tokens) | set(expansion)
 
     def covered(self, hits, query: str) -> bool:
-        return is_covered(hits, query, self.retriever.glossary, self.settings)
+        embedder = getattr(self.retriever, "embedder", None)
+        semantics = Semantics.of(embedder) if embedder is not None else None
+        return is_covered(hits, query, self.retriever.glossary, self.settings, semantics)
 
     def answer_mode(self) -> str:
         """generate or extract; auto quotes with a backend that prefers quotes (the bundled 135M model:

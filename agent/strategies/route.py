@@ -13,27 +13,38 @@ import time
 from typing import Iterator
 
 from agent.events import Event, Replace, Status, Token
+from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
-from agent.policy import extract_code, is_homework_request, route, runnable_code_in
+from agent.policy import code_in, extract_code, is_homework_request, route
 from agent.prompts import writer_messages
+from agent.semantic import Semantics
 from agent.sentences import best_sentences
 from agent.strategies import Strategy
 from agent.tools import CourseTools
 from agent.turn import Turn
+from common.text import detect_language
 from retrieval.types import Hit
 
 
-def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None]:
-    """The code a demo request runs: its own code block, else the first runnable block in the passages
-    (with that passage's number)."""
+def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str]:
+    """The code a demo request runs or shows: its own code block, else the first code block in the
+    passages (with that passage's number), preferring one that is whole; and its state (ok, repaired,
+    incomplete: agent.policy.code_in)."""
     code = extract_code(question)
     if code is not None:
-        return code, None
+        return code, None, "ok"
+    incomplete = None
     for hit in tools.search_course(query):
-        found = runnable_code_in(hit.text)
-        if found and not is_flagged(hit.text):
-            return found, tools.turn.number_of(hit)
-    return None, None
+        found, state = code_in(hit.text)
+        if is_flagged(hit.text):  # never run (or show as a demo) code from a passage that addresses the reader
+            continue
+        if state in ("ok", "repaired"):
+            return found, tools.turn.number_of(hit), state
+        if state == "incomplete" and incomplete is None:
+            incomplete = (found, hit)
+    if incomplete is not None:
+        return incomplete[0], tools.turn.number_of(incomplete[1]), "incomplete"
+    return None, None, "none"
 
 
 class RouteStrategy(Strategy):
@@ -52,8 +63,8 @@ class RouteStrategy(Strategy):
             turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
             return
         tool = route(turn.question)
-        if tool == "run_python":
-            yield from self._run_code(turn, tools)
+        if tool in ("run_python", "show_code"):
+            yield from self._code(turn, tools, run=tool == "run_python")
             return
         hits = tools.list_readings(turn.query) if tool == "list_readings" else tools.search_course(turn.query)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
@@ -64,59 +75,112 @@ class RouteStrategy(Strategy):
             yield Token(turn.answer)
             return
         mode = "extract" if tool == "list_readings" else parts.answer_mode()
+        semantics = self._semantics()
+        if mode == "generate" and parts.settings.answer_mode == "auto" and not self._can_verify(turn, hits, semantics):
+            yield Status("the citation check cannot compare this language with the notes' (English-only embedder); "
+                         "quoting them instead")
+            mode = "extract"
         if mode == "generate":
-            yield from self._write(turn, hits)
-            if parts.settings.answer_mode == "auto" and turn.check(parts.check).recall == 0:
-                turn.answer = composer.quote(turn, hits, parts.query_tokens(turn.query))
-                turn.mode = "extract"
-                yield Status("the model's answer was not supported by the passages; quoting them instead")
-                yield Replace(turn.answer)
+            yield from self._write(turn, hits, semantics)
             return
         turn.mode = "extract"
         intro = "readings_intro" if tool == "list_readings" else "extract_intro"
-        turn.answer = composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro)
+        turn.answer = composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro, semantics=semantics)
         yield Token(turn.answer)
 
-    def _write(self, turn: Turn, hits: list[Hit]) -> Iterator[Event]:
-        """The model writes the answer from the best sentences of the best passages, within the backend's
-        prompt budget; passages past it stay sources only."""
-        backend = self.parts.backend
+    def _semantics(self) -> Semantics | None:
+        embedder = getattr(self.parts.retriever, "embedder", None)
+        return Semantics.of(embedder) if embedder is not None else None
+
+    def _can_verify(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> bool:
+        """Can the citation check judge sentences in the question's language against these passages?"""
+        if not hits or all(detect_language(h.text) == turn.language for h in hits[:3]):
+            return True
+        return bool(self.parts.settings.verify_with_embeddings and semantics is not None and semantics.cross_lingual)
+
+    def prompt_passages(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> str:
+        """The numbered best sentences of the best passages, within the backend's prompt budget;
+        passages past it stay sources only."""
         qtokens = self.parts.query_tokens(turn.query)
-        budget = backend.prompt_chars
-        per = max(80, budget // max(1, len(hits)))
+        budget = self.parts.backend.prompt_chars
+        per = max(80, budget // max(1, min(len(hits), 3)))
         lines, used = [], 0
         for h in usable(hits):  # best first; flagged passages never reach the model
-            text = " ".join(best_sentences(h, qtokens, per).split())
+            text = " ".join(best_sentences(h, qtokens, per, turn.question, semantics).split())
             if lines and used + len(text) > budget:
                 break
             lines.append(f"[{turn.number_of(h)}] {text}")
             used += len(text)
-        messages = writer_messages(turn.question, turn.language, "\n".join(lines))
+        return "\n".join(lines)
+
+    def _write(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> Iterator[Event]:
+        """The model writes from the selected sentences; each sentence it finishes is shown only when
+        the citation check finds it supported and in the question's language (agent/gate.py). When
+        none is, the best sentences are quoted instead."""
+        parts = self.parts
+        messages = writer_messages(turn.question, turn.language, self.prompt_passages(turn, hits, semantics))
+        passages = [h.text for h in turn.hits]
+        gate = SentenceGate(lambda text: parts.check(text, passages), turn.language)
         turn.mode = "generate"
         yield Status("writing the answer…")
         t = time.perf_counter()
-        for chunk in backend.stream(messages):
+        n_tokens, raw = 0, ""  # chunks of text (a local model's streamer hands out words)
+        reported_tokens = 0  # generated tokens, where the model reports them (usage_metadata)
+        for chunk in parts.backend.stream(messages):
             usage = getattr(chunk, "usage_metadata", None)
             if usage and usage.get("input_tokens"):  # local models and servers that report usage
                 turn.timings["prompt_tokens"] = usage["input_tokens"]
+            if usage and usage.get("output_tokens"):
+                reported_tokens = usage["output_tokens"]
             text = chunk.content if isinstance(chunk.content, str) else ""
-            if text:
-                if not turn.answer:
-                    turn.timings["first_token_s"] = round(time.perf_counter() - t, 3)
-                turn.answer += text  # kept as it arrives: a model that fails mid-answer loses nothing shown
-                yield Token(text)
+            if not text:
+                continue
+            if not raw:
+                turn.timings["first_token_s"] = round(time.perf_counter() - t, 3)
+            raw += text
+            n_tokens += 1
+            for sentence in gate.feed(text):
+                yield from self._show(turn, sentence, t)
+        for sentence in gate.close():
+            yield from self._show(turn, sentence, t)
+        elapsed = time.perf_counter() - t
+        turn.timings["generation_s"] = round(elapsed, 3)
+        n_tokens = reported_tokens or n_tokens
+        if n_tokens > 1 and "first_token_s" in turn.timings:
+            turn.timings["generated_tokens"] = n_tokens
+            turn.timings["tokens_per_s"] = round((n_tokens - 1) / max(1e-6, elapsed - turn.timings["first_token_s"]), 2)
         turn.answer = turn.answer.strip()
-        turn.timings["generation_s"] = round(time.perf_counter() - t, 3)
+        if not gate.has_statement:
+            had_text = bool(turn.answer)
+            turn.answer = parts.composer.quote(turn, hits, parts.query_tokens(turn.query), semantics=semantics)
+            turn.mode = "extract"
+            yield Status("the model's answer was not supported by the passages; quoting them instead")
+            yield Replace(turn.answer) if had_text else Token(turn.answer)
+        elif gate.dropped:
+            yield Status(f"left out {len(gate.dropped)} sentence(s) of the model's answer that the passages do not support")
 
-    def _run_code(self, turn: Turn, tools: CourseTools) -> Iterator[Event]:
-        code, source_n = find_code(turn.question, turn.query, tools)
+    @staticmethod
+    def _show(turn: Turn, sentence: str, t0: float) -> Iterator[Event]:
+        if not turn.answer:
+            turn.timings["first_sentence_s"] = round(time.perf_counter() - t0, 3)
+        turn.answer += sentence  # kept as shown: a model that fails mid-answer loses nothing shown
+        yield Token(sentence)
+
+    def _code(self, turn: Turn, tools: CourseTools, run: bool) -> Iterator[Event]:
+        """Show the code with its citation; run it only when asked to and when it is whole."""
+        code, source_n, state = find_code(turn.question, turn.query, tools)
         turn.mode = "code"
+        composer = self.parts.composer
         if code is None:
-            turn.answer = self.parts.composer.no_code(turn.language)
+            turn.answer = composer.no_code(turn.language)
+            yield Token(turn.answer)
+            return
+        if not run or state == "incomplete":
+            turn.answer = composer.code_shown(turn.language, code, source_n, state, asked_to_run=run)
             yield Token(turn.answer)
             return
         yield Status("running code…")
-        run = tools.run_python(code)
-        yield Status(f"running code… {run.duration_s:.1f} s")
-        turn.answer = self.parts.composer.code_result(turn.language, code, source_n, run)
+        result = tools.run_python(code)
+        yield Status(f"running code… {result.duration_s:.1f} s")
+        turn.answer = composer.code_result(turn.language, code, source_n, result, repaired=state == "repaired")
         yield Token(turn.answer)

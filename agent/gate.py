@@ -1,0 +1,109 @@
+"""Show a written answer one verified sentence at a time; never show an unsupported one.
+
+A small writer is often fluent and wrong. The model's tokens are buffered until a sentence (with
+the [n] markers that follow it) is complete; the sentence is then checked against the numbered
+passages (agent/citations.py) and shown only when its citations — or a passage the check adds —
+support it, and when it is in the question's language. Everything else is kept aside in
+``dropped`` with the reason.
+
+>>> from agent.citations import verify
+>>> gate = SentenceGate(lambda text: verify(text, ["温度参数 T 控制采样的随机性。"]), "zh")
+>>> shown = [s for piece in ["温度参数 T 控制", "采样的随机性 [1]。香农", "发明了电话 [1]。"] for s in gate.feed(piece)]
+>>> shown += gate.close()
+>>> shown, [d.reason for d in gate.dropped]
+(['温度参数 T 控制采样的随机性 [1]。'], ['unsupported'])
+>>> gate = SentenceGate(lambda text: verify(text, ["Temperature T controls randomness."]), "en")
+>>> [s for piece in ["Temperature T controls randomness.", " [", "1] Done"] for s in gate.feed(piece)]
+['Temperature T controls randomness [1]. ']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from common.text import detect_language, split_sentences
+
+_MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
+_ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
+_WORDISH = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+_PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
+
+
+@dataclass
+class Dropped:
+    text: str
+    reason: str  # unsupported | wrong_language
+
+
+class SentenceGate:
+    """``check(text)`` returns the citation check (agent.citations.Verification) of one sentence."""
+
+    def __init__(self, check: Callable[[str], object], language: str):
+        self.check = check
+        self.language = language
+        self.buffer = ""
+        self.shown: list[str] = []
+        self.dropped: list[Dropped] = []
+
+    def feed(self, text: str) -> Iterator[str]:
+        """Add model text; yield the sentences it completed that passed."""
+        self.buffer += text
+        pieces = _pieces(self.buffer)
+        # the last piece may still grow, and a piece followed only by a marker being written ("[", "[1")
+        # may still get it: keep those buffered
+        keep = 2 if len(pieces) >= 2 and _PARTIAL.fullmatch(pieces[-1]) else 1
+        for piece in pieces[:-keep]:
+            yield from self._judge(piece)
+        self.buffer = "".join(pieces[-keep:])
+
+    def close(self) -> list[str]:
+        """The end of the stream: judge what is left."""
+        rest, self.buffer = self.buffer, ""
+        return list(self._judge(rest)) if rest.strip() else []
+
+    def _judge(self, piece: str) -> Iterator[str]:
+        body = _ANY_MARKER.sub("", piece).strip()
+        if not body:
+            return
+        result = self.check(piece)
+        statements = getattr(result, "sentences", [])
+        if not statements:  # a lead-in or fragment ("Sure:"): harmless, shown only with company
+            if len(body) <= 40:
+                self.shown.append(piece)
+                yield piece
+            return
+        if detect_language(body) != self.language and len(_WORDISH.findall(body)) >= 6:
+            self.dropped.append(Dropped(body, "wrong_language"))
+            return
+        if all(s.supported for s in statements):
+            text = result.answer.rstrip() + (piece[len(piece.rstrip()):] or ("" if self.language == "zh" else " "))
+            self.shown.append(text)
+            yield text
+        else:
+            self.dropped.append(Dropped(body, "unsupported"))
+
+    @property
+    def has_statement(self) -> bool:
+        """Was any cited statement shown (not only lead-ins)?"""
+        return any(_ANY_MARKER.search(s) for s in self.shown)
+
+
+def _pieces(text: str) -> list[str]:
+    """Sentences, each with the [n] markers written right after its end ("…。[1] Next").
+
+    >>> _pieces("A is B. [1] C is D [2].")
+    ['A is B. [1] ', 'C is D [2].']
+    """
+    out: list[str] = []
+    for piece in split_sentences(text):
+        m = _MARKERS.match(piece)
+        if out and m:
+            # markers that open this piece belong to the sentence before it
+            out[-1] = out[-1].rstrip() + " " + m.group(0).strip() + " "
+            piece = piece[m.end():].lstrip()
+            if not piece:
+                continue
+        out.append(piece)
+    return out
