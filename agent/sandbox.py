@@ -106,35 +106,47 @@ class SandboxUnavailable(RuntimeError):
     """No isolation strong enough to run hostile code here (and the weak mode is not allowed)."""
 
 
-def _bwrap_base(mounts: list[str]) -> list[str]:
-    """bubblewrap's namespace and filesystem arguments, before the per-demo tmpfs sizes."""
+SCRATCH = (SANDBOX_CWD, "/tmp", "/dev/shm")  # the demo's writable places: private, size-capped tmpfs
+
+
+def _bwrap_base(scratch_bytes: int = 64 * 2**20) -> list[str]:
+    """bubblewrap's namespaces, a fresh /proc and /dev, the scratch tmpfs, then the read-only view.
+
+    The view comes after the tmpfs mounts so that an interpreter under /tmp (a CI clone's venv)
+    is bound on top of the private /tmp rather than hidden by it.
+    """
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if os.geteuid() != 0:
         namespaces = ["--unshare-user"] + namespaces + ["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
-    return ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox", *mounts,
+    args = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox",
             "--proc", "/proc", "--dev", "/dev"]
+    for path in SCRATCH:
+        args += ["--perms", "0777" if path == SANDBOX_CWD else "01777", "--size", str(scratch_bytes), "--tmpfs", path]
+    return args + _read_only_view()
 
 
 def _read_only_view() -> list[str]:
     """``/usr`` (with the merged-/usr links) and the interpreter's prefixes, read-only; parent folders 0755."""
-    args, made = ["--ro-bind", "/usr", "/usr"], {"/", "/usr"}
+    args = ["--ro-bind", "/usr", "/usr"]
+    bound = {"/usr"}  # read-only binds: whatever lies below them is visible already
+    made = {"/", "/proc", "/dev", *SCRATCH}  # folders that exist in the sandbox already
     for link in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
         path = Path("/") / link
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-            made.add(str(path))
+            bound.add(str(path))
     roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)))}
     for root in sorted(roots):
-        if root == "/usr" or root.startswith("/usr/") or any(root.startswith(m.rstrip("/") + "/") for m in made - {"/"}):
+        if any(root == b or root.startswith(b + "/") for b in bound):
             continue
         for parent in reversed(Path(root).parents):  # bwrap would create missing parents 0700
             if str(parent) not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(str(parent))
         args += ["--ro-bind", root, root]
-        made.add(root)
+        bound.add(root)
     args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     return args
 
@@ -144,7 +156,7 @@ def _bwrap_works() -> bool:
     if not shutil.which("bwrap"):
         return False
     try:
-        probe = subprocess.run(_bwrap_base(_read_only_view()) + ["--", sys.executable, "-I", "-c", "pass"],
+        probe = subprocess.run(_bwrap_base() + ["--", sys.executable, "-I", "-c", "pass"],
                                capture_output=True, timeout=30)
         return probe.returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -361,12 +373,8 @@ def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_
     python = [sys.executable, "-I", "-B", "-u"]
     if "bwrap" not in layers:
         return python + [str(CHILD)]
-    size = str(limits.file_mb * 2**20 * 4)  # the demo's disk: its folder, /tmp and /dev/shm, each capped
-    cmd = _bwrap_base(_read_only_view())
-    cmd += ["--perms", "0777", "--size", size, "--tmpfs", SANDBOX_CWD,
-            "--perms", "01777", "--size", size, "--tmpfs", "/tmp",
-            "--perms", "01777", "--size", size, "--tmpfs", "/dev/shm",
-            "--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/courseta",
+    cmd = _bwrap_base(limits.file_mb * 2**20 * 4)  # the demo's disk: its folder, /tmp and /dev/shm, each capped
+    cmd += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/courseta",
             "--ro-bind", str(CHILD), CHILD_IN_SANDBOX]
     if mpl_seed is not None:
         cmd += ["--ro-bind", str(mpl_seed), MPL_SEED_IN_SANDBOX]

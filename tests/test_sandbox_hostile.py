@@ -278,3 +278,13 @@ def test_fifo_or_symlink_in_the_old_result_place_cannot_block_the_weak_mode(monk
     t0 = time.monotonic()
     result = run_python(code, SandboxLimits(timeout_s=4, cpu_s=3, require_isolation=False))
     assert time.monotonic() - t0 < 10 and not result.ok
+
+
+def test_an_interpreter_under_tmp_is_bound_above_the_private_tmp(monkeypatch):
+    """A CI clone's venv lives under /tmp: its bind must come after (on top of) the demo's own /tmp."""
+    monkeypatch.setattr(sys, "prefix", "/tmp/ci-clone/.venv")
+    args = sandbox._bwrap_base()
+    tmpfs = next(i for i in range(len(args) - 1) if args[i] == "--tmpfs" and args[i + 1] == "/tmp")
+    bind = next(i for i in range(len(args) - 2) if args[i] == "--ro-bind" and args[i + 1] == "/tmp/ci-clone/.venv")
+    assert tmpfs < bind
+    assert ["--perms", "0755", "--dir", "/tmp/ci-clone"] == args[bind - 4: bind]
