@@ -1,0 +1,55 @@
+"""The two retrieval question sets are well-formed and their gold strings exist in the corpus.
+
+This checks the data only (no retrieval): every in-corpus question's ``answer_contains`` must
+lie inside some chunk at the default chunking, or the set could not be answered at all; the
+held-out set must keep the shape the README describes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from retrieval.chunking import chunk_document
+from retrieval.eval import contains_any, load_qa, normalise
+from retrieval.loaders import load_document, load_sources
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
+LANGS = {"zh", "en", "en-about-zh", "out-of-corpus"}
+
+
+@pytest.fixture(scope="module")
+def chunks():
+    corpus = REPO / "corpus"
+    sources = load_sources(corpus)
+    docs = [load_document(p, corpus, sources) for p in sorted(corpus.rglob("*")) if p.suffix in (".md", ".pdf")]
+    return [c for d in docs for c in chunk_document(d, 400, 60)]
+
+
+@pytest.mark.parametrize("name", ["dev_qa.jsonl", "heldout_qa.jsonl"])
+def test_schema_and_gold_strings_in_corpus(name, chunks):
+    items = load_qa(DATA / name)
+    ids = [it["id"] for it in items]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    for it in items:
+        assert it["lang"] in LANGS, it
+        gold = it["answer_contains"]
+        assert bool(gold) == (it["lang"] != "out-of-corpus"), it["id"]
+        if gold:
+            assert any(contains_any(c.text, gold) for c in chunks), f"{it['id']}: no chunk holds its gold string"
+            assert not any(normalise(g) in normalise(it["question"]) for g in gold), f"{it['id']}: gold string in question"
+
+
+def test_heldout_shape():
+    items = load_qa(DATA / "heldout_qa.jsonl")
+    langs = Counter(it["lang"] for it in items)
+    in_corpus = len(items) - langs["out-of-corpus"]
+    assert in_corpus >= 40
+    assert langs["out-of-corpus"] >= 6
+    assert langs["en-about-zh"] >= in_corpus / 4  # about a third of the answerable questions
+    dev_questions = {json.loads(l)["question"] for l in (DATA / "dev_qa.jsonl").read_text(encoding="utf-8").splitlines() if l}
+    assert not dev_questions & {it["question"] for it in items}
