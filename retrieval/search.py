@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from retrieval.backends import DenseIndex, LexicalIndex, load_dense
-from retrieval.embedders import Embedder, get_embedder, resolve_device
+from retrieval.embedders import Embedder, embed_queries, get_embedder, resolve_device
 from retrieval.errors import EmbedderError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.glossary import load_glossary
 from retrieval.store import REBUILD_HINT, StoredIndex, current_index_dir, load_stored, mismatch_reason
@@ -123,7 +123,7 @@ class Retriever:
         return self.lexical.search(tokens, n, expansion, weight)
 
     def dense_search(self, query: str, n: int) -> list[tuple[int, float]]:
-        vec = self.embedder.embed([query])[0]
+        vec = embed_queries(self.embedder, [query])[0]
         if vec.shape[0] != self.stored.vectors.shape[1]:
             raise IndexMismatchError(
                 f"embedder gives {vec.shape[0]}-dim vectors but the index holds {self.stored.vectors.shape[1]}-dim ones; "
