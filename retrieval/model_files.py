@@ -14,12 +14,12 @@ of the files inside the pinned wheels.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common.hashing import sha256_file
 from retrieval.errors import EmbedderError
 
 
@@ -49,14 +49,6 @@ PINNED: dict[str, PinnedFile] = {
 }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def locate(name: str) -> Path:
     """Where the installed distribution keeps the pinned file ``name`` (the package is not imported)."""
     pin = PINNED[name]
@@ -72,7 +64,7 @@ def locate(name: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
-    return sha256_of(path) == expected
+    return sha256_file(path) == expected
 
 
 def verified_path(name: str) -> Path:

@@ -19,7 +19,6 @@ an :class:`IndexCorruptError` saying what to run, never a silent partial search.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from common.hashing import sha256_file
 from retrieval.chunking import CHUNKER_VERSION
 from retrieval.errors import IndexCorruptError, IndexMissingError
 from retrieval.types import Chunk
@@ -103,16 +103,8 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.name != "manifest.json":
-            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_files(path: Path, manifest: dict[str, Any]) -> None:
@@ -124,7 +116,7 @@ def verify_files(path: Path, manifest: dict[str, Any]) -> None:
         file = path / name
         if not file.is_file():
             raise IndexCorruptError(f"the index in {path} is damaged ({name} is missing); {REBUILD_HINT}")
-        if file.stat().st_size != want.get("bytes") or _sha256(file) != want.get("sha256"):
+        if file.stat().st_size != want.get("bytes") or sha256_file(file) != want.get("sha256"):
             raise IndexCorruptError(
                 f"the index in {path} is damaged ({name} does not match its manifest); {REBUILD_HINT}")
 
