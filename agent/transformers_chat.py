@@ -141,10 +141,14 @@ def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = T
     from agent.packaged_models import assemble
 
     cached = cache_dir / spec.filename.removesuffix(".gguf")
-    if (cached / "config.json").is_file():
-        model, tokenizer = load_gguf(None, cached, dtype="float32" if int8 else dtype)
-    else:  # the cached copy is kept in bf16 (half the disk of fp32)
+    if not (cached / "config.json").is_file():  # first start: de-quantize once, cached in bf16
         model, tokenizer = load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16")
+        if not (cached / "config.json").is_file():  # the cache could not be written: use it as loaded
+            return model, tokenizer
+        # the model loaded from GGUF still counts as "quantized" for transformers (no .float(),
+        # so no int8): always run the clean copy read back from the cache
+        del model
+    model, tokenizer = load_gguf(None, cached, dtype="float32" if int8 else dtype)
     if int8 and model.device.type == "cpu":
         model = quantize_int8(model)
     return model, tokenizer
