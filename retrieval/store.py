@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from retrieval.chunking import CHUNKER_VERSION
 from retrieval.errors import IndexCorruptError, IndexMissingError
 from retrieval.types import Chunk
 
+_INDEX_NAME = re.compile(r"index-[0-9A-Za-z_.-]+")
 FORMAT_VERSION = 2  # 2: the manifest holds "integrity" (sizes + sha256 of every file)
 CURRENT = "CURRENT"
 
@@ -84,7 +86,10 @@ def current_index_dir(data_dir: Path) -> Path | None:
     pointer = data_dir / CURRENT
     if not pointer.is_file():
         return None
-    path = data_dir / pointer.read_text(encoding="utf-8").strip()
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not _INDEX_NAME.fullmatch(name):  # a folder name this module wrote, never a path
+        return None
+    path = data_dir / name
     return path if (path / "manifest.json").is_file() else None
 
 

@@ -182,3 +182,17 @@ def test_parallel_cli_ingests_never_break_the_live_index(mini_corpus, make_retri
     assert len([p for p in s.data_dir.iterdir() if p.name.startswith("index-")]) <= 2
     assert not [p for p in s.data_dir.iterdir() if p.name.startswith(".building")]
     assert np.isfinite(stored.vectors).all()
+
+
+def test_current_naming_a_path_is_not_followed(mini_corpus, make_retrieval_settings, embedder, tmp_path):
+    from retrieval.errors import IndexMissingError
+
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "manifest.json").write_text("{}", encoding="utf-8")
+    (s.data_dir / "CURRENT").write_text("../elsewhere", encoding="utf-8")
+    assert current_index_dir(s.data_dir) is None
+    with pytest.raises(IndexMissingError):
+        Retriever.load(s, embedder=embedder)

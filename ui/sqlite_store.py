@@ -85,7 +85,7 @@ class SqliteStore:
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+            _create_owner_only(self.path)
         _owner_only(self.path)
         db = connect(self.path, self.timeout)
         try:
@@ -155,6 +155,23 @@ class SqliteStore:
     def _sentence(self, exc: sqlite3.Error) -> str:
         reason = "it is busy" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
         return f"the {self.what} could not be written or read ({reason})"
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create an empty 0600 file at ``path`` without ever holding a descriptor of ``path`` itself.
+
+    Closing any descriptor of a database file drops the POSIX locks SQLite holds on it in this
+    process (they are per process and inode), so the file is made under a private name, closed,
+    then hard-linked into place; if another thread made it first, theirs is kept.
+    """
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}-{time.monotonic_ns()}")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
 
 
 def _owner_only(path: Path) -> None:
