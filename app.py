@@ -64,7 +64,8 @@ def stored(what: str, work, default=None):
     except StoreError as exc:
         log.warning("%s failed: %s", what, exc, exc_info=exc.__cause__)
         # shown at the top of the next run too (the page reruns right after an answer)
-        st.session_state.store_warning = (f"Could not save or load {what} ({exc}); your answers stay on this page, "
+        # one fixed sentence: the store's own message may name files; it goes to the log only
+        st.session_state.store_warning = (f"Could not save or load {what}; your answers stay on this page, "
                                           "but may not be kept after a reload.")
         return default
 
@@ -91,7 +92,8 @@ def restore_conversation(settings) -> list[ChatMessage]:
 def fork_if_read_only(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Before the first question on a chat opened from a link: continue in a new chat with a copy."""
     if st.session_state.get("read_only"):
-        st.session_state.messages = messages = [m.model_copy(deep=True) for m in messages]
+        # copies without answer-log ids: feedback on the fork never changes the original's log rows
+        st.session_state.messages = messages = [m.model_copy(deep=True, update={"log_id": None}) for m in messages]
         st.session_state.conversation_id = new_conversation_id()
         st.session_state.read_only = False
         st.query_params["c"] = st.session_state.conversation_id

@@ -278,6 +278,7 @@ def test_the_answer_stays_when_the_stores_fail(app_env, monkeypatch):
     assert "温度参数" in " ".join(m.value for m in at.chat_message[1].markdown)
     warnings = [w.value for w in at.warning]
     assert any("your answers stay on this page" in w for w in warnings), warnings
+    assert not any("busy" in w for w in warnings)  # the store's own message goes to the log only
 
 
 PLANTED = """---
@@ -385,3 +386,4 @@ def test_a_shared_link_is_read_only_and_continuing_forks_it(app_env):
     assert forked and forked != cid
     assert [m.content for m in store.load(cid)] == original  # the original is untouched
     assert len(store.load(forked)) == len(original) + 2 and store.load(forked)[0].content == original[0]
+    assert store.load(forked)[1].log_id is None  # 👍/👎 on the fork never reach the original's log row
