@@ -259,6 +259,12 @@ class AgentSettings(BaseSettings):
         True, description="Blend embedding similarity into the citation support score (lexical overlap alone when off)."
     )
     max_tool_steps: int = Field(4, ge=1, description="Tool calls a tool-calling model may make per answer.")
+    first_tool_choice: Literal["required", "auto"] = Field(
+        "required",
+        description="Tool-calling strategy: `required` makes the model's first round call a tool (OpenAI `tool_choice`; "
+        "vLLM and llama.cpp's server honour it), `auto` lets it answer at once. Either way, a model that searched "
+        "nothing gets the question searched for it and is asked again.",
+    )
 
 
 class SandboxSettings(BaseSettings):

@@ -76,7 +76,8 @@ class Composer:
 
     @staticmethod
     def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False) -> str:
-        """The code that ran, where it came from, its output, its error and its figures."""
+        """The code that ran, where it came from, its output, its error and its figures
+        (``run``: the turn's :class:`agent.records.CodeRun`)."""
         lines = [phrase("code_intro", language), f"```python\n{code}\n```"]
         if source_n:
             lines.append(phrase("code_from_passage", language, n=source_n))
@@ -85,7 +86,7 @@ class Composer:
         if run.stdout.strip():
             lines.append(f"```\n{run.stdout.rstrip()}\n```")
         if run.error:
-            lines.append(f"**{run.error['type']}**: {run.error['message']}")
-        if run.figures:
-            lines.append(f"({len(run.figures)} figure(s))")
+            lines.append(f"**{run.error.type}**: {run.error.message}")
+        if run.n_figures:
+            lines.append(f"({run.n_figures} figure(s))")
         return "\n\n".join(lines)

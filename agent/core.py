@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 from agent.citations import verify
 from agent.compose import Composer
 from agent.errors import ModelError
-from agent.events import Done, Event
+from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
 from agent.policy import route, standalone_query
@@ -91,11 +91,24 @@ class Agent:
             yield from self.strategy.run(turn)
         except ModelError as exc:
             turn.error = str(exc)
-            if not turn.answer:
-                turn.answer = turn.error
+            yield from self._after_model_error(turn)
         answer = turn.to_answer(self.strategy.name, self._parts.check)
         answer.timings["total_s"] = round(time.perf_counter() - t0, 3)
         yield Done(answer)
+
+    def _after_model_error(self, turn: Turn) -> Iterator[Event]:
+        """The model failed (server down, killed mid-answer, timed out). What was shown stays shown;
+        when nothing was, the passages already found are quoted, so the answer is still grounded;
+        with no passages, the answer is the error sentence."""
+        if turn.answer.strip():
+            return
+        if turn.hits and turn.mode not in ("refusal", "code", "homework"):
+            turn.mode = "extract"
+            turn.answer = self._parts.composer.quote(turn, turn.hits, self._parts.query_tokens(turn.query),
+                                                     semantics=self.strategy.semantics())
+            yield Token(turn.answer)
+        else:
+            turn.answer = turn.error
 
     def ask(self, question: str, history: Sequence[dict] = (), options: TurnOptions | None = None) -> Answer:
         """:meth:`stream` to the end; the answer."""

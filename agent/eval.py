@@ -11,7 +11,9 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
   whole text for quoted ones, whose quotes are the notes' language) are in the question's language;
 - citation precision / recall separately for written answers (mode ``generate``) and quoted ones;
 - latency: p50 / p95 of the whole answer, of the first model token and of the first shown
-  sentence where a model wrote; decoding speed (tokens/s) p50.
+  sentence where a model wrote; decoding speed (tokens/s) p50;
+- tool calls per answer (mean, and how many of them failed: unknown tool, bad arguments), for
+  comparing the tool-calling strategy with the deterministic route (``--strategy``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def evaluate(agent, items: list[dict]) -> dict:
             "first_token_s": answer.timings.get("first_token_s"),
             "first_sentence_s": answer.timings.get("first_sentence_s"),
             "tokens_per_s": answer.timings.get("tokens_per_s"),
+            "tool_calls": len(answer.tool_calls),
+            "tool_errors": sum(1 for c in answer.tool_calls if c.summary.startswith("error")),
+            "strategy": answer.strategy,
             "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
         })
     inside = [r for r in rows if r["in_corpus"]]
@@ -95,6 +100,8 @@ def evaluate(agent, items: list[dict]) -> dict:
         "first_token_s_p95": _pct([r["first_token_s"] for r in rows if r["first_token_s"]], 95),
         "first_sentence_s_p50": _pct([r["first_sentence_s"] for r in rows if r["first_sentence_s"]], 50),
         "tokens_per_s_p50": _pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
+        "tool_calls_per_answer": _mean(rows, "tool_calls"),
+        "tool_call_errors": sum(r["tool_errors"] for r in rows),
         "modes": modes,
         "misses": [r["id"] for r in inside if not r["cited_gold"]],
         "false_refusals": [r["id"] for r in inside if r["refused"]],
@@ -109,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qa", required=True, type=Path)
     parser.add_argument("--mode", choices=["auto", "generate", "extract"], default=None,
                         help="override the answer_mode setting")
+    parser.add_argument("--strategy", choices=["auto", "tools", "route"], default=None,
+                        help="override the agent_strategy setting")
     parser.add_argument("--json", action="store_true", help="last line printed: one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     args = parser.parse_args(argv)
@@ -121,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         if args.mode:
             settings = settings.override(answer_mode=args.mode)
+        if args.strategy:
+            settings = settings.override(agent_strategy=args.strategy)
         agent = Agent.from_settings(settings)
     except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(agent, load_qa(args.qa)[: args.limit])
     result["answer_mode"] = settings.agent.answer_mode
     result["llm"] = settings.agent.llm
+    result["agent_strategy"] = agent.strategy.name
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

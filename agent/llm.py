@@ -76,10 +76,14 @@ class ChatBackend:
                         raise ModelError(self.explain(exc)) from exc
         return self._model
 
-    def stream(self, messages, tools=None) -> Iterator:
-        """Stream the model's message chunks for ``messages`` (with ``tools`` bound, if given)."""
+    def stream(self, messages, tools=None, tool_choice: str | None = None) -> Iterator:
+        """Stream the model's message chunks for ``messages`` (with ``tools`` bound, if given;
+        ``tool_choice`` "required" makes the model call one of them, where the server supports it)."""
         model = self.model()
-        runnable = model.bind_tools(tools) if tools else model
+        if tools:
+            runnable = model.bind_tools(tools, tool_choice=tool_choice) if tool_choice else model.bind_tools(tools)
+        else:
+            runnable = model
         try:
             for chunk in runnable.stream(messages):
                 yield chunk

@@ -84,17 +84,17 @@ class CourseTools:
 
         @tool
         def search_course(query: str, k: int = 5) -> str:
-            """Search the course materials (lecture notes, slides, reading lists). Returns numbered passages."""
+            """Search the course notes and slides for the student's question. query: the question itself, in its own words. Returns numbered passages."""
             return tools.numbered(tools.search_course(query, k))
 
         @tool
         def list_readings(topic: str) -> str:
-            """What to read about a topic or for a week ("week 3", "第3周"): reading-list and schedule passages."""
+            """Only when the student asks what to read or about the schedule: reading-list and schedule passages. topic: the subject or week asked about ("week 3", "第3周")."""
             return tools.numbered(tools.list_readings(topic))
 
         @tool
         def run_python(code: str) -> str:
-            """Run a small Python demo (numpy and matplotlib available) and return its output."""
+            """Only when the student asks to run code: run the Python code (numpy and matplotlib available) and return its output."""
             result = tools.run_python(code)
             parts = [f"ok: {result.ok}", f"stdout:\n{result.stdout}"]
             if result.error:

@@ -121,3 +121,14 @@ def course_corpus(tmp_path) -> Path:
     for path in dest.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return dest
+
+
+@pytest.fixture
+def course(course_corpus, make_settings, embedder):
+    """The real course corpus indexed with the fake embedder (fast, deterministic): (Settings, Retriever)."""
+    from retrieval.ingest import ingest
+    from retrieval.search import Retriever
+
+    s = make_settings(course_corpus, chunk_size=400, chunk_overlap=60)
+    ingest(s.retrieval, progress=False, embedder=embedder)
+    return s, Retriever.load(s.retrieval, embedder=embedder)

@@ -19,8 +19,10 @@ class ScriptedToolModel(FakeMessagesListChatModel):
     """Returns the scripted AIMessages in order (tool calls included); bind_tools is a no-op."""
 
     seen: list = []
+    tool_choices: list = []
 
-    def bind_tools(self, tools, **kwargs):
+    def bind_tools(self, tools, tool_choice=None, **kwargs):
+        self.tool_choices.append(tool_choice)
         return self
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
@@ -71,3 +73,14 @@ class FakeRetriever:
         ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:k]
         return [Hit(chunk=self.chunks[i], score=float(s), ranks={"bm25": r}, scores={"bm25": float(s)})
                 for r, (s, i) in enumerate(ranked, start=1)]
+
+
+def course_agent(course, model=None, **overrides):
+    """An agent over the ``course`` fixture's index; ``model`` (a LangChain chat model) wrapped as a
+    backend that neither calls tools nor prefers quotes, else the backend the ``llm`` setting names."""
+    from agent.core import Agent
+
+    s, retriever = course
+    s = s.override(**overrides)
+    backend = StaticBackend(model, name="scripted", prompt_chars=s.agent.prompt_chars) if model is not None else None
+    return Agent.from_settings(s, retriever=retriever, backend=backend)

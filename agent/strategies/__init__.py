@@ -10,12 +10,14 @@ changes lives on its :class:`agent.turn.Turn`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
 from agent.compose import Composer
-from agent.events import Event
+from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
+from agent.policy import is_homework_request
 from agent.relevance import is_covered
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
@@ -64,3 +66,36 @@ class Strategy:
 
     def run(self, turn: Turn) -> Iterator[Event]:
         raise NotImplementedError
+
+    # -- steps both strategies take ---------------------------------------------------------------
+    def homework_request(self, turn: Turn) -> bool:
+        return turn.options.homework_integrity and is_homework_request(turn.question)
+
+    def homework_note(self, turn: Turn, tools: CourseTools) -> Iterator[Event]:
+        """An assignment request: no solution (and no model), the passages to read instead."""
+        t = time.perf_counter()
+        hits = tools.search_course(turn.query)
+        yield Status(f"searching… {len(hits)} passages")
+        turn.mode = "homework"
+        turn.answer = self.parts.composer.homework(turn, hits, self.parts.query_tokens(turn.query))
+        yield Token(turn.answer)
+        turn.timings["retrieval_s"] = round(time.perf_counter() - t, 3)
+
+    def semantics(self) -> Semantics | None:
+        embedder = getattr(self.parts.retriever, "embedder", None)
+        return Semantics.of(embedder) if embedder is not None else None
+
+    @staticmethod
+    def show(turn: Turn, sentence: str, t0: float) -> Iterator[Event]:
+        """Append a verified sentence to the answer (kept as shown: a model that fails mid-answer loses
+        nothing already shown)."""
+        if not turn.answer:
+            turn.timings["first_sentence_s"] = round(time.perf_counter() - t0, 3)
+        turn.answer += sentence
+        yield Token(sentence)
+
+    @staticmethod
+    def replace(turn: Turn, text: str) -> Event:
+        """``text`` becomes the whole answer: withdraws what was shown, if anything was."""
+        shown, turn.answer = bool(turn.answer), text
+        return Replace(text) if shown else Token(text)

@@ -15,7 +15,7 @@ from typing import Iterator
 from agent.events import Event, Replace, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
-from agent.policy import code_in, extract_code, is_homework_request, route
+from agent.policy import code_in, extract_code, route
 from agent.prompts import writer_messages
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
@@ -54,13 +54,8 @@ class RouteStrategy(Strategy):
         parts, composer = self.parts, self.parts.composer
         tools = parts.tools(turn)
         t_retrieval = time.perf_counter()
-        if turn.options.homework_integrity and is_homework_request(turn.question):
-            hits = tools.search_course(turn.query)
-            yield Status(f"searching… {len(hits)} passages")
-            turn.mode = "homework"
-            turn.answer = composer.homework(turn, hits, parts.query_tokens(turn.query))
-            yield Token(turn.answer)
-            turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
+        if self.homework_request(turn):
+            yield from self.homework_note(turn, tools)
             return
         tool = route(turn.question)
         if tool in ("run_python", "show_code"):
@@ -75,7 +70,7 @@ class RouteStrategy(Strategy):
             yield Token(turn.answer)
             return
         mode = "extract" if tool == "list_readings" else parts.answer_mode()
-        semantics = self._semantics()
+        semantics = self.semantics()
         if mode == "generate" and parts.settings.answer_mode == "auto" and not self._can_verify(turn, hits, semantics):
             yield Status("the citation check cannot compare this language with the notes' (English-only embedder); "
                          "quoting them instead")
@@ -87,10 +82,6 @@ class RouteStrategy(Strategy):
         intro = "readings_intro" if tool == "list_readings" else "extract_intro"
         turn.answer = composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro, semantics=semantics)
         yield Token(turn.answer)
-
-    def _semantics(self) -> Semantics | None:
-        embedder = getattr(self.parts.retriever, "embedder", None)
-        return Semantics.of(embedder) if embedder is not None else None
 
     def _can_verify(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> bool:
         """Can the citation check judge sentences in the question's language against these passages?"""
@@ -140,9 +131,9 @@ class RouteStrategy(Strategy):
             raw += text
             n_tokens += 1
             for sentence in gate.feed(text):
-                yield from self._show(turn, sentence, t)
+                yield from self.show(turn, sentence, t)
         for sentence in gate.close():
-            yield from self._show(turn, sentence, t)
+            yield from self.show(turn, sentence, t)
         elapsed = time.perf_counter() - t
         turn.timings["generation_s"] = round(elapsed, 3)
         n_tokens = reported_tokens or n_tokens
@@ -159,13 +150,6 @@ class RouteStrategy(Strategy):
         elif gate.dropped:
             yield Status(f"left out {len(gate.dropped)} sentence(s) of the model's answer that the passages do not support")
 
-    @staticmethod
-    def _show(turn: Turn, sentence: str, t0: float) -> Iterator[Event]:
-        if not turn.answer:
-            turn.timings["first_sentence_s"] = round(time.perf_counter() - t0, 3)
-        turn.answer += sentence  # kept as shown: a model that fails mid-answer loses nothing shown
-        yield Token(sentence)
-
     def _code(self, turn: Turn, tools: CourseTools, run: bool) -> Iterator[Event]:
         """Show the code with its citation; run it only when asked to and when it is whole."""
         code, source_n, state = find_code(turn.question, turn.query, tools)
@@ -180,7 +164,8 @@ class RouteStrategy(Strategy):
             yield Token(turn.answer)
             return
         yield Status("running code…")
-        result = tools.run_python(code)
-        yield Status(f"running code… {result.duration_s:.1f} s")
-        turn.answer = composer.code_result(turn.language, code, source_n, result, repaired=state == "repaired")
+        tools.run_python(code)
+        run = turn.code_runs[-1]
+        yield Status(f"running code… {run.duration_s:.1f} s")
+        turn.answer = composer.code_result(turn.language, code, source_n, run, repaired=state == "repaired")
         yield Token(turn.answer)
