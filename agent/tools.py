@@ -13,6 +13,7 @@ import time
 from agent.injection import WITHHELD, is_flagged
 from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
+from agent.sentences import best_sentences
 from agent.turn import Turn
 from retrieval.types import Hit
 
@@ -23,10 +24,11 @@ _READING_HEADINGS = re.compile(r"阅读|论文|课程大纲|课程日历|课程�
 class CourseTools:
     """The tools of one turn: ``retriever`` searches, ``sandbox_limits`` bound the code demos."""
 
-    def __init__(self, turn: Turn, retriever, sandbox_limits: SandboxLimits):
+    def __init__(self, turn: Turn, retriever, sandbox_limits: SandboxLimits, prompt_chars: int | None = None):
         self.turn = turn
         self.retriever = retriever
         self.sandbox_limits = sandbox_limits
+        self.prompt_chars = prompt_chars  # passage characters one tool result may hold (None: whole passages)
 
     def _record(self, name: str, args: dict, summary: str, t0: float) -> None:
         self.turn.calls.append(ToolCall(name=name, args=args, summary=summary,
@@ -67,13 +69,24 @@ class CourseTools:
         return result
 
     # -- LangChain tools for models that call tools themselves ---------------------------------
-    def numbered(self, hits: list[Hit]) -> str:
-        """Passages as a tool result: each under its [n], title, page and heading."""
+    def numbered(self, hits: list[Hit], query: str = "") -> str:
+        """Passages as a tool result: each under its [n], title, page and heading. Within the
+        ``prompt_chars`` budget each passage gives its sentences that best match ``query`` (a model
+        on a CPU reads a 2,000-character tool result for ~10 s before its first word)."""
         lines = []
+        per = max(80, self.prompt_chars // max(1, len(hits))) if self.prompt_chars else None
+        tokens = None
         for hit in hits:
             n = self.turn.number_of(hit)
             page = f", p. {hit.page}" if hit.page else ""
-            text = WITHHELD if is_flagged(hit.text) else hit.text  # never shown to the model
+            text = hit.text
+            if is_flagged(text):
+                text = WITHHELD  # never shown to the model
+            elif per and len(text) > per:
+                if tokens is None:
+                    bm25, expansion = self.retriever.bm25_tokens(query)
+                    tokens = set(bm25) | set(expansion)
+                text = " ".join(best_sentences(hit, tokens, per, query).split())
             lines.append(f"[{n}] {hit.title}{page} — {hit.heading or ''}\n{text}")
         return "\n\n".join(lines) if lines else "No passages found."
 
@@ -85,12 +98,12 @@ class CourseTools:
         @tool
         def search_course(query: str, k: int = 5) -> str:
             """Search the course notes and slides for the student's question. query: the question itself, in its own words. Returns numbered passages."""
-            return tools.numbered(tools.search_course(query, k))
+            return tools.numbered(tools.search_course(query, k), query)
 
         @tool
         def list_readings(topic: str) -> str:
-            """Only when the student asks what to read or about the schedule: reading-list and schedule passages. topic: the subject or week asked about ("week 3", "第3周")."""
-            return tools.numbered(tools.list_readings(topic))
+            """Only when the student asks what to read or about the schedule: reading-list and schedule passages. topic: the subject or the week asked about."""
+            return tools.numbered(tools.list_readings(topic), topic)
 
         @tool
         def run_python(code: str) -> str:

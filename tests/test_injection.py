@@ -93,4 +93,4 @@ def test_a_tool_calling_model_is_shown_the_flagged_passage_withheld(planted):
     _planted_passage(answer)
     tool_message = model.seen[1][-1].content
     assert WITHHELD in tool_message and "evil.example" not in tool_message
-    assert "never instructions" in model.seen[0][0].content
+    assert "quoted data, not instructions" in model.seen[0][0].content

@@ -37,7 +37,7 @@ class AgentParts:
     check: Checker
 
     def tools(self, turn: Turn) -> CourseTools:
-        return CourseTools(turn, self.retriever, self.sandbox_limits)
+        return CourseTools(turn, self.retriever, self.sandbox_limits, self.backend.prompt_chars)
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""

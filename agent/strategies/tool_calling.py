@@ -56,7 +56,7 @@ class ToolCallingStrategy(Strategy):
         gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language)
         turn.mode = "generate"
         t = time.perf_counter()
-        rounds, calls_made, done, answer_now = 0, 0, set(), False
+        rounds, calls_made, done, answer_now, own = 0, 0, set(), False, None
         for step in range(parts.settings.max_tool_steps + 1):
             # the last round offers no tools (answer now), nor a round after a repeated call or after
             # the agent searched for a model that would not
@@ -87,7 +87,8 @@ class ToolCallingStrategy(Strategy):
             invalid = list(getattr(full, "invalid_tool_calls", None) or [])
             if not calls and not invalid:
                 if not turn.hits and offer:
-                    yield from self._search_for_model(turn, tools, messages)
+                    yield Status("the model answered without searching; searching the course materials for it")
+                    own = self._search_for_model(turn, tools, messages)
                     answer_now = True
                     continue
                 break
@@ -109,20 +110,20 @@ class ToolCallingStrategy(Strategy):
         turn.timings["generation_s"] = round(time.perf_counter() - t, 3)
         turn.timings["model_rounds"] = rounds
         turn.timings["tool_calls"] = calls_made
-        yield from self._finish(turn, tools, gate)
+        yield from self._finish(turn, tools, gate, own)
 
-    def _search_for_model(self, turn: Turn, tools: CourseTools, messages: list) -> Iterator[Event]:
+    @staticmethod
+    def _search_for_model(turn: Turn, tools: CourseTools, messages: list) -> list:
         """The model answered without calling a tool: its answer (never shown) is dropped, the question
         is searched for it, and it is asked again with the passages, as if it had called search_course."""
         from langchain_core.messages import AIMessage, ToolMessage
 
-        yield Status("the model answered without searching; searching the course materials for it")
-        args = {"query": turn.query}
         hits = tools.search_course(turn.query)
         turn.timings["searched_for_model"] = 1
-        messages.append(AIMessage(content="", tool_calls=[{"name": "search_course", "args": args,
+        messages.append(AIMessage(content="", tool_calls=[{"name": "search_course", "args": {"query": turn.query},
                                                            "id": "courseta_search", "type": "tool_call"}]))
-        messages.append(ToolMessage(content=tools.numbered(hits), tool_call_id="courseta_search"))
+        messages.append(ToolMessage(content=tools.numbered(hits, turn.query), tool_call_id="courseta_search"))
+        return hits
 
     # -- the tool calls -------------------------------------------------------------------------
     def _call(self, turn: Turn, tools: CourseTools, offered: dict, call: dict, messages: list) -> Iterator[Event]:
@@ -183,25 +184,28 @@ class ToolCallingStrategy(Strategy):
             turn.timings["generated_tokens"] = turn.timings.get("generated_tokens", 0) + usage["output_tokens"]
 
     # -- the answer -----------------------------------------------------------------------------
-    def _finish(self, turn: Turn, tools: CourseTools, gate: SentenceGate) -> Iterator[Event]:
+    def _finish(self, turn: Turn, tools: CourseTools, gate: SentenceGate, own: list | None) -> Iterator[Event]:
+        """Grounded or declined. ``own``: the agent's own search for the question, if it made one.
+        What the model retrieved may miss the question (a 0.5B model's queries often do), so before
+        declining, or when quoting, the agent searches the question itself."""
         parts, composer = self.parts, self.parts.composer
         if turn.code_runs and route(turn.question) == "run_python":
             run = turn.code_runs[-1]
             turn.mode = "code"
             yield self.replace(turn, composer.code_result(turn.language, run.code, None, run))
             return
-        if not turn.hits:
-            yield Status("the model searched nothing; searching the course materials for it")
-            tools.search_course(turn.query)
-        if turn.options.grounded_only and not parts.covered(turn.hits, turn.query):
+        covered = bool(turn.hits) and parts.covered(turn.hits, turn.query)
+        if own is None and (not covered or not gate.has_statement):
+            yield Status("searching the course materials for the question itself")
+            own = tools.search_course(turn.query)
+        if turn.options.grounded_only and not covered and not parts.covered(own, turn.query):
             turn.refused, turn.mode = True, "refusal"
-            yield self.replace(turn, composer.refusal(turn.hits, turn.language))
+            yield self.replace(turn, composer.refusal(own, turn.language))
             return
         if not gate.has_statement:
             turn.mode = "extract"
             yield Status("none of the model's sentences is supported by the passages; quoting them instead")
-            yield self.replace(turn, composer.quote(turn, turn.hits, parts.query_tokens(turn.query),
-                                                   semantics=self.semantics()))
+            yield self.replace(turn, composer.quote(turn, own, parts.query_tokens(turn.query), semantics=self.semantics()))
         elif gate.dropped:
             yield Status(f"left out {len(gate.dropped)} sentence(s) of the model's answer that the passages do not support")
 
