@@ -7,7 +7,9 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-models.tx
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install ingest run test eval tune clean
+LLAMA_SERVER := $(VENV)/bin/llama-server
+
+.PHONY: install llama-server serve-llm ingest run test eval tune clean
 
 $(STAMP): requirements.txt requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,18 @@ $(STAMP): requirements.txt requirements-models.txt
 
 install: $(STAMP)
 
+# llama.cpp's OpenAI-compatible server, built from the pinned source (requirements-llama-server.txt;
+# ~6 minutes on 2 cores, once): what the openai: backend's end-to-end tests talk to
+$(LLAMA_SERVER): requirements-llama-server.txt scripts/build_llama_server.sh | $(STAMP)
+	bash scripts/build_llama_server.sh $(VENV)
+
+llama-server: $(LLAMA_SERVER)
+
+# serve the packaged 0.5B model on http://127.0.0.1:8080/v1; then, in another shell:
+#   COURSETA_LLM=openai:qwen2.5-coder-0.5b COURSETA_LLM_BASE_URL=http://127.0.0.1:8080/v1 make run
+serve-llm: $(LLAMA_SERVER)
+	$(PY) -m agent.llama_server --port $${LLAMA_PORT:-8080}
+
 ingest: install
 	$(PY) -m retrieval ingest
 
@@ -38,7 +52,7 @@ run: install
 	fi; \
 	COURSETA_TA_TOKEN="$$token" $(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
-test: install
+test: install $(LLAMA_SERVER)
 	$(PY) -m pytest -q
 
 eval: install
@@ -48,4 +62,4 @@ tune: install
 	$(PY) -m retrieval.tune --qa tests/data/dev_qa.jsonl --k 5
 
 clean:
-	rm -rf data .pytest_cache
+	rm -rf data .pytest_cache build

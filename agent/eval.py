@@ -12,7 +12,8 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 - citation precision / recall separately for written answers (mode ``generate``) and quoted ones;
 - latency: p50 / p95 of the whole answer, of the first model token and of the first shown
   sentence where a model wrote; decoding speed (tokens/s) p50;
-- tool calls per answer (mean, and how many of them failed: unknown tool, bad arguments), for
+- tool calls per answer (all, and those the model made itself; how many failed: unknown tool, bad
+  arguments; how often the agent searched for a model that would not), for
   comparing the tool-calling strategy with the deterministic route (``--strategy``).
 """
 
@@ -64,6 +65,8 @@ def evaluate(agent, items: list[dict]) -> dict:
             "first_sentence_s": answer.timings.get("first_sentence_s"),
             "tokens_per_s": answer.timings.get("tokens_per_s"),
             "tool_calls": len(answer.tool_calls),
+            "model_tool_calls": answer.timings.get("tool_calls", 0),  # made by a tool-calling model itself
+            "searched_for_model": bool(answer.timings.get("searched_for_model")),
             "tool_errors": sum(1 for c in answer.tool_calls if c.summary.startswith("error")),
             "strategy": answer.strategy,
             "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
@@ -94,6 +97,7 @@ def evaluate(agent, items: list[dict]) -> dict:
         "language_match_written": _mean(written, "language_match"),
         "language_misses": [r["id"] for r in rows if not r["language_match"]],
         "errors": sum(1 for r in rows if r["error"]),
+        "error_ids": [r["id"] for r in rows if r["error"]],
         "latency_s_p50": _pct([r["seconds"] for r in rows], 50),
         "latency_s_p95": _pct([r["seconds"] for r in rows], 95),
         "first_token_s_p50": _pct([r["first_token_s"] for r in rows if r["first_token_s"]], 50),
@@ -101,6 +105,8 @@ def evaluate(agent, items: list[dict]) -> dict:
         "first_sentence_s_p50": _pct([r["first_sentence_s"] for r in rows if r["first_sentence_s"]], 50),
         "tokens_per_s_p50": _pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
         "tool_calls_per_answer": _mean(rows, "tool_calls"),
+        "model_tool_calls_per_answer": _mean(rows, "model_tool_calls"),
+        "searched_for_model": sum(r["searched_for_model"] for r in rows),
         "tool_call_errors": sum(r["tool_errors"] for r in rows),
         "modes": modes,
         "misses": [r["id"] for r in inside if not r["cited_gold"]],

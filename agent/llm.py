@@ -84,10 +84,15 @@ class ChatBackend:
             runnable = model.bind_tools(tools, tool_choice=tool_choice) if tool_choice else model.bind_tools(tools)
         else:
             runnable = model
+        started = False
         try:
             for chunk in runnable.stream(messages):
+                started = True
                 yield chunk
         except Exception as exc:  # noqa: BLE001 - only the model call is translated
+            if started and not isinstance(exc, ModelError):
+                raise ModelError(f"the model server at {self.base_url or 'the configured URL'} stopped in the middle "
+                                 f"of the answer for {self.name} ({type(exc).__name__})") from exc
             raise ModelError(self.explain(exc)) from exc
 
     def health(self, wait_s: float = 0.0) -> str:

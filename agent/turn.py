@@ -70,7 +70,8 @@ class Turn:
         return self._checked[1]
 
     def needs_check(self) -> bool:
-        return bool(self.answer and self.hits and self.mode not in ("refusal", "code") and not self.error)
+        # after a model failure the answer may still be what was shown or the quotes that replaced it
+        return bool(self.answer and self.hits and self.mode not in ("refusal", "code") and self.answer != self.error)
 
     def to_answer(self, strategy: str, check: Checker) -> Answer:
         """The finished record: the answer text repaired by the citation check, every citation

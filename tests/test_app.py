@@ -8,21 +8,6 @@ from streamlit.testing.v1 import AppTest
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def app_env(course_corpus, tmp_path, monkeypatch):
-    from retrieval.ingest import ingest
-    from settings import get_settings, load_settings
-
-    env = {"COURSETA_EMBEDDER": "hash:64", "COURSETA_DATA_DIR": str(tmp_path / "data"),
-           "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_TA_TOKEN": TA_TOKEN}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    ingest(load_settings().retrieval, progress=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 TA_TOKEN = "test-ta-token-0123456789"
 
 
