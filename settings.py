@@ -311,7 +311,12 @@ class AppSettings(BaseSettings):
         30, ge=0, description="Kept conversations untouched for this many days are deleted (when the app starts); 0 keeps them."
     )
     answer_log_path: Path | None = Field(
-        None, description="SQLite file of the answer log; default: answers.sqlite in the data folder."
+        None, description="SQLite file of the answer log; default: answers.sqlite in the data folder. Keep it on a "
+        "local disk: several app processes on one machine may share it, machines may not (README, several processes)."
+    )
+    conversations_path: Path | None = Field(
+        None, description="SQLite file of the kept conversations; default: conversations.sqlite in the data folder. "
+        "Local disk only, like answer_log_path."
     )
     ta_token: SecretStr | None = Field(
         None,

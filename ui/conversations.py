@@ -64,8 +64,8 @@ def valid_conversation_id(cid: str | None) -> bool:
 
 
 def conversations_path(settings) -> Path:
-    """conversations.sqlite in the data folder (whole Settings)."""
-    return Path(settings.retrieval.data_dir) / "conversations.sqlite"
+    """The conversations_path setting, else conversations.sqlite in the data folder (whole Settings)."""
+    return Path(settings.app.conversations_path or Path(settings.retrieval.data_dir) / "conversations.sqlite")
 
 
 def read_messages(raw: str, version: int) -> list[ChatMessage]:

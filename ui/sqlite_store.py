@@ -183,7 +183,13 @@ def _owner_only(path: Path) -> None:
 
 
 def add_column(db: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
-    """Add ``column`` to ``table`` when a file from an older release lacks it."""
+    """Add ``column`` to ``table`` when a file from an older release lacks it. Another process opening
+    the same new file may add it between the check and the ALTER (tests/test_several_processes.py):
+    then it is there, which is all this asks."""
     columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
     if column not in columns:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        try:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
