@@ -21,6 +21,7 @@ from agent.core import Agent  # noqa: E402
 from agent.events import Done, Replace, Status, Token  # noqa: E402
 from agent.options import TurnOptions  # noqa: E402
 from common.errors import CourseTAError  # noqa: E402
+from retrieval.store import current_index_dir  # noqa: E402
 from settings import get_settings  # noqa: E402
 from ui.answer_log import AnswerLog, answer_log_path  # noqa: E402
 from ui.auth import resolve_role, sign_out_button  # noqa: E402
@@ -35,8 +36,10 @@ st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 log = logging.getLogger("courseta.app")
 
 
-@st.cache_resource(show_spinner="Loading the course index and the embedding model…")
-def load_agent() -> Agent:
+@st.cache_resource(show_spinner="Loading the course index and the embedding model…", max_entries=1)
+def load_agent(index_dir: str) -> Agent:
+    """One agent per live index folder: when an ingest anywhere (this process, another app process,
+    the CLI) makes a new index live, the next question loads it; answers under way keep theirs."""
     agent = Agent.from_settings(get_settings())
     # load the embedding model now, once per process, so the first question does not wait ~9 s
     # for it (bench/e2e.py: embedder_load_s); a bare expression would be drawn by st magic
@@ -152,7 +155,7 @@ def main() -> None:
                "each citation is checked against its passage.")
     try:
         settings = get_settings()
-        agent = load_agent()
+        agent = load_agent(str(current_index_dir(settings.retrieval.data_dir)))
     except CourseTAError as exc:
         st.error(str(exc))
         st.stop()

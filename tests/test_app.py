@@ -372,3 +372,22 @@ def test_a_shared_link_is_read_only_and_continuing_forks_it(app_env):
     assert [m.content for m in store.load(cid)] == original  # the original is untouched
     assert len(store.load(forked)) == len(original) + 2 and store.load(forked)[0].content == original[0]
     assert store.load(forked)[1].log_id is None  # 👍/👎 on the fork never reach the original's log row
+
+
+def test_a_new_index_made_live_elsewhere_is_used_by_the_next_question(app_env, course_corpus):
+    """Another process (here: an ingest called directly, as `python -m retrieval ingest` would) makes
+    a new index live; the running app answers from it at the next question, without a restart."""
+    import streamlit as st
+
+    from retrieval.ingest import ingest
+    from settings import load_settings
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "斑马鱼课程助教的咖啡偏好是什么？")
+    assert "浓缩咖啡" not in " ".join(m.value for m in at.markdown)
+    (course_corpus / "ta-notes.md").write_text("# 助教须知\n\n斑马鱼课程助教的咖啡偏好是浓缩咖啡，每周三供应。\n",
+                                               encoding="utf-8")
+    ingest(load_settings().retrieval, progress=False)
+    at.chat_input[0].set_value("斑马鱼课程助教的咖啡偏好是什么？").run()
+    assert not at.exception
+    assert "浓缩咖啡" in " ".join(m.value for m in at.chat_message[3].markdown)
