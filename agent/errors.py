@@ -13,3 +13,9 @@ class ModelError(AgentError):
     Only real model calls are turned into this (agent/llm.py); the agent then reports it as the
     answer's ``error`` instead of raising. A bug elsewhere stays a bug.
     """
+
+
+class ModelReplyError(ModelError):
+    """The server was reached and answered, then reported an error in the middle of a streamed reply
+    (llama.cpp's server does when it cannot parse the model's output as a tool call); a caller may
+    ask again differently. A connection lost mid-reply stays a plain :class:`ModelError`."""

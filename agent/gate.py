@@ -58,6 +58,10 @@ class SentenceGate:
             yield from self._judge(piece)
         self.buffer = "".join(pieces[-keep:])
 
+    def discard(self) -> None:
+        """Forget the unfinished sentence (the stream it came from broke off)."""
+        self.buffer = ""
+
     def close(self) -> list[str]:
         """The end of the stream: judge what is left."""
         rest, self.buffer = self.buffer, ""

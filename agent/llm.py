@@ -31,13 +31,25 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
-from agent.errors import ModelError
+from agent.errors import ModelError, ModelReplyError
 
 BUNDLED_PROMPT_CHARS = 200  # docs/PERFORMANCE.md: keeps the 135M model's first token under 2 s on 2 cores
 QWEN_PROMPT_CHARS = 360  # docs/PERFORMANCE.md: the 0.5B writer's first token within 2.5 s p50 on 2 cores
 DEFAULT_PROMPT_CHARS = 2000
 LOCAL_MODELS = ("bundled", "qwen2.5-coder-0.5b")
 PROVIDERS_HINT = "use local:bundled, local:qwen2.5-coder-0.5b, hf:<model>, or openai:<model>"
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """Is this (or what caused it) a dropped or timed-out connection, not an error the server sent?"""
+    while exc is not None:
+        name = type(exc).__name__
+        if any(word in name for word in ("Connection", "RemoteProtocol", "ReadError", "Timeout", "Incomplete")):
+            return True
+        if "peer closed" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class ChatBackend:
@@ -91,8 +103,13 @@ class ChatBackend:
                 yield chunk
         except Exception as exc:  # noqa: BLE001 - only the model call is translated
             if started and not isinstance(exc, ModelError):
-                raise ModelError(f"the model server at {self.base_url or 'the configured URL'} stopped in the middle "
-                                 f"of the answer for {self.name} ({type(exc).__name__})") from exc
+                where = self.base_url or "the configured URL"
+                if _lost_connection(exc):
+                    raise ModelError(f"the model server at {where} stopped in the middle of the answer for "
+                                     f"{self.name} ({type(exc).__name__})") from exc
+                text = str(getattr(exc, "message", "") or exc).strip().splitlines()
+                raise ModelReplyError(f"the model server at {where} reported an error in the middle of the answer "
+                                      f"for {self.name}: {text[0][:200] if text else type(exc).__name__}") from exc
             raise ModelError(self.explain(exc)) from exc
 
     def health(self, wait_s: float = 0.0) -> str:

@@ -4,7 +4,9 @@ It speaks ``/v1/chat/completions`` over real HTTP, streamed as server-sent event
 llama.cpp's server sends (a role delta, content deltas, tool-call deltas whose ``arguments`` arrive
 in pieces, a ``finish_reason`` chunk, ``usage``, then ``[DONE]``), and replies with its scripted
 turns in order. Each turn is ``{"content": "..."}`` or ``{"tool_calls": [(name, raw_arguments)]}``
-where ``raw_arguments`` is the exact string sent, so it may be broken JSON.
+where ``raw_arguments`` is the exact string sent, so it may be broken JSON; a turn with ``"error"``
+streams its content, then an error event (``data: {"error": …}``), as llama.cpp's server does when
+it cannot parse the model's output.
 
 >>> server = ScriptedServer([{"content": "Hello [1]."}]).start()
 >>> from openai import OpenAI
@@ -80,6 +82,9 @@ def _events(turn: dict, model: str):
                                              "function": {"name": name, "arguments": ""}}]})
         for i in range(0, len(raw), 8):
             yield _chunk(model, {"tool_calls": [{"index": index, "function": {"arguments": raw[i:i + 8]}}]})
+    if turn.get("error"):  # what llama.cpp's server sends when it cannot parse the model's output
+        yield {"error": {"code": 500, "message": turn["error"], "type": "server_error"}}
+        return
     yield _chunk(model, {}, "tool_calls" if turn.get("tool_calls") else "stop")
     yield {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [],
            "usage": {"prompt_tokens": 100, "completion_tokens": max(1, len(text) // 3), "total_tokens": 100}}

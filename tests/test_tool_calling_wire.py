@@ -155,3 +155,31 @@ def test_a_tool_run_python_answer_shows_the_code_and_its_output(course, scripted
     answer = _agent(course, server).ask("Run print(sum(range(10))) for me")
     assert answer.mode == "code" and answer.code_runs and answer.code_runs[0].stdout.strip() == "45"
     assert "45" in answer.answer and "46" not in answer.answer
+
+
+PARSE_ERROR = "The model produced output that does not match the expected peg-native format"
+
+
+def test_a_server_error_after_a_verified_sentence_keeps_the_sentence(course, scripted):
+    server = scripted([{"tool_calls": [("search_course", '{"query": "温度 控制 生成 变异量"}')]},
+                       {"content": TRUE + " [1]。{\"name\": \"search", "error": PARSE_ERROR}])
+    answer = _agent(course, server).ask(QUESTION)
+    assert answer.error is None and TRUE in answer.answer and answer.mode == "generate"
+    assert answer.timings["reply_errors"] == 1 and len(server.requests) == 2
+
+
+def test_a_server_error_before_any_sentence_asks_again_without_tools(course, scripted):
+    server = scripted([{"tool_calls": [("search_course", '{"query": "温度 控制 生成 变异量"}')]},
+                       {"content": "{\"name\": \"sear", "error": PARSE_ERROR},
+                       {"content": TRUE + " [1]。"}])
+    answer = _agent(course, server).ask(QUESTION)
+    assert answer.error is None and TRUE in answer.answer
+    assert len(server.requests) == 3 and "tools" not in server.requests[2]
+
+
+def test_a_server_error_in_the_last_round_is_one_sentence_and_the_passages_are_quoted(course, scripted):
+    server = scripted([{"tool_calls": [("search_course", '{"query": "温度 控制 生成 变异量"}')]},
+                       {"content": "", "error": PARSE_ERROR}, {"content": "", "error": PARSE_ERROR}])
+    answer = _agent(course, server).ask(QUESTION)
+    assert answer.error and "reported an error in the middle of the answer" in answer.error and PARSE_ERROR in answer.error
+    assert answer.mode == "extract" and answer.citations

@@ -27,6 +27,7 @@ import json
 import time
 from typing import Iterator
 
+from agent.errors import ModelReplyError
 from agent.events import Event, Status
 from agent.gate import SentenceGate
 from agent.policy import route
@@ -62,25 +63,26 @@ class ToolCallingStrategy(Strategy):
             # the agent searched for a model that would not
             offer = step < parts.settings.max_tool_steps and not answer_now
             rounds += 1
-            full, unchecked = None, 0
             choice = parts.settings.first_tool_choice if step == 0 and offer else None
-            for chunk in parts.backend.stream(messages, tools=list(offered.values()) if offer else None,
-                                              tool_choice=choice if choice != "auto" else None):
-                full = chunk if full is None else full + chunk
-                self._usage(turn, chunk)
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                if not text:
-                    continue
-                turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
-                if turn.hits:
-                    for sentence in gate.feed(text):
-                        yield from self.show(turn, sentence, t)
-                else:  # before any passage there is nothing to check a sentence against: never shown
-                    unchecked += len(text)
-                    if unchecked > self.PREAMBLE_CHARS and not getattr(full, "tool_call_chunks", None):
-                        break  # an answer from the model's own knowledge: stop it (closes the request)
-            for sentence in gate.close():
-                yield from self.show(turn, sentence, t)
+            reply = [None]
+            try:
+                yield from self._round(turn, gate, messages, list(offered.values()) if offer else None, choice, t, reply)
+            except ModelReplyError:
+                # the server answered, then could not parse what the model wrote (often a half tool call
+                # after a sentence): keep the verified sentences shown so far, else ask once more without tools
+                if not offer:
+                    raise
+                gate.discard()
+                turn.timings["reply_errors"] = turn.timings.get("reply_errors", 0) + 1
+                if gate.has_statement:
+                    yield Status("the server could not read the rest of the model's reply; kept the verified sentences")
+                    break
+                yield Status("the server could not read the model's reply; asking it to answer without tools")
+                if not turn.hits:
+                    own = self._search_for_model(turn, tools, messages)
+                answer_now = True
+                continue
+            full = reply[0]
             if full is None:
                 break
             calls = list(getattr(full, "tool_calls", None) or [])
@@ -111,6 +113,28 @@ class ToolCallingStrategy(Strategy):
         turn.timings["model_rounds"] = rounds
         turn.timings["tool_calls"] = calls_made
         yield from self._finish(turn, tools, gate, own)
+
+    def _round(self, turn: Turn, gate: SentenceGate, messages: list, tools: list | None, choice: str | None,
+               t0: float, reply: list) -> Iterator[Event]:
+        """One model request. Its verified sentences are shown as they complete; the whole message
+        (text and tool calls) is left in ``reply[0]``."""
+        unchecked = 0
+        for chunk in self.parts.backend.stream(messages, tools=tools, tool_choice=choice if choice != "auto" else None):
+            reply[0] = chunk if reply[0] is None else reply[0] + chunk
+            self._usage(turn, chunk)
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            if not text:
+                continue
+            turn.timings.setdefault("first_token_s", round(time.perf_counter() - t0, 3))
+            if turn.hits:
+                for sentence in gate.feed(text):
+                    yield from self.show(turn, sentence, t0)
+            else:  # before any passage there is nothing to check a sentence against: never shown
+                unchecked += len(text)
+                if unchecked > self.PREAMBLE_CHARS and not getattr(reply[0], "tool_call_chunks", None):
+                    return  # an answer from the model's own knowledge: stop it (closes the request)
+        for sentence in gate.close():
+            yield from self.show(turn, sentence, t0)
 
     @staticmethod
     def _search_for_model(turn: Turn, tools: CourseTools, messages: list) -> list:
