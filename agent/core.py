@@ -102,7 +102,12 @@ class Agent:
         with no passages, the answer is the error sentence."""
         if turn.answer.strip():
             return
-        if turn.hits and turn.mode not in ("refusal", "code", "homework"):
+        if turn.hits and turn.options.grounded_only and turn.mode not in ("refusal", "code", "homework") \
+                and not self._parts.covered(turn.hits, turn.query):
+            turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
+            turn.answer = self._parts.composer.refusal(turn.hits, turn.language)
+            yield Token(turn.answer)
+        elif turn.hits and turn.mode not in ("refusal", "code", "homework"):
             turn.mode = "extract"
             turn.answer = self._parts.composer.quote(turn, turn.hits, self._parts.query_tokens(turn.query),
                                                      semantics=self.strategy.semantics())

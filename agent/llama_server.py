@@ -41,6 +41,7 @@ from agent.errors import ModelError
 DEFAULT_ALIAS = "qwen2.5-coder-0.5b"
 # Qwen2.5's template with tool calls as bare JSON, which is what the 0.5B model writes (the file says why)
 QWEN_TOOLS_TEMPLATE = Path(__file__).resolve().parent.parent / "prompts" / "qwen2.5-coder-tools.jinja"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 BUILD_HINT = "build it with `make llama-server` (scripts/build_llama_server.sh)"
 
 
@@ -76,6 +77,7 @@ class LlamaServer:
     parallel: int = 1
     threads: int | None = None
     chat_template: Path | None = None  # a Jinja chat template file instead of the model's own
+    api_key: str = ""  # required for any host but loopback
     log_path: Path | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
 
@@ -91,6 +93,8 @@ class LlamaServer:
             cmd += ["--threads", str(self.threads)]
         if self.chat_template:
             cmd += ["--chat-template-file", str(self.chat_template)]
+        if self.api_key:
+            cmd += ["--api-key", self.api_key]
         return cmd
 
     def start(self, timeout_s: float = 120.0) -> "LlamaServer":
@@ -98,20 +102,41 @@ class LlamaServer:
         unready raises :class:`ModelError` with the end of its log."""
         if not Path(self.binary).is_file():
             raise ModelError(f"llama-server not found at {self.binary}; {BUILD_HINT}")
-        if not self.port:
-            self.port = free_port(self.host)
+        if self.host not in LOOPBACK and not self.api_key:
+            raise ModelError(f"llama-server on {self.host} would be open to the network: give it an api_key "
+                             "(then COURSETA_LLM_API_KEY), or serve on 127.0.0.1")
         if self.log_path is None:
-            self.log_path = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_")}  # no built-in tools, no surprises
+            fd, name = tempfile.mkstemp(prefix="llama-server-", suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        pick_port = not self.port
+        for attempt in range(3 if pick_port else 1):
+            if pick_port:
+                self.port = free_port(self.host)
+            try:
+                if self._launch(timeout_s):
+                    return self
+            except BaseException:
+                self.stop()  # Ctrl-C while it starts: no server left behind
+                raise
+            if not pick_port or "bind" not in self.log_tail(20).lower():
+                break  # another program took the free port between picking and binding: try another one
+        raise ModelError(f"llama-server exited with code {self.process.returncode}: {self.log_tail()}")
+
+    def _launch(self, timeout_s: float) -> bool:
+        """Start the process and wait for /health; False when it exited, ModelError when it stays unready."""
+        # a clean environment: none of the app's secrets, and no LLAMA_* variable (LLAMA_ARG_TOOLS would
+        # switch on its built-in shell and file tools)
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ModelError(f"llama-server exited with code {self.process.returncode}: {self.log_tail()}")
+                return False
             if self.healthy():
-                return self
+                return True
             time.sleep(0.2)
         self.stop()
         raise ModelError(f"llama-server did not become ready in {timeout_s:.0f} s: {self.log_tail()}")
@@ -164,7 +189,7 @@ def packaged_server(models_dir: Path, **options) -> LlamaServer:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent.llama_server",
                                      description="Serve the packaged 0.5B model over an OpenAI-compatible API.")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="other than loopback only with LLAMA_API_KEY set")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--parallel", type=int, default=1, help="requests decoded at once")
     parser.add_argument("--context", type=int, default=8192, help="context tokens, shared by the parallel slots")
@@ -176,20 +201,22 @@ def main(argv: list[str] | None = None) -> int:
     models_dir = args.models_dir or get_settings().retrieval.data_dir / "models"
     try:
         server = packaged_server(models_dir, host=args.host, port=args.port, parallel=args.parallel,
-                                 context=args.context, threads=args.threads)
+                                 context=args.context, threads=args.threads, api_key=os.environ.get("LLAMA_API_KEY", ""))
         server.start()
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
     print(json.dumps({"base_url": server.base_url, "model": server.alias, "log": str(server.log_path)}), flush=True)
     print(f"COURSETA_LLM=openai:{server.alias} COURSETA_LLM_BASE_URL={server.base_url} make run", flush=True)
     try:
-        server.process.wait()
+        code = server.process.wait()
     except KeyboardInterrupt:
-        pass
+        code = 0  # stopped by the user: a normal end
     finally:
         server.stop()
-    return server.process.returncode or 0
+    return code if code > 0 else 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import urllib.request
@@ -33,6 +34,7 @@ from typing import Callable, Iterator
 
 from agent.errors import ModelError, ModelReplyError
 
+log = logging.getLogger("courseta.llm")
 BUNDLED_PROMPT_CHARS = 200  # docs/PERFORMANCE.md: keeps the 135M model's first token under 2 s on 2 cores
 QWEN_PROMPT_CHARS = 360  # docs/PERFORMANCE.md: the 0.5B writer's first token within 2.5 s p50 on 2 cores
 DEFAULT_PROMPT_CHARS = 2000
@@ -107,9 +109,10 @@ class ChatBackend:
                 if _lost_connection(exc):
                     raise ModelError(f"the model server at {where} stopped in the middle of the answer for "
                                      f"{self.name} ({type(exc).__name__})") from exc
-                text = str(getattr(exc, "message", "") or exc).strip().splitlines()
+                # the server's message may quote the model's unverified output: it goes to the log only
+                log.warning("model server error mid-answer for %s: %s", self.name, str(exc)[:2000])
                 raise ModelReplyError(f"the model server at {where} reported an error in the middle of the answer "
-                                      f"for {self.name}: {text[0][:200] if text else type(exc).__name__}") from exc
+                                      f"for {self.name} (details in the app's log)") from exc
             raise ModelError(self.explain(exc)) from exc
 
     def health(self, wait_s: float = 0.0) -> str:

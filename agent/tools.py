@@ -98,6 +98,7 @@ class CourseTools:
         @tool
         def search_course(query: str, k: int = 5) -> str:
             """Search the course notes and slides for the student's question. query: the question itself, in its own words. Returns numbered passages."""
+            k = min(max(1, int(k)), tools.turn.options.k)  # the model may not widen the user's k
             return tools.numbered(tools.search_course(query, k), query)
 
         @tool

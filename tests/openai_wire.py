@@ -85,6 +85,6 @@ def _events(turn: dict, model: str):
     if turn.get("error"):  # what llama.cpp's server sends when it cannot parse the model's output
         yield {"error": {"code": 500, "message": turn["error"], "type": "server_error"}}
         return
-    yield _chunk(model, {}, "tool_calls" if turn.get("tool_calls") else "stop")
+    yield _chunk(model, {}, turn.get("finish") or ("tool_calls" if turn.get("tool_calls") else "stop"))
     yield {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [],
            "usage": {"prompt_tokens": 100, "completion_tokens": max(1, len(text) // 3), "total_tokens": 100}}

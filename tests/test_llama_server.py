@@ -3,8 +3,10 @@
 fixture (tests/conftest.py). What a real small model does with our tools, and the wire protocol:
 streamed tool-call deltas, ids, usage, errors, a server killed mid-answer, a server that never answers.
 
-The model is greedy (temperature 0) but small and often wrong, so these tests assert what must hold
-whatever it writes: the answer is grounded (verified citations) or declined, never an error."""
+The model is greedy (temperature 0) but small and often wrong, so most tests assert what must hold
+whatever it writes: the answer is grounded (verified citations) or declined, never an error. Two
+rely on what it does for a fixed question (it calls a search tool for the GPT-3 cost question and
+run_python for "Run this code"); a failure there means the model, the server or the prompt changed."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ def _agent(course, server, **overrides):
 
 def _grounded(answer) -> bool:
     """Every shown sentence is supported by the passages it cites, and something is cited."""
-    return bool(answer.citations) and all(s.supported for s in answer.verification.sentences)
+    return bool(answer.citations) and answer.verification is not None and \
+        all(s.supported for s in answer.verification.sentences)
 
 
 def test_the_wire_protocol_tool_call_deltas_ids_finish_reason_and_usage(llama):
@@ -70,16 +73,18 @@ def test_the_backend_streams_tokens_before_the_end(course, llama):
             times.append(time.perf_counter() - t0)
             parts.append(chunk.content)
     assert len(parts) >= 10  # token by token, not one block
-    # ... and they arrived over time, as the model decoded them (at most ~100 tokens/s here)
+    # ... and they arrived over time, as the model decoded them (pieces at least 1 ms apart)
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert sum(g > 0.005 for g in gaps) >= 5 and times[-1] - times[0] > 0.05
+    assert sum(g > 0.001 for g in gaps) >= 5
 
 
 def test_a_question_answered_through_the_models_own_tool_call_with_verified_citations(course, llama):
     events = [(time.perf_counter(), e) for e in _agent(course, llama).stream("训练 GPT-3 估计要花多少钱？")]
     answer = events[-1][1].answer
     assert answer.error is None and answer.strategy == "tools" and not answer.refused
+    # the model's own call, which worked (the agent's own searches come after it)
     assert answer.timings["tool_calls"] >= 1 and answer.tool_calls[0].name in ("search_course", "list_readings")
+    assert answer.tool_calls[0].summary.endswith("passages") and not answer.timings.get("searched_for_model")
     assert _grounded(answer), answer.answer
     # the answer streamed: status and text events arrived before the end
     statuses = [t for t, e in events if isinstance(e, Status)]
@@ -232,4 +237,4 @@ def test_agent_eval_reports_tool_calls_per_answer(llama, course_corpus, tmp_path
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["agent_strategy"] == "tools" and result["n"] == 2 and result["errors"] == 0
-    assert result["tool_calls_per_answer"] >= 1
+    assert result["tool_calls_per_answer"] >= 1 and result["model_tool_calls_per_answer"] is not None

@@ -107,6 +107,8 @@ def test_a_long_answer_before_any_search_is_cut_off_and_never_shown(course, scri
     events = list(_agent(course, server).stream(QUESTION))
     shown = "".join(e.text for e in events if isinstance(e, Token))
     assert "物理量" not in shown and "物理量" not in events[-1].answer.answer
+    # the first request was closed before its end: its usage chunk (100 prompt tokens) was never read
+    assert events[-1].answer.timings["prompt_tokens"] == 100
     assert len(server.requests) == 2 and server.requests[1]["messages"][-1]["role"] == "tool"
 
 
@@ -181,5 +183,57 @@ def test_a_server_error_in_the_last_round_is_one_sentence_and_the_passages_are_q
     server = scripted([{"tool_calls": [("search_course", '{"query": "温度 控制 生成 变异量"}')]},
                        {"content": "", "error": PARSE_ERROR}, {"content": "", "error": PARSE_ERROR}])
     answer = _agent(course, server).ask(QUESTION)
-    assert answer.error and "reported an error in the middle of the answer" in answer.error and PARSE_ERROR in answer.error
+    assert answer.error and "reported an error in the middle of the answer" in answer.error
+    assert PARSE_ERROR not in answer.error  # the server's text (it may quote the model) goes to the log only
     assert answer.mode == "extract" and answer.citations
+
+
+def test_the_model_cannot_widen_k(course, scripted):
+    server = scripted([{"tool_calls": [("search_course", '{"query": "温度 控制 生成 变异量", "k": 100000}')]},
+                       {"tool_calls": [("search_course", '{"query": "温度 采样", "k": -3}')]},
+                       {"content": TRUE + " [1]。"}])
+    answer = _agent(course, server).ask(QUESTION, options=None)
+    assert [c.args["k"] for c in answer.tool_calls[:2]] == [5, 1] and len(answer.passages) <= 6
+
+
+def test_a_tool_call_cut_off_by_the_token_limit_is_not_run(course, scripted):
+    server = scripted([{"tool_calls": [("search_course", '{"query": "温度')], "finish": "length"},
+                       {"content": TRUE + " [1]。"}])
+    answer = _agent(course, server).ask(QUESTION)
+    assert answer.tool_calls[0].summary == "error: arguments are not valid JSON"
+    assert "not valid JSON" in _tool_messages(server)[0]
+
+
+def test_the_server_dying_after_an_out_of_corpus_search_is_a_refusal(course, scripted, monkeypatch):
+    from agent.errors import ModelError
+    from agent.llm import ChatBackend
+
+    server = scripted([{"tool_calls": [("search_course", '{"query": "2018 World Cup"}')]}])
+    original, calls = ChatBackend.stream, []
+
+    def stream(self, messages, tools=None, tool_choice=None):
+        calls.append(1)
+        if len(calls) > 1:
+            raise ModelError("the model server at x stopped in the middle of the answer for m (RemoteProtocolError)")
+        yield from original(self, messages, tools, tool_choice)
+
+    monkeypatch.setattr(ChatBackend, "stream", stream)
+    answer = _agent(course, server).ask("Who won the 2018 World Cup?")
+    assert answer.error and answer.refused and answer.mode == "refusal"
+
+
+def test_the_server_launcher_refuses_an_open_host_without_a_key_and_keeps_secrets_out(tmp_path, monkeypatch):
+    from agent.errors import ModelError
+    from agent.llama_server import LlamaServer
+
+    fake = tmp_path / "llama-server"
+    fake.write_text("#!/bin/sh\nenv > \"$(dirname \"$0\")/env.txt\"\n")
+    fake.chmod(0o755)
+    with pytest.raises(ModelError, match="open to the network"):
+        LlamaServer(binary=fake, model=tmp_path / "m.gguf", host="0.0.0.0").start(timeout_s=5)
+    monkeypatch.setenv("COURSETA_TA_TOKEN", "secret-ta")
+    monkeypatch.setenv("LLAMA_ARG_TOOLS", "all")
+    with pytest.raises(ModelError, match="exited"):
+        LlamaServer(binary=fake, model=tmp_path / "m.gguf", log_path=tmp_path / "log").start(timeout_s=5)
+    env = (tmp_path / "env.txt").read_text()
+    assert "secret-ta" not in env and "LLAMA_ARG_TOOLS" not in env and "PATH=" in env

@@ -87,6 +87,11 @@ class ToolCallingStrategy(Strategy):
                 break
             calls = list(getattr(full, "tool_calls", None) or [])
             invalid = list(getattr(full, "invalid_tool_calls", None) or [])
+            if calls and (getattr(full, "response_metadata", None) or {}).get("finish_reason") == "length":
+                # cut off by the token limit: LangChain mends cut-off JSON, so these arguments may be partial
+                invalid += [{"name": c.get("name"), "args": json.dumps(c.get("args"), ensure_ascii=False),
+                             "id": c.get("id"), "error": "cut off"} for c in calls]
+                calls = []
             if not calls and not invalid:
                 if not turn.hits and offer:
                     yield Status("the model answered without searching; searching the course materials for it")
@@ -163,7 +168,7 @@ class ToolCallingStrategy(Strategy):
             before = len(turn.calls)
             try:
                 output = tool.invoke(args)
-            except Exception as exc:  # noqa: BLE001 - arguments that do not fit the tool's schema
+            except (TypeError, ValueError) as exc:  # arguments that do not fit the tool (pydantic's ValidationError is a ValueError)
                 error = f"error: the arguments do not fit {name}: {_first_line(exc)}"
                 self._record_error(turn, name, args, "bad arguments")
                 yield Status(f"the model called {name} with arguments that do not fit it; told it so")
