@@ -41,7 +41,7 @@ def _mean(rows: list[dict], key: str) -> float | None:
     return round(sum(float(r[key]) for r in rows) / len(rows), 4) if rows else None
 
 
-def evaluate(agent, items: list[dict]) -> dict:
+def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
     rows = []
     for item in items:
         t0 = time.perf_counter()
@@ -71,6 +71,8 @@ def evaluate(agent, items: list[dict]) -> dict:
             "strategy": answer.strategy,
             "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
         })
+    if rows_out is not None:
+        rows_out.extend(rows)
     inside = [r for r in rows if r["in_corpus"]]
     outside = [r for r in rows if not r["in_corpus"]]
     answered = [r for r in inside if not r["refused"] and r["precision"] is not None]
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the agent_strategy setting")
     parser.add_argument("--json", action="store_true", help="last line printed: one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    parser.add_argument("--rows", type=Path, default=None, help="also write one JSON line per question here")
     args = parser.parse_args(argv)
 
     from agent.core import Agent
@@ -142,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(agent, load_qa(args.qa)[: args.limit])
+    rows: list = []
+    result = evaluate(agent, load_qa(args.qa)[: args.limit], rows)
+    if args.rows:
+        args.rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     result["answer_mode"] = settings.agent.answer_mode
     result["llm"] = settings.agent.llm
     result["agent_strategy"] = agent.strategy.name
