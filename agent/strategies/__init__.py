@@ -95,6 +95,10 @@ class Strategy:
         yield Token(sentence)
 
     @staticmethod
+    def dropped_status(dropped: list) -> Status:
+        return Status(f"left out {len(dropped)} sentence(s) of the model's answer that the passages do not support")
+
+    @staticmethod
     def replace(turn: Turn, text: str) -> Event:
         """``text`` becomes the whole answer: withdraws what was shown, if anything was."""
         shown, turn.answer = bool(turn.answer), text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from agent.events import Event, Replace, Status, Token
+from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.policy import code_in, extract_code, route
@@ -142,13 +142,12 @@ class RouteStrategy(Strategy):
             turn.timings["tokens_per_s"] = round((n_tokens - 1) / max(1e-6, elapsed - turn.timings["first_token_s"]), 2)
         turn.answer = turn.answer.strip()
         if not gate.has_statement:
-            had_text = bool(turn.answer)
-            turn.answer = parts.composer.quote(turn, hits, parts.query_tokens(turn.query), semantics=semantics)
+            quote = parts.composer.quote(turn, hits, parts.query_tokens(turn.query), semantics=semantics)
             turn.mode = "extract"
             yield Status("the model's answer was not supported by the passages; quoting them instead")
-            yield Replace(turn.answer) if had_text else Token(turn.answer)
+            yield self.replace(turn, quote)
         elif gate.dropped:
-            yield Status(f"left out {len(gate.dropped)} sentence(s) of the model's answer that the passages do not support")
+            yield self.dropped_status(gate.dropped)
 
     def _code(self, turn: Turn, tools: CourseTools, run: bool) -> Iterator[Event]:
         """Show the code with its citation; run it only when asked to and when it is whole."""

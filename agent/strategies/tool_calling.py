@@ -236,7 +236,7 @@ class ToolCallingStrategy(Strategy):
             yield Status("none of the model's sentences is supported by the passages; quoting them instead")
             yield self.replace(turn, composer.quote(turn, own, parts.query_tokens(turn.query), semantics=self.semantics()))
         elif gate.dropped:
-            yield Status(f"left out {len(gate.dropped)} sentence(s) of the model's answer that the passages do not support")
+            yield self.dropped_status(gate.dropped)
 
 
 def _first_line(exc: Exception) -> str:
