@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterator
+from typing import Generator, Iterator
 
 from agent.errors import ModelReplyError
 from agent.events import Event, Status
@@ -63,10 +63,10 @@ class ToolCallingStrategy(Strategy):
             # the agent searched for a model that would not
             offer = step < parts.settings.max_tool_steps and not answer_now
             rounds += 1
-            choice = parts.settings.first_tool_choice if step == 0 and offer else None
-            reply = [None]
+            required = step == 0 and offer and parts.settings.first_tool_choice == "required"
             try:
-                yield from self._round(turn, gate, messages, list(offered.values()) if offer else None, choice, t, reply)
+                full = yield from self._round(turn, gate, messages, list(offered.values()) if offer else None,
+                                              "required" if required else None, t)
             except ModelReplyError:
                 # the server answered, then could not parse what the model wrote (often a half tool call
                 # after a sentence): keep the verified sentences shown so far, else ask once more without tools
@@ -82,7 +82,6 @@ class ToolCallingStrategy(Strategy):
                     own = self._search_for_model(turn, tools, messages)
                 answer_now = True
                 continue
-            full = reply[0]
             if full is None:
                 break
             calls = list(getattr(full, "tool_calls", None) or [])
@@ -117,15 +116,15 @@ class ToolCallingStrategy(Strategy):
         turn.timings["generation_s"] = round(time.perf_counter() - t, 3)
         turn.timings["model_rounds"] = rounds
         turn.timings["tool_calls"] = calls_made
-        yield from self._finish(turn, tools, gate, own)
+        yield from self._finish(turn, tools, gate, own, wants_run)
 
-    def _round(self, turn: Turn, gate: SentenceGate, messages: list, tools: list | None, choice: str | None,
-               t0: float, reply: list) -> Iterator[Event]:
-        """One model request. Its verified sentences are shown as they complete; the whole message
-        (text and tool calls) is left in ``reply[0]``."""
-        unchecked = 0
-        for chunk in self.parts.backend.stream(messages, tools=tools, tool_choice=choice if choice != "auto" else None):
-            reply[0] = chunk if reply[0] is None else reply[0] + chunk
+    def _round(self, turn: Turn, gate: SentenceGate, messages: list, tools: list | None, tool_choice: str | None,
+               t0: float) -> Generator[Event, None, object]:
+        """One model request. Its verified sentences are shown as they complete; returns the whole
+        message (text and tool calls), None when the model sent nothing."""
+        full, unchecked = None, 0
+        for chunk in self.parts.backend.stream(messages, tools=tools, tool_choice=tool_choice):
+            full = chunk if full is None else full + chunk
             self._usage(turn, chunk)
             text = chunk.content if isinstance(chunk.content, str) else ""
             if not text:
@@ -136,10 +135,11 @@ class ToolCallingStrategy(Strategy):
                     yield from self.show(turn, sentence, t0)
             else:  # before any passage there is nothing to check a sentence against: never shown
                 unchecked += len(text)
-                if unchecked > self.PREAMBLE_CHARS and not getattr(reply[0], "tool_call_chunks", None):
-                    return  # an answer from the model's own knowledge: stop it (closes the request)
+                if unchecked > self.PREAMBLE_CHARS and not getattr(full, "tool_call_chunks", None):
+                    return full  # an answer from the model's own knowledge: stop it (closes the request)
         for sentence in gate.close():
             yield from self.show(turn, sentence, t0)
+        return full
 
     @staticmethod
     def _search_for_model(turn: Turn, tools: CourseTools, messages: list) -> list:
@@ -213,12 +213,13 @@ class ToolCallingStrategy(Strategy):
             turn.timings["generated_tokens"] = turn.timings.get("generated_tokens", 0) + usage["output_tokens"]
 
     # -- the answer -----------------------------------------------------------------------------
-    def _finish(self, turn: Turn, tools: CourseTools, gate: SentenceGate, own: list | None) -> Iterator[Event]:
+    def _finish(self, turn: Turn, tools: CourseTools, gate: SentenceGate, own: list | None,
+                wants_run: bool) -> Iterator[Event]:
         """Grounded or declined. ``own``: the agent's own search for the question, if it made one.
         What the model retrieved may miss the question (a 0.5B model's queries often do), so before
         declining, or when quoting, the agent searches the question itself."""
         parts, composer = self.parts, self.parts.composer
-        if turn.code_runs and route(turn.question) == "run_python":
+        if turn.code_runs and wants_run:
             run = turn.code_runs[-1]
             turn.mode = "code"
             yield self.replace(turn, composer.code_result(turn.language, run.code, None, run))
