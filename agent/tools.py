@@ -21,6 +21,12 @@ READING_KINDS = {"reading-list", "course-overview", "slides"}
 _READING_HEADINGS = re.compile(r"阅读|论文|课程大纲|课程日历|课程主题|Week|周|schedule|syllabus|reading", re.I)
 
 
+def query_tokens(retriever, query: str) -> set[str]:
+    """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""
+    tokens, expansion = retriever.bm25_tokens(query)
+    return set(tokens) | set(expansion)
+
+
 class CourseTools:
     """The tools of one turn: ``retriever`` searches, ``sandbox_limits`` bound the code demos."""
 
@@ -84,8 +90,7 @@ class CourseTools:
                 text = WITHHELD  # never shown to the model
             elif per and len(text) > per:
                 if tokens is None:
-                    bm25, expansion = self.retriever.bm25_tokens(query)
-                    tokens = set(bm25) | set(expansion)
+                    tokens = query_tokens(self.retriever, query)
                 text = " ".join(best_sentences(hit, tokens, per, query).split())
             lines.append(f"[{n}] {hit.title}{page} — {hit.heading or ''}\n{text}")
         return "\n\n".join(lines) if lines else "No passages found."

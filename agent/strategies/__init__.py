@@ -21,7 +21,7 @@ from agent.policy import is_homework_request
 from agent.relevance import is_covered
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
-from agent.tools import CourseTools
+from agent.tools import CourseTools, query_tokens
 from agent.turn import Checker, Turn
 
 
@@ -41,8 +41,7 @@ class AgentParts:
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""
-        tokens, expansion = self.retriever.bm25_tokens(query)
-        return set(tokens) | set(expansion)
+        return query_tokens(self.retriever, query)
 
     def covered(self, hits, query: str) -> bool:
         embedder = getattr(self.retriever, "embedder", None)
