@@ -102,18 +102,18 @@ class Agent:
         with no passages, the answer is the error sentence."""
         if turn.answer.strip():
             return
-        if turn.hits and turn.options.grounded_only and turn.mode not in ("refusal", "code", "homework") \
-                and not self._parts.covered(turn.hits, turn.query):
+        parts = self._parts
+        if not turn.hits or turn.mode in ("refusal", "code", "homework"):
+            turn.answer = turn.error
+        elif turn.options.grounded_only and not parts.covered(turn.hits, turn.query):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
-            turn.answer = self._parts.composer.refusal(turn.hits, turn.language)
-            yield Token(turn.answer)
-        elif turn.hits and turn.mode not in ("refusal", "code", "homework"):
-            turn.mode = "extract"
-            turn.answer = self._parts.composer.quote(turn, turn.hits, self._parts.query_tokens(turn.query),
-                                                     semantics=self.strategy.semantics())
+            turn.answer = parts.composer.refusal(turn.hits, turn.language)
             yield Token(turn.answer)
         else:
-            turn.answer = turn.error
+            turn.mode = "extract"
+            turn.answer = parts.composer.quote(turn, turn.hits, parts.query_tokens(turn.query),
+                                               semantics=self.strategy.semantics())
+            yield Token(turn.answer)
 
     def ask(self, question: str, history: Sequence[dict] = (), options: TurnOptions | None = None) -> Answer:
         """:meth:`stream` to the end; the answer."""
