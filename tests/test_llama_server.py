@@ -238,3 +238,12 @@ def test_agent_eval_reports_tool_calls_per_answer(llama, course_corpus, tmp_path
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["agent_strategy"] == "tools" and result["n"] == 2 and result["errors"] == 0
     assert result["tool_calls_per_answer"] >= 1 and result["model_tool_calls_per_answer"] is not None
+
+
+def test_the_tool_call_probe_runs(llama, capsys):
+    """bench/tool_call_probe.py (the measurement behind the short system prompt) on two questions."""
+    from bench import tool_call_probe
+
+    assert tool_call_probe.main(["--base-url", llama.base_url, "--limit", "2", "--no-save"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["questions"] == 2 and 0 <= result["called_a_tool"] <= 2
