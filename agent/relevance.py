@@ -7,9 +7,12 @@ Numbers never count as covered (they still count as words of the question): a ye
 happen to mention does not make "Who won the 2018 World Cup?" a course question.
 
 With an embedder that can compare the question's language with the passages' (agent/semantic.py),
-meaning decides too: a question whose best passage sentence is not close in meaning
-(``relevance_semantic_min`` on the calibrated scale) is declined whatever words it shares, and one
-that is very close (``relevance_semantic_high``, off by default) is covered with few shared words.
+meaning decides too, with thresholds by the question's language: a question whose best passage
+sentence is not close in meaning (``relevance_semantic_min_zh`` / ``_en`` on the calibrated scale)
+is declined whatever words it shares, and one that is very close (``relevance_semantic_high_zh`` /
+``_en``) is covered with few shared words: a paraphrased question shares few words with the notes.
+Meaning is used only with an embedder that matches it across languages (``Semantics.cross_lingual``,
+the multilingual ones these thresholds were calibrated on); with an English-only one words decide.
 
 >>> from retrieval.glossary import Glossary
 >>> g = Glossary.from_pairs([("entropy", ["熵"])])
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from common.text import split_sentences, tokenize
+from common.text import detect_language, split_sentences, tokenize
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -53,15 +56,25 @@ def semantic_closeness(query: str, passages: list[str], semantics) -> float | No
 
 def is_covered(hits, query: str, glossary, settings, semantics=None) -> bool:
     """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage, and
-    by meaning when ``semantics`` can compare (thresholds of the :class:`settings.AgentSettings`
+    meaning when ``semantics`` is multilingual (thresholds of the :class:`settings.AgentSettings`
     slice, calibrated on the dev set: README)."""
     texts = [h.chunk.indexed_text() for h in hits]
     cov = coverage(query, texts, glossary)
     bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
     words = cov >= settings.relevance_coverage or (cov >= settings.relevance_min_coverage and bm25 >= settings.relevance_bm25)
+    if semantics is None or not semantics.cross_lingual:
+        return words
     close = semantic_closeness(query, [h.text for h in hits[:3]], semantics)
     if close is None:
         return words
-    if close < settings.relevance_semantic_min:
-        return False
-    return words or (settings.relevance_semantic_high is not None and close >= settings.relevance_semantic_high)
+    low, high = semantic_bounds(query, settings)
+    return close >= low and (words or close >= high)
+
+
+def semantic_bounds(query: str, settings) -> tuple[float, float]:
+    """(decline below, cover at or above) for ``query``'s language; the upper bound is infinite when off."""
+    if detect_language(query) == "zh":
+        low, high = settings.relevance_semantic_min_zh, settings.relevance_semantic_high_zh
+    else:
+        low, high = settings.relevance_semantic_min_en, settings.relevance_semantic_high_en
+    return low, float("inf") if high is None else high

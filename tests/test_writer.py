@@ -185,13 +185,34 @@ def test_a_shared_year_is_not_coverage():
     assert not is_covered(hits, "2018年世界杯冠军是谁？", None, AgentSettings())
 
 
+# thresholds on the concept embedder's calibrated scale (the defaults are e5-small's, where
+# same-language pairs go above 1): a related question scores 0.45-0.78 here, an unrelated one ~0.01
+CONCEPT_GUARD = AgentSettings(relevance_semantic_min_zh=0.2, relevance_semantic_min_en=0.2,
+                              relevance_semantic_high_zh=0.7, relevance_semantic_high_en=0.7)
+
+
 def test_meaning_declines_a_question_that_shares_words_but_not_sense():
     retriever = ConceptRetriever(["课程用一个比喻解释采样的温度和随机性。"])
     hits = [Hit(chunk=retriever.chunks[0], score=1.0, ranks={}, scores={"bm25": 9.0})]
     question = "课程比喻里的冠军是谁？"
-    assert is_covered(hits, question, None, AgentSettings())  # words alone: covered
-    assert not is_covered(hits, question, None, AgentSettings(), Semantics(ConceptEmbedder()))
-    assert is_covered(hits, "课程用什么比喻解释温度？", None, AgentSettings(), Semantics(ConceptEmbedder()))
+    assert is_covered(hits, question, None, CONCEPT_GUARD)  # words alone: covered
+    assert not is_covered(hits, question, None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
+    assert is_covered(hits, "课程用什么比喻解释温度？", None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
+    # the default Chinese floor is e5's (1.0): on this embedder's scale it declines the related question too
+    assert not is_covered(hits, "课程用什么比喻解释温度？", None, AgentSettings(), Semantics(ConceptEmbedder()))
+
+
+def test_meaning_covers_a_paraphrase_that_shares_no_words_only_with_a_multilingual_embedder():
+    retriever = ConceptRetriever(["温度参数 T 控制采样的随机性。"])
+    hits = [Hit(chunk=retriever.chunks[0], score=1.0, ranks={}, scores={"bm25": 0.5})]
+    question = "What controls the randomness of sampling?"  # no word in common with the Chinese note
+    assert not is_covered(hits, question, None, CONCEPT_GUARD)  # words alone: not covered
+    assert is_covered(hits, question, None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))  # meaning: 0.78 >= 0.7
+    off = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_en": None})
+    assert not is_covered(hits, question, None, off, Semantics(ConceptEmbedder()))
+    # an English-only embedder cannot judge meaning across languages: words decide alone
+    assert not is_covered(hits, question, None, CONCEPT_GUARD, Semantics(HashEmbedder(64)))
+    assert not is_covered(hits, "Who won the cup?", None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
 
 
 # --- code intent ------------------------------------------------------------------------------------
