@@ -22,6 +22,7 @@ from agent.injection import usable
 from agent.prompts import phrase
 from agent.sentences import best_sentences
 from agent.turn import Turn
+from common.text import split_sentences
 from retrieval.types import Hit
 
 
@@ -42,6 +43,26 @@ class Composer:
             text = " ".join(best_sentences(hit, query_tokens, per_passage, turn.question, semantics).split())
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
+        return "\n".join(lines)
+
+    def quote_lines(self, turn: Turn, hits: list[Hit], query_tokens: set[str], semantics=None) -> str:
+        """The sentences :meth:`quote` would show, one per line, each ending with its passage's [n]
+        (what the writer translates when the notes are in another language than the question).
+
+        >>> from agent.options import TurnOptions
+        >>> from retrieval.types import Chunk
+        >>> hit = Hit(Chunk("c1", "a.md", "讲义", "语言模型是概率分布。温度参数 T 控制随机性。", [], None, 0, 22, "zh"), 1.0, {})
+        >>> turn = Turn(question="What does T do?", query="What does T do?", language="en", options=TurnOptions())
+        >>> print(Composer(quote_chars=600, extract_passages=3).quote_lines(turn, [hit], {"t"}))
+        语言模型是概率分布。 [1]
+        温度参数 T 控制随机性。 [1]
+        """
+        per_passage = self.quote_chars // self.extract_passages
+        lines = []
+        for hit in usable(hits)[: self.extract_passages]:
+            text = best_sentences(hit, query_tokens, per_passage, turn.question, semantics)
+            n = turn.number_of(hit)
+            lines += [f"{' '.join(s.split())} [{n}]" for s in split_sentences(text) if s.strip()]
         return "\n".join(lines)
 
     def refusal(self, hits: list[Hit], language: str) -> str:

@@ -9,7 +9,8 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
   the share of in-corpus questions wrongly declined;
 - language match: the answer's own words (quotes, code and [n] removed for written answers; the
   whole text for quoted ones, whose quotes are the notes' language) are in the question's language;
-- citation precision / recall separately for written answers (mode ``generate``) and quoted ones;
+- citation precision / recall separately for written answers (mode ``generate``; ``written_translations``
+  of them are the quote translated by the model, English questions over Chinese notes) and quoted ones;
 - latency: p50 / p95 of the whole answer, of the first model token and of the first shown
   sentence where a model wrote; decoding speed (tokens/s) p50;
 - tool calls per answer (all, and those the model made itself; how many failed: unknown tool, bad
@@ -59,6 +60,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "precision": ver.precision if ver else None,
             "recall": ver.recall if ver else None,
             "mode": answer.mode,
+            "translated": bool(answer.timings.get("translated")),  # written: the model translated the quote
             "error": answer.error,
             "seconds": elapsed,
             "first_token_s": answer.timings.get("first_token_s"),
@@ -91,6 +93,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "refusal_rate_out_of_corpus": round(sum(r["refused"] for r in outside) / len(outside), 4) if outside else None,
         "false_refusal_rate": round(sum(r["refused"] for r in inside) / len(inside), 4) if inside else None,
         "written": len(written),
+        "written_translations": sum(r["translated"] for r in written),
         "written_citation_precision": _mean(written, "precision"),
         "written_citation_recall": _mean(written, "recall"),
         "quoted_citation_precision": _mean(quoted, "precision"),

@@ -47,6 +47,20 @@ def writer_messages(question: str, language: str, passages: str) -> list:
             HumanMessage(prompts["user"].format(passages=_data(passages), question=_data(question), language=name))]
 
 
+def translate_messages(language: str, lines: str) -> list:
+    """System + user messages asking the model to translate numbered lines ("sentence [n]") into ``language``.
+
+    >>> translate_messages("en", "温度参数 T 控制随机性。 [1]")[1].content.splitlines()[-1]
+    'The same lines in English, each ending with its [n]:'
+    """
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    prompts = load_prompts()
+    name = language_name(language)
+    return [SystemMessage(prompts["translate_system"].format(language=name)),
+            HumanMessage(prompts["translate_user"].format(lines=_data(lines), language=name))]
+
+
 def _data(text: str) -> str:
     """Untrusted text for inside the prompt: it cannot close the <passages> block it sits in.
 

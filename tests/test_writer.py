@@ -144,6 +144,42 @@ def test_english_question_over_chinese_notes_gets_an_english_written_answer():
     assert "[1] 温度参数 T 控制采样的随机性。" in prompt[1].content
 
 
+def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_translation_of_the_quote():
+    writer = RecordingWriter(messages=iter([
+        AIMessageLike("Shannon invented the telephone in 1950 [1]."),  # the answer: unsupported
+        AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]\n"
+                      "Bananas are yellow. [1]"),  # the translation: one faithful line, one not
+    ]))
+    writer.seen.clear()
+    from agent.llm import StaticBackend
+
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    events = list(agent.stream("What does the temperature parameter T control when sampling?",
+                               options=TurnOptions(k=2, grounded_only=False)))
+    answer = events[-1].answer
+    assert answer.mode == "generate" and answer.language == "en"
+    assert answer.answer.startswith("From the course materials (translated from the notes):")
+    assert "The temperature parameter T controls the randomness of sampling" in answer.answer
+    assert "Bananas" not in answer.answer and "telephone" not in answer.answer
+    assert [c.verdict for c in answer.citations] == ["supported"] and answer.timings["translated"] == 1
+    translate = writer.seen[-1]
+    assert "translate" in translate[0].content and "<passages>" in translate[1].content
+    assert "温度参数 T 控制采样的随机性。 [1]" in translate[1].content  # one quoted sentence per line, with its [n]
+    assert "telephone" not in translate[1].content  # the failed answer is not passed on
+
+
+def test_a_translation_that_fails_the_check_falls_back_to_the_quote_as_it_is():
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("Bananas are yellow [1].")] * 2))
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    events = list(agent.stream("What does the temperature parameter T control when sampling?",
+                               options=TurnOptions(k=2, grounded_only=False)))
+    answer = events[-1].answer
+    assert answer.mode == "extract" and "温度参数 T 控制采样的随机性" in answer.answer and "Bananas" not in answer.answer
+    assert any(isinstance(e, Replace) for e in events)  # the translated intro shown first is withdrawn
+
+
 def test_without_a_cross_lingual_check_an_english_question_over_chinese_notes_is_quoted_unwritten():
     class HashRetriever(ConceptRetriever):
         embedder = HashEmbedder(64)

@@ -16,7 +16,7 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.policy import code_in, extract_code, route
-from agent.prompts import writer_messages
+from agent.prompts import phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
 from agent.strategies import Strategy
@@ -142,12 +142,45 @@ class RouteStrategy(Strategy):
             turn.timings["tokens_per_s"] = round((n_tokens - 1) / max(1e-6, elapsed - turn.timings["first_token_s"]), 2)
         turn.answer = turn.answer.strip()
         if not gate.has_statement:
-            quote = parts.composer.quote(turn, hits, parts.query_tokens(turn.query), semantics=semantics)
-            turn.mode = "extract"
-            yield Status("the model's answer was not supported by the passages; quoting them instead")
-            yield self.replace(turn, quote)
+            yield from self._quote_instead(turn, hits, semantics)
         elif gate.dropped:
             yield self.dropped_status(gate.dropped)
+
+    def _quote_instead(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> Iterator[Event]:
+        """None of the model's sentences was supported: quote the best sentences. When the notes are in
+        another language than the question, the model first translates the quoted sentences (a
+        narrower task than answering) and each translated line that passes the same check is shown;
+        only when none does are the sentences quoted as they are."""
+        parts = self.parts
+        qtokens = parts.query_tokens(turn.query)
+        lines = parts.composer.quote_lines(turn, hits, qtokens, semantics) if self._other_language(turn, hits) else ""
+        if lines:
+            yield Status("the model's answer was not supported by the passages; translating the best sentences instead")
+            yield self.replace(turn, phrase("translated_intro", turn.language) + "\n")
+            gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language)
+            t = time.perf_counter()
+            for chunk in parts.backend.stream(translate_messages(turn.language, lines)):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                for sentence in gate.feed(text):
+                    yield from self.show(turn, sentence, t)
+            for sentence in gate.close():
+                yield from self.show(turn, sentence, t)
+            if gate.has_statement:
+                turn.answer = turn.answer.strip()
+                turn.timings["translated"] = 1
+                if gate.dropped:
+                    yield self.dropped_status(gate.dropped)
+                return
+        quote = parts.composer.quote(turn, hits, qtokens, semantics=semantics)
+        turn.mode = "extract"
+        yield Status("the model's answer was not supported by the passages; quoting them instead")
+        yield self.replace(turn, quote)
+
+    @staticmethod
+    def _other_language(turn: Turn, hits: list[Hit]) -> bool:
+        """Are the passages a quote would come from in another language than the question?"""
+        top = usable(hits)[:3]
+        return bool(top) and any(detect_language(h.text) != turn.language for h in top)
 
     def _code(self, turn: Turn, tools: CourseTools, run: bool) -> Iterator[Event]:
         """Show the code with its citation; run it only when asked to and when it is whole."""
