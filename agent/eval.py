@@ -7,8 +7,9 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 - verifier citation precision / recall (ALCE definitions, agent/citations.py), averaged;
 - refusals: the share of out-of-corpus questions (empty ``answer_contains``) declined, and
   the share of in-corpus questions wrongly declined;
-- language match: the answer's own words (quotes, code and [n] removed for written answers; the
-  whole text for quoted ones, whose quotes are the notes' language) are in the question's language;
+- language match: the answer's own words are in the question's language (code and [n] removed; a
+  refusal's sentence without the passage titles it lists; the whole text of quoted answers, whose
+  quotes are in the notes' language);
 - citation precision / recall separately for written answers (mode ``generate``; ``written_translations``
   of them are the quote translated by the model, English questions over Chinese notes) and quoted ones;
 - latency: p50 / p95 of the whole answer, of the first model token and of the first shown
@@ -42,6 +43,13 @@ def _mean(rows: list[dict], key: str) -> float | None:
     return round(sum(float(r[key]) for r in rows) / len(rows), 4) if rows else None
 
 
+def _own_words(answer) -> str:
+    """The words the answer says itself: a refusal's sentence without the titles of the closest
+    passages it lists (their language is the notes'), any answer without [n] markers and code."""
+    text = answer.answer.split("\n", 1)[0] if answer.mode == "refusal" else answer.answer
+    return _MARKERS.sub(" ", text)
+
+
 def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
     rows = []
     for item in items:
@@ -71,7 +79,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "searched_for_model": bool(answer.timings.get("searched_for_model")),
             "tool_errors": sum(1 for c in answer.tool_calls if c.summary.startswith("error")),
             "strategy": answer.strategy,
-            "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
+            "language_match": detect_language(_own_words(answer)) == detect_language(item["question"]),
         })
     if rows_out is not None:
         rows_out.extend(rows)

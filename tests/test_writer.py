@@ -168,6 +168,23 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert "telephone" not in translate[1].content  # the failed answer is not passed on
 
 
+def test_an_english_question_about_the_chinese_schedule_gets_the_entries_translated_when_a_writer_is_loaded():
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling. [1]")] * 2))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    answer = agent.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
+    assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 1  # no answer, a translation
+    assert answer.mode == "generate" and answer.answer.startswith("Readings and schedule entries on this (translated")
+    assert [c.verdict for c in answer.citations] == ["supported"]
+    # the bundled 135M model (prefers quotes) does not translate: the entries are quoted
+    quoting = Agent(ConceptRetriever(ZH_NOTES), scripted_backend("x", prefers_quotes=True))
+    assert quoting.ask("Which readings cover the temperature parameter?",
+                       options=TurnOptions(k=2, grounded_only=False)).mode == "extract"
+
+
 def test_a_translation_that_fails_the_check_falls_back_to_the_quote_as_it_is():
     from agent.llm import StaticBackend
 

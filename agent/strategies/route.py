@@ -69,8 +69,15 @@ class RouteStrategy(Strategy):
             turn.answer = composer.refusal(hits, turn.language)
             yield Token(turn.answer)
             return
-        mode = "extract" if tool == "list_readings" else parts.answer_mode()
         semantics = self.semantics()
+        if tool == "list_readings":  # quoted: a reading list is titles and dates; a writer only translates them
+            if (parts.answer_mode() == "generate" and self._other_language(turn, hits)
+                    and self._can_verify(turn, hits, semantics)
+                    and (yield from self._translate(turn, hits, semantics, "readings_translated_intro"))):
+                return
+            mode = "extract"
+        else:
+            mode = parts.answer_mode()
         if mode == "generate" and parts.settings.answer_mode == "auto" and not self._can_verify(turn, hits, semantics):
             yield Status("the citation check cannot compare this language with the notes' (English-only embedder); "
                          "quoting them instead")
@@ -80,8 +87,8 @@ class RouteStrategy(Strategy):
             return
         turn.mode = "extract"
         intro = "readings_intro" if tool == "list_readings" else "extract_intro"
-        turn.answer = composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro, semantics=semantics)
-        yield Token(turn.answer)
+        yield self.replace(turn, composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro,
+                                                semantics=semantics))
 
     def _can_verify(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> bool:
         """Can the citation check judge sentences in the question's language against these passages?"""
@@ -147,34 +154,42 @@ class RouteStrategy(Strategy):
             yield self.dropped_status(gate.dropped)
 
     def _quote_instead(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> Iterator[Event]:
-        """None of the model's sentences was supported: quote the best sentences. When the notes are in
-        another language than the question, the model first translates the quoted sentences (a
-        narrower task than answering) and each translated line that passes the same check is shown;
-        only when none does are the sentences quoted as they are."""
-        parts = self.parts
-        qtokens = parts.query_tokens(turn.query)
-        lines = parts.composer.quote_lines(turn, hits, qtokens, semantics) if self._other_language(turn, hits) else ""
-        if lines:
+        """None of the model's sentences was supported: quote the best sentences — translated first
+        when the notes are in another language than the question (:meth:`_translate`)."""
+        qtokens = self.parts.query_tokens(turn.query)
+        if self._other_language(turn, hits):
             yield Status("the model's answer was not supported by the passages; translating the best sentences instead")
-            yield self.replace(turn, phrase("translated_intro", turn.language) + "\n")
-            gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language)
-            t = time.perf_counter()
-            for chunk in parts.backend.stream(translate_messages(turn.language, lines)):
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                for sentence in gate.feed(text):
-                    yield from self.show(turn, sentence, t)
-            for sentence in gate.close():
-                yield from self.show(turn, sentence, t)
-            if gate.has_statement:
-                turn.answer = turn.answer.strip()
-                turn.timings["translated"] = 1
-                if gate.dropped:
-                    yield self.dropped_status(gate.dropped)
+            if (yield from self._translate(turn, hits, semantics, "translated_intro")):
                 return
-        quote = parts.composer.quote(turn, hits, qtokens, semantics=semantics)
         turn.mode = "extract"
         yield Status("the model's answer was not supported by the passages; quoting them instead")
-        yield self.replace(turn, quote)
+        yield self.replace(turn, self.parts.composer.quote(turn, hits, qtokens, semantics=semantics))
+
+    def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str):
+        """The model translates the sentences a quote would show (a narrower task than answering), one
+        per line; each translated line is shown only when it passes the same check as a written
+        sentence (agent/gate.py). Returns whether any did; when none did, the caller quotes."""
+        parts = self.parts
+        lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics)
+        if not lines:
+            return False
+        yield self.replace(turn, phrase(intro_key, turn.language) + "\n")
+        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language)
+        t = time.perf_counter()
+        for chunk in parts.backend.stream(translate_messages(turn.language, lines)):
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            for sentence in gate.feed(text):
+                yield from self.show(turn, sentence, t)
+        for sentence in gate.close():
+            yield from self.show(turn, sentence, t)
+        if not gate.has_statement:
+            return False
+        turn.mode = "generate"
+        turn.answer = turn.answer.strip()
+        turn.timings["translated"] = 1
+        if gate.dropped:
+            yield self.dropped_status(gate.dropped)
+        return True
 
     @staticmethod
     def _other_language(turn: Turn, hits: list[Hit]) -> bool:
