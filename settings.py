@@ -238,24 +238,26 @@ class AgentSettings(BaseSettings):
         0.3, ge=0, le=1, description="...or at least this share with a top BM25 score of relevance_bm25 (calibrated on the dev set)."
     )
     relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
-    relevance_semantic_min_zh: float = Field(
-        1.0, description=(
+    relevance_semantic_min_zh: float | None = Field(
+        None, description=(
             "With a multilingual embedder (agent/semantic.py's calibrated scale: 0 = unrelated course sentences, "
-            "1 = a translation; same-language pairs go above 1): a Chinese question whose closest top-passage sentence "
-            "is less similar than this is declined whatever words it shares. Calibrated for e5:small-q4 on the dev set: "
-            "in-corpus Chinese questions >= 1.23, the out-of-corpus ones that share words with the notes <= 0.94."),
+            "1 = a translation; same-language pairs can go above 1, by how much depends on the embedder): a Chinese "
+            "question whose closest top-passage sentence is less similar than this is declined whatever words it "
+            "shares. Empty = the embedder's calibrated value (agent/relevance.py CALIBRATED): 1.0 for e5:small-q4 "
+            "(dev set: in-corpus Chinese questions >= 1.23, word-sharing out-of-corpus ones <= 0.94), 0.2 otherwise."),
     )
-    relevance_semantic_min_en: float = Field(
-        0.2, description="...the same for a question in English or another language (dev: in-corpus >= 0.23 with e5:small-q4).",
+    relevance_semantic_min_en: float | None = Field(
+        None, description="...the same for a question in English or another language. Empty = the embedder's: 0.2.",
     )
     relevance_semantic_high_zh: float | None = Field(
-        1.2, description=(
+        None, description=(
             "...and a Chinese question at least this similar is covered even when it shares few words with the notes "
-            "(paraphrased questions share few). Dev set, e5:small-q4: every out-of-corpus Chinese question <= 1.14. "
-            "Empty = off."),
+            "(paraphrased questions share few). Empty = the embedder's: 1.2 for e5:small-q4 (dev: every out-of-corpus "
+            "Chinese question <= 1.14), off otherwise; 99 = off."),
     )
     relevance_semantic_high_en: float | None = Field(
-        0.7, description="...the same for English or another language (dev: out-of-corpus English questions <= 0.56). Empty = off.",
+        None, description="...the same for English or another language. Empty = the embedder's: 0.7 for e5:small-q4 "
+        "(dev: out-of-corpus English questions <= 0.56), off otherwise; 99 = off.",
     )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
@@ -275,10 +277,11 @@ class AgentSettings(BaseSettings):
     )
 
 
-    @field_validator("prompt_chars", "relevance_semantic_high_zh", "relevance_semantic_high_en", mode="before")
+    @field_validator("prompt_chars", "relevance_semantic_min_zh", "relevance_semantic_min_en",
+                     "relevance_semantic_high_zh", "relevance_semantic_high_en", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
-        """``COURSETA_RELEVANCE_SEMANTIC_HIGH_ZH=`` (empty) means off / the backend's own, as documented."""
+        """An empty ``COURSETA_PROMPT_CHARS=`` / ``COURSETA_RELEVANCE_SEMANTIC_*=`` means the backend's or embedder's own."""
         return None if isinstance(value, str) and not value.strip() else value
 
 class SandboxSettings(BaseSettings):

@@ -7,11 +7,12 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 - verifier citation precision / recall (ALCE definitions, agent/citations.py), averaged;
 - refusals: the share of out-of-corpus questions (empty ``answer_contains``) declined, and
   the share of in-corpus questions wrongly declined;
-- language match: the answer's own words are in the question's language (code and [n] removed; a
-  refusal's sentence without the passage titles it lists; the whole text of quoted answers, whose
-  quotes are in the notes' language);
+- language match, over answered questions (a refusal is a fixed sentence in the question's
+  language): the answer's own words are in the question's language (code and [n] removed; the
+  whole text of quoted answers, whose quotes are in the notes' language);
 - citation precision / recall separately for written answers (mode ``generate``; ``written_translations``
-  of them are the quote translated by the model, English questions over Chinese notes) and quoted ones;
+  of them are the quote translated by the model, English questions over Chinese notes; ``composed_*``
+  leaves those out) and quoted ones;
 - latency: p50 / p95 of the whole answer, of the first model token and of the first shown
   sentence where a model wrote; decoding speed (tokens/s) p50;
 - tool calls per answer (all, and those the model made itself; how many failed: unknown tool, bad
@@ -44,10 +45,8 @@ def _mean(rows: list[dict], key: str) -> float | None:
 
 
 def _own_words(answer) -> str:
-    """The words the answer says itself: a refusal's sentence without the titles of the closest
-    passages it lists (their language is the notes'), any answer without [n] markers and code."""
-    text = answer.answer.split("\n", 1)[0] if answer.mode == "refusal" else answer.answer
-    return _MARKERS.sub(" ", text)
+    """The words the answer says itself: without [n] markers and code."""
+    return _MARKERS.sub(" ", answer.answer)
 
 
 def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
@@ -102,13 +101,17 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "false_refusal_rate": round(sum(r["refused"] for r in inside) / len(inside), 4) if inside else None,
         "written": len(written),
         "written_translations": sum(r["translated"] for r in written),
+        # the model's own answers, without the translated quotes (supported almost by construction)
+        "composed_citation_precision": _mean([r for r in written if not r["translated"]], "precision"),
+        "composed_citation_recall": _mean([r for r in written if not r["translated"]], "recall"),
         "written_citation_precision": _mean(written, "precision"),
         "written_citation_recall": _mean(written, "recall"),
         "quoted_citation_precision": _mean(quoted, "precision"),
         "quoted_citation_recall": _mean(quoted, "recall"),
-        "language_match": _mean([r for r in rows if not r["error"]], "language_match"),
+        # answered questions only: a refusal is a fixed sentence in the question's language, a match by construction
+        "language_match": _mean([r for r in rows if not r["error"] and not r["refused"]], "language_match"),
         "language_match_written": _mean(written, "language_match"),
-        "language_misses": [r["id"] for r in rows if not r["language_match"]],
+        "language_misses": [r["id"] for r in rows if not r["language_match"] and not r["refused"]],
         "errors": sum(1 for r in rows if r["error"]),
         "error_ids": [r["id"] for r in rows if r["error"]],
         "latency_s_p50": _pct([r["seconds"] for r in rows], 50),

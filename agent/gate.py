@@ -38,11 +38,13 @@ class Dropped:
 
 
 class SentenceGate:
-    """``check(text)`` returns the citation check (agent.citations.Verification) of one sentence."""
+    """``check(text)`` returns the citation check (agent.citations.Verification) of one sentence;
+    ``lead_ins=False`` drops uncited fragments too (a translation: every line has its [n])."""
 
-    def __init__(self, check: Callable[[str], object], language: str):
+    def __init__(self, check: Callable[[str], object], language: str, lead_ins: bool = True):
         self.check = check
         self.language = language
+        self.lead_ins = lead_ins  # False: every shown piece must be a verified, cited statement
         self.buffer = ""
         self.shown: list[str] = []
         self.dropped: list[Dropped] = []
@@ -74,7 +76,7 @@ class SentenceGate:
         result = self.check(piece)
         statements = getattr(result, "sentences", [])
         if not statements:  # a lead-in or fragment ("Sure:"): harmless, shown only with company
-            if len(body) <= 40:
+            if self.lead_ins and len(body) <= 40:
                 self.shown.append(piece)
                 yield piece
             return

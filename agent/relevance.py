@@ -7,12 +7,13 @@ Numbers never count as covered (they still count as words of the question): a ye
 happen to mention does not make "Who won the 2018 World Cup?" a course question.
 
 With an embedder that can compare the question's language with the passages' (agent/semantic.py),
-meaning decides too, with thresholds by the question's language: a question whose best passage
-sentence is not close in meaning (``relevance_semantic_min_zh`` / ``_en`` on the calibrated scale)
-is declined whatever words it shares, and one that is very close (``relevance_semantic_high_zh`` /
-``_en``) is covered with few shared words: a paraphrased question shares few words with the notes.
-Meaning is used only with an embedder that matches it across languages (``Semantics.cross_lingual``,
-the multilingual ones these thresholds were calibrated on); with an English-only one words decide.
+meaning decides too, with thresholds by the question's language and the embedder
+(:data:`CALIBRATED`; settings override): a question whose best passage sentence is not close in
+meaning (``relevance_semantic_min_zh`` / ``_en`` on the calibrated scale) is declined whatever
+words it shares, and one that is very close (``relevance_semantic_high_zh`` / ``_en``) is covered
+with few shared words: a paraphrased question shares few words with the notes. Meaning is used
+only with an embedder that matches it across languages (``Semantics.cross_lingual``); with an
+English-only one words decide, for every question.
 
 >>> from retrieval.glossary import Glossary
 >>> g = Glossary.from_pairs([("entropy", ["熵"])])
@@ -67,14 +68,32 @@ def is_covered(hits, query: str, glossary, settings, semantics=None) -> bool:
     close = semantic_closeness(query, [h.text for h in hits[:3]], semantics)
     if close is None:
         return words
-    low, high = semantic_bounds(query, settings)
+    low, high = semantic_bounds(query, settings, getattr(semantics.embedder, "name", ""))
     return close >= low and (words or close >= high)
 
 
-def semantic_bounds(query: str, settings) -> tuple[float, float]:
-    """(decline below, cover at or above) for ``query``'s language; the upper bound is infinite when off."""
+# (min_zh, min_en, high_zh, high_en) per embedder, chosen on the dev set (README, "Scope guard").
+# Same-language similarities on the calibrated scale depend on the embedder (e5 puts a Chinese question
+# and its answer above 1, USE near 0.8), so one embedder's values must not be applied to another's.
+CALIBRATED = {"e5:small-q4": (1.0, 0.2, 1.2, 0.7)}
+UNCALIBRATED = (0.2, 0.2, float("inf"), float("inf"))  # a floor only: far from every sentence is declined
+
+
+def semantic_bounds(query: str, settings, embedder_name: str = "") -> tuple[float, float]:
+    """(decline below, cover at or above) for ``query``'s language: the setting when given, else the
+    embedder's calibrated value.
+
+    >>> from settings import AgentSettings
+    >>> semantic_bounds("温度是什么？", AgentSettings(), "e5:small-q4"), semantic_bounds("What is T?", AgentSettings(), "use:multilingual-v3")
+    ((1.0, 1.2), (0.2, inf))
+    """
+    min_zh, min_en, high_zh, high_en = CALIBRATED.get(embedder_name, UNCALIBRATED)
     if detect_language(query) == "zh":
-        low, high = settings.relevance_semantic_min_zh, settings.relevance_semantic_high_zh
+        low, high = _given(settings.relevance_semantic_min_zh, min_zh), _given(settings.relevance_semantic_high_zh, high_zh)
     else:
-        low, high = settings.relevance_semantic_min_en, settings.relevance_semantic_high_en
-    return low, float("inf") if high is None else high
+        low, high = _given(settings.relevance_semantic_min_en, min_en), _given(settings.relevance_semantic_high_en, high_en)
+    return low, high
+
+
+def _given(value, default: float) -> float:
+    return default if value is None else float(value)

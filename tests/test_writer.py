@@ -162,6 +162,7 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert "The temperature parameter T controls the randomness of sampling" in answer.answer
     assert "Bananas" not in answer.answer and "telephone" not in answer.answer
     assert [c.verdict for c in answer.citations] == ["supported"] and answer.timings["translated"] == 1
+    assert _page(events).strip() == answer.answer and answer.timings["first_sentence_s"] > 0
     translate = writer.seen[-1]
     assert "translate" in translate[0].content and "<passages>" in translate[1].content
     assert "温度参数 T 控制采样的随机性。 [1]" in translate[1].content  # one quoted sentence per line, with its [n]
@@ -194,7 +195,49 @@ def test_a_translation_that_fails_the_check_falls_back_to_the_quote_as_it_is():
                                options=TurnOptions(k=2, grounded_only=False)))
     answer = events[-1].answer
     assert answer.mode == "extract" and "温度参数 T 控制采样的随机性" in answer.answer and "Bananas" not in answer.answer
-    assert any(isinstance(e, Replace) for e in events)  # the translated intro shown first is withdrawn
+    page = _page(events)  # what the page showed before the final answer: the quote, no stray intro
+    assert "translated" not in page and "温度参数 T 控制采样的随机性" in page and "translated" not in answer.answer
+
+
+def _page(events) -> str:
+    """The text a page shows after these events (Token appends, Replace withdraws and replaces)."""
+    text = ""
+    for e in events:
+        if isinstance(e, Replace):
+            text = e.text
+        elif isinstance(e, Token):
+            text += e.text
+    return text
+
+
+class DiesOnSecondCall(RecordingWriter):
+    """Answers the first call (recorded in ``seen``, as RecordingWriter does); the server is gone at the second."""
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        if self.seen:
+            self.seen.append(list(messages))
+            raise ConnectionError("server gone")
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+def test_a_model_that_dies_while_translating_leaves_the_quote_not_an_intro_line():
+    from agent.llm import StaticBackend
+
+    writer = DiesOnSecondCall(messages=iter([AIMessageLike("Bananas are yellow [1].")] * 2))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    events = list(agent.stream("What does the temperature parameter T control when sampling?",
+                               options=TurnOptions(k=2, grounded_only=False)))
+    answer = events[-1].answer
+    assert len(writer.seen) == 2 and "translate" in writer.seen[1][0].content and answer.mode == "extract"
+    page = _page(events)
+    assert "温度参数 T 控制采样的随机性" in answer.answer and "translated" not in page and "温度参数" in page
+    # the reading-list path, with a model that is not there at all: the entries are quoted
+    from agent.llm import UnavailableBackend
+
+    gone = Agent(ConceptRetriever(ZH_NOTES), UnavailableBackend("openai:x", "no server at http://127.0.0.1:9"))
+    listed = gone.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
+    assert listed.mode == "extract" and "温度参数 T 控制采样的随机性" in listed.answer
 
 
 def test_without_a_cross_lingual_check_an_english_question_over_chinese_notes_is_quoted_unwritten():
@@ -240,8 +283,8 @@ def test_a_shared_year_is_not_coverage():
 
 # thresholds on the concept embedder's calibrated scale (the defaults are e5-small's, where
 # same-language pairs go above 1): a related question scores 0.45-0.78 here, an unrelated one ~0.01
-CONCEPT_GUARD = AgentSettings(relevance_semantic_min_zh=0.2, relevance_semantic_min_en=0.2,
-                              relevance_semantic_high_zh=0.7, relevance_semantic_high_en=0.7)
+CONCEPT_GUARD = AgentSettings(relevance_semantic_min_zh=0.2, relevance_semantic_min_en=0.1,
+                              relevance_semantic_high_zh=0.9, relevance_semantic_high_en=0.7)
 
 
 def test_meaning_declines_a_question_that_shares_words_but_not_sense():
@@ -251,8 +294,11 @@ def test_meaning_declines_a_question_that_shares_words_but_not_sense():
     assert is_covered(hits, question, None, CONCEPT_GUARD)  # words alone: covered
     assert not is_covered(hits, question, None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
     assert is_covered(hits, "课程用什么比喻解释温度？", None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
-    # the default Chinese floor is e5's (1.0): on this embedder's scale it declines the related question too
-    assert not is_covered(hits, "课程用什么比喻解释温度？", None, AgentSettings(), Semantics(ConceptEmbedder()))
+    # e5's Chinese floor (1.0) on this embedder's scale would decline the related question too: the
+    # defaults are per embedder (this one gets the uncalibrated floor, 0.2)
+    assert not is_covered(hits, "课程用什么比喻解释温度？", None, AgentSettings(relevance_semantic_min_zh=1.0),
+                          Semantics(ConceptEmbedder()))
+    assert is_covered(hits, "课程用什么比喻解释温度？", None, AgentSettings(), Semantics(ConceptEmbedder()))
 
 
 def test_meaning_covers_a_paraphrase_that_shares_no_words_only_with_a_multilingual_embedder():
@@ -261,11 +307,28 @@ def test_meaning_covers_a_paraphrase_that_shares_no_words_only_with_a_multilingu
     question = "What controls the randomness of sampling?"  # no word in common with the Chinese note
     assert not is_covered(hits, question, None, CONCEPT_GUARD)  # words alone: not covered
     assert is_covered(hits, question, None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))  # meaning: 0.78 >= 0.7
-    off = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_en": None})
+    off = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_en": 99.0})
     assert not is_covered(hits, question, None, off, Semantics(ConceptEmbedder()))
-    # an English-only embedder cannot judge meaning across languages: words decide alone
-    assert not is_covered(hits, question, None, CONCEPT_GUARD, Semantics(HashEmbedder(64)))
+    # the Chinese threshold (0.9) is not the English one: swapping them would cover the question
+    assert not is_covered(hits, question, None, CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_en": 0.9}),
+                          Semantics(ConceptEmbedder()))
+    # an English-only embedder cannot judge meaning across languages: words decide alone, even where
+    # a threshold every similarity passes would cover the question by meaning
+    anything = CONCEPT_GUARD.model_copy(update={"relevance_semantic_min_en": -9.0, "relevance_semantic_high_en": -9.0})
+    assert is_covered(hits, question, None, anything, Semantics(ConceptEmbedder()))
+    assert not is_covered(hits, question, None, anything, Semantics(HashEmbedder(64)))
     assert not is_covered(hits, "Who won the cup?", None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
+
+
+def test_the_semantic_thresholds_are_the_embedders_own_unless_set():
+    from agent.relevance import semantic_bounds
+
+    e5, use = "e5:small-q4", "use:multilingual-v3"
+    assert semantic_bounds("温度参数有什么作用？", AgentSettings(), e5) == (1.0, 1.2)
+    assert semantic_bounds("What does T control?", AgentSettings(), e5) == (0.2, 0.7)
+    # another embedder's scale is not e5's: only the floor, no cover-by-meaning
+    assert semantic_bounds("温度参数有什么作用？", AgentSettings(), use) == (0.2, float("inf"))
+    assert semantic_bounds("温度参数有什么作用？", AgentSettings(relevance_semantic_min_zh=0.5), use)[0] == 0.5
 
 
 # --- code intent ------------------------------------------------------------------------------------

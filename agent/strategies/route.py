@@ -9,9 +9,11 @@ the citation check finds nothing of the written answer supported.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator
 
+from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
@@ -24,6 +26,8 @@ from agent.tools import CourseTools
 from agent.turn import Turn
 from common.text import detect_language
 from retrieval.types import Hit
+
+log = logging.getLogger("courseta.agent")
 
 
 def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str]:
@@ -73,7 +77,7 @@ class RouteStrategy(Strategy):
         if tool == "list_readings":  # quoted: a reading list is titles and dates; a writer only translates them
             if (parts.answer_mode() == "generate" and self._other_language(turn, hits)
                     and self._can_verify(turn, hits, semantics)
-                    and (yield from self._translate(turn, hits, semantics, "readings_translated_intro"))):
+                    and (yield from self._translate(turn, hits, semantics, "readings_translated_intro", time.perf_counter()))):
                 return
             mode = "extract"
         else:
@@ -149,40 +153,60 @@ class RouteStrategy(Strategy):
             turn.timings["tokens_per_s"] = round((n_tokens - 1) / max(1e-6, elapsed - turn.timings["first_token_s"]), 2)
         turn.answer = turn.answer.strip()
         if not gate.has_statement:
-            yield from self._quote_instead(turn, hits, semantics)
+            yield from self._quote_instead(turn, hits, semantics, t)
         elif gate.dropped:
             yield self.dropped_status(gate.dropped)
 
-    def _quote_instead(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> Iterator[Event]:
+    def _quote_instead(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, t0: float) -> Iterator[Event]:
         """None of the model's sentences was supported: quote the best sentences — translated first
         when the notes are in another language than the question (:meth:`_translate`)."""
         qtokens = self.parts.query_tokens(turn.query)
         if self._other_language(turn, hits):
             yield Status("the model's answer was not supported by the passages; translating the best sentences instead")
-            if (yield from self._translate(turn, hits, semantics, "translated_intro")):
+            if (yield from self._translate(turn, hits, semantics, "translated_intro", t0)):
                 return
         turn.mode = "extract"
         yield Status("the model's answer was not supported by the passages; quoting them instead")
         yield self.replace(turn, self.parts.composer.quote(turn, hits, qtokens, semantics=semantics))
 
-    def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str):
+    def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str, t0: float):
         """The model translates the sentences a quote would show (a narrower task than answering), one
         per line; each translated line is shown only when it passes the same check as a written
-        sentence (agent/gate.py). Returns whether any did; when none did, the caller quotes."""
+        sentence (agent/gate.py), the intro with the first one. Returns whether any did; when none
+        did, or the model failed before one did, the caller quotes (nothing of this was shown)."""
         parts = self.parts
         lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics)
         if not lines:
             return False
-        yield self.replace(turn, phrase(intro_key, turn.language) + "\n")
-        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language)
+        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language, lead_ins=False)
+        intro = phrase(intro_key, turn.language) + "\n"
+        shown = 0
+
+        def emit(sentence: str) -> Event:
+            nonlocal shown
+            shown += 1
+            if shown == 1:
+                turn.timings["first_sentence_s"] = round(time.perf_counter() - t0, 3)
+                return self.replace(turn, intro + sentence)  # withdraws a lead-in the writer had shown
+            turn.answer += sentence
+            return Token(sentence)
+
         t = time.perf_counter()
-        for chunk in parts.backend.stream(translate_messages(turn.language, lines)):
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            for sentence in gate.feed(text):
-                yield from self.show(turn, sentence, t)
-        for sentence in gate.close():
-            yield from self.show(turn, sentence, t)
-        if not gate.has_statement:
+        try:
+            for chunk in parts.backend.stream(translate_messages(turn.language, lines)):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text and "first_token_s" not in turn.timings:
+                    turn.timings["first_token_s"] = round(time.perf_counter() - t, 3)
+                for sentence in gate.feed(text):
+                    yield emit(sentence)
+            for sentence in gate.close():
+                yield emit(sentence)
+        except ModelError as exc:
+            if not shown:
+                log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
+                return False
+            raise  # what was shown stays; the agent adds the error sentence (agent/core.py)
+        if not shown:
             return False
         turn.mode = "generate"
         turn.answer = turn.answer.strip()
