@@ -38,12 +38,17 @@ class Composer:
         """An extractive answer: the sentence(s) of the top passages that best answer the question
         (by meaning when ``semantics`` — agent/semantic.py — can compare the languages), each cited."""
         lines = [phrase(intro_key, turn.language)] if intro_key else []
-        per_passage = self.quote_chars // self.extract_passages
-        for hit in usable(hits)[: self.extract_passages]:  # flagged passages are never quoted
-            text = " ".join(best_sentences(hit, query_tokens, per_passage, turn.question, semantics).split())
+        for hit, text in self._quoted(turn, hits, query_tokens, semantics):
+            text = " ".join(text.split())
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
         return "\n".join(lines)
+
+    def _quoted(self, turn: Turn, hits: list[Hit], query_tokens: set[str], semantics):
+        """(passage, its best sentences) for each passage a quote shows; flagged passages are never quoted."""
+        per_passage = self.quote_chars // self.extract_passages
+        for hit in usable(hits)[: self.extract_passages]:
+            yield hit, best_sentences(hit, query_tokens, per_passage, turn.question, semantics)
 
     def quote_lines(self, turn: Turn, hits: list[Hit], query_tokens: set[str], semantics=None) -> str:
         """The sentences :meth:`quote` would show, one per line, each ending with its passage's [n]
@@ -57,10 +62,8 @@ class Composer:
         语言模型是概率分布。 [1]
         温度参数 T 控制随机性。 [1]
         """
-        per_passage = self.quote_chars // self.extract_passages
         lines = []
-        for hit in usable(hits)[: self.extract_passages]:
-            text = best_sentences(hit, query_tokens, per_passage, turn.question, semantics)
+        for hit, text in self._quoted(turn, hits, query_tokens, semantics):
             n = turn.number_of(hit)
             lines += [f"{' '.join(s.split())} [{n}]" for s in split_sentences(text) if s.strip()]
         return "\n".join(lines)

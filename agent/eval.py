@@ -44,11 +44,6 @@ def _mean(rows: list[dict], key: str) -> float | None:
     return round(sum(float(r[key]) for r in rows) / len(rows), 4) if rows else None
 
 
-def _own_words(answer) -> str:
-    """The words the answer says itself: without [n] markers and code."""
-    return _MARKERS.sub(" ", answer.answer)
-
-
 def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
     rows = []
     for item in items:
@@ -78,7 +73,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "searched_for_model": bool(answer.timings.get("searched_for_model")),
             "tool_errors": sum(1 for c in answer.tool_calls if c.summary.startswith("error")),
             "strategy": answer.strategy,
-            "language_match": detect_language(_own_words(answer)) == detect_language(item["question"]),
+            "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
         })
     if rows_out is not None:
         rows_out.extend(rows)
@@ -87,6 +82,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
     answered = [r for r in inside if not r["refused"] and r["precision"] is not None]
     written = [r for r in answered if r["mode"] == "generate"]
     quoted = [r for r in answered if r["mode"] == "extract"]
+    composed = [r for r in written if not r["translated"]]  # the model's own answers, not translated quotes
     modes: dict[str, int] = {}
     for r in rows:
         modes[r["mode"]] = modes.get(r["mode"], 0) + 1
@@ -101,9 +97,8 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "false_refusal_rate": round(sum(r["refused"] for r in inside) / len(inside), 4) if inside else None,
         "written": len(written),
         "written_translations": sum(r["translated"] for r in written),
-        # the model's own answers, without the translated quotes (supported almost by construction)
-        "composed_citation_precision": _mean([r for r in written if not r["translated"]], "precision"),
-        "composed_citation_recall": _mean([r for r in written if not r["translated"]], "recall"),
+        "composed_citation_precision": _mean(composed, "precision"),  # translations are supported almost by construction
+        "composed_citation_recall": _mean(composed, "recall"),
         "written_citation_precision": _mean(written, "precision"),
         "written_citation_recall": _mean(written, "recall"),
         "quoted_citation_precision": _mean(quoted, "precision"),

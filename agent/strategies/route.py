@@ -160,14 +160,14 @@ class RouteStrategy(Strategy):
     def _quote_instead(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, t0: float) -> Iterator[Event]:
         """None of the model's sentences was supported: quote the best sentences — translated first
         when the notes are in another language than the question (:meth:`_translate`)."""
-        qtokens = self.parts.query_tokens(turn.query)
         if self._other_language(turn, hits):
             yield Status("the model's answer was not supported by the passages; translating the best sentences instead")
             if (yield from self._translate(turn, hits, semantics, "translated_intro", t0)):
                 return
         turn.mode = "extract"
         yield Status("the model's answer was not supported by the passages; quoting them instead")
-        yield self.replace(turn, self.parts.composer.quote(turn, hits, qtokens, semantics=semantics))
+        yield self.replace(turn, self.parts.composer.quote(turn, hits, self.parts.query_tokens(turn.query),
+                                                           semantics=semantics))
 
     def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str, t0: float):
         """The model translates the sentences a quote would show (a narrower task than answering), one
