@@ -276,13 +276,13 @@ class AgentSettings(BaseSettings):
         "nothing gets the question searched for it and is asked again.",
     )
 
-
     @field_validator("prompt_chars", "relevance_semantic_min_zh", "relevance_semantic_min_en",
                      "relevance_semantic_high_zh", "relevance_semantic_high_en", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         """An empty ``COURSETA_PROMPT_CHARS=`` / ``COURSETA_RELEVANCE_SEMANTIC_*=`` means the backend's or embedder's own."""
         return None if isinstance(value, str) and not value.strip() else value
+
 
 class SandboxSettings(BaseSettings):
     """Limits of the code demos (``agent/sandbox.py``)."""
