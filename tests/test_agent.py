@@ -128,6 +128,17 @@ def test_reading_list_questions_use_list_readings(course):
     assert any("syllabus-topics" in p.source for p in result.passages)
 
 
+def test_a_paper_question_the_reading_list_does_not_cover_searches_the_notes(course):
+    # names a paper (论文 routes to list_readings) but asks about one the notes discuss
+    result = _agent(course, answer_mode="extract").ask("香农在哪篇论文中奠定了信息理论的基础？")
+    assert [c.name for c in result.tool_calls] == ["list_readings", "search_course"]
+    assert not result.refused
+    assert any("通信的数学理论" in p.text for p in result.passages)
+    # the numbered passages are the notes' only: none left over from the reading list
+    assert [p.n for p in result.passages] == list(range(1, len(result.passages) + 1))
+    assert len(result.passages) <= 5
+
+
 def test_code_demo_runs_and_shows_its_result(course):
     result = _agent(course).ask("请运行这段代码：\n```python\nimport math\nprint(round(math.log2(8), 1))\n```")
     assert [c.name for c in result.tool_calls] == ["run_python"]

@@ -66,8 +66,13 @@ class RouteStrategy(Strategy):
             yield from self._code(turn, tools, run=tool == "run_python")
             return
         hits = tools.list_readings(turn.query) if tool == "list_readings" else tools.search_course(turn.query)
-        turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
+        if tool == "list_readings" and turn.options.grounded_only and not parts.covered(hits, turn.query):
+            # "which paper did Shannon …" names a paper but asks the notes, not the reading list
+            turn.hits.clear()
+            tool, hits = "search_course", tools.search_course(turn.query)
+            yield Status(f"the reading list does not cover this; searching the notes… {len(hits)} passages")
+        turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         if turn.options.grounded_only and not parts.covered(hits, turn.query):
             turn.refused, turn.mode = True, "refusal"
             turn.answer = composer.refusal(hits, turn.language)
