@@ -230,14 +230,21 @@ class AgentSettings(BaseSettings):
     )
     quote_chars: int = Field(600, ge=100, description="Characters of best sentences quoted in an extractive answer.")
     extract_passages: int = Field(3, ge=1, description="Passages quoted in an extractive answer.")
-    relevance_coverage: float = Field(
-        0.5, ge=0, le=1,
-        description="A question is covered when a top passage holds this share of its words (or their glossary translations)...",
+    relevance_coverage: float | None = Field(
+        None, ge=0, le=1,
+        description=(
+            "A question is covered when a top passage holds this share of its words (or their glossary "
+            "translations)... Empty = the embedder's calibrated value (agent/relevance.py CALIBRATED): 0.5."),
     )
-    relevance_min_coverage: float = Field(
-        0.3, ge=0, le=1, description="...or at least this share with a top BM25 score of relevance_bm25 (calibrated on the dev set)."
+    relevance_min_coverage: float | None = Field(
+        None, ge=0, le=1, description=(
+            "...or at least this share with a top BM25 score of relevance_bm25. Empty = the embedder's: 0.15 for "
+            "e5:small-q4 (its meaning check declines what shares words by chance; chosen on dev + dev2), 0.3 otherwise."),
     )
-    relevance_bm25: float = Field(3.0, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered.")
+    relevance_bm25: float | None = Field(
+        None, ge=0, description="BM25 score that, with relevance_min_coverage, counts as covered. Empty = the embedder's: "
+        "4.0 for e5:small-q4, 3.0 otherwise.",
+    )
     relevance_semantic_min_zh: float | None = Field(
         None, description=(
             "With a multilingual embedder (agent/semantic.py's calibrated scale: 0 = unrelated course sentences, "
@@ -252,12 +259,12 @@ class AgentSettings(BaseSettings):
     relevance_semantic_high_zh: float | None = Field(
         None, description=(
             "...and a Chinese question at least this similar is covered even when it shares few words with the notes "
-            "(paraphrased questions share few). Empty = the embedder's: 1.2 for e5:small-q4 (dev: every out-of-corpus "
-            "Chinese question <= 1.14), off otherwise; 99 = off."),
+            "(paraphrased questions share few). Empty = the embedder's: 1.15 for e5:small-q4 (chosen on dev + dev2; dev: "
+            "every out-of-corpus Chinese question <= 1.14), off otherwise; 99 = off."),
     )
     relevance_semantic_high_en: float | None = Field(
-        None, description="...the same for English or another language. Empty = the embedder's: 0.7 for e5:small-q4 "
-        "(dev: out-of-corpus English questions <= 0.56), off otherwise; 99 = off.",
+        None, description="...the same for English or another language. Empty = the embedder's: 0.6 for e5:small-q4 "
+        "(chosen on dev + dev2), off otherwise; 99 = off.",
     )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
@@ -276,11 +283,12 @@ class AgentSettings(BaseSettings):
         "nothing gets the question searched for it and is asked again.",
     )
 
-    @field_validator("prompt_chars", "relevance_semantic_min_zh", "relevance_semantic_min_en",
+    @field_validator("prompt_chars", "relevance_coverage", "relevance_min_coverage", "relevance_bm25",
+                     "relevance_semantic_min_zh", "relevance_semantic_min_en",
                      "relevance_semantic_high_zh", "relevance_semantic_high_en", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
-        """An empty ``COURSETA_PROMPT_CHARS=`` / ``COURSETA_RELEVANCE_SEMANTIC_*=`` means the backend's or embedder's own."""
+        """An empty ``COURSETA_PROMPT_CHARS=`` / ``COURSETA_RELEVANCE_*=`` means the backend's or embedder's own."""
         return None if isinstance(value, str) and not value.strip() else value
 
 

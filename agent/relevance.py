@@ -26,6 +26,7 @@ English-only one words decide, for every question.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from common.text import detect_language, split_sentences, tokenize
 
@@ -57,43 +58,66 @@ def semantic_closeness(query: str, passages: list[str], semantics) -> float | No
 
 def is_covered(hits, query: str, glossary, settings, semantics=None) -> bool:
     """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage, and
-    meaning when ``semantics`` is multilingual (thresholds of the :class:`settings.AgentSettings`
-    slice, calibrated on the dev set: README)."""
+    meaning when ``semantics`` is multilingual (thresholds: the :class:`settings.AgentSettings`
+    slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard")."""
+    name = getattr(getattr(semantics, "embedder", None), "name", "")
+    cross_lingual = semantics is not None and semantics.cross_lingual
+    cal = calibration(settings, name if cross_lingual else "")
     texts = [h.chunk.indexed_text() for h in hits]
     cov = coverage(query, texts, glossary)
     bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
-    words = cov >= settings.relevance_coverage or (cov >= settings.relevance_min_coverage and bm25 >= settings.relevance_bm25)
-    if semantics is None or not semantics.cross_lingual:
+    words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25)
+    if not cross_lingual:
         return words
     close = semantic_closeness(query, [h.text for h in hits[:3]], semantics)
     if close is None:
         return words
-    low, high = semantic_bounds(query, settings, getattr(semantics.embedder, "name", ""))
+    low, high = (cal.min_zh, cal.high_zh) if detect_language(query) == "zh" else (cal.min_en, cal.high_en)
     return close >= low and (words or close >= high)
 
 
-# (min_zh, min_en, high_zh, high_en) per embedder, chosen on the dev set (README, "Scope guard").
-# Same-language similarities on the calibrated scale depend on the embedder (e5 puts a Chinese question
-# and its answer above 1, USE near 0.8), so one embedder's values must not be applied to another's.
-CALIBRATED = {"e5:small-q4": (1.0, 0.2, 1.2, 0.7)}
-UNCALIBRATED = (0.2, 0.2, float("inf"), float("inf"))  # a floor only: far from every sentence is declined
+class Calibration(NamedTuple):
+    """The scope guard's thresholds. Words: ``coverage`` of the question's words, or ``min_coverage``
+    with a top BM25 score of ``bm25``. Meaning (multilingual embedders only, by the question's
+    language): declined below ``min_*``, covered at ``high_*`` with few shared words."""
+
+    coverage: float
+    min_coverage: float
+    bm25: float
+    min_zh: float
+    min_en: float
+    high_zh: float
+    high_en: float
 
 
-def semantic_bounds(query: str, settings, embedder_name: str = "") -> tuple[float, float]:
-    """(decline below, cover at or above) for ``query``'s language: the setting when given, else the
-    embedder's calibrated value.
+# Words only (an English-only embedder, or none): chosen on the dev set with MiniLM.
+WORDS_ONLY = Calibration(0.5, 0.3, 3.0, float("-inf"), float("-inf"), float("inf"), float("inf"))
+# Per embedder, chosen on the tuning sets (dev + dev2; README, "Scope guard"). Same-language
+# similarities on the calibrated scale depend on the embedder (e5 puts a Chinese question and its
+# answer above 1, USE near 0.8), so one embedder's values must not be applied to another's; and with
+# meaning as a check, fewer shared words are needed (paraphrased questions share few).
+CALIBRATED = {"e5:small-q4": Calibration(0.5, 0.15, 4.0, 1.0, 0.2, 1.15, 0.6)}
+UNCALIBRATED = WORDS_ONLY._replace(min_zh=0.2, min_en=0.2)  # a floor only: far from every sentence is declined
+
+
+def calibration(settings, embedder_name: str = "") -> Calibration:
+    """The embedder's thresholds (:data:`CALIBRATED`; ``""`` = words only), each replaced by its
+    ``relevance_*`` setting where that is set.
 
     >>> from settings import AgentSettings
-    >>> semantic_bounds("温度是什么？", AgentSettings(), "e5:small-q4"), semantic_bounds("What is T?", AgentSettings(), "use:multilingual-v3")
-    ((1.0, 1.2), (0.2, inf))
+    >>> c = calibration(AgentSettings(), "e5:small-q4"); (c.min_coverage, c.min_zh, c.high_zh)
+    (0.15, 1.0, 1.15)
+    >>> calibration(AgentSettings(relevance_semantic_min_zh=0.5), "use:multilingual-v3")[3:]
+    (0.5, 0.2, inf, inf)
     """
-    min_zh, min_en, high_zh, high_en = CALIBRATED.get(embedder_name, UNCALIBRATED)
-    if detect_language(query) == "zh":
-        low, high = _given(settings.relevance_semantic_min_zh, min_zh), _given(settings.relevance_semantic_high_zh, high_zh)
+    if not embedder_name:
+        base = WORDS_ONLY
     else:
-        low, high = _given(settings.relevance_semantic_min_en, min_en), _given(settings.relevance_semantic_high_en, high_en)
-    return low, high
+        base = CALIBRATED.get(embedder_name, UNCALIBRATED)
+    given = {field: getattr(settings, "relevance_" + setting) for field, setting in _SETTING_OF.items()}
+    return base._replace(**{field: float(v) for field, v in given.items() if v is not None})
 
 
-def _given(value, default: float) -> float:
-    return default if value is None else float(value)
+_SETTING_OF = {"coverage": "coverage", "min_coverage": "min_coverage", "bm25": "bm25",
+               "min_zh": "semantic_min_zh", "min_en": "semantic_min_en",
+               "high_zh": "semantic_high_zh", "high_en": "semantic_high_en"}

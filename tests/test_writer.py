@@ -320,15 +320,51 @@ def test_meaning_covers_a_paraphrase_that_shares_no_words_only_with_a_multilingu
     assert not is_covered(hits, "Who won the cup?", None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
 
 
-def test_the_semantic_thresholds_are_the_embedders_own_unless_set():
-    from agent.relevance import semantic_bounds
+def test_the_scope_guard_thresholds_are_the_embedders_own_unless_set():
+    from agent.relevance import CALIBRATED, WORDS_ONLY, calibration
 
     e5, use = "e5:small-q4", "use:multilingual-v3"
-    assert semantic_bounds("温度参数有什么作用？", AgentSettings(), e5) == (1.0, 1.2)
-    assert semantic_bounds("What does T control?", AgentSettings(), e5) == (0.2, 0.7)
-    # another embedder's scale is not e5's: only the floor, no cover-by-meaning
-    assert semantic_bounds("温度参数有什么作用？", AgentSettings(), use) == (0.2, float("inf"))
-    assert semantic_bounds("温度参数有什么作用？", AgentSettings(relevance_semantic_min_zh=0.5), use)[0] == 0.5
+    assert calibration(AgentSettings(), e5) == CALIBRATED[e5]
+    assert calibration(AgentSettings(), e5).min_coverage < WORDS_ONLY.min_coverage
+    # another embedder's scale is not e5's: only the floor, no cover-by-meaning, the words-only thresholds
+    other = calibration(AgentSettings(), use)
+    assert (other.min_zh, other.high_zh, other.min_coverage) == (0.2, float("inf"), WORDS_ONLY.min_coverage)
+    assert calibration(AgentSettings(), "") == WORDS_ONLY  # an English-only embedder: words decide
+    # a setting overrides the one threshold it names
+    assert calibration(AgentSettings(relevance_semantic_min_zh=0.5), use).min_zh == 0.5
+    assert calibration(AgentSettings(relevance_min_coverage=0.4), e5) == CALIBRATED[e5]._replace(min_coverage=0.4)
+
+
+def test_with_a_meaning_check_fewer_shared_words_cover_a_question():
+    # "随机性" is one of the question's words (coverage 1/4) and BM25 scores the passage 5.0: the
+    # words-only bar (0.3 with BM25 3.0) declines it; with the relaxed bar of a calibrated multilingual
+    # embedder (0.15 with BM25 4.0) meaning decides: close, covered; far, still declined
+    retriever = ConceptRetriever(["温度参数 T 控制采样的随机性。"])
+    hits = [Hit(chunk=retriever.chunks[0], score=1.0, ranks={}, scores={"bm25": 5.0})]
+    relaxed = CONCEPT_GUARD.model_copy(update={"relevance_min_coverage": 0.15, "relevance_bm25": 4.0})
+    question = "哪个旋钮决定抽样有多大的随机性？"
+    assert not is_covered(hits, question, None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
+    assert is_covered(hits, question, None, relaxed, Semantics(ConceptEmbedder()))
+    assert not is_covered(hits, "冠军的随机性从何而来？", None, relaxed.model_copy(update={"relevance_semantic_min_zh": 0.9}),
+                          Semantics(ConceptEmbedder()))
+    low_bm25 = [Hit(chunk=retriever.chunks[0], score=1.0, ranks={}, scores={"bm25": 3.5})]
+    assert not is_covered(low_bm25, question, None, relaxed, Semantics(ConceptEmbedder()))
+
+
+def test_the_calibration_tool_decides_as_the_guard_does():
+    # agent.calibrate chooses thresholds from recorded signals: its decision must be is_covered's
+    from agent.calibrate import covered, signals
+    from agent.relevance import calibration
+
+    retriever = ConceptRetriever(["温度参数 T 控制采样的随机性。", "香农在1948年提出了信息论。"])
+    questions = ["哪个旋钮决定抽样有多大的随机性？", "冠军的随机性从何而来？", "What controls the randomness of sampling?",
+                 "Who won the 2018 cup?", "香农提出了什么？"]
+    rows = signals(retriever, [{"id": str(i), "question": q, "answer_contains": []} for i, q in enumerate(questions)], "tune", 2)
+    for guard in (CONCEPT_GUARD, CONCEPT_GUARD.model_copy(update={"relevance_min_coverage": 0.15, "relevance_bm25": 0.0})):
+        cal = calibration(guard, ConceptEmbedder.name)
+        decisions = [covered(row, cal) for row in rows]
+        assert decisions == [is_covered(retriever.search(q, 2), q, None, guard, Semantics(ConceptEmbedder())) for q in questions]
+        assert True in decisions and False in decisions  # the questions tell the thresholds apart
 
 
 # --- code intent ------------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""Choose the scope guard's thresholds: ``python -m agent.calibrate --tune SET... [--report SET...]``.
+
+For every question of the sets it retrieves the top ``k`` passages (``search_course``'s search; a
+reading-list question is approximated by it) and records the guard's three signals
+(agent/relevance.py): the share of the question's words a top passage holds, the best BM25 score and
+the calibrated similarity of the closest top-passage sentence. Then it tries every threshold
+combination of a fixed grid and prints, for each out-of-corpus-declined rate reached on the *tune*
+sets, the combination that declines the fewest in-corpus questions there, with what that
+combination does on the *report* sets (held-out: only reported, never chosen on). The current
+settings' line comes last.
+
+>>> rows = [Signals("a", "tune", "zh", True, 0.6, 5.0, 1.3), Signals("b", "tune", "zh", False, 0.2, 2.0, 0.9)]
+>>> declined(rows, Calibration(0.5, 0.3, 3.0, 1.0, 0.2, 1.2, 0.7))
+(0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from agent.relevance import CALIBRATED, Calibration, calibration, coverage, semantic_closeness
+from agent.semantic import Semantics
+from common.text import detect_language
+from retrieval.eval import load_qa
+
+GRID = {
+    "coverage": (0.4, 0.5, 0.6),
+    "min_coverage": (0.15, 0.2, 0.25, 0.3),
+    "bm25": (2.0, 3.0, 4.0, 5.0),
+    "min_zh": (0.9, 1.0, 1.05, 1.1),
+    "min_en": (0.2, 0.3, 0.4, 0.5),
+    "high_zh": (1.1, 1.15, 1.2, 1.25, float("inf")),
+    "high_en": (0.6, 0.65, 0.7, 0.8, float("inf")),
+}
+
+
+class Signals(NamedTuple):
+    id: str
+    set: str  # "tune" or "report"
+    lang: str  # the question's, as the guard detects it
+    in_corpus: bool
+    coverage: float
+    bm25: float
+    closeness: float | None
+
+
+def covered(row: Signals, cal: Calibration) -> bool:
+    """agent.relevance.is_covered's decision from recorded signals."""
+    words = row.coverage >= cal.coverage or (row.coverage >= cal.min_coverage and row.bm25 >= cal.bm25)
+    if row.closeness is None:
+        return words
+    low, high = (cal.min_zh, cal.high_zh) if row.lang == "zh" else (cal.min_en, cal.high_en)
+    return row.closeness >= low and (words or row.closeness >= high)
+
+
+def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
+    """(share of in-corpus questions declined, share of out-of-corpus ones declined)."""
+    inside = [r for r in rows if r.in_corpus]
+    outside = [r for r in rows if not r.in_corpus]
+    share = lambda group: round(sum(not covered(r, cal) for r in group) / len(group), 3) if group else 0.0
+    return share(inside), share(outside)
+
+
+def signals(retriever, items: list[dict], which: str, k: int) -> list[Signals]:
+    semantics = Semantics.of(retriever.embedder)
+    rows = []
+    for item in items:
+        question = item["question"]
+        hits = retriever.search(question, k)
+        rows.append(Signals(
+            id=item["id"], set=which, lang=detect_language(question), in_corpus=bool(item.get("answer_contains")),
+            coverage=coverage(question, [h.chunk.indexed_text() for h in hits], retriever.glossary),
+            bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
+            closeness=semantic_closeness(question, [h.text for h in hits[:3]], semantics) if semantics.cross_lingual else None,
+        ))
+    return rows
+
+
+def frontier(rows: list[Signals]) -> list[tuple[float, float, Calibration]]:
+    """For each out-of-corpus-declined rate on the tune rows: the fewest in-corpus declines, and how."""
+    tune = [r for r in rows if r.set == "tune"]
+    best: dict[float, tuple[float, Calibration]] = {}
+    for values in itertools.product(*GRID.values()):
+        cal = Calibration(*values)
+        inside, outside = declined(tune, cal)
+        if outside not in best or inside < best[outside][0]:
+            best[outside] = (inside, cal)
+    return [(outside, inside, cal) for outside, (inside, cal) in sorted(best.items())]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from retrieval.search import Retriever
+    from settings import get_settings
+
+    p = argparse.ArgumentParser(prog="python -m agent.calibrate", description=__doc__.splitlines()[0])
+    p.add_argument("--tune", nargs="+", type=Path, required=True, help="question sets the thresholds are chosen on")
+    p.add_argument("--report", nargs="*", type=Path, default=[], help="question sets only reported (held-out)")
+    p.add_argument("--k", type=int, default=None, help="passages per question (default: the retrieval_k setting)")
+    args = p.parse_args(argv)
+    settings = get_settings()
+    retriever = Retriever.load(settings.retrieval)
+    k = args.k or settings.agent.retrieval_k
+    rows = [r for which, paths in (("tune", args.tune), ("report", args.report))
+            for path in paths for r in signals(retriever, load_qa(path), which, k)]
+    report = [r for r in rows if r.set == "report"]
+    fmt = lambda pair: f"in-corpus declined {pair[0]:.3f}, out-of-corpus declined {pair[1]:.3f}"
+    print(f"embedder {retriever.embedder.name}; {sum(r.set == 'tune' for r in rows)} tune questions, "
+          f"{len(report)} report questions; grid of {len(list(itertools.product(*GRID.values())))}")
+    for outside, inside, cal in frontier(rows):
+        line = f"tune: in-corpus declined {inside:.3f}, out-of-corpus declined {outside:.3f} | {tuple(cal)}"
+        print(line + (f" | report: {fmt(declined(report, cal))}" if report else ""))
+    current = calibration(settings.agent, retriever.embedder.name if Semantics.of(retriever.embedder).cross_lingual else "")
+    tune = [r for r in rows if r.set == "tune"]
+    print(f"current {tuple(current)}{' (calibrated for this embedder)' if retriever.embedder.name in CALIBRATED else ''}: "
+          f"tune: {fmt(declined(tune, current))}" + (f" | report: {fmt(declined(report, current))}" if report else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
