@@ -131,28 +131,9 @@ class RouteStrategy(Strategy):
         turn.mode = "generate"
         yield Status("writing the answer…")
         t = time.perf_counter()
-        n_tokens, raw = 0, ""  # chunks of text (a local model's streamer hands out words)
-        reported_tokens = 0  # generated tokens, where the model reports them (usage_metadata)
-        for chunk in parts.backend.stream(messages):
-            usage = getattr(chunk, "usage_metadata", None)
-            if usage and usage.get("input_tokens"):  # local models and servers that report usage
-                turn.timings["prompt_tokens"] = usage["input_tokens"]
-            if usage and usage.get("output_tokens"):
-                reported_tokens = usage["output_tokens"]
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            if not text:
-                continue
-            if not raw:
-                turn.timings["first_token_s"] = round(time.perf_counter() - t, 3)
-            raw += text
-            n_tokens += 1
-            for sentence in gate.feed(text):
-                yield from self.show(turn, sentence, t)
-        for sentence in gate.close():
-            yield from self.show(turn, sentence, t)
+        n_tokens = yield from self._stream_gated(turn, messages, gate, lambda sentence: self.show(turn, sentence, t))
         elapsed = time.perf_counter() - t
         turn.timings["generation_s"] = round(elapsed, 3)
-        n_tokens = reported_tokens or n_tokens
         if n_tokens > 1 and "first_token_s" in turn.timings:
             turn.timings["generated_tokens"] = n_tokens
             turn.timings["tokens_per_s"] = round((n_tokens - 1) / max(1e-6, elapsed - turn.timings["first_token_s"]), 2)
@@ -196,16 +177,8 @@ class RouteStrategy(Strategy):
             turn.answer += sentence
             return Token(sentence)
 
-        t = time.perf_counter()
         try:
-            for chunk in parts.backend.stream(translate_messages(turn.language, lines)):
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                if text and "first_token_s" not in turn.timings:
-                    turn.timings["first_token_s"] = round(time.perf_counter() - t, 3)
-                for sentence in gate.feed(text):
-                    yield emit(sentence)
-            for sentence in gate.close():
-                yield emit(sentence)
+            yield from self._stream_gated(turn, translate_messages(turn.language, lines), gate, lambda s: (emit(s),))
         except ModelError as exc:
             if not shown:
                 log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
@@ -219,6 +192,30 @@ class RouteStrategy(Strategy):
         if gate.dropped:
             yield self.dropped_status(gate.dropped)
         return True
+
+    def _stream_gated(self, turn: Turn, messages, gate: SentenceGate, emit) -> Iterator[Event]:
+        """Stream the model's reply to ``messages`` through ``gate``; ``emit(sentence)`` gives the events
+        for each sentence that passes, as it passes. Records the first model token and the prompt size
+        (where not yet recorded: a translation after a rejected answer keeps the writer's) and returns
+        how many tokens the model generated (its own count where it reports usage, else text chunks)."""
+        t = time.perf_counter()
+        chunks, reported = 0, 0
+        for chunk in self.parts.backend.stream(messages):
+            usage = getattr(chunk, "usage_metadata", None) or {}
+            if usage.get("input_tokens"):  # local models and servers that report usage
+                turn.timings.setdefault("prompt_tokens", usage["input_tokens"])
+            if usage.get("output_tokens"):
+                reported = usage["output_tokens"]
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            if not text:
+                continue
+            turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
+            chunks += 1  # a local model's streamer hands out words
+            for sentence in gate.feed(text):
+                yield from emit(sentence)
+        for sentence in gate.close():
+            yield from emit(sentence)
+        return reported or chunks
 
     @staticmethod
     def _other_language(turn: Turn, hits: list[Hit]) -> bool:
