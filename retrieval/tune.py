@@ -1,4 +1,4 @@
-"""Choose chunking and fusion settings with the eval set: ``python -m retrieval.tune --qa FILE``.
+"""Choose chunking and fusion settings with the eval set: ``python -m retrieval.tune --qa FILE [FILE...]``.
 
 For each (chunk_size, chunk_overlap) it builds a throw-away index with the configured
 embedder, runs BM25 and dense retrieval once per question, then scores every fusion
@@ -29,7 +29,7 @@ def _grid(values: str, cast=float) -> list:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     p = argparse.ArgumentParser(prog="python -m retrieval.tune")
-    p.add_argument("--qa", required=True)
+    p.add_argument("--qa", required=True, nargs="+", help="question set(s) to tune on, pooled (dev and dev2)")
     p.add_argument("--k", type=k_value, default=5)
     p.add_argument("--sizes", default="200,300,400,600,800")
     p.add_argument("--overlaps", default="0,60")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = get_settings().retrieval
     embedder = get_embedder(base.embedder, base.device, base.embed_encoder, base.embed_precision)
-    items = [q for q in load_qa(args.qa) if q.get("answer_contains")]
+    items = [q for path in args.qa for q in load_qa(path) if q.get("answer_contains")]
     langs = [q.get("lang") or detect_language(q["question"]) for q in items]
     rows = []
     for size, overlap in itertools.product(_grid(args.sizes, int), _grid(args.overlaps, int)):
