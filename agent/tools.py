@@ -27,6 +27,19 @@ def query_tokens(retriever, query: str) -> set[str]:
     return set(tokens) | set(expansion)
 
 
+def reading_hits(retriever, topic: str, k: int) -> list[Hit]:
+    """Reading-list and schedule chunks about ``topic`` (a subject, or "week 3" / "第3周"): the
+    search's best chunks of those kinds, or its best chunks when none is."""
+    query = topic
+    week = re.search(r"(?:week\s*|第\s*)(\d+)", topic, re.I)
+    if week:
+        query += f" 第{week.group(1)}周 Week {week.group(1)}"
+    candidates = retriever.search(query + " 阅读材料 论文 reading", max(30, k * 4))
+    hits = [h for h in candidates
+            if h.chunk.meta.get("kind") in READING_KINDS or _READING_HEADINGS.search(h.chunk.heading or "")]
+    return hits[:k] or candidates[:k]
+
+
 class CourseTools:
     """The tools of one turn: ``retriever`` searches, ``sandbox_limits`` bound the code demos."""
 
@@ -52,15 +65,7 @@ class CourseTools:
     def list_readings(self, topic: str, k: int | None = None) -> list[Hit]:
         """Reading-list and schedule chunks about ``topic`` (a subject, or "week 3" / "第3周")."""
         t0 = time.perf_counter()
-        k = k or self.turn.options.k
-        query = topic
-        week = re.search(r"(?:week\s*|第\s*)(\d+)", topic, re.I)
-        if week:
-            query += f" 第{week.group(1)}周 Week {week.group(1)}"
-        candidates = self.retriever.search(query + " 阅读材料 论文 reading", max(30, k * 4))
-        hits = [h for h in candidates
-                if h.chunk.meta.get("kind") in READING_KINDS or _READING_HEADINGS.search(h.chunk.heading or "")]
-        hits = hits[:k] or candidates[:k]
+        hits = reading_hits(self.retriever, topic, k or self.turn.options.k)
         for hit in hits:
             self.turn.number_of(hit)
         self._record("list_readings", {"topic": topic}, f"{len(hits)} passages", t0)
