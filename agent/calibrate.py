@@ -1,15 +1,16 @@
 """Choose the scope guard's thresholds: ``python -m agent.calibrate --tune SET... [--report SET...]``.
 
-For every question of the sets it retrieves the top ``k`` passages (``search_course``'s search; a
-reading-list question is approximated by it) and records the guard's three signals
-(agent/relevance.py): the share of the question's words a top passage holds, the best BM25 score and
-the calibrated similarity of the closest top-passage sentence. Then it tries every threshold
-combination of a fixed grid and prints, for each out-of-corpus-declined rate reached on the *tune*
-sets, the combination that declines the fewest in-corpus questions there, with what that
-combination does on the *report* sets (held-out: only reported, never chosen on). The current
-settings' line comes last.
+For every question of the sets it retrieves what the route strategy would (agent/strategies/route.py:
+a reading-list question gets the reading-list hits and, should those not cover it, the notes'; a demo
+request with its own code block is never guarded) and records the guard's three signals for each
+set of hits (agent/relevance.py): the share of the question's words a top passage holds, the best
+BM25 score and the calibrated similarity of the closest top-passage sentence. Then it tries every
+threshold combination of a fixed grid and prints, for each out-of-corpus-declined rate reached on
+the *tune* sets, the combination that declines the fewest in-corpus questions there (of equals, the
+strictest: the largest thresholds), with what that combination does on the *report* sets
+(held-out: only reported, never chosen on). The current settings' line comes last.
 
->>> rows = [Signals("a", "tune", "zh", True, 0.6, 5.0, 1.3), Signals("b", "tune", "zh", False, 0.2, 2.0, 0.9)]
+>>> rows = [Signals("a", "tune", "zh", True, (Try(0.6, 5.0, 1.3),)), Signals("b", "tune", "zh", False, (Try(0.2, 2.0, 0.9),))]
 >>> declined(rows, Calibration(0.5, 0.3, 3.0, 1.0, 0.2, 1.2, 0.7))
 (0.0, 1.0)
 """
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agent.relevance import CALIBRATED, Calibration, calibration, coverage, semantic_closeness
+from agent.policy import extract_code, route
 from agent.semantic import Semantics
+from agent.tools import reading_hits
 from common.text import detect_language
 from retrieval.eval import load_qa
 
@@ -38,23 +41,33 @@ GRID = {
 }
 
 
-class Signals(NamedTuple):
-    id: str
-    set: str  # "tune" or "report"
-    lang: str  # the question's, as the guard detects it
-    in_corpus: bool
+class Try(NamedTuple):
+    """The guard's signals over one set of hits."""
+
     coverage: float
     bm25: float
     closeness: float | None
 
 
+class Signals(NamedTuple):
+    id: str
+    set: str  # "tune" or "report"
+    lang: str  # the question's, as the guard detects it
+    in_corpus: bool
+    tries: tuple[Try, ...]  # covered when any is; none: the guard is not asked (a demo with its code)
+
+
 def covered(row: Signals, cal: Calibration) -> bool:
-    """agent.relevance.is_covered's decision from recorded signals."""
-    words = row.coverage >= cal.coverage or (row.coverage >= cal.min_coverage and row.bm25 >= cal.bm25)
-    if row.closeness is None:
+    """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
+    return not row.tries or any(_covered(t, row.lang, cal) for t in row.tries)
+
+
+def _covered(t: Try, lang: str, cal: Calibration) -> bool:
+    words = t.coverage >= cal.coverage or (t.coverage >= cal.min_coverage and t.bm25 >= cal.bm25)
+    if t.closeness is None:
         return words
-    low, high = (cal.min_zh, cal.high_zh) if row.lang == "zh" else (cal.min_en, cal.high_en)
-    return row.closeness >= low and (words or row.closeness >= high)
+    low, high = (cal.min_zh, cal.high_zh) if lang == "zh" else (cal.min_en, cal.high_en)
+    return t.closeness >= low and (words or t.closeness >= high)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
@@ -67,29 +80,44 @@ def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
 
 def signals(retriever, items: list[dict], which: str, k: int) -> list[Signals]:
     semantics = Semantics.of(retriever.embedder)
-    rows = []
-    for item in items:
-        question = item["question"]
-        hits = retriever.search(question, k)
-        rows.append(Signals(
-            id=item["id"], set=which, lang=detect_language(question), in_corpus=bool(item.get("answer_contains")),
+
+    def signals_of(question: str, hits) -> Try:
+        return Try(
             coverage=coverage(question, [h.chunk.indexed_text() for h in hits], retriever.glossary),
             bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
             closeness=semantic_closeness(question, [h.text for h in hits[:3]], semantics) if semantics.cross_lingual else None,
-        ))
+        )
+
+    rows = []
+    for item in items:
+        question = item["question"]
+        tool = route(question)
+        if tool in ("run_python", "show_code") and extract_code(question) is not None:
+            tries = ()
+        else:
+            tries = (signals_of(question, retriever.search(question, k)),)
+            if tool == "list_readings":
+                tries = (signals_of(question, reading_hits(retriever, question, k)),) + tries
+        rows.append(Signals(id=item["id"], set=which, lang=detect_language(question),
+                            in_corpus=bool(item.get("answer_contains")), tries=tries))
     return rows
 
 
-def frontier(rows: list[Signals]) -> list[tuple[float, float, Calibration]]:
-    """For each out-of-corpus-declined rate on the tune rows: the fewest in-corpus declines, and how."""
+def frontier(rows: list[Signals]) -> list[tuple[float, float, Calibration, int]]:
+    """For each out-of-corpus-declined rate on the tune rows: the fewest in-corpus declines, and how
+    (of combinations that tie, the one with the largest thresholds, compared in field order), and how
+    many combinations tie: the data does not choose between those."""
     tune = [r for r in rows if r.set == "tune"]
-    best: dict[float, tuple[float, Calibration]] = {}
+    best: dict[float, tuple[float, Calibration, int]] = {}
     for values in itertools.product(*GRID.values()):
         cal = Calibration(*values)
         inside, outside = declined(tune, cal)
-        if outside not in best or inside < best[outside][0]:
-            best[outside] = (inside, cal)
-    return [(outside, inside, cal) for outside, (inside, cal) in sorted(best.items())]
+        fewest, chosen, ties = best.get(outside, (float("inf"), None, 0))
+        if inside < fewest:
+            best[outside] = (inside, cal, 1)
+        elif inside == fewest:
+            best[outside] = (inside, max(cal, chosen), ties + 1)  # of equals, the strictest
+    return [(outside, inside, cal, ties) for outside, (inside, cal, ties) in sorted(best.items())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     fmt = lambda pair: f"in-corpus declined {pair[0]:.3f}, out-of-corpus declined {pair[1]:.3f}"
     print(f"embedder {retriever.embedder.name}; {sum(r.set == 'tune' for r in rows)} tune questions, "
           f"{len(report)} report questions; grid of {len(list(itertools.product(*GRID.values())))}")
-    for outside, inside, cal in frontier(rows):
-        line = f"tune: in-corpus declined {inside:.3f}, out-of-corpus declined {outside:.3f} | {tuple(cal)}"
+    for outside, inside, cal, ties in frontier(rows):
+        line = f"tune: in-corpus declined {inside:.3f}, out-of-corpus declined {outside:.3f} | {tuple(cal)} ({ties} tie)"
         print(line + (f" | report: {fmt(declined(report, cal))}" if report else ""))
-    current = calibration(settings.agent, retriever.embedder.name if Semantics.of(retriever.embedder).cross_lingual else "")
+    current = calibration(settings.agent, retriever.embedder.name, Semantics.of(retriever.embedder).cross_lingual)
     tune = [r for r in rows if r.set == "tune"]
     print(f"current {tuple(current)}{' (calibrated for this embedder)' if retriever.embedder.name in CALIBRATED else ''}: "
           f"tune: {fmt(declined(tune, current))}" + (f" | report: {fmt(declined(report, current))}" if report else ""))

@@ -62,7 +62,7 @@ def is_covered(hits, query: str, glossary, settings, semantics=None) -> bool:
     slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard")."""
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
-    cal = calibration(settings, name if cross_lingual else "")
+    cal = calibration(settings, name, cross_lingual)
     texts = [h.chunk.indexed_text() for h in hits]
     cov = coverage(query, texts, glossary)
     bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
@@ -90,7 +90,7 @@ class Calibration(NamedTuple):
     high_en: float
 
 
-# Words only (an English-only embedder, or none): chosen on the dev set with MiniLM.
+# Words only (an English-only embedder not in CALIBRATED, or none): chosen on the dev set with MiniLM.
 WORDS_ONLY = Calibration(0.5, 0.3, 3.0, float("-inf"), float("-inf"), float("inf"), float("inf"))
 # Per embedder, chosen on the tuning sets (dev + dev2; README, "Scope guard"). Same-language
 # similarities on the calibrated scale depend on the embedder (e5 puts a Chinese question and its
@@ -100,20 +100,20 @@ CALIBRATED = {"e5:small-q4": Calibration(0.5, 0.15, 4.0, 1.0, 0.2, 1.15, 0.6)}
 UNCALIBRATED = WORDS_ONLY._replace(min_zh=0.2, min_en=0.2)  # a floor only: far from every sentence is declined
 
 
-def calibration(settings, embedder_name: str = "") -> Calibration:
-    """The embedder's thresholds (:data:`CALIBRATED`; ``""`` = words only), each replaced by its
-    ``relevance_*`` setting where that is set.
+def calibration(settings, embedder_name: str = "", cross_lingual: bool = True) -> Calibration:
+    """The embedder's thresholds (:data:`CALIBRATED`; else :data:`UNCALIBRATED` for a multilingual
+    embedder, :data:`WORDS_ONLY` for an English-only one or none), each replaced by its
+    ``relevance_*`` setting where that is set. An English-only embedder's meaning bars are never used.
 
     >>> from settings import AgentSettings
     >>> c = calibration(AgentSettings(), "e5:small-q4"); (c.min_coverage, c.min_zh, c.high_zh)
     (0.15, 1.0, 1.15)
     >>> calibration(AgentSettings(relevance_semantic_min_zh=0.5), "use:multilingual-v3")[3:]
     (0.5, 0.2, inf, inf)
+    >>> calibration(AgentSettings(), "bundled:all-MiniLM-L6-v2", cross_lingual=False) == WORDS_ONLY
+    True
     """
-    if not embedder_name:
-        base = WORDS_ONLY
-    else:
-        base = CALIBRATED.get(embedder_name, UNCALIBRATED)
+    base = CALIBRATED.get(embedder_name) or (UNCALIBRATED if cross_lingual and embedder_name else WORDS_ONLY)
     given = {field: getattr(settings, "relevance_" + setting) for field, setting in _SETTING_OF.items()}
     return base._replace(**{field: float(v) for field, v in given.items() if v is not None})
 

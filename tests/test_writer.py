@@ -329,7 +329,8 @@ def test_the_scope_guard_thresholds_are_the_embedders_own_unless_set():
     # another embedder's scale is not e5's: only the floor, no cover-by-meaning, the words-only thresholds
     other = calibration(AgentSettings(), use)
     assert (other.min_zh, other.high_zh, other.min_coverage) == (0.2, float("inf"), WORDS_ONLY.min_coverage)
-    assert calibration(AgentSettings(), "") == WORDS_ONLY  # an English-only embedder: words decide
+    assert calibration(AgentSettings(), "") == WORDS_ONLY  # no embedder: words decide
+    assert calibration(AgentSettings(), "bundled:all-MiniLM-L6-v2", cross_lingual=False) == WORDS_ONLY
     # a setting overrides the one threshold it names
     assert calibration(AgentSettings(relevance_semantic_min_zh=0.5), use).min_zh == 0.5
     assert calibration(AgentSettings(relevance_min_coverage=0.4), e5) == CALIBRATED[e5]._replace(min_coverage=0.4)
@@ -361,10 +362,16 @@ def test_the_calibration_tool_decides_as_the_guard_does():
                  "Who won the 2018 cup?", "香农提出了什么？"]
     rows = signals(retriever, [{"id": str(i), "question": q, "answer_contains": []} for i, q in enumerate(questions)], "tune", 2)
     for guard in (CONCEPT_GUARD, CONCEPT_GUARD.model_copy(update={"relevance_min_coverage": 0.15, "relevance_bm25": 0.0})):
-        cal = calibration(guard, ConceptEmbedder.name)
+        cal = calibration(guard, ConceptEmbedder.name, cross_lingual=True)
         decisions = [covered(row, cal) for row in rows]
         assert decisions == [is_covered(retriever.search(q, 2), q, None, guard, Semantics(ConceptEmbedder())) for q in questions]
         assert True in decisions and False in decisions  # the questions tell the thresholds apart
+    # it retrieves as the route does: a reading question gets a second try on the notes, a demo that
+    # brings its own code is never guarded
+    routed = signals(retriever, [{"id": "r", "question": "关于香农应该读哪篇论文？", "answer_contains": []},
+                                 {"id": "c", "question": "请运行：\n```python\nprint(1)\n```", "answer_contains": []}], "tune", 2)
+    assert [len(row.tries) for row in routed] == [2, 0]
+    assert covered(routed[1], calibration(CONCEPT_GUARD.model_copy(update={"relevance_semantic_min_zh": 99.0}), "x"))
 
 
 # --- code intent ------------------------------------------------------------------------------------
