@@ -131,6 +131,11 @@ class E5Engine:
 
     def __init__(self, library: Path, model: Path):
         self.layout = read_layout(model)
+        # OpenMP threads that wait by spinning steal the core the work needs whenever anything else
+        # runs (another question, an ingest, the writer): 16 sentences took 3.8-4.2 s spinning vs
+        # 1.3-1.4 s sleeping on 2 busy cores (docs/PERFORMANCE.md). Read when libgomp starts, i.e. here;
+        # an OMP_WAIT_POLICY already set is kept.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         lib = ctypes.CDLL(str(library))
         lib.e5_load.restype = ctypes.c_void_p
         lib.e5_load.argtypes = [ctypes.c_char_p]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from retrieval.embedders import embed_queries, get_embedder
 from retrieval.errors import EmbedderError
 
+REPO = Path(__file__).resolve().parent.parent
 ZH = "温度参数控制采样的随机性"
 EN = "The temperature parameter controls the randomness of sampling"
 OTHER = "北京是中国的首都"
@@ -57,6 +60,22 @@ def test_the_e5_engine_survives_the_input_that_overflowed_it():
     embedder = get_embedder("e5:small-q4")
     vectors = embedder.embed(["\ufdfa" * 200 + " 温度", "ok"])
     assert np.isfinite(vectors).all()
+
+
+@needs_e5
+def test_the_e5_engine_threads_sleep_while_they_wait():
+    # a spinning OpenMP pool made embedding ~3x slower whenever another process used a core
+    import subprocess
+    import sys
+
+    probe = ("import os; from retrieval.embedders import get_embedder; get_embedder('e5:small-q4').embed(['温度']); "
+             "print(os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert out.stdout.split()[-1] == "PASSIVE", out.stderr[-500:]
+    kept = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, cwd=REPO, timeout=120)
+    assert kept.stdout.split()[-1] == "ACTIVE"  # an operator's choice is kept
 
 
 def test_unknown_models_are_clear_errors():
