@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from agent.relevance import CALIBRATED, Calibration, calibration, coverage, semantic_closeness
+from agent.relevance import CALIBRATED, Calibration, calibration, coverage, decide, semantic_closeness
 from agent.policy import extract_code, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
@@ -59,15 +59,7 @@ class Signals(NamedTuple):
 
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
-    return not row.tries or any(_covered(t, row.lang, cal) for t in row.tries)
-
-
-def _covered(t: Try, lang: str, cal: Calibration) -> bool:
-    words = t.coverage >= cal.coverage or (t.coverage >= cal.min_coverage and t.bm25 >= cal.bm25)
-    if t.closeness is None:
-        return words
-    low, high = (cal.min_zh, cal.high_zh) if lang == "zh" else (cal.min_en, cal.high_en)
-    return t.closeness >= low and (words or t.closeness >= high)
+    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal) for t in row.tries)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:

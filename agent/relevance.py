@@ -66,14 +66,23 @@ def is_covered(hits, query: str, glossary, settings, semantics=None) -> bool:
     texts = [h.chunk.indexed_text() for h in hits]
     cov = coverage(query, texts, glossary)
     bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
+    close = semantic_closeness(query, [h.text for h in hits[:3]], semantics) if cross_lingual else None
+    return decide(cov, bm25, close, detect_language(query), cal)
+
+
+def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration") -> bool:
+    """The guard's decision from its signals (shared with agent.calibrate): enough shared words, or a
+    few with a high BM25 score; with a closeness (multilingual embedders), not far in meaning, and
+    covered by meaning alone when very close.
+
+    >>> decide(0.2, 5.0, None, "en", WORDS_ONLY), decide(0.2, 5.0, 0.9, "en", CALIBRATED["e5:small-q4"])
+    (False, True)
+    """
     words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25)
-    if not cross_lingual:
+    if closeness is None:
         return words
-    close = semantic_closeness(query, [h.text for h in hits[:3]], semantics)
-    if close is None:
-        return words
-    low, high = (cal.min_zh, cal.high_zh) if detect_language(query) == "zh" else (cal.min_en, cal.high_en)
-    return close >= low and (words or close >= high)
+    low, high = (cal.min_zh, cal.high_zh) if lang == "zh" else (cal.min_en, cal.high_en)
+    return closeness >= low and (words or closeness >= high)
 
 
 class Calibration(NamedTuple):
