@@ -27,13 +27,20 @@ _READING_WORDS = re.compile(
     r"\b(read|reading|readings|papers?|syllabus|schedule|week\s*\d+)\b|阅读|读什么|读哪些|论文|课程大纲|课程安排|日历|第\s*\d+\s*周|第[一二三四五六七八九十]+周",
     re.I,
 )
-_HOMEWORK = [
-    re.compile(r"\b(write|do|solve|finish|complete|implement|code)\b.{0,40}\b(my|the|our)\b.{0,40}\b(homework|assignment|hw\s*\d|project)\b", re.I),
-    re.compile(r"\b(solution|answers?|full code)\b.{0,40}\b(homework|assignment|hw\s*\d)\b", re.I),
-    re.compile(r"(帮我|替我|给我|直接).{0,20}(写|做|完成|实现|给出).{0,20}(作业|大作业|代码)"),
-    re.compile(r"作业\s*\d?.{0,20}(答案|代码|完整实现|解答)"),
+_HOMEWORK = [  # asking the assistant for the work itself (the verb's doer is checked: _STUDENT_DOES)
+    re.compile(r"\b(write|do|solve|finish|complete|implement|code)\b.{0,40}\b(my|our)\b.{0,40}\b(homework|assignment|hw\s*\d|project)\b", re.I),
+    re.compile(r"^\W*(please\s+|pls\s+|(can|could|would|will)\s+you\s+(please\s+)?)?(write|do|solve|finish|complete|implement|code)\b.{0,60}\b(homework|assignment|hw\s*\d|project)\b", re.I),
+    re.compile(r"\b(solutions?|answers?|full code)\b.{0,40}\b(homework|assignment|hw\s*\d)\b", re.I),
+    re.compile(r"(帮我|替我|给我|直接|帮忙).{0,20}(写|做|完成|实现|给出|解).{0,20}(作业|大作业|代码)"),
+    re.compile(r"作业\s*\d*.{0,20}(答案|完整实现|解答|完整代码|代码)\s*(是什么|是啥|呢|吧)?\s*[？?!！。]?\s*$"),
+    re.compile(r"(求|发我|告诉我|提供).{0,10}作业\s*\d*.{0,20}(答案|代码|完整实现|解答)"),
     re.compile(r"\b(write|implement|give me|solve)\b.{0,40}build your own (llama|lima)", re.I),
 ]
+# "can I do the project on my own?", "what do we implement in the first homework?": the student is the
+# doer, asking about the assignment, not asking for it to be done
+_STUDENT_DOES = re.compile(
+    r"\b((i|we)(\s+(can|could|should|may|must|will|need\s+to|have\s+to|are\s+to|am\s+to|get\s+to))?"
+    r"|(can|could|should|may|must|do|did|will|shall|would|am|are)\s+(i|we))\s+(\w+\s+)?$", re.I)
 _FOLLOW_UP = re.compile(
     r"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{0,10}\b(it|that|this)\b)|呢[？?]?\s*$|\b(it|that|they|he|she|this one)\b",
     re.I,
@@ -53,7 +60,20 @@ def route(question: str) -> str:
 
 
 def is_homework_request(question: str) -> bool:
-    return any(p.search(question) for p in _HOMEWORK)
+    """Does the question ask for an assignment's solution (not about the assignment)?
+
+    >>> is_homework_request("Can you solve hw2 for me?"), is_homework_request("帮我写作业3的代码")
+    (True, True)
+    >>> is_homework_request("Can I do the quarter-long project on my own?")
+    False
+    >>> is_homework_request("What do we implement in the first homework?"), is_homework_request("作业2的代码怎么提交？")
+    (False, False)
+    """
+    for pattern in _HOMEWORK:
+        for match in pattern.finditer(question):
+            if not _STUDENT_DOES.search(question[:match.start()]):
+                return True
+    return False
 
 
 def extract_code(text: str) -> str | None:

@@ -118,6 +118,33 @@ def test_homework_requests_get_explanations_and_readings_not_solutions(course):
     assert off.mode != "homework"
 
 
+HOMEWORK_REQUESTS = [
+    "Write my Build Your Own LLaMa homework for me", "Please solve homework 2", "Can you finish the assignment for me?",
+    "Could you implement our project?", "Give me the full code for hw1", "Where are the solutions to homework 2?",
+    "帮我写作业3的代码", "直接给出大作业的完整实现", "作业2的答案是什么？", "求作业1的代码",
+]
+ABOUT_ASSIGNMENTS = [  # asked about an assignment (dev3 d3-ez11, d3-en06), not asking for it to be done
+    "For the foundation models course, can I do the quarter-long project on my own, or does it have to be a team?",
+    "What do we implement in the first homework, and which other university's course is it borrowed from?",
+    "What should I implement in Build Your Own LLaMa first?", "When is the second homework due?",
+    "作业2的代码怎么提交？", "作业的答案什么时候公布？", "第一次作业要实现什么？",
+]
+
+
+@pytest.mark.parametrize("question", HOMEWORK_REQUESTS)
+def test_requests_for_the_work_itself_are_homework_requests(question):
+    from agent.policy import is_homework_request
+
+    assert is_homework_request(question)
+
+
+@pytest.mark.parametrize("question", ABOUT_ASSIGNMENTS)
+def test_questions_about_an_assignment_are_answered_not_treated_as_requests_for_it(question):
+    from agent.policy import is_homework_request
+
+    assert not is_homework_request(question)
+
+
 def test_follow_up_is_rewritten_from_history(course):
     history = [{"role": "user", "content": "香农在1948年的论文叫什么？"}, {"role": "assistant", "content": "《通信的数学理论》[1]"}]
     result = _agent(course, answer_mode="extract").ask("那1951年呢？", history)
