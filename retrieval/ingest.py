@@ -23,7 +23,7 @@ import numpy as np
 
 from retrieval.backends import LexicalIndex, save_dense
 from retrieval.chunking import chunk_document
-from retrieval.embedders import Embedder, get_embedder
+from retrieval.embedders import Embedder, get_embedder, second_embedder_name
 from retrieval.errors import IndexCorruptError, LoadError
 from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, load_document, load_sources
 from retrieval.lock import ingest_lock
@@ -165,7 +165,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     candidates = _discover(corpus_dir, int(settings.max_file_mb * 2**20), report)
 
     old_files: dict = {}
-    old_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
+    old_chunks: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray | None]]] = {}
     try:
         manifest = read_manifest(data_dir)
     except ValueError:
@@ -183,8 +183,9 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
             manifest = None
         else:
             old_files = manifest.get("files", {})
-            for chunk, vec in zip(stored.chunks, stored.vectors):
-                old_chunks.setdefault(chunk.source, []).append((chunk, vec))
+            second_vecs = stored.vectors2 if stored.vectors2 is not None else [None] * len(stored.chunks)
+            for chunk, vec, vec2 in zip(stored.chunks, stored.vectors, second_vecs):
+                old_chunks.setdefault(chunk.source, []).append((chunk, vec, vec2))
     elif rebuild and manifest is not None:
         report.messages.append("--rebuild: re-embedding every file")
 
@@ -209,10 +210,12 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     files_manifest = {}
     kept: list[Chunk] = []
     kept_vecs: list[np.ndarray] = []
+    kept_vecs2: list[np.ndarray | None] = []
     for c in unchanged:
         pairs = old_chunks.get(c.source, [])
-        kept.extend(ch for ch, _ in pairs)
-        kept_vecs.extend(v for _, v in pairs)
+        kept.extend(ch for ch, _, _ in pairs)
+        kept_vecs.extend(v for _, v, _ in pairs)
+        kept_vecs2.extend(v2 for _, _, v2 in pairs)
         files_manifest[c.source] = old_files[c.source]
         report.files.append(FileReport(c.source, "unchanged", len(pairs)))
 
@@ -256,12 +259,14 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     if new_vecs is not None:
         parts.append(new_vecs)
     vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+    vectors2 = _second_vectors(settings, kept_vecs2, new_chunks, progress)
 
     tell(0.9, "writing the index")
     manifest_out = {**index_params(settings), "dim": int(dim), "files": files_manifest,
                     "skipped": skipped_manifest}
     path = save_index(data_dir, manifest_out, all_chunks, vectors,
-                      write_extras=lambda folder: write_search_structures(folder, all_chunks, vectors, settings))
+                      write_extras=lambda folder: write_search_structures(folder, all_chunks, vectors, settings),
+                      vectors2=vectors2)
     report.files.sort(key=lambda f: f.source)
     report.n_chunks = len(all_chunks)
     report.embedded = len(new_chunks)
@@ -269,3 +274,17 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     tell(1.0, "done")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _second_vectors(settings, kept: list, new_chunks: list[Chunk], progress: bool) -> np.ndarray | None:
+    """The second embedder's vectors (settings.second_embedder) for the kept chunks, then the new ones;
+    None when there is none. Kept vectors are reused (an unchanged index kept them)."""
+    name = second_embedder_name(settings)
+    if name is None:
+        return None
+    embedder = get_embedder(name, settings.device, settings.embed_encoder, settings.embed_precision)
+    parts = [np.stack(kept)] if kept else []
+    if new_chunks:
+        parts.append(embedder.embed([ch.indexed_text() for ch in new_chunks],
+                                    batch_size=settings.embed_batch_size, progress=progress))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)

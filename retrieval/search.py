@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from retrieval.backends import DenseIndex, LexicalIndex, load_dense
-from retrieval.embedders import Embedder, embed_queries, get_embedder, resolve_device
+from retrieval.embedders import Embedder, embed_queries, get_embedder, resolve_device, second_embedder_name
 from retrieval.errors import EmbedderError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.glossary import load_glossary
 from retrieval.store import REBUILD_HINT, StoredIndex, current_index_dir, load_stored, mismatch_reason
@@ -63,8 +63,10 @@ class Retriever:
     ``settings`` is the :class:`settings.RetrievalSettings` slice.
     """
 
-    def __init__(self, settings, stored: StoredIndex, embedder: Embedder, dense: DenseIndex, lexical: LexicalIndex):
+    def __init__(self, settings, stored: StoredIndex, embedder: Embedder, dense: DenseIndex, lexical: LexicalIndex,
+                 second: Embedder | None = None):
         self.settings = settings
+        self.second = second  # the second dense embedder (settings.second_embedder), with stored.vectors2
         self.stored = stored
         self.chunks = stored.chunks
         self.embedder = embedder
@@ -100,7 +102,9 @@ class Retriever:
             raise IndexCorruptError(
                 f"the index in {stored.path} cannot be read ({type(exc).__name__}); {REBUILD_HINT}") from None
         embedder = embedder or get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
-        return cls(settings, stored, embedder, dense, lexical)
+        name = second_embedder_name(settings)
+        second = get_embedder(name, settings.device, settings.embed_encoder, settings.embed_precision) if name else None
+        return cls(settings, stored, embedder, dense, lexical, second)
 
     # -- individual retrievers ------------------------------------------------------------
     @property
@@ -129,7 +133,19 @@ class Retriever:
                 f"embedder gives {vec.shape[0]}-dim vectors but the index holds {self.stored.vectors.shape[1]}-dim ones; "
                 "run `python -m retrieval ingest --rebuild`"
             )
-        return self.dense.search(vec, n)
+        found = self.dense.search(vec, n)
+        if self.second is None or self.stored.vectors2 is None:
+            return found
+        return self._with_second(query, vec, found, n)
+
+    def _with_second(self, query: str, vec: np.ndarray, found: list[tuple[int, float]], n: int) -> list[tuple[int, float]]:
+        """The dense side scored by both embedders: cosine + ``second_weight`` x the second one's cosine,
+        over the chunks either ranks in its top ``n`` (measured in bench/fusion_variants.py)."""
+        scores2 = self.stored.vectors2 @ embed_queries(self.second, [query])[0]
+        docs = np.array(sorted({d for d, _ in found} | set(np.argsort(-scores2, kind="stable")[:n].tolist())))
+        combined = self.stored.vectors[docs] @ vec + self.settings.second_weight * scores2[docs]
+        order = np.argsort(-combined, kind="stable")[:n]
+        return [(int(docs[i]), float(combined[i])) for i in order]
 
     def weights(self, query: str) -> dict[str, float]:
         s = self.settings

@@ -4,7 +4,8 @@ Layout of the data folder::
 
     data/
       CURRENT              name of the live index folder (replaced atomically)
-      index-<stamp>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss (+ dense-hnsw.faiss when large), bm25/
+      index-<stamp>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss (+ dense-hnsw.faiss when large), bm25/,
+                           vectors2.npy (the second embedder's, when one is set: settings.second_embedder)
 
 A new index is written into ``.building-<stamp>/``, renamed to ``index-<stamp>/`` and only
 then made live by atomically replacing ``CURRENT``. A crash at any point leaves the old
@@ -46,13 +47,17 @@ class StoredIndex:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: np.ndarray  # (n, dim) float32, row i ↔ chunks[i]
+    vectors2: np.ndarray | None = None  # the second embedder's (n, dim2), when the index has one
 
 
 def index_params(settings) -> dict:
     """What a stored index must agree with to be searched or updated."""
+    from retrieval.embedders import second_embedder_name
+
     return {
         "format": FORMAT_VERSION,
         "embedder": settings.embedder,
+        "second_embedder": second_embedder_name(settings),
         "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "version": CHUNKER_VERSION},
     }
 
@@ -64,6 +69,9 @@ def mismatch_reason(manifest: dict, settings) -> str | None:
         return f"index format {manifest.get('format')} is not the current {want['format']}"
     if manifest.get("embedder") != want["embedder"]:
         return f"the index was built with embedder {manifest.get('embedder')!r}, settings ask for {want['embedder']!r}"
+    if manifest.get("second_embedder") != want["second_embedder"]:
+        return (f"the index was built with second embedder {manifest.get('second_embedder')!r}, "
+                f"settings ask for {want['second_embedder']!r}")
     if manifest.get("chunking") != want["chunking"]:
         return f"the index was built with chunking {manifest.get('chunking')}, settings ask for {want['chunking']}"
     return None
@@ -145,6 +153,7 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
         with open(path / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
         vectors = np.load(path / "vectors.npy", allow_pickle=False)
+        vectors2 = np.load(path / "vectors2.npy", allow_pickle=False) if manifest.get("second_embedder") else None
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorruptError(f"the index in {path} cannot be read ({exc}); {REBUILD_HINT}") from None
     n = manifest.get("n_chunks")
@@ -152,7 +161,10 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
         raise IndexCorruptError(
             f"the index in {path} is damaged ({len(chunks)} chunks, {vectors.shape[0] if vectors.ndim else 0} "
             f"vectors, manifest says {n}); {REBUILD_HINT}")
-    return StoredIndex(path=path, manifest=manifest, chunks=chunks, vectors=vectors)
+    if vectors2 is not None and (vectors2.ndim != 2 or vectors2.shape[0] != len(chunks)):
+        raise IndexCorruptError(f"the index in {path} is damaged (the second embedder's vectors do not match its "
+                                f"{len(chunks)} chunks); {REBUILD_HINT}")
+    return StoredIndex(path=path, manifest=manifest, chunks=chunks, vectors=vectors, vectors2=vectors2)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -172,6 +184,7 @@ def save_index(
     chunks: list[Chunk],
     vectors: np.ndarray,
     write_extras=None,
+    vectors2: np.ndarray | None = None,
 ) -> Path:
     """Write a complete index aside, then make it live atomically. Returns its folder.
 
@@ -187,6 +200,8 @@ def save_index(
             for chunk in chunks:
                 fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
         np.save(building / "vectors.npy", np.asarray(vectors, dtype=np.float32))
+        if vectors2 is not None:
+            np.save(building / "vectors2.npy", np.asarray(vectors2, dtype=np.float32))
         if write_extras is not None:
             write_extras(building)
         full_manifest = {**manifest, "format": FORMAT_VERSION, "n_chunks": len(chunks),

@@ -29,7 +29,7 @@ def _grid(values: str, cast=float) -> list:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     p = argparse.ArgumentParser(prog="python -m retrieval.tune")
-    p.add_argument("--qa", required=True, nargs="+", help="question set(s) to tune on, pooled (dev and dev2)")
+    p.add_argument("--qa", required=True, nargs="+", help="question set(s) to tune on, pooled (dev, dev2 and dev3)")
     p.add_argument("--k", type=k_value, default=5)
     p.add_argument("--sizes", default="200,300,400,600,800")
     p.add_argument("--overlaps", default="0,60")

@@ -29,7 +29,10 @@ def chunks():
     return [c for d in docs for c in chunk_document(d, 400, 60)]
 
 
-@pytest.mark.parametrize("name", ["dev_qa.jsonl", "dev2_qa.jsonl", "heldout_qa.jsonl"])
+SETS = ("dev_qa.jsonl", "dev2_qa.jsonl", "dev3_qa.jsonl", "heldout_qa.jsonl")
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_schema_and_gold_strings_in_corpus(name, chunks):
     items = load_qa(DATA / name)
     ids = [it["id"] for it in items]
@@ -45,7 +48,7 @@ def test_schema_and_gold_strings_in_corpus(name, chunks):
 
 def test_no_question_is_in_two_sets():
     seen: dict[str, str] = {}
-    for name in ("dev_qa.jsonl", "dev2_qa.jsonl", "heldout_qa.jsonl"):
+    for name in SETS:
         for it in load_qa(DATA / name):
             assert it["question"] not in seen, f"{it['id']} of {name} is also in {seen.get(it['question'])}"
             seen[it["question"]] = name

@@ -163,3 +163,55 @@ def test_cli_ingest_search_and_eval(mini_corpus, tmp_path):
     out = _cli("-m", "retrieval", "search", "x", env_extra=env)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines() == [out.stderr.strip()] and "--rebuild" in out.stderr
+
+
+def test_a_second_embedder_is_stored_with_the_index_and_adds_its_cosine(mini_corpus, make_retrieval_settings,
+                                                                        embedder, monkeypatch):
+    import numpy as np
+
+    import retrieval.ingest as ingest_module
+    from retrieval.embedders import HashEmbedder, embed_queries
+    from retrieval.store import load_stored
+    from tests.conftest import CountingEmbedder
+
+    second = CountingEmbedder(32)
+    monkeypatch.setattr(ingest_module, "get_embedder", lambda name, *a: second)
+    s = make_retrieval_settings(mini_corpus, second_embedder="hash:32", second_weight=0.5)
+    ingest(s, progress=False, embedder=embedder)
+    stored = load_stored(s.data_dir)
+    assert stored.vectors2.shape == (len(stored.chunks), 32) and stored.manifest["second_embedder"] == "hash:32"
+
+    r = Retriever.load(s, embedder=embedder)
+    query = "温度参数 T 控制什么？"
+    q1, q2 = embed_queries(embedder, [query])[0], HashEmbedder(32).embed([query])[0]
+    want = stored.vectors @ q1 + 0.5 * (stored.vectors2 @ q2)
+    got = r.dense_search(query, 3)
+    assert [d for d, _ in got] == list(np.argsort(-want, kind="stable")[:3])
+    assert [round(sc, 5) for _, sc in got] == [round(float(want[d]), 5) for d, _ in got]
+
+    # an added file: only its chunks are embedded by the second embedder too; the others' vectors are kept
+    second.embedded.clear()
+    (mini_corpus / "new.md").write_text("# 新增\n\n检索增强生成把检索器和生成器结合起来。\n", encoding="utf-8")
+    ingest(s, progress=False, embedder=embedder)
+    assert second.embedded and all("检索增强" in t for t in second.embedded)
+    again = load_stored(s.data_dir)
+    old = {c.id: v for c, v in zip(stored.chunks, stored.vectors2)}
+    assert all(np.array_equal(old[c.id], v) for c, v in zip(again.chunks, again.vectors2) if c.id in old)
+
+
+def test_an_index_without_the_second_embedder_the_settings_ask_for_is_rebuilt(mini_corpus, make_retrieval_settings,
+                                                                               embedder):
+    from retrieval.errors import IndexCorruptError, IndexMismatchError
+
+    ingest(make_retrieval_settings(mini_corpus), progress=False, embedder=embedder)
+    s = make_retrieval_settings(mini_corpus, second_embedder="hash:32")
+    with pytest.raises(IndexMismatchError, match="second embedder None.*hash:32"):
+        Retriever.load(s, embedder=embedder)
+    report = ingest(s, progress=False, embedder=embedder)
+    assert any("second embedder" in m for m in report.messages)
+    assert Retriever.load(s, embedder=embedder).search("温度", k=1)
+    from retrieval.store import current_index_dir
+
+    (current_index_dir(s.data_dir) / "vectors2.npy").write_bytes(b"\x93NUMPY broken")
+    with pytest.raises(IndexCorruptError, match="vectors2.npy"):
+        Retriever.load(s, embedder=embedder)
