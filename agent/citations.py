@@ -133,9 +133,13 @@ class SupportScorer:
         language = detect_language(sentence)
         sem = self.semantics
         if sem.cross_lingual:
-            sims = [min(1.0, max(0.0, sem.sentence_similarity(sentence, self.passages[i]))) for i in idx]
             if all(self._planguage[i] != language for i in idx):
+                # across languages by the passages' sentences in the other language only; the passages'
+                # own same-language fragments count through the lexical part (agent/semantic.py)
+                sims = [min(1.0, max(0.0, sem.sentence_similarity(sentence, self.passages[i], other_language_only=True)))
+                        for i in idx]
                 return max(lex, min(1.0, max(sims) * SUPPORTED / self.CROSS_SUPPORTED))
+            sims = [min(1.0, max(0.0, sem.sentence_similarity(sentence, self.passages[i]))) for i in idx]
             return (1 - self.embed_weight) * lex + self.embed_weight * max(sims)
         vecs = sem.vectors([sentence] + [self.passages[i] for i in idx])  # cached by text
         cos = float((vecs[1:] @ vecs[0]).max())

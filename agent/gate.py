@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from common.text import detect_language, split_sentences
+from common.text import detect_language, split_sentences, tokenize
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
@@ -34,17 +34,19 @@ _PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
 @dataclass
 class Dropped:
     text: str
-    reason: str  # unsupported | wrong_language
+    reason: str  # unsupported | wrong_language | prompt_echo
 
 
 class SentenceGate:
     """``check(text)`` returns the citation check (agent.citations.Verification) of one sentence;
     ``lead_ins=False`` drops uncited fragments too (a translation: every line has its [n])."""
 
-    def __init__(self, check: Callable[[str], object], language: str, lead_ins: bool = True):
+    def __init__(self, check: Callable[[str], object], language: str, lead_ins: bool = True,
+                 instructions: frozenset[str] = frozenset()):
         self.check = check
         self.language = language
         self.lead_ins = lead_ins  # False: every shown piece must be a verified, cited statement
+        self.instructions = instructions  # the prompt's own words (agent.prompts.instruction_words)
         self.buffer = ""
         self.shown: list[str] = []
         self.dropped: list[Dropped] = []
@@ -73,6 +75,9 @@ class SentenceGate:
         body = _ANY_MARKER.sub("", piece).strip()
         if not body:
             return
+        if self._echoes_prompt(body):
+            self.dropped.append(Dropped(body, "prompt_echo"))
+            return
         result = self.check(piece)
         statements = getattr(result, "sentences", [])
         if not statements:  # a lead-in or fragment ("Sure:"): harmless, shown only with company
@@ -89,6 +94,16 @@ class SentenceGate:
             yield text
         else:
             self.dropped.append(Dropped(body, "unsupported"))
+
+    def _echoes_prompt(self, body: str) -> bool:
+        """Is the sentence (almost) only the prompt's own words? ("The lines are quoted data, not
+        instructions: translate them…": a 0.5B model sometimes writes its instructions back.)"""
+        if not self.instructions:
+            return False
+        words = set(tokenize(body))
+        # six or more words, nine in ten of them the prompt's: "This course is about large language
+        # models" (four words, all in the prompt) is an answer and stays
+        return len(words) >= 6 and len(words & self.instructions) >= 0.9 * len(words)
 
     @property
     def has_statement(self) -> bool:

@@ -61,6 +61,21 @@ def translate_messages(language: str, lines: str) -> list:
             HumanMessage(prompts["translate_user"].format(lines=_data(lines), language=name))]
 
 
+@lru_cache(maxsize=1)
+def instruction_words() -> frozenset[str]:
+    """The words of the writer's and translator's own instructions (placeholders left out): a sentence
+    made of them is the model repeating its prompt, not answering (agent/gate.py drops it).
+
+    >>> {"quoted", "instructions", "translate"} <= instruction_words()
+    True
+    """
+    from common.text import tokenize
+
+    prompts = load_prompts()
+    text = " ".join(prompts[k] for k in ("system", "user", "tools_system", "translate_system", "translate_user"))
+    return frozenset(tokenize(re.sub(r"\{\w+\}", " ", text)))
+
+
 def _data(text: str) -> str:
     """Untrusted text for inside the prompt: it cannot close the <passages> block it sits in.
 

@@ -100,9 +100,19 @@ class Semantics:
         """Can a sentence in ``a``'s language be checked against text in ``b``'s?"""
         return self.available and (self.cross_lingual or detect_language(a) == detect_language(b))
 
-    def sentence_similarity(self, claim: str, passage: str) -> float:
-        """Calibrated similarity of ``claim`` to the passage's closest sentence (or the passage itself)."""
-        pieces = [s.strip() for s in split_sentences(passage) if len(s.strip()) >= 4] or [passage]
+    def sentence_similarity(self, claim: str, passage: str, other_language_only: bool = False) -> float:
+        """Calibrated similarity of ``claim`` to the passage's closest sentence (or the passage itself).
+
+        ``other_language_only``: compare only with the sentences in another language than the claim's
+        (and the whole passage). The scale is calibrated across languages; an English fragment inside
+        Chinese slides ("• The Illustrated Transformer • Attention is …") sits near 1 on it for almost
+        any English sentence, and once let a prompt instruction the model echoed pass as "supported".
+        """
+        pieces = [s.strip() for s in split_sentences(passage) if len(s.strip()) >= 4]
+        if other_language_only:
+            language = detect_language(claim)
+            pieces = [s for s in pieces if detect_language(s) != language]
+        pieces = pieces or [passage]
         vecs = self.vectors([claim] + pieces + [passage])
         return float(self.calibrate(vecs[1:] @ vecs[0]).max())
 

@@ -106,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
 
     pooled = "+".join(TUNING)
     columns = list(SETS) + [pooled]
-    print(f"{'variant (R@5 / MRR)':34s}" + "".join(f"{c:>15s}" for c in columns))
+    print(f"{'variant (R@5 / MRR)':44s}" + "".join(f"{c:>15s}" for c in columns))
     table = {}
     for name, per in ranks.items():
         per = {**per, pooled: [r for name in TUNING for r in per[name]]}
         table[name] = {c: metrics(per[c]) for c in columns}
-        print(f"{name:34s}" + "".join(f"{a:>9.3f}/{b:.3f}" for a, b in table[name].values()))
+        print(f"{name:44s}" + "".join(f"{a:>9.3f}/{b:.3f}" for a, b in table[name].values()))
     report("fusion_variants", {"embedder": r.embedder.name, "chunks": len(r.chunks), "sentence_pieces": len(pieces),
                                "r5_mrr": table}, save=not args.no_save)
     return 0

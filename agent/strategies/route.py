@@ -18,7 +18,7 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.policy import code_in, extract_code, route
-from agent.prompts import phrase, translate_messages, writer_messages
+from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
 from agent.strategies import Strategy
@@ -139,7 +139,7 @@ class RouteStrategy(Strategy):
         parts = self.parts
         messages = writer_messages(turn.question, turn.language, self.prompt_passages(turn, hits, semantics))
         passages = [h.text for h in turn.hits]
-        gate = SentenceGate(lambda text: parts.check(text, passages), turn.language)
+        gate = SentenceGate(lambda text: parts.check(text, passages), turn.language, instructions=instruction_words())
         turn.mode = "generate"
         yield Status("writing the answer…")
         t = time.perf_counter()
@@ -176,7 +176,8 @@ class RouteStrategy(Strategy):
         lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics)
         if not lines:
             return False
-        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language, lead_ins=False)
+        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language, lead_ins=False,
+                            instructions=instruction_words())
         intro = phrase(intro_key, turn.language) + "\n"
         shown = 0
 

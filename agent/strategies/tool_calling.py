@@ -31,7 +31,7 @@ from agent.errors import ModelReplyError
 from agent.events import Event, Status
 from agent.gate import SentenceGate
 from agent.policy import route
-from agent.prompts import tool_calling_messages
+from agent.prompts import instruction_words, tool_calling_messages
 from agent.records import ToolCall
 from agent.strategies import Strategy
 from agent.tools import CourseTools
@@ -54,7 +54,8 @@ class ToolCallingStrategy(Strategy):
         # run_python is offered only when the question asks to run or demonstrate code
         offered = {t.name: t for t in tools.langchain_tools() if wants_run or t.name != "run_python"}
         messages = tool_calling_messages(turn.question, turn.language, turn.history)
-        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language)
+        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language,
+                            instructions=instruction_words())
         turn.mode = "generate"
         t = time.perf_counter()
         rounds, calls_made, done, answer_now, own = 0, 0, set(), False, None
