@@ -29,6 +29,7 @@ _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _WORDISH = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 _PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
+_DELIMITER = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)  # the prompt's own data fences, echoed
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SentenceGate:
         return list(self._judge(rest)) if rest.strip() else []
 
     def _judge(self, piece: str) -> Iterator[str]:
+        piece = _DELIMITER.sub("", piece)
         body = _ANY_MARKER.sub("", piece).strip()
         if not body:
             return
