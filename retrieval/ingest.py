@@ -247,19 +247,13 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     if embedder is None:
         embedder = get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
     tell(0.5, f"embedding {len(new_chunks)} chunks")
-    if new_chunks:
-        new_vecs = embedder.embed([ch.indexed_text() for ch in new_chunks],
-                                  batch_size=settings.embed_batch_size, progress=progress)
-        dim = new_vecs.shape[1]
-    else:
-        new_vecs = None
-        dim = kept_vecs[0].shape[0] if kept_vecs else embedder.dim
     all_chunks = kept + new_chunks
-    parts = [np.stack(kept_vecs)] if kept_vecs else []
-    if new_vecs is not None:
-        parts.append(new_vecs)
-    vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
-    vectors2 = _second_vectors(settings, kept_vecs2, new_chunks, progress)
+    vectors = _vectors(embedder, kept_vecs, new_chunks, settings, progress)
+    dim = vectors.shape[1]
+    second = second_embedder_name(settings)
+    vectors2 = None if second is None else _vectors(
+        get_embedder(second, settings.device, settings.embed_encoder, settings.embed_precision),
+        kept_vecs2, new_chunks, settings, progress)
 
     tell(0.9, "writing the index")
     manifest_out = {**index_params(settings), "dim": int(dim), "files": files_manifest,
@@ -276,13 +270,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     return report
 
 
-def _second_vectors(settings, kept: list, new_chunks: list[Chunk], progress: bool) -> np.ndarray | None:
-    """The second embedder's vectors (settings.second_embedder) for the kept chunks, then the new ones;
-    None when there is none. Kept vectors are reused (an unchanged index kept them)."""
-    name = second_embedder_name(settings)
-    if name is None:
-        return None
-    embedder = get_embedder(name, settings.device, settings.embed_encoder, settings.embed_precision)
+def _vectors(embedder, kept: list, new_chunks: list[Chunk], settings, progress: bool) -> np.ndarray:
+    """The kept chunks' vectors (reused: their files did not change), then ``embedder``'s for the new ones."""
     parts = [np.stack(kept)] if kept else []
     if new_chunks:
         parts.append(embedder.embed([ch.indexed_text() for ch in new_chunks],

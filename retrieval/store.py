@@ -33,6 +33,7 @@ import numpy as np
 
 from common.hashing import sha256_file
 from retrieval.chunking import CHUNKER_VERSION
+from retrieval.embedders import second_embedder_name
 from retrieval.errors import IndexCorruptError, IndexMissingError
 from retrieval.types import Chunk
 
@@ -52,8 +53,6 @@ class StoredIndex:
 
 def index_params(settings) -> dict:
     """What a stored index must agree with to be searched or updated."""
-    from retrieval.embedders import second_embedder_name
-
     return {
         "format": FORMAT_VERSION,
         "embedder": settings.embedder,
