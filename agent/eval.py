@@ -1,4 +1,4 @@
-"""End-to-end evaluation: ``python -m agent.eval --qa FILE.jsonl [--mode auto|generate|extract] [--json]``.
+"""End-to-end evaluation: ``python -m agent.eval --qa FILE.jsonl [--mode auto|generate|translate|extract] [--json]``.
 
 Same file format as retrieval.eval. For each question it asks the agent and measures:
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = argparse.ArgumentParser(prog="python -m agent.eval")
     parser.add_argument("--qa", required=True, type=Path)
-    parser.add_argument("--mode", choices=["auto", "generate", "extract"], default=None,
+    parser.add_argument("--mode", choices=["auto", "generate", "translate", "extract"], default=None,
                         help="override the answer_mode setting")
     parser.add_argument("--strategy", choices=["auto", "tools", "route"], default=None,
                         help="override the agent_strategy setting")

@@ -103,6 +103,8 @@ class SentenceGate:
         if not self.instructions:
             return False
         words = set(tokenize(body))
+        if words and len(words) <= 2 and words <= self.instructions:
+            return True  # "**Passages** [3]": the prompt's fence name written back as a heading
         # six or more words, nine in ten of them the prompt's: "This course is about large language
         # models" (four words, all in the prompt) is an answer and stays
         return len(words) >= 6 and len(words & self.instructions) >= 0.9 * len(words)

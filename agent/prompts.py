@@ -51,7 +51,7 @@ def translate_messages(language: str, lines: str) -> list:
     """System + user messages asking the model to translate numbered lines ("sentence [n]") into ``language``.
 
     >>> translate_messages("en", "温度参数 T 控制随机性。 [1]")[1].content.splitlines()[-1]
-    'The same lines in English, each ending with its [n]:'
+    '</passages>'
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 

@@ -164,7 +164,7 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert [c.verdict for c in answer.citations] == ["supported"] and answer.timings["translated"] == 1
     assert _page(events).strip() == answer.answer and answer.timings["first_sentence_s"] > 0
     translate = writer.seen[-1]
-    assert "translate" in translate[0].content and "<passages>" in translate[1].content
+    assert "translate" in translate[0].content.lower() and "<passages>" in translate[1].content
     assert "温度参数 T 控制采样的随机性。 [1]" in translate[1].content  # one quoted sentence per line, with its [n]
     assert "telephone" not in translate[1].content  # the failed answer is not passed on
 
@@ -184,6 +184,37 @@ def test_an_english_question_about_the_chinese_schedule_gets_the_entries_transla
     quoting = Agent(ConceptRetriever(ZH_NOTES), scripted_backend("x", prefers_quotes=True))
     assert quoting.ask("Which readings cover the temperature parameter?",
                        options=TurnOptions(k=2, grounded_only=False)).mode == "extract"
+
+
+def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_languages():
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling. [1]\nBananas are yellow. [1]")]))
+    writer.seen.clear()
+    settings = AgentSettings(answer_mode="translate")
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"), settings=settings)
+    answer = agent.ask("What does the temperature parameter T control when sampling?",
+                       options=TurnOptions(k=2, grounded_only=False))
+    assert len(writer.seen) == 1 and "translate" in writer.seen[0][0].content.lower()  # no answer written, one translation
+    assert answer.mode == "generate" and answer.timings["translated"] == 1
+    assert answer.answer.startswith("From the course materials (translated from the notes):")
+    assert "randomness of sampling" in answer.answer and "Bananas" not in answer.answer
+    assert [c.verdict for c in answer.citations] == ["supported"]
+    # a question in the notes' language: the quote, and the model is not asked at all
+    zh = agent.ask("温度参数 T 控制什么？", options=TurnOptions(k=2, grounded_only=False))
+    assert zh.mode == "extract" and "温度参数 T 控制采样的随机性" in zh.answer and len(writer.seen) == 1
+
+
+def test_translate_mode_quotes_as_found_when_no_translated_line_passes():
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("Bananas are yellow [1].")]))
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("What does the temperature parameter T control when sampling?",
+                       options=TurnOptions(k=2, grounded_only=False))
+    assert answer.mode == "extract" and "温度参数 T 控制采样的随机性" in answer.answer and "Bananas" not in answer.answer
 
 
 def test_a_translation_that_fails_the_check_falls_back_to_the_quote_as_it_is():
@@ -229,7 +260,7 @@ def test_a_model_that_dies_while_translating_leaves_the_quote_not_an_intro_line(
     events = list(agent.stream("What does the temperature parameter T control when sampling?",
                                options=TurnOptions(k=2, grounded_only=False)))
     answer = events[-1].answer
-    assert len(writer.seen) == 2 and "translate" in writer.seen[1][0].content and answer.mode == "extract"
+    assert len(writer.seen) == 2 and "translate" in writer.seen[1][0].content.lower() and answer.mode == "extract"
     page = _page(events)
     assert "温度参数 T 控制采样的随机性" in answer.answer and "translated" not in page and "温度参数" in page
     # the reading-list path, with a model that is not there at all: the entries are quoted
@@ -447,13 +478,16 @@ def test_a_model_writing_its_own_instructions_back_is_not_shown():
 
     passages = ["Only the lines below are schedule entries, one per line: Week 3 Language Models, hw1 out."]
     gate = SentenceGate(lambda text: verify(text, passages), "en", instructions=instruction_words())
-    shown = list(gate.feed("Output only the translated lines, one output line per input line [1]. "))
+    shown = list(gate.feed("Translate the text between the passages, line by line, keeping the end of each line [1]. "))
     shown += list(gate.feed("Week 3 is about Language Models and hw1 is out [1]. ")) + gate.close()
     assert shown == ["Week 3 is about Language Models and hw1 is out [1]. "]
     assert [d.reason for d in gate.dropped] == ["prompt_echo"]
     # nor the prompt's data fences ("<passages> [4]" once passed as a translated line)
     gate = SentenceGate(lambda text: verify(text, passages), "en", lead_ins=False, instructions=instruction_words())
     assert list(gate.feed("<passages> [1]\n")) + gate.close() == []
+    # nor the fence's name as a heading ("**Passages** [3]" and "### Passages [3]" passed as translated lines)
+    assert list(gate.feed("**Passages** [1]\n### Passages [1]\n")) + gate.close() == []
+    assert [d.reason for d in gate.dropped] == ["prompt_echo", "prompt_echo"]
     # a short answer in the prompt's words is an answer
     gate = SentenceGate(lambda text: verify(text, ["This course is about large language models."]), "en",
                         instructions=instruction_words())

@@ -3,8 +3,9 @@
 code in the question (or "run …") → run_python; readings / schedule → list_readings; else
 search_course. Then: decline when the passages do not cover the question (``grounded_only``),
 point to readings for homework requests (``homework_integrity``), and answer by quoting the best
-sentences or by letting the model write from them (``answer_mode``), falling back to quotes when
-the citation check finds nothing of the written answer supported.
+sentences, by quoting them translated into the question's language, or by letting the model write
+from them (``answer_mode``), falling back to quotes when the citation check finds nothing of the
+written answer supported.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class RouteStrategy(Strategy):
             return
         semantics = self.semantics()
         if tool == "list_readings":  # quoted: a reading list is titles and dates; a writer only translates them
-            if (parts.answer_mode() == "generate" and self._other_language(turn, hits)
+            if (parts.answer_mode() in ("generate", "translate") and self._other_language(turn, hits)
                     and self._can_verify(turn, hits, semantics)
                     and (yield from self._translate(turn, hits, semantics, "readings_translated_intro", time.perf_counter()))):
                 return
@@ -101,6 +102,10 @@ class RouteStrategy(Strategy):
         if mode == "generate":
             yield from self._write(turn, hits, semantics)
             return
+        if mode == "translate":  # the quote, translated line by line when the notes are in another language
+            if (self._other_language(turn, hits) and self._can_verify(turn, hits, semantics)
+                    and (yield from self._translate(turn, hits, semantics, "translated_intro", time.perf_counter()))):
+                return
         turn.mode = "extract"
         intro = "readings_intro" if tool == "list_readings" else "extract_intro"
         yield self.replace(turn, composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro,
