@@ -44,6 +44,8 @@ def load_agent(index_dir: str) -> Agent:
     # load the embedding model now, once per process, so the first question does not wait ~9 s
     # for it (bench/e2e.py: embedder_load_s); a bare expression would be drawn by st magic
     _ = agent.retriever.embedder.embed(["warm-up"])
+    # and the chat model in the background, when answers need one: the page is shown meanwhile
+    agent.preload_model()
     return agent
 
 

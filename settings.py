@@ -225,8 +225,8 @@ class AgentSettings(BaseSettings):
             "Route strategy's final answer: the model writes it from selected sentences (generate), the best "
             "sentences are quoted (extract), or quoted and, when the notes are in another language than the "
             "question, translated by the model line by line, each line verified (translate); auto: extract with "
-            "the bundled 135M model (measured better, see README), generate with any other model. Generate and "
-            "translate fall back to the quote when no sentence is supported."
+            "the bundled 135M model, translate with the 0.5B one (each measured better, see README), generate "
+            "with any other model. Generate and translate fall back to the quote when no sentence is supported."
         ),
     )
     retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question (the default of the page's slider).")

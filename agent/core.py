@@ -131,11 +131,23 @@ class Agent:
                     options=options or self.default_options())
         return find_code(question, question, self._parts.tools(turn))[0]
 
+    def needs_model(self) -> bool:
+        """Will answers call the chat model? (Not when the route quotes every answer.)"""
+        return not (self.strategy.name == "route" and self._parts.answer_mode() == "extract")
+
+    def preload_model(self) -> bool:
+        """Start loading the chat model in the background when answers will need it (the app does
+        this at start, so the first question does not wait for the load); returns whether it did."""
+        if not self.needs_model():
+            return False
+        self.backend.preload()
+        return True
+
     def model_state(self, wait_s: float = 0.0) -> str:
         """For the UI: 'ready', 'not needed (quoting)', or the backend's own state. Never blocks
         longer than ``wait_s`` (a server's reachability is probed in the background)."""
         if self.backend.loaded:
             return "ready"
-        if self.strategy.name == "route" and self._parts.answer_mode() == "extract":
+        if not self.needs_model():
             return "not needed (answers quote the passages)"
         return self.backend.health(wait_s)

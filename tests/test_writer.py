@@ -201,6 +201,14 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     assert answer.answer.startswith("From the course materials (translated from the notes):")
     assert "randomness of sampling" in answer.answer and "Bananas" not in answer.answer
     assert [c.verdict for c in answer.citations] == ["supported"]
+    # the same in answer_mode=auto with a backend that prefers translating (the 0.5B writer)
+    writer.seen.clear()
+    writer.messages = iter([AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]")])
+    auto = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted", prefers_translated_quotes=True))
+    assert auto.ask("What does the temperature parameter T control when sampling?",
+                    options=TurnOptions(k=2, grounded_only=False)).timings["translated"] == 1
+    assert len(writer.seen) == 1 and "translate" in writer.seen[0][0].content.lower()
+    assert SmallWriterBackend("local:qwen2.5-coder-0.5b", lambda: None).prefers_translated_quotes
     # a question in the notes' language: the quote, and the model is not asked at all
     zh = agent.ask("温度参数 T 控制什么？", options=TurnOptions(k=2, grounded_only=False))
     assert zh.mode == "extract" and "温度参数 T 控制采样的随机性" in zh.answer and len(writer.seen) == 1

@@ -49,11 +49,14 @@ class AgentParts:
         return is_covered(hits, query, self.retriever.glossary, self.settings, semantics)
 
     def answer_mode(self) -> str:
-        """generate or extract; auto quotes with a backend that prefers quotes (the bundled 135M model:
-        agent.eval, README), lets any other model write."""
+        """generate, translate or extract; auto quotes with a backend that prefers quotes (the bundled
+        135M model), translates the quote with one that prefers that (the 0.5B writer; agent.eval,
+        README), lets any other model write."""
         mode = self.settings.answer_mode
         if mode == "auto":
-            return "extract" if self.backend.prefers_quotes else "generate"
+            if self.backend.prefers_quotes:
+                return "extract"
+            return "translate" if self.backend.prefers_translated_quotes else "generate"
         return mode
 
 
