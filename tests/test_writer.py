@@ -214,6 +214,32 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     assert zh.mode == "extract" and "温度参数 T 控制采样的随机性" in zh.answer and len(writer.seen) == 1
 
 
+def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数 T 控制采样的随机性。", "Sampling temperature T in 1948 tokens table: T=0.7 controls randomness."]
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling. [2]")]))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("What does the temperature parameter T control when sampling?",
+                       options=TurnOptions(k=2, grounded_only=False))
+    sent = writer.seen[0][1].content  # the English passage ranks first: [1]; the Chinese one is [2]
+    assert "温度参数 T 控制采样的随机性。 [2]" in sent and "T=0.7" not in sent  # the English line is not sent
+    assert answer.timings["translated"] == 1 and "randomness of sampling [2]" in answer.answer
+    assert "T=0.7 controls randomness" in answer.answer  # quoted as it is, after the translation
+    assert answer.answer.index("randomness of sampling") < answer.answer.index("T=0.7")
+    assert {c.n for c in answer.citations} == {1, 2} and all(c.verdict == "supported" for c in answer.citations)
+    # nothing to translate (every quoted line in the question's language): the quote, no model call
+    writer.seen.clear()
+    english = Agent(ConceptRetriever(notes[1:]), StaticBackend(writer, name="scripted"),
+                    settings=AgentSettings(answer_mode="translate"))
+    quoted = english.ask("What does the temperature parameter T control when sampling?",
+                         options=TurnOptions(k=2, grounded_only=False))
+    assert quoted.mode == "extract" and "T=0.7" in quoted.answer and writer.seen == []
+
+
 def test_translate_mode_quotes_as_found_when_no_translated_line_passes():
     from agent.llm import StaticBackend
 

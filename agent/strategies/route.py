@@ -11,6 +11,7 @@ written answer supported.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Iterator
 
@@ -28,6 +29,7 @@ from agent.turn import Turn
 from common.text import detect_language
 from retrieval.types import Hit
 
+_MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
 log = logging.getLogger("courseta.agent")
 
 
@@ -176,11 +178,15 @@ class RouteStrategy(Strategy):
         """The model translates the sentences a quote would show (a narrower task than answering), one
         per line; each translated line is shown only when it passes the same check as a written
         sentence (agent/gate.py), the intro with the first one. Returns whether any did; when none
-        did, or the model failed before one did, the caller quotes (nothing of this was shown)."""
+        did, or the model failed before one did, the caller quotes (nothing of this was shown).
+        Lines already in the question's language (a slide's English title, a table of model sizes)
+        are not sent: they follow the translated ones as quoted."""
         parts = self.parts
-        lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics)
-        if not lines:
-            return False
+        lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics).splitlines()
+        same = [line for line in lines if detect_language(_MARKER_AT_END.sub("", line)) == turn.language]
+        foreign = [line for line in lines if line not in same]
+        if not foreign:
+            return False  # the quote is in the question's language already
         gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language, lead_ins=False,
                             instructions=instruction_words())
         intro = phrase(intro_key, turn.language) + "\n"
@@ -196,7 +202,8 @@ class RouteStrategy(Strategy):
             return Token(sentence)
 
         try:
-            yield from self._stream_gated(turn, translate_messages(turn.language, lines), gate, lambda s: (emit(s),))
+            yield from self._stream_gated(turn, translate_messages(turn.language, "\n".join(foreign)), gate,
+                                          lambda s: (emit(s),))
         except ModelError as exc:
             if not shown:
                 log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
@@ -204,6 +211,10 @@ class RouteStrategy(Strategy):
             raise  # what was shown stays; the agent adds the error sentence (agent/core.py)
         if not shown:
             return False
+        for line in same:
+            text = ("" if turn.answer.endswith("\n") else "\n") + line
+            turn.answer += text
+            yield Token(text)
         turn.mode = "generate"
         turn.answer = turn.answer.strip()
         turn.timings["translated"] = 1
