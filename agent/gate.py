@@ -29,6 +29,7 @@ _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _WORDISH = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 _PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
+_FENCE_WORDS = frozenset({"passages", "passage"})  # a line of only these is the fence's name, not content
 _DELIMITER = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)  # the prompt's own data fences, echoed
 
 
@@ -103,7 +104,7 @@ class SentenceGate:
         if not self.instructions:
             return False
         words = set(tokenize(body))
-        if words and len(words) <= 2 and words <= self.instructions:
+        if words and words <= _FENCE_WORDS:
             return True  # "**Passages** [3]": the prompt's fence name written back as a heading
         # six or more words, nine in ten of them the prompt's: "This course is about large language
         # models" (four words, all in the prompt) is an answer and stays

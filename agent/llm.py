@@ -140,10 +140,11 @@ class ChatBackend:
             raise ModelError(self.explain(exc)) from exc
 
     def health(self, wait_s: float = 0.0) -> str:
-        """For the sidebar: 'ready', or that it loads on the first written answer."""
+        """For the sidebar: 'ready', 'loading…' while preloading, or that it loads on the first answer
+        that needs it."""
         if self.loaded:
             return "ready"
-        return "loading…" if self.loading else "not loaded yet (loads on the first written answer)"
+        return "loading…" if self.loading else "not loaded yet (loads on the first answer that needs it)"
 
     def explain(self, exc: Exception) -> str:
         """One sentence for a failure talking to the model (no traceback)."""

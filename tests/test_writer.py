@@ -231,13 +231,22 @@ def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
     assert "T=0.7 controls randomness" in answer.answer  # quoted as it is, after the translation
     assert answer.answer.index("randomness of sampling") < answer.answer.index("T=0.7")
     assert {c.n for c in answer.citations} == {1, 2} and all(c.verdict == "supported" for c in answer.citations)
-    # nothing to translate (every quoted line in the question's language): the quote, no model call
-    writer.seen.clear()
-    english = Agent(ConceptRetriever(notes[1:]), StaticBackend(writer, name="scripted"),
-                    settings=AgentSettings(answer_mode="translate"))
-    quoted = english.ask("What does the temperature parameter T control when sampling?",
-                         options=TurnOptions(k=2, grounded_only=False))
-    assert quoted.mode == "extract" and "T=0.7" in quoted.answer and writer.seen == []
+    # the model dies after its first line: what was shown stays, with the lines quoted as they are
+    class DiesMidLine(RecordingWriter):
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            yield from super()._stream(messages, stop, run_manager, **kwargs)
+            raise ConnectionError("server gone")
+
+    dying = DiesMidLine(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                     "of sampling. [2]\nBananas")]))
+    agent = Agent(ConceptRetriever(notes), StaticBackend(dying, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    events = list(agent.stream("What does the temperature parameter T control when sampling?",
+                               options=TurnOptions(k=2, grounded_only=False)))
+    broken = events[-1].answer
+    assert broken.error and broken.mode == "generate" and broken.timings["translated"] == 1
+    assert "randomness of sampling [2]" in broken.answer and "T=0.7 controls randomness" in broken.answer
+    assert "Bananas" not in broken.answer and _page(events).strip() == broken.answer.split("\n\n")[0].strip()
 
 
 def test_translate_mode_quotes_as_found_when_no_translated_line_passes():
@@ -522,6 +531,10 @@ def test_a_model_writing_its_own_instructions_back_is_not_shown():
     # nor the fence's name as a heading ("**Passages** [3]" and "### Passages [3]" passed as translated lines)
     assert list(gate.feed("**Passages** [1]\n### Passages [1]\n")) + gate.close() == []
     assert [d.reason for d in gate.dropped] == ["prompt_echo", "prompt_echo"]
+    # a short heading made of words the prompt also uses is content: 语言模型 → "Language Models"
+    gate = SentenceGate(lambda text: verify(text, ["Language Models"]), "en", lead_ins=False,
+                        instructions=instruction_words())
+    assert [s.strip() for s in list(gate.feed("Language Models [1]\n")) + gate.close()] == ["Language Models [1]"]
     # a short answer in the prompt's words is an answer
     gate = SentenceGate(lambda text: verify(text, ["This course is about large language models."]), "en",
                         instructions=instruction_words())

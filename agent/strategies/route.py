@@ -30,6 +30,21 @@ from common.text import detect_language
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
+_LETTER = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
+
+
+def _quoted_as_is(line: str, language: str) -> bool:
+    """Does a quoted line ("sentence [n]") need no translation into ``language``? When it is in that
+    language already, or has no words at all (a formula, a row of numbers).
+
+    >>> _quoted_as_is("$$H(p) = -\\sum_x p(x) \\log p(x)$$ [2]", "zh"), _quoted_as_is("温度控制随机性。 [1]", "en")
+    (True, False)
+    """
+    body = _MARKER_AT_END.sub("", line)
+    return not _LETTER.search(_MATH.sub(" ", body)) or detect_language(body) == language
+
+
 log = logging.getLogger("courseta.agent")
 
 
@@ -183,7 +198,7 @@ class RouteStrategy(Strategy):
         are not sent: they follow the translated ones as quoted."""
         parts = self.parts
         lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics).splitlines()
-        same = [line for line in lines if detect_language(_MARKER_AT_END.sub("", line)) == turn.language]
+        same = [line for line in lines if _quoted_as_is(line, turn.language)]
         foreign = [line for line in lines if line not in same]
         if not foreign:
             return False  # the quote is in the question's language already
@@ -196,10 +211,17 @@ class RouteStrategy(Strategy):
             nonlocal shown
             shown += 1
             if shown == 1:
+                turn.mode = "generate"
+                turn.timings["translated"] = 1
                 turn.timings["first_sentence_s"] = round(time.perf_counter() - t0, 3)
                 return self.replace(turn, intro + sentence)  # withdraws a lead-in the writer had shown
             turn.answer += sentence
             return Token(sentence)
+
+        def with_quoted_lines() -> Event:
+            """The lines quoted as they are, after the translated ones (checked as the final answer will be)."""
+            quoted = [parts.check(line, [h.text for h in turn.hits]).answer.strip() for line in same]
+            return self.replace(turn, "\n".join([turn.answer.strip(), *quoted]))
 
         try:
             yield from self._stream_gated(turn, translate_messages(turn.language, "\n".join(foreign)), gate,
@@ -208,16 +230,12 @@ class RouteStrategy(Strategy):
             if not shown:
                 log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
                 return False
+            if same:
+                yield with_quoted_lines()
             raise  # what was shown stays; the agent adds the error sentence (agent/core.py)
         if not shown:
             return False
-        for line in same:
-            text = ("" if turn.answer.endswith("\n") else "\n") + line
-            turn.answer += text
-            yield Token(text)
-        turn.mode = "generate"
-        turn.answer = turn.answer.strip()
-        turn.timings["translated"] = 1
+        yield with_quoted_lines()
         if gate.dropped:
             yield self.dropped_status(gate.dropped)
         return True
