@@ -499,7 +499,9 @@ def test_qwen_writer_end_to_end(tmp_path_factory):
 
     models = PROJECT_ROOT / "data" / "models"  # shared with `make install`'s prepared copy when present
     backend = get_chat_model(AgentSettings(llm="local:qwen2.5-coder-0.5b", llm_max_new_tokens=48), cache_dir=Path(models))
-    agent = Agent(FakeRetriever(ZH_NOTES), backend)
+    # its own answer (answer_mode=auto only translates the quote, and a Chinese question over Chinese
+    # notes is quoted without the model)
+    agent = Agent(FakeRetriever(ZH_NOTES), backend, settings=AgentSettings(answer_mode="generate"))
     events = list(agent.stream("温度参数 T 有什么作用？", options=TurnOptions(k=2)))
     answer = events[-1].answer
     assert answer.error is None, answer.error
@@ -507,6 +509,9 @@ def test_qwen_writer_end_to_end(tmp_path_factory):
     assert answer.mode in ("generate", "extract")
     if answer.mode == "generate":
         assert answer.verification.recall == 1.0 and all(c.verdict != "unsupported" for c in answer.citations)
+    # auto: a Chinese question is quoted and never reaches the model
+    quoted = Agent(FakeRetriever(ZH_NOTES), backend).ask("温度参数 T 有什么作用？", options=TurnOptions(k=2))
+    assert quoted.mode == "extract" and "first_token_s" not in quoted.timings
 
 
 def AIMessageLike(text):
