@@ -19,6 +19,7 @@ from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
 
 # A sentence ends after Chinese 。！？；… (plus closing quotes/brackets), or after . ! ? ;
 # followed by whitespace, or at a line break.
@@ -50,6 +51,17 @@ def detect_language(text: str) -> str:
     cjk = len(_CJK.findall(text))
     latin = sum(len(w) for w in _LATIN_WORD.findall(text)) / 4  # ~4 letters per English word
     return "zh" if cjk and cjk >= 0.25 * (cjk + latin) else "en"
+
+
+def has_letters(text: str) -> bool:
+    """Any Latin letter or CJK ideograph outside LaTeX (what :func:`detect_language` ignores)? A
+    formula or a row of numbers has none.
+
+    >>> has_letters("$$H(p) = -\\sum_x p(x) \\log p(x)$$ 0.7 175,000,000,000"), has_letters("T=0 时")
+    (False, True)
+    """
+    text = _MATH.sub(" ", text)
+    return bool(_CJK.search(text) or _LATIN_LETTER.search(text))
 
 
 def split_sentences(text: str) -> list[str]:

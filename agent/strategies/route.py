@@ -26,12 +26,10 @@ from agent.sentences import best_sentences
 from agent.strategies import Strategy
 from agent.tools import CourseTools
 from agent.turn import Turn
-from common.text import detect_language
+from common.text import detect_language, has_letters
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
-_LETTER = re.compile(r"[A-Za-z\u4e00-\u9fff]")
-_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
 
 
 def _quoted_as_is(line: str, language: str) -> bool:
@@ -42,7 +40,7 @@ def _quoted_as_is(line: str, language: str) -> bool:
     (True, False)
     """
     body = _MARKER_AT_END.sub("", line)
-    return not _LETTER.search(_MATH.sub(" ", body)) or detect_language(body) == language
+    return not has_letters(body) or detect_language(body) == language
 
 
 log = logging.getLogger("courseta.agent")
@@ -105,9 +103,8 @@ class RouteStrategy(Strategy):
             return
         semantics = self.semantics()
         if tool == "list_readings":  # quoted: a reading list is titles and dates; a writer only translates them
-            if (parts.answer_mode() in ("generate", "translate") and self._other_language(turn, hits)
-                    and self._can_verify(turn, hits, semantics)
-                    and (yield from self._translate(turn, hits, semantics, "readings_translated_intro", time.perf_counter()))):
+            if (parts.answer_mode() in ("generate", "translate")
+                    and (yield from self._translated(turn, hits, semantics, "readings_translated_intro"))):
                 return
             mode = "extract"
         else:
@@ -119,10 +116,8 @@ class RouteStrategy(Strategy):
         if mode == "generate":
             yield from self._write(turn, hits, semantics)
             return
-        if mode == "translate":  # the quote, translated line by line when the notes are in another language
-            if (self._other_language(turn, hits) and self._can_verify(turn, hits, semantics)
-                    and (yield from self._translate(turn, hits, semantics, "translated_intro", time.perf_counter()))):
-                return
+        if mode == "translate" and (yield from self._translated(turn, hits, semantics, "translated_intro")):
+            return  # the quote, translated line by line
         turn.mode = "extract"
         intro = "readings_intro" if tool == "list_readings" else "extract_intro"
         yield self.replace(turn, composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro,
@@ -189,6 +184,13 @@ class RouteStrategy(Strategy):
         yield self.replace(turn, self.parts.composer.quote(turn, hits, self.parts.query_tokens(turn.query),
                                                            semantics=semantics))
 
+    def _translated(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str):
+        """:meth:`_translate` the quote when the notes are in another language than the question and the
+        citation check can judge the translation; returns whether a translation was shown."""
+        if not (self._other_language(turn, hits) and self._can_verify(turn, hits, semantics)):
+            return False
+        return (yield from self._translate(turn, hits, semantics, intro_key, time.perf_counter()))
+
     def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str, t0: float):
         """The model translates the sentences a quote would show (a narrower task than answering), one
         per line; each translated line is shown only when it passes the same check as a written
@@ -198,8 +200,9 @@ class RouteStrategy(Strategy):
         are not sent: they follow the translated ones as quoted."""
         parts = self.parts
         lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics).splitlines()
-        same = [line for line in lines if _quoted_as_is(line, turn.language)]
-        foreign = [line for line in lines if line not in same]
+        same, foreign = [], []
+        for line in lines:
+            (same if _quoted_as_is(line, turn.language) else foreign).append(line)
         if not foreign:
             return False  # the quote is in the question's language already
         gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language, lead_ins=False,
