@@ -182,6 +182,11 @@ class RetrievalSettings(BaseSettings):
     glossary_weight_zh: float = Field(
         0.3, ge=0, description="Weight of glossary-added English terms in BM25 for Chinese queries."
     )
+    translation_weight: float = Field(
+        0.6, ge=0,
+        description="Weight in BM25 of the words of the question's translation into the notes' language "
+                    "(agent setting query_translation; 0.6 / 1.0 / 1.5 measured: bench/query_translation.py, README).",
+    )
     reranker: str = Field(
         "",
         description="Optional sentence-transformers CrossEncoder (name or path) that reorders the fused top candidates; empty = off.",
@@ -218,6 +223,15 @@ class AgentSettings(BaseSettings):
     agent_strategy: Literal["auto", "tools", "route"] = Field(
         "auto",
         description="auto: models that call tools drive them (openai:), others get the deterministic route; or force one.",
+    )
+    query_translation: Literal["auto", "off"] = Field(
+        "auto",
+        description=(
+            "auto: a question in another language than most of the notes (English over the Chinese notes) is "
+            "translated by the chat model, and the translation's words are added to BM25's side of the search "
+            "(retrieval setting translation_weight), when the model can write that language (not the bundled "
+            "135M one); off: search with the question only. Costs one short model call (~1 s on 2 CPU cores)."
+        ),
     )
     answer_mode: Literal["auto", "generate", "translate", "extract"] = Field(
         "auto",

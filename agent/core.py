@@ -32,6 +32,7 @@ from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
 from agent.policy import route, standalone_query
+from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
 from agent.strategies import AgentParts
@@ -57,6 +58,7 @@ class Agent:
             retriever=retriever, backend=backend, settings=settings, sandbox_limits=sandbox_limits or SandboxLimits(),
             composer=Composer(settings.quote_chars, settings.extract_passages),
             check=lambda text, passages: verify(text, passages, embedder),
+            translator=query_translator(settings, backend, retriever),
         )
         use_tools = settings.agent_strategy == "tools" or (settings.agent_strategy == "auto" and backend.supports_tools)
         self.strategy = (ToolCallingStrategy if use_tools else RouteStrategy)(self._parts)
@@ -133,7 +135,8 @@ class Agent:
 
     def needs_model(self) -> bool:
         """Will answers call the chat model? (Not when the route quotes every answer.)"""
-        return not (self.strategy.name == "route" and self._parts.answer_mode() == "extract")
+        quotes_only = self.strategy.name == "route" and self._parts.answer_mode() == "extract"
+        return not quotes_only or self._parts.translator is not None
 
     def preload_model(self) -> bool:
         """Start loading the chat model in the background when answers will need it (the app does

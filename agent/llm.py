@@ -65,6 +65,8 @@ class ChatBackend:
     supports_tools = False
     prefers_quotes = False
     prefers_translated_quotes = False
+    translates_queries = True  # can it translate a question into the notes' language (agent/query_translation.py)?
+    MAX_TOKENS_KWARG = "max_new_tokens"  # how a per-call cap on the reply's length is passed to the model
 
     def __init__(self, name: str, load: Callable[[], object], prompt_chars: int | None = None,
                  base_url: str = ""):
@@ -114,14 +116,17 @@ class ChatBackend:
         """Is a preload under way?"""
         return self._preloading is not None and self._preloading.is_alive()
 
-    def stream(self, messages, tools=None, tool_choice: str | None = None) -> Iterator:
+    def stream(self, messages, tools=None, tool_choice: str | None = None, max_tokens: int | None = None) -> Iterator:
         """Stream the model's message chunks for ``messages`` (with ``tools`` bound, if given;
-        ``tool_choice`` "required" makes the model call one of them, where the server supports it)."""
+        ``tool_choice`` "required" makes the model call one of them, where the server supports it;
+        ``max_tokens`` caps this reply's length below the ``llm_max_new_tokens`` setting)."""
         model = self.model()
         if tools:
             runnable = model.bind_tools(tools, tool_choice=tool_choice) if tool_choice else model.bind_tools(tools)
         else:
             runnable = model
+        if max_tokens:
+            runnable = runnable.bind(**{self.MAX_TOKENS_KWARG: max_tokens})
         started = False
         try:
             for chunk in runnable.stream(messages):
@@ -163,9 +168,11 @@ class ChatBackend:
 
 
 class BundledBackend(ChatBackend):
-    """SmolLM2-135M: too small to call tools or to write better than it quotes (README, agent.eval)."""
+    """SmolLM2-135M: too small to call tools or to write better than it quotes (README, agent.eval),
+    and it writes no Chinese, so it translates no question into the notes' language."""
 
     prefers_quotes = True
+    translates_queries = False
 
 
 class SmallWriterBackend(ChatBackend):
@@ -183,6 +190,7 @@ class OpenAIBackend(ChatBackend):
 
     supports_tools = True
     HEALTH_TTL_S = 30.0
+    MAX_TOKENS_KWARG = "max_tokens"
 
     def __init__(self, *args, api_key: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,11 +226,13 @@ class StaticBackend(ChatBackend):
     """A ready-made chat model with the abilities you state (tests, notebooks, fakes)."""
 
     def __init__(self, model, name: str = "static", supports_tools: bool = False, prefers_quotes: bool = False,
-                 prompt_chars: int | None = None, prefers_translated_quotes: bool = False):
+                 prompt_chars: int | None = None, prefers_translated_quotes: bool = False,
+                 translates_queries: bool = False):
         super().__init__(name, lambda: model, prompt_chars)
         self.supports_tools = supports_tools
         self.prefers_quotes = prefers_quotes
         self.prefers_translated_quotes = prefers_translated_quotes
+        self.translates_queries = translates_queries
         self._model = model
 
 

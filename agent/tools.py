@@ -11,10 +11,12 @@ import re
 import time
 
 from agent.injection import WITHHELD, is_flagged
+from agent.query_translation import QueryTranslator
 from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
 from agent.sentences import best_sentences
 from agent.turn import Turn
+from common.text import detect_language
 from retrieval.types import Hit
 
 READING_KINDS = {"reading-list", "course-overview", "slides"}
@@ -43,11 +45,24 @@ def reading_hits(retriever, topic: str, k: int) -> list[Hit]:
 class CourseTools:
     """The tools of one turn: ``retriever`` searches, ``sandbox_limits`` bound the code demos."""
 
-    def __init__(self, turn: Turn, retriever, sandbox_limits: SandboxLimits, prompt_chars: int | None = None):
+    def __init__(self, turn: Turn, retriever, sandbox_limits: SandboxLimits, prompt_chars: int | None = None,
+                 translator: QueryTranslator | None = None):
         self.turn = turn
         self.retriever = retriever
         self.sandbox_limits = sandbox_limits
         self.prompt_chars = prompt_chars  # passage characters one tool result may hold (None: whole passages)
+        self.translator = translator  # the query in the notes' language, for BM25 (None: never)
+
+    def translation(self, query: str) -> str:
+        """``query`` in the notes' language ('' when not needed or not made), once per query per turn."""
+        if self.translator is None:
+            return ""
+        if query not in self.turn.translations:
+            t0 = time.perf_counter()
+            self.turn.translations[query] = self.translator.translate(query, detect_language(query))
+            self.turn.timings["query_translation_s"] = round(
+                self.turn.timings.get("query_translation_s", 0.0) + time.perf_counter() - t0, 3)
+        return self.turn.translations[query]
 
     def _record(self, name: str, args: dict, summary: str, t0: float) -> None:
         self.turn.calls.append(ToolCall(name=name, args=args, summary=summary,
@@ -56,10 +71,12 @@ class CourseTools:
     def search_course(self, query: str, k: int | None = None) -> list[Hit]:
         t0 = time.perf_counter()
         k = k or self.turn.options.k
-        hits = self.retriever.search(query, k)
+        translation = self.translation(query)
+        hits = self.retriever.search(query, k, translations=[translation]) if translation else self.retriever.search(query, k)
         for hit in hits:
             self.turn.number_of(hit)
-        self._record("search_course", {"query": query, "k": k}, f"{len(hits)} passages", t0)
+        args = {"query": query, "k": k, **({"translation": translation} if translation else {})}
+        self._record("search_course", args, f"{len(hits)} passages", t0)
         return hits
 
     def list_readings(self, topic: str, k: int | None = None) -> list[Hit]:

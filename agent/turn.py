@@ -53,6 +53,7 @@ class Turn:
     refused: bool = False
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    translations: dict[str, str] = field(default_factory=dict)  # search query -> its translation ('' = none)
     _checked: tuple[str, CheckResult] | None = None
 
     def number_of(self, hit: Hit) -> int:

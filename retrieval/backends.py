@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -216,18 +217,32 @@ class LexicalIndex:
         return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
 
     def search(
-        self, query_tokens: list[str], n: int, extra_tokens: list[str] = (), extra_weight: float = 1.0
+        self, query_tokens: list[str], n: int, extra_tokens: list[str] = (), extra_weight: float = 1.0,
+        more: Sequence[tuple[Sequence[str], float]] = (),
     ) -> list[tuple[int, float]]:
-        """Top ``n`` (doc, score); ``extra_tokens`` (e.g. glossary expansions) count ``extra_weight`` times."""
+        """Top ``n`` (doc, score); ``extra_tokens`` (e.g. glossary expansions) count ``extra_weight`` times,
+        and each further group of ``more`` (tokens, weight) — e.g. the question's translation — its own
+        weight; a token counts once, in the first group that has it.
+
+        >>> idx = LexicalIndex.build([["温度", "采样"], ["注意力"], ["temperature"]])
+        >>> idx.search(["temperature"], 3, more=[(["温度", "temperature"], 0.5)])[0][0], len(idx.search(["x"], 3))
+        (2, 0)
+        """
         if not self.n_docs:
             return []
-        ids = self.bm25.get_tokens_ids(list(query_tokens))
-        extra = self.bm25.get_tokens_ids([t for t in extra_tokens if t not in query_tokens])
-        if not ids and not (extra and extra_weight):
+        scores = np.zeros(self.n_docs, dtype=np.float32)
+        matched, seen = False, set()
+        for tokens, weight in [(query_tokens, 1.0), (extra_tokens, extra_weight), *more]:
+            if not weight:
+                continue
+            fresh = [t for t in tokens if t not in seen]  # repeats within the query count, as in bm25s
+            seen.update(fresh)
+            ids = self.bm25.get_tokens_ids(fresh) if fresh else []
+            if ids:
+                scores = scores + weight * self.bm25.get_scores_from_ids(ids)
+                matched = True
+        if not matched:
             return []
-        scores = self.bm25.get_scores_from_ids(ids) if ids else np.zeros(self.n_docs, dtype=np.float32)
-        if extra and extra_weight:
-            scores = scores + extra_weight * self.bm25.get_scores_from_ids(extra)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -15,6 +15,7 @@ on Chinese, so Chinese queries lean on BM25 (numbers behind the defaults: README
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 
@@ -73,6 +74,7 @@ class Retriever:
         self.dense = dense
         self.lexical = lexical
         self._reranker = None
+        self._languages: dict[str, float] | None = None
 
     @classmethod
     def load(cls, settings, embedder: Embedder | None = None) -> "Retriever":
@@ -120,11 +122,15 @@ class Retriever:
             return tokens, []
         return tokens, [t for t in tokenize(" ".join(glossary.expand(query))) if t not in tokens]
 
-    def bm25(self, query: str, n: int) -> list[tuple[int, float]]:
+    def bm25(self, query: str, n: int, translations: Sequence[str] = ()) -> list[tuple[int, float]]:
+        """BM25 over the query's tokens, its glossary expansion and the tokens of ``translations`` (the
+        question in the notes' language, made by the agent's model: agent/query_translation.py), each
+        group at its weight (``glossary_weight_*``, ``translation_weight``)."""
         tokens, expansion = self.bm25_tokens(query)
         lang = detect_language(query)
         weight = self.settings.glossary_weight_zh if lang == "zh" else self.settings.glossary_weight_en
-        return self.lexical.search(tokens, n, expansion, weight)
+        more = [(tokenize(text), self.settings.translation_weight) for text in translations if text.strip()]
+        return self.lexical.search(tokens, n, expansion, weight, more=more)
 
     def dense_search(self, query: str, n: int) -> list[tuple[int, float]]:
         vec = embed_queries(self.embedder, [query])[0]
@@ -154,13 +160,24 @@ class Retriever:
         return {"bm25": s.bm25_weight_en, "dense": s.dense_weight_en}
 
     # -- the public entry point -----------------------------------------------------------
-    def search(self, query: str, k: int = 5) -> list[Hit]:
+    def languages(self) -> dict[str, float]:
+        """Share of the indexed chunks in each language (of up to 2,000 spread over the index), e.g.
+        ``{"zh": 0.8, "en": 0.2}``: which language a question must be translated into to match the notes."""
+        if self._languages is None:
+            step = max(1, len(self.chunks) // 2000)
+            sample = [detect_language(c.text) for c in self.chunks[::step]]
+            self._languages = {lang: sample.count(lang) / len(sample) for lang in sorted(set(sample))}
+        return self._languages
+
+    def search(self, query: str, k: int = 5, translations: Sequence[str] = ()) -> list[Hit]:
+        """The top ``k`` chunks for ``query``; ``translations`` (the query in other languages, per request)
+        add their words to BM25's side."""
         if not query.strip() or not self.chunks:
             return []
         n = max(self.settings.candidates, k)
         weights = self.weights(query)
         # Both retrievers always run (their ranks are shown side by side); weights decide fusion.
-        rankings = {"bm25": self.bm25(query, n), "dense": self.dense_search(query, n)}
+        rankings = {"bm25": self.bm25(query, n, translations), "dense": self.dense_search(query, n)}
         fused = fuse(rankings, weights, self.settings.fusion, self.settings.rrf_k)
         rank_of = {name: {doc: r for r, (doc, _) in enumerate(lst, 1)} for name, lst in rankings.items()}
         score_of = {name: dict(lst) for name, lst in rankings.items()}

@@ -215,3 +215,26 @@ def test_an_index_without_the_second_embedder_the_settings_ask_for_is_rebuilt(mi
     (current_index_dir(s.data_dir) / "vectors2.npy").write_bytes(b"\x93NUMPY broken")
     with pytest.raises(IndexCorruptError, match="vectors2.npy"):
         Retriever.load(s, embedder=embedder)
+
+
+def test_a_translation_of_the_question_adds_its_words_to_bm25(mini_corpus, make_retrieval_settings, embedder):
+    """An English question about the Chinese notes, with no glossary: BM25 finds nothing of its own; the
+    question's translation (made by the agent's model, passed per request) finds the passage, at the
+    ``translation_weight`` it is given; weight 0 is the search without it."""
+    s = make_retrieval_settings(mini_corpus, query_glossary="", dense_weight_en=0)
+    ingest(s, progress=False, embedder=embedder)
+    r = Retriever.load(s, embedder=embedder)
+    question = "What does the temperature parameter control?"
+    assert r.search(question, k=1) == []
+    hit = r.search(question, k=1, translations=["温度参数控制什么？"])[0]
+    assert "温度参数" in hit.text and hit.ranks["bm25"] == 1
+    light = Retriever.load(s.model_copy(update={"translation_weight": 0.3}), embedder=embedder)
+    assert light.search(question, k=1, translations=["温度参数控制什么？"])[0].scores["bm25"] == pytest.approx(
+        0.3 / s.translation_weight * hit.scores["bm25"], rel=1e-4)
+    off = Retriever.load(s.model_copy(update={"translation_weight": 0}), embedder=embedder)
+    assert off.search(question, k=1, translations=["温度参数控制什么？"]) == []
+
+
+def test_the_notes_languages_are_the_share_of_chunks_in_each(retriever):
+    shares = retriever.languages()
+    assert set(shares) == {"zh", "en"} and shares["zh"] > shares["en"] and sum(shares.values()) == pytest.approx(1)

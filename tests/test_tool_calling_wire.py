@@ -81,7 +81,8 @@ def test_arguments_that_do_not_fit_the_tool_are_reported(course, scripted):
 
 def test_a_model_that_never_searches_gets_a_grounded_answer_or_a_refusal(course, scripted):
     server = scripted([{"content": "The 2018 World Cup was won by France."}, {"content": "France won it [1]."}])
-    answer = _agent(course, server).ask("Who won the 2018 World Cup?")
+    # (the question's translation for the search has its own test below; here it would be one more request)
+    answer = _agent(course, server, query_translation="off").ask("Who won the 2018 World Cup?")
     assert answer.refused and answer.mode == "refusal" and "France" not in answer.answer
     assert [c.name for c in answer.tool_calls] == ["search_course"]  # searched for the model
     # the model was asked again with the passages, as if it had called search_course; its first,
@@ -218,8 +219,22 @@ def test_the_server_dying_after_an_out_of_corpus_search_is_a_refusal(course, scr
         yield from original(self, messages, tools, tool_choice)
 
     monkeypatch.setattr(ChatBackend, "stream", stream)
-    answer = _agent(course, server).ask("Who won the 2018 World Cup?")
+    answer = _agent(course, server, query_translation="off").ask("Who won the 2018 World Cup?")
     assert answer.error and answer.refused and answer.mode == "refusal"
+
+
+def test_an_english_question_is_translated_for_the_search_in_a_short_request_without_tools(course, scripted):
+    question = "What controls the variation in generation?"
+    server = scripted([{"tool_calls": [("search_course", json.dumps({"query": question}))]},
+                       {"content": "什么控制生成中的变异量？"},  # the translation, asked for inside the tool call
+                       {"content": "Temperature controls the variation in generation [1]."}])
+    answer = _agent(course, server).ask(question)
+    translation = server.requests[1]
+    cap = translation.get("max_completion_tokens", translation.get("max_tokens"))  # langchain-openai sends the former
+    assert "tools" not in translation and cap is not None and 0 < cap <= 128
+    assert question in translation["messages"][-1]["content"] and "<question>" in translation["messages"][-1]["content"]
+    assert answer.tool_calls[0].args["translation"] == "什么控制生成中的变异量？" and answer.error is None
+    assert len(server.requests) == 3 and server.requests[2]["messages"][-1]["role"] == "tool"
 
 
 def test_the_server_launcher_refuses_an_open_host_without_a_key_and_keeps_secrets_out(tmp_path, monkeypatch):

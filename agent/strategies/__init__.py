@@ -18,6 +18,7 @@ from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
 from agent.policy import is_homework_request
+from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
@@ -35,9 +36,10 @@ class AgentParts:
     sandbox_limits: SandboxLimits
     composer: Composer
     check: Checker
+    translator: QueryTranslator | None = None  # the question in the notes' language, for the search
 
     def tools(self, turn: Turn) -> CourseTools:
-        return CourseTools(turn, self.retriever, self.sandbox_limits, self.backend.prompt_chars)
+        return CourseTools(turn, self.retriever, self.sandbox_limits, self.backend.prompt_chars, self.translator)
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""
