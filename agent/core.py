@@ -113,7 +113,7 @@ class Agent:
             yield Token(turn.answer)
         else:
             turn.mode = "extract"
-            turn.answer = parts.composer.quote(turn, turn.hits, parts.query_tokens(turn.query),
+            turn.answer = parts.composer.quote(turn, turn.hits, parts.turn_tokens(turn),
                                                semantics=self.strategy.semantics())
             yield Token(turn.answer)
 

@@ -117,3 +117,19 @@ def test_the_target_is_the_language_most_notes_are_in():
     assert (t.target("en"), t.target("zh")) == ("zh", None)
     assert QueryTranslator(StaticBackend(None), lambda: {"zh": 0.4, "en": 0.35, "fr": 0.25}).target("en") is None
     assert QueryTranslator(StaticBackend(None), dict).target("en") is None  # an empty index
+
+
+def test_the_translation_picks_the_sentence_a_quote_shows():
+    """A long passage quoted in part: the sentence sharing the translation's words is the one shown."""
+    filler = "香农在1948年提出了熵，" + "并讨论了信息的度量与编码，" * 12 + "这是信息论的开端。"
+    notes = [filler + "温度参数 T 控制采样的随机性。" + filler]
+    question = "In the 1948 notes, what controls how random sampling is?"  # shares only "1948" with the notes
+    shown = {}
+    for replies, name in (([], "off"), (["1948年的讲义中，什么控制采样的随机性？"], "auto")):
+        model = Recording(messages=iter([AIMessage(r) for r in replies]))
+        model.calls = []
+        a = Agent(NotesRetriever(notes), StaticBackend(model, translates_queries=True),
+                  AgentSettings(answer_mode="extract", grounded_only=False, quote_chars=100, query_translation=name))
+        shown[name] = a.ask(question).answer
+    assert "温度参数 T 控制采样的随机性" in shown["auto"] and "温度参数 T 控制采样的随机性" not in shown["off"]
+    assert "香农在1948年" in shown["off"]

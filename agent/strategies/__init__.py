@@ -24,6 +24,7 @@ from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
 from agent.tools import CourseTools, query_tokens
 from agent.turn import Checker, Turn
+from common.text import tokenize
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,10 @@ class AgentParts:
     def tools(self, turn: Turn) -> CourseTools:
         return CourseTools(turn, self.retriever, self.sandbox_limits, self.backend.prompt_chars, self.translator)
 
-    def query_tokens(self, query: str) -> set[str]:
-        """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""
-        return query_tokens(self.retriever, query)
+    def turn_tokens(self, turn: Turn) -> set[str]:
+        """What the turn's search looked for: the query's BM25 tokens, their glossary translations and
+        the words of the query's translation (agent/query_translation.py), which pick a quote's sentences."""
+        return query_tokens(self.retriever, turn.query) | set(tokenize(turn.translations.get(turn.query, "")))
 
     def covered(self, hits, query: str) -> bool:
         embedder = getattr(self.retriever, "embedder", None)
@@ -81,7 +83,7 @@ class Strategy:
         hits = tools.search_course(turn.query)
         yield Status(f"searching… {len(hits)} passages")
         turn.mode = "homework"
-        turn.answer = self.parts.composer.homework(turn, hits, self.parts.query_tokens(turn.query))
+        turn.answer = self.parts.composer.homework(turn, hits, self.parts.turn_tokens(turn))
         yield Token(turn.answer)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t, 3)
 

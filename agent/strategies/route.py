@@ -120,7 +120,7 @@ class RouteStrategy(Strategy):
             return  # the quote, translated line by line
         turn.mode = "extract"
         intro = "readings_intro" if tool == "list_readings" else "extract_intro"
-        yield self.replace(turn, composer.quote(turn, hits, parts.query_tokens(turn.query), intro_key=intro,
+        yield self.replace(turn, composer.quote(turn, hits, parts.turn_tokens(turn), intro_key=intro,
                                                 semantics=semantics))
 
     def _covered(self, query: str, k: int) -> bool:
@@ -137,7 +137,7 @@ class RouteStrategy(Strategy):
     def prompt_passages(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> str:
         """The numbered best sentences of the best passages, within the backend's prompt budget;
         passages past it stay sources only."""
-        qtokens = self.parts.query_tokens(turn.query)
+        qtokens = self.parts.turn_tokens(turn)
         budget = self.parts.backend.prompt_chars
         per = max(80, budget // max(1, min(len(hits), 3)))
         lines, used = [], 0
@@ -181,7 +181,7 @@ class RouteStrategy(Strategy):
                 return
         turn.mode = "extract"
         yield Status("the model's answer was not supported by the passages; quoting them instead")
-        yield self.replace(turn, self.parts.composer.quote(turn, hits, self.parts.query_tokens(turn.query),
+        yield self.replace(turn, self.parts.composer.quote(turn, hits, self.parts.turn_tokens(turn),
                                                            semantics=semantics))
 
     def _translated(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str):
@@ -199,7 +199,7 @@ class RouteStrategy(Strategy):
         Lines already in the question's language (a slide's English title, a table of model sizes)
         are not sent: they follow the translated ones as quoted."""
         parts = self.parts
-        lines = parts.composer.quote_lines(turn, hits, parts.query_tokens(turn.query), semantics).splitlines()
+        lines = parts.composer.quote_lines(turn, hits, parts.turn_tokens(turn), semantics).splitlines()
         same, foreign = [], []
         for line in lines:
             (same if _quoted_as_is(line, turn.language) else foreign).append(line)

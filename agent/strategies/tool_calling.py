@@ -236,7 +236,7 @@ class ToolCallingStrategy(Strategy):
         if not gate.has_statement:
             turn.mode = "extract"
             yield Status("none of the model's sentences is supported by the passages; quoting them instead")
-            yield self.replace(turn, composer.quote(turn, own, parts.query_tokens(turn.query), semantics=self.semantics()))
+            yield self.replace(turn, composer.quote(turn, own, parts.turn_tokens(turn), semantics=self.semantics()))
         elif gate.dropped:
             yield self.dropped_status(gate.dropped)
 
