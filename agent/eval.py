@@ -68,6 +68,10 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "first_token_s": answer.timings.get("first_token_s"),
             "first_sentence_s": answer.timings.get("first_sentence_s"),
             "tokens_per_s": answer.timings.get("tokens_per_s"),
+            # the question translated for the search (agent/query_translation.py); its time comes before
+            # the search, so before first_token_s's clock starts
+            "query_translated": any("translation" in c.args for c in answer.tool_calls),
+            "query_translation_s": answer.timings.get("query_translation_s"),
             "tool_calls": len(answer.tool_calls),
             "model_tool_calls": answer.timings.get("tool_calls", 0),  # made by a tool-calling model itself
             "searched_for_model": bool(answer.timings.get("searched_for_model")),
@@ -115,6 +119,8 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "first_token_s_p95": _pct([r["first_token_s"] for r in rows if r["first_token_s"]], 95),
         "first_sentence_s_p50": _pct([r["first_sentence_s"] for r in rows if r["first_sentence_s"]], 50),
         "tokens_per_s_p50": _pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
+        "queries_translated": sum(r["query_translated"] for r in rows),
+        "query_translation_s_p50": _pct([r["query_translation_s"] for r in rows if r["query_translation_s"]], 50),
         "tool_calls_per_answer": _mean(rows, "tool_calls"),
         "model_tool_calls_per_answer": _mean(rows, "model_tool_calls"),
         "searched_for_model": sum(r["searched_for_model"] for r in rows),

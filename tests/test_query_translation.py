@@ -133,3 +133,15 @@ def test_the_translation_picks_the_sentence_a_quote_shows():
         shown[name] = a.ask(question).answer
     assert "温度参数 T 控制采样的随机性" in shown["auto"] and "温度参数 T 控制采样的随机性" not in shown["off"]
     assert "香农在1948年" in shown["off"]
+
+
+def test_agent_eval_counts_the_translated_questions_and_their_time():
+    from agent.eval import evaluate
+
+    a, _, _ = agent(["温度参数 T 控制什么？"])
+    items = [{"id": "x1", "question": "What does the temperature parameter T control?", "answer_contains": ["温度参数"]},
+             {"id": "z1", "question": "温度参数 T 控制什么？", "answer_contains": ["温度参数"]}]
+    rows = []
+    summary = evaluate(a, items, rows)
+    assert summary["queries_translated"] == 1 and summary["query_translation_s_p50"] is not None
+    assert [r["query_translated"] for r in rows] == [True, False]
