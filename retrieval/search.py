@@ -14,6 +14,7 @@ on Chinese, so Chinese queries lean on BM25 (numbers behind the defaults: README
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 from typing import Sequence
 
@@ -161,12 +162,11 @@ class Retriever:
 
     # -- the public entry point -----------------------------------------------------------
     def languages(self) -> dict[str, float]:
-        """Share of the indexed chunks in each language (of up to 2,000 spread over the index), e.g.
+        """Share of the indexed chunks in each language (``Chunk.language``, detected at ingest), e.g.
         ``{"zh": 0.8, "en": 0.2}``: which language a question must be translated into to match the notes."""
         if self._languages is None:
-            step = max(1, len(self.chunks) // 2000)
-            sample = [detect_language(c.text) for c in self.chunks[::step]]
-            self._languages = {lang: sample.count(lang) / len(sample) for lang in sorted(set(sample))}
+            counts = Counter(c.language for c in self.chunks)
+            self._languages = {lang: counts[lang] / len(self.chunks) for lang in sorted(counts)}
         return self._languages
 
     def search(self, query: str, k: int = 5, translations: Sequence[str] = ()) -> list[Hit]:
