@@ -46,7 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     backend = get_chat_model(settings.agent, cache_dir=settings.retrieval.data_dir / "models")
     retrievers = {w: Retriever.load(settings.retrieval.model_copy(update={"translation_weight": w})) for w in weights}
     base = next(iter(retrievers.values()))
-    main_language = max(base.languages().items(), key=lambda kv: kv[1])[0]
     forward = QueryTranslator(backend, base.languages)
     reverse = QueryTranslator(backend, lambda: {"en": 1.0})
     ranks: dict[str, dict[str, dict[str, list]]] = {}  # direction -> variant -> set -> ranks
@@ -56,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             if not item.get("answer_contains"):
                 continue
             question, language = item["question"], detect_language(item["question"])
-            if language != main_language:
-                direction, translator = f"{language}->{main_language}", forward
+            if forward.target(language):  # what the agent translates (agent/query_translation.py)
+                direction, translator = f"{language}->{forward.target(language)}", forward
             elif args.reverse and language == "zh":
                 direction, translator = "zh->en", reverse
             else:

@@ -231,7 +231,7 @@ class LexicalIndex:
         if not self.n_docs:
             return []
         scores = np.zeros(self.n_docs, dtype=np.float32)
-        matched, seen = False, set()
+        seen: set[str] = set()
         for tokens, weight in [(query_tokens, 1.0), (extra_tokens, extra_weight), *more]:
             if not weight:
                 continue
@@ -240,10 +240,7 @@ class LexicalIndex:
             ids = self.bm25.get_tokens_ids(fresh) if fresh else []
             if ids:
                 scores = scores + weight * self.bm25.get_scores_from_ids(ids)
-                matched = True
-        if not matched:
-            return []
-        n = min(n, len(scores))
+        n = min(n, len(scores))  # no token matched: every score is 0 and the filter below leaves nothing
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
