@@ -74,10 +74,19 @@ def query_translation_messages(question: str, source: str, target: str) -> list:
     prompts = load_prompts()
     user = prompts["query_translate_user"]
     messages = [SystemMessage(prompts["query_translate_system"].format(language=language_name(target)))]
-    for example in prompts["query_translate_examples"]:
-        if source in example and target in example:
-            messages += [HumanMessage(user.format(question=example[source])), AIMessage(example[target])]
+    for question_, answer in query_translation_examples(source, target):
+        messages += [HumanMessage(user.format(question=question_)), AIMessage(answer)]
     return messages + [HumanMessage(user.format(question=_data(question)))]
+
+
+def query_translation_examples(source: str, target: str) -> list[tuple[str, str]]:
+    """The prompt file's worked translation examples from ``source`` into ``target``, as (question,
+    translation) pairs.
+
+    >>> query_translation_examples("en", "zh")[1]
+    ('Which paper introduced residual connections?', '哪篇论文提出了残差连接？')
+    """
+    return [(e[source], e[target]) for e in load_prompts()["query_translate_examples"] if source in e and target in e]
 
 
 @lru_cache(maxsize=1)

@@ -31,7 +31,7 @@ from typing import Callable
 
 from agent.errors import ModelError
 from agent.llm import ChatBackend
-from agent.prompts import query_translation_messages
+from agent.prompts import query_translation_examples, query_translation_messages
 from common.text import detect_language
 
 log = logging.getLogger("courseta.agent")
@@ -66,6 +66,21 @@ def clean(reply: str, target: str, question: str) -> str:
     return text
 
 
+def copies_example(text: str, question: str, source: str, target: str) -> bool:
+    """Is ``text`` a worked example's translation (prompts/agent.yaml) given for another question?
+    The 0.5B model answered 6 of 113 English questions with "哪篇论文提出了残差连接？", the second
+    example's, e.g. for "What is the second SJTU homework meant to teach?".
+
+    >>> copies_example("哪篇论文提出了残差连接？", "What is the second SJTU homework meant to teach?", "en", "zh")
+    True
+    >>> copies_example("哪篇论文提出了残差连接？", "Which paper introduced residual connections?", "en", "zh")
+    False
+    """
+    norm = lambda s: " ".join(s.split()).casefold()
+    return any(norm(text) == norm(answer) and norm(question) != norm(example)
+               for example, answer in query_translation_examples(source, target))
+
+
 @dataclass(frozen=True)
 class QueryTranslator:
     """Translates a question into the language most of the notes are in (``languages``: the index's
@@ -95,6 +110,9 @@ class QueryTranslator:
         text = clean(reply, target, question)
         if not text:
             log.info("the model's reply was not a translation into %s; searching without it", target)
+        elif copies_example(text, question, language, target):
+            log.info("the model repeated a worked example instead of translating; searching without it")
+            return ""
         return text
 
 

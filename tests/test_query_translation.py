@@ -87,6 +87,12 @@ def test_a_reply_that_answers_instead_of_translating_is_not_searched_with():
     assert retriever.translations_seen == [[]] and "translation" not in answer.tool_calls[0].args
 
 
+def test_a_reply_that_repeats_a_worked_example_is_not_searched_with():
+    a, _, retriever = agent(["哪篇论文提出了残差连接？"])  # prompts/agent.yaml's second example
+    a.ask("What is the second SJTU homework meant to teach?")
+    assert retriever.translations_seen == [[]]
+
+
 def test_a_model_that_fails_to_translate_leaves_the_search_without_it():
     class Broken(GenericFakeChatModel):
         def _stream(self, *args, **kwargs):
