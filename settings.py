@@ -293,6 +293,12 @@ class AgentSettings(BaseSettings):
         None, description="...the same for English or another language. Empty = the embedder's: 0.6 for e5:small-q4 "
         "(chosen on dev + dev2), off otherwise; 99 = off.",
     )
+    relevance_semantic_high_translated: float | None = Field(
+        None, description="...and a question translated for the search (query_translation) is covered when its "
+        "translation is at least this similar to a top-passage sentence (the scale of the notes' language). Empty = "
+        "the embedder's: 1.2 for e5:small-q4 (chosen on dev + dev2 with the 0.5B model translating), off otherwise; "
+        "99 = off.",
+    )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
     )
@@ -312,7 +318,8 @@ class AgentSettings(BaseSettings):
 
     @field_validator("prompt_chars", "relevance_coverage", "relevance_min_coverage", "relevance_bm25",
                      "relevance_semantic_min_zh", "relevance_semantic_min_en",
-                     "relevance_semantic_high_zh", "relevance_semantic_high_en", mode="before")
+                     "relevance_semantic_high_zh", "relevance_semantic_high_en",
+                     "relevance_semantic_high_translated", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         """An empty ``COURSETA_PROMPT_CHARS=`` / ``COURSETA_RELEVANCE_*=`` means the backend's or embedder's own."""

@@ -4,7 +4,10 @@ For every question of the sets it retrieves what the route strategy would (agent
 a reading-list question gets the reading-list hits and, should those not cover it, the notes'; a demo
 request with its own code block is never guarded) and records the guard's three signals for each
 set of hits (agent/relevance.py): the share of the question's words a top passage holds, the best
-BM25 score and the calibrated similarity of the closest top-passage sentence. Then it tries every
+BM25 score and the calibrated similarity of the closest top-passage sentence; when the configured
+chat model translates questions for the search (``query_translation``; agent/query_translation.py),
+the notes are searched with the translation, as the agent does, and the translation's similarity
+is the fourth signal. Then it tries every
 threshold combination of a fixed grid and prints, for each out-of-corpus-declined rate reached on
 the *tune* sets, the combination that declines the fewest in-corpus questions there (of equals, the
 strictest: the largest thresholds), with what that combination does on the *report* sets
@@ -38,6 +41,7 @@ GRID = {
     "min_en": (0.2, 0.3, 0.4, 0.5),
     "high_zh": (1.1, 1.15, 1.2, 1.25, float("inf")),
     "high_en": (0.6, 0.65, 0.7, 0.8, float("inf")),
+    "high_translated": (1.1, 1.15, 1.2, 1.25, 1.3, float("inf")),
 }
 
 
@@ -47,6 +51,7 @@ class Try(NamedTuple):
     coverage: float
     bm25: float
     closeness: float | None
+    translated: float | None = None  # the closeness of the question's translation for the search
 
 
 class Signals(NamedTuple):
@@ -59,7 +64,8 @@ class Signals(NamedTuple):
 
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
-    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal) for t in row.tries)
+    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated)
+                                 for t in row.tries)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
@@ -70,15 +76,26 @@ def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
     return share(inside), share(outside)
 
 
-def signals(retriever, items: list[dict], which: str, k: int) -> list[Signals]:
+def signals(retriever, items: list[dict], which: str, k: int, translator=None) -> list[Signals]:
+    """The guard's signals for each question, over what the route strategy retrieves; with a
+    ``translator`` (agent/query_translation.py: the configured chat model translates questions), the
+    notes are searched with the question's translation and its closeness is recorded, as the agent does."""
     semantics = Semantics.of(retriever.embedder)
 
-    def signals_of(question: str, hits) -> Try:
+    def signals_of(question: str, hits, translation: str = "") -> Try:
+        texts = [h.text for h in hits[:3]]
+        meaning = semantics.cross_lingual
         return Try(
             coverage=coverage(question, [h.chunk.indexed_text() for h in hits], retriever.glossary),
             bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
-            closeness=semantic_closeness(question, [h.text for h in hits[:3]], semantics) if semantics.cross_lingual else None,
+            closeness=semantic_closeness(question, texts, semantics) if meaning else None,
+            translated=semantic_closeness(translation, texts, semantics) if meaning and translation else None,
         )
+
+    def notes(question: str) -> Try:
+        translation = translator.translate(question, detect_language(question)) if translator else ""
+        hits = retriever.search(question, k, translations=[translation]) if translation else retriever.search(question, k)
+        return signals_of(question, hits, translation)
 
     rows = []
     for item in items:
@@ -87,21 +104,21 @@ def signals(retriever, items: list[dict], which: str, k: int) -> list[Signals]:
         if tool in ("run_python", "show_code") and extract_code(question) is not None:
             tries = ()
         else:
-            tries = (signals_of(question, retriever.search(question, k)),)
-            if tool == "list_readings":
+            tries = (notes(question),)
+            if tool == "list_readings":  # not translated yet: the translation is made for the notes' search
                 tries = (signals_of(question, reading_hits(retriever, question, k)),) + tries
         rows.append(Signals(id=item["id"], set=which, lang=detect_language(question),
                             in_corpus=bool(item.get("answer_contains")), tries=tries))
     return rows
 
 
-def frontier(rows: list[Signals]) -> list[tuple[float, float, Calibration, int]]:
+def frontier(rows: list[Signals], grid: dict[str, tuple[float, ...]] = GRID) -> list[tuple[float, float, Calibration, int]]:
     """For each out-of-corpus-declined rate on the tune rows: the fewest in-corpus declines, and how
     (of combinations that tie, the one with the largest thresholds, compared in field order), and how
     many combinations tie: the data does not choose between those."""
     tune = [r for r in rows if r.set == "tune"]
     best: dict[float, tuple[float, Calibration, int]] = {}
-    for values in itertools.product(*GRID.values()):
+    for values in itertools.product(*grid.values()):
         cal = Calibration(*values)
         inside, outside = declined(tune, cal)
         fewest, chosen, ties = best.get(outside, (float("inf"), None, 0))
@@ -113,6 +130,8 @@ def frontier(rows: list[Signals]) -> list[tuple[float, float, Calibration, int]]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from agent.llm import get_chat_model
+    from agent.query_translation import query_translator
     from retrieval.search import Retriever
     from settings import get_settings
 
@@ -120,20 +139,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tune", nargs="+", type=Path, required=True, help="question sets the thresholds are chosen on")
     p.add_argument("--report", nargs="*", type=Path, default=[], help="question sets only reported (held-out)")
     p.add_argument("--k", type=int, default=None, help="passages per question (default: the retrieval_k setting)")
+    p.add_argument("--only", nargs="+", choices=list(GRID), default=None,
+                   help="vary only these thresholds; the others stay at the current settings' values")
     args = p.parse_args(argv)
     settings = get_settings()
     retriever = Retriever.load(settings.retrieval)
     k = args.k or settings.agent.retrieval_k
+    translator = None
+    if settings.agent.query_translation != "off":
+        backend = get_chat_model(settings.agent, cache_dir=settings.retrieval.data_dir / "models")
+        translator = query_translator(settings.agent, backend, retriever)
     rows = [r for which, paths in (("tune", args.tune), ("report", args.report))
-            for path in paths for r in signals(retriever, load_qa(path), which, k)]
+            for path in paths for r in signals(retriever, load_qa(path), which, k, translator)]
     report = [r for r in rows if r.set == "report"]
+    current = calibration(settings.agent, retriever.embedder.name, Semantics.of(retriever.embedder).cross_lingual)
+    grid = {f: (GRID[f] if args.only is None or f in args.only else (getattr(current, f),)) for f in GRID}
     fmt = lambda pair: f"in-corpus declined {pair[0]:.3f}, out-of-corpus declined {pair[1]:.3f}"
-    print(f"embedder {retriever.embedder.name}; {sum(r.set == 'tune' for r in rows)} tune questions, "
-          f"{len(report)} report questions; grid of {len(list(itertools.product(*GRID.values())))}")
-    for outside, inside, cal, ties in frontier(rows):
+    print(f"embedder {retriever.embedder.name}; questions translated for the search: "
+          f"{sum(t.translated is not None for r in rows for t in r.tries)} ({settings.agent.llm}); "
+          f"{sum(r.set == 'tune' for r in rows)} tune questions, "
+          f"{len(report)} report questions; grid of {len(list(itertools.product(*grid.values())))}")
+    for outside, inside, cal, ties in frontier(rows, grid):
         line = f"tune: in-corpus declined {inside:.3f}, out-of-corpus declined {outside:.3f} | {tuple(cal)} ({ties} tie)"
         print(line + (f" | report: {fmt(declined(report, cal))}" if report else ""))
-    current = calibration(settings.agent, retriever.embedder.name, Semantics.of(retriever.embedder).cross_lingual)
     tune = [r for r in rows if r.set == "tune"]
     print(f"current {tuple(current)}{' (calibrated for this embedder)' if retriever.embedder.name in CALIBRATED else ''}: "
           f"tune: {fmt(declined(tune, current))}" + (f" | report: {fmt(declined(report, current))}" if report else ""))

@@ -107,7 +107,7 @@ class Agent:
         parts = self._parts
         if not turn.hits or turn.mode in ("refusal", "code", "homework"):
             turn.answer = turn.error
-        elif turn.options.grounded_only and not parts.covered(turn.hits, turn.query):
+        elif turn.options.grounded_only and not parts.covered(turn.hits, turn):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
             turn.answer = parts.composer.refusal(turn.hits, turn.language)
             yield Token(turn.answer)

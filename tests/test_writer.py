@@ -426,6 +426,45 @@ def test_with_a_meaning_check_fewer_shared_words_cover_a_question():
     assert not is_covered(low_bm25, question, None, relaxed, Semantics(ConceptEmbedder()))
 
 
+class TranslatedConceptRetriever(ConceptRetriever):
+    """Chinese notes, searched with the question's translation too (as retrieval.search.Retriever is)."""
+
+    def languages(self):
+        return {"zh": 0.9, "en": 0.1}
+
+    def search(self, query, k=5, translations=()):
+        return super().search(" ".join([query, *translations]), k)
+
+
+PARAPHRASE = "Which knob sets how random the draws are?"  # no word and few concepts shared with the note
+
+
+def test_a_translated_question_is_covered_when_its_translation_is_close_to_the_passages():
+    retriever = ConceptRetriever(["温度参数 T 控制采样的随机性。"])
+    hits = [Hit(chunk=retriever.chunks[0], score=1.0, ranks={}, scores={"bm25": 0.5})]
+    guard = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_translated": 0.6})
+    semantics = Semantics(ConceptEmbedder())
+    assert not is_covered(hits, PARAPHRASE, None, guard, semantics)  # the question alone: far, few words
+    assert is_covered(hits, PARAPHRASE, None, guard, semantics, translation="采样的随机性由什么决定？")
+    assert not is_covered(hits, PARAPHRASE, None, guard, semantics, translation="冠军是谁？")  # a far translation
+    assert not is_covered(hits, PARAPHRASE, None, CONCEPT_GUARD, semantics, translation="采样的随机性由什么决定？")  # off
+    assert not is_covered(hits, PARAPHRASE, None, guard, None, translation="采样的随机性由什么决定？")  # words only
+
+
+@pytest.mark.parametrize("query_translation, refused", [("auto", False), ("off", True)])
+def test_the_agent_guards_a_translated_question_with_its_translation(query_translation, refused):
+    from agent.llm import StaticBackend
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    model = GenericFakeChatModel(messages=iter([AIMessage("采样的随机性由什么决定？")]))
+    guard = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_translated": 0.6, "answer_mode": "extract",
+                                             "query_translation": query_translation})
+    agent = Agent(TranslatedConceptRetriever(["温度参数 T 控制采样的随机性。"]), StaticBackend(model, translates_queries=True), guard)
+    answer = agent.ask(PARAPHRASE)
+    assert answer.refused is refused and answer.error is None
+
+
 def test_the_calibration_tool_decides_as_the_guard_does():
     # agent.calibrate chooses thresholds from recorded signals: its decision must be is_covered's
     from agent.calibrate import covered, signals
@@ -446,6 +485,28 @@ def test_the_calibration_tool_decides_as_the_guard_does():
                                  {"id": "c", "question": "请运行：\n```python\nprint(1)\n```", "answer_contains": []}], "tune", 2)
     assert [len(row.tries) for row in routed] == [2, 0]
     assert covered(routed[1], calibration(CONCEPT_GUARD.model_copy(update={"relevance_semantic_min_zh": 99.0}), "x"))
+
+
+def test_the_calibration_tool_records_the_translation_the_agent_searches_with():
+    from agent.calibrate import covered, signals
+    from agent.relevance import calibration
+
+    class Translator:
+        def translate(self, question, language):
+            return {PARAPHRASE: "采样的随机性由什么决定？"}.get(question, "")
+
+    retriever = TranslatedConceptRetriever(["温度参数 T 控制采样的随机性。", "香农在1948年提出了信息论。"])
+    items = [{"id": "p", "question": PARAPHRASE, "answer_contains": ["x"]},
+             {"id": "c", "question": "Who won the cup?", "answer_contains": []}]
+    plain, translated = signals(retriever, items, "tune", 1), signals(retriever, items, "tune", 1, Translator())
+    assert plain[0].tries[0].translated is None and translated[0].tries[0].translated > 0.6
+    assert translated[1].tries[0].translated is None  # no translation: no fourth signal
+    guard = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_translated": 0.6})
+    cal = calibration(guard, ConceptEmbedder.name, cross_lingual=True)
+    assert [covered(r, cal) for r in translated] == [True, False] and not covered(plain[0], cal)
+    hits = retriever.search(PARAPHRASE, 1, translations=["采样的随机性由什么决定？"])
+    assert covered(translated[0], cal) == is_covered(hits, PARAPHRASE, None, guard, Semantics(ConceptEmbedder()),
+                                                     translation="采样的随机性由什么决定？")
 
 
 # --- code intent ------------------------------------------------------------------------------------

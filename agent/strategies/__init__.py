@@ -47,10 +47,13 @@ class AgentParts:
         the words of the query's translation (agent/query_translation.py), which pick a quote's sentences."""
         return query_tokens(self.retriever, turn.query) | set(tokenize(turn.translations.get(turn.query, "")))
 
-    def covered(self, hits, query: str) -> bool:
+    def covered(self, hits, turn: Turn) -> bool:
+        """The scope guard (agent/relevance.py) on the turn's question, with its translation for the
+        search where there is one."""
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
-        return is_covered(hits, query, self.retriever.glossary, self.settings, semantics)
+        return is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
+                          translation=turn.translations.get(turn.query, ""))
 
     def answer_mode(self) -> str:
         """generate, translate or extract; auto quotes with a backend that prefers quotes (the bundled

@@ -80,14 +80,14 @@ class RouteStrategy(Strategy):
         tool = route(turn.question)
         grounded = turn.options.grounded_only
         if tool in ("run_python", "show_code"):
-            if extract_code(turn.question) is not None or not grounded or self._covered(turn.query, turn.options.k):
+            if extract_code(turn.question) is not None or not grounded or self._covered(turn):
                 yield from self._code(turn, tools, run=tool == "run_python")
                 return
             tool = "search_course"  # "how much power does an H100 draw?" asks for no demo the notes hold
         hits = tools.list_readings(turn.query) if tool == "list_readings" else tools.search_course(turn.query)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
-        covered = not grounded or parts.covered(hits, turn.query)
+        covered = not grounded or parts.covered(hits, turn)
         if tool == "list_readings" and not covered:
             # "which paper did Shannon …" names a paper but asks the notes, not the reading list
             turn.hits.clear()
@@ -95,7 +95,7 @@ class RouteStrategy(Strategy):
             tool, hits = "search_course", tools.search_course(turn.query)
             turn.timings["retrieval_s"] = round(turn.timings["retrieval_s"] + time.perf_counter() - t_search, 3)
             yield Status(f"the reading list does not cover this; searching the notes… {len(hits)} passages")
-            covered = parts.covered(hits, turn.query)
+            covered = parts.covered(hits, turn)
         if not covered:
             turn.refused, turn.mode = True, "refusal"
             turn.answer = composer.refusal(hits, turn.language)
@@ -123,10 +123,10 @@ class RouteStrategy(Strategy):
         yield self.replace(turn, composer.quote(turn, hits, parts.turn_tokens(turn), intro_key=intro,
                                                 semantics=semantics))
 
-    def _covered(self, query: str, k: int) -> bool:
-        """Does the course cover ``query``? The scope guard over a search not shown as a tool call
+    def _covered(self, turn: Turn) -> bool:
+        """Does the course cover the question? The scope guard over a search not shown as a tool call
         (a demo request checked before its code is looked for)."""
-        return self.parts.covered(self.parts.retriever.search(query, k), query)
+        return self.parts.covered(self.parts.retriever.search(turn.query, turn.options.k), turn)
 
     def _can_verify(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> bool:
         """Can the citation check judge sentences in the question's language against these passages?"""

@@ -225,11 +225,11 @@ class ToolCallingStrategy(Strategy):
             turn.mode = "code"
             yield self.replace(turn, composer.code_result(turn.language, run.code, None, run))
             return
-        covered = bool(turn.hits) and parts.covered(turn.hits, turn.query)
+        covered = bool(turn.hits) and parts.covered(turn.hits, turn)
         if own is None and (not covered or not gate.has_statement):
             yield Status("searching the course materials for the question itself")
             own = tools.search_course(turn.query)
-        if turn.options.grounded_only and not covered and not parts.covered(own, turn.query):
+        if turn.options.grounded_only and not covered and not parts.covered(own, turn):
             turn.refused, turn.mode = True, "refusal"
             yield self.replace(turn, composer.refusal(own, turn.language))
             return
