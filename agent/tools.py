@@ -16,7 +16,7 @@ from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
 from agent.sentences import best_sentences
 from agent.turn import Turn
-from common.text import detect_language
+from common.text import detect_language, tokenize
 from retrieval.types import Hit
 
 READING_KINDS = {"reading-list", "course-overview", "slides"}
@@ -27,6 +27,13 @@ def query_tokens(retriever, query: str) -> set[str]:
     """The query's BM25 tokens with their glossary translations (what retrieval searched for)."""
     tokens, expansion = retriever.bm25_tokens(query)
     return set(tokens) | set(expansion)
+
+
+def searched_tokens(retriever, query: str, translation: str = "") -> set[str]:
+    """What a search for ``query`` looked for: its BM25 tokens, their glossary translations and the
+    words of its translation into the notes' language (agent/query_translation.py), which pick the
+    sentences shown of a passage."""
+    return query_tokens(retriever, query) | set(tokenize(translation))
 
 
 def reading_hits(retriever, topic: str, k: int) -> list[Hit]:
@@ -112,7 +119,7 @@ class CourseTools:
                 text = WITHHELD  # never shown to the model
             elif per and len(text) > per:
                 if tokens is None:
-                    tokens = query_tokens(self.retriever, query)
+                    tokens = searched_tokens(self.retriever, query, self.turn.translations.get(query, ""))
                 text = " ".join(best_sentences(hit, tokens, per, query).split())
             lines.append(f"[{n}] {hit.title}{page} — {hit.heading or ''}\n{text}")
         return "\n\n".join(lines) if lines else "No passages found."

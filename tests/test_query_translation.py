@@ -151,3 +151,25 @@ def test_agent_eval_counts_the_translated_questions_and_their_time():
     summary = evaluate(a, items, rows)
     assert summary["queries_translated"] == 1 and summary["query_translation_s_p50"] is not None
     assert [r["query_translated"] for r in rows] == [True, False]
+
+
+def test_a_tool_result_shows_the_sentence_sharing_the_translation_words():
+    """A model that calls search_course itself reads passages cut to their best sentences: the
+    translation's words pick them too (CourseTools.numbered)."""
+    from agent.options import TurnOptions
+    from agent.sandbox import SandboxLimits
+    from agent.tools import CourseTools
+    from agent.turn import Turn
+
+    filler = "香农在1948年提出了熵，" + "并讨论了信息的度量与编码，" * 12 + "这是信息论的开端。"
+    notes = [filler + "温度参数 T 控制采样的随机性。" + filler]
+    question = "In the 1948 notes, what controls how random sampling is?"
+    shown = {}
+    for replies, name in (([], "off"), (["1948年的讲义中，什么控制采样的随机性？"], "on")):
+        model = Recording(messages=iter([AIMessage(r) for r in replies]))
+        model.calls = []
+        retriever = NotesRetriever(notes)
+        translator = QueryTranslator(StaticBackend(model, translates_queries=True), retriever.languages) if replies else None
+        tools = CourseTools(Turn(question=question, query=question, language="en", options=TurnOptions()), retriever, SandboxLimits(), 120, translator)
+        shown[name] = tools.numbered(tools.search_course(question), question)
+    assert "温度参数 T 控制采样的随机性" in shown["on"] and "温度参数 T 控制采样的随机性" not in shown["off"]

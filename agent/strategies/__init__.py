@@ -22,9 +22,8 @@ from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
-from agent.tools import CourseTools, query_tokens
+from agent.tools import CourseTools, searched_tokens
 from agent.turn import Checker, Turn
-from common.text import tokenize
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class AgentParts:
     def turn_tokens(self, turn: Turn) -> set[str]:
         """What the turn's search looked for: the query's BM25 tokens, their glossary translations and
         the words of the query's translation (agent/query_translation.py), which pick a quote's sentences."""
-        return query_tokens(self.retriever, turn.query) | set(tokenize(turn.translations.get(turn.query, "")))
+        return searched_tokens(self.retriever, turn.query, turn.translations.get(turn.query, ""))
 
     def covered(self, hits, turn: Turn) -> bool:
         """The scope guard (agent/relevance.py) on the turn's question, with its translation for the
