@@ -120,7 +120,8 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "first_sentence_s_p50": _pct([r["first_sentence_s"] for r in rows if r["first_sentence_s"]], 50),
         "tokens_per_s_p50": _pct([r["tokens_per_s"] for r in rows if r["tokens_per_s"]], 50),
         "queries_translated": sum(r["query_translated"] for r in rows),
-        "query_translation_s_p50": _pct([r["query_translation_s"] for r in rows if r["query_translation_s"]], 50),
+        # over the questions the model was asked to translate (a reply not used costs its time too)
+        "query_translation_s_p50": _pct([r["query_translation_s"] for r in rows if r["query_translation_s"] is not None], 50),
         "tool_calls_per_answer": _mean(rows, "tool_calls"),
         "model_tool_calls_per_answer": _mean(rows, "model_tool_calls"),
         "searched_for_model": sum(r["searched_for_model"] for r in rows),

@@ -239,6 +239,8 @@ class StaticBackend(ChatBackend):
 class UnavailableBackend(ChatBackend):
     """The ``llm`` setting names no usable model: every answer that needs one says why."""
 
+    translates_queries = False  # quoting needs no model: a translation that always fails only costs warnings
+
     def __init__(self, name: str, reason: str):
         def fail():
             raise ModelError(reason)

@@ -65,8 +65,12 @@ class CourseTools:
         if self.translator is None:
             return ""
         if query not in self.turn.translations:
+            language = detect_language(query)
+            if self.translator.target(language) is None:  # already in the notes' language: no model call
+                self.turn.translations[query] = ""
+                return ""
             t0 = time.perf_counter()
-            self.turn.translations[query] = self.translator.translate(query, detect_language(query))
+            self.turn.translations[query] = self.translator.translate(query, language)
             self.turn.timings["query_translation_s"] = round(
                 self.turn.timings.get("query_translation_s", 0.0) + time.perf_counter() - t0, 3)
         return self.turn.translations[query]

@@ -66,6 +66,7 @@ def test_a_question_in_the_notes_language_is_not_translated():
     a, model, retriever = agent([])
     answer = a.ask("温度参数 T 控制什么？")
     assert model.calls == [] and retriever.translations_seen == [[]] and "translation" not in answer.tool_calls[0].args
+    assert "query_translation_s" not in answer.timings  # no translation was tried: no time to count
 
 
 @pytest.mark.parametrize("how", ["off", "bundled"])
@@ -79,6 +80,17 @@ def test_no_translation_when_off_or_when_the_model_cannot_write_the_notes_langua
         a = Agent(retriever, BundledBackend("local:bundled", lambda: model), AgentSettings())
     a.ask("What does the temperature parameter T control?")
     assert model.calls == [] and retriever.translations_seen == [[]]
+
+
+def test_a_quoting_agent_without_a_usable_model_neither_needs_nor_calls_one(caplog):
+    from agent.llm import get_chat_model
+
+    settings = AgentSettings(llm="claude3:opus", answer_mode="extract", grounded_only=False)
+    retriever = NotesRetriever(NOTES)
+    a = Agent(retriever, get_chat_model(settings, cache_dir=None), settings)
+    answer = a.ask("What does the temperature parameter T control?")
+    assert not a.needs_model() and answer.error is None and answer.answer
+    assert retriever.translations_seen == [[]] and "translating the question failed" not in caplog.text
 
 
 def test_a_reply_that_answers_instead_of_translating_is_not_searched_with():
