@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 from agent.errors import ModelError
@@ -84,28 +85,40 @@ def copies_example(text: str, question: str, source: str, target: str) -> bool:
 @dataclass(frozen=True)
 class QueryTranslator:
     """Translates a question into the language most of the notes are in (``languages``: the index's
-    share of chunks per language, ``Retriever.languages``), when that is not the question's."""
+    share of chunks per language, ``Retriever.languages``), when that is not the question's.
+
+    After the model fails (a server down or hung: each attempt waits for the request timeout), no
+    question is translated for ``pause_s`` seconds: the searches go ahead at once without it, for
+    every user of the deployment, instead of each English question waiting out the timeout first."""
 
     backend: ChatBackend
     languages: Callable[[], dict[str, float]]
     min_share: float = 0.5
+    pause_s: float = 60.0
+    _failed_at: list = field(default_factory=lambda: [float("-inf")], compare=False, repr=False)  # shared, one slot
 
     def target(self, language: str) -> str | None:
         shares = self.languages()
         main = max(shares, key=shares.get, default=None)
         return main if main is not None and main != language and shares[main] >= self.min_share else None
 
+    def paused(self) -> bool:
+        """Did the model fail less than ``pause_s`` seconds ago?"""
+        return time.monotonic() - self._failed_at[0] < self.pause_s
+
     def translate(self, question: str, language: str) -> str:
         """The translation, or '' (no target language, a reply that is not a translation, a model that
         failed: the search then goes ahead without it)."""
         target = self.target(language)
-        if target is None or not question.strip():
+        if target is None or not question.strip() or self.paused():
             return ""
         try:
             reply = "".join(str(chunk.content) for chunk in self.backend.stream(
                 query_translation_messages(question, language, target), max_tokens=max_tokens_for(question)))
         except ModelError as exc:
-            log.warning("translating the question failed (%s); searching without it", exc)
+            self._failed_at[0] = time.monotonic()
+            log.warning("translating the question failed (%s); searching without it, and without translations "
+                        "for %.0f s", exc, self.pause_s)
             return ""
         text = clean(reply, target, question)
         if not text:
