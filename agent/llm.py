@@ -55,6 +55,20 @@ def _lost_connection(exc: BaseException) -> bool:
     return False
 
 
+def max_tokens_kwarg(model, default: str) -> str:
+    """The keyword ``model`` takes a per-call cap on its reply's length by: the field it declares
+    (langchain-openai's ``max_tokens``, transformers' ``max_new_tokens``), else the backend's ``default``.
+
+    >>> from langchain_openai import ChatOpenAI
+    >>> max_tokens_kwarg(ChatOpenAI(model="m", api_key="k"), "max_new_tokens")
+    'max_tokens'
+    >>> max_tokens_kwarg(object(), "max_new_tokens")
+    'max_new_tokens'
+    """
+    fields = getattr(type(model), "model_fields", {})
+    return next((name for name in ("max_new_tokens", "max_tokens") if name in fields), default)
+
+
 class ChatBackend:
     """A chat model (loaded lazily, once) and its abilities.
 
@@ -126,7 +140,7 @@ class ChatBackend:
         else:
             runnable = model
         if max_tokens:
-            runnable = runnable.bind(**{self.MAX_TOKENS_KWARG: max_tokens})
+            runnable = runnable.bind(**{max_tokens_kwarg(model, self.MAX_TOKENS_KWARG): max_tokens})
         started = False
         try:
             for chunk in runnable.stream(messages):

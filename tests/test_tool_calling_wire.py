@@ -237,6 +237,22 @@ def test_an_english_question_is_translated_for_the_search_in_a_short_request_wit
     assert len(server.requests) == 3 and server.requests[2]["messages"][-1]["role"] == "tool"
 
 
+def test_any_backend_over_an_openai_model_caps_the_translation_with_the_openai_keyword(scripted):
+    """The cap's keyword follows the model (agent.llm.max_tokens_kwarg), not the backend class: a
+    StaticBackend over ChatOpenAI sent transformers' max_new_tokens, which the client refuses."""
+    from langchain_openai import ChatOpenAI
+
+    from agent.llm import StaticBackend
+    from agent.query_translation import QueryTranslator
+
+    server = scripted([{"content": "什么控制生成中的变异量？"}])
+    model = ChatOpenAI(model="scripted", base_url=server.base_url, api_key="x", timeout=10, max_retries=0)
+    translator = QueryTranslator(StaticBackend(model, translates_queries=True), lambda: {"zh": 0.9, "en": 0.1})
+    assert translator.translate("What controls the variation in generation?", "en") == "什么控制生成中的变异量？"
+    request = server.requests[0]
+    assert 0 < request.get("max_completion_tokens", request.get("max_tokens", 0)) <= 128
+
+
 def test_the_server_launcher_refuses_an_open_host_without_a_key_and_keeps_secrets_out(tmp_path, monkeypatch):
     from agent.errors import ModelError
     from agent.llama_server import LlamaServer
