@@ -39,6 +39,7 @@ log = logging.getLogger("courseta.agent")
 
 _FENCE = re.compile(r"[<‹]\s*/?\s*question\s*[>›]", re.I)
 _QUOTES = "\"'“”‘’「」《》"
+_LABEL = re.compile(r"^\s*(?:translation|translated question|chinese|english|翻译|译文|中文|英文)\s*[:：]\s*", re.I)
 
 
 def max_tokens_for(question: str) -> int:
@@ -52,16 +53,23 @@ def max_tokens_for(question: str) -> int:
 
 
 def clean(reply: str, target: str, question: str) -> str:
-    """The translation in the model's ``reply``: its first line, without a fence the model copied or
-    quotes around it; '' when that is not in ``target`` or is far longer than the question.
+    """The translation in the model's ``reply``: as many lines as the question has (what follows is
+    the model going on: an answer, a note), without a fence the model copied, a "Translation:" label
+    or quotes around it; '' when that is not in ``target`` or is far longer than the question.
 
     >>> clean("<question>\\n哪篇论文提出了残差连接？\\n</question>", "zh", "Which paper introduced residual connections?")
     '哪篇论文提出了残差连接？'
     >>> clean("Jupiter has 12 moons.", "zh", "How many moons does Jupiter have?")
     ''
+    >>> clean("翻译：温度参数控制什么？\\n温度控制随机性。", "zh", "What does the temperature control?")
+    '温度参数控制什么？'
+    >>> clean("Translation:\\n解释温度参数。\\n什么是熵？", "zh", "Explain the temperature.\\nWhat is entropy?")
+    '解释温度参数。 什么是熵？'
     """
-    lines = [line.strip() for line in _FENCE.sub("\n", reply).splitlines() if line.strip()]
-    text = lines[0].strip(_QUOTES + " ") if lines else ""
+    lines = [_LABEL.sub("", line).strip() for line in _FENCE.sub("\n", reply).splitlines()]
+    lines = [line for line in lines if line]
+    wanted = max(1, sum(1 for line in question.splitlines() if line.strip()))
+    text = " ".join(line.strip(_QUOTES + " ") for line in lines[:wanted])
     if not text or detect_language(text) != target or len(text) > 2 * len(question) + 20:
         return ""
     return text
