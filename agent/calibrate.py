@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from agent.relevance import CALIBRATED, Calibration, calibration, coverage, decide, semantic_closeness
+from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals
 from agent.policy import extract_code, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
@@ -45,13 +45,7 @@ GRID = {
 }
 
 
-class Try(NamedTuple):
-    """The guard's signals over one set of hits."""
-
-    coverage: float
-    bm25: float
-    closeness: float | None
-    translated: float | None = None  # the closeness of the question's translation for the search
+Try = GuardSignals  # the guard's signals over one set of hits
 
 
 class Signals(NamedTuple):
@@ -83,14 +77,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None) -
     semantics = Semantics.of(retriever.embedder)
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
-        texts = [h.text for h in hits[:3]]
-        meaning = semantics.cross_lingual
-        return Try(
-            coverage=coverage(question, [h.chunk.indexed_text() for h in hits], retriever.glossary),
-            bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
-            closeness=semantic_closeness(question, texts, semantics) if meaning else None,
-            translated=semantic_closeness(translation, texts, semantics) if meaning and translation else None,
-        )
+        return guard_signals(hits, question, retriever.glossary, semantics, translation)
 
     def notes(question: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""

@@ -80,7 +80,7 @@ class ChatBackend:
     prefers_quotes = False
     prefers_translated_quotes = False
     translates_queries = True  # can it translate a question into the notes' language (agent/query_translation.py)?
-    MAX_TOKENS_KWARG = "max_new_tokens"  # how a per-call cap on the reply's length is passed to the model
+    MAX_TOKENS_KWARG = "max_new_tokens"  # the reply-length cap's keyword for a model that declares none (max_tokens_kwarg)
 
     def __init__(self, name: str, load: Callable[[], object], prompt_chars: int | None = None,
                  base_url: str = ""):
@@ -204,7 +204,6 @@ class OpenAIBackend(ChatBackend):
 
     supports_tools = True
     HEALTH_TTL_S = 30.0
-    MAX_TOKENS_KWARG = "max_tokens"
 
     def __init__(self, *args, api_key: str = "", **kwargs):
         super().__init__(*args, **kwargs)

@@ -66,13 +66,29 @@ def is_covered(hits, query: str, glossary, settings, semantics=None, translation
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
-    texts = [h.chunk.indexed_text() for h in hits]
-    cov = coverage(query, texts, glossary)
-    bm25 = max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0)
+    s = guard_signals(hits, query, glossary, semantics, translation)
+    return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated)
+
+
+class GuardSignals(NamedTuple):
+    """What the guard decides on, over one set of hits (agent.calibrate records them)."""
+
+    coverage: float  # share of the question's words a top passage holds
+    bm25: float  # the best BM25 score
+    closeness: float | None  # the question's closest top-passage sentence (multilingual embedders)
+    translated: float | None = None  # the same for the question's translation for the search
+
+
+def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "") -> GuardSignals:
+    """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``."""
+    meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
-    close = semantic_closeness(query, texts, semantics) if cross_lingual else None
-    translated = semantic_closeness(translation, texts, semantics) if cross_lingual and translation.strip() else None
-    return decide(cov, bm25, close, detect_language(query), cal, translated)
+    return GuardSignals(
+        coverage=coverage(query, [h.chunk.indexed_text() for h in hits], glossary),
+        bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
+        closeness=semantic_closeness(query, texts, semantics) if meaning else None,
+        translated=semantic_closeness(translation, texts, semantics) if meaning and translation.strip() else None,
+    )
 
 
 def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration",

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             if not item.get("answer_contains"):
                 continue
             question, language = item["question"], detect_language(item["question"])
-            if forward.target(language):  # what the agent translates (agent/query_translation.py)
-                direction, translator = f"{language}->{forward.target(language)}", forward
+            if target := forward.target(language):  # what the agent translates (agent/query_translation.py)
+                direction, translator = f"{language}->{target}", forward
             elif args.reverse and language == "zh":
                 direction, translator = "zh->en", reverse
             else:
