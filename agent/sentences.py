@@ -35,8 +35,10 @@ def best_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, question:
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     chosen, used = [], 0
     for i in ranked:
-        if used + len(sentences[i]) > limit_chars and chosen:
+        cost = len(sentences[i]) + (1 if chosen else 0)  # the space that joins it to the others
+        if used + cost > limit_chars and chosen:
             break
         chosen.append(i)
-        used += len(sentences[i])
+        used += cost
+    # only a single sentence longer than the limit is cut; the chosen ones always fit whole
     return " ".join(sentences[i] for i in sorted(chosen))[: max(limit_chars, 1)]

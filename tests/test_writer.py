@@ -337,6 +337,17 @@ def test_quotes_pick_the_sentence_that_answers_not_the_one_that_repeats_the_word
     assert lexical.startswith("Temperature temperature") and semantic == "温度参数 T 控制采样的随机性。"
 
 
+def test_a_quote_never_cuts_a_chosen_sentence_short():
+    # slide bullets are many short sentences; the spaces joining them count against the limit, or
+    # the last one chosen lost its end ("作业2,3,4迟交天数总计不超过5天" was quoted as "…迟交天数总计不")
+    pieces = [f"第{i}项。" for i in range(1, 10)] + ["迟交天数总计不超过5天。"]
+    hit = Hit(Chunk("c", "a.md", "A", "".join(pieces), [], None, 0, 60, "zh"), 1.0, {})
+    limit = sum(len(p) for p in pieces)
+    quoted = best_sentences(hit, set(), limit)
+    assert len(quoted) <= limit and all(p in pieces for p in quoted.split(" "))
+    assert best_sentences(hit, {"迟交"}, limit).endswith("迟交天数总计不超过5天。")
+
+
 # --- the sentence gate ------------------------------------------------------------------------------
 def test_gate_never_shows_a_sentence_in_the_wrong_language():
     agent = Agent(FakeRetriever(ZH_NOTES), scripted_backend("温度参数 T 控制采样的随机性 [1]。Temperature T controls "
