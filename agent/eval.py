@@ -4,6 +4,9 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 
 - retrieval recall: a gold string is in one of the answer's passages;
 - cited-gold rate: the answer cites a passage that contains a gold string;
+- gold-shown rate: the answer's own text contains a gold string (what a student reads, not only
+  what a citation points to; gold strings are in the notes' language, so compare it within one
+  mode: a quote, or a written answer in the notes' language);
 - verifier citation precision / recall (ALCE definitions, agent/citations.py), averaged;
 - refusals: the share of out-of-corpus questions (empty ``answer_contains``) declined, and
   the share of in-corpus questions wrongly declined;
@@ -59,6 +62,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "refused": answer.refused,
             "retrieved_gold": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages),
             "cited_gold": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages if p.n in cited),
+            "gold_shown": bool(gold) and not answer.refused and contains_any(answer.answer, gold),
             "precision": ver.precision if ver else None,
             "recall": ver.recall if ver else None,
             "mode": answer.mode,
@@ -95,6 +99,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "n_in_corpus": len(inside),
         "retrieval_recall": round(sum(r["retrieved_gold"] for r in inside) / len(inside), 4) if inside else None,
         "cited_gold_rate": round(sum(r["cited_gold"] for r in inside) / len(inside), 4) if inside else None,
+        "gold_shown_rate": _mean(inside, "gold_shown"),
         "citation_precision": round(sum(r["precision"] for r in answered) / len(answered), 4) if answered else None,
         "citation_recall": round(sum(r["recall"] for r in answered) / len(answered), 4) if answered else None,
         "refusal_rate_out_of_corpus": round(sum(r["refused"] for r in outside) / len(outside), 4) if outside else None,

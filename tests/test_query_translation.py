@@ -187,6 +187,8 @@ def test_agent_eval_counts_the_translated_questions_and_their_time():
     summary = evaluate(a, items, rows)
     assert summary["queries_translated"] == 1 and summary["query_translation_s_p50"] is not None
     assert [r["query_translated"] for r in rows] == [True, False]
+    # the Chinese question is answered with a quote of the notes, which shows the gold words
+    assert rows[1]["gold_shown"] and summary["gold_shown_rate"] == sum(r["gold_shown"] for r in rows) / 2
 
 
 def test_a_tool_result_shows_the_sentence_sharing_the_translation_words():
