@@ -110,6 +110,11 @@ class QueryTranslator:
         main = max(shares, key=shares.get, default=None)
         return main if main is not None and main != language and shares[main] >= self.min_share else None
 
+    def target_for(self, question: str, language: str) -> str | None:
+        """The language to translate ``question`` into; None when it is already in the notes' language
+        or has nothing to translate (no letters: "2**10 = ?", "???")."""
+        return self.target(language) if any(ch.isalpha() for ch in question) else None
+
     def paused(self) -> bool:
         """Did the model fail less than ``pause_s`` seconds ago?"""
         return time.monotonic() - self._failed_at[0] < self.pause_s
@@ -117,8 +122,8 @@ class QueryTranslator:
     def translate(self, question: str, language: str) -> str:
         """The translation, or '' (no target language, a reply that is not a translation, a model that
         failed: the search then goes ahead without it)."""
-        target = self.target(language)
-        if target is None or not question.strip() or self.paused():
+        target = self.target_for(question, language)
+        if target is None or self.paused():
             return ""
         try:
             reply = "".join(str(chunk.content) for chunk in self.backend.stream(

@@ -66,7 +66,7 @@ class CourseTools:
             return ""
         if query not in self.turn.translations:
             language = detect_language(query)
-            if self.translator.target(language) is None:  # already in the notes' language: no model call
+            if self.translator.target_for(query, language) is None:  # in the notes' language, or no words: no call
                 self.turn.translations[query] = ""
                 return ""
             t0 = time.perf_counter()

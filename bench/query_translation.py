@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             if not item.get("answer_contains"):
                 continue
             question, language = item["question"], detect_language(item["question"])
-            if target := forward.target(language):  # what the agent translates (agent/query_translation.py)
+            if target := forward.target_for(question, language):  # what the agent translates (agent/query_translation.py)
                 direction, translator = f"{language}->{target}", forward
             elif args.reverse and language == "zh":
                 direction, translator = "zh->en", reverse

@@ -69,6 +69,12 @@ def test_a_question_in_the_notes_language_is_not_translated():
     assert "query_translation_s" not in answer.timings  # no translation was tried: no time to count
 
 
+def test_a_question_without_words_is_not_sent_for_translation():
+    a, model, retriever = agent([])
+    answer = a.ask("2**10 = ?")
+    assert model.calls == [] and retriever.translations_seen == [[]] and "query_translation_s" not in answer.timings
+
+
 @pytest.mark.parametrize("how", ["off", "bundled"])
 def test_no_translation_when_off_or_when_the_model_cannot_write_the_notes_language(how):
     model = Recording(messages=iter([AIMessage("温度参数")]))
