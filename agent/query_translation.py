@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -97,13 +99,20 @@ class QueryTranslator:
 
     After the model fails (a server down or hung: each attempt waits for the request timeout), no
     question is translated for ``pause_s`` seconds: the searches go ahead at once without it, for
-    every user of the deployment, instead of each English question waiting out the timeout first."""
+    every user of the deployment, instead of each English question waiting out the timeout first.
+
+    The last ``cache_size`` translations are kept (by question and target language): a question
+    asked again — by another student, or by the office-hours page, which finds a demo's code before
+    it runs it — costs no second model call and is searched the same way. A failed call is not kept."""
 
     backend: ChatBackend
     languages: Callable[[], dict[str, float]]
     min_share: float = 0.5
     pause_s: float = 60.0
+    cache_size: int = 512
     _failed_at: list = field(default_factory=lambda: [float("-inf")], compare=False, repr=False)  # shared, one slot
+    _cache: OrderedDict = field(default_factory=OrderedDict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def target(self, language: str) -> str | None:
         shares = self.languages()
@@ -123,8 +132,25 @@ class QueryTranslator:
         """The translation, or '' (no target language, a reply that is not a translation, a model that
         failed: the search then goes ahead without it)."""
         target = self.target_for(question, language)
-        if target is None or self.paused():
+        if target is None:
             return ""
+        key = (question, target)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        if self.paused():
+            return ""
+        text = self._translate(question, language, target)
+        if text is not None:
+            with self._lock:
+                self._cache[key] = text
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return text or ""
+
+    def _translate(self, question: str, language: str, target: str) -> str | None:
+        """One model call: the translation, '' for a reply that is not one, None when the call failed."""
         try:
             reply = "".join(str(chunk.content) for chunk in self.backend.stream(
                 query_translation_messages(question, language, target), max_tokens=max_tokens_for(question)))
@@ -132,7 +158,7 @@ class QueryTranslator:
             self._failed_at[0] = time.monotonic()
             log.warning("translating the question failed (%s); searching without it, and without translations "
                         "for %.0f s", exc, self.pause_s)
-            return ""
+            return None
         text = clean(reply, target, question)
         if not text:
             log.info("the model's reply was not a translation into %s; searching without it", target)
