@@ -48,9 +48,9 @@ def writer_messages(question: str, language: str, passages: str) -> list:
 
 
 def translate_messages(language: str, lines: str) -> list:
-    """System + user messages asking the model to translate numbered lines ("sentence [n]") into ``language``.
+    """System + user messages asking the model to translate numbered lines ("1. sentence") into ``language``.
 
-    >>> translate_messages("en", "温度参数 T 控制随机性。 [1]")[1].content.splitlines()[-1]
+    >>> translate_messages("en", "1. 温度参数 T 控制随机性。")[1].content.splitlines()[-1]
     '</passages>'
     """
     from langchain_core.messages import HumanMessage, SystemMessage

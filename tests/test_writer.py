@@ -159,13 +159,17 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     answer = events[-1].answer
     assert answer.mode == "generate" and answer.language == "en"
     assert answer.answer.startswith("From the course materials (translated from the notes):")
-    assert "The temperature parameter T controls the randomness of sampling" in answer.answer
+    assert "- The temperature parameter T controls the randomness of sampling [1]" in answer.answer
+    # the second line's translation is not supported: that line is shown as quoted, in its place
     assert "Bananas" not in answer.answer and "telephone" not in answer.answer
-    assert [c.verdict for c in answer.citations] == ["supported"] and answer.timings["translated"] == 1
+    assert answer.answer.splitlines()[2] == "- T=0 时总是选择概率最高的令牌 [1]。"
+    assert [c.verdict for c in answer.citations] == ["supported"] * 2 and answer.timings["translated"] == 1
+    assert answer.timings["translated_lines"] == 1
     assert _page(events).strip() == answer.answer and answer.timings["first_sentence_s"] > 0
     translate = writer.seen[-1]
     assert "translate" in translate[0].content.lower() and "<passages>" in translate[1].content
-    assert "温度参数 T 控制采样的随机性。 [1]" in translate[1].content  # one quoted sentence per line, with its [n]
+    # one quoted sentence per numbered line, without its [n]: the model never chooses a citation
+    assert "1. 温度参数 T 控制采样的随机性。\n2. T=0 时" in translate[1].content and "[1]" not in translate[1].content
     assert "telephone" not in translate[1].content  # the failed answer is not passed on
 
 
@@ -179,7 +183,7 @@ def test_an_english_question_about_the_chinese_schedule_gets_the_entries_transla
     answer = agent.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
     assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 1  # no answer, a translation
     assert answer.mode == "generate" and answer.answer.startswith("Readings and schedule entries on this (translated")
-    assert [c.verdict for c in answer.citations] == ["supported"]
+    assert answer.timings["translated_lines"] == 1 and all(c.verdict == "supported" for c in answer.citations)
     # the bundled 135M model (prefers quotes) does not translate: the entries are quoted
     quoting = Agent(ConceptRetriever(ZH_NOTES), scripted_backend("x", prefers_quotes=True))
     assert quoting.ask("Which readings cover the temperature parameter?",
@@ -200,7 +204,8 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     assert answer.mode == "generate" and answer.timings["translated"] == 1
     assert answer.answer.startswith("From the course materials (translated from the notes):")
     assert "randomness of sampling" in answer.answer and "Bananas" not in answer.answer
-    assert [c.verdict for c in answer.citations] == ["supported"]
+    assert "T=0 时总是选择概率最高的令牌" in answer.answer  # its translation failed: shown as quoted
+    assert [c.verdict for c in answer.citations] == ["supported"] * 2
     # the same in answer_mode=auto with a backend that prefers translating (the 0.5B writer)
     writer.seen.clear()
     writer.messages = iter([AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]")])
@@ -226,10 +231,10 @@ def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
     answer = agent.ask("What does the temperature parameter T control when sampling?",
                        options=TurnOptions(k=2, grounded_only=False))
     sent = writer.seen[0][1].content  # the English passage ranks first: [1]; the Chinese one is [2]
-    assert "温度参数 T 控制采样的随机性。 [2]" in sent and "T=0.7" not in sent  # the English line is not sent
+    assert "1. 温度参数 T 控制采样的随机性。" in sent and "T=0.7" not in sent  # the English line is not sent
     assert answer.timings["translated"] == 1 and "randomness of sampling [2]" in answer.answer
-    assert "T=0.7 controls randomness" in answer.answer  # quoted as it is, after the translation
-    assert answer.answer.index("randomness of sampling") < answer.answer.index("T=0.7")
+    assert "T=0.7 controls randomness" in answer.answer  # quoted as it is, in its place (the quote's order)
+    assert answer.answer.index("T=0.7") < answer.answer.index("randomness of sampling")
     assert {c.n for c in answer.citations} == {1, 2} and all(c.verdict == "supported" for c in answer.citations)
     # the model dies after its first line: what was shown stays, with the lines quoted as they are
     class DiesMidLine(RecordingWriter):
@@ -247,6 +252,42 @@ def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
     assert broken.error and broken.mode == "generate" and broken.timings["translated"] == 1
     assert "randomness of sampling [2]" in broken.answer and "T=0.7 controls randomness" in broken.answer
     assert "Bananas" not in broken.answer and _page(events).strip() == broken.answer.split("\n\n")[0].strip()
+
+
+def test_a_translated_line_keeps_its_source_lines_citation_and_numbers_or_is_shown_as_quoted():
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数 T 控制采样的随机性。T=0 时总是选择概率最高的令牌。", "香农在1948年提出了信息论。"]
+    writer = RecordingWriter(messages=iter([AIMessageLike(
+        "Here is the translation:\n"
+        "2. T=0 always picks the most likely tokens. [2]\n"  # the model's [2] is ignored: line 2 came from [1]
+        "3. Shannon introduced information theory in 1950.\n")]))  # 1948 lost: shown as quoted
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("Please sum up these two notes for me?",
+                       options=TurnOptions(k=2, grounded_only=False))
+    lines = answer.answer.splitlines()
+    assert lines[0] == "From the course materials (translated from the notes):"
+    assert lines[1].startswith("- 温度参数 T 控制采样的随机性")  # left out by the model: quoted, in its place
+    assert lines[2] == "- T=0 always picks the most likely tokens [1]."
+    assert lines[3].startswith("- 香农在1948年提出了信息论") and "1950" not in answer.answer
+    assert answer.timings["translated_lines"] == 1
+    assert {c.n for c in answer.citations} == {1, 2} and all(c.verdict == "supported" for c in answer.citations)
+
+
+def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_lines_number():
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数 T 控制采样的随机性。", "香农在1948年提出了信息论。"]
+    writer = RecordingWriter(messages=iter([AIMessageLike(
+        "1. The temperature parameter T controls the randomness of sampling.\n"
+        "2. The temperature parameter T controls the randomness of sampling.\n")]))  # line 2 is about [1]
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("Please sum up these two notes for me?",
+                       options=TurnOptions(k=2, grounded_only=False))
+    assert answer.answer.count("randomness of sampling") == 1 and "香农在1948年提出了信息论" in answer.answer
 
 
 def test_translate_mode_quotes_as_found_when_no_translated_line_passes():
@@ -598,7 +639,7 @@ def test_a_model_writing_its_own_instructions_back_is_not_shown():
 
     passages = ["Only the lines below are schedule entries, one per line: Week 3 Language Models, hw1 out."]
     gate = SentenceGate(lambda text: verify(text, passages), "en", instructions=instruction_words())
-    shown = list(gate.feed("Translate the text between the passages, line by line, keeping the end of each line [1]. "))
+    shown = list(gate.feed("Translate each numbered line between the passages and keep each line's number [1]. "))
     shown += list(gate.feed("Week 3 is about Language Models and hw1 is out [1]. ")) + gate.close()
     assert shown == ["Week 3 is about Language Models and hw1 is out [1]. "]
     assert [d.reason for d in gate.dropped] == ["prompt_echo"]

@@ -19,6 +19,7 @@ from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
+from agent.line_translation import LineTranslation, split_marker
 from agent.policy import code_in, extract_code, route
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -26,7 +27,7 @@ from agent.sentences import best_sentences
 from agent.strategies import Strategy
 from agent.tools import CourseTools
 from agent.turn import Turn
-from common.text import detect_language, has_letters
+from common.text import detect_language, has_letters, split_sentences
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
@@ -192,56 +193,83 @@ class RouteStrategy(Strategy):
         return (yield from self._translate(turn, hits, semantics, intro_key, time.perf_counter()))
 
     def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str, t0: float):
-        """The model translates the sentences a quote would show (a narrower task than answering), one
-        per line; each translated line is shown only when it passes the same check as a written
-        sentence (agent/gate.py), the intro with the first one. Returns whether any did; when none
-        did, or the model failed before one did, the caller quotes (nothing of this was shown).
-        Lines already in the question's language (a slide's English title, a table of model sizes)
-        are not sent: they follow the translated ones as quoted."""
+        """The model translates the sentences a quote would show (a narrower task than answering),
+        numbered one per line; each line is shown translated when its own translation passes the check
+        against the passage the line came from (:meth:`_judge_line`), and as quoted otherwise
+        (agent/line_translation.py), in the quote's order, so the translation keeps every passage the
+        quote cites. Lines already in the question's language (a slide's English title, a table of
+        model sizes) are not sent and are shown as they are. Returns whether any line was shown
+        translated; when none was, or the model failed before one was, the caller quotes (nothing of
+        this was shown)."""
         parts = self.parts
         lines = parts.composer.quote_lines(turn, hits, parts.turn_tokens(turn), semantics).splitlines()
-        same, foreign = [], []
-        for line in lines:
-            (same if _quoted_as_is(line, turn.language) else foreign).append(line)
-        if not foreign:
+        send = [not _quoted_as_is(line, turn.language) for line in lines]
+        if not any(send):
             return False  # the quote is in the question's language already
-        gate = SentenceGate(lambda text: parts.check(text, [h.text for h in turn.hits]), turn.language, lead_ins=False,
-                            instructions=instruction_words())
+        lt = LineTranslation(lines, send, lambda text, line: self._judge_line(turn, text))
         intro = phrase(intro_key, turn.language) + "\n"
-        shown = 0
 
-        def emit(sentence: str) -> Event:
-            nonlocal shown
-            shown += 1
-            if shown == 1:
+        def emit(line: str) -> Event:
+            line = parts.check(line, [h.text for h in turn.hits]).answer.strip()  # as the final answer shows it
+            if not turn.timings.get("translated"):
                 turn.mode = "generate"
                 turn.timings["translated"] = 1
                 turn.timings["first_sentence_s"] = round(time.perf_counter() - t0, 3)
-                return self.replace(turn, intro + sentence)  # withdraws a lead-in the writer had shown
-            turn.answer += sentence
-            return Token(sentence)
-
-        def with_quoted_lines() -> Event:
-            """The lines quoted as they are, after the translated ones (checked as the final answer will be)."""
-            quoted = [parts.check(line, [h.text for h in turn.hits]).answer.strip() for line in same]
-            return self.replace(turn, "\n".join([turn.answer.strip(), *quoted]))
+                return self.replace(turn, intro + f"- {line}")  # withdraws a lead-in the writer had shown
+            turn.answer += f"\n- {line}"
+            return Token(f"\n- {line}")
 
         try:
-            yield from self._stream_gated(turn, translate_messages(turn.language, "\n".join(foreign)), gate,
-                                          lambda s: (emit(s),))
+            yield from self._stream_lines(turn, translate_messages(turn.language, lt.prompt_lines()), lt, emit)
         except ModelError as exc:
-            if not shown:
+            if not lt.started:
                 log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
                 return False
-            if same:
-                yield with_quoted_lines()
-            raise  # what was shown stays; the agent adds the error sentence (agent/core.py)
-        if not shown:
+            for line in lt.rest():  # what was shown stays, the rest as quoted
+                yield emit(line)
+            raise  # the agent adds the error sentence (agent/core.py)
+        if not lt.started:
             return False
-        yield with_quoted_lines()
-        if gate.dropped:
-            yield self.dropped_status(gate.dropped)
+        turn.timings["translated_lines"] = lt.translated
+        if lt.failed:
+            yield Status(f"showed {len(lt.failed)} line(s) as quoted: their translation was not supported by the passage")
         return True
+
+    def _judge_line(self, turn: Turn, text: str) -> bool:
+        """Does the translated line ``text`` ("translation [n]") pass: in the question's language, not
+        the prompt's words, and every sentence of it supported by passage n itself (not by another
+        passage the check would add)?"""
+        body, marker = split_marker(text)
+        n = int(marker.strip("[]")) if marker else None
+        if n is None:
+            return False
+        check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
+        gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words())
+        # every sentence of the line carries the line's marker, so each is checked against passage n
+        marked = " ".join(f"{s.strip()} {marker}" for s in split_sentences(body) if s.strip())
+        shown = [*gate.feed(marked), *gate.close()]
+        if not shown or gate.dropped:
+            return False
+        result = check(marked)
+        statements = {s.index for s in result.sentences}
+        by_source = {c.sentence_index for c in result.citations if c.n == n and c.verdict == "supported"}
+        return bool(statements) and statements <= by_source
+
+    def _stream_lines(self, turn: Turn, messages, lt: LineTranslation, emit) -> Iterator[Event]:
+        """Stream a translation through ``lt``; ``emit(line)`` gives the event for each line it releases."""
+        t = time.perf_counter()
+        for chunk in self.parts.backend.stream(messages):
+            usage = getattr(chunk, "usage_metadata", None) or {}
+            if usage.get("input_tokens"):
+                turn.timings.setdefault("prompt_tokens", usage["input_tokens"])
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            if not text:
+                continue
+            turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
+            for line in lt.feed(text):
+                yield emit(line)
+        for line in lt.close():
+            yield emit(line)
 
     def _stream_gated(self, turn: Turn, messages, gate: SentenceGate, emit) -> Iterator[Event]:
         """Stream the model's reply to ``messages`` through ``gate``; ``emit(sentence)`` gives the events

@@ -1,0 +1,147 @@
+"""A quote translated line by line: each quoted line is shown translated only when its own
+translation passes the check, and as quoted otherwise, in the quote's order.
+
+The quote's lines go to the model numbered ("1. 温度参数 T 控制随机性。"), without their [n]; the
+model's numbered reply is matched back to the lines by number (an unnumbered line takes the next
+open number). A line's translation is judged against the passage *its source line* came from, with
+that line's [n] (whatever the model wrote there is ignored), and it must keep the source line's
+numbers ("第3周" is not "the first week"). A line whose translation fails, or that the model left
+out, is shown as quoted, so a translation can lose no cited passage the quote had.
+
+>>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]", "Table: T=0.7 [2]", "香农在1948年提出熵。 [2]"],
+...                      send=[True, False, True], judge=lambda text, line: "telephone" not in text)
+>>> print(lt.prompt_lines())
+1. 温度参数 T 控制随机性。
+2. 香农在1948年提出熵。
+>>> list(lt.feed("1. Temperature T controls randomness.\\n2. Shannon invented the tele"))  # line 2 still growing
+['Temperature T controls randomness. [1]', 'Table: T=0.7 [2]']
+>>> list(lt.feed("phone in 1948.\\n")), lt.close()  # not supported: shown as quoted, in its place
+(['香农在1948年提出熵。 [2]'], [])
+>>> lt.translated, lt.kept
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator
+
+_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
+_MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
+_ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def split_marker(line: str) -> tuple[str, str]:
+    """("sentence", "[n]") of a quoted line.
+
+    >>> split_marker("温度控制随机性。 [2]")
+    ('温度控制随机性。', '[2]')
+    """
+    m = _MARKER_AT_END.search(line)
+    return (line[: m.start()].rstrip(), m.group(0).strip()) if m else (line.rstrip(), "")
+
+
+def keeps_numbers(source: str, translation: str) -> bool:
+    """Does ``translation`` state every number of ``source``? ("第3周" → "the first week" does not.)
+
+    >>> keeps_numbers("免费用100(36 + 64)小时", "100 (36 + 64) free hours"), keeps_numbers("第3周", "the first week")
+    (True, False)
+    """
+    return set(_DIGITS.findall(source)) <= set(_DIGITS.findall(translation))
+
+
+class LineTranslation:
+    """Matches a streamed, numbered translation back to the quote's ``lines`` ("sentence [n]").
+
+    ``send[i]``: whether line i is sent (lines already in the question's language are not, and are
+    shown as they are in their place). ``judge(text, line)``: does ``text`` ("translation [n]", the
+    source line's marker) pass the check for ``line``. :meth:`feed` and :meth:`close` yield the lines
+    to show, in order, once the first translation has passed (before that, nothing: when none
+    passes, the caller quotes instead); ``translated`` / ``kept`` count translations shown and sent
+    lines shown as quoted; ``failed`` holds the translations that did not pass.
+    """
+
+    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str, str], bool]):
+        self.lines = lines
+        self.sent = [i for i, s in enumerate(send) if s]  # sent line k (numbered k + 1) is lines[sent[k]]
+        self.judge = judge
+        self.result: dict[int, str] = {}  # index into lines -> what to show
+        self.next_shown = 0  # the first line not shown yet
+        self.next_open = 0  # the first sent line (k) not given a translation yet
+        self.buffer = ""
+        self.translated = 0
+        self.kept = 0
+        self.failed: list[str] = []
+
+    @property
+    def started(self) -> bool:
+        return self.translated > 0
+
+    def prompt_lines(self) -> str:
+        """The sent lines, numbered from 1, without their [n]."""
+        return "\n".join(f"{k}. {split_marker(self.lines[i])[0]}" for k, i in enumerate(self.sent, 1))
+
+    def feed(self, text: str) -> Iterator[str]:
+        self.buffer += text
+        *done, self.buffer = self.buffer.split("\n")
+        for line in done:
+            self._take(line)
+        yield from self._ready()
+
+    def close(self) -> list[str]:
+        """The end of the stream: what the model left out is shown as quoted (when anything was translated)."""
+        rest, self.buffer = self.buffer, ""
+        self._take(rest)
+        return self.rest()
+
+    def rest(self) -> list[str]:
+        """Every line not shown yet, the open ones as quoted (a model that broke off: nothing half-read)."""
+        for i in self.sent[self.next_open:]:
+            self._keep(i)
+        self.next_open = len(self.sent)
+        return list(self._ready())
+
+    def _take(self, raw: str) -> None:
+        raw = raw.strip()
+        if not raw:
+            return
+        m = _NUMBERED.match(raw)
+        if m:
+            k, body = int(m.group(1)) - 1, m.group(2)
+            if not self.next_open <= k < len(self.sent):
+                return  # a number already answered, or none of ours
+        elif raw.endswith((":", "：")) or self.next_open >= len(self.sent):
+            return  # a lead-in ("Here is the translation:"), or more lines than were sent
+        else:
+            k, body = self.next_open, raw
+        for skipped in self.sent[self.next_open:k]:  # lines the model left out
+            self._keep(skipped)
+        i = self.sent[k]
+        self.next_open = k + 1
+        body = _ANY_MARKER.sub("", body).strip()
+        source, marker = split_marker(self.lines[i])
+        candidate = f"{body} {marker}".strip()
+        if body and keeps_numbers(source, body) and self.judge(candidate, self.lines[i]):
+            self.result[i] = candidate
+            self.translated += 1
+        else:
+            if body:
+                self.failed.append(body)
+            self._keep(i)
+
+    def _keep(self, i: int) -> None:
+        self.result[i] = self.lines[i]
+        self.kept += 1
+
+    def _ready(self) -> Iterator[str]:
+        if not self.started:
+            return
+        while self.next_shown < len(self.lines):
+            i = self.next_shown
+            if i not in self.result:
+                if i in self.sent:
+                    return  # its translation has not come yet
+                self.result[i] = self.lines[i]  # in the question's language already
+            self.next_shown += 1
+            yield self.result[i]
