@@ -15,8 +15,8 @@ out, is shown as quoted, so a translation can lose no cited passage the quote ha
 2. 香农在1948年提出熵。
 >>> list(lt.feed("1. Temperature T controls randomness.\\n2. Shannon invented the tele"))  # line 2 still growing
 ['Temperature T controls randomness. [1]', 'Table: T=0.7 [2]']
->>> list(lt.feed("phone in 1948.\\n")), lt.close()  # not supported: shown as quoted, in its place
-(['香农在1948年提出熵。 [2]'], [])
+>>> list(lt.feed("phone in 1948.\\n")), lt.close()  # judged at the end (a line may go on); shown as quoted
+([], ['香农在1948年提出熵。 [2]'])
 >>> lt.translated, lt.kept
 (1, 1)
 """
@@ -27,9 +27,12 @@ import re
 from typing import Callable, Iterator
 
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
+_STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、]\s*")
+_URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 
 
 def split_marker(line: str) -> tuple[str, str]:
@@ -44,11 +47,17 @@ def split_marker(line: str) -> tuple[str, str]:
 
 def keeps_numbers(source: str, translation: str) -> bool:
     """Does ``translation`` state every number of ``source``? ("第3周" → "the first week" does not.)
+    A list item's own number ("1. **早期作业**") and the numbers inside links do not count.
 
     >>> keeps_numbers("免费用100(36 + 64)小时", "100 (36 + 64) free hours"), keeps_numbers("第3周", "the first week")
     (True, False)
+    >>> keeps_numbers("2. **季度长项目**（75%）", "**Quarter-long project** (75%)")
+    True
     """
-    return set(_DIGITS.findall(source)) <= set(_DIGITS.findall(translation))
+    def numbers(text: str) -> set[str]:
+        return set(_DIGITS.findall(_URL.sub(" ", _LIST_NUMBER.sub("", text))))
+
+    return numbers(source) <= set(_DIGITS.findall(translation))
 
 
 class LineTranslation:
@@ -70,6 +79,7 @@ class LineTranslation:
         self.next_shown = 0  # the first line not shown yet
         self.next_open = 0  # the first sent line (k) not given a translation yet
         self.buffer = ""
+        self.current: tuple[int, str] | None = None  # (sent line k, its translation so far)
         self.translated = 0
         self.kept = 0
         self.failed: list[str] = []
@@ -87,35 +97,52 @@ class LineTranslation:
         *done, self.buffer = self.buffer.split("\n")
         for line in done:
             self._take(line)
+        if _STARTS_NUMBERED.match(self.buffer):
+            self._finish()  # the next numbered line has begun: the one before it is whole
         yield from self._ready()
 
     def close(self) -> list[str]:
         """The end of the stream: what the model left out is shown as quoted (when anything was translated)."""
         rest, self.buffer = self.buffer, ""
         self._take(rest)
+        self._finish()
         return self.rest()
 
     def rest(self) -> list[str]:
         """Every line not shown yet, the open ones as quoted (a model that broke off: nothing half-read)."""
+        self.current = None
         for i in self.sent[self.next_open:]:
             self._keep(i)
         self.next_open = len(self.sent)
         return list(self._ready())
 
     def _take(self, raw: str) -> None:
+        """One line of the reply: a numbered line starts that line's translation; an unnumbered one
+        continues the translation being read (a formula, a wrapped sentence) or, when none is, starts
+        the next open one."""
         raw = raw.strip()
         if not raw:
             return
         m = _NUMBERED.match(raw)
         if m:
-            k, body = int(m.group(1)) - 1, m.group(2)
+            k = int(m.group(1)) - 1
             if not self.next_open <= k < len(self.sent):
+                self._finish()
                 return  # a number already answered, or none of ours
-        elif raw.endswith((":", "：")) or self.next_open >= len(self.sent):
-            return  # a lead-in ("Here is the translation:"), or more lines than were sent
-        else:
-            k, body = self.next_open, raw
-        for skipped in self.sent[self.next_open:k]:  # lines the model left out
+            self._finish()
+            self.current = (k, m.group(2))
+        elif self.current is not None:
+            self.current = (self.current[0], f"{self.current[1]} {raw}")
+        elif not raw.endswith((":", "：")) and self.next_open < len(self.sent):
+            self.current = (self.next_open, raw)  # a lead-in ("Here is the translation:") is skipped
+
+    def _finish(self) -> None:
+        """Judge the translation being read; the lines before it that the model left out are quoted."""
+        if self.current is None:
+            return
+        k, body = self.current
+        self.current = None
+        for skipped in self.sent[self.next_open:k]:
             self._keep(skipped)
         i = self.sent[k]
         self.next_open = k + 1

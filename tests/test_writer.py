@@ -147,8 +147,8 @@ def test_english_question_over_chinese_notes_gets_an_english_written_answer():
 def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_translation_of_the_quote():
     writer = RecordingWriter(messages=iter([
         AIMessageLike("Shannon invented the telephone in 1950 [1]."),  # the answer: unsupported
-        AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]\n"
-                      "Bananas are yellow. [1]"),  # the translation: one faithful line, one not
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling. [1]\n"
+                      "2. Bananas are yellow. [1]"),  # the translation: one faithful line, one not
     ]))
     writer.seen.clear()
     from agent.llm import StaticBackend
@@ -193,8 +193,8 @@ def test_an_english_question_about_the_chinese_schedule_gets_the_entries_transla
 def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_languages():
     from agent.llm import StaticBackend
 
-    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
-                                                          "of sampling. [1]\nBananas are yellow. [1]")]))
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. The temperature parameter T controls the randomness "
+                                                          "of sampling. [1]\n2. Bananas are yellow. [1]")]))
     writer.seen.clear()
     settings = AgentSettings(answer_mode="translate")
     agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"), settings=settings)
@@ -242,8 +242,8 @@ def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
             yield from super()._stream(messages, stop, run_manager, **kwargs)
             raise ConnectionError("server gone")
 
-    dying = DiesMidLine(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
-                                                     "of sampling. [2]\nBananas")]))
+    dying = DiesMidLine(messages=iter([AIMessageLike("1. The temperature parameter T controls the randomness "
+                                                     "of sampling. [2]\n2. Bananas")]))
     agent = Agent(ConceptRetriever(notes), StaticBackend(dying, name="scripted"),
                   settings=AgentSettings(answer_mode="translate"))
     events = list(agent.stream("What does the temperature parameter T control when sampling?",
