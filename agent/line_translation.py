@@ -19,6 +19,9 @@ out, is shown as quoted, so a translation can lose no cited passage the quote ha
 ([], ['香农在1948年提出熵。 [2]'])
 >>> lt.translated, lt.kept
 (1, 1)
+>>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text, line: True)
+>>> [*lt.feed("<passages>\\n1. Temperature T controls randomness.\\n</passages>"), *lt.close()]  # fences skipped
+['Temperature T controls randomness. [1]']
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Callable, Iterator
 
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
+_FENCE = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
@@ -123,14 +127,15 @@ class LineTranslation:
         raw = raw.strip()
         if not raw:
             return
+        if _FENCE.fullmatch(raw):
+            return  # the prompt's fence written back ("<passages>")
         m = _NUMBERED.match(raw)
         if m:
-            k = int(m.group(1)) - 1
-            if not self.next_open <= k < len(self.sent):
-                self._finish()
-                return  # a number already answered, or none of ours
             self._finish()
-            self.current = (k, m.group(2))
+            k = int(m.group(1)) - 1
+            if self.next_open <= k < len(self.sent):
+                self.current = (k, m.group(2))
+            # else: a number already answered, or none of ours
         elif self.current is not None:
             self.current = (self.current[0], f"{self.current[1]} {raw}")
         elif not raw.endswith((":", "：")) and self.next_open < len(self.sent):
