@@ -9,7 +9,7 @@ numbers ("第3周" is not "the first week"). A line whose translation fails, or 
 out, is shown as quoted, so a translation can lose no cited passage the quote had.
 
 >>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]", "Table: T=0.7 [2]", "香农在1948年提出熵。 [2]"],
-...                      send=[True, False, True], judge=lambda text, line: "telephone" not in text)
+...                      send=[True, False, True], judge=lambda text: "telephone" not in text)
 >>> print(lt.prompt_lines())
 1. 温度参数 T 控制随机性。
 2. 香农在1948年提出熵。
@@ -19,7 +19,7 @@ out, is shown as quoted, so a translation can lose no cited passage the quote ha
 ([], ['香农在1948年提出熵。 [2]'])
 >>> lt.translated, lt.kept
 (1, 1)
->>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text, line: True)
+>>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text: True)
 >>> [*lt.feed("<passages>\\n1. Temperature T controls randomness.\\n</passages>"), *lt.close()]  # fences skipped
 ['Temperature T controls randomness. [1]']
 """
@@ -29,12 +29,13 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterator
 
+from agent.citations import MARKER as _ANY_MARKER
+from agent.citations import _NUMBER as _DIGITS  # the check's own idea of a number
+from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
+
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
-_FENCE = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
-_ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、]\s*")
 _URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 
@@ -68,14 +69,14 @@ class LineTranslation:
     """Matches a streamed, numbered translation back to the quote's ``lines`` ("sentence [n]").
 
     ``send[i]``: whether line i is sent (lines already in the question's language are not, and are
-    shown as they are in their place). ``judge(text, line)``: does ``text`` ("translation [n]", the
-    source line's marker) pass the check for ``line``. :meth:`feed` and :meth:`close` yield the lines
+    shown as they are in their place). ``judge(text)``: does ``text`` ("translation [n]", with the
+    source line's marker) pass the check. :meth:`feed` and :meth:`close` yield the lines
     to show, in order, once the first translation has passed (before that, nothing: when none
     passes, the caller quotes instead); ``translated`` / ``kept`` count translations shown and sent
     lines shown as quoted; ``failed`` holds the translations that did not pass.
     """
 
-    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str, str], bool]):
+    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str], bool]):
         self.lines = lines
         self.sent = [i for i, s in enumerate(send) if s]  # sent line k (numbered k + 1) is lines[sent[k]]
         self.judge = judge
@@ -154,7 +155,7 @@ class LineTranslation:
         body = _ANY_MARKER.sub("", body).strip()
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if body and keeps_numbers(source, body) and self.judge(candidate, self.lines[i]):
+        if body and keeps_numbers(source, body) and self.judge(candidate):
             self.result[i] = candidate
             self.translated += 1
         else:

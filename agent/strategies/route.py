@@ -206,7 +206,7 @@ class RouteStrategy(Strategy):
         send = [not _quoted_as_is(line, turn.language) for line in lines]
         if not any(send):
             return False  # the quote is in the question's language already
-        lt = LineTranslation(lines, send, lambda text, line: self._judge_line(turn, text))
+        lt = LineTranslation(lines, send, lambda text: self._judge_line(turn, text))
         intro = phrase(intro_key, turn.language) + "\n"
 
         def emit(line: str) -> Event:
