@@ -48,17 +48,30 @@ def writer_messages(question: str, language: str, passages: str) -> list:
 
 
 def translate_messages(language: str, lines: str) -> list:
-    """System + user messages asking the model to translate numbered lines ("1. sentence") into ``language``.
+    """Messages asking the model to translate numbered lines ("1. sentence") into ``language``: the
+    system prompt, the prompt file's worked example into ``language`` (a user / assistant turn), then
+    the lines.
 
-    >>> translate_messages("en", "1. 温度参数 T 控制随机性。")[1].content.splitlines()[-1]
-    '</passages>'
+    >>> m = translate_messages("en", "1. 温度参数 T 控制随机性。")
+    >>> [x.type for x in m], m[-1].content.splitlines()[1], m[2].content.splitlines()[0][:31]
+    (['system', 'human', 'ai', 'human'], '1. 温度参数 T 控制随机性。', '1. Convolutional neural network')
+    >>> translate_messages("zh", "1. Temperature.")[2].content.splitlines()[0]
+    '1. 卷积神经网络最早被用来识别手写数字。'
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
+    from langchain_core.messages import AIMessage
+
     prompts = load_prompts()
     name = language_name(language)
-    return [SystemMessage(prompts["translate_system"].format(language=name)),
-            HumanMessage(prompts["translate_user"].format(lines=_data(lines), language=name))]
+    user = prompts["translate_user"]
+    messages = [SystemMessage(prompts["translate_system"].format(language=name))]
+    for example in prompts.get("translate_examples", []):
+        source = next((k for k in example if k != language), None)
+        if language in example and source:
+            messages += [HumanMessage(user.format(lines=example[source].strip(), language=name)),
+                         AIMessage(example[language].strip())]
+    return messages + [HumanMessage(user.format(lines=_data(lines), language=name))]
 
 
 def query_translation_messages(question: str, source: str, target: str) -> list:

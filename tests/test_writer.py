@@ -167,10 +167,10 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert answer.timings["translated_lines"] == 1
     assert _page(events).strip() == answer.answer and answer.timings["first_sentence_s"] > 0
     translate = writer.seen[-1]
-    assert "translate" in translate[0].content.lower() and "<passages>" in translate[1].content
+    assert "translate" in translate[0].content.lower() and "<passages>" in translate[-1].content
     # one quoted sentence per numbered line, without its [n]: the model never chooses a citation
-    assert "1. 温度参数 T 控制采样的随机性。\n2. T=0 时" in translate[1].content and "[1]" not in translate[1].content
-    assert "telephone" not in translate[1].content  # the failed answer is not passed on
+    assert "1. 温度参数 T 控制采样的随机性。\n2. T=0 时" in translate[-1].content and "[1]" not in translate[-1].content
+    assert "telephone" not in translate[-1].content  # the failed answer is not passed on
 
 
 def test_an_english_question_about_the_chinese_schedule_gets_the_entries_translated_when_a_writer_is_loaded():
@@ -230,7 +230,7 @@ def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
                   settings=AgentSettings(answer_mode="translate"))
     answer = agent.ask("What does the temperature parameter T control when sampling?",
                        options=TurnOptions(k=2, grounded_only=False))
-    sent = writer.seen[0][1].content  # the English passage ranks first: [1]; the Chinese one is [2]
+    sent = writer.seen[0][-1].content  # the English passage ranks first: [1]; the Chinese one is [2]
     assert "1. 温度参数 T 控制采样的随机性。" in sent and "T=0.7" not in sent  # the English line is not sent
     assert answer.timings["translated"] == 1 and "randomness of sampling [2]" in answer.answer
     assert "T=0.7 controls randomness" in answer.answer  # quoted as it is, in its place (the quote's order)
