@@ -18,12 +18,17 @@ Sorry, the course materials do not cover this, and I can only help with question
 
 from __future__ import annotations
 
+import re
+
 from agent.injection import usable
 from agent.prompts import phrase
-from agent.sentences import best_sentences
+from agent.sentences import chosen_sentences
 from agent.turn import Turn
-from common.text import split_sentences
 from retrieval.types import Hit
+
+_BULLET = re.compile(r"^[-*•]\s+")
+_LIST_NUMBER_ONLY = re.compile(r"^\(?\d{1,2}[.)、]?\)?$")
+_WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
 
 class Composer:
@@ -38,8 +43,8 @@ class Composer:
         """An extractive answer: the sentence(s) of the top passages that best answer the question
         (by meaning when ``semantics`` — agent/semantic.py — can compare the languages), each cited."""
         lines = [phrase(intro_key, turn.language)] if intro_key else []
-        for hit, text in self._quoted(turn, hits, query_tokens, semantics):
-            text = " ".join(text.split())
+        for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
+            text = " ".join(" ".join(sentences).split())
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
         return "\n".join(lines)
@@ -48,7 +53,7 @@ class Composer:
         """(passage, its best sentences) for each passage a quote shows; flagged passages are never quoted."""
         per_passage = self.quote_chars // self.extract_passages
         for hit in usable(hits)[: self.extract_passages]:
-            yield hit, best_sentences(hit, query_tokens, per_passage, turn.question, semantics)
+            yield hit, chosen_sentences(hit, query_tokens, per_passage, turn.question, semantics)
 
     def quote_lines(self, turn: Turn, hits: list[Hit], query_tokens: set[str], semantics=None) -> str:
         """The sentences :meth:`quote` would show, one per line, each ending with its passage's [n]
@@ -61,11 +66,23 @@ class Composer:
         >>> print(Composer(quote_chars=600, extract_passages=3).quote_lines(turn, [hit], {"t"}))
         语言模型是概率分布。 [1]
         温度参数 T 控制随机性。 [1]
+
+        A list item is a line of its own, without its bullet; a piece with no words (a list's bare
+        "1.", a code fence) is left out:
+
+        >>> hit = Hit(Chunk("c2", "r.md", "阅读", "多模态：\\n- [CM3：因果掩码](https://a.org/1)\\n1.\\n```", [], None, 0, 40, "zh"), 1.0, {})
+        >>> turn = Turn(question="Which papers?", query="Which papers?", language="en", options=TurnOptions())
+        >>> print(Composer(quote_chars=600, extract_passages=3).quote_lines(turn, [hit], {"cm3"}))
+        多模态： [1]
+        [CM3：因果掩码](https://a.org/1) [1]
         """
         lines = []
-        for hit, text in self._quoted(turn, hits, query_tokens, semantics):
+        for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
             n = turn.number_of(hit)
-            lines += [f"{' '.join(s.split())} [{n}]" for s in split_sentences(text) if s.strip()]
+            for sentence in sentences:
+                text = _BULLET.sub("", " ".join(sentence.split()))
+                if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)):
+                    lines.append(f"{text} [{n}]")
         return "\n".join(lines)
 
     def refusal(self, hits: list[Hit], language: str) -> str:

@@ -30,6 +30,18 @@ def sentence_scores(sentences: list[str], query_tokens: set[str], question: str 
 
 def best_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, question: str = "", semantics=None) -> str:
     """The passage's best sentences (:func:`sentence_scores`) within ``limit_chars``, in their original order."""
+    return " ".join(chosen_sentences(hit, query_tokens, limit_chars, question, semantics))
+
+
+def chosen_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, question: str = "", semantics=None) -> list[str]:
+    """:func:`best_sentences` one by one: a list item of the passage stays a piece of its own
+    (a sentence ends at a line break), where the joined text runs the items together.
+
+    >>> from retrieval.types import Chunk
+    >>> hit = Hit(Chunk("c", "r.md", "A", "多模态阅读：\\n- [CM3：因果掩码](https://a.org/1)\\n- [Gato：通才智能体](https://a.org/2)", [], None, 0, 60, "zh"), 1.0, {})
+    >>> chosen_sentences(hit, {"cm3", "gato"}, 200)
+    ['多模态阅读：', '- [CM3：因果掩码](https://a.org/1)', '- [Gato：通才智能体](https://a.org/2)']
+    """
     sentences = [s.strip() for s in split_sentences(hit.text) if s.strip()]
     scores = sentence_scores(sentences, query_tokens, question, semantics)
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
@@ -40,5 +52,6 @@ def best_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, question:
             break
         chosen.append(i)
         used += cost
+    pieces = [sentences[i] for i in sorted(chosen)]
     # only a single sentence longer than the limit is cut; the chosen ones always fit whole
-    return " ".join(sentences[i] for i in sorted(chosen))[: max(limit_chars, 1)]
+    return [pieces[0][: max(limit_chars, 1)]] if len(pieces) == 1 else pieces

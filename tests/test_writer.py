@@ -290,6 +290,26 @@ def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_
     assert answer.answer.count("randomness of sampling") == 1 and "香农在1948年提出了信息论" in answer.answer
 
 
+def test_each_list_item_of_a_passage_is_a_line_of_its_own_to_translate_and_to_show():
+    from agent.llm import StaticBackend
+
+    # two list items with no sentence end between them: joined, they were one line the model split
+    # in two, and its second half took the next line's number
+    notes = ["- 温度参数 T 控制采样的随机性\n- 香农在1948年提出了信息论"]
+    writer = RecordingWriter(messages=iter([AIMessageLike(
+        "1. The temperature parameter T controls the randomness of sampling\n"
+        "2. Shannon introduced information theory in 1948\n")]))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("Please sum up this note for me?", options=TurnOptions(k=1, grounded_only=False))
+    sent = writer.seen[-1][-1].content
+    assert "1. 温度参数 T 控制采样的随机性\n2. 香农在1948年提出了信息论" in sent  # one item per line, no bullet
+    assert answer.answer.splitlines()[1:] == ["- The temperature parameter T controls the randomness of sampling [1]",
+                                              "- Shannon introduced information theory in 1948 [1]"]
+    assert answer.timings["translated_lines"] == 2
+
+
 def test_translate_mode_quotes_as_found_when_no_translated_line_passes():
     from agent.llm import StaticBackend
 
