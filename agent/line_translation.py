@@ -22,6 +22,24 @@ out, is shown as quoted, so a translation can lose no cited passage the quote ha
 >>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text: True)
 >>> [*lt.feed("<passages>\\n1. Temperature T controls randomness.\\n</passages>"), *lt.close()]  # fences skipped
 ['Temperature T controls randomness. [1]']
+
+With ``retry_lines``, a line whose translation failed (or that the model left out) waits instead,
+up to that many; the lines after it wait with it. They are asked again in a second, shorter
+request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translated or as quoted:
+
+>>> lt = LineTranslation(["熵衡量不确定性。 [1]", "香农在1948年提出熵。 [2]", "交叉熵是上界。 [2]"],
+...                      send=[True] * 3, judge=lambda text: "telephone" not in text, retry_lines=2)
+>>> [*lt.feed("1. Entropy measures uncertainty.\\n2. Shannon invented the telephone.\\n"), *lt.close()]
+['Entropy measures uncertainty. [1]']
+>>> again = lt.retry()
+>>> print(again.prompt_lines())
+1. 香农在1948年提出熵。
+2. 交叉熵是上界。
+>>> _ = [*again.feed("1. Shannon proposed entropy in 1948.\\n"), *again.close()]  # line 2 left out
+>>> lt.settle(again)
+['Shannon proposed entropy in 1948. [2]', '交叉熵是上界。 [2]']
+>>> lt.translated, lt.kept
+(2, 1)
 """
 
 from __future__ import annotations
@@ -76,10 +94,13 @@ class LineTranslation:
     lines shown as quoted; ``failed`` holds the translations that did not pass.
     """
 
-    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str], bool]):
+    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str], bool], retry_lines: int = 0):
         self.lines = lines
         self.sent = [i for i, s in enumerate(send) if s]  # sent line k (numbered k + 1) is lines[sent[k]]
         self.judge = judge
+        self.retry_lines = retry_lines
+        self.pending: list[int] = []  # failed lines waiting for :meth:`retry` (indices into lines)
+        self.passed: set[int] = set()  # lines shown translated
         self.result: dict[int, str] = {}  # index into lines -> what to show
         self.next_shown = 0  # the first line not shown yet
         self.next_open = 0  # the first sent line (k) not given a translation yet
@@ -107,18 +128,40 @@ class LineTranslation:
         yield from self._ready()
 
     def close(self) -> list[str]:
-        """The end of the stream: what the model left out is shown as quoted (when anything was translated)."""
+        """The end of the stream: what the model left out is shown as quoted (when anything was
+        translated), or waits for :meth:`retry` while ``retry_lines`` allows."""
         rest, self.buffer = self.buffer, ""
         self._take(rest)
         self._finish()
-        return self.rest()
+        for i in self.sent[self.next_open:]:
+            self._fail(i)
+        self.next_open = len(self.sent)
+        return list(self._ready())
 
     def rest(self) -> list[str]:
-        """Every line not shown yet, the open ones as quoted (a model that broke off: nothing half-read)."""
+        """Every line not shown yet, the open and waiting ones as quoted (a model that broke off:
+        nothing half-read)."""
         self.current = None
-        for i in self.sent[self.next_open:]:
+        for i in [*self.pending, *self.sent[self.next_open:]]:
             self._keep(i)
+        self.pending = []
         self.next_open = len(self.sent)
+        return list(self._ready())
+
+    def retry(self) -> "LineTranslation":
+        """The waiting lines as a translation of their own (numbered from 1, judged alike, no retry)."""
+        return LineTranslation([self.lines[i] for i in self.pending], [True] * len(self.pending), self.judge)
+
+    def settle(self, again: "LineTranslation") -> list[str]:
+        """Take the translations :meth:`retry`'s request passed; the rest of the waiting lines are
+        shown as quoted. Returns the lines now ready to show, in order."""
+        for j, i in enumerate(self.pending):
+            if j in again.passed:
+                self._pass(i, again.result[j])
+            else:
+                self._keep(i)
+        self.failed += again.failed
+        self.pending = []
         return list(self._ready())
 
     def _take(self, raw: str) -> None:
@@ -149,18 +192,30 @@ class LineTranslation:
         k, body = self.current
         self.current = None
         for skipped in self.sent[self.next_open:k]:
-            self._keep(skipped)
+            self._fail(skipped)
         i = self.sent[k]
         self.next_open = k + 1
         body = _ANY_MARKER.sub("", body).strip()
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
         if body and keeps_numbers(source, body) and self.judge(candidate):
-            self.result[i] = candidate
-            self.translated += 1
+            self._pass(i, candidate)
         else:
             if body:
                 self.failed.append(body)
+            self._fail(i)
+
+    def _pass(self, i: int, translation: str) -> None:
+        self.result[i] = translation
+        self.passed.add(i)
+        self.translated += 1
+
+    def _fail(self, i: int) -> None:
+        """A line without a passing translation: it waits for :meth:`retry` while there is room, else
+        it is shown as quoted."""
+        if len(self.pending) < self.retry_lines:
+            self.pending.append(i)
+        else:
             self._keep(i)
 
     def _keep(self, i: int) -> None:

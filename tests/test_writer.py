@@ -149,6 +149,7 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
         AIMessageLike("Shannon invented the telephone in 1950 [1]."),  # the answer: unsupported
         AIMessageLike("1. The temperature parameter T controls the randomness of sampling. [1]\n"
                       "2. Bananas are yellow. [1]"),  # the translation: one faithful line, one not
+        AIMessageLike("1. Bananas are yellow."),  # line 2 asked again: unsupported again
     ]))
     writer.seen.clear()
     from agent.llm import StaticBackend
@@ -166,7 +167,8 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert [c.verdict for c in answer.citations] == ["supported"] * 2 and answer.timings["translated"] == 1
     assert answer.timings["translated_lines"] == 1
     assert _page(events).strip() == answer.answer and answer.timings["first_sentence_s"] > 0
-    translate = writer.seen[-1]
+    translate, again = writer.seen[-2:]
+    assert again[-1].content == "<passages>\n1. T=0 时总是选择概率最高的令牌。\n</passages>\n"  # only the failed line
     assert "translate" in translate[0].content.lower() and "<passages>" in translate[-1].content
     # one quoted sentence per numbered line, without its [n]: the model never chooses a citation
     assert "1. 温度参数 T 控制采样的随机性。\n2. T=0 时" in translate[-1].content and "[1]" not in translate[-1].content
@@ -181,7 +183,9 @@ def test_an_english_question_about_the_chinese_schedule_gets_the_entries_transla
     writer.seen.clear()
     agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
     answer = agent.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
-    assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 1  # no answer, a translation
+    # no answer written: a translation, and the lines it left out asked again
+    assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 2
+    assert all("translate" in call[0].content.lower() for call in writer.seen)
     assert answer.mode == "generate" and answer.answer.startswith("Readings and schedule entries on this (translated")
     assert answer.timings["translated_lines"] == 1 and all(c.verdict == "supported" for c in answer.citations)
     # the bundled 135M model (prefers quotes) does not translate: the entries are quoted
@@ -194,13 +198,15 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     from agent.llm import StaticBackend
 
     writer = RecordingWriter(messages=iter([AIMessageLike("1. The temperature parameter T controls the randomness "
-                                                          "of sampling. [1]\n2. Bananas are yellow. [1]")]))
+                                                          "of sampling. [1]\n2. Bananas are yellow. [1]"),
+                                            AIMessageLike("1. Bananas are yellow.")]))
     writer.seen.clear()
     settings = AgentSettings(answer_mode="translate")
     agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"), settings=settings)
     answer = agent.ask("What does the temperature parameter T control when sampling?",
                        options=TurnOptions(k=2, grounded_only=False))
-    assert len(writer.seen) == 1 and "translate" in writer.seen[0][0].content.lower()  # no answer written, one translation
+    # no answer written: one translation, and its failed line asked again
+    assert len(writer.seen) == 2 and all("translate" in call[0].content.lower() for call in writer.seen)
     assert answer.mode == "generate" and answer.timings["translated"] == 1
     assert answer.answer.startswith("From the course materials (translated from the notes):")
     assert "randomness of sampling" in answer.answer and "Bananas" not in answer.answer
@@ -208,15 +214,15 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     assert [c.verdict for c in answer.citations] == ["supported"] * 2
     # the same in answer_mode=auto with a backend that prefers translating (the 0.5B writer)
     writer.seen.clear()
-    writer.messages = iter([AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]")])
+    writer.messages = iter([AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]")] * 2)
     auto = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted", prefers_translated_quotes=True))
     assert auto.ask("What does the temperature parameter T control when sampling?",
                     options=TurnOptions(k=2, grounded_only=False)).timings["translated"] == 1
-    assert len(writer.seen) == 1 and "translate" in writer.seen[0][0].content.lower()
+    assert len(writer.seen) == 2 and all("translate" in call[0].content.lower() for call in writer.seen)
     assert SmallWriterBackend("local:qwen2.5-coder-0.5b", lambda: None).prefers_translated_quotes
     # a question in the notes' language: the quote, and the model is not asked at all
     zh = agent.ask("温度参数 T 控制什么？", options=TurnOptions(k=2, grounded_only=False))
-    assert zh.mode == "extract" and "温度参数 T 控制采样的随机性" in zh.answer and len(writer.seen) == 1
+    assert zh.mode == "extract" and "温度参数 T 控制采样的随机性" in zh.answer and len(writer.seen) == 2
 
 
 def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
@@ -261,7 +267,8 @@ def test_a_translated_line_keeps_its_source_lines_citation_and_numbers_or_is_sho
     writer = RecordingWriter(messages=iter([AIMessageLike(
         "Here is the translation:\n"
         "2. T=0 always picks the most likely tokens. [2]\n"  # the model's [2] is ignored: line 2 came from [1]
-        "3. Shannon introduced information theory in 1950.\n")]))  # 1948 lost: shown as quoted
+        "3. Shannon introduced information theory in 1950.\n"),  # 1948 lost
+        AIMessageLike("2. Shannon introduced information theory in 1950.")]))  # asked again: lost again, quoted
     writer.seen.clear()
     agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
                   settings=AgentSettings(answer_mode="translate"))
@@ -272,8 +279,33 @@ def test_a_translated_line_keeps_its_source_lines_citation_and_numbers_or_is_sho
     assert lines[1].startswith("- 温度参数 T 控制采样的随机性")  # left out by the model: quoted, in its place
     assert lines[2] == "- T=0 always picks the most likely tokens [1]."
     assert lines[3].startswith("- 香农在1948年提出了信息论") and "1950" not in answer.answer
-    assert answer.timings["translated_lines"] == 1
+    assert answer.timings["translated_lines"] == 1 and answer.timings["retried_lines"] == 2
     assert {c.n for c in answer.citations} == {1, 2} and all(c.verdict == "supported" for c in answer.citations)
+
+
+def test_lines_whose_translation_failed_are_asked_again_once_and_shown_in_their_place():
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数 T 控制采样的随机性。T=0 时总是选择概率最高的令牌。", "香农在1948年提出了信息论。"]
+    writer = RecordingWriter(messages=iter([
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling.\n"
+                      "2. 温度参数很重要。\n"  # written back in Chinese
+                      "3. Shannon introduced information theory in 1950.\n"),  # 1948 lost
+        AIMessageLike("1. T=0 always picks the most likely tokens.\n2. Shannon introduced information theory in 1948.\n"),
+    ]))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    events = list(agent.stream("Please sum up these two notes for me?", options=TurnOptions(k=2, grounded_only=False)))
+    answer = events[-1].answer
+    assert answer.answer.splitlines()[1:] == ["- The temperature parameter T controls the randomness of sampling [1].",
+                                              "- T=0 always picks the most likely tokens [1].",
+                                              "- Shannon introduced information theory in 1948 [2]."]
+    assert writer.seen[1][-1].content == "<passages>\n1. T=0 时总是选择概率最高的令牌。\n2. 香农在1948年提出了信息论。\n</passages>\n"
+    assert answer.timings["translated_lines"] == 3 and answer.timings["retried_lines"] == 2
+    assert _page(events).strip() == answer.answer  # shown as streamed, in the quote's order
+    assert any(isinstance(e, Status) and "again" in e.text for e in events)
+    assert not any(isinstance(e, Status) and "as quoted" in e.text for e in events)
 
 
 def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_lines_number():

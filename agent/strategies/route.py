@@ -31,6 +31,9 @@ from common.text import detect_language, has_letters, split_sentences
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
+# Lines of a translation whose first try failed that are asked again in one second request; the
+# lines after the first of them wait for it (README, "Asking again for the lines that failed").
+RETRY_LINES = 4
 
 
 def _quoted_as_is(line: str, language: str) -> bool:
@@ -197,8 +200,10 @@ class RouteStrategy(Strategy):
         numbered one per line; each line is shown translated when its own translation passes the check
         against the passage the line came from (:meth:`_judge_line`), and as quoted otherwise
         (agent/line_translation.py), in the quote's order, so the translation keeps every passage the
-        quote cites. Lines already in the question's language (a slide's English title, a table of
-        model sizes) are not sent and are shown as they are. Returns whether any line was shown
+        quote cites. Lines whose translation failed or was left out (up to ``RETRY_LINES``) are asked
+        again in one second request, and the lines after the first of them wait for it. Lines already
+        in the question's language (a slide's English title, a table of model sizes) are not sent and
+        are shown as they are. Returns whether any line was shown
         translated; when none was, or the model failed before one was, the caller quotes (nothing of
         this was shown)."""
         parts = self.parts
@@ -206,7 +211,7 @@ class RouteStrategy(Strategy):
         send = [not _quoted_as_is(line, turn.language) for line in lines]
         if not any(send):
             return False  # the quote is in the question's language already
-        lt = LineTranslation(lines, send, lambda text: self._judge_line(turn, text))
+        lt = LineTranslation(lines, send, lambda text: self._judge_line(turn, text), retry_lines=RETRY_LINES)
         intro = phrase(intro_key, turn.language) + "\n"
 
         def emit(line: str) -> Event:
@@ -220,7 +225,8 @@ class RouteStrategy(Strategy):
             return Token(f"\n- {line}")
 
         try:
-            yield from self._stream_lines(turn, translate_messages(turn.language, lt.prompt_lines()), lt, emit)
+            for line in self._lines(turn, translate_messages(turn.language, lt.prompt_lines()), lt):
+                yield emit(line)
         except ModelError as exc:
             if not lt.started:
                 log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
@@ -228,11 +234,24 @@ class RouteStrategy(Strategy):
             for line in lt.rest():  # what was shown stays, the rest as quoted
                 yield emit(line)
             raise  # the agent adds the error sentence (agent/core.py)
+        if lt.pending:  # failed lines, asked again on their own (a shorter task); the lines after them wait
+            turn.timings["retried_lines"] = len(lt.pending)
+            yield Status(f"translating {len(lt.pending)} line(s) again: the first translation was not supported")
+            again = lt.retry()
+            try:
+                for _ in self._lines(turn, translate_messages(turn.language, again.prompt_lines()), again):
+                    pass  # shown through lt, in the quote's order
+                settled = lt.settle(again)
+            except ModelError as exc:  # what the first try showed stands; the waiting lines as quoted
+                log.warning("the model failed while translating lines again (%s); quoting them", type(exc).__name__)
+                settled = lt.rest()
+            for line in settled:
+                yield emit(line)
         if not lt.started:
             return False
         turn.timings["translated_lines"] = lt.translated
-        if lt.failed:
-            yield Status(f"showed {len(lt.failed)} line(s) as quoted: their translation was not supported by the passage")
+        if lt.kept:
+            yield Status(f"showed {lt.kept} line(s) as quoted: their translation was missing or not supported by the passage")
         return True
 
     def _judge_line(self, turn: Turn, text: str) -> bool:
@@ -255,8 +274,8 @@ class RouteStrategy(Strategy):
         by_source = {c.sentence_index for c in result.citations if c.n == n and c.verdict == "supported"}
         return bool(statements) and statements <= by_source
 
-    def _stream_lines(self, turn: Turn, messages, lt: LineTranslation, emit) -> Iterator[Event]:
-        """Stream a translation through ``lt``; ``emit(line)`` gives the event for each line it releases."""
+    def _lines(self, turn: Turn, messages, lt: LineTranslation) -> Iterator[str]:
+        """Stream a translation through ``lt``; yields each line it releases, as it releases it."""
         t = time.perf_counter()
         for chunk in self.parts.backend.stream(messages):
             usage = getattr(chunk, "usage_metadata", None) or {}
@@ -266,10 +285,8 @@ class RouteStrategy(Strategy):
             if not text:
                 continue
             turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
-            for line in lt.feed(text):
-                yield emit(line)
-        for line in lt.close():
-            yield emit(line)
+            yield from lt.feed(text)
+        yield from lt.close()
 
     def _stream_gated(self, turn: Turn, messages, gate: SentenceGate, emit) -> Iterator[Event]:
         """Stream the model's reply to ``messages`` through ``gate``; ``emit(sentence)`` gives the events
