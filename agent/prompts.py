@@ -58,9 +58,7 @@ def translate_messages(language: str, lines: str) -> list:
     >>> translate_messages("zh", "1. Temperature.")[2].content.splitlines()[0]
     '1. 卷积神经网络最早被用来识别手写数字。'
     """
-    from langchain_core.messages import HumanMessage, SystemMessage
-
-    from langchain_core.messages import AIMessage
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
     prompts = load_prompts()
     name = language_name(language)

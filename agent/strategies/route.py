@@ -236,7 +236,7 @@ class RouteStrategy(Strategy):
             raise  # the agent adds the error sentence (agent/core.py)
         if lt.pending:  # failed lines, asked again on their own (a shorter task); the lines after them wait
             turn.timings["retried_lines"] = len(lt.pending)
-            yield Status(f"translating {len(lt.pending)} line(s) again: the first translation was not supported")
+            yield Status(f"translating {len(lt.pending)} line(s) again: the first translation was missing or not supported")
             again = lt.retry()
             try:
                 for _ in self._lines(turn, translate_messages(turn.language, again.prompt_lines()), again):
