@@ -27,7 +27,7 @@ from agent.turn import Turn
 from retrieval.types import Hit
 
 _BULLET = re.compile(r"^[-*•]\s+")
-_LIST_NUMBER_ONLY = re.compile(r"^\(?\d{1,2}[.)、]?\)?$")
+_LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
 _WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
 

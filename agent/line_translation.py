@@ -40,6 +40,9 @@ request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translat
 ['Shannon proposed entropy in 1948. [2]', '交叉熵是上界。 [2]']
 >>> lt.translated, lt.kept
 (2, 1)
+>>> lt = LineTranslation(["[CM3：因果掩码](https://a.org/1) [1]"], send=[True], judge=lambda text: True)
+>>> [*lt.feed("1. - [CM3: causal masking](https://a.org/1)\\n"), *lt.close()]  # its bullet dropped
+['[CM3: causal masking](https://a.org/1) [1]']
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、]\s*")
+_BULLET = re.compile(r"^[-*•]\s+")
 _URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 
 
@@ -88,7 +92,7 @@ class LineTranslation:
 
     ``send[i]``: whether line i is sent (lines already in the question's language are not, and are
     shown as they are in their place). ``judge(text)``: does ``text`` ("translation [n]", with the
-    source line's marker) pass the check. :meth:`feed` and :meth:`close` yield the lines
+    source line's marker) pass the check. :meth:`feed`, :meth:`close`, :meth:`settle` and :meth:`rest` give the lines
     to show, in order, once the first translation has passed (before that, nothing: when none
     passes, the caller quotes instead); ``translated`` / ``kept`` count translations shown and sent
     lines shown as quoted; ``failed`` holds the translations that did not pass.
@@ -195,7 +199,7 @@ class LineTranslation:
             self._fail(skipped)
         i = self.sent[k]
         self.next_open = k + 1
-        body = _ANY_MARKER.sub("", body).strip()
+        body = _BULLET.sub("", _ANY_MARKER.sub("", body).strip())  # the line is shown as a bullet already
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
         if body and keeps_numbers(source, body) and self.judge(candidate):

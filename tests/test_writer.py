@@ -314,12 +314,40 @@ def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_
     notes = ["温度参数 T 控制采样的随机性。", "香农在1948年提出了信息论。"]
     writer = RecordingWriter(messages=iter([AIMessageLike(
         "1. The temperature parameter T controls the randomness of sampling.\n"
-        "2. The temperature parameter T controls the randomness of sampling.\n")]))  # line 2 is about [1]
+        "2. The temperature parameter T controls the randomness of sampling.\n"),  # line 2 is about [1]
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling.\n")]))  # asked again
     agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
                   settings=AgentSettings(answer_mode="translate"))
     answer = agent.ask("Please sum up these two notes for me?",
                        options=TurnOptions(k=2, grounded_only=False))
     assert answer.answer.count("randomness of sampling") == 1 and "香农在1948年提出了信息论" in answer.answer
+    assert answer.timings["retried_lines"] == 1 and not answer.error
+
+
+def test_a_model_error_while_asking_again_keeps_what_passed_and_quotes_the_rest_without_an_error():
+    from agent.llm import StaticBackend
+
+    class DiesOnTheRetry(RecordingWriter):
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            yield from super()._stream(messages, stop, run_manager, **kwargs)
+            if len(self.seen) == 2:
+                raise ConnectionError("server gone")
+
+    notes = ["温度参数 T 控制采样的随机性。T=0 时总是选择概率最高的令牌。", "香农在1948年提出了信息论。"]
+    writer = DiesOnTheRetry(messages=iter([
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling.\n2. Bananas.\n3. Bananas.\n"),
+        AIMessageLike("1. T=0 always picks the most likely tokens.\n2. Shannon introd"),  # then the server dies
+    ]))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    events = list(agent.stream("Please sum up these two notes for me?", options=TurnOptions(k=2, grounded_only=False)))
+    answer = events[-1].answer
+    assert len(writer.seen) == 2 and answer.timings["retried_lines"] == 2
+    assert answer.answer.splitlines()[1:3] == ["- The temperature parameter T controls the randomness of sampling [1].",
+                                               "- T=0 always picks the most likely tokens [1]."]  # passed on the retry
+    assert answer.answer.splitlines()[3].startswith("- 香农在1948年提出了信息论") and len(answer.answer.splitlines()) == 4
+    assert "Shannon" not in answer.answer and _page(events).strip() == answer.answer and answer.error is None
 
 
 def test_each_list_item_of_a_passage_is_a_line_of_its_own_to_translate_and_to_show():
@@ -330,7 +358,7 @@ def test_each_list_item_of_a_passage_is_a_line_of_its_own_to_translate_and_to_sh
     notes = ["- 温度参数 T 控制采样的随机性\n- 香农在1948年提出了信息论"]
     writer = RecordingWriter(messages=iter([AIMessageLike(
         "1. The temperature parameter T controls the randomness of sampling\n"
-        "2. Shannon introduced information theory in 1948\n")]))
+        "2. Shannon introduced information theory in 1948\n")]))  # both pass: nothing asked again
     writer.seen.clear()
     agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
                   settings=AgentSettings(answer_mode="translate"))
@@ -339,13 +367,13 @@ def test_each_list_item_of_a_passage_is_a_line_of_its_own_to_translate_and_to_sh
     assert "1. 温度参数 T 控制采样的随机性\n2. 香农在1948年提出了信息论" in sent  # one item per line, no bullet
     assert answer.answer.splitlines()[1:] == ["- The temperature parameter T controls the randomness of sampling [1]",
                                               "- Shannon introduced information theory in 1948 [1]"]
-    assert answer.timings["translated_lines"] == 2
+    assert answer.timings["translated_lines"] == 2 and len(writer.seen) == 1
 
 
 def test_translate_mode_quotes_as_found_when_no_translated_line_passes():
     from agent.llm import StaticBackend
 
-    writer = RecordingWriter(messages=iter([AIMessageLike("Bananas are yellow [1].")]))
+    writer = RecordingWriter(messages=iter([AIMessageLike("Bananas are yellow [1].")] * 2))  # and when asked again
     agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
                   settings=AgentSettings(answer_mode="translate"))
     answer = agent.ask("What does the temperature parameter T control when sampling?",

@@ -241,11 +241,9 @@ class RouteStrategy(Strategy):
             try:
                 for _ in self._lines(turn, translate_messages(turn.language, again.prompt_lines()), again):
                     pass  # shown through lt, in the quote's order
-                settled = lt.settle(again)
-            except ModelError as exc:  # what the first try showed stands; the waiting lines as quoted
-                log.warning("the model failed while translating lines again (%s); quoting them", type(exc).__name__)
-                settled = lt.rest()
-            for line in settled:
+            except ModelError as exc:  # what passed stands (of either try); the other waiting lines as quoted
+                log.warning("the model failed while translating lines again (%s); quoting the rest", type(exc).__name__)
+            for line in lt.settle(again):
                 yield emit(line)
         if not lt.started:
             return False
