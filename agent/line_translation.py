@@ -52,13 +52,13 @@ from typing import Callable, Iterator
 
 from agent.citations import MARKER as _ANY_MARKER
 from agent.citations import _NUMBER as _DIGITS  # the check's own idea of a number
+from agent.compose import _BULLET  # the bullet quote_lines takes off a list item
 from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
 
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、]\s*")
-_BULLET = re.compile(r"^[-*•]\s+")
 _URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 
 
