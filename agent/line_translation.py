@@ -3,13 +3,14 @@ translation passes the check, and as quoted otherwise, in the quote's order.
 
 The quote's lines go to the model numbered ("1. 温度参数 T 控制随机性。"), without their [n]; the
 model's numbered reply is matched back to the lines by number (an unnumbered line takes the next
-open number). A line's translation is judged against the passage *its source line* came from, with
-that line's [n] (whatever the model wrote there is ignored), and it must keep the source line's
-numbers ("第3周" is not "the first week"). A line whose translation fails, or that the model left
-out, is shown as quoted, so a translation can lose no cited passage the quote had.
+open number). A line's translation is judged against its source line and the passage that line
+came from, with that line's [n] (whatever the model wrote there is ignored), and it must keep the
+source line's numbers ("第3周" is not "the first week", "3000亿" is not "3000 billion"). A line
+whose translation fails, or that the model left out, is shown as quoted, so a translation can
+lose no cited passage the quote had.
 
 >>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]", "Table: T=0.7 [2]", "香农在1948年提出熵。 [2]"],
-...                      send=[True, False, True], judge=lambda text: "telephone" not in text)
+...                      send=[True, False, True], judge=lambda text, source: "telephone" not in text)
 >>> print(lt.prompt_lines())
 1. 温度参数 T 控制随机性。
 2. 香农在1948年提出熵。
@@ -19,7 +20,7 @@ out, is shown as quoted, so a translation can lose no cited passage the quote ha
 ([], ['香农在1948年提出熵。 [2]'])
 >>> lt.translated, lt.kept
 (1, 1)
->>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text: True)
+>>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text, source: True)
 >>> [*lt.feed("<passages>\\n1. Temperature T controls randomness.\\n</passages>"), *lt.close()]  # fences skipped
 ['Temperature T controls randomness. [1]']
 
@@ -28,7 +29,7 @@ up to that many; the lines after it wait with it. They are asked again in a seco
 request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translated or as quoted:
 
 >>> lt = LineTranslation(["熵衡量不确定性。 [1]", "香农在1948年提出熵。 [2]", "交叉熵是上界。 [2]"],
-...                      send=[True] * 3, judge=lambda text: "telephone" not in text, retry_lines=2)
+...                      send=[True] * 3, judge=lambda text, source: "telephone" not in text, retry_lines=2)
 >>> [*lt.feed("1. Entropy measures uncertainty.\\n2. Shannon invented the telephone.\\n"), *lt.close()]
 ['Entropy measures uncertainty. [1]']
 >>> again = lt.retry()
@@ -40,13 +41,14 @@ request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translat
 ['Shannon proposed entropy in 1948. [2]', '交叉熵是上界。 [2]']
 >>> lt.translated, lt.kept
 (2, 1)
->>> lt = LineTranslation(["[CM3：因果掩码](https://a.org/1) [1]"], send=[True], judge=lambda text: True)
+>>> lt = LineTranslation(["[CM3：因果掩码](https://a.org/1) [1]"], send=[True], judge=lambda text, source: True)
 >>> [*lt.feed("1. - [CM3: causal masking](https://a.org/1)\\n"), *lt.close()]  # its bullet dropped
 ['[CM3: causal masking](https://a.org/1) [1]']
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Callable, Iterator
 
@@ -60,6 +62,12 @@ _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、]\s*")
 _URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
+# a number with a counting unit: Chinese counts in 万 (10^4) and 亿 (10^8), English in thousands
+_UNITS = {"万亿": 10**12, "千亿": 10**11, "百亿": 10**10, "亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4,
+          "千": 10**3, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12,
+          "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+_COUNTED = re.compile(r"(\d+(?:\.\d+)?)(?:\s*(万亿|千亿|百亿|亿|千万|百万|万|千|thousand|million|billion|trillion)"
+                      r"|([KMBT])(?![A-Za-z]))", re.I)
 
 
 def split_marker(line: str) -> tuple[str, str]:
@@ -74,31 +82,49 @@ def split_marker(line: str) -> tuple[str, str]:
 
 def keeps_numbers(source: str, translation: str) -> bool:
     """Does ``translation`` state every number of ``source``? ("第3周" → "the first week" does not.)
-    A list item's own number ("1. **早期作业**") and the numbers inside links do not count.
+    A list item's own number ("1. **早期作业**") and the numbers inside links do not count. A number
+    with a counting unit must keep its value: "3000亿" is "300 billion" (or "300B"), not "3000 billion".
 
     >>> keeps_numbers("免费用100(36 + 64)小时", "100 (36 + 64) free hours"), keeps_numbers("第3周", "the first week")
     (True, False)
     >>> keeps_numbers("2. **季度长项目**（75%）", "**Quarter-long project** (75%)")
     True
+    >>> [keeps_numbers("GPT-3只在3000亿个tokens上训练", "GPT-3: " + t) for t in ("300 billion", "300B", "3000 billion")]
+    [True, True, False]
+    >>> keeps_numbers("在2万亿个tokens上训练了一个5-gram模型", "trained a 5-gram model on 2 trillion tokens")
+    True
+    >>> keeps_numbers("1750亿参数的GPT-3与7B模型", "GPT-3 with 175 billion parameters and a 7B model")
+    True
     """
-    def numbers(text: str) -> set[str]:
-        return set(_DIGITS.findall(_URL.sub(" ", _LIST_NUMBER.sub("", text))))
+    def clean(text: str) -> str:
+        return _URL.sub(" ", _LIST_NUMBER.sub("", text))
 
-    return numbers(source) <= set(_DIGITS.findall(translation))
+    def counted(text: str) -> tuple[list[float], str]:
+        """The values of the numbers with a unit, and the text without them."""
+        values = [float(m.group(1)) * _UNITS[(m.group(2) or m.group(3)).lower()] for m in _COUNTED.finditer(text)]
+        return values, _COUNTED.sub(" ", text)
+
+    source_values, source_rest = counted(clean(source))
+    values = counted(translation)[0]
+    values += [float(d) for d in _DIGITS.findall(translation)]  # "300000000000" spelled out
+    if not all(any(math.isclose(v, w, rel_tol=1e-9) for w in values) for v in source_values):
+        return False
+    return set(_DIGITS.findall(source_rest)) <= set(_DIGITS.findall(translation))
 
 
 class LineTranslation:
     """Matches a streamed, numbered translation back to the quote's ``lines`` ("sentence [n]").
 
     ``send[i]``: whether line i is sent (lines already in the question's language are not, and are
-    shown as they are in their place). ``judge(text)``: does ``text`` ("translation [n]", with the
-    source line's marker) pass the check. :meth:`feed`, :meth:`close`, :meth:`settle` and :meth:`rest` give the lines
-    to show, in order, once the first translation has passed (before that, nothing: when none
-    passes, the caller quotes instead); ``translated`` / ``kept`` count translations shown and sent
+    shown as they are in their place). ``judge(text, source)``: does ``text`` ("translation [n]",
+    with the source line's marker) pass the check as a translation of ``source`` (the line, no
+    marker). :meth:`feed`, :meth:`close`, :meth:`settle` and :meth:`rest` give the lines to show,
+    in order, once the first translation has passed (before that, nothing: when none passes, the
+    caller quotes instead); ``translated`` / ``kept`` count translations shown and sent
     lines shown as quoted; ``failed`` holds the translations that did not pass.
     """
 
-    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str], bool], retry_lines: int = 0):
+    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str, str], bool], retry_lines: int = 0):
         self.lines = lines
         self.sent = [i for i, s in enumerate(send) if s]  # sent line k (numbered k + 1) is lines[sent[k]]
         self.judge = judge
@@ -202,7 +228,7 @@ class LineTranslation:
         body = _BULLET.sub("", _ANY_MARKER.sub("", body).strip())  # the line is shown as a bullet already
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if body and keeps_numbers(source, body) and self.judge(candidate):
+        if body and keeps_numbers(source, body) and self.judge(candidate, source):
             self._pass(i, candidate)
         else:
             if body:

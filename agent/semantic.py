@@ -100,6 +100,17 @@ class Semantics:
         """Can a sentence in ``a``'s language be checked against text in ``b``'s?"""
         return self.available and (self.cross_lingual or detect_language(a) == detect_language(b))
 
+    def similarity(self, a: str, b: str) -> float:
+        """Calibrated similarity of two texts (passage-side vectors, cached).
+
+        >>> from retrieval.embedders import HashEmbedder
+        >>> sem = Semantics(HashEmbedder(64))
+        >>> sem.similarity("熵衡量不确定性。", "熵衡量不确定性。") > sem.similarity("熵衡量不确定性。", "北京是首都。")
+        True
+        """
+        va, vb = self.vectors([a, b])
+        return float(self.calibrate(va @ vb))
+
     def sentence_similarity(self, claim: str, passage: str, other_language_only: bool = False) -> float:
         """Calibrated similarity of ``claim`` to the passage's closest sentence (or the passage itself).
 
