@@ -324,6 +324,43 @@ def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_
     assert answer.timings["retried_lines"] == 1 and not answer.error
 
 
+def test_a_translation_of_another_line_of_the_same_passage_is_not_shown_in_its_place():
+    # both lines come from passage 1, so the passage supports either translation under either line;
+    # a line must be as alike to its own source line as a translation (route.LINE_LIKENESS)
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([
+        AIMessageLike("1. T=0 always picks the most likely tokens.\n"  # the model swapped lines 1 and 2
+                      "2. The temperature parameter T controls the randomness of sampling.\n"
+                      "3. Shannon introduced information theory in 1948.\n"),
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling.\n"
+                      "2. T=0 always picks the most likely tokens.\n"),
+    ]))
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("Please sum up these two notes for me?", options=TurnOptions(k=2, grounded_only=False))
+    assert answer.answer.splitlines()[1:] == ["- The temperature parameter T controls the randomness of sampling [1].",
+                                              "- T=0 always picks the most likely tokens [1].",
+                                              "- Shannon introduced information theory in 1948 [2]."]
+    assert answer.timings["retried_lines"] == 2 and answer.timings["translated_lines"] == 3
+
+
+def test_a_heading_with_nothing_to_cite_is_shown_translated_when_it_matches_its_line():
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数：", "温度参数 T 控制采样的随机性。"]
+    writer = RecordingWriter(messages=iter([AIMessageLike(
+        "1. Temperature parameter:\n2. The temperature parameter T controls the randomness of sampling.\n")]))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("What does the temperature parameter control?", options=TurnOptions(k=2, grounded_only=False))
+    assert writer.seen[0][-1].content.startswith("<passages>\n1. 温度参数：\n")
+    assert answer.answer.splitlines()[1:] == ["- Temperature parameter [1]:",
+                                              "- The temperature parameter T controls the randomness of sampling [2]."]
+    assert "retried_lines" not in answer.timings
+
+
 def test_a_model_error_while_asking_again_keeps_what_passed_and_quotes_the_rest_without_an_error():
     from agent.llm import StaticBackend
 
