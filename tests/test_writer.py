@@ -175,6 +175,23 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert "telephone" not in translate[-1].content  # the failed answer is not passed on
 
 
+def test_without_an_embedder_that_compares_languages_a_rejected_answer_is_quoted_without_a_translation():
+    # no embedder: a translated line's likeness to its source line cannot be told, so no translation
+    # is asked for (it used to be asked, and judging its first line raised AttributeError)
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([
+        AIMessageLike("Shannon invented the telephone in 1950 [1]."),
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling.\n"),
+    ]))
+    writer.seen.clear()
+    agent = Agent(FakeRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="generate"))
+    answer = agent.ask("What does the temperature parameter T control?", options=TurnOptions(k=2, grounded_only=False))
+    assert answer.mode == "extract" and not answer.error and len(writer.seen) == 1
+    assert answer.answer.splitlines()[1].startswith("- 温度参数 T 控制采样的随机性 [1]")
+
+
 def test_an_english_question_about_the_chinese_schedule_gets_the_entries_translated_when_a_writer_is_loaded():
     from agent.llm import StaticBackend
 

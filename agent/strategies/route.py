@@ -185,8 +185,9 @@ class RouteStrategy(Strategy):
 
     def _quote_instead(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, t0: float) -> Iterator[Event]:
         """None of the model's sentences was supported: quote the best sentences — translated first
-        when the notes are in another language than the question (:meth:`_translate`)."""
-        if self._other_language(turn, hits):
+        when the notes are in another language than the question and the citation check can judge
+        the translation (:meth:`_translate`)."""
+        if self._other_language(turn, hits) and self._can_verify(turn, hits, semantics):
             yield Status("the model's answer was not supported by the passages; translating the best sentences instead")
             if (yield from self._translate(turn, hits, semantics, "translated_intro", t0)):
                 return
@@ -260,15 +261,18 @@ class RouteStrategy(Strategy):
             yield Status(f"showed {lt.kept} line(s) as quoted: their translation was missing or not supported by the passage")
         return True
 
-    def _judge_line(self, turn: Turn, text: str, source: str, semantics: Semantics) -> bool:
+    def _judge_line(self, turn: Turn, text: str, source: str, semantics: Semantics | None) -> bool:
         """Does the translated line ``text`` ("translation [n]") pass as the translation of ``source``
         (its line, no marker): in the question's language, not the prompt's words, about as alike
         to ``source`` as a translation (``LINE_LIKENESS``), and every sentence of it supported by
         passage n itself (not by another passage the check would add)? A line with nothing to cite
-        (a heading, a lead-in: "*Blog posts*:") passes on its likeness and language alone."""
+        (a heading, a lead-in: "*Blog posts*:") passes on its likeness and language alone. Without
+        an embedder that compares the two languages no line passes: its likeness cannot be told."""
         body, marker = split_marker(text)
         n = int(marker.strip("[]")) if marker else None
-        if n is None or semantics.similarity(body, source) < LINE_LIKENESS:
+        if n is None or semantics is None or not semantics.can_compare(body, source):
+            return False
+        if semantics.similarity(body, source) < LINE_LIKENESS:
             return False
         check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
         gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words())
