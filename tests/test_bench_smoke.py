@@ -46,3 +46,18 @@ def test_e2e_smoke():
     assert "app_error" not in data and data["app_cold_start_s"] > 0
     assert data["index_load_s"] > 0 and data["retrieval_ms_p50"] > 0 and data["extract_answer_s_p50"] > 0
     assert data["ttft_s_p50"] is not None and data["prompt_tokens_p50"] > 0
+
+
+def test_line_likeness_smoke():
+    out = subprocess.run([sys.executable, "bench/line_likeness.py", "--smoke"], capture_output=True, text=True,
+                         cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["bench"] == "line_likeness" and set(data["sets"]) == {"dev", "dev2"}
+    for part in data["sets"].values():
+        without = part["without"]
+        assert part["lines"] == 20 and without["right_lost"] == 0
+        for t in ("at_0.7", "at_1"):  # a threshold only takes lines away
+            at = part[t]
+            assert at["shown_right"] + at["right_lost"] == without["shown_right"]
+            assert at["shown_wrong"] <= without["shown_wrong"]

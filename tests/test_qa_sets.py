@@ -61,3 +61,18 @@ def test_heldout_shape():
     assert in_corpus >= 40
     assert langs["out-of-corpus"] >= 6
     assert langs["en-about-zh"] >= in_corpus / 4  # about a third of the answerable questions
+
+
+def test_labelled_translated_lines_come_from_the_corpus_and_from_cross_lingual_questions(chunks):
+    """tests/data/translated_lines.jsonl (bench/line_likeness.py, behind route.LINE_LIKENESS): each
+    line's source is a line of the notes, its question asks in English, and it is labelled."""
+    import json
+
+    corpus = normalise(" ".join(c.text for c in chunks))
+    sets = {name: {it["id"]: it for it in load_qa(DATA / f"{name}_qa.jsonl")} for name in ("dev", "dev2")}
+    rows = [json.loads(line) for line in (DATA / "translated_lines.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert Counter(r["set"] for r in rows) == {"dev": 154, "dev2": 168}
+    for r in rows:
+        assert isinstance(r["right"], bool) and isinstance(r["passed_without_likeness"], bool), r
+        assert sets[r["set"]][r["id"]]["lang"] in ("en", "en-about-zh"), r
+        assert normalise(r["source"][:100]) in corpus, r
