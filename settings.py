@@ -303,6 +303,11 @@ class AgentSettings(BaseSettings):
         "the embedder's: 1.2 for e5:small-q4 (chosen on dev + dev2 with the 0.5B model translating), off otherwise; "
         "99 = off.",
     )
+    relevance_named_terms: bool = Field(
+        True, description="Decline a question that names a model, benchmark or product the indexed notes never "
+        "mention (a Latin word with a digit, two capitals or a capital inside: GPT-4, MMLU, xAI; agent/relevance.py "
+        "unknown_terms), whatever else it shares with them. Off = the other signals decide alone.",
+    )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
     )

@@ -58,7 +58,7 @@ class Signals(NamedTuple):
 
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
-    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated)
+    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated, t.unknown)
                                  for t in row.tries)
 
 
@@ -70,14 +70,16 @@ def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
     return share(inside), share(outside)
 
 
-def signals(retriever, items: list[dict], which: str, k: int, translator=None) -> list[Signals]:
+def signals(retriever, items: list[dict], which: str, k: int, translator=None, named_terms: bool = True) -> list[Signals]:
     """The guard's signals for each question, over what the route strategy retrieves; with a
     ``translator`` (agent/query_translation.py: the configured chat model translates questions), the
-    notes are searched with the question's translation and its closeness is recorded, as the agent does."""
+    notes are searched with the question's translation and its closeness is recorded, as the agent does;
+    with ``named_terms`` (the ``relevance_named_terms`` setting), the names the notes never mention."""
     semantics = Semantics.of(retriever.embedder)
+    vocabulary = retriever.term_forms() if named_terms else None
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
-        return guard_signals(hits, question, retriever.glossary, semantics, translation)
+        return guard_signals(hits, question, retriever.glossary, semantics, translation, vocabulary)
 
     def notes(question: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         backend = get_chat_model(settings.agent, cache_dir=settings.retrieval.data_dir / "models")
         translator = query_translator(settings.agent, backend, retriever)
     rows = [r for which, paths in (("tune", args.tune), ("report", args.report))
-            for path in paths for r in signals(retriever, load_qa(path), which, k, translator)]
+            for path in paths for r in signals(retriever, load_qa(path), which, k, translator,
+                                                settings.agent.relevance_named_terms)]
     report = [r for r in rows if r.set == "report"]
     current = calibration(settings.agent, retriever.embedder.name, Semantics.of(retriever.embedder).cross_lingual)
     grid = {f: (GRID[f] if args.only is None or f in args.only else (getattr(current, f),)) for f in GRID}

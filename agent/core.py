@@ -109,7 +109,7 @@ class Agent:
             turn.answer = turn.error
         elif turn.options.grounded_only and not parts.covered(turn.hits, turn):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
-            turn.answer = parts.composer.refusal(turn.hits, turn.language)
+            turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms)
             yield Token(turn.answer)
         else:
             turn.mode = "extract"

@@ -4,7 +4,10 @@ A question's content words (jieba/English tokens) each count as covered when a t
 contains the word or one of its glossary translations. Raw BM25 scores cannot do this job:
 "什么是语言模型" has a tiny BM25 score because 语言/模型 occur everywhere, yet it is covered.
 Numbers never count as covered (they still count as words of the question): a year the notes
-happen to mention does not make "Who won the 2018 World Cup?" a course question.
+happen to mention does not make "Who won the 2018 World Cup?" a course question. A question
+naming a model, benchmark or product the notes never mention ("How many parameters does GPT-4
+have?", "…the MMLU benchmark?": :func:`common.text.named_terms`) is declined whatever else it
+shares with them: the notes cannot say what they never name.
 
 With an embedder that can compare the question's language with the passages' (agent/semantic.py),
 meaning decides too, with thresholds by the question's language and the embedder
@@ -28,7 +31,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from common.text import detect_language, split_sentences, tokenize
+from common.text import detect_language, mentions, named_terms, split_sentences, tokenize
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -56,18 +59,36 @@ def semantic_closeness(query: str, passages: list[str], semantics) -> float | No
     return float(semantics.question_similarity(query, pieces).max())
 
 
-def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "") -> bool:
+def unknown_terms(query: str, vocabulary) -> tuple[str, ...]:
+    """The names in ``query`` (:func:`common.text.named_terms`) that ``vocabulary`` (the notes'
+    :func:`common.text.term_forms`; ``None``: not checked) never mentions.
+
+    >>> from common.text import term_forms
+    >>> notes = term_forms("GPT-3 有1750亿参数。 CS2916 的作业。")
+    >>> unknown_terms("How many parameters does GPT-4 have?", notes), unknown_terms("GPT3 的参数量？", notes)
+    (('GPT-4',), ())
+    >>> unknown_terms("What accuracy did GPT-3 reach on MMLU?", None)
+    ()
+    """
+    if vocabulary is None:
+        return ()
+    return tuple(t for t in named_terms(query) if not mentions(vocabulary, t))
+
+
+def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "",
+               unknown: tuple[str, ...] = ()) -> bool:
     """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage, and
     meaning when ``semantics`` is multilingual (thresholds: the :class:`settings.AgentSettings`
     slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard"). The
     question's ``translation`` into the notes' language (agent/query_translation.py), where there is
     one, is compared with the passages too: in one language the embedder tells related from
-    unrelated better than across two."""
+    unrelated better than across two. A question naming what the notes never mention
+    (``unknown``: :func:`unknown_terms`) is not covered."""
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
     s = guard_signals(hits, query, glossary, semantics, translation)
-    return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated)
+    return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, unknown)
 
 
 class GuardSignals(NamedTuple):
@@ -77,10 +98,12 @@ class GuardSignals(NamedTuple):
     bm25: float  # the best BM25 score
     closeness: float | None  # the question's closest top-passage sentence (multilingual embedders)
     translated: float | None = None  # the same for the question's translation for the search
+    unknown: tuple[str, ...] = ()  # names in the question the notes never mention (unknown_terms)
 
 
-def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "") -> GuardSignals:
-    """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``."""
+def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "", vocabulary=None) -> GuardSignals:
+    """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``, the
+    unknown names only with a ``vocabulary``."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     return GuardSignals(
@@ -88,22 +111,28 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
         closeness=semantic_closeness(query, texts, semantics) if meaning else None,
         translated=semantic_closeness(translation, texts, semantics) if meaning and translation.strip() else None,
+        unknown=unknown_terms(query, vocabulary),
     )
 
 
 def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration",
-           translated: float | None = None) -> bool:
+           translated: float | None = None, unknown: tuple[str, ...] = ()) -> bool:
     """The guard's decision from its signals (shared with agent.calibrate): enough shared words, or a
     few with a high BM25 score; with a closeness (multilingual embedders), not far in meaning, and
     covered by meaning alone when very close: the question itself, or its translation
-    (``translated``: the translation's closeness, on the scale of the notes' language).
+    (``translated``: the translation's closeness, on the scale of the notes' language). Never
+    covered when the question names what the notes never mention (``unknown``).
 
     >>> e5 = CALIBRATED["e5:small-q4"]
     >>> decide(0.2, 5.0, None, "en", WORDS_ONLY), decide(0.2, 5.0, 0.9, "en", e5)
     (False, True)
     >>> decide(0.1, 2.0, 0.4, "en", e5, translated=1.1), decide(0.1, 2.0, 0.4, "en", e5, translated=1.3)
     (False, True)
+    >>> decide(0.9, 9.0, 1.5, "en", e5, unknown=("GPT-4",))
+    False
     """
+    if unknown:
+        return False
     words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25)
     if closeness is None:
         return words

@@ -54,6 +54,7 @@ class Turn:
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     translations: dict[str, str] = field(default_factory=dict)  # search query -> its translation ('' = none)
+    unknown_terms: tuple[str, ...] = ()  # names in the question the notes never mention (the scope guard's)
     _checked: tuple[str, CheckResult] | None = None
 
     def number_of(self, hit: Hit) -> int:

@@ -108,3 +108,68 @@ def tokenize(text: str) -> list[str]:
             continue
         tokens.append(token)
     return tokens
+
+
+# A Latin word, with its hyphenated or dotted parts ("GPT-3", "CS2916", "xAI", "v1.0", "IO-aware").
+_TERM_WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")
+_LOWER_SUFFIX = re.compile(r"^(.*?[A-Za-z0-9])(?:-[a-z]{2,})+$")  # "GPT-style", "280-billion-parameter": the head
+_QUANTITY = re.compile(r"^\d+(?:\.\d+)?[KMBTkmbt]$")  # "7B", "175B", "10k": a size, not a name
+_NAME_NUMBER = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)\s+(\d+(?:\.\d+)?)\b")  # "GPT 4", "Llama 2"
+
+
+def _term_key(word: str) -> str:
+    """How a term is compared: lower case, without hyphens and dots ("GPT-4" and "gpt4" are one)."""
+    return re.sub(r"[-.]", "", word.lower())
+
+
+def named_terms(text: str) -> list[str]:
+    """The names a text uses that must be in the notes for the notes to be about them: Latin words
+    with a letter and a digit ("GPT-4", "H100", "7B", "CO2"), two capitals ("MMLU", "FIFA") or a
+    capital inside ("xAI", "AlphaGo"). Plain capitalised words ("English", "December") are not
+    names here: a Chinese note says 英语 and 12月. A word with a lower-case suffix is its head
+    ("GPT-style" is GPT); a size ("7B", "175B") is not a name. Kept as written, in order, once each.
+
+    >>> named_terms("How many parameters does GPT-4 have, and what about GPT-style models on MMLU?")
+    ['GPT-4', 'GPT', 'MMLU']
+    >>> named_terms("马斯克搞的那家大模型公司xAI具体是哪一年成立的？"), named_terms("How did Shannon define the entropy of English?")
+    (['xAI'], [])
+    >>> named_terms("Are the Mistral 7B weights open? T=0, 2018, decoder-only, a 280-billion-parameter model, CO2")
+    ['CO2']
+    """
+    found: dict[str, str] = {}
+    for word in _TERM_WORD.findall(text):
+        word = _LOWER_SUFFIX.sub(r"\1", word)
+        letters = [c for c in word if c.isalpha()]
+        if not letters or _QUANTITY.match(word):
+            continue
+        digit = any(c.isdigit() for c in word)
+        capitals = sum(c.isupper() for c in letters)
+        if digit or capitals >= 2 or any(c.isupper() for c in word[1:]):
+            found.setdefault(_term_key(word), word)
+    return list(found.values())
+
+
+def term_forms(text: str) -> set[str]:
+    """Every form under which a text mentions a Latin word, for :func:`mentions`: each word, its
+    hyphenated parts, and a name with the number after it ("GPT 4" is GPT-4).
+
+    >>> sorted(term_forms("GPT-3 与 GPT 4, xAI"))
+    ['3', '4', 'gpt', 'gpt3', 'gpt4', 'xai']
+    """
+    forms: set[str] = set()
+    for word in _TERM_WORD.findall(text):
+        forms.add(_term_key(word))
+        forms.update(p.lower() for p in re.split(r"[-.]", word) if p)
+    forms.update(_term_key(name + number) for name, number in _NAME_NUMBER.findall(text))
+    return forms
+
+
+def mentions(forms: set[str], term: str) -> bool:
+    """Is ``term`` among ``forms`` (:func:`term_forms`), in the singular or the plural?
+
+    >>> forms = term_forms("GPT-3 与 GPT 4 的 LLM, 一块 GPU")
+    >>> [mentions(forms, t) for t in ("GPT-4", "gpt3", "LLMs", "GPUs", "GPT-2", "MMLU")]
+    [True, True, True, True, False, False]
+    """
+    key = _term_key(term)
+    return key in forms or (key.endswith("s") and key[:-1] in forms) or key + "s" in forms

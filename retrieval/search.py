@@ -25,7 +25,7 @@ from retrieval.embedders import Embedder, embed_queries, get_embedder, resolve_d
 from retrieval.errors import EmbedderError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.glossary import load_glossary
 from retrieval.store import REBUILD_HINT, StoredIndex, current_index_dir, load_stored, mismatch_reason
-from common.text import detect_language, tokenize
+from common.text import detect_language, term_forms, tokenize
 from retrieval.types import Hit
 
 
@@ -76,6 +76,7 @@ class Retriever:
         self.lexical = lexical
         self._reranker = None
         self._languages: dict[str, float] | None = None
+        self._term_forms: frozenset[str] | None = None
 
     @classmethod
     def load(cls, settings, embedder: Embedder | None = None) -> "Retriever":
@@ -168,6 +169,13 @@ class Retriever:
             counts = Counter(c.language for c in self.chunks)
             self._languages = {lang: counts[lang] / len(self.chunks) for lang in sorted(counts)}
         return self._languages
+
+    def term_forms(self) -> frozenset[str]:
+        """Every Latin word the indexed chunks mention, as :func:`common.text.term_forms` gives it: the
+        scope guard declines a question naming a model or benchmark the notes never mention ("GPT-4")."""
+        if self._term_forms is None:
+            self._term_forms = frozenset().union(*(term_forms(c.indexed_text()) for c in self.chunks))
+        return self._term_forms
 
     def search(self, query: str, k: int = 5, translations: Sequence[str] = ()) -> list[Hit]:
         """The top ``k`` chunks for ``query``; ``translations`` (the query in other languages, per request)

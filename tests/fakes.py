@@ -11,7 +11,7 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage
 
 from agent.llm import StaticBackend
-from common.text import tokenize
+from common.text import term_forms, tokenize
 from retrieval.types import Chunk, Hit
 
 
@@ -66,6 +66,10 @@ class FakeRetriever:
 
     def bm25_tokens(self, query: str) -> tuple[list[str], list[str]]:
         return tokenize(query), []
+
+    def term_forms(self) -> frozenset[str]:
+        """As retrieval.search.Retriever's: the Latin words the passages mention."""
+        return frozenset().union(*(term_forms(c.indexed_text()) for c in self.chunks))
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         words = set(tokenize(query))

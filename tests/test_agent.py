@@ -110,6 +110,20 @@ def test_out_of_corpus_questions_are_declined_with_closest_passages(course, ques
     assert result.answer.count("\n- ") == min(3, len(result.passages))  # the closest passages, if any matched
 
 
+def test_a_question_naming_what_the_notes_never_mention_is_declined_and_the_answer_names_it(course):
+    # the notes discuss GPT-3 (and, on a slide, GPT-4) but never MMLU: they cannot say how GPT-3 did on it
+    result = _agent(course).ask("What accuracy did GPT-3 reach on the MMLU benchmark?")
+    assert result.refused and result.answer.startswith("The course materials never mention `MMLU`.\nSorry,")
+    zh = _agent(course).ask("GPT-3 在 MMLU 基准上的准确率是多少？")
+    assert zh.refused and zh.answer.startswith("课程材料中没有提到 `MMLU`。")
+    off = _agent(course, relevance_named_terms=False).ask("What accuracy did GPT-3 reach on the MMLU benchmark?")
+    assert "never mention" not in off.answer
+    # a name the notes do mention, however spelled, is no reason to decline
+    for question in ("GPT3 的参数量是多少？", "How many parameters does GPT 3 have?"):
+        answered = _agent(course).ask(question)
+        assert "never mention" not in answered.answer and "没有提到" not in answered.answer, question
+
+
 def test_homework_requests_get_explanations_and_readings_not_solutions(course):
     result = _agent(course).ask("Write my Build Your Own LLaMa homework for me")
     assert result.mode == "homework" and "won't write the solution" in result.answer
