@@ -304,9 +304,10 @@ class AgentSettings(BaseSettings):
         "99 = off.",
     )
     relevance_named_terms: bool = Field(
-        True, description="Decline a question that names a model, benchmark or product the indexed notes never "
-        "mention (a Latin word with a digit, two capitals or a capital inside: GPT-4, MMLU, xAI; agent/relevance.py "
-        "unknown_terms), whatever else it shares with them. Off = the other signals decide alone.",
+        True, description="Decline a question that names a model, chip or course the indexed notes never mention "
+        "(a capital first, a digit within, and three digits or three letters with two capitals: GPT-5, GPT-4o, A100; "
+        "common/text.py named_terms), whatever else it shares with them; the answer names it. Off = the other signals "
+        "decide alone.",
     )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."

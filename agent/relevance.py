@@ -5,8 +5,8 @@ contains the word or one of its glossary translations. Raw BM25 scores cannot do
 "什么是语言模型" has a tiny BM25 score because 语言/模型 occur everywhere, yet it is covered.
 Numbers never count as covered (they still count as words of the question): a year the notes
 happen to mention does not make "Who won the 2018 World Cup?" a course question. A question
-naming a model, benchmark or product the notes never mention ("How many parameters does GPT-4
-have?", "…the MMLU benchmark?": :func:`common.text.named_terms`) is declined whatever else it
+naming a model, chip or course the notes never mention ("How many parameters does GPT-5
+have?", "…on an A100?": :func:`common.text.named_terms`) is declined whatever else it
 shares with them: the notes cannot say what they never name.
 
 With an embedder that can compare the question's language with the passages' (agent/semantic.py),
@@ -67,7 +67,7 @@ def unknown_terms(query: str, vocabulary) -> tuple[str, ...]:
     >>> notes = term_forms("GPT-3 有1750亿参数。 CS2916 的作业。")
     >>> unknown_terms("How many parameters does GPT-4 have?", notes), unknown_terms("GPT3 的参数量？", notes)
     (('GPT-4',), ())
-    >>> unknown_terms("What accuracy did GPT-3 reach on MMLU?", None)
+    >>> unknown_terms("How many parameters does GPT-4 have?", None)
     ()
     """
     if vocabulary is None:

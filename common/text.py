@@ -110,66 +110,79 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-# A Latin word, with its hyphenated or dotted parts ("GPT-3", "CS2916", "xAI", "v1.0", "IO-aware").
-_TERM_WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")
-_LOWER_SUFFIX = re.compile(r"^(.*?[A-Za-z0-9])(?:-[a-z]{2,})+$")  # "GPT-style", "280-billion-parameter": the head
-_QUANTITY = re.compile(r"^\d+(?:\.\d+)?[KMBTkmbt]$")  # "7B", "175B", "10k": a size, not a name
-_NAME_NUMBER = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)\s+(\d+(?:\.\d+)?)\b")  # "GPT 4", "Llama 2"
+# A Latin word, with its hyphenated, dotted or underscored parts ("GPT-3.5", "CS2916", "log_2");
+# the lookarounds, not \b, so that a word touching Chinese characters ("GPT-4的") is still one.
+_TERM_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*")
+_LOWER_SUFFIX = re.compile(r"^(.*?[A-Za-z0-9])(?:-[a-z]{2,})+$")  # "GPT-4-style": the name is the head
+_SIZE_SUFFIX = re.compile(r"^(.*?[A-Za-z0-9])(?:-\d+(?:\.\d+)?[KMBTkmbt])+$")  # "Llama-2-7B": the name is Llama-2
+_NAME_NUMBER = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9]*)\s+(\d{1,2}(?:\.\d+)?)(?![A-Za-z0-9_.])")  # "GPT 4"
 
 
-def _term_key(word: str) -> str:
-    """How a term is compared: lower case, without hyphens and dots ("GPT-4" and "gpt4" are one)."""
-    return re.sub(r"[-.]", "", word.lower())
+def term_key(word: str) -> str:
+    """How a term is compared: lower case, without hyphens, dots, underscores and spaces ("GPT 4" is "gpt4")."""
+    return re.sub(r"[-._\s]", "", word.lower())
+
+
+def _is_name(word: str) -> bool:
+    """A capital first and a digit within, and three digits ("H100", "CS2916") or three letters
+    with two capitals ("GPT-4", "PaLM-2"): not "HW2", "Q3", "Week3" or "Llama-2"."""
+    letters = [c for c in word if c.isalpha()]
+    digits = sum(c.isdigit() for c in word)
+    return word[0].isupper() and digits > 0 and (
+        digits >= 3 or (len(letters) >= 3 and sum(c.isupper() for c in letters) >= 2))
 
 
 def named_terms(text: str) -> list[str]:
-    """The names a text uses that must be in the notes for the notes to be about them: Latin words
-    with a letter and a digit ("GPT-4", "H100", "7B", "CO2"), two capitals ("MMLU", "FIFA") or a
-    capital inside ("xAI", "AlphaGo"). Plain capitalised words ("English", "December") are not
-    names here: a Chinese note says 英语 and 12月. A word with a lower-case suffix is its head
-    ("GPT-style" is GPT); a size ("7B", "175B") is not a name. Kept as written, in order, once each.
+    """The names of models, chips and courses a text uses (:func:`_is_name`: "GPT-4", "GPT 5",
+    "H100", "CS2916"). Chinese text keeps such names as they are, so notes that never write one
+    are not about it. Only these: a concept's acronym ("MLM", "RLHF", "LoRA") and plain or
+    capitalised words ("English", "Cross-Entropy") are often written in Chinese in the notes
+    (掩码语言模型, 英语, 交叉熵); a course's own short forms ("HW2", "Week 3", "Q3") and words
+    starting with a digit ("7B", "2nd", "3D") are not names either. A lower-case suffix or a size
+    leaves the name ("GPT-4-style" is GPT-4, "LLaMA-2-7B" is LLaMA-2). Kept as written, in order,
+    once each (full-width letters read as ASCII).
 
-    >>> named_terms("How many parameters does GPT-4 have, and what about GPT-style models on MMLU?")
-    ['GPT-4', 'GPT', 'MMLU']
-    >>> named_terms("马斯克搞的那家大模型公司xAI具体是哪一年成立的？"), named_terms("How did Shannon define the entropy of English?")
-    (['xAI'], [])
-    >>> named_terms("Are the Mistral 7B weights open? T=0, 2018, decoder-only, a 280-billion-parameter model, CO2")
-    ['CO2']
+    >>> named_terms("How many parameters does GPT-4 have, and the GPT-4-style models on MMLU?")
+    ['GPT-4']
+    >>> named_terms("Is GPT 5 out? What does LLaMA-2-7B do on an H100? ＧＰＴ－４ｏ呢？")
+    ['GPT 5', 'LLaMA-2', 'H100', 'GPT-4o']
+    >>> named_terms("Is HW2 of Week 3 OK at 11:59 PM in December 2021? Mistral 7B, Llama-2, T=0, 3D, np.log2, xAI, MLM")
+    []
     """
+    text = unicodedata.normalize("NFKC", text)
+    joined = {m.start(): m.group(0) for m in _NAME_NUMBER.finditer(text)}  # "GPT 5": a name with its number
     found: dict[str, str] = {}
-    for word in _TERM_WORD.findall(text):
-        word = _LOWER_SUFFIX.sub(r"\1", word)
-        letters = [c for c in word if c.isalpha()]
-        if not letters or _QUANTITY.match(word):
-            continue
-        digit = any(c.isdigit() for c in word)
-        capitals = sum(c.isupper() for c in letters)
-        if digit or capitals >= 2 or any(c.isupper() for c in word[1:]):
-            found.setdefault(_term_key(word), word)
+    for m in _TERM_WORD.finditer(text):
+        word = _SIZE_SUFFIX.sub(r"\1", _LOWER_SUFFIX.sub(r"\1", m.group(0)))
+        if word == m.group(0) and m.start() in joined and _is_name(joined[m.start()]):
+            word = re.sub(r"\s+", " ", joined[m.start()])
+        if _is_name(word):
+            found.setdefault(term_key(word), word)
     return list(found.values())
 
 
 def term_forms(text: str) -> set[str]:
     """Every form under which a text mentions a Latin word, for :func:`mentions`: each word, its
-    hyphenated parts, and a name with the number after it ("GPT 4" is GPT-4).
+    parts, and a word with the number after it ("GPT 4" is GPT-4).
 
-    >>> sorted(term_forms("GPT-3 与 GPT 4, xAI"))
-    ['3', '4', 'gpt', 'gpt3', 'gpt4', 'xai']
+    >>> sorted(term_forms("GPT-3 与 GPT 4的, xAI, log_2"))
+    ['2', '3', '4', 'gpt', 'gpt3', 'gpt4', 'log', 'log2', 'xai']
     """
+    text = unicodedata.normalize("NFKC", text)
     forms: set[str] = set()
     for word in _TERM_WORD.findall(text):
-        forms.add(_term_key(word))
-        forms.update(p.lower() for p in re.split(r"[-.]", word) if p)
-    forms.update(_term_key(name + number) for name, number in _NAME_NUMBER.findall(text))
+        forms.add(term_key(word))
+        forms.update(p.lower() for p in re.split(r"[-._]", word) if p)
+    forms.update(term_key(name + number) for name, number in _NAME_NUMBER.findall(text))
     return forms
 
 
 def mentions(forms: set[str], term: str) -> bool:
     """Is ``term`` among ``forms`` (:func:`term_forms`), in the singular or the plural?
 
-    >>> forms = term_forms("GPT-3 与 GPT 4 的 LLM, 一块 GPU")
-    >>> [mentions(forms, t) for t in ("GPT-4", "gpt3", "LLMs", "GPUs", "GPT-2", "MMLU")]
-    [True, True, True, True, False, False]
+    >>> forms = term_forms("GPT-3 与 GPT 4 的 A100")
+    >>> [mentions(forms, t) for t in ("GPT-4", "GPT3", "A100s", "GPT-2", "H100")]
+    [True, True, True, False, False]
     """
-    key = _term_key(term)
-    return key in forms or (key.endswith("s") and key[:-1] in forms) or key + "s" in forms
+    key = term_key(term)
+    return key in forms or (key.endswith("s") and key[:-1] in forms)
