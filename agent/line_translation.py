@@ -60,7 +60,8 @@ from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
-_LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、]\s*")
+_LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、](?!\d)\s*")  # "1. ", not the "0." of "0.5B"
+_GROUPED = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # the commas of "15,000"
 _URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 # a number with a counting unit: Chinese counts in 万 (10^4) and 亿 (10^8), English in thousands
 _UNITS = {"万亿": 10**12, "千亿": 10**11, "百亿": 10**10, "亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4,
@@ -95,9 +96,14 @@ def keeps_numbers(source: str, translation: str) -> bool:
     True
     >>> keeps_numbers("1750亿参数的GPT-3与7B模型", "GPT-3 with 175 billion parameters and a 7B model")
     True
+    >>> [keeps_numbers("0.5B模型约有1.5万个样本", t) for t in ("The 0.5B model has about 15,000 samples",
+    ...                                                     "The 5B model has about 50000 samples")]
+    [True, False]
+    >>> keeps_numbers("3.5万亿个token，4k上下文", "3.5 trillion tokens, a 4,000-token context")
+    True
     """
     def clean(text: str) -> str:
-        return _URL.sub(" ", _LIST_NUMBER.sub("", text))
+        return _URL.sub(" ", _LIST_NUMBER.sub("", _GROUPED.sub("", text)))
 
     def counted(text: str) -> tuple[list[float], str]:
         """The values of the numbers with a unit, and the text without them."""
@@ -105,6 +111,7 @@ def keeps_numbers(source: str, translation: str) -> bool:
         return values, _COUNTED.sub(" ", text)
 
     source_values, source_rest = counted(clean(source))
+    translation = _GROUPED.sub("", translation)
     values = counted(translation)[0]
     values += [float(d) for d in _DIGITS.findall(translation)]  # "300000000000" spelled out
     if not all(any(math.isclose(v, w, rel_tol=1e-9) for w in values) for v in source_values):
