@@ -145,7 +145,8 @@ class LineTranslation:
         self.current: tuple[int, str] | None = None  # (sent line k, its translation so far)
         self.translated = 0
         self.kept = 0
-        self.failed: list[str] = []
+        self.moved = 0  # translations shown under another line than the number they came under
+        self.failed: list[str] = []  # translations that did not pass under their number (and not moved yet)
 
     @property
     def started(self) -> bool:
@@ -233,14 +234,50 @@ class LineTranslation:
         i = self.sent[k]
         self.next_open = k + 1
         body = _BULLET.sub("", _ANY_MARKER.sub("", body).strip())  # the line is shown as a bullet already
+        shown = self._judged(i, body)
+        if shown is not None:
+            self._pass(i, shown)
+            return
+        moved = bool(body) and self._moved_to_waiting(body)  # before line i waits: it failed there
+        self._fail(i)
+        if body and not moved:
+            self.failed.append(body)
+
+    def _judged(self, i: int, body: str) -> str | None:
+        """``body`` as line i shows it ("translation [n]", with the line's own marker) when it passes
+        as line i's translation (its numbers kept, ``judge``), else None."""
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if body and keeps_numbers(source, body) and self.judge(candidate, source):
-            self._pass(i, candidate)
-        else:
-            if body:
-                self.failed.append(body)
-            self._fail(i)
+        return candidate if body and keeps_numbers(source, body) and self.judge(candidate, source) else None
+
+    def _moved_to_waiting(self, body: str) -> bool:
+        """A slipped number, one way: the model wrote an earlier line's translation under a later
+        number (it split a line, and the numbers after it moved on). ``body`` failed under its own
+        number; it is shown under a line waiting for :meth:`retry` that it passes for. The other
+        way (it merged or skipped one: a later line's translation under an earlier number) is
+        :meth:`_fail`'s. Either way a translation is judged as the line it is shown under.
+
+        >>> key = {"熵衡量不确定性。": "uncertainty", "香农在1948年提出熵。": "Shannon", "交叉熵是上界。": "upper bound"}
+        >>> lines = ["熵衡量不确定性。 [1]", "香农在1948年提出熵。 [2]", "交叉熵是上界。 [2]"]
+        >>> lt = LineTranslation(lines, [True] * 3, judge=lambda text, source: key[source] in text, retry_lines=2)
+        >>> [*lt.feed("1. Entropy\\n2. Entropy measures uncertainty.\\n3. Shannon proposed entropy in 1948.\\n"), *lt.close()]
+        ['Entropy measures uncertainty. [1]', 'Shannon proposed entropy in 1948. [2]']
+        >>> lt.moved, lt.pending  # lines 1 and 2 came one number late; line 3, left out, waits
+        (2, [2])
+        >>> lt = LineTranslation(lines, [True] * 3, judge=lambda text, source: key[source] in text, retry_lines=2)
+        >>> [*lt.feed("1. Shannon proposed entropy in 1948.\\n2. Cross entropy is an upper bound.\\n"), *lt.close()]
+        []
+        >>> lt.moved, lt.pending  # line 1 was skipped: lines 2 and 3 came one number early
+        (2, [0])
+        """
+        for p in self.pending:
+            shown = self._judged(p, body)
+            if shown is not None:
+                self.pending.remove(p)
+                self._pass(p, shown)
+                self.moved += 1
+                return True
+        return False
 
     def _pass(self, i: int, translation: str) -> None:
         self.result[i] = translation
@@ -248,8 +285,16 @@ class LineTranslation:
         self.translated += 1
 
     def _fail(self, i: int) -> None:
-        """A line without a passing translation: it waits for :meth:`retry` while there is room, else
-        it is shown as quoted."""
+        """A line without a passing translation under its own number: one that failed under an
+        earlier number may pass as its translation (a slipped number, :meth:`_moved_to_waiting`);
+        else it waits for :meth:`retry` while there is room, else it is shown as quoted."""
+        for body in self.failed:
+            shown = self._judged(i, body)
+            if shown is not None:
+                self.failed.remove(body)
+                self._pass(i, shown)
+                self.moved += 1
+                return
         if len(self.pending) < self.retry_lines:
             self.pending.append(i)
         else:

@@ -254,9 +254,12 @@ class RouteStrategy(Strategy):
                 log.warning("the model failed while translating lines again (%s); quoting the rest", type(exc).__name__)
             for line in lt.settle(again):
                 yield emit(line)
+            lt.moved += again.moved
         if not lt.started:
             return False
         turn.timings["translated_lines"] = lt.translated
+        if lt.moved:
+            turn.timings["moved_lines"] = lt.moved  # shown under another line than their number's
         if lt.kept:
             yield Status(f"showed {lt.kept} line(s) as quoted: their translation was missing or not supported by the passage")
         return True
