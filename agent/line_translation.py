@@ -61,7 +61,7 @@ _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、](?!\d)\s*")  # "1. ", not the "0." of "0.5B"
-_GROUPED = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # the commas of "15,000"
+_THOUSANDS = re.compile(r"(?<![\d,.])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])")  # "15,000" (not "(224,224,3)", "[0,255]")
 _URL = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 # a number with a counting unit: Chinese counts in 万 (10^4) and 亿 (10^8), English in thousands
 _UNITS = {"万亿": 10**12, "千亿": 10**11, "百亿": 10**10, "亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4,
@@ -101,9 +101,26 @@ def keeps_numbers(source: str, translation: str) -> bool:
     [True, False]
     >>> keeps_numbers("3.5万亿个token，4k上下文", "3.5 trillion tokens, a 4,000-token context")
     True
+
+    A comma between digits is read both ways, as a list and as a thousands separator: "64,128,256"
+    may be either.
+
+    >>> [keeps_numbers(s, t) for s, t in [("输入形状为(224,224,3)", "The input shape is (224, 224, 3)"),
+    ...     ("批大小取64,128,256", "batch sizes of 64, 128, 256"), ("约3,000个", "about 3000"), ("[0,255]", "[0, 25]")]]
+    [True, True, True, False]
     """
+    return _keeps_numbers(source, translation) or _keeps_numbers(_ungrouped(source), _ungrouped(translation))
+
+
+def _ungrouped(text: str) -> str:
+    """Thousands separators dropped: "15,000" → "15000"."""
+    return _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
+
+
+def _keeps_numbers(source: str, translation: str) -> bool:
+    """:func:`keeps_numbers`, with commas read as they stand."""
     def clean(text: str) -> str:
-        return _URL.sub(" ", _LIST_NUMBER.sub("", _GROUPED.sub("", text)))
+        return _URL.sub(" ", _LIST_NUMBER.sub("", text))
 
     def counted(text: str) -> tuple[list[float], str]:
         """The values of the numbers with a unit, and the text without them."""
@@ -111,7 +128,6 @@ def keeps_numbers(source: str, translation: str) -> bool:
         return values, _COUNTED.sub(" ", text)
 
     source_values, source_rest = counted(clean(source))
-    translation = _GROUPED.sub("", translation)
     values = counted(translation)[0]
     values += [float(d) for d in _DIGITS.findall(translation)]  # "300000000000" spelled out
     if not all(any(math.isclose(v, w, rel_tol=1e-9) for w in values) for v in source_values):
@@ -131,6 +147,8 @@ class LineTranslation:
     lines shown as quoted; ``failed`` holds the translations that did not pass.
     """
 
+    POOL = 4  # translations that failed under earlier numbers, tried for a line that fails (the latest)
+
     def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str, str], bool], retry_lines: int = 0):
         self.lines = lines
         self.sent = [i for i, s in enumerate(send) if s]  # sent line k (numbered k + 1) is lines[sent[k]]
@@ -147,6 +165,7 @@ class LineTranslation:
         self.kept = 0
         self.moved = 0  # translations shown under another line than the number they came under
         self.failed: list[str] = []  # translations that did not pass under their number (and not moved yet)
+        self._rejected: set[tuple[int, str]] = set()  # (line, translation) pairs judged and failed
 
     @property
     def started(self) -> bool:
@@ -246,9 +265,14 @@ class LineTranslation:
     def _judged(self, i: int, body: str) -> str | None:
         """``body`` as line i shows it ("translation [n]", with the line's own marker) when it passes
         as line i's translation (its numbers kept, ``judge``), else None."""
+        if not body or (i, body) in self._rejected:  # each pair is judged once
+            return None
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        return candidate if body and keeps_numbers(source, body) and self.judge(candidate, source) else None
+        if keeps_numbers(source, body) and self.judge(candidate, source):
+            return candidate
+        self._rejected.add((i, body))
+        return None
 
     def _moved_to_waiting(self, body: str) -> bool:
         """A slipped number, one way: the model wrote an earlier line's translation under a later
@@ -270,7 +294,7 @@ class LineTranslation:
         >>> lt.moved, lt.pending  # line 1 was skipped: lines 2 and 3 came one number early
         (2, [0])
         """
-        for p in self.pending:
+        for p in reversed(self.pending):  # the nearest first: a number moves by one or two
             shown = self._judged(p, body)
             if shown is not None:
                 self.pending.remove(p)
@@ -288,7 +312,7 @@ class LineTranslation:
         """A line without a passing translation under its own number: one that failed under an
         earlier number may pass as its translation (a slipped number, :meth:`_moved_to_waiting`);
         else it waits for :meth:`retry` while there is room, else it is shown as quoted."""
-        for body in self.failed:
+        for body in reversed(self.failed[-self.POOL:]):  # the nearest first, and a few only
             shown = self._judged(i, body)
             if shown is not None:
                 self.failed.remove(body)
