@@ -341,20 +341,24 @@ def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_
     assert answer.timings["retried_lines"] == 1 and not answer.error
 
 
+def _summed_up_in_english(*replies: str):
+    """The answer to an English request over ZH_NOTES (three quoted lines) when the model's replies
+    to the translation requests are ``replies``, in order."""
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike(r) for r in replies]))
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    return agent.ask("Please sum up these two notes for me?", options=TurnOptions(k=2, grounded_only=False))
+
+
 def test_a_translation_of_another_line_of_the_same_passage_is_shown_under_that_line_not_under_its_number():
     # both lines come from passage 1, so the passage supports either translation under either line;
     # a line must be as alike to its own source line as a translation (route.LINE_LIKENESS), and a
     # translation written under the wrong number is shown under the line it translates
-    from agent.llm import StaticBackend
-
-    writer = RecordingWriter(messages=iter([
-        AIMessageLike("1. T=0 always picks the most likely tokens.\n"  # the model swapped lines 1 and 2
-                      "2. The temperature parameter T controls the randomness of sampling.\n"
-                      "3. Shannon introduced information theory in 1948.\n"),
-    ]))
-    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
-                  settings=AgentSettings(answer_mode="translate"))
-    answer = agent.ask("Please sum up these two notes for me?", options=TurnOptions(k=2, grounded_only=False))
+    answer = _summed_up_in_english("1. T=0 always picks the most likely tokens.\n"  # the model swapped lines 1 and 2
+                                   "2. The temperature parameter T controls the randomness of sampling.\n"
+                                   "3. Shannon introduced information theory in 1948.\n")
     assert answer.answer.splitlines()[1:] == ["- The temperature parameter T controls the randomness of sampling [1].",
                                               "- T=0 always picks the most likely tokens [1].",
                                               "- Shannon introduced information theory in 1948 [2]."]
@@ -365,16 +369,10 @@ def test_a_translation_of_another_line_of_the_same_passage_is_shown_under_that_l
 def test_a_translation_of_another_line_is_not_shown_where_it_is_not_alike():
     # line 2's translation written under number 1 and again under number 2: it is shown once, under
     # line 2; line 1, which no reply translates, is asked again and then shown as quoted
-    from agent.llm import StaticBackend
-
-    writer = RecordingWriter(messages=iter([
-        AIMessageLike("1. T=0 always picks the most likely tokens.\n2. T=0 always picks the most likely tokens.\n"
-                      "3. Shannon introduced information theory in 1948.\n"),
-        AIMessageLike("1. Bananas are yellow.\n"),
-    ]))
-    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"),
-                  settings=AgentSettings(answer_mode="translate"))
-    answer = agent.ask("Please sum up these two notes for me?", options=TurnOptions(k=2, grounded_only=False))
+    answer = _summed_up_in_english("1. T=0 always picks the most likely tokens.\n"
+                                   "2. T=0 always picks the most likely tokens.\n"
+                                   "3. Shannon introduced information theory in 1948.\n",
+                                   "1. Bananas are yellow.\n")
     assert answer.answer.splitlines()[1:] == ["- 温度参数 T 控制采样的随机性 [1]。",
                                               "- T=0 always picks the most likely tokens [1].",
                                               "- Shannon introduced information theory in 1948 [2]."]
