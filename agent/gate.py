@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from common.text import detect_language, split_sentences, tokenize
+from common.text import detect_language, split_sentences, tokenize, without_links
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
@@ -88,7 +88,8 @@ class SentenceGate:
                 self.shown.append(piece)
                 yield piece
             return
-        if detect_language(body) != self.language and len(_WORDISH.findall(body)) >= 6:
+        # a link's target is an address, not prose: "[Basic Concepts](#基础知识)" is in English
+        if detect_language(without_links(body)) != self.language and len(_WORDISH.findall(body)) >= 6:
             self.dropped.append(Dropped(body, "wrong_language"))
             return
         if all(s.supported for s in statements):

@@ -53,6 +53,21 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk >= 0.25 * (cjk + latin) else "en"
 
 
+_LINK_TARGET = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
+
+
+def without_links(text: str) -> str:
+    """``text`` without addresses: a Markdown link's target and a bare URL, which the reader does
+    not read as prose ("[Basic Concepts](#基础知识)" is English to read).
+
+    >>> without_links("**(1)** [Basic Concepts](#基础知识), see <https://a.org/x>")
+    '**(1)** [Basic Concepts , see  '
+    >>> detect_language("[Basic Concepts](#基础知识)"), detect_language(without_links("[Basic Concepts](#基础知识)"))
+    ('zh', 'en')
+    """
+    return _LINK_TARGET.sub(" ", text)
+
+
 def has_letters(text: str) -> bool:
     """Any Latin letter or CJK ideograph outside LaTeX (what :func:`detect_language` ignores)? A
     formula or a row of numbers has none.

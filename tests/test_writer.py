@@ -810,6 +810,25 @@ def test_a_model_writing_its_own_instructions_back_is_not_shown():
     assert list(gate.feed("This course is about large language models [1]. ")) + gate.close()
 
 
+def test_a_translated_line_whose_links_keep_the_notes_anchors_is_in_the_question_language():
+    # the reading list links its topics to Chinese anchors; a faithful translation keeps the targets
+    # ("[Basic Concepts](#基础知识)"), which the reader does not read: it was dropped as Chinese
+    from types import SimpleNamespace
+
+    from agent.gate import SentenceGate
+
+    def supported(text):  # the check passes every sentence: only the language is under test
+        return SimpleNamespace(answer=text, sentences=[SimpleNamespace(supported=True)])
+
+    line = ("We organise the topics in three areas: [Basics](#基础知识), [Existing models and their uses]"
+            "(#现有基础模型及其应用的调查), [Social impact](#社会考量与影响) [1]. ")
+    gate = SentenceGate(supported, "en", lead_ins=False)
+    assert list(gate.feed(line)) + gate.close() == [line] and not gate.dropped
+    gate = SentenceGate(supported, "en", lead_ins=False)
+    assert list(gate.feed("我们将课程主题组织在三个领域，见 [Basics](#basics) [1]。")) + gate.close() == []
+    assert [d.reason for d in gate.dropped] == ["wrong_language"]
+
+
 def test_an_english_fragment_inside_chinese_slides_does_not_make_any_english_sentence_supported():
     from agent.citations import SupportScorer
 

@@ -27,7 +27,7 @@ from agent.sentences import best_sentences
 from agent.strategies import Strategy
 from agent.tools import CourseTools
 from agent.turn import Turn
-from common.text import detect_language, has_letters, split_sentences
+from common.text import detect_language, has_letters, split_sentences, without_links
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
@@ -287,7 +287,7 @@ class RouteStrategy(Strategy):
         result = check(marked)
         statements = {s.index for s in result.sentences}
         if not statements:  # nothing to cite (the gate has ruled out the prompt's words): likeness decides
-            return detect_language(body) == turn.language
+            return detect_language(without_links(body)) == turn.language
         by_source = {c.sentence_index for c in result.citations if c.n == n and c.verdict == "supported"}
         return bool(shown) and statements <= by_source
 
