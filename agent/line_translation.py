@@ -149,11 +149,14 @@ class LineTranslation:
 
     POOL = 4  # translations that failed under earlier numbers, tried for a line that fails (the latest)
 
-    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str, str], bool], retry_lines: int = 0):
+    def __init__(self, lines: list[str], send: list[bool], judge: Callable[[str, str], bool], retry_lines: int = 0,
+                 likeness: Callable[[str, str], float] | None = None):
         self.lines = lines
         self.sent = [i for i, s in enumerate(send) if s]  # sent line k (numbered k + 1) is lines[sent[k]]
         self.judge = judge
         self.retry_lines = retry_lines
+        self.likeness = likeness  # (translation, source line) -> how alike; a moved translation goes to its likest line
+        self._likest: dict[str, int] = {}
         self.pending: list[int] = []  # failed lines waiting for :meth:`retry` (indices into lines)
         self.passed: set[int] = set()  # lines shown translated
         self.result: dict[int, str] = {}  # index into lines -> what to show
@@ -207,7 +210,8 @@ class LineTranslation:
 
     def retry(self) -> "LineTranslation":
         """The waiting lines as a translation of their own (numbered from 1, judged alike, no retry)."""
-        return LineTranslation([self.lines[i] for i in self.pending], [True] * len(self.pending), self.judge)
+        return LineTranslation([self.lines[i] for i in self.pending], [True] * len(self.pending), self.judge,
+                               likeness=self.likeness)
 
     def settle(self, again: "LineTranslation") -> list[str]:
         """Take the translations :meth:`retry`'s request passed; the rest of the waiting lines are
@@ -295,13 +299,29 @@ class LineTranslation:
         (2, [0])
         """
         for p in reversed(self.pending):  # the nearest first: a number moves by one or two
-            shown = self._judged(p, body)
+            shown = self._judged(p, body) if self._may_move(body, p) else None
             if shown is not None:
                 self.pending.remove(p)
                 self._pass(p, shown)
                 self.moved += 1
                 return True
         return False
+
+    def _may_move(self, body: str, i: int) -> bool:
+        """May ``body``, written under another line's number, be shown as line i's? Only when line i
+        is the sent line it is likest to (with ``likeness``; else any line it passes for): among
+        many tries a translation of one line may pass as another's.
+
+        >>> like = lambda text, source: len(set(text) & set(source))
+        >>> lt = LineTranslation(["abc [1]", "abd [1]"], [True, True], judge=lambda t, s: True, likeness=like)
+        >>> lt._may_move("abx", 0), lt._may_move("abd", 0), lt._may_move("abd", 1)
+        (True, False, True)
+        """
+        if self.likeness is None:
+            return True
+        if body not in self._likest:
+            self._likest[body] = max(self.sent, key=lambda j: self.likeness(body, split_marker(self.lines[j])[0]))
+        return self._likest[body] == i
 
     def _pass(self, i: int, translation: str) -> None:
         self.result[i] = translation
@@ -313,7 +333,7 @@ class LineTranslation:
         earlier number may pass as its translation (a slipped number, :meth:`_moved_to_waiting`);
         else it waits for :meth:`retry` while there is room, else it is shown as quoted."""
         for body in reversed(self.failed[-self.POOL:]):  # the nearest first, and a few only
-            shown = self._judged(i, body)
+            shown = self._judged(i, body) if self._may_move(body, i) else None
             if shown is not None:
                 self.failed.remove(body)
                 self._pass(i, shown)

@@ -220,7 +220,7 @@ class RouteStrategy(Strategy):
         if not any(send):
             return False  # the quote is in the question's language already
         lt = LineTranslation(lines, send, lambda text, source: self._judge_line(turn, text, source, semantics),
-                             retry_lines=RETRY_LINES)
+                             retry_lines=RETRY_LINES, likeness=semantics.similarity if semantics is not None else None)
         intro = phrase(intro_key, turn.language) + "\n"
 
         def emit(line: str) -> Event:
