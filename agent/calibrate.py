@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals
+from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
 from agent.policy import extract_code, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
@@ -79,7 +79,8 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
     vocabulary = retriever.term_forms() if named_terms else None
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
-        return guard_signals(hits, question, retriever.glossary, semantics, translation, vocabulary)
+        return guard_signals(hits, question, retriever.glossary, semantics, translation,
+                             unknown_terms(question, vocabulary))
 
     def notes(question: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""

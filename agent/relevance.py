@@ -87,8 +87,8 @@ def is_covered(hits, query: str, glossary, settings, semantics=None, translation
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
-    s = guard_signals(hits, query, glossary, semantics, translation)
-    return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, unknown)
+    s = guard_signals(hits, query, glossary, semantics, translation, unknown)
+    return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown)
 
 
 class GuardSignals(NamedTuple):
@@ -101,9 +101,11 @@ class GuardSignals(NamedTuple):
     unknown: tuple[str, ...] = ()  # names in the question the notes never mention (unknown_terms)
 
 
-def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "", vocabulary=None) -> GuardSignals:
-    """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``, the
-    unknown names only with a ``vocabulary``."""
+def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "",
+                  unknown: tuple[str, ...] = ()) -> GuardSignals:
+    """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``;
+    ``unknown``: the question's :func:`unknown_terms`, which its caller finds (the agent keeps them
+    for the refusal)."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     return GuardSignals(
@@ -111,7 +113,7 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
         closeness=semantic_closeness(query, texts, semantics) if meaning else None,
         translated=semantic_closeness(translation, texts, semantics) if meaning and translation.strip() else None,
-        unknown=unknown_terms(query, vocabulary),
+        unknown=unknown,
     )
 
 

@@ -172,7 +172,7 @@ class Retriever:
 
     def term_forms(self) -> frozenset[str]:
         """Every Latin word the indexed chunks mention, as :func:`common.text.term_forms` gives it: the
-        scope guard declines a question naming a model or benchmark the notes never mention ("GPT-4")."""
+        scope guard declines a question naming a model, chip or course the notes never mention ("GPT-5")."""
         if self._term_forms is None:
             self._term_forms = frozenset().union(*(term_forms(c.indexed_text()) for c in self.chunks))
         return self._term_forms
