@@ -39,12 +39,18 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(event, Done):
             answer = event.answer
     print()
+    if answer.untranslated:
+        from agent.prompts import phrase
+
+        print("\n" + phrase("untranslated_lines", answer.language, count=len(answer.untranslated)) + ":")
+        for line in answer.untranslated:
+            print(f"  {line}")
     if answer.error:
         print(f"error: {answer.error}", file=sys.stderr)
     if args.json:
         data = answer.public_dict()
         print(json.dumps({k: data[k] for k in ("answer", "citations", "tool_calls", "timings", "refused", "mode",
-                                               "strategy", "verification", "passages", "code_runs", "error")},
+                                               "strategy", "verification", "passages", "code_runs", "error", "untranslated")},
                          ensure_ascii=False))
     else:
         print("\nSources:")

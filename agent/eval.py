@@ -13,6 +13,8 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 - language match, over answered questions (a refusal is a fixed sentence in the question's
   language): the answer's own words are in the question's language (code and [n] removed; the
   whole text of quoted answers, whose quotes are in the notes' language);
+- lines left out of translated answers (their translation failed the check; shown apart, as in the
+  notes): how many answers left any out, and how many lines in all;
 - citation precision / recall separately for written answers (mode ``generate``; ``written_translations``
   of them are the quote translated by the model, English questions over Chinese notes; ``composed_*``
   leaves those out) and quoted ones;
@@ -55,6 +57,8 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         elapsed = time.perf_counter() - t0
         gold = item.get("answer_contains") or []
         cited = set(answer.cited_numbers())
+        # passages only the lines left out of a translated answer point to (listed apart, not cited)
+        left_out = {int(n) for line in answer.untranslated for n in re.findall(r"\[(\d{1,3})\]", line)} - cited
         ver = answer.verification
         rows.append({
             "id": item["id"],
@@ -67,6 +71,8 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "recall": ver.recall if ver else None,
             "mode": answer.mode,
             "translated": bool(answer.timings.get("translated")),  # written: the model translated the quote
+            "untranslated": len(answer.untranslated),  # quoted lines the translation left out (shown apart)
+            "gold_only_left_out": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages if p.n in left_out),
             "error": answer.error,
             "seconds": elapsed,
             "first_token_s": answer.timings.get("first_token_s"),
@@ -106,6 +112,11 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "false_refusal_rate": round(sum(r["refused"] for r in inside) / len(inside), 4) if inside else None,
         "written": len(written),
         "written_translations": sum(r["translated"] for r in written),
+        # translated answers that left lines out (no translation passed), and how many lines in all
+        "answers_with_lines_left_out": sum(1 for r in rows if r["untranslated"]),
+        "lines_left_out": sum(r["untranslated"] for r in rows),
+        # in-corpus answers citing no gold passage whose left-out lines came from one (they would cite it as quotes)
+        "gold_only_in_lines_left_out": sum(1 for r in inside if r["gold_only_left_out"] and not r["cited_gold"]),
         "composed_citation_precision": _mean(composed, "precision"),  # translations are supported almost by construction
         "composed_citation_recall": _mean(composed, "recall"),
         "written_citation_precision": _mean(written, "precision"),

@@ -1,13 +1,14 @@
 """A quote translated line by line: each quoted line is shown translated only when its own
-translation passes the check, and as quoted otherwise, in the quote's order.
+translation passes the check, and is left out of the answer otherwise (listed in ``left_out``, for
+the caller to show apart, as in the notes), in the quote's order.
 
 The quote's lines go to the model numbered ("1. 温度参数 T 控制随机性。"), without their [n]; the
 model's numbered reply is matched back to the lines by number (an unnumbered line takes the next
 open number). A line's translation is judged against its source line and the passage that line
 came from, with that line's [n] (whatever the model wrote there is ignored), and it must keep the
 source line's numbers ("第3周" is not "the first week", "3000亿" is not "3000 billion"). A line
-whose translation fails, or that the model left out, is shown as quoted, so a translation can
-lose no cited passage the quote had.
+whose translation fails, or that the model left out, is not shown in the answer: an English answer
+with a Chinese line in the middle reads as neither (README, "Lines that could not be translated").
 
 >>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]", "Table: T=0.7 [2]", "香农在1948年提出熵。 [2]"],
 ...                      send=[True, False, True], judge=lambda text, source: "telephone" not in text)
@@ -16,17 +17,17 @@ lose no cited passage the quote had.
 2. 香农在1948年提出熵。
 >>> list(lt.feed("1. Temperature T controls randomness.\\n2. Shannon invented the tele"))  # line 2 still growing
 ['Temperature T controls randomness. [1]', 'Table: T=0.7 [2]']
->>> list(lt.feed("phone in 1948.\\n")), lt.close()  # judged at the end (a line may go on); shown as quoted
-([], ['香农在1948年提出熵。 [2]'])
->>> lt.translated, lt.kept
-(1, 1)
+>>> list(lt.feed("phone in 1948.\\n")), lt.close()  # judged at the end (a line may go on); left out
+([], [])
+>>> lt.translated, lt.left_out_lines()
+(1, ['香农在1948年提出熵。 [2]'])
 >>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]"], send=[True], judge=lambda text, source: True)
 >>> [*lt.feed("<passages>\\n1. Temperature T controls randomness.\\n</passages>"), *lt.close()]  # fences skipped
 ['Temperature T controls randomness. [1]']
 
 With ``retry_lines``, a line whose translation failed (or that the model left out) waits instead,
 up to that many; the lines after it wait with it. They are asked again in a second, shorter
-request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translated or as quoted:
+request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translated or leaves it out:
 
 >>> lt = LineTranslation(["熵衡量不确定性。 [1]", "香农在1948年提出熵。 [2]", "交叉熵是上界。 [2]"],
 ...                      send=[True] * 3, judge=lambda text, source: "telephone" not in text, retry_lines=2)
@@ -38,9 +39,9 @@ request (:meth:`retry`, numbered from 1), and :meth:`settle` shows each translat
 2. 交叉熵是上界。
 >>> _ = [*again.feed("1. Shannon proposed entropy in 1948.\\n"), *again.close()]  # line 2 left out
 >>> lt.settle(again)
-['Shannon proposed entropy in 1948. [2]', '交叉熵是上界。 [2]']
->>> lt.translated, lt.kept
-(2, 1)
+['Shannon proposed entropy in 1948. [2]']
+>>> lt.translated, lt.left_out_lines()
+(2, ['交叉熵是上界。 [2]'])
 >>> lt = LineTranslation(["[CM3：因果掩码](https://a.org/1) [1]"], send=[True], judge=lambda text, source: True)
 >>> [*lt.feed("1. - [CM3: causal masking](https://a.org/1)\\n"), *lt.close()]  # its bullet dropped
 ['[CM3: causal masking](https://a.org/1) [1]']
@@ -143,8 +144,9 @@ class LineTranslation:
     with the source line's marker) pass the check as a translation of ``source`` (the line, no
     marker). :meth:`feed`, :meth:`close`, :meth:`settle` and :meth:`rest` give the lines to show,
     in order, once the first translation has passed (before that, nothing: when none passes, the
-    caller quotes instead); ``translated`` / ``kept`` count translations shown and sent
-    lines shown as quoted; ``failed`` holds the translations that did not pass.
+    caller quotes instead); ``translated`` counts translations shown, ``left_out`` holds the sent
+    lines not shown (no translation passed; :meth:`left_out_lines`), ``failed`` the translations
+    that did not pass.
     """
 
     POOL = 4  # translations that failed under earlier numbers, tried for a line that fails (the latest)
@@ -159,13 +161,13 @@ class LineTranslation:
         self._likest: dict[str, int] = {}
         self.pending: list[int] = []  # failed lines waiting for :meth:`retry` (indices into lines)
         self.passed: set[int] = set()  # lines shown translated
-        self.result: dict[int, str] = {}  # index into lines -> what to show
+        self.result: dict[int, str | None] = {}  # index into lines -> what to show (None: left out)
         self.next_shown = 0  # the first line not shown yet
         self.next_open = 0  # the first sent line (k) not given a translation yet
         self.buffer = ""
         self.current: tuple[int, str] | None = None  # (sent line k, its translation so far)
         self.translated = 0
-        self.kept = 0
+        self.left_out: list[int] = []  # sent lines whose translation never passed (indices into lines), in order
         self.moved = 0  # translations shown under another line than the number they came under
         self.failed: list[str] = []  # translations that did not pass under their number (and not moved yet)
         self._rejected: set[tuple[int, str]] = set()  # (line, translation) pairs judged and failed
@@ -188,8 +190,8 @@ class LineTranslation:
         yield from self._ready()
 
     def close(self) -> list[str]:
-        """The end of the stream: what the model left out is shown as quoted (when anything was
-        translated), or waits for :meth:`retry` while ``retry_lines`` allows."""
+        """The end of the stream: what the model left out is left out of the answer too, or waits
+        for :meth:`retry` while ``retry_lines`` allows."""
         rest, self.buffer = self.buffer, ""
         self._take(rest)
         self._finish()
@@ -198,12 +200,16 @@ class LineTranslation:
         self.next_open = len(self.sent)
         return list(self._ready())
 
+    def left_out_lines(self) -> list[str]:
+        """The quoted lines ("sentence [n]") left out of the answer, in the quote's order."""
+        return [self.lines[i] for i in sorted(self.left_out)]
+
     def rest(self) -> list[str]:
-        """Every line not shown yet, the open and waiting ones as quoted (a model that broke off:
+        """Every line not shown yet, the open and waiting ones left out (a model that broke off:
         nothing half-read)."""
         self.current = None
         for i in [*self.pending, *self.sent[self.next_open:]]:
-            self._keep(i)
+            self._leave_out(i)
         self.pending = []
         self.next_open = len(self.sent)
         return list(self._ready())
@@ -215,12 +221,12 @@ class LineTranslation:
 
     def settle(self, again: "LineTranslation") -> list[str]:
         """Take the translations :meth:`retry`'s request passed; the rest of the waiting lines are
-        shown as quoted. Returns the lines now ready to show, in order."""
+        left out. Returns the lines now ready to show, in order."""
         for j, i in enumerate(self.pending):
             if j in again.passed:
                 self._pass(i, again.result[j])
             else:
-                self._keep(i)
+                self._leave_out(i)
         self.failed += again.failed
         self.pending = []
         return list(self._ready())
@@ -247,7 +253,7 @@ class LineTranslation:
             self.current = (self.next_open, raw)  # a lead-in ("Here is the translation:") is skipped
 
     def _finish(self) -> None:
-        """Judge the translation being read; the lines before it that the model left out are quoted."""
+        """Judge the translation being read; the lines before it that the model skipped fail."""
         if self.current is None:
             return
         k, body = self.current
@@ -331,7 +337,7 @@ class LineTranslation:
     def _fail(self, i: int) -> None:
         """A line without a passing translation under its own number: one that failed under an
         earlier number may pass as its translation (a slipped number, :meth:`_moved_to_waiting`);
-        else it waits for :meth:`retry` while there is room, else it is shown as quoted."""
+        else it waits for :meth:`retry` while there is room, else it is left out."""
         for body in reversed(self.failed[-self.POOL:]):  # the nearest first, and a few only
             shown = self._judged(i, body) if self._may_move(body, i) else None
             if shown is not None:
@@ -342,11 +348,12 @@ class LineTranslation:
         if len(self.pending) < self.retry_lines:
             self.pending.append(i)
         else:
-            self._keep(i)
+            self._leave_out(i)
 
-    def _keep(self, i: int) -> None:
-        self.result[i] = self.lines[i]
-        self.kept += 1
+    def _leave_out(self, i: int) -> None:
+        """Line i gets no translation: it is left out of the answer (``left_out``)."""
+        self.result[i] = None
+        self.left_out.append(i)
 
     def _ready(self) -> Iterator[str]:
         if not self.started:
@@ -358,4 +365,5 @@ class LineTranslation:
                     return  # its translation has not come yet
                 self.result[i] = self.lines[i]  # in the question's language already
             self.next_shown += 1
-            yield self.result[i]
+            if self.result[i] is not None:
+                yield self.result[i]

@@ -134,6 +134,9 @@ class Answer(_Record):
     verification: Verification | None = None
     timings: dict[str, int | float] = Field(default_factory=dict)  # seconds, and prompt_tokens
     error: str | None = None  # one sentence when the model failed
+    # quoted lines ("sentence [n]", in the notes' language) a translated answer left out: their
+    # translation was missing or not supported (agent/line_translation.py); shown apart, as in the notes
+    untranslated: list[str] = Field(default_factory=list)
 
     def cited_numbers(self) -> list[int]:
         return sorted({c.n for c in self.citations})

@@ -55,6 +55,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     translations: dict[str, str] = field(default_factory=dict)  # search query -> its translation ('' = none)
     unknown_terms: tuple[str, ...] = ()  # names in the question the notes never mention (the scope guard's)
+    untranslated: list[str] = field(default_factory=list)  # quoted lines a translation left out ("sentence [n]")
     _checked: tuple[str, CheckResult] | None = None
 
     def number_of(self, hit: Hit) -> int:
@@ -101,7 +102,7 @@ class Turn:
                       strategy=strategy, mode=self.mode, refused=self.refused, citations=citations,
                       passages=passages, tool_calls=list(self.calls), code_runs=list(self.code_runs),
                       figures=list(self.figures), verification=verification, timings=dict(self.timings),
-                      error=self.error)
+                      error=self.error, untranslated=list(self.untranslated))
 
     def record_code_run(self, code: str, run) -> CodeRun:
         """Keep a sandbox result (agent/sandbox.py ``SandboxResult``) as this turn's record."""

@@ -391,3 +391,24 @@ def test_a_new_index_made_live_elsewhere_is_used_by_the_next_question(app_env, c
     at.chat_input[0].set_value("斑马鱼课程助教的咖啡偏好是什么？").run()
     assert not at.exception
     assert "浓缩咖啡" in " ".join(m.value for m in at.chat_message[3].markdown)
+
+
+def test_lines_a_translation_left_out_are_listed_apart_escaped_with_their_passage():
+    def page():
+        from agent.records import Answer, Passage
+        from ui.conversations import ChatMessage
+        from ui.widgets import show_answer
+
+        passage = Passage(n=2, chunk_id="c2", source="notes.md", title="Entropy <b>notes</b>", text="香农在1948年提出熵。")
+        answer = Answer(question="Who proposed entropy?", query="q", answer="From the course materials:\n- x [1]",
+                        language="en", strategy="route", mode="generate", passages=[passage],
+                        untranslated=["香农在1948年提出熵。<img src=x onerror=alert(1)> [2]"])
+        show_answer(ChatMessage(role="assistant", content=answer.answer, id="m1", answer=answer))
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception
+    expander = at.expander[-1]
+    assert expander.label == "1 more line(s) left out: no translation of them passed the check. As in the notes"
+    shown = " ".join(m.value for m in expander.markdown)
+    assert "香农在1948年提出熵。" in shown and "**\\[2\\]** Entropy &lt;b&gt;notes&lt;/b&gt;" in shown
+    assert "<img" not in shown and "&lt;img" in shown

@@ -161,10 +161,13 @@ def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_tra
     assert answer.mode == "generate" and answer.language == "en"
     assert answer.answer.startswith("From the course materials (translated from the notes):")
     assert "- The temperature parameter T controls the randomness of sampling [1]" in answer.answer
-    # the second line's translation is not supported: that line is shown as quoted, in its place
+    # the second line's translation is not supported: that line is left out of the (English) answer
+    # and listed apart, as in the notes
     assert "Bananas" not in answer.answer and "telephone" not in answer.answer
-    assert answer.answer.splitlines()[2] == "- T=0 时总是选择概率最高的令牌 [1]。"
-    assert [c.verdict for c in answer.citations] == ["supported"] * 2 and answer.timings["translated"] == 1
+    assert len(answer.answer.splitlines()) == 2 and "时" not in answer.answer
+    assert [line.replace(" ", "") for line in answer.untranslated] == ["T=0时总是选择概率最高的令牌。[1]"]
+    assert [c.verdict for c in answer.citations] == ["supported"] and answer.timings["translated"] == 1
+    assert any(isinstance(e, Status) and "left 1 line(s) out" in e.text for e in events)
     assert answer.timings["translated_lines"] == 1
     assert _page(events).strip() == answer.answer and answer.timings["first_sentence_s"] > 0
     translate, again = writer.seen[-2:]
@@ -227,8 +230,9 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     assert answer.mode == "generate" and answer.timings["translated"] == 1
     assert answer.answer.startswith("From the course materials (translated from the notes):")
     assert "randomness of sampling" in answer.answer and "Bananas" not in answer.answer
-    assert "T=0 时总是选择概率最高的令牌" in answer.answer  # its translation failed: shown as quoted
-    assert [c.verdict for c in answer.citations] == ["supported"] * 2
+    # its translation failed: left out of the answer, listed apart
+    assert "T=0 时总是选择概率最高的令牌" not in answer.answer and "T=0 时总是选择概率最高的令牌" in answer.untranslated[0]
+    assert [c.verdict for c in answer.citations] == ["supported"]
     # the same in answer_mode=auto with a backend that prefers translating (the 0.5B writer)
     writer.seen.clear()
     writer.messages = iter([AIMessageLike("The temperature parameter T controls the randomness of sampling. [1]")] * 2)
@@ -291,13 +295,14 @@ def test_a_translated_line_keeps_its_source_lines_citation_and_numbers_or_is_sho
                   settings=AgentSettings(answer_mode="translate"))
     answer = agent.ask("Please sum up these two notes for me?",
                        options=TurnOptions(k=2, grounded_only=False))
-    lines = answer.answer.splitlines()
-    assert lines[0] == "From the course materials (translated from the notes):"
-    assert lines[1].startswith("- 温度参数 T 控制采样的随机性")  # left out by the model: quoted, in its place
-    assert lines[2] == "- T=0 always picks the most likely tokens [1]."
-    assert lines[3].startswith("- 香农在1948年提出了信息论") and "1950" not in answer.answer
+    assert answer.answer.splitlines() == ["From the course materials (translated from the notes):",
+                                          "- T=0 always picks the most likely tokens [1]."]
+    # left out by the model, and one whose number was lost: listed apart, in the quote's order
+    assert [line[:8] for line in answer.untranslated] == ["温度参数 T 控", "香农在1948年"]
+    assert answer.untranslated[0].endswith("[1]") and answer.untranslated[1].endswith("[2]")
+    assert "1950" not in answer.answer
     assert answer.timings["translated_lines"] == 1 and answer.timings["retried_lines"] == 2
-    assert {c.n for c in answer.citations} == {1, 2} and all(c.verdict == "supported" for c in answer.citations)
+    assert {c.n for c in answer.citations} == {1} and all(c.verdict == "supported" for c in answer.citations)
 
 
 def test_lines_whose_translation_failed_are_asked_again_once_and_shown_in_their_place():
@@ -337,7 +342,8 @@ def test_a_translation_supported_only_by_another_passage_is_not_shown_under_its_
                   settings=AgentSettings(answer_mode="translate"))
     answer = agent.ask("Please sum up these two notes for me?",
                        options=TurnOptions(k=2, grounded_only=False))
-    assert answer.answer.count("randomness of sampling") == 1 and "香农在1948年提出了信息论" in answer.answer
+    assert answer.answer.count("randomness of sampling") == 1 and "香农" not in answer.answer
+    assert answer.untranslated[0].startswith("香农在1948年提出了信息论")
     assert answer.timings["retried_lines"] == 1 and not answer.error
 
 
@@ -368,13 +374,13 @@ def test_a_translation_of_another_line_of_the_same_passage_is_shown_under_that_l
 
 def test_a_translation_of_another_line_is_not_shown_where_it_is_not_alike():
     # line 2's translation written under number 1 and again under number 2: it is shown once, under
-    # line 2; line 1, which no reply translates, is asked again and then shown as quoted
+    # line 2; line 1, which no reply translates, is asked again and then left out
     answer = _summed_up_in_english("1. T=0 always picks the most likely tokens.\n"
                                    "2. T=0 always picks the most likely tokens.\n"
                                    "3. Shannon introduced information theory in 1948.\n",
                                    "1. Bananas are yellow.\n")
-    assert answer.answer.splitlines()[1:] == ["- 温度参数 T 控制采样的随机性 [1]。",
-                                              "- T=0 always picks the most likely tokens [1].",
+    assert answer.untranslated[0].startswith("温度参数 T 控制采样的随机性")
+    assert answer.answer.splitlines()[1:] == ["- T=0 always picks the most likely tokens [1].",
                                               "- Shannon introduced information theory in 1948 [2]."]
     assert answer.timings["retried_lines"] == 1 and answer.timings["translated_lines"] == 2
 
@@ -395,7 +401,7 @@ def test_a_heading_with_nothing_to_cite_is_shown_translated_when_it_matches_its_
     assert "retried_lines" not in answer.timings
 
 
-def test_a_model_error_while_asking_again_keeps_what_passed_and_quotes_the_rest_without_an_error():
+def test_a_model_error_while_asking_again_keeps_what_passed_and_leaves_the_rest_out_without_an_error():
     from agent.llm import StaticBackend
 
     class DiesOnTheRetry(RecordingWriter):
@@ -417,7 +423,7 @@ def test_a_model_error_while_asking_again_keeps_what_passed_and_quotes_the_rest_
     assert len(writer.seen) == 2 and answer.timings["retried_lines"] == 2
     assert answer.answer.splitlines()[1:3] == ["- The temperature parameter T controls the randomness of sampling [1].",
                                                "- T=0 always picks the most likely tokens [1]."]  # passed on the retry
-    assert answer.answer.splitlines()[3].startswith("- 香农在1948年提出了信息论") and len(answer.answer.splitlines()) == 4
+    assert len(answer.answer.splitlines()) == 3 and answer.untranslated[0].startswith("香农在1948年提出了信息论")
     assert "Shannon" not in answer.answer and _page(events).strip() == answer.answer and answer.error is None
 
 
@@ -858,3 +864,22 @@ def test_an_english_fragment_inside_chinese_slides_does_not_make_any_english_sen
     assert scorer.semantics.sentence_similarity(echo, slides) > scorer.semantics.sentence_similarity(
         echo, slides, other_language_only=True)
     assert scorer.score(echo, [0]) < 0.55
+
+
+def test_agent_eval_counts_lines_left_out_and_the_gold_passages_only_they_point_to():
+    from agent.eval import evaluate
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数 T 控制采样的随机性。T=0 时总是选择概率最高的令牌。", "香农在1948年提出了信息论。"]
+    writer = RecordingWriter(messages=iter([
+        AIMessageLike("1. The temperature parameter T controls the randomness of sampling.\n"
+                      "2. T=0 always picks the most likely tokens.\n3. Shannon introduced information theory in 1950.\n"),
+        AIMessageLike("1. Shannon introduced information theory in 1950.")]))  # 1948 lost twice: left out
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate", grounded_only=False))
+    rows = []
+    summary = evaluate(agent, [{"id": "en1", "question": "Please sum up these two notes for me?",
+                                "answer_contains": ["香农在1948年"]}], rows)
+    assert rows[0]["untranslated"] == 1 and rows[0]["language_match"]  # English: the Chinese line is apart
+    assert not rows[0]["cited_gold"] and rows[0]["gold_only_left_out"]
+    assert (summary["answers_with_lines_left_out"], summary["lines_left_out"], summary["gold_only_in_lines_left_out"]) == (1, 1, 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from agent.line_translation import split_marker
+from agent.prompts import phrase
 from agent.records import Answer
 from ui.conversations import ChatMessage
 from ui.render import VERDICT_BADGE, link_markers, md_escape, sources, trace_steps
@@ -43,6 +45,19 @@ def show_sources(answer: Answer, anchor: str) -> None:
             st.caption(f"chunk {md_escape(s['chunk_id'], line_breaks=False)}")
 
 
+def show_untranslated(answer: Answer) -> None:
+    """The quoted lines a translated answer left out (no translation passed the check), apart from
+    the answer and as in the notes, each with the passage it came from."""
+    if not answer.untranslated:
+        return
+    with st.expander(phrase("untranslated_lines", answer.language, count=len(answer.untranslated)), expanded=False):
+        for line in answer.untranslated:
+            body, marker = split_marker(line)
+            p = answer.passage(int(marker.strip("[]"))) if marker else None
+            where = f"**{md_escape(marker)}** {md_escape(p.title, line_breaks=False)} · " if p else ""
+            st.markdown(where + md_escape(body))
+
+
 def show_code_runs(answer: Answer) -> None:
     for run in answer.code_runs:
         status = "ok" if run.ok else md_escape(run.error.type, line_breaks=False)
@@ -72,6 +87,7 @@ def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = Fal
     if answer.error:
         st.error(md_escape(answer.error))
     st.markdown(link_markers(answer.answer, anchor))
+    show_untranslated(answer)
     show_code_runs(answer)
     show_sources(answer, anchor)
     ver = answer.verification

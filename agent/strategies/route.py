@@ -206,14 +206,14 @@ class RouteStrategy(Strategy):
     def _translate(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str, t0: float):
         """The model translates the sentences a quote would show (a narrower task than answering),
         numbered one per line; each line is shown translated when its own translation passes the check
-        against the passage the line came from (:meth:`_judge_line`), and as quoted otherwise
-        (agent/line_translation.py), in the quote's order, so the translation keeps every passage the
-        quote cites. Lines whose translation failed or was left out (up to ``RETRY_LINES``) are asked
-        again in one second request, and the lines after the first of them wait for it. Lines already
-        in the question's language (a slide's English title, a table of model sizes) are not sent and
-        are shown as they are. Returns whether any line was shown
-        translated; when none was, or the model failed before one was, the caller quotes (nothing of
-        this was shown)."""
+        against the passage the line came from (:meth:`_judge_line`), in the quote's order, and is
+        left out of the answer otherwise: it goes to ``turn.untranslated``, which the page shows apart,
+        as in the notes (agent/line_translation.py). Lines whose translation failed or was left out
+        (up to ``RETRY_LINES``) are asked again in one second request, and the lines after the first
+        of them wait for it. Lines already in the question's language (a slide's English title, a
+        table of model sizes) are not sent and are shown as they are. Returns whether any line was
+        shown translated; when none was, or the model failed before one was, the caller quotes
+        (nothing of this was shown)."""
         parts = self.parts
         lines = parts.composer.quote_lines(turn, hits, parts.turn_tokens(turn), semantics).splitlines()
         send = [not _quoted_as_is(line, turn.language) for line in lines]
@@ -240,8 +240,9 @@ class RouteStrategy(Strategy):
             if not lt.started:
                 log.warning("the model failed while translating the quote (%s); quoting instead", type(exc).__name__)
                 return False
-            for line in lt.rest():  # what was shown stays, the rest as quoted
+            for line in lt.rest():  # what was shown stays, the rest is left out
                 yield emit(line)
+            turn.untranslated = lt.left_out_lines()
             raise  # the agent adds the error sentence (agent/core.py)
         if lt.pending:  # failed lines, asked again on their own (a shorter task); the lines after them wait
             turn.timings["retried_lines"] = len(lt.pending)
@@ -250,8 +251,8 @@ class RouteStrategy(Strategy):
             try:
                 for _ in self._lines(turn, translate_messages(turn.language, again.prompt_lines()), again):
                     pass  # shown through lt, in the quote's order
-            except ModelError as exc:  # what passed stands (of either try); the other waiting lines as quoted
-                log.warning("the model failed while translating lines again (%s); quoting the rest", type(exc).__name__)
+            except ModelError as exc:  # what passed stands (of either try); the other waiting lines are left out
+                log.warning("the model failed while translating lines again (%s); leaving the rest out", type(exc).__name__)
             for line in lt.settle(again):
                 yield emit(line)
             lt.moved += again.moved
@@ -260,8 +261,10 @@ class RouteStrategy(Strategy):
         turn.timings["translated_lines"] = lt.translated
         if lt.moved:
             turn.timings["moved_lines"] = lt.moved  # shown under another line than their number's
-        if lt.kept:
-            yield Status(f"showed {lt.kept} line(s) as quoted: their translation was missing or not supported by the passage")
+        turn.untranslated = lt.left_out_lines()
+        if turn.untranslated:
+            yield Status(f"left {len(turn.untranslated)} line(s) out of the answer: their translation was missing or "
+                         "not supported by the passage; they are listed below it, as in the notes")
         return True
 
     def _judge_line(self, turn: Turn, text: str, source: str, semantics: Semantics | None) -> bool:
