@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         from agent.prompts import phrase
 
         print("\n" + phrase("untranslated_lines", answer.language, count=len(answer.untranslated)) + ":")
-        for line in answer.untranslated:
-            print(f"  {line}")
+        for n, title, text in answer.untranslated_lines():
+            print(f"  [{n}] {title}: {text}" if n is not None else f"  {text}")
     if answer.error:
         print(f"error: {answer.error}", file=sys.stderr)
     if args.json:

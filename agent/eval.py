@@ -35,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+from agent.line_translation import line_passage
 from common.text import detect_language
 from retrieval.eval import contains_any, load_qa, percentile
 
@@ -58,21 +59,24 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         gold = item.get("answer_contains") or []
         cited = set(answer.cited_numbers())
         # passages only the lines left out of a translated answer point to (listed apart, not cited)
-        left_out = {int(n) for line in answer.untranslated for n in re.findall(r"\[(\d{1,3})\]", line)} - cited
+        left_out = {line_passage(line) for line in answer.untranslated} - cited
         ver = answer.verification
+        cited_gold = bool(gold) and any(contains_any(p.text, gold) for p in answer.passages if p.n in cited)
         rows.append({
             "id": item["id"],
             "in_corpus": bool(gold),
             "refused": answer.refused,
             "retrieved_gold": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages),
-            "cited_gold": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages if p.n in cited),
+            "cited_gold": cited_gold,
             "gold_shown": bool(gold) and not answer.refused and contains_any(answer.answer, gold),
             "precision": ver.precision if ver else None,
             "recall": ver.recall if ver else None,
             "mode": answer.mode,
             "translated": bool(answer.timings.get("translated")),  # written: the model translated the quote
+            "translated_lines": answer.timings.get("translated_lines", 0),  # quoted lines shown translated
             "untranslated": len(answer.untranslated),  # quoted lines the translation left out (shown apart)
-            "gold_only_left_out": bool(gold) and any(contains_any(p.text, gold) for p in answer.passages if p.n in left_out),
+            "gold_only_left_out": bool(gold) and not cited_gold
+            and any(contains_any(p.text, gold) for p in answer.passages if p.n in left_out),
             "error": answer.error,
             "seconds": elapsed,
             "first_token_s": answer.timings.get("first_token_s"),
@@ -115,8 +119,9 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         # translated answers that left lines out (no translation passed), and how many lines in all
         "answers_with_lines_left_out": sum(1 for r in rows if r["untranslated"]),
         "lines_left_out": sum(r["untranslated"] for r in rows),
+        "lines_translated": sum(r["translated_lines"] for r in rows),
         # in-corpus answers citing no gold passage whose left-out lines came from one (they would cite it as quotes)
-        "gold_only_in_lines_left_out": sum(1 for r in inside if r["gold_only_left_out"] and not r["cited_gold"]),
+        "gold_only_in_lines_left_out": sum(1 for r in inside if r["gold_only_left_out"]),
         "composed_citation_precision": _mean(composed, "precision"),  # translations are supported almost by construction
         "composed_citation_recall": _mean(composed, "recall"),
         "written_citation_precision": _mean(written, "precision"),

@@ -82,6 +82,17 @@ def split_marker(line: str) -> tuple[str, str]:
     return (line[: m.start()].rstrip(), m.group(0).strip()) if m else (line.rstrip(), "")
 
 
+def line_passage(line: str) -> int | None:
+    """The passage a quoted line ("sentence [n]") came from: its last marker's number (a sentence of
+    the notes may end in a reference of its own: "… 信息论 [4] [2]" came from passage 2).
+
+    >>> line_passage("温度控制随机性。 [2]"), line_passage("香农提出了信息论 [4] [2]"), line_passage("标题")
+    (2, 2, None)
+    """
+    marker = split_marker(line)[1]
+    return int(marker.rsplit("[", 1)[1].rstrip("]")) if marker else None
+
+
 def keeps_numbers(source: str, translation: str) -> bool:
     """Does ``translation`` state every number of ``source``? ("第3周" → "the first week" does not.)
     A list item's own number ("1. **早期作业**") and the numbers inside links do not count. A number

@@ -138,6 +138,17 @@ class Answer(_Record):
     # translation was missing or not supported (agent/line_translation.py); shown apart, as in the notes
     untranslated: list[str] = Field(default_factory=list)
 
+    def untranslated_lines(self) -> list[tuple[int | None, str, str]]:
+        """(passage number, passage title, sentence) of each line left out of a translated answer."""
+        from agent.line_translation import line_passage, split_marker
+
+        out = []
+        for line in self.untranslated:
+            n = line_passage(line)
+            p = self.passage(n) if n is not None else None
+            out.append((n if p else None, p.title if p else "", split_marker(line)[0]))
+        return out
+
     def cited_numbers(self) -> list[int]:
         return sorted({c.n for c in self.citations})
 

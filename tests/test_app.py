@@ -402,7 +402,7 @@ def test_lines_a_translation_left_out_are_listed_apart_escaped_with_their_passag
         passage = Passage(n=2, chunk_id="c2", source="notes.md", title="Entropy <b>notes</b>", text="香农在1948年提出熵。")
         answer = Answer(question="Who proposed entropy?", query="q", answer="From the course materials:\n- x [1]",
                         language="en", strategy="route", mode="generate", passages=[passage],
-                        untranslated=["香农在1948年提出熵。<img src=x onerror=alert(1)> [2]"])
+                        untranslated=["香农在1948年提出熵。<img src=x onerror=alert(1)> [4] [2]"])
         show_answer(ChatMessage(role="assistant", content=answer.answer, id="m1", answer=answer))
 
     at = AppTest.from_function(page, default_timeout=60).run()
@@ -412,3 +412,4 @@ def test_lines_a_translation_left_out_are_listed_apart_escaped_with_their_passag
     shown = " ".join(m.value for m in expander.markdown)
     assert "香农在1948年提出熵。" in shown and "**\\[2\\]** Entropy &lt;b&gt;notes&lt;/b&gt;" in shown
     assert "<img" not in shown and "&lt;img" in shown
+    # a reference the notes' sentence ends in ("[4]") stays text; the line came from passage 2

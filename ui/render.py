@@ -94,8 +94,8 @@ def conversation_markdown(messages: list) -> str:
             lines += [f"**Student:** {m.content}", ""]
             continue
         lines += [f"**CourseTA:** {m.answer.answer if m.answer else m.content}", ""]
-        if m.answer and m.answer.untranslated:
-            lines += [f"*Not translated, as in the notes:* {line}" for line in m.answer.untranslated] + [""]
+        for n, title, text in m.answer.untranslated_lines() if m.answer else []:
+            lines += [f"*Not translated (as in the notes), passage [{n}] {title}:* {text}", ""]
         for s in sources(m.answer) if m.answer else []:
             page = f", p. {s['page']}" if s["page"] else ""
             lines.append(f"- [{s['n']}] {s['title']}{page} — {s['heading']} ({s['verdict']}, {s['score']:.2f}) `{s['chunk_id']}`")

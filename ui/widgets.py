@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.line_translation import split_marker
 from agent.prompts import phrase
 from agent.records import Answer
 from ui.conversations import ChatMessage
@@ -51,11 +50,9 @@ def show_untranslated(answer: Answer) -> None:
     if not answer.untranslated:
         return
     with st.expander(phrase("untranslated_lines", answer.language, count=len(answer.untranslated)), expanded=False):
-        for line in answer.untranslated:
-            body, marker = split_marker(line)
-            p = answer.passage(int(marker.strip("[]"))) if marker else None
-            where = f"**{md_escape(marker)}** {md_escape(p.title, line_breaks=False)} · " if p else ""
-            st.markdown(where + md_escape(body))
+        for n, title, text in answer.untranslated_lines():
+            where = f"**\\[{n}\\]** {md_escape(title, line_breaks=False)} · " if n is not None else ""
+            st.markdown(where + md_escape(text))
 
 
 def show_code_runs(answer: Answer) -> None:

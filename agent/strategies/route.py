@@ -19,7 +19,7 @@ from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
-from agent.line_translation import LineTranslation, split_marker
+from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.policy import code_in, extract_code, route
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -274,10 +274,10 @@ class RouteStrategy(Strategy):
         passage n itself (not by another passage the check would add)? A line with nothing to cite
         (a heading, a lead-in: "*Blog posts*:") passes on its likeness and language alone. Without
         an embedder that compares the two languages no line passes: its likeness cannot be told."""
-        body, marker = split_marker(text)
-        n = int(marker.strip("[]")) if marker else None
+        body, n = split_marker(text)[0], line_passage(text)
         if n is None or semantics is None or not semantics.can_compare(body, source):
             return False
+        marker = f"[{n}]"  # its own passage's (a reference the notes' sentence ends in is not)
         if semantics.similarity(body, source) < LINE_LIKENESS:
             return False
         check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
