@@ -75,6 +75,12 @@ class CourseTools:
                 self.turn.timings.get("query_translation_s", 0.0) + time.perf_counter() - t0, 3)
         return self.turn.translations[query]
 
+    def will_translate(self, query: str) -> bool:
+        """Will :meth:`search_course` ask the model to translate ``query`` first (about a second with the
+        0.5B model on 2 cores: worth a status line)?"""
+        return (self.translator is not None and query not in self.turn.translations
+                and self.translator.target_for(query, detect_language(query)) is not None)
+
     def _record(self, name: str, args: dict, summary: str, t0: float) -> None:
         self.turn.calls.append(ToolCall(name=name, args=args, summary=summary,
                                         duration_s=round(time.perf_counter() - t0, 3)))

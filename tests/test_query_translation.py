@@ -241,3 +241,15 @@ def test_a_tool_result_shows_the_sentence_sharing_the_translation_words():
         tools = CourseTools(Turn(question=question, query=question, language="en", options=TurnOptions()), retriever, SandboxLimits(), 120, translator)
         shown[name] = tools.numbered(tools.search_course(question), question)
     assert "温度参数 T 控制采样的随机性" in shown["on"] and "温度参数 T 控制采样的随机性" not in shown["off"]
+
+
+def test_the_page_is_told_while_the_question_is_translated_and_only_then():
+    from agent.events import Status
+
+    a, model, _ = agent(["温度参数 T 控制什么？"])
+    statuses = [e.text for e in a.stream("What does the temperature parameter T control?") if isinstance(e, Status)]
+    assert statuses[0] == "translating the question for the search…" and len(model.calls) == 1
+    assert statuses[1].startswith("searching…")
+    a, model, _ = agent([])
+    statuses = [e.text for e in a.stream("温度参数 T 控制什么？") if isinstance(e, Status)]
+    assert not any("translating the question" in s for s in statuses) and model.calls == []
