@@ -410,6 +410,6 @@ def test_lines_a_translation_left_out_are_listed_apart_escaped_with_their_passag
     expander = at.expander[-1]
     assert expander.label == "1 more line(s) left out: no translation of them passed the check. As in the notes"
     shown = " ".join(m.value for m in expander.markdown)
-    assert "香农在1948年提出熵。" in shown and "**\\[2\\]** Entropy &lt;b&gt;notes&lt;/b&gt;" in shown
+    assert "香农在1948年提出熵。" in shown and "**\\[2\\]** *Entropy &lt;b&gt;notes&lt;/b&gt;* · " in shown
     assert "<img" not in shown and "&lt;img" in shown
     # a reference the notes' sentence ends in ("[4]") stays text; the line came from passage 2

@@ -51,7 +51,7 @@ def show_untranslated(answer: Answer) -> None:
         return
     with st.expander(phrase("untranslated_lines", answer.language, count=len(answer.untranslated)), expanded=False):
         for n, title, text in answer.untranslated_lines():
-            where = f"**\\[{n}\\]** {md_escape(title, line_breaks=False)} · " if n is not None else ""
+            where = f"**\\[{n}\\]** *{md_escape(title, line_breaks=False)}* · " if n is not None else ""
             st.markdown(where + md_escape(text))
 
 
