@@ -903,3 +903,15 @@ def test_a_notes_sentence_ending_in_a_reference_of_its_own_is_judged_against_its
         assert not answer.error and answer.timings["translated_lines"] == 2 + shown
         assert ("Shannon introduced information theory in 1948" in answer.answer) == shown
         assert [line.split()[-1] for line in answer.untranslated] == ([] if shown else ["[2]"])
+
+
+def test_when_no_translated_line_passes_the_quote_says_why_it_is_in_the_notes_language():
+    answer = _summed_up_in_english("1. Bananas are yellow.\n2. Bananas are yellow.\n3. Bananas are yellow.\n",
+                                   "1. Bananas.\n2. Bananas.\n3. Bananas.\n")
+    assert answer.mode == "extract" and answer.timings["untranslated_quote"] == 1 and not answer.untranslated
+    lines = answer.answer.splitlines()
+    assert lines[0] == "From the course materials, as in the notes (no translation of them passed the check):"
+    assert lines[1].startswith("- 温度参数 T 控制采样的随机性") and "Bananas" not in answer.answer
+    # a model that fails before any line passed: the usual intro (nothing was judged)
+    broken = _summed_up_in_english()
+    assert broken.mode == "extract" and broken.answer.startswith("From the course materials:")

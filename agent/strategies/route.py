@@ -135,7 +135,7 @@ class RouteStrategy(Strategy):
         if mode == "translate" and (yield from self._translated(turn, hits, semantics, "translated_intro")):
             return  # the quote, translated line by line
         turn.mode = "extract"
-        intro = "readings_intro" if tool == "list_readings" else "extract_intro"
+        intro = self._quote_intro(turn, "readings_intro" if tool == "list_readings" else "extract_intro")
         yield self.replace(turn, composer.quote(turn, hits, parts.turn_tokens(turn), intro_key=intro,
                                                 semantics=semantics))
 
@@ -199,7 +199,14 @@ class RouteStrategy(Strategy):
         turn.mode = "extract"
         yield Status("the model's answer was not supported by the passages; quoting them instead")
         yield self.replace(turn, self.parts.composer.quote(turn, hits, self.parts.turn_tokens(turn),
+                                                           intro_key=self._quote_intro(turn, "extract_intro"),
                                                            semantics=semantics))
+
+    @staticmethod
+    def _quote_intro(turn: Turn, key: str) -> str:
+        """The quote's intro: ``key``'s, or, when the model translated and no line passed the check,
+        one that says why an answer in the question's language is in the notes' language."""
+        return "untranslated_intro" if turn.timings.get("untranslated_quote") else key
 
     def _translated(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str):
         """:meth:`_translate` the quote when the notes are in another language than the question and the
@@ -262,6 +269,7 @@ class RouteStrategy(Strategy):
                 yield emit(line)
             lt.moved += again.moved
         if not lt.started:
+            turn.timings["untranslated_quote"] = 1  # the quote's intro says why it is in the notes' language
             return False
         turn.timings["translated_lines"] = lt.translated
         if lt.moved:
