@@ -178,7 +178,6 @@ class LineTranslation:
         self.buffer = ""
         self.current: tuple[int, str] | None = None  # (sent line k, its translation so far)
         self.translated = 0
-        self.left_out: list[int] = []  # sent lines whose translation never passed (indices into lines), in order
         self.moved = 0  # translations shown under another line than the number they came under
         self.failed: list[str] = []  # translations that did not pass under their number (and not moved yet)
         self._rejected: set[tuple[int, str]] = set()  # (line, translation) pairs judged and failed
@@ -211,9 +210,14 @@ class LineTranslation:
         self.next_open = len(self.sent)
         return list(self._ready())
 
+    @property
+    def left_out(self) -> list[int]:
+        """The sent lines whose translation never passed (indices into lines), in the quote's order."""
+        return sorted(i for i, shown in self.result.items() if shown is None)
+
     def left_out_lines(self) -> list[str]:
         """The quoted lines ("sentence [n]") left out of the answer, in the quote's order."""
-        return [self.lines[i] for i in sorted(self.left_out)]
+        return [self.lines[i] for i in self.left_out]
 
     def rest(self) -> list[str]:
         """Every line not shown yet, the open and waiting ones left out (a model that broke off:
@@ -364,7 +368,6 @@ class LineTranslation:
     def _leave_out(self, i: int) -> None:
         """Line i gets no translation: it is left out of the answer (``left_out``)."""
         self.result[i] = None
-        self.left_out.append(i)
 
     def _ready(self) -> Iterator[str]:
         if not self.started:

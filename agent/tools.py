@@ -65,12 +65,11 @@ class CourseTools:
         if self.translator is None:
             return ""
         if query not in self.turn.translations:
-            language = detect_language(query)
-            if self.translator.target_for(query, language) is None:  # in the notes' language, or no words: no call
+            if not self.will_translate(query):  # in the notes' language, or no words: no call
                 self.turn.translations[query] = ""
                 return ""
             t0 = time.perf_counter()
-            self.turn.translations[query] = self.translator.translate(query, language)
+            self.turn.translations[query] = self.translator.translate(query, detect_language(query))
             self.turn.timings["query_translation_s"] = round(
                 self.turn.timings.get("query_translation_s", 0.0) + time.perf_counter() - t0, 3)
         return self.turn.translations[query]

@@ -96,19 +96,15 @@ class RouteStrategy(Strategy):
                 yield from self._code(turn, tools, run=tool == "run_python")
                 return
             tool = "search_course"  # "how much power does an H100 draw?" asks for no demo the notes hold
-        if tool == "search_course" and tools.will_translate(turn.query):
-            yield Status(TRANSLATING_QUESTION)
-        hits = tools.list_readings(turn.query) if tool == "list_readings" else tools.search_course(turn.query)
+        hits = tools.list_readings(turn.query) if tool == "list_readings" else (yield from self._search_notes(turn, tools))
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
         covered = not grounded or parts.covered(hits, turn)
         if tool == "list_readings" and not covered:
             # "which paper did Shannon …" names a paper but asks the notes, not the reading list
             turn.hits.clear()
-            if tools.will_translate(turn.query):
-                yield Status(TRANSLATING_QUESTION)
             t_search = time.perf_counter()
-            tool, hits = "search_course", tools.search_course(turn.query)
+            tool, hits = "search_course", (yield from self._search_notes(turn, tools))
             turn.timings["retrieval_s"] = round(turn.timings["retrieval_s"] + time.perf_counter() - t_search, 3)
             yield Status(f"the reading list does not cover this; searching the notes… {len(hits)} passages")
             covered = parts.covered(hits, turn)
@@ -138,6 +134,14 @@ class RouteStrategy(Strategy):
         intro = self._quote_intro(turn, "readings_intro" if tool == "list_readings" else "extract_intro")
         yield self.replace(turn, composer.quote(turn, hits, parts.turn_tokens(turn), intro_key=intro,
                                                 semantics=semantics))
+
+    @staticmethod
+    def _search_notes(turn: Turn, tools: CourseTools):
+        """``search_course`` for the question; a status line first when the model translates the
+        question for it (about a second with the 0.5B model). Returns the hits."""
+        if tools.will_translate(turn.query):
+            yield Status(TRANSLATING_QUESTION)
+        return tools.search_course(turn.query)
 
     def _covered(self, turn: Turn) -> bool:
         """Does the course cover the question? The scope guard over a search not shown as a tool call
