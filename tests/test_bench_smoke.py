@@ -38,6 +38,27 @@ def test_embed_smoke():
     assert row["max_abs_diff"] < 1e-4  # the fast path computes the same vectors
 
 
+def test_embed_gpu_sweep_smoke():
+    out = subprocess.run([sys.executable, "bench/embed_gpu_sweep.py", "--smoke"], capture_output=True, text=True,
+                         cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["bench"] == "embed_gpu_sweep" and data["device"] == "cpu" and data["chunks"] == 32
+    assert set(data["chunks_per_s"]) == {"tokenize", "model_autocast_fp16", "fast_default"}
+    assert all(v > 0 for v in data["chunks_per_s"].values())
+
+
+def test_writer_throughput_smoke():
+    out = subprocess.run([sys.executable, "bench/writer_throughput.py", "--smoke"], capture_output=True, text=True,
+                         cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    row = data["rows"][0]
+    assert data["bench"] == "writer_throughput" and row["model"] == "tiny" and row["device"] == "cpu"
+    assert row["tokens_min"] == row["new_tokens"] == 8  # generation forced to the full length
+    assert row["first_token_s_p50"] > 0 and row["tokens_per_s_p50"] > 0
+
+
 def test_e2e_smoke():
     out = subprocess.run([sys.executable, "bench/e2e.py", "--smoke"], capture_output=True, text=True, cwd=REPO, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -1,4 +1,10 @@
-"""The fast ingest encoder gives the vectors of SentenceTransformer.encode (fp32 exactly, fp16 within tolerance)."""
+"""The fast ingest encoder gives the vectors of SentenceTransformer.encode (fp32 exactly, fp16 within tolerance).
+
+``COURSETA_TEST_MINILM_DIR`` points these tests at a copy of the MiniLM folder instead of the
+installed package (bench/device_check.sh: a GPU machine without the package).
+"""
+
+import os
 
 import numpy as np
 import pytest
@@ -19,13 +25,17 @@ def test_token_budget_batches_cover_every_row_once_within_the_budget():
     assert token_budget_batches([900, 10], max_tokens=100)[-1].tolist() == [0]  # too long: alone
 
 
+def _minilm_path() -> str:
+    from retrieval.embedders import bundled_model_path
+
+    return os.environ.get("COURSETA_TEST_MINILM_DIR") or bundled_model_path()
+
+
 @pytest.fixture(scope="module")
 def minilm():
     from sentence_transformers import SentenceTransformer
 
-    from retrieval.embedders import bundled_model_path
-
-    return SentenceTransformer(bundled_model_path(), device="cpu")
+    return SentenceTransformer(_minilm_path(), device="cpu")
 
 
 def _mixed_texts():
@@ -79,11 +89,9 @@ def _cuda():
 def test_fp16_on_cuda_matches_fp32_on_cpu_within_tolerance(minilm):
     from sentence_transformers import SentenceTransformer
 
-    from retrieval.embedders import bundled_model_path
-
     texts = _mixed_texts()
     reference = minilm.encode(texts, normalize_embeddings=True)
-    gpu = SentenceTransformer(bundled_model_path(), device="cuda")
+    gpu = SentenceTransformer(_minilm_path(), device="cuda")
     for precision in ("fp16", "bf16"):
         fast = fast_encode(gpu, texts, FastEncodeConfig(precision=precision))
         cos = (fast * reference).sum(axis=1)
