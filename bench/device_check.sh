@@ -65,7 +65,7 @@ if [ -n "${SMOKE:-}" ]; then
 fi
 step pytest 180 $PY -m pytest -o addopts=-pno:cacheprovider -m gpu -v -rs tests/test_gpu.py tests/test_fast_embed.py
 step search 200 $PY bench/search.py --sizes 100000,1000000 --dims 384,1024 --data clustered --ann-max 0
-step embed 150 $PY bench/embed.py --devices cuda --count 20000 --repeats 2 --model "$COURSETA_TEST_MINILM_DIR"
+step embed 150 $PY bench/embed.py --devices cuda --count 20000 --repeats 2 ${COURSETA_TEST_MINILM_DIR:+--model "$COURSETA_TEST_MINILM_DIR"}
 step writer 200 $PY bench/writer_throughput.py --models 0.5b,1.5b,7b --prompt-tokens 1137,4000 --new-tokens 128
 for f in search embed writer_throughput; do [ -f "bench/results/$f.jsonl" ] && tail -n 1 "bench/results/$f.jsonl" >> "$OUT/results.jsonl"; done
 exit 0

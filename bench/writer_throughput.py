@@ -10,7 +10,7 @@ prompt is random token ids of ``--prompt-tokens`` (default 1,137: the size of th
 the offline-models issue measured) and generation is forced to ``--new-tokens`` tokens
 (``min_new_tokens``, greedy), one request at a time, through ``model.generate`` with a streamer
 in a thread, as ``agent.transformers_chat.TransformersChatModel`` runs it. First token = the
-streamer's first generated token after the call starts (prefill + one step); decode rate =
+streamer's first generated token after the call starts (the prefill); decode rate =
 (tokens − 1) / (last − first). Medians over ``--repeats`` runs after one warm-up. Last line:
 one JSON object, also appended to bench/results/writer_throughput.jsonl.
 

