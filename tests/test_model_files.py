@@ -57,13 +57,12 @@ def test_a_file_added_to_the_package_folder_is_never_read(tmp_path, monkeypatch)
 
 
 def test_a_tampered_minilm_file_is_refused_before_loading(monkeypatch):
-    from retrieval.embedders import bundled_model_path
+    from retrieval import embedders
 
-    bundled_model_path.cache_clear()
+    monkeypatch.setattr(embedders, "_BUNDLED_COPY", [])
     _break(monkeypatch, "minilm/modules.json")  # modules.json names the classes sentence-transformers builds
     with pytest.raises(EmbedderError, match="does not match its pinned SHA-256"):
-        bundled_model_path()
-    bundled_model_path.cache_clear()
+        embedders.bundled_model_path()
 
 
 def test_a_link_in_the_package_is_refused(tmp_path, monkeypatch):
@@ -104,16 +103,94 @@ def test_smollm2_is_parsed_from_a_private_copy_of_the_checked_gguf_alone(monkeyp
     assert seen[-1][0] is None
 
 
-def test_a_smollm2_cache_not_made_from_the_checked_gguf_is_made_again(monkeypatch, tmp_path):
+@pytest.mark.parametrize("source", [None, "0" * 64])  # made before the check (no record), or from another file
+def test_a_smollm2_cache_not_made_from_the_checked_gguf_is_made_again(monkeypatch, tmp_path, source):
     from agent import transformers_chat
 
     calls = []
     monkeypatch.setattr(transformers_chat, "load_gguf", lambda gguf, cached, dtype=None, source_sha256="": calls.append(gguf))
     old = tmp_path / "smollm2-135m-instruct"
     old.mkdir()
-    (old / "config.json").write_text("{}")  # a cache from before the check: no source.sha256
+    (old / "config.json").write_text("{}")
+    if source:
+        (old / transformers_chat.SOURCE_FILE).write_text(source)
     transformers_chat.load_bundled(tmp_path)
     assert calls and calls[0] is not None and not old.exists()
+
+
+def test_a_smollm2_cache_that_cannot_be_replaced_is_refused(monkeypatch, tmp_path):
+    from agent import transformers_chat
+    from agent.errors import ModelError
+
+    monkeypatch.setattr(transformers_chat, "load_gguf", lambda *a, **k: pytest.fail("an unchecked cache was loaded"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_text("{}")
+    (elsewhere / transformers_chat.SOURCE_FILE).write_text("0" * 64)
+    (tmp_path / "smollm2-135m-instruct").symlink_to(elsewhere)
+    with pytest.raises(ModelError, match="not a folder this app made"):
+        transformers_chat.load_bundled(tmp_path)
+
+
+def test_the_real_conversion_records_the_gguf_it_was_made_from(tmp_path, monkeypatch):
+    """load_gguf writes source.sha256 in the same rename as the cache (checked without a real model)."""
+    import transformers
+
+    from agent import transformers_chat
+
+    class Saved:
+        def __init__(self, *a, **k):
+            self.config = type("C", (), {})()
+            self.hf_quantizer = object()
+
+        def save_pretrained(self, folder):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / "config.json").write_text("{}")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: Saved())
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: Saved())
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    transformers_chat.load_gguf(gguf, tmp_path / "cache", source_sha256="ab" * 32)
+    assert (tmp_path / "cache" / transformers_chat.SOURCE_FILE).read_text().strip() == "ab" * 32
+
+
+def _copies():
+    import tempfile
+
+    return set(Path(tempfile.gettempdir()).glob("courseta-model-*"))
+
+
+def test_a_refused_copy_leaves_nothing_behind(monkeypatch):
+    before = _copies()
+    _break(monkeypatch, "minilm/vocab.txt")
+    with pytest.raises(EmbedderError):
+        model_files.private_copy("minilm/")
+    assert _copies() <= before
+
+
+def test_a_fifo_or_a_file_of_another_size_is_refused_without_reading_it(tmp_path, monkeypatch):
+    import os
+
+    fifo = tmp_path / "vocab.txt"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    monkeypatch.setattr(model_files, "locate", lambda name, error=EmbedderError: fifo)
+    with pytest.raises(EmbedderError, match="not a regular file"):
+        model_files.private_copy("minilm/")
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 1000)
+    monkeypatch.setattr(model_files, "locate", lambda name, error=EmbedderError: big)
+    with pytest.raises(EmbedderError, match="not the pinned file"):
+        model_files.private_copy("minilm/")
+
+
+def test_the_bundled_copy_is_made_again_when_it_has_gone():
+    from retrieval.embedders import bundled_model_path
+
+    first = Path(bundled_model_path())
+    shutil.rmtree(first)  # a /tmp cleaner on a long-running server
+    again = Path(bundled_model_path())
+    assert again != first and (again / "modules.json").is_file()
 
 
 def test_a_missing_package_names_the_install_command(monkeypatch):
