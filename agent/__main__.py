@@ -1,4 +1,9 @@
-"""``python -m agent ask "question" [--json]``: stream an answer with verified citations."""
+"""``python -m agent ask "question" [--json]``: stream an answer with verified citations.
+
+``python -m agent prepare``: prepare the configured chat model's weights on disk, so the app's first
+start does not (the packaged 0.5B writer is joined, checked and converted to a cached dense copy the
+first time: about a minute on two cores; later it returns at once). ``make run`` calls it.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ask", help="answer a question from the course materials")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="last line printed: one JSON object")
+    sub.add_parser("prepare", help="load the configured chat model once (the first time converts packaged weights)")
     args = parser.parse_args(argv)
+    if args.command == "prepare":
+        return prepare()
 
     from agent.core import Agent
     from agent.events import Done, Replace, Status, Token
@@ -62,6 +70,43 @@ def main(argv: list[str] | None = None) -> int:
             page = f", p. {c.page}" if c.page else ""
             print(f"  [{c.n}] {c.title}{page} — {c.heading}  ({c.verdict}, {c.score:.2f})")
     return 1 if answer.error else 0
+
+
+def prepare() -> int:
+    """Prepare the configured chat model's weights on disk, so the app's first start does not: 0 when
+    they are ready or there is nothing to prepare (a model server, quoting, an ``hf:`` model that
+    loads from the Hugging Face cache), 2 with one clear sentence when the setting or the model is
+    wrong. ``make run`` goes on to start the app either way; its answers then say what is wrong."""
+    import time
+
+    from agent.errors import ModelError
+    from agent.llm import OpenAIBackend, UnavailableBackend, get_chat_model
+    from common.errors import CourseTAError
+    from settings import get_settings
+
+    try:
+        settings = get_settings()
+    except CourseTAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    backend = get_chat_model(settings.agent, cache_dir=settings.retrieval.data_dir / "models")
+    if isinstance(backend, UnavailableBackend):
+        print(f"error: {backend.reason}", file=sys.stderr)
+        return 2
+    if backend.prepare_files is None:
+        why = "a model server" if isinstance(backend, OpenAIBackend) else "it loads when it is needed"
+        print(f"{backend.name}: nothing to prepare ({why})")
+        return 0
+    print(f"preparing {backend.name} (the first time joins, checks and converts its weights: about a minute)…",
+          flush=True)
+    t0 = time.perf_counter()
+    try:
+        backend.prepare_files()
+    except (ModelError, CourseTAError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{backend.name} ready on disk ({time.perf_counter() - t0:.1f} s)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -79,6 +79,8 @@ class ChatBackend:
     supports_tools = False
     prefers_quotes = False
     prefers_translated_quotes = False
+    # prepares the weights on disk ahead of the first start (``python -m agent prepare``); None: nothing to do
+    prepare_files: Callable[[], None] | None = None
     translates_queries = True  # can it translate a question into the notes' language (agent/query_translation.py)?
     MAX_TOKENS_KWARG = "max_new_tokens"  # the reply-length cap's keyword for a model that declares none (max_tokens_kwarg)
 
@@ -293,8 +295,12 @@ def get_chat_model(settings, cache_dir: Path | None) -> ChatBackend:
             from agent.packaged_models import QWEN_CODER_05B
             from agent.transformers_chat import load_packaged
 
-            return SmallWriterBackend(spec, transformers_model(lambda: load_packaged(QWEN_CODER_05B, models_dir)),
-                                      settings.prompt_chars or QWEN_PROMPT_CHARS)
+            from agent.transformers_chat import prepare_packaged
+
+            backend = SmallWriterBackend(spec, transformers_model(lambda: load_packaged(QWEN_CODER_05B, models_dir)),
+                                         settings.prompt_chars or QWEN_PROMPT_CHARS)
+            backend.prepare_files = lambda: prepare_packaged(QWEN_CODER_05B, models_dir)
+            return backend
         return UnavailableBackend(spec, f"unknown local model {spec!r}; the local models are "
                                         + ", ".join(f"local:{m}" for m in LOCAL_MODELS))
     if provider == "hf":

@@ -1,6 +1,7 @@
 """End-to-end timings of the answer path: index load, app cold start, retrieval, first token, tokens/s.
 
-    python bench/e2e.py                          # the configured settings (bundled defaults), 10 dev questions
+    python bench/e2e.py                          # the configured settings (default: the 0.5B writer), 10 dev questions
+    python bench/e2e.py --llm local:bundled      # the quoting model (the default until 2026-12-04)
     python bench/e2e.py --llm openai:Qwen/Qwen2.5-7B-Instruct --questions 20   # any configured model
     python bench/e2e.py --smoke                  # CI-sized: hash embedder, temporary index, 2 questions; not saved
 
@@ -14,7 +15,8 @@ Measured, in this order, on the settings in effect (COURSETA_* variables and .en
   ``ttft_s`` from the question to the first streamed token (retrieval, prompt and prefill
   included), ``prompt_tokens`` (local models) and ``tokens_per_s`` between the first and the
   last streamed token;
-- ``extract_answer_s``: the default quoting answer for the bundled model (no generation).
+- ``extract_answer_s``: the quoting answer (``answer_mode=extract``: no generation of the answer;
+  with a model that translates questions for the search, that translation is included).
 Last line: one JSON object, also appended to bench/results/e2e.jsonl.
 """
 

