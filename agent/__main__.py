@@ -79,7 +79,6 @@ def prepare() -> int:
     wrong. ``make run`` goes on to start the app either way; its answers then say what is wrong."""
     import time
 
-    from agent.errors import ModelError
     from agent.llm import OpenAIBackend, UnavailableBackend, get_chat_model
     from common.errors import CourseTAError
     from settings import get_settings
@@ -102,8 +101,8 @@ def prepare() -> int:
     t0 = time.perf_counter()
     try:
         backend.prepare_files()
-    except (ModelError, CourseTAError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - one sentence (the backend's explanation), never a traceback
+        print(f"error: {backend.explain(exc)}", file=sys.stderr)
         return 2
     print(f"{backend.name} ready on disk ({time.perf_counter() - t0:.1f} s)")
     return 0

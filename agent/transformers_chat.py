@@ -136,11 +136,11 @@ def load_bundled(cache_dir: Path):
 
     cached = cache_dir / "smollm2-135m-instruct"
     pinned = PINNED[BUNDLED_GGUF].sha256
+    if cached.is_symlink() or (cached.exists() and not cached.is_dir()):
+        raise ModelError(f"{cached} is not a folder this app made; remove it and start again")
     if (cached / "config.json").is_file() and _cache_source(cached) == pinned:
         return load_gguf(None, cached)
-    if cached.is_symlink() or cached.exists():  # not made from the checked file: made again
-        if cached.is_symlink() or not cached.is_dir():
-            raise ModelError(f"{cached} is not a folder this app made; remove it and start again")
+    if cached.exists():  # not made from the checked file: made again
         shutil.rmtree(cached, ignore_errors=True)
         if cached.exists():
             raise ModelError(f"could not replace the model cache {cached}; remove it and start again")

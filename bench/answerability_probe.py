@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="only the first N questions of each set")
     p.add_argument("--no-save", action="store_true")
     args = p.parse_args(argv)
-    settings = load_settings()  # quotes from the default search and guard (the bundled llm never writes here)
+    # quotes from the default search and guard, as measured (the bundled llm never writes here and
+    # translates no question; with the default writer the quotes would change)
+    settings = load_settings(llm="local:bundled")
     agent = Agent.from_settings(settings.override(answer_mode="extract"))
     model, tokenizer = load_packaged(QWEN_CODER_05B, settings.retrieval.data_dir / "models")
 

@@ -105,6 +105,7 @@ def main(argv=None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
         os.environ.update(COURSETA_EMBEDDER="hash:64", COURSETA_DATA_DIR=str(tmp), COURSETA_LLM_MAX_NEW_TOKENS="8",
                           COURSETA_LOG_ANSWERS="false")
+        os.environ.setdefault("COURSETA_LLM", "local:bundled")  # CI-sized: the small quoting model, not the writer
 
     from agent.core import Agent
     from agent.llm import get_chat_model

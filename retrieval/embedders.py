@@ -29,6 +29,7 @@ An embedder whose model wants questions encoded differently from passages (e5's 
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from typing import Protocol
 
@@ -173,6 +174,7 @@ class SentenceTransformerEmbedder:
 
 
 _BUNDLED_COPY: list[str] = []  # this process's private copy of the MiniLM folder
+_BUNDLED_LOCK = threading.Lock()
 
 
 def bundled_model_path() -> str:
@@ -184,11 +186,14 @@ def bundled_model_path() -> str:
     model loads from there, so no other file of the package is read. One copy per process (~0.3 s),
     made again if it has gone (a /tmp cleaner on a long-running server).
     """
-    from retrieval.model_files import private_copy
+    from retrieval.model_files import PINNED, private_copy
 
-    if not (_BUNDLED_COPY and os.path.isfile(os.path.join(_BUNDLED_COPY[0], "modules.json"))):
-        _BUNDLED_COPY[:] = [str(private_copy("minilm/"))]
-    return _BUNDLED_COPY[0]
+    with _BUNDLED_LOCK:
+        whole = _BUNDLED_COPY and all(os.path.isfile(os.path.join(_BUNDLED_COPY[0], name.removeprefix("minilm/")))
+                                      for name in PINNED if name.startswith("minilm/"))
+        if not whole:
+            _BUNDLED_COPY[:] = [str(private_copy("minilm/"))]
+        return _BUNDLED_COPY[0]
 
 
 PROVIDERS = ("bundled", "st", "hash", "use", "e5")

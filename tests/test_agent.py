@@ -349,6 +349,25 @@ def test_prepare_makes_the_writers_converted_copy_once(tmp_path, monkeypatch, ca
     assert "ready on disk" in capsys.readouterr().out
 
 
+def test_prepare_says_in_one_sentence_when_the_conversion_fails(tmp_path, monkeypatch, capsys):
+    from agent import packaged_models, transformers_chat
+    from agent.__main__ import main
+    from settings import get_settings
+
+    def broken(gguf, cached, dtype=None, source_sha256=""):
+        raise ValueError("tensor 'blk.0' has an unknown type")  # what a parser may raise on a bad file
+
+    monkeypatch.setattr(packaged_models, "assemble", lambda spec, models_dir: Path(models_dir) / spec.filename)
+    monkeypatch.setattr(transformers_chat, "load_gguf", broken)
+    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COURSETA_LLM", "local:qwen2.5-coder-0.5b")
+    get_settings.cache_clear()
+    assert main(["prepare"]) == 2
+    get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_bundled_model_end_to_end(course, tmp_path):
     """The real SmolLM2-135M once: a few tokens on CPU, citations still verified."""

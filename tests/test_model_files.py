@@ -118,7 +118,8 @@ def test_a_smollm2_cache_not_made_from_the_checked_gguf_is_made_again(monkeypatc
     assert calls and calls[0] is not None and not old.exists()
 
 
-def test_a_smollm2_cache_that_cannot_be_replaced_is_refused(monkeypatch, tmp_path):
+@pytest.mark.parametrize("recorded", ["0" * 64, "pinned"])  # a link is refused even if it names the right hash
+def test_a_smollm2_cache_that_is_a_link_is_refused(monkeypatch, tmp_path, recorded):
     from agent import transformers_chat
     from agent.errors import ModelError
 
@@ -126,7 +127,8 @@ def test_a_smollm2_cache_that_cannot_be_replaced_is_refused(monkeypatch, tmp_pat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "config.json").write_text("{}")
-    (elsewhere / transformers_chat.SOURCE_FILE).write_text("0" * 64)
+    pinned = model_files.PINNED[transformers_chat.BUNDLED_GGUF].sha256
+    (elsewhere / transformers_chat.SOURCE_FILE).write_text(pinned if recorded == "pinned" else recorded)
     (tmp_path / "smollm2-135m-instruct").symlink_to(elsewhere)
     with pytest.raises(ModelError, match="not a folder this app made"):
         transformers_chat.load_bundled(tmp_path)
@@ -153,6 +155,28 @@ def test_the_real_conversion_records_the_gguf_it_was_made_from(tmp_path, monkeyp
     gguf.write_bytes(b"GGUF")
     transformers_chat.load_gguf(gguf, tmp_path / "cache", source_sha256="ab" * 32)
     assert (tmp_path / "cache" / transformers_chat.SOURCE_FILE).read_text().strip() == "ab" * 32
+
+
+def test_given_a_gguf_the_loader_parses_it_even_beside_an_old_cache(tmp_path, monkeypatch):
+    import transformers
+
+    from agent import transformers_chat
+
+    read = []
+
+    def from_pretrained(path, *a, **k):
+        read.append((Path(path), k.get("gguf_file")))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", from_pretrained)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "config.json").write_text("{}")  # an old cache the caller has decided not to trust
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    with pytest.raises(RuntimeError, match="stop here"):
+        transformers_chat.load_gguf(gguf, cache)
+    assert read == [(tmp_path, "m.gguf")]  # the GGUF, not the cache
 
 
 def _copies():
