@@ -293,9 +293,7 @@ def get_chat_model(settings, cache_dir: Path | None) -> ChatBackend:
                                   settings.prompt_chars or BUNDLED_PROMPT_CHARS)
         if name == "qwen2.5-coder-0.5b":
             from agent.packaged_models import QWEN_CODER_05B
-            from agent.transformers_chat import load_packaged
-
-            from agent.transformers_chat import prepare_packaged
+            from agent.transformers_chat import load_packaged, prepare_packaged
 
             backend = SmallWriterBackend(spec, transformers_model(lambda: load_packaged(QWEN_CODER_05B, models_dir)),
                                          settings.prompt_chars or QWEN_PROMPT_CHARS)

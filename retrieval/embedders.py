@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import zlib
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -186,12 +187,10 @@ def bundled_model_path() -> str:
     model loads from there, so no other file of the package is read. One copy per process (~0.3 s),
     made again if it has gone (a /tmp cleaner on a long-running server).
     """
-    from retrieval.model_files import PINNED, private_copy
+    from retrieval.model_files import is_whole_copy, private_copy
 
     with _BUNDLED_LOCK:
-        whole = _BUNDLED_COPY and all(os.path.isfile(os.path.join(_BUNDLED_COPY[0], name.removeprefix("minilm/")))
-                                      for name in PINNED if name.startswith("minilm/"))
-        if not whole:
+        if not (_BUNDLED_COPY and is_whole_copy(Path(_BUNDLED_COPY[0]), "minilm/")):
             _BUNDLED_COPY[:] = [str(private_copy("minilm/"))]
         return _BUNDLED_COPY[0]
 

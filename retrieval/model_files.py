@@ -108,12 +108,13 @@ def verified_path(name: str, error: type[Exception] = EmbedderError) -> Path:
     path = locate(name, error)
     st = path.stat()
     if not _verified(path, st.st_size, st.st_mtime_ns, PINNED[name].sha256):
-        pin = PINNED[name]
-        raise error(
-            f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
-            f"refusing to load it (reinstall: {pin.install})"
-        )
+        raise error(_mismatch(PINNED[name]))
     return path
+
+
+def _mismatch(pin: PinnedFile) -> str:
+    return (f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
+            f"refusing to load it (reinstall: {pin.install})")
 
 
 _COPY_BLOCK = 1 << 20
@@ -150,8 +151,23 @@ def _copy_checked(name: str, dest: Path, error: type[Exception]) -> None:
         raise error(f"could not copy {pin.path} from the {pin.dist} package ({exc.strerror or exc})") from None
     if digest.hexdigest() != pin.sha256:
         dest.unlink(missing_ok=True)
-        raise error(f"{pin.path} in the installed {pin.dist} package does not match its pinned SHA-256; "
-                    f"refusing to load it (reinstall: {pin.install})")
+        raise error(_mismatch(pin))
+
+
+def _copy_layout(prefix: str) -> dict[str, str]:
+    """The pinned files a private copy of ``prefix`` holds: name → path inside the copy."""
+    if prefix.endswith("/"):
+        layout = {name: name[len(prefix):] for name in PINNED if name.startswith(prefix)}
+    else:
+        layout = {prefix: Path(PINNED[prefix].path).name} if prefix in PINNED else {}
+    if not layout:
+        raise KeyError(prefix)
+    return layout
+
+
+def is_whole_copy(folder: Path, prefix: str) -> bool:
+    """Does ``folder`` (a :func:`private_copy` of ``prefix``) still hold every file it was made with?"""
+    return all((folder / rel).is_file() for rel in _copy_layout(prefix).values())
 
 
 def private_copy(prefix: str, error: type[Exception] = EmbedderError) -> Path:
@@ -163,14 +179,11 @@ def private_copy(prefix: str, error: type[Exception] = EmbedderError) -> Path:
     ``prefix``: one pinned file's name (the folder then holds it alone), or ``"minilm/"`` for all
     the pinned files under that name, at their relative paths.
     """
-    names = [name for name in PINNED if name == prefix or (prefix.endswith("/") and name.startswith(prefix))]
-    if not names:
-        raise KeyError(prefix)
+    layout = _copy_layout(prefix)
     folder = Path(tempfile.mkdtemp(prefix="courseta-model-"))
     atexit.register(shutil.rmtree, folder, True)
     try:
-        for name in names:
-            rel = name[len(prefix):] if prefix.endswith("/") else Path(PINNED[name].path).name
+        for name, rel in layout.items():
             _copy_checked(name, folder / rel, error)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

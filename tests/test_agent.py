@@ -305,31 +305,40 @@ def test_cli_ask_json(course_corpus, tmp_path):
     assert any(c["verdict"] == "supported" for c in data["citations"])
 
 
-def test_prepare_skips_model_servers_and_says_why_a_model_cannot_load(tmp_path, monkeypatch, capsys):
+def _prepare(monkeypatch, tmp_path, llm, load_gguf=None, **env) -> int:
+    """``python -m agent prepare`` with ``llm`` over ``tmp_path/data``; ``load_gguf`` stands in for the
+    GGUF conversion (and the packaged chunks are taken as joined)."""
+    from agent import packaged_models, transformers_chat
     from agent.__main__ import main
     from settings import get_settings
 
-    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "data"))
+    if load_gguf is not None:
+        monkeypatch.setattr(packaged_models, "assemble", lambda spec, models_dir: Path(models_dir) / spec.filename)
+        monkeypatch.setattr(transformers_chat, "load_gguf", load_gguf)
+    for key, value in {"COURSETA_DATA_DIR": str(tmp_path / "data"), "COURSETA_LLM": llm, **env}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        return main(["prepare"])
+    finally:
+        get_settings.cache_clear()
+
+
+def test_prepare_skips_model_servers_and_says_why_a_model_cannot_load(tmp_path, monkeypatch, capsys):
     cases = (("openai:m", 0, "nothing to prepare (a model server)"), ("local:bundled", 0, "nothing to prepare"),
              ("local:llama-70b", 2, "unknown local model"), ("claude3:opus", 2, "unknown LLM provider"),
              ("bundled", 2, "provider:model"))
     for llm, rc, says in cases:
-        monkeypatch.setenv("COURSETA_LLM", llm)
-        get_settings.cache_clear()
-        assert main(["prepare"]) == rc, llm
+        assert _prepare(monkeypatch, tmp_path, llm) == rc, llm
         out = capsys.readouterr()
         assert says in out.out + out.err and "Traceback" not in out.err, llm
-    monkeypatch.setenv("COURSETA_LLM", "local:bundled")
-    monkeypatch.setenv("COURSETA_RETRIEVAL_K", "0")  # an invalid setting: one sentence, not a traceback
-    get_settings.cache_clear()
-    assert main(["prepare"]) == 2 and "retrieval_k" in capsys.readouterr().err
-    get_settings.cache_clear()
+    # an invalid setting: one sentence, not a traceback
+    assert _prepare(monkeypatch, tmp_path, "local:bundled", COURSETA_RETRIEVAL_K="0") == 2
+    assert "retrieval_k" in capsys.readouterr().err
 
 
 def test_prepare_makes_the_writers_converted_copy_once(tmp_path, monkeypatch, capsys):
-    from agent import packaged_models, transformers_chat
-    from agent.__main__ import main
-    from settings import get_settings
+    from agent import transformers_chat
 
     made = []
 
@@ -339,39 +348,23 @@ def test_prepare_makes_the_writers_converted_copy_once(tmp_path, monkeypatch, ca
         (cached / "config.json").write_text("{}")
         (cached / transformers_chat.SOURCE_FILE).write_text(source_sha256)  # as load_gguf records it
 
-    monkeypatch.setattr(packaged_models, "assemble", lambda spec, models_dir: Path(models_dir) / spec.filename)
-    monkeypatch.setattr(transformers_chat, "load_gguf", fake_load_gguf)
-    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COURSETA_LLM", "local:qwen2.5-coder-0.5b")
-    get_settings.cache_clear()
-    assert main(["prepare"]) == 0 and main(["prepare"]) == 0
-    get_settings.cache_clear()
+    writer = "local:qwen2.5-coder-0.5b"
+    assert _prepare(monkeypatch, tmp_path, writer, fake_load_gguf) == 0
+    assert _prepare(monkeypatch, tmp_path, writer, fake_load_gguf) == 0
     assert len(made) == 1 and made[0].name.endswith(".gguf")  # converted once; the second run found the copy
     assert "ready on disk" in capsys.readouterr().out
     # a copy made before the source was recorded (or from another file) is made again
     cached = next((tmp_path / "data" / "models").glob("*/config.json")).parent
     (cached / transformers_chat.SOURCE_FILE).unlink()
-    get_settings.cache_clear()
-    assert main(["prepare"]) == 0
-    get_settings.cache_clear()
+    assert _prepare(monkeypatch, tmp_path, writer, fake_load_gguf) == 0
     assert len(made) == 2
 
 
 def test_prepare_says_in_one_sentence_when_the_conversion_fails(tmp_path, monkeypatch, capsys):
-    from agent import packaged_models, transformers_chat
-    from agent.__main__ import main
-    from settings import get_settings
-
     def broken(gguf, cached, dtype=None, source_sha256=""):
         raise ValueError("tensor 'blk.0' has an unknown type")  # what a parser may raise on a bad file
 
-    monkeypatch.setattr(packaged_models, "assemble", lambda spec, models_dir: Path(models_dir) / spec.filename)
-    monkeypatch.setattr(transformers_chat, "load_gguf", broken)
-    monkeypatch.setenv("COURSETA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COURSETA_LLM", "local:qwen2.5-coder-0.5b")
-    get_settings.cache_clear()
-    assert main(["prepare"]) == 2
-    get_settings.cache_clear()
+    assert _prepare(monkeypatch, tmp_path, "local:qwen2.5-coder-0.5b", broken) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err
 
