@@ -55,6 +55,7 @@ class Semantics:
         self.q_unrelated, self.q_translation = 0.0, 1.0  # the same, for a question against passages
         self.cross_lingual = False
         self._vecs: dict[str, np.ndarray] = {}
+        self._questions: dict[str, np.ndarray] = {}  # question vectors: a turn asks for its question's 4-6 times
         if embedder is not None:
             zh = embedder.embed([p[0] for p in PROBES])
             en = embedder.embed([p[1] for p in PROBES])
@@ -131,7 +132,12 @@ class Semantics:
         """Calibrated similarity of a question (encoded as a query) to each text."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        q = embed_queries(self.embedder, [question])[0]
+        q = self._questions.get(question)
+        if q is None:
+            q = embed_queries(self.embedder, [question])[0]
+            if len(self._questions) > 256:
+                self._questions.clear()
+            self._questions[question] = q
         return self.calibrate(self.vectors(texts) @ q, question=True)
 
 

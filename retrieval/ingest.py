@@ -27,6 +27,7 @@ from retrieval.embedders import Embedder, get_embedder, second_embedder_name
 from retrieval.errors import IndexCorruptError, LoadError
 from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, load_document, load_sources
 from retrieval.lock import ingest_lock
+from retrieval.sentence_vectors import sentence_table
 from retrieval.store import index_params, load_stored, mismatch_reason, read_manifest, save_index
 from common.text import tokenize
 from retrieval.types import Chunk
@@ -165,6 +166,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     candidates = _discover(corpus_dir, int(settings.max_file_mb * 2**20), report)
 
     old_files: dict = {}
+    old_sentences: dict[str, np.ndarray] = {}  # the previous index's sentence vectors, by text
     old_chunks: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray | None]]] = {}
     try:
         manifest = read_manifest(data_dir)
@@ -183,6 +185,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
             manifest = None
         else:
             old_files = manifest.get("files", {})
+            if stored.sentences is not None:
+                old_sentences = dict(zip(*stored.sentences))
             second_vecs = stored.vectors2 if stored.vectors2 is not None else [None] * len(stored.chunks)
             for chunk, vec, vec2 in zip(stored.chunks, stored.vectors, second_vecs):
                 old_chunks.setdefault(chunk.source, []).append((chunk, vec, vec2))
@@ -195,7 +199,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint]
     changed = [c for c in candidates if c not in unchanged and c not in still_bad]
     removed = sorted(set(old_files) - present)
-    if not changed and not removed and (unchanged or still_bad) and set(old_skipped) <= present:
+    if (not changed and not removed and (unchanged or still_bad) and set(old_skipped) <= present
+            and "sentences" in manifest):  # an index from before sentence vectors were kept gets them now
         report.up_to_date = True
         report.n_chunks = manifest.get("n_chunks", 0)
         for c in unchanged:
@@ -255,12 +260,15 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         get_embedder(second, settings.device, settings.embed_encoder, settings.embed_precision),
         kept_vecs2, new_chunks, settings, progress)
 
+    tell(0.8, "embedding the passages' sentences")
+    sentences = sentence_table([c.text for c in all_chunks], embedder, old_sentences, settings.embed_batch_size,
+                               progress)
     tell(0.9, "writing the index")
     manifest_out = {**index_params(settings), "dim": int(dim), "files": files_manifest,
                     "skipped": skipped_manifest}
     path = save_index(data_dir, manifest_out, all_chunks, vectors,
                       write_extras=lambda folder: write_search_structures(folder, all_chunks, vectors, settings),
-                      vectors2=vectors2)
+                      vectors2=vectors2, sentences=sentences)
     report.files.sort(key=lambda f: f.source)
     report.n_chunks = len(all_chunks)
     report.embedded = len(new_chunks)

@@ -24,6 +24,7 @@ from retrieval.backends import DenseIndex, LexicalIndex, load_dense
 from retrieval.embedders import Embedder, embed_queries, get_embedder, resolve_device, second_embedder_name
 from retrieval.errors import EmbedderError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.glossary import load_glossary
+from retrieval.sentence_vectors import KnownVectors
 from retrieval.store import REBUILD_HINT, StoredIndex, current_index_dir, load_stored, mismatch_reason
 from common.text import detect_language, term_forms, tokenize
 from retrieval.types import Hit
@@ -106,6 +107,8 @@ class Retriever:
             raise IndexCorruptError(
                 f"the index in {stored.path} cannot be read ({type(exc).__name__}); {REBUILD_HINT}") from None
         embedder = embedder or get_embedder(settings.embedder, settings.device, settings.embed_encoder, settings.embed_precision)
+        if stored.sentences is not None:  # the passages' sentences come embedded (retrieval/sentence_vectors.py)
+            embedder = KnownVectors(embedder, *stored.sentences)
         name = second_embedder_name(settings)
         second = get_embedder(name, settings.device, settings.embed_encoder, settings.embed_precision) if name else None
         return cls(settings, stored, embedder, dense, lexical, second)

@@ -5,7 +5,8 @@ Layout of the data folder::
     data/
       CURRENT              name of the live index folder (replaced atomically)
       index-<stamp>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss (+ dense-hnsw.faiss when large), bm25/,
-                           vectors2.npy (the second embedder's, when one is set: settings.second_embedder)
+                           vectors2.npy (the second embedder's, when one is set: settings.second_embedder),
+                           sentences.json + sentences.npy (every passage sentence's vector: retrieval/sentence_vectors.py)
 
 A new index is written into ``.building-<stamp>/``, renamed to ``index-<stamp>/`` and only
 then made live by atomically replacing ``CURRENT``. A crash at any point leaves the old
@@ -33,6 +34,7 @@ import numpy as np
 
 from common.hashing import sha256_file
 from retrieval.chunking import CHUNKER_VERSION
+from retrieval import sentence_vectors
 from retrieval.embedders import second_embedder_name
 from retrieval.errors import IndexCorruptError, IndexMissingError
 from retrieval.types import Chunk
@@ -49,6 +51,9 @@ class StoredIndex:
     chunks: list[Chunk]
     vectors: np.ndarray  # (n, dim) float32, row i ↔ chunks[i]
     vectors2: np.ndarray | None = None  # the second embedder's (n, dim2), when the index has one
+    # (texts, vectors) of every passage and its sentences (retrieval/sentence_vectors.py); None in an
+    # index written before they were kept (the next ingest adds them)
+    sentences: tuple[list[str], np.ndarray] | None = None
 
 
 def index_params(settings) -> dict:
@@ -153,6 +158,8 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
         vectors = np.load(path / "vectors.npy", allow_pickle=False)
         vectors2 = np.load(path / "vectors2.npy", allow_pickle=False) if manifest.get("second_embedder") else None
+        count = manifest.get("sentences")
+        sentences = None if count is None else sentence_vectors.load(path, count, vectors.shape[-1])
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorruptError(f"the index in {path} cannot be read ({exc}); {REBUILD_HINT}") from None
     n = manifest.get("n_chunks")
@@ -163,7 +170,8 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
     if vectors2 is not None and (vectors2.ndim != 2 or vectors2.shape[0] != len(chunks)):
         raise IndexCorruptError(f"the index in {path} is damaged (the second embedder's vectors do not match its "
                                 f"{len(chunks)} chunks); {REBUILD_HINT}")
-    return StoredIndex(path=path, manifest=manifest, chunks=chunks, vectors=vectors, vectors2=vectors2)
+    return StoredIndex(path=path, manifest=manifest, chunks=chunks, vectors=vectors, vectors2=vectors2,
+                       sentences=sentences)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -184,6 +192,7 @@ def save_index(
     vectors: np.ndarray,
     write_extras=None,
     vectors2: np.ndarray | None = None,
+    sentences: tuple[list[str], np.ndarray] | None = None,
 ) -> Path:
     """Write a complete index aside, then make it live atomically. Returns its folder.
 
@@ -201,6 +210,9 @@ def save_index(
         np.save(building / "vectors.npy", np.asarray(vectors, dtype=np.float32))
         if vectors2 is not None:
             np.save(building / "vectors2.npy", np.asarray(vectors2, dtype=np.float32))
+        if sentences is not None:
+            sentence_vectors.save(building, *sentences)
+            manifest = {**manifest, "sentences": len(sentences[0])}
         if write_extras is not None:
             write_extras(building)
         full_manifest = {**manifest, "format": FORMAT_VERSION, "n_chunks": len(chunks),

@@ -82,3 +82,13 @@ def test_line_likeness_smoke():
             at = part[t]
             assert at["shown_right"] + at["right_lost"] == without["shown_right"]
             assert at["shown_wrong"] <= without["shown_wrong"]
+
+
+def test_sentence_vectors_smoke():
+    out = subprocess.run([sys.executable, "bench/sentence_vectors.py", "--smoke"], capture_output=True, text=True,
+                         cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["bench"] == "sentence_vectors" and data["questions"] == 2 and data["table_texts"] > data["chunks"] > 0
+    # with the table the answers embed fewer texts than without it (only the question and the quote's lines)
+    assert data["table"]["texts_max"] < data["none"]["texts_max"]
