@@ -43,23 +43,39 @@ class TransformersChatModel(BaseChatModel):
     model_name: str
     max_new_tokens: int = 256
     temperature: float = 0.0
+    # reuse the state after the prompt's fixed opening (system prompt, worked examples): agent/prefix_cache.py
+    prefix_cache: bool = True
     _model: Any = PrivateAttr(default=None)
     _tokenizer: Any = PrivateAttr(default=None)
+    _prefixes: Any = PrivateAttr(default=None)
 
     def __init__(self, model: Any, tokenizer: Any, **kwargs):
+        from agent.prefix_cache import PrefixCache
+
         super().__init__(**kwargs)
         self._model, self._tokenizer = model, tokenizer
+        self._prefixes = PrefixCache(model)
 
     @property
     def _llm_type(self) -> str:
         return "transformers"
 
-    def _inputs(self, messages: list[BaseMessage]):
+    def _inputs(self, messages: list[BaseMessage], generation_prompt: bool = True):
         chat = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        ids = self._tokenizer.apply_chat_template(chat, add_generation_prompt=True, return_tensors="pt")
+        ids = self._tokenizer.apply_chat_template(chat, add_generation_prompt=generation_prompt, return_tensors="pt")
         if not hasattr(ids, "shape"):
             ids = ids["input_ids"]
         return ids.to(self._model.device)
+
+    def _past(self, messages: list[BaseMessage], ids) -> dict:
+        """``past_key_values`` for generate: the kept state after every message but the last, when
+        those render as the start of ``ids`` (agent/prefix_cache.py); {} otherwise."""
+        if not self.prefix_cache or len(messages) < 2:
+            return {}
+        prefix = self._inputs(messages[:-1], generation_prompt=False)
+        if not self._prefixes.opening(prefix[0].tolist(), ids[0].tolist()):
+            return {}
+        return {"past_key_values": self._prefixes.copy_for(prefix)}
 
     def _gen_kwargs(self, stop, kwargs) -> dict:
         temperature = kwargs.get("temperature", self.temperature)
@@ -75,7 +91,8 @@ class TransformersChatModel(BaseChatModel):
         ids = self._inputs(messages)
         streamer = _CountingStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         thread = threading.Thread(
-            target=self._model.generate, kwargs={"input_ids": ids, "streamer": streamer, **self._gen_kwargs(stop, kwargs)},
+            target=self._model.generate,
+            kwargs={"input_ids": ids, "streamer": streamer, **self._past(messages, ids), **self._gen_kwargs(stop, kwargs)},
             daemon=True,
         )
         thread.start()

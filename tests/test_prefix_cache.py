@@ -1,0 +1,61 @@
+"""The kept state after a prompt's fixed opening (agent/prefix_cache.py), on the real SmolLM2-135M (fp32:
+reusing the state must not change what it writes)."""
+
+import pytest
+
+from agent.prompts import query_translation_messages, translate_messages, writer_messages
+
+PASSAGES = "[1] 温度参数 T 控制采样的随机性。T=0 时总是选择最可能的令牌。\n[2] 语言模型是对令牌序列的概率分布。"
+
+
+@pytest.fixture(scope="module")
+def smollm(tmp_path_factory):
+    from agent.transformers_chat import TransformersChatModel, load_bundled
+
+    model, tokenizer = load_bundled(tmp_path_factory.mktemp("models"))
+    return TransformersChatModel(model, tokenizer, model_name="local:bundled", max_new_tokens=16)
+
+
+def _text(llm, messages, cached: bool) -> str:
+    llm.prefix_cache = cached
+    try:
+        return "".join(str(c.content) for c in llm.stream(messages))
+    finally:
+        llm.prefix_cache = True
+
+
+@pytest.mark.slow
+def test_the_same_answer_with_the_opening_reused(smollm):
+    for messages in (writer_messages("What does the temperature T do?", "en", PASSAGES),
+                     translate_messages("en", "1. 温度参数 T 控制采样的随机性。")):
+        plain = _text(smollm, messages, cached=False)
+        assert plain.strip()
+        assert _text(smollm, messages, cached=True) == plain  # computed and kept
+        assert _text(smollm, messages, cached=True) == plain  # from the kept state
+
+
+@pytest.mark.slow
+def test_one_kept_state_per_opening_and_generation_leaves_it_as_it_was(smollm):
+    smollm._prefixes._caches.clear()
+    for question in ("What is a language model?", "What does the temperature T do?"):
+        _text(smollm, writer_messages(question, "en", PASSAGES), cached=True)
+    assert len(smollm._prefixes._caches) == 1  # the same system prompt: one state
+    (opening, kept), = smollm._prefixes._caches.items()
+    assert kept.get_seq_length() == len(opening)  # generate appended to a copy, never to the kept state
+    _text(smollm, query_translation_messages("What is entropy?", "en", "zh"), cached=True)
+    assert len(smollm._prefixes._caches) == 2
+
+
+@pytest.mark.slow
+def test_no_reuse_for_a_single_message_or_an_opening_the_prompt_does_not_start_with(smollm, monkeypatch):
+    from langchain_core.messages import HumanMessage
+
+    messages = [HumanMessage("Hi")]
+    assert smollm._past(messages, smollm._inputs(messages)) == {}
+    messages = writer_messages("What is entropy?", "en", PASSAGES)
+    ids = smollm._inputs(messages)
+    assert "past_key_values" in smollm._past(messages, ids)
+    assert smollm._past(messages, ids[:, :5]) == {}  # a prompt shorter than the opening
+    other = ids.clone()
+    other[0, 3] += 1
+    assert smollm._past(messages, other) == {}  # a template that renders the opening differently
