@@ -92,3 +92,13 @@ def test_sentence_vectors_smoke():
     assert data["bench"] == "sentence_vectors" and data["questions"] == 2 and data["table_texts"] > data["chunks"] > 0
     # with the table the answers embed fewer texts than without it (only the question and the quote's lines)
     assert data["table"]["texts_max"] < data["none"]["texts_max"]
+
+
+def test_concurrent_answers_smoke():
+    out = subprocess.run([sys.executable, "bench/concurrent_answers.py", "--smoke"], capture_output=True, text=True,
+                         cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    row = data["rows"][0]
+    assert data["bench"] == "concurrent_answers" and row["students"] == 2
+    assert row["completed"] == 2 and row["total_s_max"] >= row["total_s_p50"] > 0
