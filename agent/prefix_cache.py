@@ -15,6 +15,7 @@ whole prompt (a template that renders a message differently at the end never get
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 from collections import OrderedDict
 
@@ -33,22 +34,27 @@ class PrefixCache:
         """Is ``prefix`` the start of ``ids`` with something after it?"""
         return 0 < len(prefix) < len(ids) and ids[: len(prefix)] == prefix
 
-    def copy_for(self, prefix_ids):
-        """A fresh copy of the cache after ``prefix_ids`` (a (1, n) tensor), computed on first use
-        (generate appends to the copy it is given; the kept one stays as it was)."""
+    def copy_for(self, prefix_ids, key: list[int]):
+        """A fresh copy of the cache after ``prefix_ids`` (a (1, n) tensor whose ids are ``key``),
+        computed on first use (generate appends to the copy it is given; the kept one stays as it was)."""
         import torch
         from transformers import DynamicCache
 
-        key = tuple(int(i) for i in prefix_ids[0])
+        key = tuple(key)
         with self._lock:
             kept = self._caches.get(key)
-            if kept is None:
-                kept = DynamicCache()
-                with torch.no_grad():
-                    self.model(input_ids=prefix_ids, past_key_values=kept, use_cache=True)
-                self._caches[key] = kept
-                while len(self._caches) > self.size:
-                    self._caches.popitem(last=False)
-            else:
+            if kept is not None:
                 self._caches.move_to_end(key)
-            return copy.deepcopy(kept)
+                return copy.deepcopy(kept)
+        kept = DynamicCache(config=self.model.config)  # built as generate builds its own
+        # only the last position's logits (a 151k-word vocabulary times 200 positions is ~120 MB), where
+        # the model's forward takes that argument (generate checks the same way)
+        last_only = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(self.model.forward).parameters else {}
+        with torch.no_grad():  # outside the lock: another request's opening need not wait for this one
+            self.model(input_ids=prefix_ids, past_key_values=kept, use_cache=True, **last_only)
+        with self._lock:
+            self._caches[key] = kept
+            self._caches.move_to_end(key)
+            while len(self._caches) > self.size:
+                self._caches.popitem(last=False)
+        return copy.deepcopy(kept)

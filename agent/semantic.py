@@ -21,6 +21,7 @@ False
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -36,7 +37,10 @@ PROBES = [
 # languages. Measured: USE-multilingual 0.70, multilingual-e5-small 0.44, all-MiniLM-L6-v2 0.10.
 CROSS_LINGUAL_MIN = 0.3
 
-_CACHE: dict[int, "Semantics"] = {}
+# the last few embedders' (each holds its embedder, and a retriever's embedder holds its index's sentence
+# table: a process that loads a new index after each ingest must not keep every older one)
+_CACHE: "OrderedDict[int, Semantics]" = OrderedDict()
+_CACHE_SIZE = 4
 _LOCK = threading.Lock()
 
 
@@ -76,6 +80,9 @@ class Semantics:
             key = id(embedder)
             if key not in _CACHE or _CACHE[key].embedder is not embedder:
                 _CACHE[key] = cls(embedder)
+            _CACHE.move_to_end(key)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
             return _CACHE[key]
 
     @property

@@ -69,13 +69,20 @@ class TransformersChatModel(BaseChatModel):
 
     def _past(self, messages: list[BaseMessage], ids) -> dict:
         """``past_key_values`` for generate: the kept state after every message but the last, when
-        those render as the start of ``ids`` (agent/prefix_cache.py); {} otherwise."""
-        if not self.prefix_cache or len(messages) < 2:
+        those render as the start of ``ids`` (agent/prefix_cache.py); {} otherwise: one message, a
+        model whose generation config names its own cache (generate refuses a second one), or a
+        chat template that will not render the opening alone (Qwen3's wants a user turn)."""
+        if (not self.prefix_cache or len(messages) < 2
+                or getattr(self._model.generation_config, "cache_implementation", None) is not None):
             return {}
-        prefix = self._inputs(messages[:-1], generation_prompt=False)
-        if not self._prefixes.opening(prefix[0].tolist(), ids[0].tolist()):
+        try:
+            prefix = self._inputs(messages[:-1], generation_prompt=False)
+        except Exception:  # noqa: BLE001 - the template's own refusal: prefill everything, as without the cache
             return {}
-        return {"past_key_values": self._prefixes.copy_for(prefix)}
+        opening = prefix[0].tolist()
+        if not self._prefixes.opening(opening, ids[0].tolist()):
+            return {}
+        return {"past_key_values": self._prefixes.copy_for(prefix, opening)}
 
     def _gen_kwargs(self, stop, kwargs) -> dict:
         temperature = kwargs.get("temperature", self.temperature)
@@ -90,8 +97,17 @@ class TransformersChatModel(BaseChatModel):
     def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
         ids = self._inputs(messages)
         streamer = _CountingStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failed: list[BaseException] = []
+
+        def generate(**gen_kwargs):
+            try:
+                self._model.generate(**gen_kwargs)
+            except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller's thread
+                failed.append(exc)
+                streamer.end()  # else the loop below waits for words that never come
+
         thread = threading.Thread(
-            target=self._model.generate,
+            target=generate,
             kwargs={"input_ids": ids, "streamer": streamer, **self._past(messages, ids), **self._gen_kwargs(stop, kwargs)},
             daemon=True,
         )
@@ -109,6 +125,8 @@ class TransformersChatModel(BaseChatModel):
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
         thread.join()
+        if failed:
+            raise failed[0]
         # the streamer hands out words, not tokens: the count of generated tokens comes last, as usage
         done = {"input_tokens": 0, "output_tokens": streamer.n_tokens, "total_tokens": streamer.n_tokens}
         yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=done))

@@ -166,7 +166,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     candidates = _discover(corpus_dir, int(settings.max_file_mb * 2**20), report)
 
     old_files: dict = {}
-    old_sentences: dict[str, np.ndarray] = {}  # the previous index's sentence vectors, by text
+    old_sentences: dict[str, np.ndarray] | None = None  # the previous index's sentence vectors, by text
     old_chunks: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray | None]]] = {}
     try:
         manifest = read_manifest(data_dir)
@@ -185,8 +185,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
             manifest = None
         else:
             old_files = manifest.get("files", {})
-            if stored.sentences is not None:
-                old_sentences = dict(zip(*stored.sentences))
+            old_sentences = dict(zip(*stored.sentences)) if stored.sentences is not None else None
             second_vecs = stored.vectors2 if stored.vectors2 is not None else [None] * len(stored.chunks)
             for chunk, vec, vec2 in zip(stored.chunks, stored.vectors, second_vecs):
                 old_chunks.setdefault(chunk.source, []).append((chunk, vec, vec2))
@@ -199,8 +198,9 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint]
     changed = [c for c in candidates if c not in unchanged and c not in still_bad]
     removed = sorted(set(old_files) - present)
+    # an index without its sentence table (written before it was kept, or a damaged one) gets it now
     if (not changed and not removed and (unchanged or still_bad) and set(old_skipped) <= present
-            and "sentences" in manifest):  # an index from before sentence vectors were kept gets them now
+            and old_sentences is not None):
         report.up_to_date = True
         report.n_chunks = manifest.get("n_chunks", 0)
         for c in unchanged:
@@ -261,8 +261,9 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         kept_vecs2, new_chunks, settings, progress)
 
     tell(0.8, "embedding the passages' sentences")
-    sentences = sentence_table([c.text for c in all_chunks], embedder, old_sentences, settings.embed_batch_size,
-                               progress)
+    sentences = sentence_table([c.text for c in all_chunks], embedder, old_sentences or {}, settings.embed_batch_size,
+                               progress, on_progress=lambda done, total: tell(
+                                   0.8 + 0.1 * done / total, f"embedding the passages' sentences ({done}/{total})"))
     tell(0.9, "writing the index")
     manifest_out = {**index_params(settings), "dim": int(dim), "files": files_manifest,
                     "skipped": skipped_manifest}

@@ -35,6 +35,8 @@ from common.text import split_sentences
 
 TEXTS = "sentences.json"
 VECTORS = "sentences.npy"
+FILES = (TEXTS, VECTORS)
+SLICE = 2048  # texts embedded between two progress reports
 
 
 def pieces(text: str) -> list[str]:
@@ -44,12 +46,18 @@ def pieces(text: str) -> list[str]:
 
 
 def sentence_table(texts: Sequence[str], embedder, known: dict[str, np.ndarray], batch_size: int = 64,
-                   progress: bool = False) -> tuple[list[str], np.ndarray]:
+                   progress: bool = False, on_progress=None) -> tuple[list[str], np.ndarray]:
     """(every piece of ``texts``, its vector): those in ``known`` (the previous index's, for files that
-    did not change) reused, the others embedded now with ``embedder``."""
+    did not change) reused, the others embedded now with ``embedder``, ``SLICE`` at a time;
+    ``on_progress(done, total)`` after each slice (the Corpus page's progress bar)."""
     table = list(dict.fromkeys(p for text in texts for p in pieces(text)))
     missing = [t for t in table if t not in known]
-    fresh = dict(zip(missing, embedder.embed(missing, batch_size=batch_size, progress=progress))) if missing else {}
+    fresh: dict[str, np.ndarray] = {}
+    for start in range(0, len(missing), SLICE):
+        part = missing[start:start + SLICE]
+        fresh.update(zip(part, embedder.embed(part, batch_size=batch_size, progress=progress)))
+        if on_progress is not None:
+            on_progress(start + len(part), len(missing))
     if not table:
         return [], np.zeros((0, embedder.dim), dtype=np.float32)
     return table, np.stack([fresh[t] if t in fresh else known[t] for t in table]).astype(np.float32, copy=False)

@@ -22,6 +22,7 @@ an :class:`IndexCorruptError` saying what to run, never a silent partial search.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -39,6 +40,7 @@ from retrieval.embedders import second_embedder_name
 from retrieval.errors import IndexCorruptError, IndexMissingError
 from retrieval.types import Chunk
 
+log = logging.getLogger("courseta.retrieval")
 _INDEX_NAME = re.compile(r"index-[0-9A-Za-z_.-]+")
 FORMAT_VERSION = 2  # 2: the manifest holds "integrity" (sizes + sha256 of every file)
 CURRENT = "CURRENT"
@@ -124,18 +126,40 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def verify_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Raise IndexCorruptError when a file of the index is missing or differs from the manifest."""
+def verify_files(path: Path, manifest: dict[str, Any], only=None, skip=()) -> None:
+    """Raise IndexCorruptError when a file of the index (of ``only`` when given, but ``skip``) is
+    missing or differs from the manifest."""
     integrity = manifest.get("integrity")
     if not isinstance(integrity, dict) or not integrity:
         raise IndexCorruptError(f"the index in {path} has no integrity record; {REBUILD_HINT}")
-    for name, want in integrity.items():
+    for name in (only if only is not None else integrity):
+        want = integrity.get(name)
+        if name in skip:
+            continue
+        if not isinstance(want, dict):
+            raise IndexCorruptError(f"the index in {path} has no integrity record for {name}; {REBUILD_HINT}")
         file = path / name
         if not file.is_file():
             raise IndexCorruptError(f"the index in {path} is damaged ({name} is missing); {REBUILD_HINT}")
         if file.stat().st_size != want.get("bytes") or sha256_file(file) != want.get("sha256"):
             raise IndexCorruptError(
                 f"the index in {path} is damaged ({name} does not match its manifest); {REBUILD_HINT}")
+
+
+def _load_sentences(path: Path, manifest: dict[str, Any], dim: int, verify: bool):
+    """The index's sentence table (retrieval/sentence_vectors.py), or None when it has none or it is
+    damaged: it only saves the answer step time and can be made again from the chunks, so a damaged
+    one is logged and left out (the next ingest makes it again) instead of taking the index offline."""
+    count = manifest.get("sentences")
+    if count is None:
+        return None
+    try:
+        if verify:
+            verify_files(path, manifest, only=sentence_vectors.FILES)
+        return sentence_vectors.load(path, count, dim)
+    except (IndexCorruptError, OSError, ValueError, TypeError) as exc:
+        log.warning("the sentence table of the index in %s is left out (%s); the next ingest makes it again", path, exc)
+        return None
 
 
 def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
@@ -152,14 +176,12 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"the index in {path} has an unreadable manifest ({exc}); {REBUILD_HINT}") from None
     if verify and manifest.get("format") == FORMAT_VERSION:
-        verify_files(path, manifest)
+        verify_files(path, manifest, skip=sentence_vectors.FILES)
     try:
         with open(path / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
         vectors = np.load(path / "vectors.npy", allow_pickle=False)
         vectors2 = np.load(path / "vectors2.npy", allow_pickle=False) if manifest.get("second_embedder") else None
-        count = manifest.get("sentences")
-        sentences = None if count is None else sentence_vectors.load(path, count, vectors.shape[-1])
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorruptError(f"the index in {path} cannot be read ({exc}); {REBUILD_HINT}") from None
     n = manifest.get("n_chunks")
@@ -170,6 +192,7 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
     if vectors2 is not None and (vectors2.ndim != 2 or vectors2.shape[0] != len(chunks)):
         raise IndexCorruptError(f"the index in {path} is damaged (the second embedder's vectors do not match its "
                                 f"{len(chunks)} chunks); {REBUILD_HINT}")
+    sentences = _load_sentences(path, manifest, vectors.shape[-1], verify and manifest.get("format") == FORMAT_VERSION)
     return StoredIndex(path=path, manifest=manifest, chunks=chunks, vectors=vectors, vectors2=vectors2,
                        sentences=sentences)
 

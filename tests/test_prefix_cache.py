@@ -59,3 +59,49 @@ def test_no_reuse_for_a_single_message_or_an_opening_the_prompt_does_not_start_w
     other = ids.clone()
     other[0, 3] += 1
     assert smollm._past(messages, other) == {}  # a template that renders the opening differently
+
+
+@pytest.mark.slow
+def test_a_template_that_will_not_render_the_opening_alone_prefills_everything(smollm, monkeypatch):
+    """Qwen3's template raises "No user query found in messages." for a system message alone."""
+    render = smollm._inputs
+
+    def refusing(messages, generation_prompt=True):
+        if messages[-1].type != "human":
+            raise ValueError("No user query found in messages.")
+        return render(messages, generation_prompt)
+
+    monkeypatch.setattr(smollm, "_inputs", refusing)
+    messages = writer_messages("What does the temperature T do?", "en", PASSAGES)
+    assert smollm._past(messages, render(messages)) == {}
+    assert _text(smollm, messages, cached=True) == _text(smollm, messages, cached=False)
+
+
+@pytest.mark.slow
+def test_no_reuse_for_a_model_that_names_its_own_cache(smollm, monkeypatch):
+    monkeypatch.setattr(smollm._model.generation_config, "cache_implementation", "static")
+    messages = writer_messages("What is entropy?", "en", PASSAGES)
+    assert smollm._past(messages, smollm._inputs(messages)) == {}
+
+
+@pytest.mark.slow
+def test_a_model_that_fails_while_generating_raises_instead_of_waiting_forever(smollm, monkeypatch):
+    import threading
+
+    def broken(**kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(smollm._model, "generate", broken)
+    outcome = []
+
+    def consume():
+        try:
+            _text(smollm, writer_messages("What is entropy?", "en", PASSAGES), cached=True)
+        except RuntimeError as exc:
+            outcome.append(str(exc))
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the stream waited for a generation that had failed"
+    assert outcome == ["out of memory"]
