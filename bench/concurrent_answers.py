@@ -2,6 +2,7 @@
 
     python bench/concurrent_answers.py                      # the configured defaults, 1 / 2 / 4 students
     python bench/concurrent_answers.py --students 1 3       # other crowd sizes
+    python bench/concurrent_answers.py --english            # English questions only: every answer generated
     python bench/concurrent_answers.py --smoke              # CI-sized: hash embedder, local:bundled, 2 students
 
 For each crowd size N, N threads each ask one dev question at the same moment (a barrier), all
@@ -66,6 +67,8 @@ def crowd(agent, questions: list[str]) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--english", action="store_true",
+                   help="English questions only (with the default writer each is translated line by line: all generate)")
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -87,11 +90,14 @@ def main(argv=None) -> int:
     if not agent.backend.prefers_quotes:
         agent.backend.model()  # loaded before the crowd arrives, as the app preloads it
     agent.ask("warm-up")
-    pool = _questions(max(sizes) * 2)
+    pool = _questions(4 * max(sizes))
+    if args.english:
+        pool = [q for q in pool if not any("\u4e00" <= c <= "\u9fff" for c in q)]
     rows = []
     for i, n in enumerate(sizes):
-        rows.append(crowd(agent, pool[i % 2: i % 2 + n]))  # mixed Chinese / English questions
+        rows.append(crowd(agent, pool[i % 2: i % 2 + n]))  # mixed Chinese / English questions, unless --english
     report("concurrent_answers", {"llm": settings.agent.llm, "answer_mode": settings.agent.answer_mode,
+                                  "questions": "english" if args.english else "mixed",
                                   "cpus": os.cpu_count(), "rows": rows}, save=not args.smoke)
     return 0
 
