@@ -98,32 +98,37 @@ class TransformersChatModel(BaseChatModel):
         ids = self._inputs(messages)
         streamer = _CountingStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         failed: list[BaseException] = []
+        stop_now = threading.Event()  # set when the reader goes away: generation stops at the next token
 
         def generate(**gen_kwargs):
             try:
                 self._model.generate(**gen_kwargs)
             except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller's thread
                 failed.append(exc)
-                streamer.end()  # else the loop below waits for words that never come
+                # ends the loop below (streamer.end() could fail again on the token that failed)
+                streamer.text_queue.put(streamer.stop_signal)
 
         thread = threading.Thread(
-            target=generate,
-            kwargs={"input_ids": ids, "streamer": streamer, **self._past(messages, ids), **self._gen_kwargs(stop, kwargs)},
-            daemon=True,
+            target=generate, name=f"generate {self.model_name}", daemon=True,
+            kwargs={"input_ids": ids, "streamer": streamer, "stopping_criteria": _stop_when(stop_now),
+                    **self._past(messages, ids), **self._gen_kwargs(stop, kwargs)},
         )
         thread.start()
         # the prompt's size travels the standard LangChain way (usage_metadata, on the first chunk),
         # as OpenAI-compatible servers report it: prefill time grows with it (docs/PERFORMANCE.md)
         n_prompt = int(ids.shape[-1])
         usage = {"input_tokens": n_prompt, "output_tokens": 0, "total_tokens": n_prompt}
-        for text in streamer:
-            if not text:
-                continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage))
-            usage = None
-            if run_manager:
-                run_manager.on_llm_new_token(text, chunk=chunk)
-            yield chunk
+        try:
+            for text in streamer:
+                if not text:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage))
+                usage = None
+                if run_manager:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+        finally:  # a reader that stopped early (a student who left, a new question) frees the cores
+            stop_now.set()
         thread.join()
         if failed:
             raise failed[0]
@@ -134,6 +139,18 @@ class TransformersChatModel(BaseChatModel):
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def _stop_when(event: threading.Event):
+    """Stopping criteria for generate: stop every sequence once ``event`` is set."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class StopWhenSet(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([StopWhenSet()])
 
 
 def _CountingStreamer(tokenizer, **kwargs):

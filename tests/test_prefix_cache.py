@@ -105,3 +105,49 @@ def test_a_model_that_fails_while_generating_raises_instead_of_waiting_forever(s
     worker.join(timeout=60)
     assert not worker.is_alive(), "the stream waited for a generation that had failed"
     assert outcome == ["out of memory"]
+
+
+@pytest.mark.slow
+def test_a_stream_closed_early_stops_generating(smollm, monkeypatch):
+    """A reader that goes away (a student who left, a new question) must not leave the model writing
+    on the shared cores until its token cap."""
+    import threading
+    import time
+
+    plain = smollm._gen_kwargs
+    monkeypatch.setattr(smollm, "_gen_kwargs",  # no early end of its own: 2,000 tokens would take a minute
+                        lambda stop, kwargs: {**plain(stop, kwargs), "max_new_tokens": 2000, "min_new_tokens": 2000})
+    running = lambda: [t for t in threading.enumerate() if t.name == "generate local:bundled"]  # noqa: E731
+    assert not running()
+    stream = smollm.stream(writer_messages("What is entropy?", "en", PASSAGES))
+    assert next(stream).content
+    stream.close()
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running()
+
+
+@pytest.mark.slow
+def test_a_generation_whose_cleanup_fails_too_still_ends_the_stream(smollm, monkeypatch):
+    """The worker puts the stream's stop signal itself: the streamer's own end() can fail again on
+    the token that made generation fail."""
+    import threading
+
+    def broken(**kwargs):
+        kwargs["streamer"].end = lambda: (_ for _ in ()).throw(ValueError("cannot decode"))
+        raise ValueError("cannot decode token 7")
+
+    monkeypatch.setattr(smollm._model, "generate", broken)
+    outcome = []
+
+    def consume():
+        try:
+            _text(smollm, writer_messages("What is entropy?", "en", PASSAGES), cached=False)
+        except ValueError as exc:
+            outcome.append(str(exc))
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and outcome == ["cannot decode token 7"]

@@ -65,7 +65,7 @@ def test_an_index_without_sentences_gets_them_without_embedding_its_chunks_again
     assert ingest(s, progress=False, embedder=embedder).up_to_date
 
 
-@pytest.mark.parametrize("damage", ["truncated", "missing", "count"])
+@pytest.mark.parametrize("damage", ["truncated", "missing", "count", "flipped"])
 def test_a_damaged_sentence_table_is_left_out_and_made_again_without_the_chunks(
         mini_corpus, make_retrieval_settings, embedder, caplog, damage):
     """The table only saves time and can be made from the chunks: a damaged one never takes the index
@@ -79,6 +79,10 @@ def test_a_damaged_sentence_table_is_left_out_and_made_again_without_the_chunks(
         path.write_bytes(path.read_bytes()[:-64])
     elif damage == "missing":
         path.unlink()
+    elif damage == "flipped":  # same size, one byte of a vector changed: only the hash can tell
+        data = bytearray(path.read_bytes())
+        data[-3] ^= 0x40
+        path.write_bytes(bytes(data))
     else:  # hashes still match: the count is what disagrees
         manifest_path = stored.path / "manifest.json"
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
