@@ -14,6 +14,8 @@ sentence carries the [n] its passage has in this turn.
 >>> print(Composer(quote_chars=600, extract_passages=3).refusal([hit], "en"))
 Sorry, the course materials do not cover this, and I can only help with questions about this course on large language models. The closest passages, for reference:
 - 讲义 — 1.1 温度
+>>> print(Composer(quote_chars=600, extract_passages=3).refusal([], "zh"))  # an empty index: no passages to list
+抱歉，课程材料中没有找到与这个问题相关的内容，我只能回答与本课程（大语言模型）相关的问题。
 >>> print(Composer(quote_chars=600, extract_passages=3).refusal([], "en", unknown=("GPT-4",)).splitlines()[0])
 The course materials never mention `GPT-4`.
 """
@@ -90,7 +92,8 @@ class Composer:
     def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = ()) -> str:
         """Not covered: say so (naming what the question asks about that the notes never mention,
         ``unknown``: agent.relevance.unknown_terms), and list the closest passages (not as an answer)."""
-        lines = [phrase("not_covered", language)]
+        closest = ("" if language == "zh" else " ") + phrase("closest_passages", language) if hits else ""
+        lines = [phrase("not_covered", language) + closest]
         if unknown:
             lines.insert(0, phrase("not_mentioned", language, terms=", ".join(f"`{t}`" for t in unknown)))
         for hit in hits[:3]:

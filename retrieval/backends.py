@@ -191,6 +191,9 @@ def load_dense(folder: Path, use_gpu: bool = True) -> DenseIndex:
     return DenseIndex.load(folder / FLAT_FILE, use_gpu=False)
 
 
+EMPTY_MARKER = "empty"  # bm25/empty: an index of no documents (LexicalIndex.save)
+
+
 class LexicalIndex:
     """BM25 (bm25s, Lucene variant) over pre-tokenised chunks."""
 
@@ -208,12 +211,22 @@ class LexicalIndex:
         return cls(bm25, len(corpus_tokens))
 
     def save(self, path: Path) -> None:
+        """Write it under ``path``; an index of no documents (every file removed or skipped) is a
+        folder with an ``empty`` marker: bm25s cannot save one, and the index must still be written,
+        or the old one would go on serving the removed files."""
+        if not self.n_docs:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / EMPTY_MARKER).write_text("no documents\n", encoding="utf-8")
+            return
         self.bm25.save(str(path), show_progress=False)
 
     @classmethod
     def load(cls, path: Path, n_docs: int) -> "LexicalIndex":
+        """The index saved under ``path`` (``n_docs``: the chunks it must hold)."""
         import bm25s
 
+        if not n_docs:
+            return cls.build([])
         return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
 
     def search(

@@ -165,6 +165,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         raise LoadError(f"corpus folder {corpus_dir} does not exist")
     candidates = _discover(corpus_dir, int(settings.max_file_mb * 2**20), report)
 
+    reused = False  # the stored index is reused (same settings, readable)
     old_files: dict = {}
     old_sentences: dict[str, np.ndarray] | None = None  # the previous index's sentence vectors, by text
     old_chunks: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray | None]]] = {}
@@ -184,6 +185,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
             report.messages.append(f"{reason}: rebuilding the index from scratch")
             manifest = None
         else:
+            reused = True
             old_files = manifest.get("files", {})
             old_sentences = dict(zip(*stored.sentences)) if stored.sentences is not None else None
             second_vecs = stored.vectors2 if stored.vectors2 is not None else [None] * len(stored.chunks)
@@ -192,15 +194,15 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     elif rebuild and manifest is not None:
         report.messages.append("--rebuild: re-embedding every file")
 
-    old_skipped: dict = manifest.get("skipped", {}) if old_files else {}
+    # the stored index is kept (same settings, readable): its skipped files too, even with no file indexed
+    old_skipped: dict = manifest.get("skipped", {}) if reused else {}
     present = {c.source for c in candidates}
     unchanged = [c for c in candidates if old_files.get(c.source, {}).get("fingerprint") == c.fingerprint]
     still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint]
     changed = [c for c in candidates if c not in unchanged and c not in still_bad]
     removed = sorted(set(old_files) - present)
     # an index without its sentence table (written before it was kept, or a damaged one) gets it now
-    if (not changed and not removed and (unchanged or still_bad) and set(old_skipped) <= present
-            and old_sentences is not None):
+    if old_sentences is not None and not changed and not removed and set(old_skipped) <= present:
         report.up_to_date = True
         report.n_chunks = manifest.get("n_chunks", 0)
         for c in unchanged:

@@ -161,3 +161,27 @@ def test_missing_corpus_and_index_are_clear_errors(make_retrieval_settings, tmp_
         ingest(s, progress=False)
     with pytest.raises(IndexMissingError, match="python -m retrieval ingest"):
         Retriever.load(s)
+
+
+def test_removing_every_file_empties_the_index_instead_of_keeping_the_old_one(mini_corpus, make_retrieval_settings,
+                                                                              embedder):
+    """A teacher who removes every file must not leave the removed notes searchable (bm25s cannot save
+    an index of no documents: the ingest used to fail there and the old index stayed live)."""
+    import shutil
+
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    assert Retriever.load(s, embedder=embedder).search("温度", k=1)
+    for entry in list(mini_corpus.iterdir()):
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    report = ingest(s, progress=False, embedder=embedder)
+    assert report.n_chunks == 0 and set(_statuses(report).values()) == {"removed"}
+    retriever = Retriever.load(s, embedder=embedder)
+    assert retriever.chunks == [] and retriever.search("温度", k=3) == [] and retriever.languages() == {}
+    assert ingest(s, progress=False, embedder=embedder).up_to_date
+
+    (mini_corpus / "empty.md").write_bytes(b"")  # only a file that cannot be indexed: reported, and then nothing to do
+    report = ingest(s, progress=False, embedder=embedder)
+    assert _statuses(report) == {"empty.md": "skipped"} and report.n_chunks == 0
+    again = ingest(s, progress=False, embedder=embedder)
+    assert again.up_to_date and {f.source for f in again.skipped} == {"empty.md"}
