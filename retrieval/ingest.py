@@ -198,7 +198,11 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     old_skipped: dict = manifest.get("skipped", {}) if reused else {}
     present = {c.source for c in candidates}
     unchanged = [c for c in candidates if old_files.get(c.source, {}).get("fingerprint") == c.fingerprint]
-    still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint]
+    # a skipped file is tried again when it changed or when the limits that may have skipped it did
+    # (a teacher raising max_chunks_per_file, as the reason says to)
+    limits = _limits(settings)
+    still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint
+                 and old_skipped[c.source].get("limits") == limits]
     changed = [c for c in candidates if c not in unchanged and c not in still_bad]
     removed = sorted(set(old_files) - present)
     # an index without its sentence table (written before it was kept, or a damaged one) gets it now
@@ -242,7 +246,7 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
                                 "(setting max_chunks_per_file)")
         except LoadError as exc:
             report.files.append(FileReport(c.source, "skipped", reason=str(exc)))
-            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": str(exc)}
+            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": str(exc), "limits": limits}
             continue
         new_chunks.extend(chunks)
         files_manifest[c.source] = {"fingerprint": c.fingerprint, "hash": doc.content_hash,
@@ -279,6 +283,11 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     tell(1.0, "done")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _limits(settings) -> dict:
+    """The per-file limits a file may have been skipped for (recorded with each skipped file)."""
+    return {"max_pages_per_file": settings.max_pages_per_file, "max_chunks_per_file": settings.max_chunks_per_file}
 
 
 def _vectors(embedder, kept: list, new_chunks: list[Chunk], settings, progress: bool) -> np.ndarray:

@@ -153,7 +153,8 @@ class Retriever:
         """The dense side scored by both embedders: cosine + ``second_weight`` x the second one's cosine,
         over the chunks either ranks in its top ``n`` (measured in bench/fusion_variants.py)."""
         scores2 = self.stored.vectors2 @ embed_queries(self.second, [query])[0]
-        docs = np.array(sorted({d for d, _ in found} | set(np.argsort(-scores2, kind="stable")[:n].tolist())))
+        docs = np.array(sorted({d for d, _ in found} | set(np.argsort(-scores2, kind="stable")[:n].tolist())),
+                        dtype=np.int64)  # (an empty index: an empty array of indices, not of floats)
         combined = self.stored.vectors[docs] @ vec + self.settings.second_weight * scores2[docs]
         order = np.argsort(-combined, kind="stable")[:n]
         return [(int(docs[i]), float(combined[i])) for i in order]

@@ -185,3 +185,34 @@ def test_removing_every_file_empties_the_index_instead_of_keeping_the_old_one(mi
     assert _statuses(report) == {"empty.md": "skipped"} and report.n_chunks == 0
     again = ingest(s, progress=False, embedder=embedder)
     assert again.up_to_date and {f.source for f in again.skipped} == {"empty.md"}
+
+
+def test_a_file_skipped_for_a_limit_is_tried_again_when_the_limit_is_raised(mini_corpus, make_retrieval_settings,
+                                                                           embedder):
+    big = "# 大文件\n\n" + "\n\n".join(f"第{i}段：语言模型把概率分配给令牌序列，温度控制采样。" * 3 for i in range(40))
+    (mini_corpus / "big.md").write_text(big, encoding="utf-8")
+    tight = make_retrieval_settings(mini_corpus, chunk_size=200, max_chunks_per_file=2)
+    report = ingest(tight, progress=False, embedder=embedder)
+    assert _statuses(report)["big.md"] == "skipped" and "max_chunks_per_file" in report.skipped[0].reason
+    assert ingest(tight, progress=False, embedder=embedder).up_to_date  # same limit: nothing to do
+
+    raised = make_retrieval_settings(mini_corpus, chunk_size=200, max_chunks_per_file=10_000)
+    report = ingest(raised, progress=False, embedder=embedder)
+    assert _statuses(report)["big.md"] == "added" and not report.up_to_date
+
+
+def test_an_empty_index_with_a_second_embedder_searches_nothing(mini_corpus, make_retrieval_settings, embedder,
+                                                               monkeypatch):
+    import shutil
+
+    import retrieval.ingest as ingest_module
+    from tests.conftest import CountingEmbedder
+
+    monkeypatch.setattr(ingest_module, "get_embedder", lambda name, *a: CountingEmbedder(32))
+    for entry in list(mini_corpus.iterdir()):
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    s = make_retrieval_settings(mini_corpus, second_embedder="hash:32")
+    ingest(s, progress=False, embedder=embedder)
+    retriever = Retriever.load(s, embedder=embedder)
+    retriever.second = CountingEmbedder(32)
+    assert retriever.dense_search("温度", 5) == [] and retriever.search("温度", k=5) == []
