@@ -24,6 +24,27 @@ def _text(llm, messages, cached: bool) -> str:
         llm.prefix_cache = True
 
 
+def _error_within(llm, cached: bool, timeout_s: float) -> Exception:
+    """Stream a writer prompt in a thread; the error it raised, failing the test when it is still
+    waiting after ``timeout_s`` (a stream left waiting for a generation that had failed)."""
+    import threading
+
+    outcome = []
+
+    def consume():
+        try:
+            _text(llm, writer_messages("What is entropy?", "en", PASSAGES), cached=cached)
+        except Exception as exc:  # noqa: BLE001 - the error is what the test checks
+            outcome.append(exc)
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    worker.join(timeout=timeout_s)
+    assert not worker.is_alive(), "the stream waited for a generation that had failed"
+    assert len(outcome) == 1, outcome
+    return outcome[0]
+
+
 @pytest.mark.slow
 def test_the_same_answer_with_the_opening_reused(smollm):
     for messages in (writer_messages("What does the temperature T do?", "en", PASSAGES),
@@ -86,25 +107,12 @@ def test_no_reuse_for_a_model_that_names_its_own_cache(smollm, monkeypatch):
 
 @pytest.mark.slow
 def test_a_model_that_fails_while_generating_raises_instead_of_waiting_forever(smollm, monkeypatch):
-    import threading
-
     def broken(**kwargs):
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(smollm._model, "generate", broken)
-    outcome = []
-
-    def consume():
-        try:
-            _text(smollm, writer_messages("What is entropy?", "en", PASSAGES), cached=True)
-        except RuntimeError as exc:
-            outcome.append(str(exc))
-
-    worker = threading.Thread(target=consume, daemon=True)
-    worker.start()
-    worker.join(timeout=60)
-    assert not worker.is_alive(), "the stream waited for a generation that had failed"
-    assert outcome == ["out of memory"]
+    error = _error_within(smollm, cached=True, timeout_s=60)
+    assert isinstance(error, RuntimeError) and str(error) == "out of memory"
 
 
 @pytest.mark.slow
@@ -132,22 +140,10 @@ def test_a_stream_closed_early_stops_generating(smollm, monkeypatch):
 def test_a_generation_whose_cleanup_fails_too_still_ends_the_stream(smollm, monkeypatch):
     """The worker puts the stream's stop signal itself: the streamer's own end() can fail again on
     the token that made generation fail."""
-    import threading
-
     def broken(**kwargs):
         kwargs["streamer"].end = lambda: (_ for _ in ()).throw(ValueError("cannot decode"))
         raise ValueError("cannot decode token 7")
 
     monkeypatch.setattr(smollm._model, "generate", broken)
-    outcome = []
-
-    def consume():
-        try:
-            _text(smollm, writer_messages("What is entropy?", "en", PASSAGES), cached=False)
-        except ValueError as exc:
-            outcome.append(str(exc))
-
-    worker = threading.Thread(target=consume, daemon=True)
-    worker.start()
-    worker.join(timeout=60)
-    assert not worker.is_alive() and outcome == ["cannot decode token 7"]
+    error = _error_within(smollm, cached=False, timeout_s=60)
+    assert isinstance(error, ValueError) and str(error) == "cannot decode token 7"
