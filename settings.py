@@ -187,6 +187,12 @@ class RetrievalSettings(BaseSettings):
         description="Weight in BM25 of the words of the question's translation into the notes' language "
                     "(agent setting query_translation; 0.6 / 1.0 / 1.5 measured: bench/query_translation.py, README).",
     )
+    translation_dense_weight: float = Field(
+        0.0, ge=0,
+        description="Weight on the dense side of the question's translation into the notes' language: each chunk's "
+                    "cosine with the translation (+ second_weight x the second embedder's) at this weight, added to the "
+                    "question's own; 0 = the translation counts on BM25's side only (bench/query_translation.py, README).",
+    )
     reranker: str = Field(
         "",
         description="Optional sentence-transformers CrossEncoder (name or path) that reorders the fused top candidates; empty = off.",

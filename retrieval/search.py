@@ -137,25 +137,53 @@ class Retriever:
         more = [(tokenize(text), self.settings.translation_weight) for text in translations if text.strip()]
         return self.lexical.search(tokens, n, expansion, weight, more=more)
 
-    def dense_search(self, query: str, n: int) -> list[tuple[int, float]]:
-        vec = embed_queries(self.embedder, [query])[0]
-        if vec.shape[0] != self.stored.vectors.shape[1]:
+    def dense_search(self, query: str, n: int, translations: Sequence[str] = ()) -> list[tuple[int, float]]:
+        """The top ``n`` chunks by meaning: cosine with the query's vector (+ ``second_weight`` x the second
+        embedder's cosine); with ``translation_dense_weight`` above 0, + that weight x the same score of each
+        of ``translations`` (the question in the notes' language, per request).
+
+        >>> from types import SimpleNamespace
+        >>> from retrieval.backends import DenseIndex
+        >>> from retrieval.embedders import HashEmbedder
+        >>> r = Retriever.__new__(Retriever)
+        >>> r.embedder, r.second = HashEmbedder(64), None
+        >>> vectors = r.embedder.embed(["温度参数控制随机性", "the temperature of the sun", "注意力机制"])
+        >>> r.stored, r.dense = SimpleNamespace(vectors=vectors, vectors2=None), DenseIndex.build(vectors, 100, use_gpu=False)
+        >>> for weight in (0.0, 2.0):
+        ...     r.settings = SimpleNamespace(translation_dense_weight=weight)
+        ...     print(weight, [doc for doc, _ in r.dense_search("temperature parameter", 3, translations=["温度参数"])])
+        0.0 [1, 2, 0]
+        2.0 [0, 1, 2]
+        """
+        texts = [query]
+        if self.settings.translation_dense_weight > 0:
+            texts += [t for t in translations if t.strip() and t != query]
+        vecs = embed_queries(self.embedder, texts)
+        if vecs.shape[1] != self.stored.vectors.shape[1]:
             raise IndexMismatchError(
-                f"embedder gives {vec.shape[0]}-dim vectors but the index holds {self.stored.vectors.shape[1]}-dim ones; "
+                f"embedder gives {vecs.shape[1]}-dim vectors but the index holds {self.stored.vectors.shape[1]}-dim ones; "
                 "run `python -m retrieval ingest --rebuild`"
             )
-        found = self.dense.search(vec, n)
-        if self.second is None or self.stored.vectors2 is None:
-            return found
-        return self._with_second(query, vec, found, n)
+        if len(texts) == 1 and (self.second is None or self.stored.vectors2 is None):
+            return self.dense.search(vecs[0], n)
+        return self._combined(texts, vecs, n)
 
-    def _with_second(self, query: str, vec: np.ndarray, found: list[tuple[int, float]], n: int) -> list[tuple[int, float]]:
-        """The dense side scored by both embedders: cosine + ``second_weight`` x the second one's cosine,
-        over the chunks either ranks in its top ``n`` (measured in bench/fusion_variants.py)."""
-        scores2 = self.stored.vectors2 @ embed_queries(self.second, [query])[0]
-        docs = np.array(sorted({d for d, _ in found} | set(np.argsort(-scores2, kind="stable")[:n].tolist())),
-                        dtype=np.int64)  # (an empty index: an empty array of indices, not of floats)
-        combined = self.stored.vectors[docs] @ vec + self.settings.second_weight * scores2[docs]
+    def _combined(self, texts: list[str], vecs: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """The dense side when more than one score counts: each text's cosine (+ ``second_weight`` x the
+        second embedder's cosine), the query's at weight 1 and each translation's at
+        ``translation_dense_weight``, summed over the chunks any of them ranks in its top ``n``
+        (measured in bench/fusion_variants.py and bench/query_translation.py)."""
+        weights = np.array([1.0] + [self.settings.translation_dense_weight] * (len(texts) - 1))
+        second = self.second is not None and self.stored.vectors2 is not None
+        vecs2 = embed_queries(self.second, texts) if second else None
+        found = {d for vec in vecs for d, _ in self.dense.search(vec, n)}
+        if second:
+            for vec2 in vecs2:
+                found |= set(np.argsort(-(self.stored.vectors2 @ vec2), kind="stable")[:n].tolist())
+        docs = np.array(sorted(found), dtype=np.int64)  # (an empty index: an empty array of indices, not of floats)
+        combined = (self.stored.vectors[docs] @ vecs.T) @ weights
+        if second:
+            combined = combined + self.settings.second_weight * ((self.stored.vectors2[docs] @ vecs2.T) @ weights)
         order = np.argsort(-combined, kind="stable")[:n]
         return [(int(docs[i]), float(combined[i])) for i in order]
 
@@ -189,7 +217,7 @@ class Retriever:
         n = max(self.settings.candidates, k)
         weights = self.weights(query)
         # Both retrievers always run (their ranks are shown side by side); weights decide fusion.
-        rankings = {"bm25": self.bm25(query, n, translations), "dense": self.dense_search(query, n)}
+        rankings = {"bm25": self.bm25(query, n, translations), "dense": self.dense_search(query, n, translations)}
         fused = fuse(rankings, weights, self.settings.fusion, self.settings.rrf_k)
         rank_of = {name: {doc: r for r, (doc, _) in enumerate(lst, 1)} for name, lst in rankings.items()}
         score_of = {name: dict(lst) for name, lst in rankings.items()}

@@ -199,6 +199,29 @@ def test_a_second_embedder_is_stored_with_the_index_and_adds_its_cosine(mini_cor
     assert all(np.array_equal(old[c.id], v) for c, v in zip(again.chunks, again.vectors2) if c.id in old)
 
 
+def test_the_translation_counts_on_the_dense_side_only_at_its_weight(mini_corpus, make_retrieval_settings, embedder):
+    import numpy as np
+
+    from retrieval.embedders import embed_queries
+
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    query, translation = "What does the temperature control?", "温度参数 T 控制采样的随机性"
+    off = Retriever.load(s, embedder=embedder)
+    assert off.dense_search(query, 3, translations=[translation]) == off.dense_search(query, 3)
+
+    on = Retriever.load(s.model_copy(update={"translation_dense_weight": 2.0}), embedder=embedder)
+    q, t = embed_queries(embedder, [query, translation])
+    want = on.stored.vectors @ q + 2.0 * (on.stored.vectors @ t)
+    got = on.dense_search(query, 3, translations=[translation])
+    assert [d for d, _ in got] == list(np.argsort(-want, kind="stable")[:3])
+    assert [round(sc, 5) for _, sc in got] == [round(float(want[d]), 5) for d, _ in got]
+    assert got != off.dense_search(query, 3)  # the translation moved the dense side
+    # search passes the translation to both sides
+    hit = on.search(query, k=1, translations=[translation])[0]
+    assert hit.ranks["dense"] == 1 and "温度" in hit.text
+
+
 def test_an_index_without_the_second_embedder_the_settings_ask_for_is_rebuilt(mini_corpus, make_retrieval_settings,
                                                                                embedder):
     from retrieval.errors import IndexCorruptError, IndexMismatchError
