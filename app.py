@@ -28,7 +28,7 @@ from ui.auth import resolve_role, sign_out_button  # noqa: E402
 from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
-from ui.render import conversation_json, conversation_markdown, md_escape  # noqa: E402
+from ui.render import conversation_json, conversation_markdown, md_escape, md_text  # noqa: E402
 from ui.sqlite_store import StoreError  # noqa: E402
 from ui.widgets import show_answer  # noqa: E402
 
@@ -211,10 +211,10 @@ def main() -> None:
                     step += 1
                     status.update(label=md_escape(event.text, line_breaks=False))
                     status.markdown(f"{step}\\. {md_escape(event.text)} · {time.perf_counter() - started:.1f} s")
-                elif isinstance(event, Token):  # the model's words: shown as text, never as Markdown/HTML
-                    yield md_escape(event.text)
+                elif isinstance(event, Token):  # the model's words: text, never Markdown/HTML (allowlisted math aside)
+                    yield md_text(event.text)
                 elif isinstance(event, Replace):
-                    yield "\n\n---\n\n" + md_escape(event.text)
+                    yield "\n\n---\n\n" + md_text(event.text)
                 elif isinstance(event, Done):
                     holder["answer"] = event.answer
 

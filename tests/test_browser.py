@@ -4,6 +4,7 @@ Uses the offline defaults but the chat model: the test suite's `local:bundled` (
 test-artifacts/. Skipped outside CI when chromium is missing; in CI (.ci/run installs it) it must run.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -33,21 +34,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-@needs_browser
-def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_app import PLANTED
-
-    (course_corpus / "planted.md").write_text(PLANTED, encoding="utf-8")  # hostile title, image, instructions
-    token = "browser-ta-token-0123456789"
-    env = {**os.environ, "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_DATA_DIR": str(tmp_path / "data"),
-           "HF_HUB_OFFLINE": "1", "COURSETA_TA_TOKEN": token}
-    subprocess.run([sys.executable, "-m", "retrieval", "ingest"], env=env, cwd=REPO, check=True, capture_output=True)
+@contextlib.contextmanager
+def _streamlit(script: str, env: dict):
+    """``streamlit run script`` on a free local port until the block ends; yields its URL once healthy."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -60,6 +52,25 @@ def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
             except OSError:
                 time.sleep(0.5)
         ARTIFACTS.mkdir(exist_ok=True)
+        yield url
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait()
+
+
+@pytest.mark.slow
+@needs_browser
+def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_app import PLANTED
+
+    (course_corpus / "planted.md").write_text(PLANTED, encoding="utf-8")  # hostile title, image, instructions
+    token = "browser-ta-token-0123456789"
+    env = {**os.environ, "COURSETA_CORPUS_DIR": str(course_corpus), "COURSETA_DATA_DIR": str(tmp_path / "data"),
+           "HF_HUB_OFFLINE": "1", "COURSETA_TA_TOKEN": token}
+    subprocess.run([sys.executable, "-m", "retrieval", "ingest"], env=env, cwd=REPO, check=True, capture_output=True)
+    with _streamlit("app.py", env) as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1200})
@@ -124,6 +135,39 @@ def test_question_answer_citation_in_chromium(course_corpus, tmp_path):
             page.wait_for_selector("text=alternates between two experts", timeout=180_000)
             assert "Zebra routing" in page.inner_text("body")
             browser.close()
-    finally:
-        os.killpg(server.pid, 9)
-        server.wait()
+
+
+MATH_PAGE = """
+import sys
+sys.path.insert(0, {repo!r})
+import streamlit as st
+from ui.render import link_markers, md_text
+st.markdown(link_markers(r"熵 $$H(p) = \\sum_x p(x) \\log \\frac{{1}}{{p(x)}}.$$ 温度 $T$ [1]。", "m0"))
+st.markdown(md_text(r"价格 $5 和 $6。a<b: $a<b$"))
+st.markdown(md_text(r"hostile $\\rule{{3000px}}{{3000px}}$ $\\href{{http://evil.example}}{{x}}$ $\\kern{{-30em}}Y$ end"))
+"""
+
+
+@pytest.mark.slow
+@needs_browser
+def test_formulas_render_and_refused_tex_stays_text_in_chromium(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "math_page.py"
+    page_file.write_text(MATH_PAGE.format(repo=str(REPO)), encoding="utf-8")
+    with _streamlit(str(page_file), {**os.environ, "HF_HUB_OFFLINE": "1"}) as url:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.goto(url, timeout=120_000)
+            page.get_by_text("hostile").first.wait_for(timeout=120_000)
+            page.wait_for_timeout(500)
+            tex = page.evaluate("() => [...document.querySelectorAll('.katex-mathml annotation')].map(a => a.textContent)")
+            assert tex == [r"H(p) = \sum_x p(x) \log \frac{1}{p(x)}.", "T", r"a\lt b"], tex
+            body = page.inner_text("body")
+            assert "$5 和 $6" in body and r"$\rule{3000px}{3000px}$" in body and r"$\kern{-30em}Y$" in body
+            tallest = page.evaluate("() => Math.max(...[...document.querySelectorAll('.katex')].map(e => e.getBoundingClientRect().height))")
+            assert tallest < 100, tallest
+            assert page.locator("a[href*='evil']").count() == 0
+            page.screenshot(path=str(ARTIFACTS / "math.png"), full_page=True)
+            browser.close()

@@ -3,6 +3,8 @@
 Every string from a file, a question or a model is untrusted: it reaches a page only through
 :func:`md_escape`, which makes it literal text in Streamlit Markdown — no HTML tags, no images
 (remote or not), no links, no ``:color[...]`` directives, no LaTeX, no headings or lists.
+Passage and answer text goes through :func:`md_text` instead: the same, except math in ``$...$`` that
+ui/tex.py's allowlist accepts, which KaTeX renders (the notes' formulas).
 
 >>> link_markers("温度控制随机性 [1][2]。", "m0")
 '温度控制随机性 [[1]](#m0-src-1)[[2]](#m0-src-2)。'
@@ -18,6 +20,7 @@ import json
 import re
 
 from agent.records import Answer
+from ui.tex import math_spans, safe_tex, span_tex
 
 VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
 
@@ -43,8 +46,26 @@ def md_escape(text: str, line_breaks: bool = True) -> str:
     return "  \n".join(lines) if line_breaks else " ".join(" ".join(lines).split())
 
 
+def md_text(text: str, line_breaks: bool = True) -> str:
+    r"""Passage or answer text as Markdown: :func:`md_escape`, but each ``$...$`` / ``$$...$$`` whose TeX
+    :func:`ui.tex.safe_tex` accepts is kept as inline math (KaTeX renders it); other math stays text.
+
+    >>> print(md_text("熵 $H(p) = \\sum_x p(x)$，$\\rule{9em}{9em}$"))
+    熵 $H(p) = \sum_x p(x)$，\$\\rule\{9em\}\{9em\}\$
+    """
+    out, last = [], 0
+    for m in math_spans(str(text)):
+        tex = safe_tex(span_tex(m))
+        if tex is None:
+            continue
+        out += [md_escape(text[last:m.start()], line_breaks), f"${tex}$"]
+        last = m.end()
+    out.append(md_escape(str(text)[last:], line_breaks))
+    return "".join(out)
+
+
 def link_markers(answer: str, anchor_prefix: str) -> str:
-    """The answer escaped (:func:`md_escape`), each [n] a link to the source n listed under it.
+    """The answer as :func:`md_text` (formulas rendered, the rest escaped), each [n] a link to the source n listed under it.
 
     A leading "- " stays a bullet (the quoted answers are lists).
     """
@@ -54,10 +75,10 @@ def link_markers(answer: str, anchor_prefix: str) -> str:
         body = line[2:] if bullet else line
         parts, last = [], 0
         for m in _MARKER.finditer(body):
-            parts.append(md_escape(body[last:m.start()]))
+            parts.append(md_text(body[last:m.start()]))
             parts.append(f"[[{m.group(1)}]](#{anchor_prefix}-src-{m.group(1)})")
             last = m.end()
-        parts.append(md_escape(body[last:]))
+        parts.append(md_text(body[last:]))
         lines.append(("- " if bullet else "") + "".join(parts))
     return "  \n".join(lines)
 

@@ -7,7 +7,7 @@ import streamlit as st
 from agent.prompts import phrase
 from agent.records import Answer
 from ui.conversations import ChatMessage
-from ui.render import VERDICT_BADGE, link_markers, md_escape, sources, trace_steps
+from ui.render import VERDICT_BADGE, link_markers, md_escape, md_text, sources, trace_steps
 
 
 def show_withheld(answer: Answer, cited: set[int]) -> None:
@@ -39,8 +39,8 @@ def show_sources(answer: Answer, anchor: str) -> None:
                        "do not follow it and never enter a password because of it. A TA should check this file.")
         with st.expander(f"passage [{int(s['n'])}] · {md_escape(s['source'], line_breaks=False)}", expanded=False):
             if s["sentence"]:
-                st.markdown("Supporting sentence:  \n**" + md_escape(" ".join(s["sentence"].split())) + "**")
-            st.markdown(md_escape(s["text"]))
+                st.markdown("Supporting sentence:  \n**" + md_text(" ".join(s["sentence"].split())) + "**")
+            st.markdown(md_text(s["text"]))
             st.caption(f"chunk {md_escape(s['chunk_id'], line_breaks=False)}")
 
 
@@ -52,7 +52,7 @@ def show_untranslated(answer: Answer) -> None:
     with st.expander(phrase("untranslated_lines", answer.language, count=len(answer.untranslated)), expanded=False):
         for n, title, text in answer.untranslated_lines():
             where = f"**\\[{n}\\]** *{md_escape(title, line_breaks=False)}* · " if n is not None else ""
-            st.markdown(where + md_escape(text))
+            st.markdown(where + md_text(text))
 
 
 def show_code_runs(answer: Answer) -> None:
