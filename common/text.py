@@ -6,6 +6,8 @@
 'en'
 >>> [s for s in split_sentences("温度很重要。T=0 时确定！Really? Yes.")]
 ['温度很重要。', 'T=0 时确定！', 'Really? ', 'Yes.']
+>>> split_sentences("熵的概念：$$H(p) = \\sum_x p(x). \\n$$ 它是比特数。")  # never inside a formula
+['熵的概念：$$H(p) = \\\\sum_x p(x). \\n$$ 它是比特数。']
 >>> tokenize("什么是语言模型 Language Models")
 ['语言', '模型', 'language', 'models']
 """
@@ -26,6 +28,11 @@ _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _SENTENCE_END = re.compile(
     r"(?:[。！？；!?;…]+[”’」』）)\]\"']*|(?<=[a-z0-9\)\]\"'])\.(?=\s)|\.[”’\"']?(?=\s))\s*|\n+"
 )
+
+# A formula: $$...$$ (may span lines) or $...$ on one line that opens before a non-space, closes after
+# one and is not followed by a digit, as pandoc reads them (so "$5 and $6" is not one). Sentences
+# never end inside one (common.text.sentence_spans), and ui/tex.py draws those its allowlist accepts.
+MATH_SPAN = re.compile(r"\$\$(?P<display>[^$]{1,2000}?)\$\$|\$(?P<inline>(?=[^\s$])[^$\n]*?[^\s$\\]|[^\s$\\])\$(?!\d)")
 
 _STOPWORDS = frozenset(
     """
@@ -85,8 +92,12 @@ def split_sentences(text: str) -> list[str]:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:data:`MATH_SPAN`)."""
+    formulas = [(m.start(), m.end()) for m in MATH_SPAN.finditer(text)] if "$" in text else []
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
+        if any(a < match.start() < b for a, b in formulas):
+            continue
         end = match.end()
         if end > start:
             spans.append((start, end))

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from common.text import MATH_SPAN
+
 MAX_CHARS = 800
 MAX_DEPTH = 8
 MAX_SCRIPTS = 80  # ^ and _ together
@@ -50,14 +52,11 @@ _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.S)
 _ALLOWED_CHARS = re.compile(r"[A-Za-z0-9 \t\n\\{}()\[\]^_+\-*/=<>|,.;:!?'\"`~@&]*")
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{([^{}]*)\}")
 _SIZED_BREAK = re.compile(r"\\\\\s*\[")  # \\[10em]
-# $$...$$ (may span lines), or $...$ on one line that opens before a non-space, closes after one and is
-# not followed by a digit (so "$5 and $6" stays text, as pandoc reads it)
-_MATH = re.compile(r"\$\$(?P<display>[^$]+?)\$\$|\$(?P<inline>(?=[^\s$])[^$\n]*?[^\s$\\]|[^\s$\\])\$(?!\d)")
 
 
 def math_spans(text: str) -> Iterator[re.Match]:
     """The ``$$...$$`` and ``$...$`` spans of ``text``, in order (whether safe or not)."""
-    return _MATH.finditer(text)
+    return MATH_SPAN.finditer(text)
 
 
 def span_tex(match: re.Match) -> str:
