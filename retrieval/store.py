@@ -117,21 +117,31 @@ def read_manifest(data_dir: Path) -> dict[str, Any] | None:
 REBUILD_HINT = "run `python -m retrieval ingest --rebuild`"
 
 
-def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
-    """{relative path: {"bytes", "sha256"}} of every file under ``folder`` but the manifest."""
+def file_digests(folder: Path, hashes: bool = True) -> dict[str, dict[str, Any]]:
+    """{relative path: {"bytes", "sha256"}} of every file under ``folder`` but the manifest (without
+    ``hashes``: sizes only)."""
     out = {}
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.name != "manifest.json":
-            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size,
+                                                         **({"sha256": sha256_file(path)} if hashes else {})}
     return out
 
 
 def verify_files(path: Path, manifest: dict[str, Any], only=None, skip=()) -> None:
     """Raise IndexCorruptError when a file of the index (of ``only`` when given, but ``skip``) is
-    missing or differs from the manifest."""
+    missing or differs from the manifest, or (without ``only``) when the folder holds a file the
+    manifest does not list (hidden files aside): a manifest that lists fewer files cannot make
+    the loader read unchecked ones."""
     integrity = manifest.get("integrity")
     if not isinstance(integrity, dict) or not integrity:
         raise IndexCorruptError(f"the index in {path} has no integrity record; {REBUILD_HINT}")
+    if only is None:
+        unlisted = sorted(name for name in file_digests(path, hashes=False)
+                          if name not in integrity and name not in skip and not Path(name).name.startswith("."))
+        if unlisted:
+            raise IndexCorruptError(
+                f"the index in {path} holds files its manifest does not list ({', '.join(unlisted[:3])}); {REBUILD_HINT}")
     for name in (only if only is not None else integrity):
         want = integrity.get(name)
         if name in skip:

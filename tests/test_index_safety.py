@@ -70,6 +70,33 @@ def test_a_deleted_or_changed_index_file_is_a_clear_error(mini_corpus, make_retr
         Retriever.load(s, embedder=embedder)
 
 
+@pytest.mark.parametrize("victim", ["dense.faiss", "chunks.jsonl", "bm25/vocab.index.json"])
+def test_a_manifest_that_stops_listing_a_changed_file_does_not_hide_it(mini_corpus, make_retrieval_settings, embedder,
+                                                                          victim):
+    import json
+
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    live = current_index_dir(s.data_dir)
+    manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    assert victim in manifest["integrity"]
+    del manifest["integrity"][victim]  # the file's entry dropped, the file changed
+    (live / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (live / victim).write_bytes((live / victim).read_bytes() + b" ")
+    with pytest.raises(IndexCorruptError, match=f"does not list \\({victim}\\)"):
+        Retriever.load(s, embedder=embedder)
+    report = ingest(s, progress=False, embedder=embedder)  # and the next ingest rebuilds it
+    assert report.n_chunks > 0 and not report.up_to_date
+    Retriever.load(s, embedder=embedder).search("温度参数", k=3)
+
+
+def test_a_hidden_file_beside_the_index_files_is_ignored(mini_corpus, make_retrieval_settings, embedder):
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    (current_index_dir(s.data_dir) / ".DS_Store").write_bytes(b"Finder")
+    assert Retriever.load(s, embedder=embedder).search("温度参数", k=3)
+
+
 def test_an_unreadable_manifest_is_rebuilt(mini_corpus, make_retrieval_settings, embedder):
     s = make_retrieval_settings(mini_corpus)
     ingest(s, progress=False, embedder=embedder)
