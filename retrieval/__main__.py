@@ -1,6 +1,6 @@
 """Command line: ``python -m retrieval ingest|search``.
 
-    python -m retrieval ingest [--corpus DIR] [--rebuild] [--json]
+    python -m retrieval ingest [--corpus DIR] [--rebuild] [--allow-empty] [--json]
     python -m retrieval search "什么是语言模型" --k 5 [--json]
 """
 
@@ -18,7 +18,8 @@ def _ingest(args) -> int:
     from retrieval.ingest import ingest
     from settings import get_settings
 
-    report = ingest(get_settings().retrieval, corpus_dir=args.corpus, rebuild=args.rebuild, progress=not args.json)
+    report = ingest(get_settings().retrieval, corpus_dir=args.corpus, rebuild=args.rebuild, progress=not args.json,
+                    allow_empty=args.allow_empty)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return 0
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="index the corpus folder (only what changed)")
     p.add_argument("--corpus", default=None, help="corpus folder (default: the corpus_dir setting)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="let an empty corpus folder empty the index (refused otherwise: a folder that did not mount?)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_ingest)
     p = sub.add_parser("search", help="hybrid search of the index")

@@ -139,20 +139,23 @@ def ingest(
     progress: bool = True,
     embedder: Embedder | None = None,
     on_progress=None,
+    allow_empty: bool = False,
 ) -> IngestReport:
     """Bring the index in ``settings.data_dir`` (a :class:`settings.RetrievalSettings`) in line with the corpus folder.
 
     ``on_progress(fraction, message)``, when given, is called as files are read and embedded (for UIs).
+    A corpus folder with no file in it while the index holds documents is refused (a mount that
+    failed, a wrong ``--corpus``), unless ``allow_empty``: then the index is emptied, as asked.
     The whole ingest holds the data folder's ingest lock: a second ingest waits for this one
     (up to ``settings.ingest_lock_wait_s``) and then brings the index up to date from its result.
     """
     if on_progress is not None:
         on_progress(0.0, "waiting for another ingest to finish")
     with ingest_lock(settings.data_dir, timeout_s=settings.ingest_lock_wait_s):
-        return _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progress)
+        return _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progress, allow_empty)
 
 
-def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progress) -> IngestReport:
+def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progress, allow_empty=False) -> IngestReport:
     def tell(fraction: float, message: str) -> None:
         if on_progress is not None:
             on_progress(min(max(fraction, 0.0), 1.0), message)
@@ -173,6 +176,12 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         manifest = read_manifest(data_dir)
     except ValueError:
         manifest = {"format": None}  # an unreadable manifest: rebuilt below like any other mismatch
+    indexed = len((manifest or {}).get("files") or {})
+    if not candidates and not report.files and indexed and not allow_empty:
+        raise LoadError(
+            f"corpus folder {corpus_dir} holds no file, but the index holds {indexed} document(s): a folder that "
+            "did not mount or the wrong --corpus? The index is left as it was; to remove every document, run "
+            "`python -m retrieval ingest --allow-empty`")
     if manifest is not None and not rebuild:
         reason = mismatch_reason(manifest, settings)
         stored = None

@@ -1,11 +1,17 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from retrieval.ingest import ingest
+from retrieval.loaders import LoadError
 from retrieval.search import Retriever
 from retrieval.store import CURRENT, current_index_dir, load_stored
 from tests.pdfs import cjk_pdf, encrypted_pdf, image_only_pdf
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _statuses(report):
@@ -174,7 +180,7 @@ def test_removing_every_file_empties_the_index_instead_of_keeping_the_old_one(mi
     assert Retriever.load(s, embedder=embedder).search("温度", k=1)
     for entry in list(mini_corpus.iterdir()):
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    report = ingest(s, progress=False, embedder=embedder)
+    report = ingest(s, progress=False, embedder=embedder, allow_empty=True)  # (refused without: the next test)
     assert report.n_chunks == 0 and set(_statuses(report).values()) == {"removed"}
     retriever = Retriever.load(s, embedder=embedder)
     assert retriever.chunks == [] and retriever.search("温度", k=3) == [] and retriever.languages() == {}
@@ -185,6 +191,28 @@ def test_removing_every_file_empties_the_index_instead_of_keeping_the_old_one(mi
     assert _statuses(report) == {"empty.md": "skipped"} and report.n_chunks == 0
     again = ingest(s, progress=False, embedder=embedder)
     assert again.up_to_date and {f.source for f in again.skipped} == {"empty.md"}
+
+
+def test_an_empty_corpus_folder_does_not_empty_a_live_index_unless_asked(mini_corpus, make_retrieval_settings,
+                                                                          embedder, tmp_path):
+    """A mount that failed (an empty folder) or a wrong --corpus must not wipe the class's index."""
+    s = make_retrieval_settings(mini_corpus)
+    full = ingest(s, progress=False, embedder=embedder).n_chunks
+    empty = tmp_path / "mnt"
+    empty.mkdir()
+    with pytest.raises(LoadError, match="holds no file.*--allow-empty"):
+        ingest(s, corpus_dir=empty, progress=False, embedder=embedder)
+    assert len(Retriever.load(s, embedder=embedder).chunks) == full  # left as it was
+    assert Retriever.load(s, embedder=embedder).search("温度", k=1)
+
+    env = {**os.environ, "COURSETA_CORPUS_DIR": str(empty), "COURSETA_DATA_DIR": str(s.data_dir),
+           "COURSETA_EMBEDDER": s.embedder, "COURSETA_SECOND_EMBEDDER": s.second_embedder}
+    out = subprocess.run([sys.executable, "-m", "retrieval", "ingest"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "--allow-empty" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+    report = ingest(s, corpus_dir=empty, progress=False, embedder=embedder, allow_empty=True)
+    assert report.n_chunks == 0
+    assert ingest(s, corpus_dir=empty, progress=False, embedder=embedder).up_to_date  # nothing left to protect
 
 
 def test_a_file_skipped_for_a_limit_is_tried_again_when_the_limit_is_raised(mini_corpus, make_retrieval_settings,
