@@ -145,6 +145,10 @@ from ui.render import link_markers, md_text
 st.markdown(link_markers(r"熵 $$H(p) = \\sum_x p(x) \\log \\frac{{1}}{{p(x)}}.$$ 温度 $T$ [1]。", "m0"))
 st.markdown(md_text(r"价格 $5 和 $6。a<b: $a<b$"))
 st.markdown(md_text(r"hostile $\\rule{{3000px}}{{3000px}}$ $\\href{{http://evil.example}}{{x}}$ $\\kern{{-30em}}Y$ end"))
+from tests.test_render_math import ATTACKS
+for attack in ATTACKS[:4]:
+    st.markdown(link_markers(attack, "m1"))
+st.write_stream(iter([md_text("Temperature $T$"), md_text("$q$ sharpens it.")]))
 """
 
 
@@ -162,8 +166,15 @@ def test_formulas_render_and_refused_tex_stays_text_in_chromium(tmp_path):
             page.goto(url, timeout=120_000)
             page.get_by_text("hostile").first.wait_for(timeout=120_000)
             page.wait_for_timeout(500)
+            page.get_by_text("sharpens it").first.wait_for(timeout=60_000)
             tex = page.evaluate("() => [...document.querySelectorAll('.katex-mathml annotation')].map(a => a.textContent)")
-            assert tex == [r"H(p) = \sum_x p(x) \log \frac{1}{p(x)}.", "T", r"a\lt b"], tex
+            assert tex == [r"H(p) = \sum_x p(x) \log \frac{1}{p(x)}.", "T", r"a\lt b", "T", "q"], tex
+            live = page.evaluate("""() => ({
+                images: document.images.length, strong: document.querySelectorAll('strong').length,
+                errors: document.querySelectorAll('.katex-error').length,
+                links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')).filter(h => !h.startsWith('#')),
+            })""")
+            assert live == {"images": 0, "strong": 0, "errors": 0, "links": []}, live
             body = page.inner_text("body")
             assert "$5 和 $6" in body and r"$\rule{3000px}{3000px}$" in body and r"$\kern{-30em}Y$" in body
             tallest = page.evaluate("() => Math.max(...[...document.querySelectorAll('.katex')].map(e => e.getBoundingClientRect().height))")

@@ -1,5 +1,7 @@
 """Formulas from the notes and the writer are drawn by KaTeX; any other TeX stays text (ui/tex.py)."""
 
+import re
+
 import pytest
 
 from ui.render import link_markers, md_text
@@ -49,6 +51,7 @@ def test_tex_outside_the_allowlist_is_refused(tex):
 
 def test_angle_brackets_become_tex_commands_not_html():
     assert safe_tex("a<b>c") == r"a\lt b\gt c"
+    assert safe_tex("x>") == r"x\gt"  # no trailing space: Streamlit's check wants a closing dollar after a non-space
 
 
 def test_md_text_keeps_allowed_math_and_escapes_the_rest():
@@ -71,4 +74,81 @@ def test_a_dollar_sign_inside_a_formula_cannot_close_it_early():
 
 def test_link_markers_render_formulas_between_citation_links():
     out = link_markers(r"温度 $T$ 越高分布越平 [1]，$p^{1/T}$ [2]。", "m0")
-    assert out == r"温度 $T$ 越高分布越平 [[1]](#m0-src-1)，$p^{1/T}$ [[2]](#m0-src-2)。"
+    z = "&#8203;"
+    assert out == rf"温度 {z}$T${z} 越高分布越平 [[1]](#m0-src-1)，{z}$p^{{1/T}}${z} [[2]](#m0-src-2)。"
+
+
+# what a hostile review found (each verified in Chromium before the fix), and variations
+ATTACKS = [
+    "Price $$[click here](http://evil.example/login)$$1 see",  # a digit after the span: Streamlit finds no math
+    "$$![x](http://127.0.0.1:9/track.png) **BOLD** :red[RED] www.evil.example$$2",
+    r"See $$[the official solutions](http://evil.example/login) \$$ for the exam.",  # TeX ending in a backslash
+    r"The answer is A [1]. See also $$[[2 ]](http://evil.example/phish)$$1 here.",  # a forged citation link
+    "$:material/warning: x$ and $:smile:$",  # Streamlit icons and emoji
+    "$x$1 $y$2 $$a$$$$b$$ $a$$b$",
+    "$`code`$ $~~s~~$ $*e*$ $_e_$ $<b>x</b>$ $x@evil.example$ $http://evil.example$",
+    "价格$5，公式$x^2$。温度$T$，价格$5，$x$。",
+    "a\n\n    indented code?\n\n\tand a tab",
+    "\\$x$ \\\\$y$ $x\\$ $\\$",
+]
+_SPAN = re.compile(r"&#8203;\$([^$]*)\$&#8203;")
+_SPECIAL = set("\\`*_{}[]()#+-.!|~:$^=<>")
+
+
+def _only_allowed_formulas_are_live(markdown: str) -> None:
+    """Every live formula is a zero-width-space-fenced span safe_tex accepts; outside them, every
+    Markdown sign is backslash-escaped and no line starts with indentation."""
+    for tex in _SPAN.findall(markdown):
+        assert safe_tex(tex) == tex, tex
+    rest = _SPAN.sub(" ", markdown)
+    assert not re.search(r"(^|\n)[ \t]{2,}\S", rest.replace("  \n", "\n")), markdown
+    rest = re.sub(r"&(?:#\d+|[a-z]+);", " ", rest)  # md_escape's own entities
+    loose = [tok for tok in re.findall(r"\\.|.", rest, re.S) if len(tok) == 1 and tok in _SPECIAL]
+    assert not loose, (markdown, loose)
+
+
+@pytest.mark.parametrize("text", ATTACKS)
+def test_hostile_text_gives_only_allowed_formulas(text):
+    _only_allowed_formulas_are_live(md_text(text))
+    _only_allowed_formulas_are_live(link_markers(text, "m0").replace("[[1]](#m0-src-1)", " ").replace("[[2]](#m0-src-2)", " "))
+
+
+def test_the_reviews_attacks_render_nothing_live():
+    assert "$" not in md_text(ATTACKS[0]).replace("\\$", "")  # no formula at all: the span is refused
+    assert "](http" not in md_text(ATTACKS[3]).replace("\\]\\(http", "")
+    assert safe_tex("\\!" * 60 + r"\text{Answer: B}") is None  # negative space: text over other text
+    assert safe_tex(r"\begin{matrix}" + "x\\\\" * 250 + r"\end{matrix}") is None  # 5,800 px tall
+    assert safe_tex(r"\qquad" * 130) is None and safe_tex(r"\left(" * 60 + "x" + r"\right)" * 60) is None
+    assert safe_tex(r"\Bigg(" * 130) is None
+
+
+def test_formulas_written_in_pieces_never_touch():
+    """app.py streams md_text(token) per sentence and Streamlit joins them: "$T$" + "$p$" is not "$T$$p$"."""
+    joined = md_text("Temperature $T$") + md_text("$p^{1/T}$ sharpens it [1].")
+    assert "$$" not in joined and joined.count("&#8203;$") == 2
+    _only_allowed_formulas_are_live(joined)
+
+
+def test_a_refused_span_leaves_its_closing_dollar_to_the_next_formula():
+    assert "&#8203;$x^2$&#8203;" in md_text("价格$5，公式$x^2$。")
+    assert "&#8203;$x$&#8203;" in md_text("温度$T$，价格$5，$x$。")
+
+
+def test_streamlits_math_check_is_ported_faithfully_enough_to_fall_back():
+    from ui.tex import streamlit_finds_math
+
+    assert streamlit_finds_math("a &#8203;$x$&#8203; b") and not streamlit_finds_math("a $x$1")
+    assert not streamlit_finds_math("`$x$`") and not streamlit_finds_math("\\$x\\$")
+
+
+def test_random_mixtures_of_dangerous_pieces_give_only_allowed_formulas():
+    import random
+
+    pieces = ["$", "$$", "\\", "\\\\", "x", "T", " ", "\n", "\n\n    ", "1", "[", "]", "(", ")", "[1]", "](http://e.x)",
+              "!", "*", "_", "^", "{", "}", "`", ":red[", ":smile:", "<b>", "&", "&#36;", "www.e.x", "\\frac{1}{2}",
+              "\\rule{9em}{9em}", "\\!", "\\qquad", "温度", "。", "\t", "|", "~~", "#", "- ", "1. "]
+    rng = random.Random(20261204)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        _only_allowed_formulas_are_live(md_text(text))
+        _only_allowed_formulas_are_live(md_text(text, at_line_start=False).lstrip())

@@ -20,48 +20,67 @@ import json
 import re
 
 from agent.records import Answer
-from ui.tex import math_spans, safe_tex, span_tex
+from common.text import MATH_SPAN
+from ui.tex import safe_tex, span_tex, streamlit_finds_math
 
 VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$^=])")
+_INDENT = re.compile(r"^[ \t]+")
 _AUTOLINK = re.compile(r"://|(?i:\bwww)\.|@(?=\w)")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+_ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars from touching a dollar or digit
 
 
-def md_escape(text: str, line_breaks: bool = True) -> str:
+def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
     """``text`` as literal Markdown: HTML characters as entities, every Markdown sign backslash-escaped.
 
-    Newlines become hard line breaks (or spaces with ``line_breaks=False``, for one-line labels).
+    Newlines become hard line breaks (or spaces with ``line_breaks=False``, for one-line labels), and
+    a line's indentation no-break spaces (``at_line_start=False``: ``text`` goes on a line already begun).
 
     >>> print(md_escape("1. **bold** :red[x] $x$"))
     1\\. \\*\\*bold\\*\\* \\:red\\[x\\] \\$x\\$
+    >>> md_escape("a\\n\\n  b")  # indentation cannot start a code block
+    'a  \\n  \\n&#160;&#160;b'
     """
     text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # GFM turns bare URLs into links even when escaped: a zero-width space keeps them text
     text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], text)
     text = _MD_SPECIAL.sub(r"\\\1", text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "  \n".join(lines) if line_breaks else " ".join(" ".join(lines).split())
+    if not line_breaks:
+        return " ".join(" ".join(lines).split())
+    # a line's indentation as no-break spaces: four leading spaces after a blank line would start a code block
+    indent = lambda line: _INDENT.sub(lambda m: "&#160;" * len(m.group(0).expandtabs(4)), line)
+    return "  \n".join(indent(line) if i or at_line_start else line for i, line in enumerate(lines))
 
 
-def md_text(text: str, line_breaks: bool = True) -> str:
+def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
     r"""Passage or answer text as Markdown: :func:`md_escape`, but each ``$...$`` / ``$$...$$`` whose TeX
-    :func:`ui.tex.safe_tex` accepts is kept as inline math (KaTeX renders it); other math stays text.
+    :func:`ui.tex.safe_tex` accepts is kept as inline math (KaTeX renders it), between zero-width
+    spaces so that it touches no other dollar or digit; other math stays text. Should Streamlit's
+    check not find the math (:func:`ui.tex.streamlit_finds_math`), all of it is escaped text.
 
     >>> print(md_text("熵 $H(p) = \\sum_x p(x)$，$\\rule{9em}{9em}$"))
-    熵 $H(p) = \sum_x p(x)$，\$\\rule\{9em\}\{9em\}\$
+    熵 &#8203;$H(p) = \sum_x p(x)$&#8203;，\$\\rule\{9em\}\{9em\}\$
+    >>> md_text("价格$5，公式$x^2$。")  # the refused "$5，公式$" leaves the formula its dollar
+    '价格\\$5，公式&#8203;$x^2$&#8203;。'
     """
-    out, last = [], 0
-    for m in math_spans(str(text)):
+    text = str(text)
+    out, last, pos = [], 0, 0
+    while (m := MATH_SPAN.search(text, pos)) is not None:
         tex = safe_tex(span_tex(m))
         if tex is None:
+            pos = m.start() + 1  # this dollar is text; the next one may open an accepted span
             continue
-        out += [md_escape(text[last:m.start()], line_breaks), f"${tex}$"]
-        last = m.end()
-    out.append(md_escape(str(text)[last:], line_breaks))
-    return "".join(out)
+        out += [md_escape(text[last:m.start()], line_breaks, at_line_start if not out else False), f"{_ZWSP}${tex}${_ZWSP}"]
+        last = pos = m.end()
+    if not out:
+        return md_escape(text, line_breaks, at_line_start)
+    out.append(md_escape(text[last:], line_breaks, False))
+    markdown = "".join(out)
+    return markdown if streamlit_finds_math(markdown) else md_escape(text, line_breaks, at_line_start)
 
 
 def link_markers(answer: str, anchor_prefix: str) -> str:
@@ -75,10 +94,10 @@ def link_markers(answer: str, anchor_prefix: str) -> str:
         body = line[2:] if bullet else line
         parts, last = [], 0
         for m in _MARKER.finditer(body):
-            parts.append(md_text(body[last:m.start()]))
+            parts.append(md_text(body[last:m.start()], at_line_start=not parts))
             parts.append(f"[[{m.group(1)}]](#{anchor_prefix}-src-{m.group(1)})")
             last = m.end()
-        parts.append(md_text(body[last:]))
+        parts.append(md_text(body[last:], at_line_start=not parts))
         lines.append(("- " if bullet else "") + "".join(parts))
     return "  \n".join(lines)
 

@@ -2,18 +2,32 @@
 
 The notes write formulas in TeX (``$$H(p) = \\sum_x p(x) \\log \\frac{1}{p(x)}.$$``, ``$T$``) and the
 writer copies them. Streamlit renders ``$...$`` with KaTeX (trust off, but no bound on sizes), so
-a file or a model could draw a page-sized ``\\rule``, move text with negative ``\\kern``, colour
-it, or nest it until the tab stalls. :func:`safe_tex` lets through only short, ASCII TeX whose
-every command is on :data:`COMMANDS` (letters, operators, accents, fonts, delimiters: no sizes,
-spacing by length, colours, links, macros or ``\\$``), whose environments are on
-:data:`ENVIRONMENTS` (aligned, cases, matrices) and whose line breaks ``\\\\`` take no size,
-with balanced braces at most 8 deep; anything else is shown as the text it is (ui/render.py
-:func:`md_text`).
+a file or a model could draw a page-sized ``\\rule``, move text with negative ``\\kern`` or ``\\!``,
+colour it, or nest it until the tab stalls. And Streamlit loads its math plugin only when a
+pattern check of the whole message finds math; where it does not, what sat between the dollars
+is read as Markdown (links, images, ``:red[...]``). So :func:`safe_tex` lets through only TeX that
+is harmless both ways:
+
+- ASCII, at most 800 characters, no ``[ ] ! * ~ @`` or backtick (Markdown's links, images,
+  emphasis, code), no ``://``, ``www.`` or ``:name:`` (autolinks, Streamlit's icons and emoji), not
+  ending in a backslash (Streamlit's check reads ``\\$`` as an escaped dollar, KaTeX as the end);
+- every command on :data:`COMMANDS` (letters, operators, accents, fonts, delimiters: no sizes,
+  spacing by length or negative spacing, colours, links, macros), environments on
+  :data:`ENVIRONMENTS` (aligned, cases, matrices), line breaks ``\\\\`` without a size;
+- bounded: braces at most 8 deep, at most :data:`CAPS` of each kind of thing that makes a formula
+  large (rows, environments, ``\\left``, big delimiters, spacing, scripts).
+
+ui/render.py :func:`md_text` then writes each accepted span as ``$tex$`` between zero-width spaces
+(so two spans, or a span and a digit, never touch) and escapes everything else; should
+:func:`streamlit_finds_math` (Streamlit's own check, ported) still not find its math, everything is
+escaped. Anything refused is shown as the text it is.
 
 >>> safe_tex(r"H(p) = \\sum_x p(x) \\log \\frac{1}{p(x)}.")
 'H(p) = \\\\sum_x p(x) \\\\log \\\\frac{1}{p(x)}.'
 >>> safe_tex("a<b"), safe_tex(r"\\rule{99em}{99em}"), safe_tex(r"\\href{http://x}{y}"), safe_tex("{{x}")
 ('a\\\\lt b', None, None, None)
+>>> safe_tex("[x](http://evil)"), safe_tex("x \\\\"), safe_tex(r"\\!\\!\\!x")
+(None, None, None)
 >>> [m.group(0) for m in math_spans("温度 $T$ 与 $$p^{1/T}$$，价格 $5 和 $6。")]
 ['$T$', '$$p^{1/T}$$']
 """
@@ -27,7 +41,15 @@ from common.text import MATH_SPAN
 
 MAX_CHARS = 800
 MAX_DEPTH = 8
-MAX_SCRIPTS = 80  # ^ and _ together
+# at most this many of each kind of thing that makes a formula large (count: pattern)
+CAPS = {
+    "rows": (12, re.compile(r"\\\\")),
+    "environments": (2, re.compile(r"\\begin\b")),
+    "left-right": (8, re.compile(r"\\left\b")),
+    "big delimiters": (12, re.compile(r"\\[Bb]igg?[lrm]?\b")),
+    "spacing": (12, re.compile(r"\\q?quad\b|\\[,;: ]")),
+    "scripts": (80, re.compile(r"[\^_]")),
+}
 
 _GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi varpi rho "
           "varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon "
@@ -46,17 +68,39 @@ _FONTS_ACCENTS = ("mathrm mathbf mathit mathcal mathbb mathsf mathtt mathfrak bo
                   "biggl biggr middle")
 COMMANDS = frozenset(" ".join((_GREEK, _SYMBOLS, _OPERATORS, _FONTS_ACCENTS)).split()) | {"begin", "end"}
 ENVIRONMENTS = frozenset("aligned gathered cases matrix pmatrix bmatrix vmatrix".split())
-ESCAPES = frozenset(r"{}|,;:! _".replace(" ", "") + " ")  # \{ \} \| \, \; \: \! \_ and "\ " (a space)
+ESCAPES = frozenset(r"{}|,;:_".replace(" ", "") + " ")  # \{ \} \| \, \; \: \_ and "\ " (a space); no \! (negative)
 
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.S)
-_ALLOWED_CHARS = re.compile(r"[A-Za-z0-9 \t\n\\{}()\[\]^_+\-*/=<>|,.;:!?'\"`~@&]*")
+_ALLOWED_CHARS = re.compile(r"[A-Za-z0-9 \\{}()^_+\-/=<>|,.;:?'\"&]*")  # no [ ] ! * ~ @ ` (Markdown)
+_LINKISH = re.compile(r"://|www\.|:[A-Za-z0-9_/-]+:", re.I)  # autolinks, :material/icon: and :emoji: shortcodes
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{([^{}]*)\}")
 _SIZED_BREAK = re.compile(r"\\\\\s*\[")  # \\[10em]
 
 
 def math_spans(text: str) -> Iterator[re.Match]:
-    """The ``$$...$$`` and ``$...$`` spans of ``text``, in order (whether safe or not)."""
+    """The ``$$...$$`` and ``$...$`` spans of ``text``, in order (whether safe or not); after a span, the
+    search goes on from its end (ui/render.py :func:`md_text` goes on from its second character when
+    it refuses one, so a refused span does not use up a dollar an accepted one needs)."""
     return MATH_SPAN.finditer(text)
+
+
+# Streamlit's check (frontend StreamlitMarkdown, function bm, 1.5x): code and escapes out, then a
+# $$...$$ or a $...$ that opens before a non-space, closes after one and is not followed by a digit
+_ST_CODE_AND_ESCAPES = re.compile(r"(?:(?<=^)|(?<=\n)) {0,3}(`{3,}|~{3,})[\s\S]*?(?:\n[ \t]*\1|$)|(?<!`)(`+)[^`\n]+\2(?!`)|\\[\\$`]")
+_ST_DISPLAY = re.compile(r"(?<!\$)\$\$+(?!\$)[\s\S]*?\$\$")
+_ST_INLINE = re.compile(r"(?<!\$)\$(?![\s$])[^$\n]*?[^\s$]\$(?!\d)")
+
+
+def streamlit_finds_math(markdown: str) -> bool:
+    """Would Streamlit load its math plugin for this Markdown? (a port of its check)
+
+    >>> streamlit_finds_math("$x$"), streamlit_finds_math("$x$1"), streamlit_finds_math(r"\\$x$")
+    (True, False, False)
+    """
+    if "$" not in markdown:
+        return False
+    rest = _ST_CODE_AND_ESCAPES.sub("_", markdown)
+    return bool(_ST_DISPLAY.search(rest) or _ST_INLINE.search(rest))
 
 
 def span_tex(match: re.Match) -> str:
@@ -68,7 +112,9 @@ def safe_tex(tex: str) -> str | None:
     """``tex`` made ready for KaTeX (whitespace folded, ``<``/``>`` as ``\\lt``/``\\gt``), or None when
     any part of it is outside the allowlist (see the module's docstring)."""
     tex = " ".join(tex.split())
-    if not tex or len(tex) > MAX_CHARS or not _ALLOWED_CHARS.fullmatch(tex):
+    if not tex or len(tex) > MAX_CHARS or not _ALLOWED_CHARS.fullmatch(tex) or _LINKISH.search(tex) or tex.endswith("\\"):
+        return None
+    if any(len(pattern.findall(tex)) > cap for cap, pattern in CAPS.values()):
         return None
     for m in _COMMAND.finditer(tex):
         name = m.group(1)
@@ -88,6 +134,6 @@ def safe_tex(tex: str) -> str | None:
             depth -= 1
             if depth < 0:
                 return None
-    if depth or tex.count("^") + tex.count("_") > MAX_SCRIPTS:
+    if depth:
         return None
-    return tex.replace("<", r"\lt ").replace(">", r"\gt ")
+    return tex.replace("<", r"\lt ").replace(">", r"\gt ").strip()
