@@ -30,7 +30,7 @@ from ui.conversations import (  # noqa: E402
 )
 from ui.render import conversation_json, conversation_markdown, md_escape, md_text  # noqa: E402
 from ui.sqlite_store import StoreError  # noqa: E402
-from ui.widgets import show_answer  # noqa: E402
+from ui.widgets import formula_style, show_answer  # noqa: E402
 
 st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 log = logging.getLogger("courseta.app")
@@ -169,6 +169,7 @@ def main() -> None:
     if warning := st.session_state.pop("store_warning", None):
         st.warning(warning)
     options = sidebar(settings, agent)
+    formula_style()
     for message in messages:
         with st.chat_message(message.role):
             if message.role == "user":

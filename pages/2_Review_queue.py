@@ -12,9 +12,10 @@ from ui.auth import require_ta
 from ui.conversations import ChatMessage
 from ui.render import md_escape
 from ui.sqlite_store import StoreError
-from ui.widgets import show_answer
+from ui.widgets import formula_style, show_answer
 
 st.title("Review queue")
+formula_style()
 settings = get_settings()
 require_ta(settings.app)  # every student's questions and answers: TAs only
 if not settings.app.log_answers:

@@ -142,6 +142,8 @@ import sys
 sys.path.insert(0, {repo!r})
 import streamlit as st
 from ui.render import link_markers, md_text
+from ui.widgets import formula_style
+formula_style()
 st.markdown(link_markers(r"熵 $$H(p) = \\sum_x p(x) \\log \\frac{{1}}{{p(x)}}.$$ 温度 $T$ [1]。", "m0"))
 st.markdown(md_text(r"价格 $5 和 $6。a<b: $a<b$"))
 st.markdown(md_text(r"hostile $\\rule{{3000px}}{{3000px}}$ $\\href{{http://evil.example}}{{x}}$ $\\kern{{-30em}}Y$ end"))
@@ -149,6 +151,8 @@ from tests.test_render_math import ATTACKS
 for attack in ATTACKS[:4]:
     st.markdown(link_markers(attack, "m1"))
 st.write_stream(iter([md_text("Temperature $T$"), md_text("$q$ sharpens it.")]))
+st.markdown(md_text(":material/warning: locked :streamlit: :fire: see _www.evil.example/login x@-evil.example a -> b <= c"))
+st.write_stream(iter([md_text("前文 [abc "), md_text("答案是$1 __Correct answer B__ x$。end of stream")]))
 """
 
 
@@ -166,15 +170,23 @@ def test_formulas_render_and_refused_tex_stays_text_in_chromium(tmp_path):
             page.goto(url, timeout=120_000)
             page.get_by_text("hostile").first.wait_for(timeout=120_000)
             page.wait_for_timeout(500)
-            page.get_by_text("sharpens it").first.wait_for(timeout=60_000)
+            page.get_by_text("end of stream").first.wait_for(timeout=60_000)
             tex = page.evaluate("() => [...document.querySelectorAll('.katex-mathml annotation')].map(a => a.textContent)")
             assert tex == [r"H(p) = \sum_x p(x) \log \frac{1}{p(x)}.", "T", r"a\lt b", "T", "q"], tex
+            # "$1 __Correct answer B__ x$" stays a formula (KaTeX rejects it: its source in the text's colour)
+            error = page.locator(".katex-error").first
+            assert error.inner_text() == "{}1 __Correct answer B__ x"
+            assert error.evaluate("e => getComputedStyle(e).color") == page.locator("p").first.evaluate("e => getComputedStyle(e).color")
+            body = page.inner_text("body").replace("\u200b", "")
+            assert ":material/warning: locked :streamlit: :fire: see _www.evil.example/login x@-evil.example a -> b <= c" in body
+            assert "前文 [abc" in body and "streamdown" not in body
             live = page.evaluate("""() => ({
                 images: document.images.length, strong: document.querySelectorAll('strong').length,
+                icons: document.querySelectorAll('.stMarkdown [role=img]').length,
                 errors: document.querySelectorAll('.katex-error').length,
                 links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')).filter(h => !h.startsWith('#')),
             })""")
-            assert live == {"images": 0, "strong": 0, "errors": 0, "links": []}, live
+            assert live == {"images": 0, "strong": 0, "icons": 0, "errors": 1, "links": []}, live  # the __ one
             body = page.inner_text("body")
             assert "$5 和 $6" in body and r"$\rule{3000px}{3000px}$" in body and r"$\kern{-30em}Y$" in body
             tallest = page.evaluate("() => Math.max(...[...document.querySelectorAll('.katex')].map(e => e.getBoundingClientRect().height))")

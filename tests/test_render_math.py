@@ -152,3 +152,32 @@ def test_random_mixtures_of_dangerous_pieces_give_only_allowed_formulas():
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
         _only_allowed_formulas_are_live(md_text(text))
         _only_allowed_formulas_are_live(md_text(text, at_line_start=False).lstrip())
+
+
+# what a second hostile review found in md_escape itself (each verified in Chromium before the fix)
+@pytest.mark.parametrize("text, broken", [
+    (":material/warning: Account locked", ":\u200bmaterial"),  # Streamlit's icon plugin reads through "\:"
+    (":streamlit: and :fire:", ":\u200bstreamlit"),
+    ("see _www.evil.example/login", "www\u200b"),  # GFM links "www." after "_"
+    ("x@-evil.example", "\u200b@\u200b"),  # and e-mail addresses
+    ("a -> b <= c -- d", "-\u200b&gt;"),  # typography would draw arrows and dashes
+])
+def test_md_escape_breaks_what_streamlit_reads_through_escapes(text, broken):
+    from ui.render import md_escape
+
+    out = md_escape(text)
+    assert broken in out and out.replace("\u200b", "") != out
+    _only_allowed_formulas_are_live(out)
+
+
+def test_brackets_are_entities_so_a_stream_is_not_completed_into_a_link():
+    from ui.render import md_escape
+
+    assert md_escape("see [abc") == "see &#91;abc"
+
+
+def test_a_formula_opening_with_a_digit_stays_a_formula_while_streaming():
+    from ui.tex import streamlit_finds_math
+
+    out = md_text("答案是$1 __Correct answer B__ x$")
+    assert "&#8203;${}1" in out and streamlit_finds_math("前文。" + out, streaming=True)

@@ -9,7 +9,7 @@ ui/tex.py's allowlist accepts, which KaTeX renders (the notes' formulas).
 >>> link_markers("温度控制随机性 [1][2]。", "m0")
 '温度控制随机性 [[1]](#m0-src-1)[[2]](#m0-src-2)。'
 >>> print(md_escape('<div style="position:fixed">![x](x.png)</div>'))
-&lt;div style\\="position\\:fixed"&gt;\\!\\[x\\]\\(x\\.png\\)&lt;/div&gt;
+&lt;div style\\="position\\:\u200bfixed"&gt;\\!&#91;x&#93;\\(x\\.png\\)&lt;/div&gt;
 >>> "http://evil" in md_escape("http://evil.example")  # bare URLs are not linked either
 False
 """
@@ -28,26 +28,32 @@ VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$^=])")
 _INDENT = re.compile(r"^[ \t]+")
-_AUTOLINK = re.compile(r"://|(?i:\bwww)\.|@(?=\w)")
+# GFM links bare URLs and e-mail addresses even when escaped; Streamlit's icon and emoji plugins
+# read ":material/x:", ":streamlit:", ":fire:" through escapes; its typography turns "->", "<=",
+# "--" into arrows and dashes: a zero-width space breaks each of them and shows nothing
+_BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_+\-])|-(?=[->])|<(?=[=-])|>(?==)|=(?=>)|@")
+_BREAK_BEFORE = re.compile(r"@")
+_BRACKET_ENTITY = {"[": "&#91;", "]": "&#93;"}  # entities, not escapes: Streamlit's stream completion reads raw "["
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars from touching a dollar or digit
 
 
 def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
-    """``text`` as literal Markdown: HTML characters as entities, every Markdown sign backslash-escaped.
+    """``text`` as literal Markdown: HTML characters as entities, every Markdown sign backslash-escaped
+    (brackets as entities), a zero-width space into what GFM or Streamlit would read through escapes
+    (bare URLs and e-mail addresses, ``:icon:`` and ``:emoji:`` names, ``->`` and ``<=`` arrows).
 
     Newlines become hard line breaks (or spaces with ``line_breaks=False``, for one-line labels), and
     a line's indentation no-break spaces (``at_line_start=False``: ``text`` goes on a line already begun).
 
-    >>> print(md_escape("1. **bold** :red[x] $x$"))
-    1\\. \\*\\*bold\\*\\* \\:red\\[x\\] \\$x\\$
+    >>> print(md_escape("1. **bold** :red[x] $x$ -> :fire:").replace("\\u200b", "·"))  # (· a zero-width space)
+    1\\. \\*\\*bold\\*\\* \\:·red&#91;x&#93; \\$x\\$ \\-·&gt; \\:·fire\\:
     >>> md_escape("a\\n\\n  b")  # indentation cannot start a code block
     'a  \\n  \\n&#160;&#160;b'
     """
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # GFM turns bare URLs into links even when escaped: a zero-width space keeps them text
-    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], text)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _BREAK_AFTER.sub(lambda m: m.group(0) + "\u200b", _BREAK_BEFORE.sub("\u200b@", str(text)))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(lambda m: _BRACKET_ENTITY.get(m.group(1), "\\" + m.group(1)), text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not line_breaks:
         return " ".join(" ".join(lines).split())
@@ -80,7 +86,8 @@ def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> 
         return md_escape(text, line_breaks, at_line_start)
     out.append(md_escape(text[last:], line_breaks, False))
     markdown = "".join(out)
-    return markdown if streamlit_finds_math(markdown) else md_escape(text, line_breaks, at_line_start)
+    found = streamlit_finds_math(markdown) and streamlit_finds_math(markdown, streaming=True)
+    return markdown if found else md_escape(text, line_breaks, at_line_start)
 
 
 def link_markers(answer: str, anchor_prefix: str) -> str:

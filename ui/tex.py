@@ -49,6 +49,7 @@ CAPS = {
     "big delimiters": (12, re.compile(r"\\[Bb]igg?[lrm]?\b")),
     "spacing": (12, re.compile(r"\\q?quad\b|\\[,;: ]")),
     "scripts": (80, re.compile(r"[\^_]")),
+    "fractions": (16, re.compile(r"\\[dt]?frac\b|\\binom\b")),
 }
 
 _GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi varpi rho "
@@ -72,7 +73,7 @@ ESCAPES = frozenset(r"{}|,;:_".replace(" ", "") + " ")  # \{ \} \| \, \; \: \_ a
 
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.S)
 _ALLOWED_CHARS = re.compile(r"[A-Za-z0-9 \\{}()^_+\-/=<>|,.;:?'\"&]*")  # no [ ] ! * ~ @ ` (Markdown)
-_LINKISH = re.compile(r"://|www\.|:[A-Za-z0-9_/-]+:", re.I)  # autolinks, :material/icon: and :emoji: shortcodes
+_LINKISH = re.compile(r"://|www\.|:[A-Za-z0-9_/+-]+:", re.I)  # autolinks, :material/icon: and :emoji: shortcodes
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{([^{}]*)\}")
 _SIZED_BREAK = re.compile(r"\\\\\s*\[")  # \\[10em]
 
@@ -89,18 +90,24 @@ def math_spans(text: str) -> Iterator[re.Match]:
 _ST_CODE_AND_ESCAPES = re.compile(r"(?:(?<=^)|(?<=\n)) {0,3}(`{3,}|~{3,})[\s\S]*?(?:\n[ \t]*\1|$)|(?<!`)(`+)[^`\n]+\2(?!`)|\\[\\$`]")
 _ST_DISPLAY = re.compile(r"(?<!\$)\$\$+(?!\$)[\s\S]*?\$\$")
 _ST_INLINE = re.compile(r"(?<!\$)\$(?![\s$])[^$\n]*?[^\s$]\$(?!\d)")
+_ST_STREAMING_PRICE = re.compile(r"(\$\d[^$\n\\^{}=]*)\$(?=[^\s$]*$)")
 
 
-def streamlit_finds_math(markdown: str) -> bool:
-    """Would Streamlit load its math plugin for this Markdown? (a port of its check)
+def streamlit_finds_math(markdown: str, streaming: bool = False) -> bool:
+    """Would Streamlit load its math plugin for this Markdown? (a port of its check; ``streaming``: while
+    ``st.write_stream`` is still writing, when a last ``$1...$`` counts as a price)
 
     >>> streamlit_finds_math("$x$"), streamlit_finds_math("$x$1"), streamlit_finds_math(r"\\$x$")
     (True, False, False)
+    >>> streamlit_finds_math("a $1 x$", streaming=True), streamlit_finds_math("a ${}1 x$", streaming=True)
+    (False, True)
     """
     if "$" not in markdown:
         return False
     rest = _ST_CODE_AND_ESCAPES.sub("_", markdown)
-    return bool(_ST_DISPLAY.search(rest) or _ST_INLINE.search(rest))
+    if _ST_DISPLAY.search(rest):
+        return True
+    return bool(_ST_INLINE.search(_ST_STREAMING_PRICE.sub(r"\1", rest) if streaming else rest))
 
 
 def span_tex(match: re.Match) -> str:
@@ -136,4 +143,7 @@ def safe_tex(tex: str) -> str | None:
                 return None
     if depth:
         return None
-    return tex.replace("<", r"\lt ").replace(">", r"\gt ").strip()
+    tex = tex.replace("<", r"\lt ").replace(">", r"\gt ").strip()
+    # a formula opening with a digit is one Streamlit's check skips while a stream is open (a price):
+    # an empty group first keeps it a formula for the check and draws the same
+    return "{}" + tex if tex[0].isdigit() else tex

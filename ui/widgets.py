@@ -10,6 +10,17 @@ from ui.conversations import ChatMessage
 from ui.render import VERDICT_BADGE, link_markers, md_escape, md_text, sources, trace_steps
 
 
+# Formulas (ui/tex.py) never wider than the column (a long one scrolls inside itself), and TeX
+# that KaTeX rejects shows in the text's colour instead of KaTeX's red: our own CSS, no input in it
+FORMULA_CSS = ("<style>.stMarkdown .katex{display:inline-block;max-width:100%;overflow-x:auto;overflow-y:hidden;"
+               "vertical-align:bottom} .katex-error{color:inherit !important}</style>")
+
+
+def formula_style() -> None:
+    """Once per page that shows answers or passages."""
+    st.markdown(FORMULA_CSS, unsafe_allow_html=True)
+
+
 def show_withheld(answer: Answer, cited: set[int]) -> None:
     """A warning for retrieved passages that read as instructions to the reader (agent/injection.py)."""
     withheld = [p for p in answer.passages if p.flags and p.n not in cited]
