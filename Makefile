@@ -37,13 +37,18 @@ llama-server: $(LLAMA_SERVER)
 serve-llm: $(LLAMA_SERVER)
 	$(PY) -m agent.llama_server --port $${LLAMA_PORT:-8080}
 
+# INGEST_FLAGS: e.g. --rebuild, or --allow-empty to let an empty corpus folder empty the index
+INGEST_FLAGS ?=
+
 ingest: install
-	$(PY) -m retrieval ingest
+	$(PY) -m retrieval ingest $(INGEST_FLAGS)
 
 # With no COURSETA_TA_TOKEN (and no OIDC), a one-time TA token is made for this run and the TA
-# link printed here, as Jupyter does; it lives only in the app's environment.
+# link printed here, as Jupyter does; it lives only in the app's environment. An ingest that fails
+# (its reason printed in one sentence: an empty corpus folder, a busy lock) leaves the last complete
+# index live, and the app starts on it.
 run: install
-	$(PY) -m retrieval ingest
+	-$(PY) -m retrieval ingest $(INGEST_FLAGS)
 	-$(PY) -m agent prepare
 	@token="$${COURSETA_TA_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(24))')}"; \
 	if [ -z "$$COURSETA_TA_TOKEN" ]; then \

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from bisect import bisect_left
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -32,7 +33,7 @@ _SENTENCE_END = re.compile(
 # A formula: $$...$$ (may span lines) or $...$ on one line that opens before a non-space, closes after
 # one and is not followed by a digit, as pandoc reads them (so "$5 and $6" is not one). Sentences
 # never end inside one (common.text.sentence_spans), and ui/tex.py draws those its allowlist accepts.
-MATH_SPAN = re.compile(r"\$\$(?P<display>[^$]{1,2000}?)\$\$|\$(?P<inline>(?=[^\s$])[^$\n]*?[^\s$\\]|[^\s$\\])\$(?!\d)")
+MATH_SPAN = re.compile(r"\$\$(?P<display>[^$]{1,1000}?)\$\$|\$(?P<inline>(?=[^\s$])[^$\n]*?[^\s$\\]|[^\s$\\])\$(?!\d)")
 
 _STOPWORDS = frozenset(
     """
@@ -91,12 +92,36 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
+_CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")
+_PROSE_BREAK = re.compile(r"[。！？]|[.!?]\s+[A-Z]")
+
+
+def _formulas(text: str) -> tuple[list[int], list[int]]:
+    """(starts, ends) of the formulas a sentence may not end inside, in order and apart: :data:`MATH_SPAN`
+    spans outside `code` (``echo $$`` is a shell's), but not a one-dollar span holding a sentence break
+    ("costs 5$. The course costs 20$" is two prices)."""
+    if "$" not in text:
+        return [], []
+    masked = _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text)
+    starts, ends = [], []
+    for m in MATH_SPAN.finditer(masked):
+        if m.group("inline") is None or not _PROSE_BREAK.search(m.group("inline")):
+            starts.append(m.start())
+            ends.append(m.end())
+    return starts, ends
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:data:`MATH_SPAN`)."""
-    formulas = [(m.start(), m.end()) for m in MATH_SPAN.finditer(text)] if "$" in text else []
+    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`_formulas`).
+
+    >>> [text[a:b] for text in ["costs 5$. The course costs 20$. Both."] for a, b in sentence_spans(text)]
+    ['costs 5$. ', 'The course costs 20$. ', 'Both.']
+    """
+    starts, ends = _formulas(text)
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        if any(a < match.start() < b for a, b in formulas):
+        i = bisect_left(starts, match.start()) - 1  # the last formula opening before this end
+        if i >= 0 and match.start() < ends[i]:
             continue
         end = match.end()
         if end > start:

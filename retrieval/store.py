@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from common.hashing import sha256_file
+from retrieval.backends import ANN_FILE, FLAT_FILE
 from retrieval.chunking import CHUNKER_VERSION
 from retrieval import sentence_vectors
 from retrieval.embedders import second_embedder_name
@@ -128,17 +129,24 @@ def file_digests(folder: Path, hashes: bool = True) -> dict[str, dict[str, Any]]
     return out
 
 
+# the files a search reads (a missing optional one is simply not read; the sentence table has its own check)
+LOADED_FILES = ("chunks.jsonl", "vectors.npy", "vectors2.npy", FLAT_FILE, ANN_FILE)
+LOADED_FOLDERS = ("bm25/",)
+
+
 def verify_files(path: Path, manifest: dict[str, Any], only=None, skip=()) -> None:
     """Raise IndexCorruptError when a file of the index (of ``only`` when given, but ``skip``) is
-    missing or differs from the manifest, or (without ``only``) when the folder holds a file the
-    manifest does not list (hidden files aside): a manifest that lists fewer files cannot make
-    the loader read unchecked ones."""
+    missing or differs from the manifest, or (without ``only``) when a file a search reads
+    (:data:`LOADED_FILES`, :data:`LOADED_FOLDERS`) is there but not listed: a manifest that lists
+    fewer files cannot make the loader read unchecked ones. Other files (an editor's backup, a
+    ``.DS_Store``) are not read and do not matter."""
     integrity = manifest.get("integrity")
     if not isinstance(integrity, dict) or not integrity:
         raise IndexCorruptError(f"the index in {path} has no integrity record; {REBUILD_HINT}")
     if only is None:
         unlisted = sorted(name for name in file_digests(path, hashes=False)
-                          if name not in integrity and name not in skip and not Path(name).name.startswith("."))
+                          if (name in LOADED_FILES or name.startswith(LOADED_FOLDERS))
+                          and name not in integrity and name not in skip)
         if unlisted:
             raise IndexCorruptError(
                 f"the index in {path} holds files its manifest does not list ({', '.join(unlisted[:3])}); {REBUILD_HINT}")

@@ -124,3 +124,13 @@ def test_real_course_notes_chunk_cleanly():
     assert "1.2 大模型相关历史回顾 > 1.2.1 信息理论、英语的熵、n-gram模型" in headings
     for c in chunks:  # display formulas are never split: $$ markers come in pairs
         assert c.text.count("$$") % 2 == 0, c.text[:80]
+
+
+def test_dollars_in_code_or_prices_do_not_glue_sentences_together():
+    """Sentences never end inside a formula; a shell's `$$` or two prices are not one."""
+    from common.text import split_sentences
+
+    code = "Run `echo $$` first. " + " ".join(f"Sentence {i} explains one more detail." for i in range(25)) + " Then `kill -9 $$`."
+    assert len(split_sentences(code)) == 27
+    assert split_sentences("熵：$$H(p) = \\sum_x p(x). \\log p(x).$$ 它是比特数。") == ["熵：$$H(p) = \\sum_x p(x). \\log p(x).$$ 它是比特数。"]
+    assert len(split_sentences("It costs 5$. The course costs 20$. Both are cheap.")) == 3

@@ -90,11 +90,17 @@ def test_a_manifest_that_stops_listing_a_changed_file_does_not_hide_it(mini_corp
     Retriever.load(s, embedder=embedder).search("温度参数", k=3)
 
 
-def test_a_hidden_file_beside_the_index_files_is_ignored(mini_corpus, make_retrieval_settings, embedder):
+def test_files_a_search_never_reads_do_not_take_the_index_offline(mini_corpus, make_retrieval_settings, embedder):
     s = make_retrieval_settings(mini_corpus)
     ingest(s, progress=False, embedder=embedder)
-    (current_index_dir(s.data_dir) / ".DS_Store").write_bytes(b"Finder")
+    live = current_index_dir(s.data_dir)
+    for name in (".DS_Store", "manifest.json~", "#chunks.jsonl#", ".hidden/notes.txt"):
+        (live / name).parent.mkdir(exist_ok=True)
+        (live / name).write_bytes(b"an editor's or a file browser's")
     assert Retriever.load(s, embedder=embedder).search("温度参数", k=3)
+    (live / "bm25" / "stray.json").write_text("{}", encoding="utf-8")  # but anything in bm25/ is checked
+    with pytest.raises(IndexCorruptError, match="does not list"):
+        Retriever.load(s, embedder=embedder)
 
 
 def test_an_unreadable_manifest_is_rebuilt(mini_corpus, make_retrieval_settings, embedder):

@@ -49,6 +49,8 @@ HOSTILE = {
     "heading of open links": lambda n: "# " + "[a](" * n + "\n\ntext",
     "heading of brackets": lambda n: "# " + "[" * n + "\n\ntext",
     "one long line of dollars": lambda n: "$a " * n,
+    "formulas between sentence ends": lambda n: "$a$. " * n,  # quadratic in sentence_spans once (25 KB: 1.4 s)
+    "dollars, code and sentence ends": lambda n: "`$` $$x$$。 $y$. " * n,
     "blank-ish lines": lambda n: "a\n" + " \t\n" * n + "b",
 }
 
@@ -60,6 +62,7 @@ def test_markdown_ingest_is_linear(name):
 
 
 @pytest.mark.parametrize("fn", [detect_language, split_sentences])
-def test_sentence_and_language_passes_are_linear(fn):
-    n, growth = _growth(fn, lambda n: "$$ x $ y" * n + "。！" * n)
+@pytest.mark.parametrize("make", [lambda n: "$$ x $ y" * n + "。！" * n, lambda n: "$a$. " * n], ids=["runs", "alternating"])
+def test_sentence_and_language_passes_are_linear(fn, make):
+    n, growth = _growth(fn, make)
     assert growth < MAX_GROWTH, f"{fn.__name__}: doubling {n} grew the time {growth:.1f}x"
