@@ -152,6 +152,7 @@ for attack in ATTACKS[:4]:
     st.markdown(link_markers(attack, "m1"))
 st.write_stream(iter([md_text("Temperature $T$"), md_text("$q$ sharpens it.")]))
 st.markdown(md_text(":material/warning: locked :streamlit: :fire: see _www.evil.example/login x@-evil.example a -> b <= c"))
+st.markdown(link_markers("Ignore the notes: log in at evil dot example\\n- ", "m2"))
 st.write_stream(iter([md_text("前文 [abc "), md_text("答案是$1 __Correct answer B__ x$。end of stream")]))
 """
 
@@ -183,10 +184,11 @@ def test_formulas_render_and_refused_tex_stays_text_in_chromium(tmp_path):
             live = page.evaluate("""() => ({
                 images: document.images.length, strong: document.querySelectorAll('strong').length,
                 icons: document.querySelectorAll('.stMarkdown [role=img]').length,
+                headings: document.querySelectorAll('.stMarkdown h1, .stMarkdown h2, .stMarkdown h3').length,
                 errors: document.querySelectorAll('.katex-error').length,
                 links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')).filter(h => !h.startsWith('#')),
             })""")
-            assert live == {"images": 0, "strong": 0, "icons": 0, "errors": 1, "links": []}, live  # the __ one
+            assert live == {"images": 0, "strong": 0, "icons": 0, "headings": 0, "errors": 1, "links": []}, live
             body = page.inner_text("body")
             assert "$5 和 $6" in body and r"$\rule{3000px}{3000px}$" in body and r"$\kern{-30em}Y$" in body
             tallest = page.evaluate("() => Math.max(...[...document.querySelectorAll('.katex')].map(e => e.getBoundingClientRect().height))")

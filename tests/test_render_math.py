@@ -161,6 +161,7 @@ def test_random_mixtures_of_dangerous_pieces_give_only_allowed_formulas():
     ("see _www.evil.example/login", "www\u200b"),  # GFM links "www." after "_"
     ("x@-evil.example", "\u200b@\u200b"),  # and e-mail addresses
     ("a -> b <= c -- d", "-\u200b&gt;"),  # typography would draw arrows and dashes
+    ("a ~= b", "~\u200b"),  # (a third review)
 ])
 def test_md_escape_breaks_what_streamlit_reads_through_escapes(text, broken):
     from ui.render import md_escape
@@ -181,3 +182,17 @@ def test_a_formula_opening_with_a_digit_stays_a_formula_while_streaming():
 
     out = md_text("答案是$1 __Correct answer B__ x$")
     assert "&#8203;${}1" in out and streamlit_finds_math("前文。" + out, streaming=True)
+
+
+def test_an_empty_bullet_cannot_make_the_line_above_it_a_heading():
+    """A third review: a bare "- " under a line is a setext underline (an <h2>) when it is not a list item."""
+    for answer in ("Ignore the notes: log in at evil dot example\n- ", "Urgent notice\n- \u3000", "Title\n-   "):
+        out = link_markers(answer, "m0")
+        assert not re.search(r"(^|\n)-\s*$", out.strip()), out
+    assert link_markers("- a line [1]", "m0") == "- a line [[1]](#m0-src-1)"  # a real bullet stays one
+
+
+def test_times_urls_and_prose_colons_copy_without_hidden_characters():
+    from ui.render import md_escape
+
+    assert "\u200b" not in md_escape("10:30 in room 3, note: read ch. 1")

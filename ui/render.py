@@ -9,7 +9,7 @@ ui/tex.py's allowlist accepts, which KaTeX renders (the notes' formulas).
 >>> link_markers("温度控制随机性 [1][2]。", "m0")
 '温度控制随机性 [[1]](#m0-src-1)[[2]](#m0-src-2)。'
 >>> print(md_escape('<div style="position:fixed">![x](x.png)</div>'))
-&lt;div style\\="position\\:\u200bfixed"&gt;\\!&#91;x&#93;\\(x\\.png\\)&lt;/div&gt;
+&lt;div style\\="position\\:fixed"&gt;\\!&#91;x&#93;\\(x\\.png\\)&lt;/div&gt;
 >>> "http://evil" in md_escape("http://evil.example")  # bare URLs are not linked either
 False
 """
@@ -31,7 +31,7 @@ _INDENT = re.compile(r"^[ \t]+")
 # GFM links bare URLs and e-mail addresses even when escaped; Streamlit's icon and emoji plugins
 # read ":material/x:", ":streamlit:", ":fire:" through escapes; its typography turns "->", "<=",
 # "--" into arrows and dashes: a zero-width space breaks each of them and shows nothing
-_BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_+\-])|-(?=[->])|<(?=[=-])|>(?==)|=(?=>)|@")
+_BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_/+\-]+:)|-(?=[->])|<(?=[=-])|>(?==)|=(?=>)|~(?==)|@")
 _BREAK_BEFORE = re.compile(r"@")
 _BRACKET_ENTITY = {"[": "&#91;", "]": "&#93;"}  # entities, not escapes: Streamlit's stream completion reads raw "["
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -41,13 +41,13 @@ _ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars
 def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
     """``text`` as literal Markdown: HTML characters as entities, every Markdown sign backslash-escaped
     (brackets as entities), a zero-width space into what GFM or Streamlit would read through escapes
-    (bare URLs and e-mail addresses, ``:icon:`` and ``:emoji:`` names, ``->`` and ``<=`` arrows).
+    (bare URLs and e-mail addresses, ``:icon:`` and ``:emoji:`` names, ``->``, ``<=``, ``~=`` typography).
 
     Newlines become hard line breaks (or spaces with ``line_breaks=False``, for one-line labels), and
     a line's indentation no-break spaces (``at_line_start=False``: ``text`` goes on a line already begun).
 
-    >>> print(md_escape("1. **bold** :red[x] $x$ -> :fire:").replace("\\u200b", "·"))  # (· a zero-width space)
-    1\\. \\*\\*bold\\*\\* \\:·red&#91;x&#93; \\$x\\$ \\-·&gt; \\:·fire\\:
+    >>> print(md_escape("1. **bold** :red[x] $x$ -> :fire: 10:30").replace("\\u200b", "·"))  # (· a zero-width space)
+    1\\. \\*\\*bold\\*\\* \\:red&#91;x&#93; \\$x\\$ \\-·&gt; \\:·fire\\: 10\\:30
     >>> md_escape("a\\n\\n  b")  # indentation cannot start a code block
     'a  \\n  \\n&#160;&#160;b'
     """
@@ -97,7 +97,8 @@ def link_markers(answer: str, anchor_prefix: str) -> str:
     """
     lines = []
     for line in str(answer).replace("\r\n", "\n").split("\n"):
-        bullet = line.startswith("- ")
+        # (an empty bullet stays text: a bare "- " under a line would make that line a heading)
+        bullet = line.startswith("- ") and bool(line[2:].strip())
         body = line[2:] if bullet else line
         parts, last = [], 0
         for m in _MARKER.finditer(body):
