@@ -196,3 +196,25 @@ def test_times_urls_and_prose_colons_copy_without_hidden_characters():
     from ui.render import md_escape
 
     assert "\u200b" not in md_escape("10:30 in room 3, note: read ch. 1")
+
+
+def test_the_markdown_export_is_as_inert_as_the_page():
+    """A reviewer's note: the downloaded chat opened in a Markdown viewer must not load a planted image."""
+    from agent.records import Answer, Passage
+    from ui.conversations import ChatMessage
+    from ui.render import conversation_markdown
+
+    passage = Passage(n=1, chunk_id="evil.md#`x`", source="evil.md", title="<img src=http://evil.example/t.png>",
+                      text="温度 $T$ 控制随机性。")
+    answer = Answer(question="q", query="q", answer="See ![t](http://evil.example/a.png) <b>x</b> $T$ [1]",
+                    language="en", strategy="route", mode="extract", passages=[passage],
+                    untranslated=["[evil](http://evil.example) 温度 $T$ [1]"])
+    from agent.records import Citation
+
+    answer.citations = [Citation(n=1, chunk_id="evil.md#`x`", source="evil.md", title=passage.title, sentence_index=0,
+                                 score=1.0, verdict="supported")]
+    out = conversation_markdown([ChatMessage(role="user", content="<script>x</script>", id="u"),
+                                 ChatMessage(role="assistant", content=answer.answer, id="a", answer=answer,
+                                             feedback=False, comment="![c](http://evil.example/c.png)")])
+    assert "<" not in out and "](" not in out and "![" not in out and "`x`" not in out
+    assert out.count("&#8203;$T$&#8203;") == 2  # formulas still render

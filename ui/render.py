@@ -135,20 +135,32 @@ def sources(answer: Answer) -> list[dict]:
 
 
 def conversation_markdown(messages: list) -> str:
-    """The chat (ui/conversations.py ``ChatMessage`` list) as Markdown, with each answer's sources."""
+    """The chat (ui/conversations.py ``ChatMessage`` list) as Markdown, with each answer's sources; every
+    string from a student, a file or a model escaped as on the page (:func:`md_text`, :func:`md_escape`),
+    so that a Markdown viewer opening the file shows it as text (no image loads, no link, no HTML).
+
+    >>> from ui.conversations import ChatMessage
+    >>> print(conversation_markdown([ChatMessage(role="user", content="![x](http://evil/t.png) $T$", id="q")]))
+    # CourseTA conversation
+    <BLANKLINE>
+    **Student:** \\!&#91;x&#93;\\(http\\:/\u200b/evil/t\\.png\\) &#8203;$T$&#8203;
+    <BLANKLINE>
+    """
     lines = ["# CourseTA conversation", ""]
+    label = lambda text: md_escape(text, line_breaks=False)
     for m in messages:
         if m.role == "user":
-            lines += [f"**Student:** {m.content}", ""]
+            lines += [f"**Student:** {md_text(m.content)}", ""]
             continue
-        lines += [f"**CourseTA:** {m.answer.answer if m.answer else m.content}", ""]
+        lines += [f"**CourseTA:** {md_text(m.answer.answer if m.answer else m.content)}", ""]
         for n, title, text in m.answer.untranslated_lines() if m.answer else []:
-            lines += [f"*Not translated (as in the notes), passage [{n}] {title}:* {text}", ""]
+            lines += [f"*Not translated (as in the notes), passage \\[{n}\\] {label(title)}:* {md_text(text)}", ""]
         for s in sources(m.answer) if m.answer else []:
-            page = f", p. {s['page']}" if s["page"] else ""
-            lines.append(f"- [{s['n']}] {s['title']}{page} — {s['heading']} ({s['verdict']}, {s['score']:.2f}) `{s['chunk_id']}`")
+            page = f", p. {int(s['page'])}" if s["page"] else ""
+            lines.append(f"- \\[{int(s['n'])}\\] {label(s['title'])}{page} — {label(s['heading'] or '')} "
+                         f"({s['verdict']}, {s['score']:.2f}) chunk {label(s['chunk_id'])}")
         if m.feedback is not None:
-            lines.append(f"- feedback: {'👍' if m.feedback else '👎'} {m.comment}")
+            lines.append(f"- feedback: {'👍' if m.feedback else '👎'} {label(m.comment or '')}")
         lines.append("")
     return "\n".join(lines)
 
