@@ -28,15 +28,13 @@ escaped. Anything refused is shown as the text it is.
 ('a\\\\lt b', None, None, None)
 >>> safe_tex("[x](http://evil)"), safe_tex("x \\\\"), safe_tex(r"\\!\\!\\!x")
 (None, None, None)
->>> [m.group(0) for m in math_spans("温度 $T$ 与 $$p^{1/T}$$，价格 $5 和 $6。")]
+>>> [m.group(0) for m in MATH_SPAN.finditer("温度 $T$ 与 $$p^{1/T}$$，价格 $5 和 $6。")]
 ['$T$', '$$p^{1/T}$$']
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterator
-
 from common.text import MATH_SPAN
 
 MAX_CHARS = 800
@@ -69,20 +67,12 @@ _FONTS_ACCENTS = ("mathrm mathbf mathit mathcal mathbb mathsf mathtt mathfrak bo
                   "biggl biggr middle")
 COMMANDS = frozenset(" ".join((_GREEK, _SYMBOLS, _OPERATORS, _FONTS_ACCENTS)).split()) | {"begin", "end"}
 ENVIRONMENTS = frozenset("aligned gathered cases matrix pmatrix bmatrix vmatrix".split())
-ESCAPES = frozenset(r"{}|,;:_".replace(" ", "") + " ")  # \{ \} \| \, \; \: \_ and "\ " (a space); no \! (negative)
+ESCAPES = frozenset("{}|,;:_ ")  # \{ \} \| \, \; \: \_ and "\ " (a space); no \! (negative)
 
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.S)
 _ALLOWED_CHARS = re.compile(r"[A-Za-z0-9 \\{}()^_+\-/=<>|,.;:?'\"&]*")  # no [ ] ! * ~ @ ` (Markdown)
 _LINKISH = re.compile(r"://|www\.|:[A-Za-z0-9_/+-]+:", re.I)  # autolinks, :material/icon: and :emoji: shortcodes
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{([^{}]*)\}")
-_SIZED_BREAK = re.compile(r"\\\\\s*\[")  # \\[10em]
-
-
-def math_spans(text: str) -> Iterator[re.Match]:
-    """The ``$$...$$`` and ``$...$`` spans of ``text``, in order (whether safe or not); after a span, the
-    search goes on from its end (ui/render.py :func:`md_text` goes on from its second character when
-    it refuses one, so a refused span does not use up a dollar an accepted one needs)."""
-    return MATH_SPAN.finditer(text)
 
 
 # Streamlit's check (frontend StreamlitMarkdown, function bm, 1.5x): code and escapes out, then a
@@ -111,7 +101,7 @@ def streamlit_finds_math(markdown: str, streaming: bool = False) -> bool:
 
 
 def span_tex(match: re.Match) -> str:
-    """The TeX inside a :func:`math_spans` match."""
+    """The TeX inside a :data:`common.text.MATH_SPAN` match."""
     return match.group("display") if match.group("display") is not None else match.group("inline")
 
 
@@ -127,7 +117,7 @@ def safe_tex(tex: str) -> str | None:
         name = m.group(1)
         if name not in COMMANDS and name not in ESCAPES and name != "\\":
             return None
-    if _SIZED_BREAK.search(tex) or any(env not in ENVIRONMENTS for env in _ENVIRONMENT.findall(tex)):
+    if any(env not in ENVIRONMENTS for env in _ENVIRONMENT.findall(tex)):  # (with no "[" allowed, a \\ line break cannot take a size)
         return None
     if tex.count(r"\begin") + tex.count(r"\end") != len(_ENVIRONMENT.findall(tex)):  # each names its environment
         return None
