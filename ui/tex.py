@@ -117,7 +117,8 @@ def safe_tex(tex: str) -> str | None:
         name = m.group(1)
         if name not in COMMANDS and name not in ESCAPES and name != "\\":
             return None
-    if any(env not in ENVIRONMENTS for env in _ENVIRONMENT.findall(tex)):  # (with no "[" allowed, a \\ line break cannot take a size)
+    # (with no "[" allowed, a \\ line break cannot take a size)
+    if any(env not in ENVIRONMENTS for env in _ENVIRONMENT.findall(tex)):
         return None
     if tex.count(r"\begin") + tex.count(r"\end") != len(_ENVIRONMENT.findall(tex)):  # each names its environment
         return None
