@@ -164,40 +164,28 @@ class Retriever:
                 f"embedder gives {vecs.shape[1]}-dim vectors but the index holds {self.stored.vectors.shape[1]}-dim ones; "
                 "run `python -m retrieval ingest --rebuild`"
             )
-        if len(texts) > 1:
-            return self._combined(texts, vecs, n)
-        found = self.dense.search(vecs[0], n)
-        if self.second is None or self.stored.vectors2 is None:
-            return found
-        return self._with_second(query, vecs[0], found, n)
-
-    def _with_second(self, query: str, vec: np.ndarray, found: list[tuple[int, float]], n: int) -> list[tuple[int, float]]:
-        """The dense side scored by both embedders: cosine + ``second_weight`` x the second one's cosine,
-        over the chunks either ranks in its top ``n`` (measured in bench/fusion_variants.py)."""
-        scores2 = self.stored.vectors2 @ embed_queries(self.second, [query])[0]
-        docs = np.array(sorted({d for d, _ in found} | set(np.argsort(-scores2, kind="stable")[:n].tolist())),
-                        dtype=np.int64)  # (an empty index: an empty array of indices, not of floats)
-        combined = self.stored.vectors[docs] @ vec + self.settings.second_weight * scores2[docs]
-        order = np.argsort(-combined, kind="stable")[:n]
-        return [(int(docs[i]), float(combined[i])) for i in order]
+        if len(texts) == 1 and (self.second is None or self.stored.vectors2 is None):
+            return self.dense.search(vecs[0], n)
+        return self._combined(texts, vecs, n)
 
     def _combined(self, texts: list[str], vecs: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """The dense side with translations: each text's cosine (+ ``second_weight`` x the second
-        embedder's cosine), the query's at weight 1 and each translation's at
+        """The dense side when more than one score counts: each text's cosine (+ ``second_weight`` x the
+        second embedder's cosine), the query's at weight 1 and each translation's at
         ``translation_dense_weight``, summed over the chunks any of them ranks in its top ``n``
-        (measured in bench/query_translation.py). Without translations :meth:`_with_second` scores,
-        as it did before this setting existed."""
-        weights = np.array([1.0] + [self.settings.translation_dense_weight] * (len(texts) - 1), dtype=np.float32)
+        (measured in bench/fusion_variants.py and bench/query_translation.py)."""
+        weights = [1.0] + [self.settings.translation_dense_weight] * (len(texts) - 1)
         second = self.second is not None and self.stored.vectors2 is not None
-        vecs2 = embed_queries(self.second, texts) if second else None
+        scores2 = [self.stored.vectors2 @ vec2 for vec2 in embed_queries(self.second, texts)] if second else []
         found = {d for vec in vecs for d, _ in self.dense.search(vec, n)}
-        if second:
-            for vec2 in vecs2:
-                found |= set(np.argsort(-(self.stored.vectors2 @ vec2), kind="stable")[:n].tolist())
+        for s2 in scores2:
+            found |= set(np.argsort(-s2, kind="stable")[:n].tolist())
         docs = np.array(sorted(found), dtype=np.int64)  # (an empty index: an empty array of indices, not of floats)
-        combined = (self.stored.vectors[docs] @ vecs.T) @ weights
-        if second:
-            combined = combined + self.settings.second_weight * ((self.stored.vectors2[docs] @ vecs2.T) @ weights)
+        combined = np.zeros(len(docs), dtype=np.float32)
+        for i, (weight, vec) in enumerate(zip(weights, vecs)):
+            score = self.stored.vectors[docs] @ vec
+            if second:
+                score = score + self.settings.second_weight * scores2[i][docs]
+            combined = combined + weight * score
         order = np.argsort(-combined, kind="stable")[:n]
         return [(int(docs[i]), float(combined[i])) for i in order]
 
