@@ -118,15 +118,15 @@ def read_manifest(data_dir: Path) -> dict[str, Any] | None:
 REBUILD_HINT = "run `python -m retrieval ingest --rebuild`"
 
 
-def file_digests(folder: Path, hashes: bool = True) -> dict[str, dict[str, Any]]:
-    """{relative path: {"bytes", "sha256"}} of every file under ``folder`` but the manifest (without
-    ``hashes``: sizes only)."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != "manifest.json":
-            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size,
-                                                         **({"sha256": sha256_file(path)} if hashes else {})}
-    return out
+def index_files(folder: Path) -> list[str]:
+    """The relative paths of every file under ``folder`` but the manifest, sorted."""
+    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"]
+
+
+def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+    """{relative path: {"bytes", "sha256"}} of every file under ``folder`` but the manifest."""
+    return {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
+            for name in index_files(folder)}
 
 
 # the files a search reads (a missing optional one is simply not read; the sentence table has its own check)
@@ -144,7 +144,7 @@ def verify_files(path: Path, manifest: dict[str, Any], only=None, skip=()) -> No
     if not isinstance(integrity, dict) or not integrity:
         raise IndexCorruptError(f"the index in {path} has no integrity record; {REBUILD_HINT}")
     if only is None:
-        unlisted = sorted(name for name in file_digests(path, hashes=False)
+        unlisted = sorted(name for name in index_files(path)
                           if (name in LOADED_FILES or name.startswith(LOADED_FOLDERS))
                           and name not in integrity and name not in skip)
         if unlisted:

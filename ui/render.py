@@ -31,8 +31,7 @@ _INDENT = re.compile(r"^[ \t]+")
 # GFM links bare URLs and e-mail addresses even when escaped; Streamlit's icon and emoji plugins
 # read ":material/x:", ":streamlit:", ":fire:" through escapes; its typography turns "->", "<=",
 # "--" into arrows and dashes: a zero-width space breaks each of them and shows nothing
-_BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_/+\-]+:)|-(?=[->])|<(?=[=-])|>(?==)|=(?=>)|~(?==)|@")
-_BREAK_BEFORE = re.compile(r"@")
+_BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_/+\-]+:)|-(?=[->])|<(?=[=-])|>(?==)|=(?=>)|~(?==)")
 _BRACKET_ENTITY = {"[": "&#91;", "]": "&#93;"}  # entities, not escapes: Streamlit's stream completion reads raw "["
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars from touching a dollar or digit
@@ -51,7 +50,7 @@ def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -
     >>> md_escape("a\\n\\n  b")  # indentation cannot start a code block
     'a  \\n  \\n&#160;&#160;b'
     """
-    text = _BREAK_AFTER.sub(lambda m: m.group(0) + "\u200b", _BREAK_BEFORE.sub("\u200b@", str(text)))
+    text = _BREAK_AFTER.sub(lambda m: m.group(0) + "\u200b", str(text).replace("@", "\u200b@\u200b"))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(lambda m: _BRACKET_ENTITY.get(m.group(1), "\\" + m.group(1)), text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
