@@ -28,7 +28,7 @@ from retrieval.errors import IndexCorruptError, LoadError
 from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, load_document, load_sources
 from retrieval.lock import ingest_lock
 from retrieval.sentence_vectors import sentence_table
-from retrieval.store import index_params, load_stored, mismatch_reason, read_manifest, save_index
+from retrieval.store import REBUILD_HINT, index_params, load_stored, mismatch_reason, read_manifest, save_index
 from common.text import tokenize
 from retrieval.types import Chunk
 
@@ -189,7 +189,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
             try:
                 stored = load_stored(data_dir)
             except IndexCorruptError as exc:
-                reason = f"the stored index is damaged ({exc})"
+                # its own advice (run ingest --rebuild) is what happens next: leave it out
+                reason = f"the stored index is damaged ({str(exc).removesuffix('; ' + REBUILD_HINT)})"
         if reason:
             report.messages.append(f"{reason}: rebuilding the index from scratch")
             manifest = None
