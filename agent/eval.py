@@ -11,7 +11,7 @@ Same file format as retrieval.eval. For each question it asks the agent and meas
 - refusals: the share of out-of-corpus questions (empty ``answer_contains``) declined, and
   the share of in-corpus questions wrongly declined;
 - language match, over answered questions (a refusal is a fixed sentence in the question's
-  language): the answer's own words are in the question's language (code and [n] removed; the
+  language): the answer's own words are in the question's language (code, [n] and link targets removed; the
   whole text of quoted answers, whose quotes are in the notes' language);
 - lines left out of translated answers (their translation failed the check; shown apart, as in the
   notes): how many answers left any out, and how many lines in all;
@@ -36,10 +36,22 @@ import time
 from pathlib import Path
 
 from agent.line_translation import line_passage
-from common.text import detect_language
+from common.text import detect_language, without_links
 from retrieval.eval import contains_any, load_qa, percentile
 
 _MARKERS = re.compile(r"\s*\[\d{1,3}\]|```.*?```", re.S)
+
+
+def in_question_language(answer: str, question: str) -> bool:
+    """Are the answer's own words in the question's language? Its [n] markers, code and link targets
+    (an address is not read as prose) left out, as the sentence gate does (agent/gate.py).
+
+    >>> in_question_language("See [Basic Concepts](#基础知识) [1].", "What are the basics?")
+    True
+    >>> in_question_language("温度控制随机性 [1]。", "What does temperature do?")
+    False
+    """
+    return detect_language(without_links(_MARKERS.sub(" ", answer))) == detect_language(question)
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -91,7 +103,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "searched_for_model": bool(answer.timings.get("searched_for_model")),
             "tool_errors": sum(1 for c in answer.tool_calls if c.summary.startswith("error")),
             "strategy": answer.strategy,
-            "language_match": detect_language(_MARKERS.sub(" ", answer.answer)) == detect_language(item["question"]),
+            "language_match": in_question_language(answer.answer, item["question"]),
         })
     if rows_out is not None:
         rows_out.extend(rows)
