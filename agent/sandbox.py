@@ -20,21 +20,33 @@ Isolation (``isolation_layers()`` says which are active; the CLI and the app's t
 3. ``cgroup`` (where the app may create cgroups, v2 or v1 memory+pids): one cap on the memory
    and the number of processes of the whole demo, all its processes together. Elsewhere the
    documented fallback is per-process address space × the process cap.
-4. always: a scrubbed environment (no API keys, tokens or app settings), rlimits (CPU seconds,
+4. ``seccomp`` (with bubblewrap, where libseccomp is installed): the demo cannot call ``ptrace``,
+   the kernel keyring (``keyctl``, ``add_key``), new namespaces (``unshare``, ``setns``,
+   ``clone`` with ``CLONE_NEWUSER``), ``mount``, ``bpf``, ``io_uring``, ``perf_event_open``,
+   ``userfaultfd`` or the module and reboot calls: without it, a demo of an app running as an
+   ordinary user could attach to the sandbox's own init and make it outlive the app.
+5. always: a scrubbed environment (no API keys, tokens or app settings), rlimits (CPU seconds,
    address space, file size, processes, no core dumps), a wall-clock timeout that kills it all,
    unbuffered output (what was printed before a timeout is kept) and an audit hook that explains
    refusals (a convenience, not a boundary: the demo can undo it).
 
-Results come back over a pipe (JSON, figures as base64 PNG), read with a size cap and checked;
-the parent never opens a path the demo could have prepared. Without bubblewrap nothing runs
+Results come back over a pipe (JSON, figures as base64 PNG), read with a size cap and checked
+(each field capped, a figure refused unless its PNG header says at most 4096 x 4096 pixels and it
+is at most 1 MiB); the parent never opens a path the demo could have prepared. At the end, and at
+the timeout, the sandbox's whole PID namespace is killed through its init's pidfd (bwrap
+``--info-fd``), so nothing the demo started outlives it. Without bubblewrap nothing runs
 unless ``sandbox_require_isolation`` is switched off (then only layer 4 and a temp dir remain).
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import json
+import logging
 import os
+import select
+import struct
 import shutil
 import signal
 import subprocess
@@ -100,6 +112,12 @@ CHILD_IN_SANDBOX = "/opt/courseta/sandbox_child.py"
 MPL_SEED_IN_SANDBOX = "/opt/courseta/mpl-cache"
 CGROUP_PARENT = "courseta-demos"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURE_MAX_BYTES = 2**20  # one figure's PNG; a matplotlib plot at dpi 100 is 20-150 KB
+FIGURE_MAX_SIDE = 4096  # pixels: the page decodes and scales every figure it shows
+ERROR_MAX_CHARS = {"type": 100, "message": 2_000, "traceback": 20_000}
+BLOCKED_MAX_CHARS = 300
+
+log = logging.getLogger("courseta.agent")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -161,6 +179,46 @@ def _bwrap_works() -> bool:
         return probe.returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+# What a demo may not call (EPERM; clone3 ENOSYS, so that the C library falls back to clone, whose
+# flags the filter can read): tracing and reading other processes, the kernel keyring, new
+# namespaces, mounts, and kernel interfaces a demo never needs (a large attack surface).
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    "keyctl", "add_key", "request_key",
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen",
+    "fsmount", "fsconfig", "fspick", "mount_setattr",
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
+    "swapoff", "acct", "quotactl", "syslog", "personality",
+)
+CLONE_NEWUSER = 0x10000000
+
+
+@lru_cache(maxsize=1)
+def _seccomp_program() -> bytes | None:
+    """The demo's seccomp filter as a BPF program for bwrap's ``--seccomp`` (libseccomp through
+    pyseccomp compiles it for this machine's architecture; other architectures' calls are killed),
+    or None when libseccomp is not installed."""
+    try:
+        import pyseccomp as seccomp
+
+        flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+        for name in DENIED_SYSCALLS:
+            try:
+                flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
+            except (ValueError, RuntimeError, OSError):  # a call this architecture does not have
+                continue
+        flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+        flt.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
+        with tempfile.TemporaryFile() as fh:
+            flt.export_bpf(fh)
+            fh.seek(0)
+            return fh.read() or None
+    except Exception as exc:  # noqa: BLE001 - no libseccomp, an old one: run without this layer
+        log.info("no seccomp filter for code demos (%s: %s)", type(exc).__name__, exc)
+        return None
 
 
 def _cgroup_kind() -> str | None:
@@ -238,6 +296,8 @@ def isolation_layers() -> list[str]:
         layers.append("bwrap")
         if os.geteuid() == 0 and shutil.which("setpriv"):
             layers.append("uid")
+        if _seccomp_program() is not None:
+            layers.append("seccomp")
     if _cgroup_kind():
         layers.append("cgroup")
     return layers + ["rlimits", "audit-hook", "scrubbed-env"]
@@ -280,8 +340,30 @@ def _scrubbed_env(workdir: str, limits: SandboxLimits) -> dict[str, str]:
     }
 
 
+def _tasks_of_this_user() -> int:
+    """How many tasks (threads included) this process's real uid has now: the kernel counts all of them
+    against ``RLIMIT_NPROC``, the app's own threads and other demos too."""
+    uid, count = str(os.getuid()), 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", "rb") as fh:
+                fields = dict(line.split(b":", 1) for line in fh.read().splitlines() if b":" in line)
+            if fields.get(b"Uid", b"").split()[:1] == [uid.encode()]:
+                count += int(fields.get(b"Threads", b"1").strip() or 1)
+        except (OSError, ValueError):
+            continue
+    return count
+
+
 def _limit_child(limits: SandboxLimits, cgroup: "_DemoCgroup | None"):
     import resource
+
+    # As root the demo runs as its own throwaway uid (layer "uid"), which the cap counts alone. As an
+    # ordinary user it shares the app's uid: the cap is what the user has now plus the demo's share,
+    # or the app's threads alone (70 of them) would leave a demo none.
+    nproc = limits.max_processes if os.geteuid() == 0 else _tasks_of_this_user() + limits.max_processes
 
     def apply() -> None:
         if cgroup is not None:
@@ -291,32 +373,33 @@ def _limit_child(limits: SandboxLimits, cgroup: "_DemoCgroup | None"):
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20, limits.file_mb * 2**20))
         # root (bwrap as root) is exempt; the demo's throwaway uid after setpriv is counted
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     return apply
 
 
 class _Drain(threading.Thread):
-    """Reads a pipe to the end, keeping the first ``cap`` characters."""
+    """Reads a pipe (a file descriptor, unbuffered: no lock another thread could wait on) to its end,
+    keeping the first ``cap`` characters (``byte_cap`` bytes: ``cap`` x 4 unless given)."""
 
-    def __init__(self, stream, cap: int):
+    def __init__(self, fd: int, cap: int, byte_cap: int | None = None):
         super().__init__(daemon=True)
-        self.stream, self.cap = stream, cap
+        self.fd, self.cap = fd, cap
+        self.byte_cap = byte_cap if byte_cap is not None else cap * 4  # utf-8: at most 4 bytes a character
         self.parts: list[bytes] = []
         self.size = 0
         self.truncated = False
 
     def run(self) -> None:
-        byte_cap = self.cap * 4  # utf-8: at most 4 bytes a character
         try:
-            while chunk := self.stream.read(65536):
-                if self.size < byte_cap:
-                    self.parts.append(chunk[: byte_cap - self.size])
-                if self.size + len(chunk) > byte_cap:
+            while chunk := os.read(self.fd, 65536):
+                if self.size < self.byte_cap:
+                    self.parts.append(chunk[: self.byte_cap - self.size])
+                if self.size + len(chunk) > self.byte_cap:
                     self.truncated = True
                 self.size += len(chunk)
-        except (OSError, ValueError):
+        except OSError:
             pass
 
     def data(self) -> bytes:
@@ -338,42 +421,126 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+def _sandbox_init(info_fd: int, deadline: float) -> int | None:
+    """A pidfd of the sandbox's init (PID 1 of its namespace), from what bwrap writes to ``--info-fd``
+    (``{"child-pid": N}``); None when bwrap wrote nothing by ``deadline`` or it ended first. Killing
+    that process kills every process of the namespace, whatever the demo did to its own parentage
+    or to the init's death signal."""
+    data = b""
+    while b"}" not in data:
+        wait = deadline - time.perf_counter()
+        if wait <= 0 or not select.select([info_fd], [], [], wait)[0]:
+            return None
+        chunk = os.read(info_fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    try:
+        pid = int(json.loads(data.decode("utf-8"))["child-pid"])
+        return os.pidfd_open(pid)
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+
+
+def _kill_sandbox(pidfd: int | None) -> None:
+    if pidfd is None:
+        return
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _reap(proc: subprocess.Popen, grace_s: float):
+    """``os.wait4`` of bwrap after the demo's namespace was killed: it ends on its own within
+    ``grace_s`` (having reaped the namespace's init: nothing is left as a zombie to a subreaper),
+    else its process group is killed."""
+    end = time.perf_counter() + grace_s
+    while time.perf_counter() < end:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            return pid, status, usage
+        time.sleep(0.005)
+    _kill_group(proc)
+    return os.wait4(proc.pid, 0)
+
+
+def png_size(png: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, or None when it does not start as a PNG does.
+
+    >>> png_size(PNG_MAGIC + struct.pack(">I4sII", 13, b"IHDR", 640, 480) + bytes(5))
+    (640, 480)
+    >>> png_size(PNG_MAGIC + b"not an image") is None
+    True
+    """
+    if len(png) < 24 or not png.startswith(PNG_MAGIC) or png[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", png[16:24])
+
+
+def _text(value, limit: int) -> str:
+    """A string from the demo's report, capped, without lone surrogates (JSON allows them; a page cannot
+    show them)."""
+    return value[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
 def _checked_report(raw: bytes, limits: SandboxLimits) -> tuple[dict, list[bytes]]:
-    """The child's report, or {} when it is missing or malformed (the demo may have written it)."""
+    """The child's report, or {} when it is missing or malformed (the demo may have written it): every
+    field checked and capped, figures only PNGs of at most ``FIGURE_MAX_SIDE`` pixels a side and
+    ``FIGURE_MAX_BYTES`` (``figures_skipped`` says some were refused).
+
+    >>> _checked_report(b'{"error": {}}', SandboxLimits())[0]["error"]
+    {'type': 'Error', 'message': '', 'traceback': ''}
+    >>> _checked_report(b"[" * 100_000, SandboxLimits())
+    ({}, [])
+    """
     if not raw:
         return {}, []
     try:
         report = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return {}, []
     if not isinstance(report, dict):
         return {}, []
-    figures = []
+    figures, refused = [], 0
     for item in report.get("figures", []) if isinstance(report.get("figures"), list) else []:
-        if len(figures) >= limits.max_figures or not isinstance(item, str):
+        if len(figures) >= limits.max_figures or not isinstance(item, str) or len(item) > FIGURE_MAX_BYTES * 4 // 3 + 4:
+            refused += 1
             continue
         try:
             png = base64.b64decode(item, validate=True)
         except ValueError:
+            refused += 1
             continue
-        if png.startswith(PNG_MAGIC):
+        size = png_size(png)
+        if size and 0 < size[0] <= FIGURE_MAX_SIDE and 0 < size[1] <= FIGURE_MAX_SIDE and len(png) <= FIGURE_MAX_BYTES:
             figures.append(png)
+        else:
+            refused += 1
     error = report.get("error")
-    if error is not None and not (isinstance(error, dict) and all(isinstance(error.get(k, ""), str)
-                                                                   for k in ("type", "message", "traceback"))):
-        error = {"type": "SandboxError", "message": "the demo's report was malformed", "traceback": ""}
-    blocked = [b for b in report.get("blocked", []) if isinstance(b, str)][:10] \
+    if error is not None:
+        if isinstance(error, dict) and all(isinstance(error.get(k, ""), str) for k in ERROR_MAX_CHARS):
+            error = {k: _text(error.get(k, ""), cap) for k, cap in ERROR_MAX_CHARS.items()}
+            error["type"] = error["type"] or "Error"
+        else:
+            error = {"type": "SandboxError", "message": "the demo's report was malformed", "traceback": ""}
+    blocked = [_text(b, BLOCKED_MAX_CHARS) for b in report.get("blocked", []) if isinstance(b, str)][:10] \
         if isinstance(report.get("blocked"), list) else []
-    clean = {"error": error, "blocked": blocked, "figures_skipped": bool(report.get("figures_skipped")),
+    clean = {"error": error, "blocked": blocked, "figures_skipped": bool(report.get("figures_skipped")) or refused > 0,
              "memory_error": bool(report.get("memory_error")), "ok": True}
     return clean, figures
 
 
-def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_seed: Path | None) -> list[str]:
+def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_seed: Path | None,
+             info_fd: int | None = None, seccomp_fd: int | None = None) -> list[str]:
     python = [sys.executable, "-I", "-B", "-u"]
     if "bwrap" not in layers:
         return python + [str(CHILD)]
     cmd = _bwrap_base(limits.file_mb * 2**20 * 4)  # the demo's disk: its folder, /tmp and /dev/shm, each capped
+    if info_fd is not None:
+        cmd += ["--info-fd", str(info_fd)]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/courseta",
             "--ro-bind", str(CHILD), CHILD_IN_SANDBOX]
     if mpl_seed is not None:
@@ -421,21 +588,36 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
             layers = [layer for layer in layers if layer != "cgroup"]
     result_r, result_w = os.pipe()
     env["SANDBOX_RESULT_FD"] = str(result_w)
-    cmd = _command(layers, limits, env, mpl_seed)
+    info_r = info_w = seccomp_fd = None
+    if "bwrap" in layers:
+        info_r, info_w = os.pipe()
+        if "seccomp" in layers:
+            seccomp_fd = os.memfd_create("courseta-seccomp", 0)
+            os.write(seccomp_fd, _seccomp_program())
+            os.lseek(seccomp_fd, 0, os.SEEK_SET)
+    extra_fds = tuple(fd for fd in (info_w, seccomp_fd) if fd is not None)
+    cmd = _command(layers, limits, env, mpl_seed, info_w, seccomp_fd)
 
     t0 = time.perf_counter()
     timed_out = False
     try:
         proc = subprocess.Popen(
             cmd, cwd=hostdir or "/", env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=_limit_child(limits, cgroup), close_fds=True, pass_fds=(result_w,),
+            start_new_session=True, preexec_fn=_limit_child(limits, cgroup), close_fds=True,
+            pass_fds=(result_w, *extra_fds),
         )
     finally:
-        os.close(result_w)
-    report_pipe = os.fdopen(result_r, "rb")
-    out, err = _Drain(proc.stdout, limits.output_chars), _Drain(proc.stderr, limits.output_chars)
-    rep = _Drain(report_pipe, (limits.max_figures + 1) * 2**20)  # PNGs as base64 + a small JSON
+        for fd in (result_w, *extra_fds):
+            os.close(fd)
+    out, err = _Drain(proc.stdout.fileno(), limits.output_chars), _Drain(proc.stderr.fileno(), limits.output_chars)
+    # PNGs as base64 + a small JSON with capped fields
+    rep = _Drain(result_r, 0, byte_cap=limits.max_figures * (FIGURE_MAX_BYTES * 4 // 3 + 8) + 2**20)
     out.start(), err.start(), rep.start()
+    deadline = t0 + limits.timeout_s
+    sandbox_init = None
+    if info_r is not None:
+        sandbox_init = _sandbox_init(info_r, deadline)
+        os.close(info_r)
     try:
         proc.stdin.write(code.encode("utf-8"))
         proc.stdin.close()
@@ -443,23 +625,32 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
         pass
     # Reap with wait4 to learn the CPU time used (a PID-namespace init never receives SIGXCPU,
     # so the exit status alone cannot tell that the CPU limit stopped it).
-    deadline = t0 + limits.timeout_s
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
         if time.perf_counter() > deadline:
             timed_out = True
-            _kill_group(proc)
-            pid, status, usage = os.wait4(proc.pid, 0)
+            _kill_sandbox(sandbox_init)  # every process of the demo's namespace; bwrap then ends too
+            pid, status, usage = _reap(proc, grace_s=2.0 if sandbox_init is not None else 0.0)
             break
         time.sleep(0.005)
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu_used = usage.ru_utime + usage.ru_stime
-    _kill_group(proc)  # whatever the demo left running dies with it (and with bwrap's PID namespace)
+    # whatever the demo left running dies with it: its namespace (through the init), and bwrap's group
+    _kill_sandbox(sandbox_init)
+    _kill_group(proc)
+    if sandbox_init is not None:
+        os.close(sandbox_init)
     for drain in (out, err, rep):
         drain.join(timeout=5)
-    report_pipe.close()
+    if any(drain.is_alive() for drain in (out, err, rep)):
+        # a writer outlived the kill (cannot happen with the namespace killed): leave the pipes to their
+        # threads rather than wait on them
+        log.warning("a code demo's output pipe stayed open after it was stopped; not waiting for it")
+    else:
+        os.close(result_r)
+        proc.stdout.close(), proc.stderr.close()
     duration = time.perf_counter() - t0
     oom = cgroup.oom_killed() if cgroup else False
     if cgroup:

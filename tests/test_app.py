@@ -417,3 +417,24 @@ def test_lines_a_translation_left_out_are_listed_apart_escaped_with_their_passag
     assert "香农在1948年提出熵。" in shown and "**\\[2\\]** *Entropy &lt;b&gt;notes&lt;/b&gt;* · " in shown
     assert "<img" not in shown and "&lt;img" in shown
     # a reference the notes' sentence ends in ("[4]") stays text; the line came from passage 2
+
+
+def test_a_forged_figure_is_refused_or_shown_as_one_sentence_never_an_error_page(app_env):
+    """A demo writing its own report: a 13000 x 13000 PNG header is refused by run_python (the page would
+    decode it on every rerun); a small header over garbage reaches the page, which says it cannot draw it."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    code = ("```python\nimport base64, json, os, struct, sys\n"
+            "head = b'\\x89PNG\\r\\n\\x1a\\n' + struct.pack('>I4sII', 13, b'IHDR', {w}, {h}) + bytes(5)\n"
+            "fd = sys.modules['__main__'].RESULT_FD\n"
+            "os.write(fd, json.dumps({{'figures': [base64.b64encode(head + b'garbage').decode()], "
+            "'error': {{'message': 'x' * 50000}}}}).encode())\nos._exit(0)\n```")
+    at = _ask(_app(), "请运行：\n" + code.format(w=13000, h=13000))
+    assert not at.exception and len(at.get("image")) == 0
+    st.cache_resource.clear()
+    at = _ask(_app(), "请运行：\n" + code.format(w=64, h=64))
+    assert not at.exception, at.exception
+    assert any("无法显示" in c.value or "could not be shown" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert all(len(e.value) < 3000 for e in at.error)  # the forged 50,000-character message is capped
+    assert len(at.chat_input) == 1  # the page still works

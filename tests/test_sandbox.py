@@ -203,3 +203,36 @@ def test_cli_json_contract(tmp_path):
     out = subprocess.run([sys.executable, "-m", "agent.sandbox"], input="print(1/0)", capture_output=True,
                          text=True, cwd=REPO, timeout=120)
     assert out.returncode == 1 and "ZeroDivisionError" in out.stderr and "Traceback (most recent" not in out.stderr
+
+
+def test_the_report_is_checked_field_by_field():
+    """What a demo can write as its report (the review's cases): every field capped, no lone surrogate
+    (json allows "\\ud800"; a page cannot encode it), figures only small PNGs."""
+    import base64
+    import json
+    import struct
+
+    from agent.sandbox import FIGURE_MAX_BYTES, PNG_MAGIC, SandboxLimits, _checked_report
+
+    def png(w, h, extra=b""):
+        return base64.b64encode(PNG_MAGIC + struct.pack(">I4sII", 13, b"IHDR", w, h) + bytes(5) + extra).decode()
+
+    raw = json.dumps({"error": {"type": "ValueError", "message": "\ud800" + "m" * 50_000, "traceback": "t" * 10**6},
+                      "blocked": ["b" * 5000, 7, "ok"],
+                      "figures": [png(640, 480), png(13000, 13000), png(64, 0), "not base64!",
+                                  png(64, 64, bytes(FIGURE_MAX_BYTES))]}).encode()
+    report, figures = _checked_report(raw, SandboxLimits())
+    error = report["error"]
+    assert error["type"] == "ValueError" and len(error["message"]) == 2000 and len(error["traceback"]) == 20_000
+    error["message"].encode("utf-8")  # no lone surrogate left
+    assert [len(b) for b in report["blocked"]] == [300, 2]
+    assert len(figures) == 1 and report["figures_skipped"]  # only the 640 x 480 one
+    assert _checked_report(b'{"error": {"traceback": "x"}}', SandboxLimits())[0]["error"]["type"] == "Error"
+    assert _checked_report(b'{"error": {"type": 3}}', SandboxLimits())[0]["error"]["type"] == "SandboxError"
+    assert _checked_report(b"[" * 200_000, SandboxLimits()) == ({}, [])
+
+
+def test_a_lone_surrogate_in_the_demos_exception_reaches_the_page_as_text():
+    result = run_python("raise ValueError(chr(0xD800) + 'bad')")
+    assert result.error["type"] == "ValueError" and result.error["message"].endswith("bad")
+    result.error["message"].encode("utf-8")

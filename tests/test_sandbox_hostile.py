@@ -40,21 +40,39 @@ main._audit = lambda *a: None
 """
 
 MODES = ["root", "user"]
+SECCOMP_PROGRAM = sandbox._seccomp_program
+try:
+    import pyseccomp
+
+    PYSECCOMP_DIR = str(Path(pyseccomp.__file__).parent)
+except ImportError:
+    PYSECCOMP_DIR = ""
 
 
-def _run(mode: str, code: str, **limits) -> dict:
-    """The result as a dict (figures base64) of running ``code`` with the app in ``mode``."""
+def _run(mode: str, code: str, without_seccomp: bool = False, **limits) -> dict:
+    """The result as a dict (figures base64) of running ``code`` with the app in ``mode``;
+    ``without_seccomp``: as where libseccomp is missing (what the other layers hold alone)."""
     limits = {**LIMITS, **limits}
     if not shutil.which("bwrap"):
         pytest.fail("bubblewrap is missing: .ci/run installs it (Debian package bubblewrap)")
     if mode == "root":
         if os.geteuid() != 0:
             pytest.skip("the app-as-root case needs this test run as root (CI is)")
-        result = asdict(run_python(code, SandboxLimits(**limits)))
+        if without_seccomp:
+            sandbox.isolation_layers.__globals__["_seccomp_program"] = lambda: None
+        try:
+            result = asdict(run_python(code, SandboxLimits(**limits)))
+        finally:
+            sandbox.isolation_layers.__globals__["_seccomp_program"] = SECCOMP_PROGRAM
         result["figures"] = [base64.b64encode(f).decode() for f in result["figures"]]
         return result
     if os.geteuid() != 0:  # already an ordinary user: run in-process
-        result = asdict(run_python(code, SandboxLimits(**limits)))
+        if without_seccomp:
+            sandbox.isolation_layers.__globals__["_seccomp_program"] = lambda: None
+        try:
+            result = asdict(run_python(code, SandboxLimits(**limits)))
+        finally:
+            sandbox.isolation_layers.__globals__["_seccomp_program"] = SECCOMP_PROGRAM
         result["figures"] = [base64.b64encode(f).decode() for f in result["figures"]]
         return result
     if not (SYSTEM_PYTHON and shutil.which("setpriv")):
@@ -62,8 +80,11 @@ def _run(mode: str, code: str, **limits) -> dict:
     driver = (
         "import base64, json, sys\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
+        f"sys.path.append({PYSECCOMP_DIR!r})\n"  # the venv's pyseccomp (pure Python), after the system's own
         "from dataclasses import asdict\n"
+        "from agent import sandbox\n"
         "from agent.sandbox import SandboxLimits, run_python\n"
+        + ("sandbox._seccomp_program = lambda: None\n" if without_seccomp else "") +
         f"r = asdict(run_python(sys.stdin.read(), SandboxLimits(**{limits!r})))\n"
         "r['figures'] = [base64.b64encode(f).decode() for f in r['figures']]\n"
         "print(json.dumps(r))\n"
@@ -104,6 +125,8 @@ def test_isolation_is_reported(mode):
     assert "bwrap" in result["isolation"]
     if mode == "root":
         assert "uid" in result["isolation"]
+    if sandbox._seccomp_program() is not None or os.environ.get("CI"):  # CI installs libseccomp2 + pyseccomp
+        assert "seccomp" in result["isolation"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -288,3 +311,100 @@ def test_an_interpreter_under_tmp_is_bound_above_the_private_tmp(monkeypatch):
     bind = next(i for i in range(len(args) - 2) if args[i] == "--ro-bind" and args[i + 1] == "/tmp/ci-clone/.venv")
     assert tmpfs < bind
     assert ["--perms", "0755", "--dir", "/tmp/ci-clone"] == args[bind - 4: bind]
+
+
+SECCOMP_PROBES = UNHOOK + """
+import ctypes, os, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, *args):
+    ctypes.set_errno(0)
+    r = getattr(libc, name)(*args)
+    return 'ok' if r >= 0 else os.strerror(ctypes.get_errno())
+print('ptrace', call('ptrace', 16, 1, 0, 0))           # PTRACE_ATTACH to the sandbox's init
+print('unshare', call('unshare', 0x10000000))          # a new user namespace
+print('add_key', call('syscall', {add_key}, b'user', b'k', b'v', 1, 0xfffffffd))  # the session keyring
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print('fork', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+print('subprocess', subprocess.run(['/usr/bin/true']).returncode)
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_seccomp_refuses_tracing_keyrings_and_namespaces_but_not_processes(mode):
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probe uses x86_64 syscall numbers")
+    result = _run(mode, SECCOMP_PROBES.format(add_key=248))
+    if "seccomp" not in result["isolation"]:
+        pytest.skip("no libseccomp here (CI installs it)")
+    out = result["stdout"]
+    assert "ptrace Operation not permitted" in out and "unshare Operation not permitted" in out, result
+    assert "add_key Operation not permitted" in out, result
+    assert "fork 7" in out and "subprocess 0" in out, result
+
+
+# The review's escape (user mode, before seccomp): attach to the sandbox's init (PID 1, the app's own
+# uid there), make it clear its parent-death signal, keep the demo alive past the timeout. The
+# namespace must still die at the timeout, and run_python must return.
+INIT_TAKEOVER = UNHOOK + r"""
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.restype = ctypes.c_long
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+class Regs(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_ulonglong) for n in ('r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi '
+                                                 'orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs').split()]
+def pt(req, addr=0, data=0):
+    return libc.ptrace(req, 1, ctypes.c_void_p(addr), ctypes.c_void_p(data) if isinstance(data, int) else data)
+if pt(16) == 0:
+    os.waitpid(1, 0x40000000)
+    saved = Regs(); pt(12, 0, ctypes.byref(saved))
+    word = pt(1, saved.rip) & 0xffffffffffffffff
+    pt(4, saved.rip, (word & ~0xffffff) | 0xcc050f)
+    regs = Regs.from_buffer_copy(saved)
+    regs.rax, regs.rdi, regs.rsi, regs.orig_rax = 157, 1, 0, 0xffffffffffffffff   # prctl(PR_SET_PDEATHSIG, 0)
+    pt(13, 0, ctypes.byref(regs)); pt(7); os.waitpid(1, 0x40000000)
+    after = Regs(); pt(12, 0, ctypes.byref(after))
+    print('init taken over: prctl', ctypes.c_longlong(after.rax).value, flush=True)
+    pt(4, saved.rip, word); pt(13, 0, ctypes.byref(saved)); pt(17)
+else:
+    print('attach refused', flush=True)
+if os.fork() == 0:
+    os.execv('/usr/bin/sleep', ['sleep', '300', MARKER])
+while True:
+    time.sleep(1000)
+"""
+
+
+def _processes_with(marker: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("without_seccomp", [False, True])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_demo_that_takes_over_the_sandboxs_init_still_dies_at_the_timeout(mode, without_seccomp):
+    if os.uname().machine != "x86_64":
+        pytest.skip("the takeover uses x86_64 registers")
+    marker = f"courseta-init-takeover-{os.getpid()}-{mode}-{without_seccomp}"
+    t0 = time.monotonic()
+    result = _run(mode, INIT_TAKEOVER.replace("MARKER", repr(marker)), without_seccomp=without_seccomp,
+                  timeout_s=4)
+    assert time.monotonic() - t0 < 60 and result["timed_out"], result
+    if mode == "root" or not without_seccomp:
+        assert "attach refused" in result["stdout"], result  # root's init / seccomp: no ptrace at all
+    time.sleep(0.5)
+    left = _processes_with(marker)
+    for pid in left:  # never leave them running, even when the test fails
+        try:
+            os.kill(int(pid), 9)
+        except OSError:
+            pass
+    assert left == [], result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from agent.prompts import phrase
@@ -77,7 +79,11 @@ def show_code_runs(answer: Answer) -> None:
                 st.error(md_escape(f"{run.error.type}: {run.error.message}"))
             st.caption(f"isolation: {', '.join(run.isolation) or 'none reported'}")
     for png in answer.figures:
-        st.image(png)
+        try:
+            st.image(png)
+        except Exception as exc:  # noqa: BLE001 - a demo's bytes (run_python checks the header, not the pixels)
+            logging.getLogger("courseta.app").warning("a code demo's figure could not be drawn (%s)", type(exc).__name__)
+            st.caption(phrase("figure_unreadable", answer.language))
 
 
 def show_trace(answer: Answer, expanded: bool) -> None:
