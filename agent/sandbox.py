@@ -173,12 +173,27 @@ def _read_only_view() -> list[str]:
 def _bwrap_works() -> bool:
     if not shutil.which("bwrap"):
         return False
+    info_r, info_w = os.pipe()
     try:
-        probe = subprocess.run(_bwrap_base() + ["--", sys.executable, "-I", "-c", "pass"],
-                               capture_output=True, timeout=30)
-        return probe.returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
+        probe = subprocess.Popen(_bwrap_base() + ["--info-fd", str(info_w), "--", sys.executable, "-I", "-c", "pass"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(info_w,))
+    except OSError:
         return False
+    finally:
+        os.close(info_w)
+    init = _sandbox_init(info_r, time.perf_counter() + 30)
+    os.close(info_r)
+    try:
+        ok = probe.wait(timeout=30) == 0
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.wait()
+        ok = False
+    if init is not None:
+        _kill_sandbox(init)
+        _reap_orphaned_init(init)  # as after each demo: no zombie left to a subreaper
+        os.close(init)
+    return ok
 
 
 # What a demo may not call (EPERM; clone3 ENOSYS, so that the C library falls back to clone, whose
@@ -465,6 +480,20 @@ def _reap(proc: subprocess.Popen, grace_s: float):
     return os.wait4(proc.pid, 0)
 
 
+def _reap_orphaned_init(pidfd: int) -> None:
+    """bwrap may exit before it reaps the namespace's init; the init is then reparented to a subreaper
+    or to PID 1 — this app, when it is PID 1 of a container — and would stay a zombie: reap it when
+    it is ours (it was killed, so within moments)."""
+    end = time.perf_counter() + 1.0
+    while time.perf_counter() < end:
+        try:
+            if os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG) is not None:
+                return
+        except (ChildProcessError, OSError):  # not our child: bwrap reaped it, or init will
+            return
+        time.sleep(0.005)
+
+
 def png_size(png: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG's header, or None when it does not start as a PNG does.
 
@@ -641,6 +670,7 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
     _kill_sandbox(sandbox_init)
     _kill_group(proc)
     if sandbox_init is not None:
+        _reap_orphaned_init(sandbox_init)
         os.close(sandbox_init)
     for drain in (out, err, rep):
         drain.join(timeout=5)

@@ -236,3 +236,29 @@ def test_a_lone_surrogate_in_the_demos_exception_reaches_the_page_as_text():
     result = run_python("raise ValueError(chr(0xD800) + 'bad')")
     assert result.error["type"] == "ValueError" and result.error["message"].endswith("bad")
     result.error["message"].encode("utf-8")
+
+
+def test_no_zombie_is_left_to_an_app_that_reaps_orphans():
+    """An app that is PID 1 of a container (or a subreaper) inherits bwrap's namespace init when bwrap
+    exits before reaping it: run_python reaps it, and the bwrap check's too."""
+    script = f"""
+import ctypes, os, sys, time
+sys.path.insert(0, {str(REPO)!r})
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+from agent.sandbox import SandboxLimits, run_python
+for code in ["print(1)", "print(2)", "while True: pass"]:
+    run_python(code, SandboxLimits(timeout_s=1.5))
+time.sleep(0.5)
+kids = []
+for p in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        stat = open(f'/proc/{{p}}/stat').read()
+        if int(stat[stat.rfind(')') + 2:].split()[1]) == os.getpid():
+            kids.append(stat[stat.rfind(')') + 2])
+    except OSError:
+        pass
+print('children', kids)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "children []", out.stdout
