@@ -38,8 +38,31 @@ from agent.sandbox import SandboxLimits
 from agent.strategies import AgentParts
 from agent.strategies.route import RouteStrategy, find_code
 from agent.strategies.tool_calling import ToolCallingStrategy
+from agent.prompts import phrase
 from agent.turn import Turn
-from common.text import detect_language
+from common.text import detect_language, tokenize
+
+MAX_QUESTION_CHARS = 4000  # a question is a few sentences; 19,000 characters cost 70 s of translation
+
+
+def clean_text(text: str) -> str:
+    """A question or history entry without lone surrogates (a page, an embedder's tokenizer cannot
+    encode them: the CLI's ``\\xff`` arguments arrive as such).
+
+    >>> clean_text("\\udcff温度")
+    '?温度'
+    """
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def has_words(query: str) -> bool:
+    """Does the question (with the question it follows) hold a word to look for, not only numbers,
+    punctuation or emoji ("?", "[99]", "🤖🔥")?
+
+    >>> has_words("熵是什么？"), has_words("[99] ?"), has_words("🤖🤖🔥")
+    (True, False, False)
+    """
+    return any(not token.replace(".", "").isdigit() for token in tokenize(query))
 
 
 class Agent:
@@ -86,11 +109,20 @@ class Agent:
         gives an answer whose ``error`` says why in one sentence; anything else raises.
         """
         t0 = time.perf_counter()
+        question = clean_text(question)
+        history = [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m for m in history]
         previous = [m["content"] for m in history if m.get("role") == "user"]
         turn = Turn(question=question, query=standalone_query(question, previous), language=detect_language(question),
                     options=options or self.default_options(), history=list(history))
         try:
-            yield from self.strategy.run(turn)
+            if len(question) > MAX_QUESTION_CHARS or not has_words(turn.query):
+                # nothing to search for, or far more than a question: one sentence, no search, no model
+                turn.refused, turn.mode = True, "refusal"
+                turn.answer = (phrase("question_too_long", turn.language, limit=MAX_QUESTION_CHARS)
+                               if len(question) > MAX_QUESTION_CHARS else phrase("ask_a_question", turn.language))
+                yield Token(turn.answer)
+            else:
+                yield from self.strategy.run(turn)
         except ModelError as exc:
             turn.error = str(exc)
             yield from self._after_model_error(turn)

@@ -12,9 +12,15 @@ support it, and when it is in the question's language. Everything else is kept a
 >>> shown += gate.close()
 >>> shown, [d.reason for d in gate.dropped]
 (['温度参数 T 控制采样的随机性 [1]。'], ['unsupported'])
+>>> gate = SentenceGate(lambda text: verify(text, ["温度参数 T 控制采样的随机性。"]), "zh")
+>>> list(gate.feed("不对。温度参数 T 控制采样的随机性 [1]。")) + gate.close()
+['温度参数 T 控制采样的随机性 [1]。']
 >>> gate = SentenceGate(lambda text: verify(text, ["Temperature T controls randomness."]), "en")
 >>> [s for piece in ["Temperature T controls randomness.", " [", "1] Done"] for s in gate.feed(piece)]
 ['Temperature T controls randomness [1]. ']
+>>> gate = SentenceGate(lambda text: verify(text, ["Temperature T controls randomness."]), "en")
+>>> list(gate.feed("Yes. Sure! Temperature T controls randomness [1].")) + gate.close()
+['Sure! ', 'Temperature T controls randomness [1]. ']
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _WORDISH = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 _PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
+# a fragment the check cannot judge ("Yes.", "不对。", "结论：T越大越确定：") may still say something: shown as
+# a lead-in only when it holds no number, verdict, negation or comparison
+_CLAIM_LIKE = re.compile(r"\d|\b(?:yes|no|not|never|none|nothing|correct|incorrect|wrong|right|true|false|more|less|"
+                         r"higher|lower|larger|smaller|better|worse|always|only|equal|same|different)\b|n't|"
+                         r"[不没非无否对错越更最]|是的", re.I)
 _FENCE_WORDS = frozenset({"passages", "passage"})  # a line of only these is the fence's name, not content
 _DELIMITER = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)  # the prompt's own data fences, echoed
 
@@ -84,7 +95,7 @@ class SentenceGate:
         result = self.check(piece)
         statements = getattr(result, "sentences", [])
         if not statements:  # a lead-in or fragment ("Sure:"): harmless, shown only with company
-            if self.lead_ins and len(body) <= 40:
+            if self.lead_ins and len(body) <= 40 and not _CLAIM_LIKE.search(body):
                 self.shown.append(piece)
                 yield piece
             return

@@ -168,6 +168,31 @@ def test_follow_up_is_rewritten_from_history(course):
     assert any("1951" in p.text for p in result.passages[:5])
 
 
+def test_a_follow_up_with_a_subject_of_its_own_must_be_covered_itself(course):
+    """Joined to a course question, "那红烧肉怎么做呢？" borrowed its coverage and was answered (a review's case);
+    a follow-up about the same subject ("它有什么用？", "那1951年呢？") is still joined and answered."""
+    history = [{"role": "user", "content": "什么是语言模型？"}, {"role": "assistant", "content": "…"}]
+    assert _agent(course, answer_mode="extract").ask("那红烧肉怎么做呢？", history).refused
+    assert _agent(course, answer_mode="extract").ask("And who won the 2018 World Cup?", history).refused
+    same = _agent(course, answer_mode="extract").ask("它有什么用？", history)
+    assert same.query.startswith("什么是语言模型？") and not same.refused
+
+
+@pytest.mark.parametrize("question, phrase", [("?", "in words"), ("🤖🤖🔥", "in words"), ("[99]", "in words"),
+                                              ("What is entropy? " * 300, "too long")])
+def test_a_question_without_words_or_far_too_long_gets_one_sentence_and_no_search(course, question, phrase):
+    result = _agent(course, answer_mode="extract").ask(question)
+    assert result.refused and phrase in result.answer and result.tool_calls == [] and result.passages == []
+
+
+def test_a_lone_surrogate_in_the_question_is_no_traceback(course):
+    """``python -m agent ask $'\\xff…'`` passes "\\udcff" (a review's case: UnicodeEncodeError in the embedder)."""
+    result = _agent(course, answer_mode="extract").ask("\udcff温度参数 T 有什么作用？",
+                                                       [{"role": "user", "content": "\ud800熵"}])
+    assert not result.refused and result.answer
+    result.answer.encode("utf-8")
+
+
 def test_reading_list_questions_use_list_readings(course):
     result = _agent(course).ask("关于涌现行为和能力应该读哪些论文？")
     assert [c.name for c in result.tool_calls] == ["list_readings"]
