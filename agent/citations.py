@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from agent.polarity import contradiction
 from common.text import detect_language, split_sentences, tokenize
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
@@ -72,6 +73,12 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:])}
 
 
+def _letters(text: str) -> str:
+    """Only the letters and digits, lower-cased: a quote is found in its passage whatever its spacing,
+    bullets or line breaks."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
 def lexical_support(sentence: str, passage: str) -> float:
     """Share of the sentence's character bigrams and words that the passage contains (0..1)."""
     sb, pb = _bigrams(sentence), _bigrams(passage)
@@ -94,7 +101,9 @@ class SupportScorer:
     English-only) the raw cosine is blended as before and a cross-language sentence has only its
     shared terms, so it is rarely supported: the agent quotes instead (README).
 
-    A sentence stating a number that none of its cited passages contains is at most ``weak``.
+    A sentence stating a number that none of its cited passages contains is at most ``weak``; so is
+    one that says the opposite of the passage sentence closest to it (a negation one of them lacks, up
+    where the other says down: agent/polarity.py).
     """
 
     CROSS_SUPPORTED = 0.7  # calibrated similarity; measured in docs/MODELS.md (Writer)
@@ -123,8 +132,35 @@ class SupportScorer:
                 found = set(_NUMBER.findall(" ".join(self.passages[i] for i in idx)))
                 if not numbers <= found:
                     score = min(score, SUPPORTED - 0.05)
+            if score >= SUPPORTED and self._contradicts(sentence, idx):
+                score = min(score, SUPPORTED - 0.05)
             self._scores[key] = round(score, 4)
         return self._scores[key]
+
+    def _contradicts(self, sentence: str, idx: list[int]) -> bool:
+        """Does ``sentence`` say the opposite of its closest passage sentence? Not judged for a quote (its
+        text is in a passage as it stands) or for a sentence much longer than that passage sentence (it
+        spans several: one of them is no measure of its negations)."""
+        if _letters(sentence) in _letters("\n".join(self.passages[i] for i in idx)):
+            return False
+        evidence = self.evidence(sentence, idx)
+        return bool(evidence) and len(sentence) <= 1.5 * len(evidence) + 20 and contradiction(sentence, evidence) is not None
+
+    def evidence(self, sentence: str, idx: list[int]) -> str:
+        """The sentence of the passages at ``idx`` closest to ``sentence``: by shared words in one
+        language, by meaning across two (with an embedder that compares them), else ''."""
+        pieces = [p.strip() for i in idx for p in split_sentences(self.passages[i]) if len(p.strip()) >= 4]
+        if not pieces:
+            return ""
+        language = detect_language(sentence)
+        same = [p for p in pieces if detect_language(p) == language]
+        if same:
+            return max(same, key=lambda p: lexical_support(sentence, p))
+        sem = self.semantics
+        if sem is None or not sem.cross_lingual:
+            return ""
+        vecs = sem.vectors([sentence] + pieces)
+        return pieces[int(np.argmax(vecs[1:] @ vecs[0]))]
 
     def _score(self, sentence: str, idx: list[int]) -> float:
         lex = lexical_support(sentence, "\n".join(self.passages[i] for i in idx))

@@ -519,3 +519,23 @@ def test_the_app_preloads_the_model_in_the_background_once_and_only_when_answers
     # answers that quote never load the bundled model
     quoting = Agent(FakeRetriever(["温度参数 T 控制采样的随机性。"]), BundledBackend("local:bundled", load))
     assert not quoting.preload_model() and calls == [1] and quoting.model_state().startswith("not needed")
+
+
+@pytest.mark.parametrize("lie", [
+    "温度参数 T 不是一个控制我们希望从语言模型中得到多少随机性的参数 [{n}]。",  # a negation the notes do not have
+    "当 T 值较高时，模型会更倾向于生成概率较高的令牌 [{n}]。",  # the notes: 较低
+    "对每一步应用温度参数并迭代采样，等同于从整个序列的退火分布中一次性采样 [{n}]。",  # the notes: 并不等同于
+])
+def test_a_sentence_saying_the_opposite_of_its_passage_is_not_shown(course, lie):
+    """The hostile review's liar: the words of the notes, the opposite meaning, citing the passage it
+    twists. Shown as "supported" before (agent/polarity.py)."""
+    s, retriever = course
+    question = "采样时的温度参数 T 起什么作用？"
+    passages = [h.text for h in retriever.search(question, s.agent.retrieval_k)]
+    words = {"不是": "得到多少随机性", "较高时": "值较低时", "等同于": "并不等同于"}
+    n = next(i for i, p in enumerate(passages, 1) if next(v for k, v in words.items() if k in lie) in p)
+    lie = lie.format(n=n)
+    agent = _agent(course, model=scripted_writer(lie), answer_mode="generate", agent_strategy="route")
+    result = agent.ask(question)
+    assert lie.split(" [")[0] not in result.answer, result.answer
+

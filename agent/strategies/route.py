@@ -21,6 +21,7 @@ from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.policy import code_in, extract_code, route
+from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
@@ -287,7 +288,8 @@ class RouteStrategy(Strategy):
     def _judge_line(self, turn: Turn, text: str, source: str, semantics: Semantics | None) -> bool:
         """Does the translated line ``text`` ("translation [n]") pass as the translation of ``source``
         (its line, no marker): in the question's language, not the prompt's words, about as alike
-        to ``source`` as a translation (``LINE_LIKENESS``), and every sentence of it supported by
+        to ``source`` as a translation (``LINE_LIKENESS``) without saying its opposite (a negation or
+        direction it lacks: agent/polarity.py), and every sentence of it supported by
         passage n itself (not by another passage the check would add)? A line with nothing to cite
         (a heading, a lead-in: "*Blog posts*:") passes on its likeness and language alone. Without
         an embedder that compares the two languages no line passes: its likeness cannot be told."""
@@ -295,8 +297,8 @@ class RouteStrategy(Strategy):
         if n is None or semantics is None or not semantics.can_compare(body, source):
             return False
         marker = f"[{n}]"  # its own passage's (a reference the notes' sentence ends in is not)
-        if semantics.similarity(body, source) < LINE_LIKENESS:
-            return False
+        if semantics.similarity(body, source) < LINE_LIKENESS or contradiction(body, source):
+            return False  # not alike enough, or alike but the opposite ("does not control …")
         check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
         gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words())
         # every sentence of the line carries the line's marker, so each is checked against passage n

@@ -1,0 +1,66 @@
+"""Does a sentence say the opposite of the sentence that supports it? Negation and direction.
+
+The citation check (agent/citations.py) measures how much of a sentence its passage contains, by
+words and by meaning; neither sees that "温度参数 T 不控制随机性" says the opposite of "温度参数 T
+控制采样的随机性", or "when T is high" of "当 T 值较低时": the words are the same, the meanings
+close. A small writer makes exactly these slips. Two checks, in either language and across them
+(an English sentence against its Chinese source):
+
+- negation: one of the two is negated ("not", "never", "n't", 不, 没, 并非, 未, 无法) and the other
+  is not;
+- direction: the up / down words (high, more, increase, 较高, 更多, 增加… / low, less, decrease, 较低,
+  更少, 减少…) differ, word for word when both have as many, else the first of each.
+
+Deliberately small lists: a check that fires on a right sentence drops it from the answer.
+
+>>> contradiction("温度参数 T 不控制随机性", "温度参数 T 控制采样的随机性。")
+'negation'
+>>> contradiction("When T is high, the model prefers likely tokens.", "当 T 值较低时，模型更倾向于生成概率较高的令牌。")
+'direction'
+>>> contradiction("温度参数 T 控制随机性", "温度参数 T 控制采样的随机性。") is None
+True
+>>> contradiction("这与一次性采样并不等同", "这种方法并不等同于从整个序列的退火分布中一次性采样。") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+
+# 不 in words that do not negate (不同 different, 不断 continually, 不仅 not only, 不过 however, 不少 many …)
+# or that English writes as one word (不可避免 unavoidably, 不可接受 unacceptable); 非 as a prefix (非自回归
+# non-autoregressive) likewise
+_NEGATION_ZH = re.compile(r"不(?![同断仅过少久论管如但然妨停错可])|没|并非|未(?![来知])|无法|无需|绝非")
+_NEGATION_EN = re.compile(r"\b(?:not|never|no|none|cannot|neither|nor|without)\b|n't\b", re.I)
+_UP = r"\b(?:high|higher|increases?|increased|increasing|more|larger|greater|raises?|raised)\b|较高|更高|提高|升高|增加|增大|越大|越高|较大|更大|更多|较多"
+_DOWN = r"\b(?:low|lower|decreases?|decreased|decreasing|less|fewer|smaller|reduces?|reduced)\b|较低|更低|降低|减少|减小|越小|越低|较小|更小|更少|较少"
+_DIRECTION = re.compile(f"(?P<up>{_UP})|(?P<down>{_DOWN})", re.I)
+
+
+def negated(text: str) -> bool:
+    """Is ``text`` negated (an odd number of negations: "不是不" is not)?
+
+    >>> negated("T does not control randomness."), negated("这并不等同于一次性采样"), negated("不同的温度")
+    (True, True, False)
+    """
+    return (len(_NEGATION_ZH.findall(text)) + len(_NEGATION_EN.findall(text))) % 2 == 1
+
+
+def directions(text: str) -> list[str]:
+    """The 'up' / 'down' words of ``text``, in order.
+
+    >>> directions("当 T 值较低时，模型更倾向于生成概率较高的令牌"), directions("a lower temperature")
+    (['down', 'up'], ['down'])
+    """
+    return [m.lastgroup for m in _DIRECTION.finditer(text)]
+
+
+def contradiction(claim: str, evidence: str) -> str | None:
+    """Why ``claim`` says the opposite of ``evidence`` ('negation', 'direction'), or None."""
+    if negated(claim) != negated(evidence):
+        return "negation"
+    a, b = directions(claim), directions(evidence)
+    # word for word where both have as many; else the first (a condition: "when T is high")
+    if a and b and (a != b if len(a) == len(b) else a[0] != b[0]):
+        return "direction"
+    return None
