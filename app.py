@@ -17,7 +17,7 @@ import streamlit as st
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from agent.core import Agent  # noqa: E402
+from agent.core import MAX_QUESTION_CHARS, Agent  # noqa: E402
 from agent.events import Done, Replace, Status, Token  # noqa: E402
 from agent.options import TurnOptions  # noqa: E402
 from common.errors import CourseTAError  # noqa: E402
@@ -151,6 +151,41 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
                        office_hours=bool(st.session_state.get("office_hours")))
 
 
+def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options: TurnOptions, settings) -> None:
+    """Stream the answer to ``question`` under the chat; the question and its answer join the chat (and
+    the stores) together, once the answer is complete."""
+    history = [{"role": m.role, "content": m.content} for m in messages]
+    with st.chat_message("user"):
+        st.markdown(md_escape(question))
+    with st.chat_message("assistant"):
+        holder = {}
+        status = st.status("searching the course materials…", expanded=options.office_hours)
+
+        def tokens():
+            started, step = time.perf_counter(), 0
+            for event in agent.stream(question, history, options):
+                if isinstance(event, Status):
+                    step += 1
+                    status.update(label=md_escape(event.text, line_breaks=False))
+                    status.markdown(f"{step}\\. {md_escape(event.text)} · {time.perf_counter() - started:.1f} s")
+                elif isinstance(event, Token):  # the model's words: text, never Markdown/HTML (allowlisted math aside)
+                    yield md_text(event.text)
+                elif isinstance(event, Replace):
+                    yield "\n\n---\n\n" + md_text(event.text)
+                elif isinstance(event, Done):
+                    holder["answer"] = event.answer
+
+        st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
+        status.update(label="done", state="complete")
+        answer = holder["answer"]
+    log_id = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings))).record(answer)) \
+        if settings.app.log_answers else None
+    messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
+    messages.append(ChatMessage(role="assistant", content=answer.answer, id=uuid.uuid4().hex[:8], answer=answer,
+                                log_id=log_id))
+    keep_conversation(settings)
+
+
 def main() -> None:
     st.title("🎓 CourseTA")
     st.caption("Ask about the course readings and lecture notes. Answers cite the course materials; "
@@ -181,7 +216,7 @@ def main() -> None:
     if options.office_hours:
         st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
                     unsafe_allow_html=True)
-    question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？")
+    question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？", max_chars=MAX_QUESTION_CHARS)
     pending = st.session_state.get("pending_demo")
     if question and options.office_hours:
         code = agent.demo_code(question, options)
@@ -194,39 +229,17 @@ def main() -> None:
             st.code(pending["code"], language="python")
             if st.button("▶ Run demo", type="primary"):
                 question = st.session_state.pop("pending_demo")["question"]
-    if not question:
+    # Questions wait here until their answer is stored: a question sent while another is being answered
+    # stops that run (Streamlit reruns the page), and the interrupted one is answered again first.
+    unanswered = st.session_state.setdefault("unanswered", [])
+    if question:
+        unanswered.append(question)
+    if not unanswered:
         return
     messages = fork_if_read_only(messages)
-    history = [{"role": m.role, "content": m.content} for m in messages]
-    messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
-    with st.chat_message("user"):
-        st.markdown(md_escape(question))
-    with st.chat_message("assistant"):
-        holder = {}
-        status = st.status("searching the course materials…", expanded=options.office_hours)
-
-        def tokens():
-            started, step = time.perf_counter(), 0
-            for event in agent.stream(question, history, options):
-                if isinstance(event, Status):
-                    step += 1
-                    status.update(label=md_escape(event.text, line_breaks=False))
-                    status.markdown(f"{step}\\. {md_escape(event.text)} · {time.perf_counter() - started:.1f} s")
-                elif isinstance(event, Token):  # the model's words: text, never Markdown/HTML (allowlisted math aside)
-                    yield md_text(event.text)
-                elif isinstance(event, Replace):
-                    yield "\n\n---\n\n" + md_text(event.text)
-                elif isinstance(event, Done):
-                    holder["answer"] = event.answer
-
-        st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
-        status.update(label="done", state="complete")
-        answer = holder["answer"]
-    log_id = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings))).record(answer)) \
-        if settings.app.log_answers else None
-    messages.append(ChatMessage(role="assistant", content=answer.answer, id=uuid.uuid4().hex[:8], answer=answer,
-                                log_id=log_id))
-    keep_conversation(settings)
+    while unanswered:
+        answer_one(unanswered[0], messages, agent, options, settings)
+        unanswered.pop(0)
     st.rerun()
 
 

@@ -397,14 +397,23 @@ class AppSettings(BaseSettings):
     ta_token: SecretStr | None = Field(
         None,
         description=(
-            "The TA secret: open the app once with ?ta=<token> (or type it on a TA page) to reach the Review queue, "
-            "Corpus and the answer log. `make run` generates a one-time one and prints the TA link when unset."
+            "The TA secret, at least 16 characters: open the app once with ?ta=<token> (or type it on a TA page) to "
+            "reach the Review queue, Corpus and the answer log. `make run` generates a one-time one (32 random "
+            "characters) and prints the TA link when unset."
         ),
     )
     ta_emails: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="With st.login (an [auth] section in .streamlit/secrets.toml): the TAs' e-mail addresses, comma-separated.",
     )
+
+    @field_validator("ta_token")
+    @classmethod
+    def _long_enough(cls, value):
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the TA token must have at least 16 characters (a guessable token opens every "
+                             "student's answers): e.g. python -c \"import secrets; print(secrets.token_urlsafe(24))\"")
+        return value
 
     @field_validator("ta_emails", mode="before")
     @classmethod

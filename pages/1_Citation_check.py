@@ -11,6 +11,7 @@ from agent.records import Answer
 from agent.citations import verify
 from ui.answer_log import AnswerLog, answer_log_path
 from ui.auth import is_ta
+from ui.render import table_safe
 from settings import get_settings
 
 st.title("Citation check")
@@ -57,6 +58,7 @@ if st.button("Check citations", type="primary") and answer.strip():
             "verdicts": ", ".join(f"[{c.n}] {c.verdict} {c.score:.2f}" for c in cites) or "uncited",
             "best passage if unsupported": f"[{s.best_passage}]" if s.best_passage and not s.supported else "",
         })
+    rows = table_safe(rows)  # shown, and downloaded as CSV: a sentence starting with '=' stays text
     st.dataframe(rows, width="stretch")
     if result.invalid:
         st.warning(f"Citation numbers with no passage: {result.invalid}")

@@ -10,7 +10,7 @@ from settings import get_settings
 from ui.answer_log import AnswerLog, answer_log_path
 from ui.auth import require_ta
 from ui.conversations import ChatMessage
-from ui.render import md_escape
+from ui.render import md_escape, table_safe
 from ui.sqlite_store import StoreError
 from ui.widgets import formula_style, show_answer
 
@@ -39,7 +39,7 @@ table = [{"id": r["id"], "when": dt.datetime.fromtimestamp(r["ts"]).strftime("%Y
           "mode": r["mode"], "refused": bool(r["refused"]), "unsupported": r["n_unsupported"],
           "precision": r["precision"], "recall": r["recall"],
           "feedback": {1: "👍", 0: "👎"}.get(r["feedback"], ""), "comment": r["comment"] or ""} for r in rows]
-st.dataframe(table, width="stretch", hide_index=True)
+st.dataframe(table_safe(table), width="stretch", hide_index=True)
 if rows:
     chosen = st.selectbox("Open answer", [r["id"] for r in rows], format_func=lambda i: f"#{i}")
     logged = log.get(chosen)

