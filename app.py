@@ -192,11 +192,11 @@ def main() -> None:
                "each citation is checked against its passage.")
     try:
         settings = get_settings()
+        st.session_state.role = resolve_role(settings.app)  # consumes a ?ta= link, even when the index is missing
         agent = load_agent(str(current_index_dir(settings.retrieval.data_dir)))
     except CourseTAError as exc:
         st.error(str(exc))
         st.stop()
-    st.session_state.role = resolve_role(settings.app)  # consumes a ?ta= link
     messages = restore_conversation(settings)
     if st.session_state.get("read_only") and messages:
         st.info("A shared conversation, read-only. Asking a question continues it as a new chat of your own; "
