@@ -55,18 +55,9 @@ def _run(mode: str, code: str, without_seccomp: bool = False, **limits) -> dict:
     limits = {**LIMITS, **limits}
     if not shutil.which("bwrap"):
         pytest.fail("bubblewrap is missing: .ci/run installs it (Debian package bubblewrap)")
-    if mode == "root":
-        if os.geteuid() != 0:
-            pytest.skip("the app-as-root case needs this test run as root (CI is)")
-        if without_seccomp:
-            sandbox.isolation_layers.__globals__["_seccomp_program"] = lambda: None
-        try:
-            result = asdict(run_python(code, SandboxLimits(**limits)))
-        finally:
-            sandbox.isolation_layers.__globals__["_seccomp_program"] = SECCOMP_PROGRAM
-        result["figures"] = [base64.b64encode(f).decode() for f in result["figures"]]
-        return result
-    if os.geteuid() != 0:  # already an ordinary user: run in-process
+    if mode == "root" and os.geteuid() != 0:
+        pytest.skip("the app-as-root case needs this test run as root (CI is)")
+    if mode == "root" or os.geteuid() != 0:  # the app as root, or already an ordinary user: run in-process
         if without_seccomp:
             sandbox.isolation_layers.__globals__["_seccomp_program"] = lambda: None
         try:
@@ -99,6 +90,17 @@ def _run(mode: str, code: str, without_seccomp: bool = False, **limits) -> dict:
 
 def _everything(result: dict) -> str:
     return json.dumps(result)
+
+
+def _processes_with(marker: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
 
 
 @pytest.fixture
@@ -198,14 +200,7 @@ print('forked')
     result = _run(mode, code)
     assert "forked" in result["stdout"], result
     time.sleep(0.5)
-    left = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                left.append(pid)
-        except OSError:
-            pass
-    assert left == []
+    assert _processes_with(marker) == []
     # and we are alive to assert it (the kills could not see the app's processes)
 
 
@@ -375,17 +370,6 @@ if os.fork() == 0:
 while True:
     time.sleep(1000)
 """
-
-
-def _processes_with(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
 
 
 @pytest.mark.parametrize("without_seccomp", [False, True])
