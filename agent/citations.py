@@ -89,6 +89,7 @@ def lexical_support(sentence: str, passage: str) -> float:
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_CLAUSE_END = re.compile(r"(?<=[：:；;])\s+")  # a quote joins a passage's lines after their colon
 
 
 class SupportScorer:
@@ -138,13 +139,18 @@ class SupportScorer:
         return self._scores[key]
 
     def _contradicts(self, sentence: str, idx: list[int]) -> bool:
-        """Does ``sentence`` say the opposite of its closest passage sentence? Not judged for a quote (its
-        text is in a passage as it stands) or for a sentence much longer than that passage sentence (it
-        spans several: one of them is no measure of its negations)."""
-        if _letters(sentence) in _letters("\n".join(self.passages[i] for i in idx)):
-            return False
-        evidence = self.evidence(sentence, idx)
-        return bool(evidence) and len(sentence) <= 1.5 * len(evidence) + 20 and contradiction(sentence, evidence) is not None
+        """Does a part of ``sentence`` say the opposite of its closest passage sentence? Each of its
+        sentences on its own; one quoted as it stands in a passage is not judged, nor one much longer
+        than that passage sentence (it spans several: one of them is no measure of its negations)."""
+        text = _letters("\n".join(self.passages[i] for i in idx))
+        for piece in (p for part in split_sentences(sentence) for p in _CLAUSE_END.split(part)):
+            piece = piece.strip()
+            if len(_bigrams(piece)) < 4 or _letters(piece) in text:
+                continue
+            evidence = self.evidence(piece, idx)
+            if evidence and len(piece) <= 1.5 * len(evidence) + 20 and contradiction(piece, evidence) is not None:
+                return True
+        return False
 
     def evidence(self, sentence: str, idx: list[int]) -> str:
         """The sentence of the passages at ``idx`` closest to ``sentence``: by shared words in one
