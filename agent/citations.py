@@ -145,7 +145,7 @@ class SupportScorer:
         text = _letters("\n".join(self.passages[i] for i in idx))
         for piece in (p for part in split_sentences(sentence) for p in _CLAUSE_END.split(part)):
             piece = piece.strip()
-            if len(_bigrams(piece)) < 4 or _letters(piece) in text:
+            if not _is_statement(piece) or _letters(piece) in text:  # a lead-in ("Tuesday, Oct 17:"), a quote
                 continue
             evidence = self.evidence(piece, idx)
             if evidence and len(piece) <= 1.5 * len(evidence) + 20 and contradiction(piece, evidence) is not None:
