@@ -6,8 +6,8 @@ words and by meaning; neither sees that "温度参数 T 不控制随机性" says
 close. A small writer makes exactly these slips. Two checks, in either language and across them
 (an English sentence against its Chinese source):
 
-- negation: one of the two is negated ("not", "never", "n't", 不, 没, 并非, 未, 无法) and the other
-  is not;
+- negation: one of the two holds a negation ("not", "never", "n't", 不, 没, 并非, 未, 无法) and the
+  other none;
 - direction: the up / down words (high, more, increase, 较高, 更多, 增加… / low, less, decrease, 较低,
   更少, 减少…) differ, word for word when both have as many, else the first of each.
 
@@ -30,7 +30,7 @@ import re
 # 不 in words that do not negate (不同 different, 不断 continually, 不仅 not only, 不过 however, 不少 many …)
 # or that English writes as one word (不可避免 unavoidably, 不可接受 unacceptable); 非 as a prefix (非自回归
 # non-autoregressive) likewise
-_NEGATION_ZH = re.compile(r"不(?![同断仅过少久论管如但然妨停错可])|没|并非|未(?![来知])|无法|无需|绝非")
+_NEGATION_ZH = re.compile(r"(?<!而)不(?![同断仅过少久论管如但然妨停错可])|没|并非|未(?![来知])|无法|无需|绝非")
 _NEGATION_EN = re.compile(r"\b(?:not|never|no|none|cannot|neither|nor|without)\b|n't\b", re.I)
 _UP = r"\b(?:high|higher|increases?|increased|increasing|more|larger|greater|raises?|raised)\b|较高|更高|提高|升高|增加|增大|越大|越高|较大|更大|更多|较多"
 _DOWN = r"\b(?:low|lower|decreases?|decreased|decreasing|less|fewer|smaller|reduces?|reduced)\b|较低|更低|降低|减少|减小|越小|越低|较小|更小|更少|较少"
@@ -38,12 +38,15 @@ _DIRECTION = re.compile(f"(?P<up>{_UP})|(?P<down>{_DOWN})", re.I)
 
 
 def negated(text: str) -> bool:
-    """Is ``text`` negated (an odd number of negations: "不是不" is not)?
+    """Does ``text`` hold a negation? (Presence, not parity: "既不是…也不是" is neither…nor, and
+    "而不是" is "instead of", not a negation.)
 
     >>> negated("T does not control randomness."), negated("这并不等同于一次性采样"), negated("不同的温度")
     (True, True, False)
+    >>> negated("答案既不是最具信息性的"), negated("直接得到答案而不是整个句子")
+    (True, False)
     """
-    return (len(_NEGATION_ZH.findall(text)) + len(_NEGATION_EN.findall(text))) % 2 == 1
+    return bool(_NEGATION_ZH.search(text) or _NEGATION_EN.search(text))
 
 
 def directions(text: str) -> list[str]:
