@@ -142,6 +142,7 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
         if st.button("Clear chat", help="Start a new conversation (a new link; the old one still opens the old chat)."):
             st.session_state.messages, st.session_state.conversation_id = [], new_conversation_id()
             st.session_state.read_only = False
+            st.session_state.unanswered = []
             st.rerun()
         messages = st.session_state.get("messages", [])
         st.download_button("Export Markdown", conversation_markdown(messages), "courseta-chat.md", "text/markdown")
@@ -149,6 +150,9 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
     return TurnOptions(k=st.session_state.k, grounded_only=st.session_state.grounded,
                        homework_integrity=st.session_state.homework,
                        office_hours=bool(st.session_state.get("office_hours")))
+
+
+MAX_WAITING = 3  # questions a session may have waiting for an answer
 
 
 def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options: TurnOptions, settings) -> None:
@@ -231,14 +235,20 @@ def main() -> None:
                 question = st.session_state.pop("pending_demo")["question"]
     # Questions wait here until their answer is stored: a question sent while another is being answered
     # stops that run (Streamlit reruns the page), and the interrupted one is answered again first.
+    # A question that fails for any other reason is dropped, not retried on every rerun.
     unanswered = st.session_state.setdefault("unanswered", [])
     if question:
         unanswered.append(question)
+        del unanswered[:-MAX_WAITING]
     if not unanswered:
         return
     messages = fork_if_read_only(messages)
     while unanswered:
-        answer_one(unanswered[0], messages, agent, options, settings)
+        try:
+            answer_one(unanswered[0], messages, agent, options, settings)
+        except Exception:  # not Streamlit's rerun/stop (BaseException): that one is answered again
+            unanswered.pop(0)
+            raise
         unanswered.pop(0)
     st.rerun()
 

@@ -20,7 +20,10 @@ support it, and when it is in the question's language. Everything else is kept a
 ['Temperature T controls randomness [1]. ']
 >>> gate = SentenceGate(lambda text: verify(text, ["Temperature T controls randomness."]), "en")
 >>> list(gate.feed("Yes. Sure! Temperature T controls randomness [1].")) + gate.close()
-['Sure! ', 'Temperature T controls randomness [1]. ']
+['Temperature T controls randomness [1]. ']
+>>> gate = SentenceGate(lambda text: verify(text, ["温度参数 T 控制采样的随机性。"]), "zh")
+>>> list(gate.feed("是。确实如此。温度参数 T 控制采样的随机性 [1]。")) + gate.close()
+['温度参数 T 控制采样的随机性 [1]。']
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ _PARTIAL = re.compile(r"(\s*\[\d{0,3}\]?)*\s*")
 _CLAIM_LIKE = re.compile(r"\d|\b(?:yes|no|not|never|none|nothing|correct|incorrect|wrong|right|true|false|more|less|"
                          r"higher|lower|larger|smaller|better|worse|always|only|equal|same|different)\b|n't|"
                          r"[不没非无否对错越更最]|是的", re.I)
+_VERDICT_ONLY = re.compile(r"^\W*(?:是|是的|对|对的|正确|错|错误|确实|确实如此|当然|可以|不是|不可以|"
+                           r"yes|yep|yeah|no|nope|sure|indeed|correct|right|true|false|of course|certainly|absolutely)\W*$",
+                           re.I)
 _FENCE_WORDS = frozenset({"passages", "passage"})  # a line of only these is the fence's name, not content
 _DELIMITER = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)  # the prompt's own data fences, echoed
 
@@ -95,7 +101,7 @@ class SentenceGate:
         result = self.check(piece)
         statements = getattr(result, "sentences", [])
         if not statements:  # a lead-in or fragment ("Sure:"): harmless, shown only with company
-            if self.lead_ins and len(body) <= 40 and not _CLAIM_LIKE.search(body):
+            if self.lead_ins and len(body) <= 40 and not _CLAIM_LIKE.search(body) and not _VERDICT_ONLY.match(body):
                 self.shown.append(piece)
                 yield piece
             return

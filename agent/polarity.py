@@ -9,13 +9,13 @@ close. A small writer makes exactly these slips. Two checks, in either language 
 - negation: one of the two holds a negation ("not", "never", "n't", 不, 没, 并非, 未, 无法) and the
   other none;
 - direction: the up / down words (high, more, increase, 较高, 更多, 增加… / low, less, decrease, 较低,
-  更少, 减少…) differ, word for word when both have as many, else the first of each.
+  更少, 减少…) differ word for word (only where both have as many).
 
 Deliberately small lists: a check that fires on a right sentence drops it from the answer.
 
 >>> contradiction("温度参数 T 不控制随机性", "温度参数 T 控制采样的随机性。")
 'negation'
->>> contradiction("When T is high, the model prefers likely tokens.", "当 T 值较低时，模型更倾向于生成概率较高的令牌。")
+>>> contradiction("当 T 值较高时，模型更倾向于生成概率较高的令牌。", "当 T 值较低时，模型更倾向于生成概率较高的令牌。")
 'direction'
 >>> contradiction("温度参数 T 控制随机性", "温度参数 T 控制采样的随机性。") is None
 True
@@ -30,7 +30,8 @@ import re
 # 不 in words that do not negate (不同 different, 不断 continually, 不仅 not only, 不过 however, 不少 many …)
 # or that English writes as one word (不可避免 unavoidably, 不可接受 unacceptable); 非 as a prefix (非自回归
 # non-autoregressive) likewise
-_NEGATION_ZH = re.compile(r"(?<!而)不(?![同断仅过少久论管如但然妨停错可])|没|并非|未(?![来知])|无法|无需|绝非")
+_NEGATION_ZH = re.compile(r"(?<!而)不(?!同|断|仅|过|少|久|论|管|如|但|然|妨|停|错|可避|可或|可否)|没|并非|未(?![来知])|无法|无需|"
+                          r"绝非|无关")
 _NEGATION_EN = re.compile(r"\b(?:not|never|no|none|cannot|neither|nor|without)\b|n't\b", re.I)
 _UP = r"\b(?:high|higher|increases?|increased|increasing|more|larger|greater|raises?|raised)\b|较高|更高|提高|升高|增加|增大|越大|越高|较大|更大|更多|较多"
 _DOWN = r"\b(?:low|lower|decreases?|decreased|decreasing|less|fewer|smaller|reduces?|reduced)\b|较低|更低|降低|减少|减小|越小|越低|较小|更小|更少|较少"
@@ -59,11 +60,23 @@ def directions(text: str) -> list[str]:
 
 
 def contradiction(claim: str, evidence: str) -> str | None:
-    """Why ``claim`` says the opposite of ``evidence`` ('negation', 'direction'), or None."""
-    if negated(claim) != negated(evidence):
+    """Why ``claim`` says the opposite of ``evidence`` ('negation', 'direction'), or None.
+
+    Across languages only a negation the claim *adds* counts: English often negates inside a word
+    (不正确 "incorrect", 未标记 "unlabeled", 不确定性 "uncertainty"), so a Chinese negation without an
+    English "not" is no sign of a wrong translation.
+
+    >>> contradiction("grammatically incorrect", "语法上不正确"), contradiction("is not correct", "语法上正确")
+    (None, 'negation')
+    """
+    a_neg, b_neg = negated(claim), negated(evidence)
+    if a_neg != b_neg and (a_neg or _language(claim) == _language(evidence)):
         return "negation"
     a, b = directions(claim), directions(evidence)
-    # word for word where both have as many; else the first (a condition: "when T is high")
-    if a and b and (a != b if len(a) == len(b) else a[0] != b[0]):
+    if a and b and len(a) == len(b) and a != b:  # word for word, where both have as many
         return "direction"
     return None
+
+
+def _language(text: str) -> str:
+    return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"

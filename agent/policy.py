@@ -42,7 +42,7 @@ _STUDENT_DOES = re.compile(
     r"\b((i|we)(\s+(can|could|should|may|must|will|need\s+to|have\s+to|are\s+to|am\s+to|get\s+to))?"
     r"|(can|could|should|may|must|do|did|will|shall|would|am|are)\s+(i|we))\s+(\w+\s+)?$", re.I)
 _FOLLOW_UP = re.compile(
-    r"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{0,10}\b(it|that|this)\b)|呢[？?]?\s*$|它|\b(it|that|they|he|she|this one)\b",
+    r"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{0,10}\b(it|that|this)\b)|呢[？?]?\s*$|(?<!其)它|\b(it|that|they|he|she|this one)\b",
     re.I,
 )
 

@@ -35,7 +35,8 @@ Results come back over a pipe (JSON, figures as base64 PNG), read with a size ca
 is at most 1 MiB); the parent never opens a path the demo could have prepared. At the end, and at
 the timeout, the sandbox's whole PID namespace is killed through its init's pidfd (bwrap
 ``--info-fd``), so nothing the demo started outlives it. Without bubblewrap nothing runs
-unless ``sandbox_require_isolation`` is switched off (then only layer 4 and a temp dir remain).
+unless ``sandbox_require_isolation`` is switched off (then only layer 5, the cgroup where one can be
+made, and a temp dir remain).
 """
 
 from __future__ import annotations
@@ -379,6 +380,9 @@ def _limit_child(limits: SandboxLimits, cgroup: "_DemoCgroup | None"):
     # ordinary user it shares the app's uid: the cap is what the user has now plus the demo's share,
     # or the app's threads alone (70 of them) would leave a demo none.
     nproc = limits.max_processes if os.geteuid() == 0 else _tasks_of_this_user() + limits.max_processes
+    hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    if hard != resource.RLIM_INFINITY:
+        nproc = min(nproc, hard)  # a soft limit above the hard one is refused (and no demo would start)
 
     def apply() -> None:
         if cgroup is not None:
@@ -429,6 +433,9 @@ class _Drain(threading.Thread):
         return text
 
 
+_LEFT_OPEN: list = []  # pipes a drain thread still reads (the weak mode's daemons): kept, not closed
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -442,9 +449,11 @@ def _sandbox_init(info_fd: int, deadline: float) -> int | None:
     that process kills every process of the namespace, whatever the demo did to its own parentage
     or to the init's death signal."""
     data = b""
+    poller = select.poll()  # not select(): a busy app's descriptors may be numbered past 1023
+    poller.register(info_fd, select.POLLIN)
     while b"}" not in data:
         wait = deadline - time.perf_counter()
-        if wait <= 0 or not select.select([info_fd], [], [], wait)[0]:
+        if wait <= 0 or not poller.poll(wait * 1000):
             return None
         chunk = os.read(info_fd, 4096)
         if not chunk:
@@ -468,8 +477,8 @@ def _kill_sandbox(pidfd: int | None) -> None:
 
 def _reap(proc: subprocess.Popen, grace_s: float):
     """``os.wait4`` of bwrap after the demo's namespace was killed: it ends on its own within
-    ``grace_s`` (having reaped the namespace's init: nothing is left as a zombie to a subreaper),
-    else its process group is killed."""
+    ``grace_s``, else its process group is killed. (bwrap often exits before reaping the namespace's
+    init: :func:`_reap_orphaned_init` takes care of that one.)"""
     end = time.perf_counter() + grace_s
     while time.perf_counter() < end:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -635,6 +644,13 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
             start_new_session=True, preexec_fn=_limit_child(limits, cgroup), close_fds=True,
             pass_fds=(result_w, *extra_fds),
         )
+    except BaseException:
+        for fd in (result_r, info_r):
+            if fd is not None:
+                os.close(fd)
+        if cgroup:
+            cgroup.remove()
+        raise
     finally:
         for fd in (result_w, *extra_fds):
             os.close(fd)
@@ -678,6 +694,8 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
         # a writer outlived the kill (cannot happen with the namespace killed): leave the pipes to their
         # threads rather than wait on them
         log.warning("a code demo's output pipe stayed open after it was stopped; not waiting for it")
+        _LEFT_OPEN.append((proc, result_r))  # its descriptors stay open (never reused under the thread)
+        del _LEFT_OPEN[:-64]
     else:
         os.close(result_r)
         proc.stdout.close(), proc.stderr.close()

@@ -24,21 +24,7 @@ from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
 from agent.tools import CourseTools, searched_tokens
 from agent.turn import Checker, Turn
-from common.text import tokenize
 
-
-def own_words(follow_up: str, joined: str) -> set[str]:
-    """The words of a follow-up that the question it follows (``joined`` = that question + the
-    follow-up: agent.policy.standalone_query) does not have; numbers and one-character words left out
-    ("那1951年呢？" asks about the same subject).
-
-    >>> sorted(own_words("那红烧肉怎么做呢？", "什么是语言模型？ 那红烧肉怎么做呢？"))  # jieba's search mode: parts too
-    ['烧肉', '红烧', '红烧肉']
-    >>> own_words("那1951年呢？", "香农哪一年提出了熵？ 那1951年呢？")
-    set()
-    """
-    before = set(tokenize(joined[: len(joined) - len(follow_up)]))
-    return {t for t in tokenize(follow_up) if t not in before and len(t) > 1 and not t.replace(".", "").isdigit()}
 
 
 @dataclass(frozen=True)
@@ -68,15 +54,8 @@ class AgentParts:
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
             turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
-        covered = is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
-                             translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
-        if covered and turn.query != turn.question and len(own_words(turn.question, turn.query)) >= 2:
-            # a follow-up with a subject of its own ("那红烧肉怎么做呢？" after a course question) must be
-            # covered itself, over its own search: joined to the question before, it would borrow that
-            # question's coverage (and its passages' BM25 scores)
-            alone = self.retriever.search(turn.question, turn.options.k)
-            covered = is_covered(alone, turn.question, self.retriever.glossary, self.settings, semantics)
-        return covered
+        return is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
+                          translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
 
     def answer_mode(self) -> str:
         """generate, translate or extract; auto quotes with a backend that prefers quotes (the bundled
