@@ -68,15 +68,15 @@ class Verification:
     recall: float = 0.0
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text.lower() if c.isalnum()]
-    return {a + b for a, b in zip(chars, chars[1:])}
-
-
 def _letters(text: str) -> str:
     """Only the letters and digits, lower-cased: a quote is found in its passage whatever its spacing,
     bullets or line breaks."""
     return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = _letters(text)
+    return {a + b for a, b in zip(chars, chars[1:])}
 
 
 def lexical_support(sentence: str, passage: str) -> float:
