@@ -313,8 +313,14 @@ class AgentSettings(BaseSettings):
     relevance_named_terms: bool = Field(
         True, description="Decline a question that names a model, chip or course the indexed notes never mention "
         "(a capital first, a digit within, and three digits or three letters with two capitals: GPT-5, GPT-4o, A100; "
-        "common/text.py named_terms), whatever else it shares with them; the answer names it. Off = the other signals "
-        "decide alone.",
+        "common/text.py named_terms), whatever else it shares with them; the answer names it. Also declined: a question "
+        "naming such a model that the notes mention but none of the passages found does (course codes such as CS2916 "
+        "excepted). Off = the other signals decide alone.",
+    )
+    relevance_number_check: bool = Field(
+        True, description="A question asking for a number or a year (多少, 几个, 哪一年, how many, how much, which year, "
+        "what size…) is covered only when a sentence holding a number in the top 3 passages is at least "
+        "relevance_semantic_min_zh / _en close to it (its translation: the Chinese bar). Multilingual embedders only.",
     )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."

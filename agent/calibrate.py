@@ -26,7 +26,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
+from agent.relevance import (CALIBRATED, Calibration, GuardSignals, absent_terms, calibration, decide, guard_signals,
+                             unknown_terms)
 from agent.policy import extract_code, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
@@ -58,8 +59,8 @@ class Signals(NamedTuple):
 
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
-    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated, t.unknown)
-                                 for t in row.tries)
+    return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated, t.unknown,
+                                       t.absent, t.number, t.number_translated) for t in row.tries)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
@@ -70,17 +71,20 @@ def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
     return share(inside), share(outside)
 
 
-def signals(retriever, items: list[dict], which: str, k: int, translator=None, named_terms: bool = True) -> list[Signals]:
+def signals(retriever, items: list[dict], which: str, k: int, translator=None, named_terms: bool = True,
+            numbers: bool = True) -> list[Signals]:
     """The guard's signals for each question, over what the route strategy retrieves; with a
     ``translator`` (agent/query_translation.py: the configured chat model translates questions), the
     notes are searched with the question's translation and its closeness is recorded, as the agent does;
-    with ``named_terms`` (the ``relevance_named_terms`` setting), the names the notes never mention."""
+    with ``named_terms`` (the ``relevance_named_terms`` setting), the names the notes never mention and
+    those none of the hits do; with ``numbers`` (``relevance_number_check``), a number asked."""
     semantics = Semantics.of(retriever.embedder)
     vocabulary = retriever.term_forms() if named_terms else None
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
-                             unknown_terms(question, vocabulary))
+                             unknown_terms(question, vocabulary),
+                             absent_terms(question, [h.chunk.indexed_text() for h in hits], vocabulary), numbers)
 
     def notes(question: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""
@@ -141,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         translator = query_translator(settings.agent, backend, retriever)
     rows = [r for which, paths in (("tune", args.tune), ("report", args.report))
             for path in paths for r in signals(retriever, load_qa(path), which, k, translator,
-                                                settings.agent.relevance_named_terms)]
+                                                settings.agent.relevance_named_terms,
+                                                settings.agent.relevance_number_check)]
     report = [r for r in rows if r.set == "report"]
     current = calibration(settings.agent, retriever.embedder.name, Semantics.of(retriever.embedder).cross_lingual)
     grid = {f: (GRID[f] if args.only is None or f in args.only else (getattr(current, f),)) for f in GRID}

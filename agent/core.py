@@ -31,7 +31,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.policy import route, standalone_query
+from agent.policy import route, small_talk, standalone_query
 from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
@@ -115,7 +115,10 @@ class Agent:
         turn = Turn(question=question, query=standalone_query(question, previous), language=detect_language(question),
                     options=options or self.default_options(), history=list(history))
         try:
-            if len(question) > MAX_QUESTION_CHARS or not has_words(turn.query):
+            if kind := small_talk(question):  # "hi", "谢谢": answered in one sentence, no search, no model
+                turn.answer = phrase(kind, turn.language)
+                yield Token(turn.answer)
+            elif len(question) > MAX_QUESTION_CHARS or not has_words(turn.query):
                 # nothing to search for, or far more than a question: one sentence, no search, no model
                 turn.refused, turn.mode = True, "refusal"
                 turn.answer = (phrase("question_too_long", turn.language, limit=MAX_QUESTION_CHARS)
@@ -141,7 +144,7 @@ class Agent:
             turn.answer = turn.error
         elif turn.options.grounded_only and not parts.covered(turn.hits, turn):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
-            turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms)
+            turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms, turn.absent_terms)
             yield Token(turn.answer)
         else:
             turn.mode = "extract"

@@ -8,6 +8,8 @@
 True
 >>> standalone_query("那1951年呢？", ["香农在1948年提出了什么？"])
 '香农在1948年提出了什么？ 那1951年呢？'
+>>> small_talk("Hi there!"), small_talk("谢谢！"), small_talk("Hi, what is entropy?")
+('greeting', 'thanks', None)
 """
 
 from __future__ import annotations
@@ -45,6 +47,26 @@ _FOLLOW_UP = re.compile(
     r"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{0,10}\b(it|that|this)\b)|呢[？?]?\s*$|(?<!其)它|\b(it|that|they|he|she|this one)\b",
     re.I,
 )
+
+# the whole message is a greeting or thanks (a question after "hi," is a question): no search, no model
+_GREETING = re.compile(
+    r"^\W*(hi+|hello+|hey+|hiya|yo|greetings|good\s+(morning|afternoon|evening|day)|"
+    r"你好+|您好|嗨+|哈+喽|哈啰|嘿|早上好|上午好|下午好|晚上好|早安|晚安|在吗|在不在)"
+    r"(\s*(there|all|everyone|everybody|courseta|bot|老师|助教|呀|啊|哇|哈|呢))?[\W_]*$", re.I)
+_THANKS = re.compile(
+    r"^\W*(thanks?(\s+(you|a\s+lot|so\s+much))?|thank\s+you(\s+(so|very)\s+much)?|thx|ty|cheers|"
+    r"谢谢+|多谢|感谢|谢啦|谢了|辛苦了|好的|明白了|懂了|ok(ay)?|got\s+it)"
+    r"(\s*(courseta|你|您|老师|助教|呀|啊|哈|啦|!|！))*[\W_]*$", re.I)
+
+
+def small_talk(question: str) -> str | None:
+    """``"greeting"`` or ``"thanks"`` when the whole message is one (a phrase of prompts/agent.yaml
+    answers it: nothing in the notes is about "hi"), else None."""
+    if _GREETING.match(question):
+        return "greeting"
+    if _THANKS.match(question):
+        return "thanks"
+    return None
 
 
 def route(question: str) -> str:

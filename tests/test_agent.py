@@ -18,6 +18,7 @@ from tests.fakes import FakeRetriever, RecordingWriter, ScriptedToolModel, scrip
 from tests.fakes import course_agent as _agent
 
 REPO = Path(__file__).resolve().parent.parent
+QUOTES = StaticBackend(None, name="quotes", prefers_quotes=True)
 
 
 def test_tool_calling_model_drives_the_tools_and_citations_are_verified(course):
@@ -124,6 +125,39 @@ def test_a_question_naming_a_model_the_notes_never_mention_is_declined_and_the_a
     for question in ("GPT3 的参数量是多少？", "How many parameters does GPT 3 have?", "When is HW2 of Week 3 due?"):
         answered = _agent(course).ask(question)
         assert "never mention" not in answered.answer and "没有提到" not in answered.answer, question
+
+
+def test_a_model_the_notes_mention_but_none_of_the_passages_found_is_declined_and_named():
+    # the notes name GPT-2 once, elsewhere; the passage found is GPT-3's: quoting it would answer
+    # "What context window did GPT-2 use?" with GPT-3's 2048 (dev3's d3-oo06 before the check)
+    from settings import AgentSettings
+
+    notes = FakeRetriever(["GPT-2 是 OpenAI 在 2019 年发布的模型。", "GPT-3 的上下文窗口长度 n 是 2048。 上下文窗口 越长 越好。"])
+    question = "GPT-2 的上下文窗口长度是多少？"
+    one = TurnOptions(k=1, grounded_only=True, homework_integrity=True)
+    assert notes.search(question, 1)[0].chunk.id == "fake2"  # the other model's passage comes first
+    result = Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=one)
+    assert result.refused and result.answer.startswith("找到的段落中没有提到 `GPT-2`。")
+    # found among the passages, or a course code the passages need not name: answered as before
+    both = TurnOptions(k=2, grounded_only=True, homework_integrity=True)
+    assert not Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=both).refused
+    off = Agent(notes, QUOTES, AgentSettings(answer_mode="extract", relevance_named_terms=False))
+    assert "没有提到" not in off.ask(question, options=one).answer
+
+
+@pytest.mark.parametrize("message, starts", [("hi", "Hello! I'm CourseTA"), ("Hello there!", "Hello! I'm CourseTA"),
+                                              ("你好！", "你好！我是 CourseTA"), ("Thanks!", "You're welcome"),
+                                              ("谢谢老师", "不客气")])
+def test_a_greeting_or_thanks_gets_one_sentence_not_quotes(course, message, starts):
+    # "hi" was answered with quotes: e5 puts a short string close to every passage
+    result = _agent(course).ask(message)
+    assert result.answer.startswith(starts) and not result.passages and not result.tool_calls
+    assert not result.refused and result.citations == []
+
+
+def test_a_question_after_a_greeting_is_answered_as_a_question(course):
+    result = _agent(course).ask("Hi, 采样时的温度参数 T 起什么作用？")
+    assert not result.refused and any("温度" in p.text for p in result.passages)
 
 
 def test_homework_requests_get_explanations_and_readings_not_solutions(course):

@@ -603,6 +603,22 @@ def test_meaning_covers_a_paraphrase_that_shares_no_words_only_with_a_multilingu
     assert not is_covered(hits, "Who won the cup?", None, CONCEPT_GUARD, Semantics(ConceptEmbedder()))
 
 
+def test_a_question_asking_for_a_number_needs_a_close_sentence_holding_one():
+    # "xAI 是哪一年成立的？" (dev3 d3-oo01) was covered by passages close as a whole, with no dated
+    # sentence near the question; a number asked must find a sentence holding one near it
+    retriever = ConceptRetriever(["温度参数控制采样的随机性。", "香农在1948年提出了信息论。"])
+    hits = [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in retriever.chunks]
+    sem = Semantics(ConceptEmbedder())
+    asked = "温度参数控制的随机性有多少？"  # the only sentence with a number is Shannon's
+    assert is_covered(hits, asked, None, CONCEPT_GUARD.model_copy(update={"relevance_number_check": False}), sem)
+    assert not is_covered(hits, asked, None, CONCEPT_GUARD, sem)
+    assert is_covered(hits, "温度参数控制什么？", None, CONCEPT_GUARD, sem)  # no number asked
+    assert is_covered(hits, "香农在哪一年提出了信息论？", None, CONCEPT_GUARD, sem)  # 1948, close by
+    # an English question whose Chinese translation is close to the dated sentence is covered by it
+    english = "In which year was information theory introduced by Shannon?"
+    assert is_covered(hits, english, None, CONCEPT_GUARD, sem, translation="香农在哪一年提出了信息论？")
+
+
 def test_the_scope_guard_thresholds_are_the_embedders_own_unless_set():
     from agent.relevance import CALIBRATED, WORDS_ONLY, calibration
 
