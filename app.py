@@ -18,11 +18,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from agent.core import MAX_QUESTION_CHARS, Agent  # noqa: E402
-from agent.events import Done, Replace, Status, Token  # noqa: E402
+from agent.events import Replace, Status, Token  # noqa: E402
 from agent.options import TurnOptions  # noqa: E402
 from common.errors import CourseTAError  # noqa: E402
 from retrieval.store import current_index_dir  # noqa: E402
 from settings import get_settings  # noqa: E402
+from ui.answer_jobs import AnswerJob, JobBoard  # noqa: E402
 from ui.answer_log import AnswerLog, answer_log_path  # noqa: E402
 from ui.auth import resolve_role, sign_out_button  # noqa: E402
 from ui.conversations import (  # noqa: E402
@@ -59,6 +60,19 @@ def conversation_store(path: str, keep_days: float) -> ConversationStore:
     return ConversationStore(path, keep_days)
 
 
+@st.cache_resource
+def job_board() -> JobBoard:
+    """The answers being computed in this process, by conversation (a reload follows its chat's)."""
+    return JobBoard()
+
+
+def store_failed(what: str, exc: StoreError) -> str:
+    """Log a store failure; the one sentence the page shows (the store's own message may name files:
+    it goes to the log only)."""
+    log.warning("%s failed: %s", what, exc, exc_info=exc.__cause__)
+    return f"Could not save or load {what}; your answers stay on this page, but may not be kept after a reload."
+
+
 def stored(what: str, work, default=None):
     """Run a store call; when the store fails, warn in one sentence (details to the log) and go on.
 
@@ -67,12 +81,21 @@ def stored(what: str, work, default=None):
     try:
         return work()
     except StoreError as exc:
-        log.warning("%s failed: %s", what, exc, exc_info=exc.__cause__)
         # shown at the top of the next run too (the page reruns right after an answer)
-        # one fixed sentence: the store's own message may name files; it goes to the log only
-        st.session_state.store_warning = (f"Could not save or load {what}; your answers stay on this page, "
-                                          "but may not be kept after a reload.")
+        st.session_state.store_warning = store_failed(what, exc)
         return default
+
+
+def load_conversation(settings, cid: str) -> list[ChatMessage] | None:
+    """The stored chat ``cid`` (None: none, or the store failed); a question stored while it was being
+    answered (``pending``) is taken out and kept as the session's ``interrupted`` question."""
+    restored = stored("this conversation", lambda: conversation_store(
+        str(conversations_path(settings)), settings.app.conversation_days).load(cid))
+    if restored is not None:
+        pending = [m.content for m in restored if m.pending]
+        st.session_state.interrupted = pending[-1] if pending else None
+        restored = [m for m in restored if not m.pending]
+    return restored
 
 
 def restore_conversation(settings) -> list[ChatMessage]:
@@ -81,8 +104,7 @@ def restore_conversation(settings) -> list[ChatMessage]:
         cid = st.query_params.get("c")
         restored = None
         if settings.app.keep_conversations and valid_conversation_id(cid):
-            restored = stored("this conversation", lambda: conversation_store(
-                str(conversations_path(settings)), settings.app.conversation_days).load(cid))
+            restored = load_conversation(settings, cid)
         if restored is None:
             cid = new_conversation_id()
         st.session_state.messages, st.session_state.conversation_id = restored or [], cid
@@ -142,7 +164,7 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
         if st.button("Clear chat", help="Start a new conversation (a new link; the old one still opens the old chat)."):
             st.session_state.messages, st.session_state.conversation_id = [], new_conversation_id()
             st.session_state.read_only = False
-            st.session_state.unanswered = []
+            st.session_state.unanswered, st.session_state.job, st.session_state.interrupted = [], None, None
             st.rerun()
         messages = st.session_state.get("messages", [])
         st.download_button("Export Markdown", conversation_markdown(messages), "courseta-chat.md", "text/markdown")
@@ -155,19 +177,66 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
 MAX_WAITING = 3  # questions a session may have waiting for an answer
 
 
-def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options: TurnOptions, settings) -> None:
-    """Stream the answer to ``question`` under the chat; the question and its answer join the chat (and
-    the stores) together, once the answer is complete."""
+def start_answer(question: str, messages: list[ChatMessage], agent: Agent, options: TurnOptions, settings) -> AnswerJob:
+    """Answer ``question`` in a job of its own (ui/answer_jobs.py). The question is stored at once,
+    marked pending, so that a reload finds it; when the answer is complete the job adds both to the
+    chat (``messages``) and the stores, whether or not a page still follows it."""
     history = [{"role": m.role, "content": m.content} for m in messages]
+    cid = st.session_state.get("conversation_id")
+    keep = bool(settings.app.keep_conversations and cid and not st.session_state.get("read_only"))
+    chats = stored("this conversation", lambda: conversation_store(
+        str(conversations_path(settings)), settings.app.conversation_days)) if keep else None
+    answers = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings)))) \
+        if settings.app.log_answers else None
+    if chats is not None:
+        asked = ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8], pending=True)
+        stored("this conversation", lambda: chats.save(cid, [*messages, asked]))
+
+    def on_done(job: AnswerJob) -> None:  # in the job's thread: no st.* calls here
+        log_id = None
+        if answers is not None:
+            try:
+                log_id = answers.record(job.answer)
+            except StoreError as exc:
+                job.warnings.append(store_failed("the answer to the log", exc))
+        messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
+        messages.append(ChatMessage(role="assistant", content=job.answer.answer, id=uuid.uuid4().hex[:8],
+                                    answer=job.answer, log_id=log_id))
+        if chats is not None:
+            try:
+                chats.save(cid, messages)
+            except StoreError as exc:
+                job.warnings.append(store_failed("this conversation", exc))
+
+    job = AnswerJob(question, lambda: agent.stream(question, history, options), on_done)
+    if cid:
+        job_board().put(cid, job)
+    job.start()
+    return job
+
+
+def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options: TurnOptions, settings) -> None:
+    """Answer ``question`` and follow the answer under the chat; a run that was stopped (the next
+    question came) follows its job again instead of starting another."""
+    job = st.session_state.get("job")
+    if job is None or job.question != question or job.error is not None:
+        job = st.session_state.job = start_answer(question, messages, agent, options, settings)
+    follow_answer(job, options)
+    st.session_state.job = None
+    if job.warnings:
+        st.session_state.store_warning = job.warnings[-1]
+
+
+def follow_answer(job: AnswerJob, options: TurnOptions) -> None:
+    """Draw the question and stream its job's answer, from its first event (the job adds both to the chat)."""
     with st.chat_message("user"):
-        st.markdown(md_escape(question))
+        st.markdown(md_escape(job.question))
     with st.chat_message("assistant"):
-        holder = {}
         status = st.status("searching the course materials…", expanded=options.office_hours)
 
         def tokens():
             started, step = time.perf_counter(), 0
-            for event in agent.stream(question, history, options):
+            for event in job.follow():
                 if isinstance(event, Status):
                     step += 1
                     status.update(label=md_escape(event.text, line_breaks=False))
@@ -176,18 +245,33 @@ def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options
                     yield md_text(event.text)
                 elif isinstance(event, Replace):
                     yield "\n\n---\n\n" + md_text(event.text)
-                elif isinstance(event, Done):
-                    holder["answer"] = event.answer
 
         st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
         status.update(label="done", state="complete")
-        answer = holder["answer"]
-    log_id = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings))).record(answer)) \
-        if settings.app.log_answers else None
-    messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
-    messages.append(ChatMessage(role="assistant", content=answer.answer, id=uuid.uuid4().hex[:8], answer=answer,
-                                log_id=log_id))
-    keep_conversation(settings)
+
+
+def interrupted_question(settings, options: TurnOptions) -> str | None:
+    """A question this chat's link was stored with while it was being answered (the page was reloaded
+    meanwhile, or the app stopped): follow its answer when this process is still computing it (then
+    show the chat as stored), else offer to ask it again. Returns the question when asked again."""
+    question, cid = st.session_state.get("interrupted"), st.session_state.get("conversation_id")
+    if not question:
+        return None
+    job = job_board().get(cid)  # running, or finished since this page loaded the chat
+    if job is not None and job.question == question and job.error is None:
+        try:
+            follow_answer(job, options)
+        except Exception:  # noqa: BLE001 - its error was logged by the job; offered again below on the rerun
+            pass
+        st.session_state.messages = load_conversation(settings, cid) or st.session_state.messages
+        st.rerun()
+    with st.chat_message("user"):
+        st.markdown(md_escape(question))
+        st.caption("Not answered: the page was reloaded or the app stopped while this question was being answered.")
+        if st.button("Ask it again", key="ask_again"):
+            st.session_state.interrupted = None
+            return question
+    return None
 
 
 def main() -> None:
@@ -221,6 +305,10 @@ def main() -> None:
         st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
                     unsafe_allow_html=True)
     question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？", max_chars=MAX_QUESTION_CHARS)
+    if question:  # a new question: the interrupted one is left as it is (still in the chat's link)
+        st.session_state.interrupted = None
+    else:
+        question = interrupted_question(settings, options)
     pending = st.session_state.get("pending_demo")
     if question and options.office_hours:
         code = agent.demo_code(question, options)

