@@ -299,6 +299,7 @@ def main() -> None:
                 st.markdown(md_escape(message.content))
             else:
                 show_answer(message, on_feedback=None if st.session_state.get("read_only") else save_feedback,
+                            details=st.session_state.get("role") == "ta",
                             expand_trace=options.office_hours)
 
     if options.office_hours:

@@ -135,13 +135,17 @@ class Agent:
 
     def _after_model_error(self, turn: Turn) -> Iterator[Event]:
         """The model failed (server down, killed mid-answer, timed out). What was shown stays shown;
-        when nothing was, the passages already found are quoted, so the answer is still grounded;
+        when nothing was, the passages already found are quoted, so the answer is still grounded
+        (a tool-calling model that failed before its first search: the question's own search);
         with no passages, the answer is the error sentence."""
         if turn.answer.strip():
             return
         parts = self._parts
+        if not turn.hits and turn.mode not in ("refusal", "code", "homework"):
+            for hit in parts.retriever.search(turn.query, turn.options.k):
+                turn.number_of(hit)
         if not turn.hits or turn.mode in ("refusal", "code", "homework"):
-            turn.answer = turn.error
+            turn.answer = phrase("model_failed", turn.language)  # the details (a server's address) stay in .error
         elif turn.options.grounded_only and not parts.covered(turn.hits, turn):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
             turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms, turn.absent_terms)

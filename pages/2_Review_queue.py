@@ -45,4 +45,4 @@ if rows:
     logged = log.get(chosen)
     st.markdown(f"**Question:** {md_escape(logged.answer.question)}")
     with st.container(border=True):
-        show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}", answer=logged.answer))
+        show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}", answer=logged.answer), details=True)

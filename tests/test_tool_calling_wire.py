@@ -189,6 +189,23 @@ def test_a_server_error_in_the_last_round_is_one_sentence_and_the_passages_are_q
     assert answer.mode == "extract" and answer.citations
 
 
+def test_a_server_that_is_down_still_gets_the_passages_quoted(course):
+    # nothing listens there: the first request fails before any tool call, and the answer was the
+    # error sentence alone (with the server's address), no passage
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    down = course_agent(course, llm="openai:scripted", llm_base_url=f"http://127.0.0.1:{closed}/v1", llm_api_key="x",
+                        llm_timeout_s=5, agent_strategy="tools")
+    answer = down.ask(QUESTION)
+    assert answer.error and "cannot reach" in answer.error and not answer.tool_calls
+    assert answer.mode == "extract" and answer.citations and "温度" in answer.answer
+    declined = down.ask("Who won the 2018 World Cup?")
+    assert declined.refused and "do not cover" in declined.answer
+
+
 def test_the_model_cannot_widen_k(course, scripted):
     server = scripted([{"tool_calls": [("search_course", '{"query": "温度 控制 生成 变异量", "k": 100000}')]},
                        {"tool_calls": [("search_course", '{"query": "温度 采样", "k": -3}')]},

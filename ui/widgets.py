@@ -93,13 +93,15 @@ def show_trace(answer: Answer, expanded: bool) -> None:
             st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(steps, start=1)))
 
 
-def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = False) -> None:
-    """An answer as the student saw it: linked [n], code results, sources with verdicts, the tool trace."""
+def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = False, details: bool = False) -> None:
+    """An answer as the student saw it: linked [n], code results, sources with verdicts, the tool trace.
+    ``details`` (TAs): a model's failure as it was (it may name the model server's address); others
+    get one sentence saying what the answer is made of."""
     answer = message.answer
     anchor = message.id
     show_trace(answer, expand_trace)
     if answer.error:
-        st.error(md_escape(answer.error))
+        st.error(md_escape(answer.error if details else phrase("model_failed_note", answer.language)))
     st.markdown(link_markers(answer.answer, anchor))
     show_untranslated(answer)
     show_code_runs(answer)
