@@ -88,11 +88,11 @@ def stored(what: str, work, default=None):
 
 def load_conversation(settings, cid: str) -> list[ChatMessage] | None:
     """The stored chat ``cid`` (None: none, or the store failed); a question stored while it was being
-    answered (``pending``) is taken out and kept as the session's ``interrupted`` question."""
+    answered (``pending``; its id is its job's) is taken out and kept as the session's ``interrupted``."""
     restored = stored("this conversation", lambda: conversation_store(
         str(conversations_path(settings)), settings.app.conversation_days).load(cid))
     if restored is not None:
-        pending = [m.content for m in restored if m.pending]
+        pending = [m for m in restored if m.pending]
         st.session_state.interrupted = pending[-1] if pending else None
         restored = [m for m in restored if not m.pending]
     return restored
@@ -128,12 +128,19 @@ def fork_if_read_only(messages: list[ChatMessage]) -> list[ChatMessage]:
 
 
 def keep_conversation(settings) -> None:
+    """Save the session's chat (feedback changed it); the question its job is answering stays stored
+    as pending until the job stores its answer (both save under the conversation's lock)."""
     if st.session_state.get("read_only"):
         return
-    if settings.app.keep_conversations and st.session_state.get("conversation_id"):
-        stored("this conversation", lambda: conversation_store(
-            str(conversations_path(settings)), settings.app.conversation_days).save(
-                st.session_state.conversation_id, st.session_state.messages))
+    cid = st.session_state.get("conversation_id")
+    if settings.app.keep_conversations and cid:
+        job = st.session_state.get("job")
+        with job_board().save_lock(cid):
+            waiting = [job.pending] if job is not None and job.pending is not None and not job.stored \
+                and not job.finished else []
+            stored("this conversation", lambda: conversation_store(
+                str(conversations_path(settings)), settings.app.conversation_days).save(
+                    cid, [*st.session_state.messages, *waiting]))
 
 
 def save_feedback(message: ChatMessage) -> None:
@@ -164,6 +171,8 @@ def sidebar(settings, agent: Agent) -> TurnOptions:
         if st.button("Clear chat", help="Start a new conversation (a new link; the old one still opens the old chat)."):
             st.session_state.messages, st.session_state.conversation_id = [], new_conversation_id()
             st.session_state.read_only = False
+            if job := st.session_state.get("job"):
+                job.cancel()  # the chat it answers is left: its question stays "not answered" there
             st.session_state.unanswered, st.session_state.job, st.session_state.interrupted = [], None, None
             st.rerun()
         messages = st.session_state.get("messages", [])
@@ -188,9 +197,7 @@ def start_answer(question: str, messages: list[ChatMessage], agent: Agent, optio
         str(conversations_path(settings)), settings.app.conversation_days)) if keep else None
     answers = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings)))) \
         if settings.app.log_answers else None
-    if chats is not None:
-        asked = ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8], pending=True)
-        stored("this conversation", lambda: chats.save(cid, [*messages, asked]))
+    board = job_board()
 
     def on_done(job: AnswerJob) -> None:  # in the job's thread: no st.* calls here
         log_id = None
@@ -199,18 +206,25 @@ def start_answer(question: str, messages: list[ChatMessage], agent: Agent, optio
                 log_id = answers.record(job.answer)
             except StoreError as exc:
                 job.warnings.append(store_failed("the answer to the log", exc))
-        messages.append(ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]))
-        messages.append(ChatMessage(role="assistant", content=job.answer.answer, id=uuid.uuid4().hex[:8],
-                                    answer=job.answer, log_id=log_id))
-        if chats is not None:
-            try:
-                chats.save(cid, messages)
-            except StoreError as exc:
-                job.warnings.append(store_failed("this conversation", exc))
+        job.added = [ChatMessage(role="user", content=question, id=uuid.uuid4().hex[:8]),
+                     ChatMessage(role="assistant", content=job.answer.answer, id=uuid.uuid4().hex[:8],
+                                 answer=job.answer, log_id=log_id)]
+        with board.save_lock(cid or ""):
+            messages.extend(job.added)
+            job.stored = True  # under the lock: a page saving now stores the answer, not the pending question
+            if chats is not None:
+                try:
+                    chats.save(cid, messages)
+                except StoreError as exc:
+                    job.warnings.append(store_failed("this conversation", exc))
 
     job = AnswerJob(question, lambda: agent.stream(question, history, options), on_done)
+    if chats is not None:
+        job.pending = ChatMessage(role="user", content=question, id=job.id, pending=True)
+        with board.save_lock(cid):
+            stored("this conversation", lambda: chats.save(cid, [*messages, job.pending]))
     if cid:
-        job_board().put(cid, job)
+        board.put(cid, job)
     job.start()
     return job
 
@@ -219,9 +233,10 @@ def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options
     """Answer ``question`` and follow the answer under the chat; a run that was stopped (the next
     question came) follows its job again instead of starting another."""
     job = st.session_state.get("job")
-    if job is None or job.question != question or job.error is not None:
+    if job is None or job.question != question or job.error is not None or job.cancelled.is_set():
         job = st.session_state.job = start_answer(question, messages, agent, options, settings)
-    follow_answer(job, options)
+    if not job.stored:  # stored already (the run stopped after its end): the chat above shows it
+        follow_answer(job, options)
     st.session_state.job = None
     if job.warnings:
         st.session_state.store_warning = job.warnings[-1]
@@ -254,23 +269,32 @@ def interrupted_question(settings, options: TurnOptions) -> str | None:
     """A question this chat's link was stored with while it was being answered (the page was reloaded
     meanwhile, or the app stopped): follow its answer when this process is still computing it (then
     show the chat as stored), else offer to ask it again. Returns the question when asked again."""
-    question, cid = st.session_state.get("interrupted"), st.session_state.get("conversation_id")
-    if not question:
+    pending, cid = st.session_state.get("interrupted"), st.session_state.get("conversation_id")
+    if pending is None:
         return None
     job = job_board().get(cid)  # running, or finished since this page loaded the chat
-    if job is not None and job.question == question and job.error is None:
+    if job is not None and job.id == pending.id and job.error is None and not job.cancelled.is_set():
         try:
             follow_answer(job, options)
-        except Exception:  # noqa: BLE001 - its error was logged by the job; offered again below on the rerun
+        except Exception:  # noqa: BLE001 - the job logged it; the question is offered again below
             pass
-        st.session_state.messages = load_conversation(settings, cid) or st.session_state.messages
-        st.rerun()
+        if job.stored:
+            current = st.session_state.messages
+            restored = load_conversation(settings, cid)
+            interrupted = st.session_state.get("interrupted")
+            if restored is None or (interrupted is not None and interrupted.id == job.id):
+                # the job could not store its answer (a store error): show it from the job itself
+                restored = [*(restored if restored is not None else current), *job.added]
+            st.session_state.interrupted = None
+            st.session_state.messages = restored
+            st.rerun()
     with st.chat_message("user"):
-        st.markdown(md_escape(question))
-        st.caption("Not answered: the page was reloaded or the app stopped while this question was being answered.")
+        st.markdown(md_escape(pending.content))
+        st.caption("Not answered: its answer was interrupted (the page was reloaded, the app restarted or the "
+                   "answer failed).")
         if st.button("Ask it again", key="ask_again"):
             st.session_state.interrupted = None
-            return question
+            return pending.content
     return None
 
 
@@ -328,7 +352,8 @@ def main() -> None:
     unanswered = st.session_state.setdefault("unanswered", [])
     if question:
         unanswered.append(question)
-        del unanswered[:-MAX_WAITING]
+        if len(unanswered) > MAX_WAITING:  # the newest wait; the first is kept: its answer may be running
+            del unanswered[1:len(unanswered) - MAX_WAITING + 1]
     if not unanswered:
         return
     messages = fork_if_read_only(messages)

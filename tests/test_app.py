@@ -482,30 +482,39 @@ def _stored_chats(tmp_path):
         return db.execute("SELECT id, messages FROM conversations").fetchall()
 
 
+def _held_back(monkeypatch, only_after: int = 0):
+    """Agent.stream with its Done held back until the returned event is set (statuses meanwhile, so
+    a stopped page's run ends); the first ``only_after`` answers are not held."""
+    import threading
+    import time
+
+    from agent.core import Agent
+    from agent.events import Done, Status
+
+    finish, answer, count = threading.Event(), Agent.stream, []
+
+    def slow(self, question, history=(), options=None):
+        count.append(question)
+        for event in answer(self, question, history, options):
+            while isinstance(event, Done) and len(count) > only_after and not finish.is_set():
+                yield Status("still writing…")
+                time.sleep(0.2)
+            yield event
+
+    monkeypatch.setattr(Agent, "stream", slow)
+    return finish
+
+
 def test_a_reload_during_an_answer_follows_it_and_the_answer_is_kept(app_env, tmp_path, monkeypatch):
     """A reload stopped the page's run and the answer with it (a review's case). The answer is now
     computed in a job of its own: the stopped page's answer is still stored, and the reloaded page
     (the chat's link) follows it as it finishes."""
     import json
     import threading
-    import time
 
     import streamlit as st
 
-    from agent.core import Agent
-    from agent.events import Done, Status
-
-    finish = threading.Event()
-    answer = Agent.stream
-
-    def slow(self, question, history=(), options=None):  # the answer, held back until `finish`
-        for event in answer(self, question, history, options):
-            while isinstance(event, Done) and not finish.is_set():
-                yield Status("still writing…")
-                time.sleep(0.2)
-            yield event
-
-    monkeypatch.setattr(Agent, "stream", slow)
+    finish = _held_back(monkeypatch)
     st.cache_resource.clear()
     first = _app()
     first.chat_input[0].set_value("温度参数T有什么作用？")
@@ -545,3 +554,94 @@ def test_a_question_the_app_stopped_answering_can_be_asked_again(app_env, tmp_pa
     assert [m.role for m in at.session_state["messages"]] == ["user", "assistant"]
     assert "温度" in " ".join(m.value for m in at.chat_message[1].markdown)
     assert _cid(at) != cid  # answered in a chat of its own; the link's chat stays as it was
+
+
+def test_feedback_given_during_an_answer_keeps_its_question_pending_in_the_link(app_env, tmp_path, monkeypatch):
+    """Feedback saves the chat; it saved it without the question being answered, so a reload then
+    neither showed nor followed that answer (a review's case)."""
+    import json
+    import threading
+
+    import streamlit as st
+
+    finish = _held_back(monkeypatch, only_after=1)
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    at.chat_input[0].set_value("香农在哪一年提出了熵？")
+    with pytest.raises(RuntimeError, match="timed out"):
+        at.run(timeout=4)
+    at.chat_message[1].get("feedback")[0].set_value(0)  # 👎 on the first answer, while the second is written
+    with pytest.raises(RuntimeError, match="timed out"):
+        at.run(timeout=4)
+    [(cid, raw)] = _stored_chats(tmp_path)
+    saved = json.loads(raw)
+    assert [(m["role"], m["pending"]) for m in saved] == [("user", False), ("assistant", False), ("user", True)]
+    assert saved[1]["feedback"] is False
+    threading.Timer(2.0, finish.set).start()
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    again.query_params["c"] = cid
+    again.run()
+    assert not again.exception and len(again.chat_message) == 4
+    [(_, raw)] = _stored_chats(tmp_path)
+    saved = json.loads(raw)
+    assert [m["pending"] for m in saved] == [False] * 4 and saved[1]["feedback"] is False
+
+
+def test_an_answer_that_could_not_be_stored_is_shown_once_to_the_reloaded_page(app_env, tmp_path, monkeypatch):
+    """The job's save failed, so the link still held the question as pending: the reloaded page
+    followed the finished job, reloaded the chat and reran, again and again (a review's case)."""
+    import threading
+
+    import streamlit as st
+
+    from ui.conversations import ConversationStore
+
+    finish = _held_back(monkeypatch)
+    st.cache_resource.clear()
+    first = _app()
+    first.chat_input[0].set_value("温度参数T有什么作用？")
+    with pytest.raises(RuntimeError, match="timed out"):
+        first.run(timeout=4)
+    [(cid, _)] = _stored_chats(tmp_path)
+    save, loads = ConversationStore.save, []
+    in_job = lambda: threading.current_thread().name == "answer-job"
+
+    def failing(self, *args, **kwargs):
+        if in_job():
+            from ui.sqlite_store import StoreError
+            raise StoreError("the conversation store could not be written (it is busy)")
+        return save(self, *args, **kwargs)
+
+    load = ConversationStore.load
+    monkeypatch.setattr(ConversationStore, "save", failing)
+    monkeypatch.setattr(ConversationStore, "load", lambda self, c: loads.append(c) or load(self, c))
+    threading.Timer(2.0, finish.set).start()
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    again.query_params["c"] = cid
+    again.run(timeout=30)
+    assert not again.exception and len(loads) <= 3
+    assert len(again.chat_message) == 2 and "温度" in " ".join(m.value for m in again.chat_message[1].markdown)
+    assert not any("Not answered" in c.value for c in again.caption)
+
+
+def test_clear_chat_stops_the_answer_it_leaves(app_env, tmp_path, monkeypatch):
+    """Each answer runs to its end whatever the page does; Clear chat during one left it running, so
+    a student could keep any number running (a review's case): it is stopped now."""
+    import threading
+    import time
+
+    import streamlit as st
+
+    _held_back(monkeypatch)  # never finishes by itself
+    st.cache_resource.clear()
+    at = _app()
+    for i in range(3):
+        at.chat_input[0].set_value(f"温度参数T有什么作用？{i}")
+        with pytest.raises(RuntimeError, match="timed out"):
+            at.run(timeout=3)
+        [b for b in at.sidebar.button if b.label == "Clear chat"][0].click().run(timeout=30)
+    deadline = time.time() + 10
+    while any(t.name == "answer-job" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(t.name == "answer-job" for t in threading.enumerate())
+    assert len(_stored_chats(tmp_path)) == 3  # each left chat keeps its question, shown as not answered

@@ -1,12 +1,13 @@
-"""Answers computed in threads of their own, so that a reload or a closed tab never loses one.
+"""Answers computed in threads of their own, so that a reload never loses one.
 
 Streamlit stops a page's run when the browser reloads it or a new question arrives; an answer
 computed inside that run was lost with it. Here the page starts an :class:`AnswerJob` and only
 follows it: the job runs to its end whatever happens to the page, then stores the question and its
 answer itself (``on_done``). A page that comes back (the same session rerun, or a reload opening
 the chat's link) follows the same job from its first event (:meth:`AnswerJob.follow`), so the
-answer streams on from where it was. The running jobs of the process are kept per conversation on
-a :class:`JobBoard`.
+answer streams on from where it was. The jobs of the process are kept per conversation on a
+:class:`JobBoard`, which also stops the oldest jobs nobody follows when there are too many (a
+student who asks and reloads again and again), and gives each conversation one lock for its saves.
 
 >>> from agent.events import Done, Token
 >>> events = [Token("熵衡量"), Token("不确定性。"), Done("the Answer record")]
@@ -24,6 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
+import zlib
 from typing import Callable, Iterable, Iterator
 
 from agent.events import Done, Event
@@ -31,79 +34,119 @@ from agent.events import Done, Event
 log = logging.getLogger("courseta.app")
 
 
+class AnswerFailed(RuntimeError):
+    """The job's answer raised; the cause is the original exception (logged once, by the job)."""
+
+
 class AnswerJob:
     """``produce`` yields the answer's events (``Agent.stream``); ``on_done(job)`` runs in the job's
     thread once a ``Done`` event came, before followers see the job finished (it stores the answer);
-    it is not called when ``produce`` raises. Followers get every event, then the error if any."""
+    it is not called when ``produce`` raises or the job is cancelled. Followers get every event, then
+    :class:`AnswerFailed` if the answer raised."""
 
     def __init__(self, question: str, produce: Callable[[], Iterable[Event]], on_done: Callable[["AnswerJob"], None]):
+        self.id = uuid.uuid4().hex[:12]
         self.question = question
         self.started = time.time()
         self.events: list[Event] = []
         self.answer = None
         self.error: BaseException | None = None
         self.warnings: list[str] = []  # one sentence each, for the page that follows (on_done adds them)
+        self.stored = False  # on_done finished: the question and its answer are in the chat
+        self.pending = None  # what the page stores in the answer's place until then (app.py: a ChatMessage)
+        self.added: list = []  # what on_done added to the chat (app.py: the question and its answer)
         self.finished = False
+        self.cancelled = threading.Event()
+        self.followers = 0
         self._produce, self._on_done = produce, on_done
         self._changed = threading.Condition()
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="answer-job", daemon=True).start()
 
+    def cancel(self) -> None:
+        """Stop after the current event; the answer is then neither finished nor stored (a local
+        model stops decoding when its stream is closed)."""
+        self.cancelled.set()
+
     def _run(self) -> None:
+        events = iter(())
         try:
-            for event in self._produce():
+            events = iter(self._produce())
+            for event in events:
+                if self.cancelled.is_set():
+                    break
                 with self._changed:
                     self.events.append(event)
                     if isinstance(event, Done):
                         self.answer = event.answer
                     self._changed.notify_all()
-            if self.answer is not None:
+            if self.answer is not None and not self.cancelled.is_set():
                 self._on_done(self)
+                self.stored = True
         except BaseException as exc:  # kept for the followers; the thread itself ends quietly
             log.exception("answering %r failed", self.question[:80])
             self.error = exc
         finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # a cancelled answer's generator stops now, and frees the model
             with self._changed:
                 self.finished = True
                 self._changed.notify_all()
 
     def follow(self) -> Iterator[Event]:
-        """Every event from the first, as they come; raises the job's error at the end, if any."""
-        seen = 0
-        while True:
+        """Every event from the first, as they come; :class:`AnswerFailed` at the end if the answer raised."""
+        with self._changed:
+            self.followers += 1
+        try:
+            seen = 0
+            while True:
+                with self._changed:
+                    while seen >= len(self.events) and not self.finished:
+                        self._changed.wait(1.0)
+                    if seen >= len(self.events):
+                        break
+                    event = self.events[seen]
+                seen += 1
+                yield event
+        finally:  # also when the page following it is stopped (the generator is closed)
             with self._changed:
-                while seen >= len(self.events) and not self.finished:
-                    self._changed.wait(1.0)
-                if seen >= len(self.events):
-                    break
-                event = self.events[seen]
-            seen += 1
-            yield event
+                self.followers -= 1
         if self.error is not None:
-            raise self.error
+            raise AnswerFailed("the answer failed") from self.error
 
 
 class JobBoard:
-    """The process's answer jobs, the latest per conversation id; finished ones are let go when the
-    next job starts.
+    """The process's answer jobs, the latest per conversation id (finished ones are let go when the
+    next job starts); at most ``max_unfollowed`` running jobs that no page follows (the oldest are
+    cancelled first); and a lock per conversation, held around each save of its messages.
 
-    >>> board = JobBoard()
-    >>> job = AnswerJob("q", lambda: iter(()), lambda j: None)
-    >>> board.put("c1", job); board.running("c1") is job, board.running("c2")
+    >>> board = JobBoard(max_unfollowed=1)
+    >>> a, b = (AnswerJob(q, lambda: iter(()), lambda j: None) for q in "ab")
+    >>> board.put("c1", a); board.running("c1") is a, board.running("c2")
     (True, None)
-    >>> job.finished = True; board.running("c1"), board.get("c1") is job
+    >>> board.put("c2", b); a.cancelled.is_set(), b.cancelled.is_set()  # two nobody follows: the older stops
+    (True, False)
+    >>> b.finished = True; board.running("c2"), board.get("c2") is b
     (None, True)
     """
 
-    def __init__(self):
+    def __init__(self, max_unfollowed: int = 4, stripes: int = 64):
+        self.max_unfollowed = max_unfollowed
         self._jobs: dict[str, AnswerJob] = {}
         self._lock = threading.Lock()
+        self._saves = [threading.Lock() for _ in range(stripes)]
 
     def put(self, cid: str, job: AnswerJob) -> None:
         with self._lock:
             self._jobs = {c: j for c, j in self._jobs.items() if not j.finished}
             self._jobs[cid] = job
+            idle = sorted((j for j in self._jobs.values() if not j.followers and not j.cancelled.is_set()),
+                          key=lambda j: j.started)
+        for stale in idle[:max(0, len(idle) - self.max_unfollowed)]:
+            log.info("cancelling an answer nobody follows (%d running unfollowed)", len(idle))
+            stale.cancel()
 
     def get(self, cid: str | None) -> AnswerJob | None:
         with self._lock:
@@ -112,3 +155,7 @@ class JobBoard:
     def running(self, cid: str | None) -> AnswerJob | None:
         job = self.get(cid)
         return job if job is not None and not job.finished else None
+
+    def save_lock(self, cid: str) -> threading.Lock:
+        """The lock every save of conversation ``cid``'s messages holds (a page's and its job's)."""
+        return self._saves[zlib.crc32(cid.encode()) % len(self._saves)]
