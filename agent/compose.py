@@ -45,10 +45,19 @@ class Composer:
     def quote(self, turn: Turn, hits: list[Hit], query_tokens: set[str], intro_key: str | None = "extract_intro",
               semantics=None) -> str:
         """An extractive answer: the sentence(s) of the top passages that best answer the question
-        (by meaning when ``semantics`` — agent/semantic.py — can compare the languages), each cited."""
+        (by meaning when ``semantics`` — agent/semantic.py — can compare the languages), each cited;
+        a list item of the notes keeps one bullet, not two ("- - 语言模型是…" drew an empty list item).
+
+        >>> from agent.options import TurnOptions
+        >>> from retrieval.types import Chunk
+        >>> hit = Hit(Chunk("c1", "a.md", "讲义", "- 语言模型是序列的概率分布。", [], None, 0, 16, "zh"), 1.0, {})
+        >>> turn = Turn(question="语言模型是什么？", query="语言模型是什么？", language="zh", options=TurnOptions())
+        >>> print(Composer(quote_chars=600, extract_passages=3).quote(turn, [hit], {"语言模型"}, intro_key=None))
+        - 语言模型是序列的概率分布。 [1]
+        """
         lines = [phrase(intro_key, turn.language)] if intro_key else []
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
-            text = " ".join(" ".join(sentences).split())
+            text = _BULLET.sub("", " ".join(" ".join(sentences).split()))
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
         return "\n".join(lines)
