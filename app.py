@@ -235,9 +235,12 @@ def answer_one(question: str, messages: list[ChatMessage], agent: Agent, options
     job = st.session_state.get("job")
     if job is None or job.question != question or job.error is not None or job.cancelled.is_set():
         job = st.session_state.job = start_answer(question, messages, agent, options, settings)
+    job.touch()
     if not job.stored:  # stored already (the run stopped after its end): the chat above shows it
         follow_answer(job, options)
     st.session_state.job = None
+    if job.cancelled.is_set() and not job.stored:  # the board stopped it (see ui/answer_jobs.JobBoard)
+        st.session_state.store_warning = "Your question's answer was stopped while the app was busy; please ask it again."
     if job.warnings:
         st.session_state.store_warning = job.warnings[-1]
 
@@ -274,6 +277,7 @@ def interrupted_question(settings, options: TurnOptions) -> str | None:
         return None
     job = job_board().get(cid)  # running, or finished since this page loaded the chat
     if job is not None and job.id == pending.id and job.error is None and not job.cancelled.is_set():
+        job.touch()
         try:
             follow_answer(job, options)
         except Exception:  # noqa: BLE001 - the job logged it; the question is offered again below

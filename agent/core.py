@@ -22,6 +22,7 @@ own :class:`agent.turn.Turn`, so concurrent questions cannot see each other's op
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator, Sequence
 
@@ -42,6 +43,7 @@ from agent.prompts import phrase
 from agent.turn import Turn
 from common.text import detect_language, tokenize
 
+log = logging.getLogger("courseta.agent")
 MAX_QUESTION_CHARS = 4000  # a question is a few sentences; 19,000 characters cost 70 s of translation
 
 
@@ -142,8 +144,11 @@ class Agent:
             return
         parts = self._parts
         if not turn.hits and turn.mode not in ("refusal", "code", "homework"):
-            for hit in parts.retriever.search(turn.query, turn.options.k):
-                turn.number_of(hit)
+            try:
+                for hit in parts.retriever.search(turn.query, turn.options.k):
+                    turn.number_of(hit)
+            except Exception:  # noqa: BLE001 - the model's failure is the answer's; this one goes to the log
+                log.warning("the search after a model failure failed too", exc_info=True)
         if not turn.hits or turn.mode in ("refusal", "code", "homework"):
             turn.answer = phrase("model_failed", turn.language)  # the details (a server's address) stay in .error
         elif turn.options.grounded_only and not parts.covered(turn.hits, turn):

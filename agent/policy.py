@@ -8,8 +8,8 @@
 True
 >>> standalone_query("那1951年呢？", ["香农在1948年提出了什么？"])
 '香农在1948年提出了什么？ 那1951年呢？'
->>> small_talk("Hi there!"), small_talk("谢谢！"), small_talk("Hi, what is entropy?")
-('greeting', 'thanks', None)
+>>> small_talk("Hi there!"), small_talk("谢谢！"), small_talk("Hi, what is entropy?"), small_talk("okay?")
+('greeting', 'thanks', None, None)
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def small_talk(question: str) -> str | None:
     answers it: nothing in the notes is about "hi"), else None."""
     if _GREETING.match(question):
         return "greeting"
-    if _THANKS.match(question):
+    if _THANKS.match(question) and not question.rstrip().endswith(("?", "？")):  # "okay?" is a question
         return "thanks"
     return None
 

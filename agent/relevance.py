@@ -39,10 +39,12 @@ from typing import NamedTuple
 from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
-_COURSE_CODE = re.compile(r"^[A-Za-z]{2,}[\s-]?\d{3,}$")  # CS2916: its passages need not name the course
-_ASKS_NUMBER = re.compile(r"多少|几[个位天年周次种章篇家小分人门]|哪一?年|\bhow (?:many|much|long|large)\b"
-                          r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy)\b|\bsize\b", re.I)
-_HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]")
+COURSE_CODE = re.compile(r"^[A-Za-z]{2,}[\s-]?\d{3,}$")  # CS2916: its passages need not name the course
+# a quantity or a year asked ("哪几个步骤" asks for a list; "batch size" names a setting)
+_ASKS_NUMBER = re.compile(r"多少|(?<!哪)几[个位天年周次章篇家小分人门]|哪一?年|\bhow (?:many|much|long|large)\b"
+                          r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy)\b", re.I)
+# a digit, or a Chinese numeral that counts (一个 / 一种 mostly mean "a")
+_HAS_NUMBER = re.compile(r"\d|[二三四五六七八九两][个位天年周次种章篇家小分人门倍]|[十百千万亿]")
 
 
 def coverage(query: str, passages: list[str], glossary=None) -> float:
@@ -99,7 +101,7 @@ def absent_terms(query: str, passages: list[str], vocabulary) -> tuple[str, ...]
     if vocabulary is None:
         return ()
     found = term_forms(" ".join(passages))
-    return tuple(t for t in named_terms(query) if not _COURSE_CODE.match(t)
+    return tuple(t for t in named_terms(query) if not COURSE_CODE.match(t)
                  and mentions(vocabulary, t) and not mentions(found, t))
 
 
@@ -108,6 +110,8 @@ def asks_for_number(question: str) -> bool:
 
     >>> [asks_for_number(q) for q in ("GPT-3 有多少参数？", "哪一年提出的？", "How many moons?", "What is entropy?", "熵是什么？")]
     [True, True, True, False, False]
+    >>> [asks_for_number(q) for q in ("Transformer 有哪几个主要组成部分？", "Why does batch size matter?")]
+    [False, False]
     """
     return bool(_ASKS_NUMBER.search(question))
 

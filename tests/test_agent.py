@@ -14,6 +14,7 @@ from agent.llm import StaticBackend, get_chat_model
 from agent.options import TurnOptions
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
+from retrieval.types import Hit
 from tests.fakes import FakeRetriever, RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
 from tests.fakes import course_agent as _agent
 
@@ -127,22 +128,27 @@ def test_a_question_naming_a_model_the_notes_never_mention_is_declined_and_the_a
         assert "never mention" not in answered.answer and "没有提到" not in answered.answer, question
 
 
-def test_a_model_the_notes_mention_but_none_of_the_passages_found_is_declined_and_named():
-    # the notes name GPT-2 once, elsewhere; the passage found is GPT-3's: quoting it would answer
-    # "What context window did GPT-2 use?" with GPT-3's 2048 (dev3's d3-oo06 before the check)
+def test_a_passage_naming_the_model_asked_about_comes_first():
+    # "How many parameters does GPT-2 have?" found passages about GPT in general (the notes' table
+    # names GPT-2) and was declined by the scope guard's absent-name rule, or quoted the wrong model
     from settings import AgentSettings
 
-    notes = FakeRetriever(["GPT-2 是 OpenAI 在 2019 年发布的模型。", "GPT-3 的上下文窗口长度 n 是 2048。 上下文窗口 越长 越好。"])
+    class Ranked(FakeRetriever):  # the other model's passage ranks first, whatever the query
+        def search(self, query, k=5):
+            return [Hit(chunk=c, score=1.0, ranks={"bm25": i}, scores={"bm25": 9.0})
+                    for i, c in enumerate(self.chunks[:k], start=1)]
+
+    notes = Ranked(["GPT-3 的上下文窗口长度 n 是 2048。", "表格：GPT-2 的上下文窗口长度是 1024。"])
     question = "GPT-2 的上下文窗口长度是多少？"
     one = TurnOptions(k=1, grounded_only=True, homework_integrity=True)
-    assert notes.search(question, 1)[0].chunk.id == "fake2"  # the other model's passage comes first
-    result = Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=one)
-    assert result.refused and result.answer.startswith("找到的段落中没有提到 `GPT-2`。")
-    # found among the passages, or a course code the passages need not name: answered as before
-    both = TurnOptions(k=2, grounded_only=True, homework_integrity=True)
-    assert not Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=both).refused
-    off = Agent(notes, QUOTES, AgentSettings(answer_mode="extract", relevance_named_terms=False))
-    assert "没有提到" not in off.ask(question, options=one).answer
+    answer = Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=one)
+    assert not answer.refused and [p.chunk_id for p in answer.passages] == ["fake2"] and "1024" in answer.answer
+    both = TurnOptions(k=2, grounded_only=True, homework_integrity=True)  # found, but second: moved up
+    answer = Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=both)
+    assert [p.chunk_id for p in answer.passages] == ["fake2", "fake1"]
+    # a course code is not asked of the passages
+    assert [p.chunk_id for p in Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(
+        "CS2916 的上下文窗口长度是多少？", options=one).passages] == ["fake1"]
 
 
 @pytest.mark.parametrize("message, starts", [("hi", "Hello! I'm CourseTA"), ("Hello there!", "Hello! I'm CourseTA"),

@@ -218,3 +218,19 @@ def test_the_markdown_export_is_as_inert_as_the_page():
                                              feedback=False, comment="![c](http://evil.example/c.png)")])
     assert "<" not in out and "](" not in out and "![" not in out and "`x`" not in out
     assert out.count("&#8203;$T$&#8203;") == 2  # formulas still render
+
+
+def test_the_json_export_says_a_model_failed_in_one_sentence_without_the_servers_address():
+    """The page showed students one sentence; the JSON export still carried the failure as it was
+    (a review's case): the model server's address."""
+    import json
+
+    from agent.records import Answer
+    from ui.conversations import ChatMessage
+    from ui.render import conversation_json
+
+    answer = Answer(question="q", query="q", answer="From the course materials:\n- x [1]", language="en",
+                    strategy="tools", mode="extract",
+                    error="cannot reach the model server at http://10.0.0.7:8000/v1 for openai:x (OpenAIConnectionError)")
+    out = conversation_json([ChatMessage(role="assistant", content=answer.answer, id="a", answer=answer)])
+    assert "10.0.0.7" not in out and json.loads(out)[0]["answer"]["error"].startswith("The answer model failed")

@@ -285,3 +285,20 @@ def test_the_server_launcher_refuses_an_open_host_without_a_key_and_keeps_secret
         LlamaServer(binary=fake, model=tmp_path / "m.gguf", log_path=tmp_path / "log").start(timeout_s=5)
     env = (tmp_path / "env.txt").read_text()
     assert "secret-ta" not in env and "LLAMA_ARG_TOOLS" not in env and "PATH=" in env
+
+
+def test_a_search_failing_after_the_model_failed_leaves_the_one_sentence(course, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    down = course_agent(course, llm="openai:scripted", llm_base_url=f"http://127.0.0.1:{closed}/v1", llm_api_key="x",
+                        llm_timeout_s=5, agent_strategy="tools")
+
+    def broken(*args, **kwargs):
+        raise OSError("the index folder went away")
+
+    monkeypatch.setattr(down.retriever, "search", broken)
+    answer = down.ask(QUESTION)
+    assert answer.error and "cannot reach" in answer.error and answer.answer.startswith("回答模型暂时不可用")

@@ -58,11 +58,20 @@ class AnswerJob:
         self.finished = False
         self.cancelled = threading.Event()
         self.followers = 0
+        self.seen = time.monotonic()  # when a page last started, re-adopted or read the job (touch)
         self._produce, self._on_done = produce, on_done
         self._changed = threading.Condition()
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="answer-job", daemon=True).start()
+
+    def touch(self) -> None:
+        """A page is about to follow the job (it may still be drawing the chat above it)."""
+        self.seen = time.monotonic()
+
+    def unfollowed_for(self) -> float:
+        """Seconds since a page last touched or read the job; 0 while one follows it."""
+        return 0.0 if self.followers else time.monotonic() - self.seen
 
     def cancel(self) -> None:
         """Stop after the current event; the answer is then neither finished nor stored (a local
@@ -109,20 +118,24 @@ class AnswerJob:
                         break
                     event = self.events[seen]
                 seen += 1
+                self.seen = time.monotonic()
                 yield event
         finally:  # also when the page following it is stopped (the generator is closed)
             with self._changed:
                 self.followers -= 1
+                self.seen = time.monotonic()
         if self.error is not None:
             raise AnswerFailed("the answer failed") from self.error
 
 
 class JobBoard:
     """The process's answer jobs, the latest per conversation id (finished ones are let go when the
-    next job starts); at most ``max_unfollowed`` running jobs that no page follows (the oldest are
-    cancelled first); and a lock per conversation, held around each save of its messages.
+    next job starts); at most ``max_unfollowed`` running jobs that no page has followed for
+    ``grace_s`` seconds (the oldest are cancelled first: a closed tab's; a page being redrawn or
+    reloaded comes back to its job within seconds); and a lock per conversation, held around each
+    save of its messages.
 
-    >>> board = JobBoard(max_unfollowed=1)
+    >>> board = JobBoard(max_unfollowed=1, grace_s=0)
     >>> a, b = (AnswerJob(q, lambda: iter(()), lambda j: None) for q in "ab")
     >>> board.put("c1", a); board.running("c1") is a, board.running("c2")
     (True, None)
@@ -130,10 +143,14 @@ class JobBoard:
     (True, False)
     >>> b.finished = True; board.running("c2"), board.get("c2") is b
     (None, True)
+    >>> patient = JobBoard(max_unfollowed=0, grace_s=60); c = AnswerJob("c", lambda: iter(()), lambda j: None)
+    >>> patient.put("c3", c); c.cancelled.is_set()  # just started: its page will follow it
+    False
     """
 
-    def __init__(self, max_unfollowed: int = 4, stripes: int = 64):
+    def __init__(self, max_unfollowed: int = 4, grace_s: float = 15.0, stripes: int = 64):
         self.max_unfollowed = max_unfollowed
+        self.grace_s = grace_s
         self._jobs: dict[str, AnswerJob] = {}
         self._lock = threading.Lock()
         self._saves = [threading.Lock() for _ in range(stripes)]
@@ -142,8 +159,8 @@ class JobBoard:
         with self._lock:
             self._jobs = {c: j for c, j in self._jobs.items() if not j.finished}
             self._jobs[cid] = job
-            idle = sorted((j for j in self._jobs.values() if not j.followers and not j.cancelled.is_set()),
-                          key=lambda j: j.started)
+            idle = sorted((j for j in self._jobs.values()
+                           if not j.cancelled.is_set() and j.unfollowed_for() > self.grace_s), key=lambda j: j.started)
         for stale in idle[:max(0, len(idle) - self.max_unfollowed)]:
             log.info("cancelling an answer nobody follows (%d running unfollowed)", len(idle))
             stale.cancel()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 
+from agent.prompts import phrase
 from agent.records import Answer
 from common.text import MATH_SPAN
 from ui.tex import safe_tex, span_tex, streamlit_finds_math
@@ -180,12 +181,16 @@ def conversation_markdown(messages: list) -> str:
 
 
 def conversation_json(messages: list) -> str:
-    """The chat as JSON: each answer as the CLI's ``--json`` record (figures counted, not included)."""
+    """The chat as JSON: each answer as the CLI's ``--json`` record (figures counted, not included);
+    a model's failure as the one sentence the page shows students (its details may name the model
+    server's address: TAs read them in the review queue)."""
     out = []
     for m in messages:
         data = m.model_dump(mode="json", exclude={"answer"})
         if m.answer is not None:
             data["answer"] = m.answer.public_dict()
+            if m.answer.error:
+                data["answer"]["error"] = phrase("model_failed_note", m.answer.language)
         out.append(data)
     return json.dumps(out, ensure_ascii=False, indent=1)
 
