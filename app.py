@@ -223,8 +223,7 @@ def start_answer(question: str, messages: list[ChatMessage], agent: Agent, optio
         job.pending = ChatMessage(role="user", content=question, id=job.id, pending=True)
         with board.save_lock(cid):
             stored("this conversation", lambda: chats.save(cid, [*messages, job.pending]))
-    if cid:
-        board.put(cid, job)
+    board.put(cid, job)
     job.start()
     return job
 

@@ -26,8 +26,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from agent.relevance import (CALIBRATED, Calibration, GuardSignals, absent_terms, calibration, decide, guard_signals,
-                             unknown_terms)
+from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
 from agent.policy import extract_code, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
@@ -60,7 +59,7 @@ class Signals(NamedTuple):
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
     return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated, t.unknown,
-                                       t.absent, t.number, t.number_translated) for t in row.tries)
+                                       t.number, t.number_translated) for t in row.tries)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
@@ -76,15 +75,14 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
     """The guard's signals for each question, over what the route strategy retrieves; with a
     ``translator`` (agent/query_translation.py: the configured chat model translates questions), the
     notes are searched with the question's translation and its closeness is recorded, as the agent does;
-    with ``named_terms`` (the ``relevance_named_terms`` setting), the names the notes never mention and
-    those none of the hits do; with ``numbers`` (``relevance_number_check``), a number asked."""
+    with ``named_terms`` (the ``relevance_named_terms`` setting), the names the notes never mention;
+    with ``numbers`` (``relevance_number_check``), a number asked."""
     semantics = Semantics.of(retriever.embedder)
     vocabulary = retriever.term_forms() if named_terms else None
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
-                             unknown_terms(question, vocabulary),
-                             absent_terms(question, [h.chunk.indexed_text() for h in hits], vocabulary), numbers)
+                             unknown_terms(question, vocabulary), numbers)
 
     def notes(question: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""

@@ -98,17 +98,13 @@ class Composer:
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)
 
-    def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = (), absent: tuple[str, ...] = ()) -> str:
+    def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = ()) -> str:
         """Not covered: say so (naming what the question asks about that the notes never mention,
-        ``unknown``: agent.relevance.unknown_terms, or that none of the passages found mentions,
-        ``absent``: agent.relevance.absent_terms), and list the closest passages (not as an answer)."""
+        ``unknown``: agent.relevance.unknown_terms), and list the closest passages (not as an answer)."""
         closest = ("" if language == "zh" else " ") + phrase("closest_passages", language) if hits else ""
         lines = [phrase("not_covered", language) + closest]
-        named = lambda terms: ", ".join(f"`{t}`" for t in terms)
-        if absent:
-            lines.insert(0, phrase("not_in_passages", language, terms=named(absent)))
         if unknown:
-            lines.insert(0, phrase("not_mentioned", language, terms=named(unknown)))
+            lines.insert(0, phrase("not_mentioned", language, terms=", ".join(f"`{t}`" for t in unknown)))
         for hit in hits[:3]:
             page = f", p. {hit.page}" if hit.page else ""
             lines.append(f"- {hit.title}{page} — {hit.heading or ''}")

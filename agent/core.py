@@ -151,9 +151,10 @@ class Agent:
                 log.warning("the search after a model failure failed too", exc_info=True)
         if not turn.hits or turn.mode in ("refusal", "code", "homework"):
             turn.answer = phrase("model_failed", turn.language)  # the details (a server's address) stay in .error
+            yield Token(turn.answer)
         elif turn.options.grounded_only and not parts.covered(turn.hits, turn):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
-            turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms, turn.absent_terms)
+            turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms)
             yield Token(turn.answer)
         else:
             turn.mode = "extract"

@@ -7,10 +7,7 @@ Numbers never count as covered (they still count as words of the question): a ye
 happen to mention does not make "Who won the 2018 World Cup?" a course question. A question
 naming a model, chip or course the notes never mention ("How many parameters does GPT-5
 have?", "…on an A100?": :func:`common.text.named_terms`) is declined whatever else it
-shares with them: the notes cannot say what they never name; so is one naming a model the notes
-mention when none of the passages found does ("What context window length did GPT-2 use?" finds
-GPT-3's): an answer from them would be about another model (:func:`absent_terms`). A question
-asking for a number or a year is covered only when a top-3 passage sentence holding a number is
+shares with them: the notes cannot say what they never name. A question asking for a number or a year is covered only when a top-3 passage sentence holding a number is
 close to it in meaning (:func:`asks_for_number`): "xAI 是哪一年成立的？" found passages about
 other companies, close as a whole, with no dated sentence near the question.
 
@@ -39,12 +36,13 @@ from typing import NamedTuple
 from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
-COURSE_CODE = re.compile(r"^[A-Za-z]{2,}[\s-]?\d{3,}$")  # CS2916: its passages need not name the course
 # a quantity or a year asked ("哪几个步骤" asks for a list; "batch size" names a setting)
-_ASKS_NUMBER = re.compile(r"多少|(?<!哪)几[个位天年周次章篇家小分人门]|哪一?年|\bhow (?:many|much|long|large)\b"
-                          r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy)\b", re.I)
-# a digit, or a Chinese numeral that counts (一个 / 一种 mostly mean "a")
-_HAS_NUMBER = re.compile(r"\d|[二三四五六七八九两][个位天年周次种章篇家小分人门倍]|[十百千万亿]")
+_ASKS_NUMBER = re.compile(
+    r"多少|(?<!哪)几[个位天年周次种章篇家小分人门层块讲道倍]|哪一?年|\bhow (?:many|much|long|large|big)\b"
+    r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy|percentage)\b"
+    r"|\b(?:model|context|vocabulary|window|parameter) (?:size|length)\b", re.I)
+# a digit, or a Chinese numeral that counts (一个 / 一种 mostly mean "a"; 十分 / 万一 / 千万 are no numbers)
+_HAS_NUMBER = re.compile(r"\d|[二三四五六七八九两十][个位天年周次种章篇家小人门倍层块讲道]|[一二三四五六七八九两][十百千万亿]")
 
 
 def coverage(query: str, passages: list[str], glossary=None) -> float:
@@ -86,25 +84,6 @@ def unknown_terms(query: str, vocabulary) -> tuple[str, ...]:
     return tuple(t for t in named_terms(query) if not mentions(vocabulary, t))
 
 
-def absent_terms(query: str, passages: list[str], vocabulary) -> tuple[str, ...]:
-    """The model names in ``query`` that the notes mention (``vocabulary``: their
-    :func:`common.text.term_forms`) but none of ``passages`` (the hits' indexed texts) does; a course
-    code (CS2916) is not asked of the passages, which seldom name their own course. ``None``: not checked.
-
-    >>> notes = term_forms("GPT-2 用了 1024 个词元。 GPT-3 的上下文长度是 2048。 CS2916 的作业。")
-    >>> hits = ["GPT-3 的上下文长度是 2048。"]
-    >>> absent_terms("What context window length did GPT-2 use?", hits, notes)
-    ('GPT-2',)
-    >>> absent_terms("GPT-3 的上下文长度？", hits, notes), absent_terms("CS2916 的作业迟交？", hits, notes)
-    ((), ())
-    """
-    if vocabulary is None:
-        return ()
-    found = term_forms(" ".join(passages))
-    return tuple(t for t in named_terms(query) if not COURSE_CODE.match(t)
-                 and mentions(vocabulary, t) and not mentions(found, t))
-
-
 def asks_for_number(question: str) -> bool:
     """Does the question ask for a quantity or a year?
 
@@ -112,6 +91,10 @@ def asks_for_number(question: str) -> bool:
     [True, True, True, False, False]
     >>> [asks_for_number(q) for q in ("Transformer 有哪几个主要组成部分？", "Why does batch size matter?")]
     [False, False]
+    >>> [asks_for_number(q) for q in ("GPT-3 用了几种数据集？", "What is the model size of GPT-3?", "有几层？")]
+    [True, True, True]
+    >>> [bool(_HAS_NUMBER.search(s)) for s in ("十分重要", "万一失败", "千万不要", "训练了三层", "一万个词", "2048")]
+    [False, False, False, True, True, True]
     """
     return bool(_ASKS_NUMBER.search(question))
 
@@ -132,23 +115,22 @@ def _closest_holding_number(text: str, passages: list[str], semantics) -> float:
 
 
 def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "",
-               unknown: tuple[str, ...] = (), absent: tuple[str, ...] = ()) -> bool:
+               unknown: tuple[str, ...] = ()) -> bool:
     """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage, and
     meaning when ``semantics`` is multilingual (thresholds: the :class:`settings.AgentSettings`
     slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard"). The
     question's ``translation`` into the notes' language (agent/query_translation.py), where there is
     one, is compared with the passages too: in one language the embedder tells related from
     unrelated better than across two. A question naming what the notes never mention
-    (``unknown``: :func:`unknown_terms`), or a model none of the hits name (``absent``:
-    :func:`absent_terms`), is not covered; nor, with ``relevance_number_check``, one asking for a
-    number that no close passage sentence holds."""
+    (``unknown``: :func:`unknown_terms`) is not covered; nor, with ``relevance_number_check``, one
+    asking for a number that no close passage sentence holds."""
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
-    s = guard_signals(hits, query, glossary, semantics, translation, unknown, absent,
+    s = guard_signals(hits, query, glossary, semantics, translation, unknown,
                       numbers=getattr(settings, "relevance_number_check", True))
     return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown,
-                  s.absent, s.number, s.number_translated)
+                  s.number, s.number_translated)
 
 
 class GuardSignals(NamedTuple):
@@ -159,17 +141,15 @@ class GuardSignals(NamedTuple):
     closeness: float | None  # the question's closest top-passage sentence (multilingual embedders)
     translated: float | None = None  # the same for the question's translation for the search
     unknown: tuple[str, ...] = ()  # names in the question the notes never mention (unknown_terms)
-    absent: tuple[str, ...] = ()  # models the notes mention but none of the hits does (absent_terms)
     number: float | None = None  # a number asked: its closest top-3 sentence holding one (number_closeness)
     number_translated: float | None = None  # the same for the question's translation
 
 
 def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "",
-                  unknown: tuple[str, ...] = (), absent: tuple[str, ...] = (), numbers: bool = True) -> GuardSignals:
+                  unknown: tuple[str, ...] = (), numbers: bool = True) -> GuardSignals:
     """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``;
-    ``unknown`` and ``absent``: the question's :func:`unknown_terms` and :func:`absent_terms`, which
-    its caller finds (the agent keeps the first for the refusal); ``numbers``: record
-    :func:`number_closeness` (the ``relevance_number_check`` setting)."""
+    ``unknown``: the question's :func:`unknown_terms`, which its caller finds (the agent keeps them
+    for the refusal); ``numbers``: record :func:`number_closeness` (the ``relevance_number_check`` setting)."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     translated = meaning and bool(translation.strip())
@@ -180,7 +160,6 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         closeness=semantic_closeness(query, texts, semantics) if meaning else None,
         translated=semantic_closeness(translation, texts, semantics) if translated else None,
         unknown=unknown,
-        absent=absent,
         number=number_closeness(query, texts, semantics) if number else None,
         # the translation is compared as the notes' language, whatever words its question used
         number_translated=_closest_holding_number(translation, texts, semantics) if number and translated else None,
@@ -188,14 +167,14 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
 
 
 def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration",
-           translated: float | None = None, unknown: tuple[str, ...] = (), absent: tuple[str, ...] = (),
+           translated: float | None = None, unknown: tuple[str, ...] = (),
            number: float | None = None, number_translated: float | None = None) -> bool:
     """The guard's decision from its signals (shared with agent.calibrate): enough shared words, or a
     few with a high BM25 score; with a closeness (multilingual embedders), not far in meaning, and
     covered by meaning alone when very close: the question itself, or its translation
     (``translated``: the translation's closeness, on the scale of the notes' language). Never
-    covered when the question names what the notes never mention (``unknown``) or what none of the
-    hits mention (``absent``), nor when it asks for a number and the closest sentence holding one
+    covered when the question names what the notes never mention (``unknown``), nor when it asks for
+    a number and the closest sentence holding one
     (``number``; ``number_translated`` for its translation, on the notes' scale) is below the
     question's bar.
 
@@ -204,14 +183,14 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     (False, True)
     >>> decide(0.1, 2.0, 0.4, "en", e5, translated=1.1), decide(0.1, 2.0, 0.4, "en", e5, translated=1.3)
     (False, True)
-    >>> decide(0.9, 9.0, 1.5, "en", e5, unknown=("GPT-4",)), decide(0.9, 9.0, 1.5, "en", e5, absent=("GPT-2",))
-    (False, False)
+    >>> decide(0.9, 9.0, 1.5, "en", e5, unknown=("GPT-4",))
+    False
     >>> decide(0.9, 9.0, 1.5, "zh", e5, number=0.8), decide(0.9, 9.0, 1.5, "zh", e5, number=1.1)
     (False, True)
     >>> decide(0.9, 9.0, 1.5, "en", e5, number=0.1, number_translated=1.1)
     True
     """
-    if unknown or absent:
+    if unknown:
         return False
     words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25)
     if closeness is None:

@@ -16,8 +16,7 @@ from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
 from agent.sentences import best_sentences
 from agent.turn import Turn
-from agent.relevance import COURSE_CODE
-from common.text import detect_language, mentions, named_terms, term_forms, tokenize
+from common.text import detect_language, tokenize
 from retrieval.types import Hit
 
 READING_KINDS = {"reading-list", "course-overview", "slides"}
@@ -90,39 +89,10 @@ class CourseTools:
         k = k or self.turn.options.k
         translation = self.translation(query)
         hits = self.retriever.search(query, k, translations=[translation]) if translation else self.retriever.search(query, k)
-        hits = self._with_named(query, hits, k, [translation] if translation else [])
         for hit in hits:
             self.turn.number_of(hit)
         args = {"query": query, "k": k, **({"translation": translation} if translation else {})}
         self._record("search_course", args, f"{len(hits)} passages", t0)
-        return hits
-
-    def _with_named(self, query: str, hits: list[Hit], k: int, translations: list[str]) -> list[Hit]:
-        """A model the question names (``query``, or the student's own question) that the notes
-        mention: the best passage naming it comes first, from lower in ``hits`` or, when none of them
-        names it, from further down the ranking (the last hit then leaves). "How many parameters does
-        GPT-2 have?" found passages about GPT in general, and its Chinese twin had the notes' table
-        fifth, past what a quote shows. Without a passage naming it the scope guard declines the
-        question (agent.relevance.absent_terms). On the four question sets it moves no gold passage."""
-        forms = getattr(self.retriever, "term_forms", None)
-        if not hits or forms is None:
-            return hits
-        vocabulary = forms()
-        names = [t for t in dict.fromkeys(named_terms(query) + named_terms(self.turn.query))
-                 if not COURSE_CODE.match(t) and mentions(vocabulary, t)]
-        for name in names:
-            naming = lambda h: mentions(term_forms(h.chunk.indexed_text()), name)
-            found = next((h for h in hits if naming(h)), None)
-            if found is not None:
-                hits = [found, *(h for h in hits if h is not found)]
-                continue
-            for search in (query, name):  # the question's own ranking first, then the name alone
-                n, given = max(50, k), translations if search == query else []
-                pool = self.retriever.search(search, n, translations=given) if given else self.retriever.search(search, n)
-                found = next((h for h in pool if naming(h)), None)
-                if found is not None:
-                    hits = [found, *hits[: k - 1]]
-                    break
         return hits
 
     def list_readings(self, topic: str, k: int | None = None) -> list[Hit]:

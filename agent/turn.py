@@ -55,7 +55,6 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     translations: dict[str, str] = field(default_factory=dict)  # search query -> its translation ('' = none)
     unknown_terms: tuple[str, ...] = ()  # names in the question the notes never mention (the scope guard's)
-    absent_terms: tuple[str, ...] = ()  # names the notes mention but none of the passages found does
     untranslated: list[str] = field(default_factory=list)  # quoted lines a translation left out ("sentence [n]")
     _checked: tuple[str, CheckResult] | None = None
 

@@ -14,12 +14,10 @@ from agent.llm import StaticBackend, get_chat_model
 from agent.options import TurnOptions
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
-from retrieval.types import Hit
 from tests.fakes import FakeRetriever, RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
 from tests.fakes import course_agent as _agent
 
 REPO = Path(__file__).resolve().parent.parent
-QUOTES = StaticBackend(None, name="quotes", prefers_quotes=True)
 
 
 def test_tool_calling_model_drives_the_tools_and_citations_are_verified(course):
@@ -126,29 +124,6 @@ def test_a_question_naming_a_model_the_notes_never_mention_is_declined_and_the_a
     for question in ("GPT3 的参数量是多少？", "How many parameters does GPT 3 have?", "When is HW2 of Week 3 due?"):
         answered = _agent(course).ask(question)
         assert "never mention" not in answered.answer and "没有提到" not in answered.answer, question
-
-
-def test_a_passage_naming_the_model_asked_about_comes_first():
-    # "How many parameters does GPT-2 have?" found passages about GPT in general (the notes' table
-    # names GPT-2) and was declined by the scope guard's absent-name rule, or quoted the wrong model
-    from settings import AgentSettings
-
-    class Ranked(FakeRetriever):  # the other model's passage ranks first, whatever the query
-        def search(self, query, k=5):
-            return [Hit(chunk=c, score=1.0, ranks={"bm25": i}, scores={"bm25": 9.0})
-                    for i, c in enumerate(self.chunks[:k], start=1)]
-
-    notes = Ranked(["GPT-3 的上下文窗口长度 n 是 2048。", "表格：GPT-2 的上下文窗口长度是 1024。"])
-    question = "GPT-2 的上下文窗口长度是多少？"
-    one = TurnOptions(k=1, grounded_only=True, homework_integrity=True)
-    answer = Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=one)
-    assert not answer.refused and [p.chunk_id for p in answer.passages] == ["fake2"] and "1024" in answer.answer
-    both = TurnOptions(k=2, grounded_only=True, homework_integrity=True)  # found, but second: moved up
-    answer = Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(question, options=both)
-    assert [p.chunk_id for p in answer.passages] == ["fake2", "fake1"]
-    # a course code is not asked of the passages
-    assert [p.chunk_id for p in Agent(notes, QUOTES, AgentSettings(answer_mode="extract")).ask(
-        "CS2916 的上下文窗口长度是多少？", options=one).passages] == ["fake1"]
 
 
 @pytest.mark.parametrize("message, starts", [("hi", "Hello! I'm CourseTA"), ("Hello there!", "Hello! I'm CourseTA"),

@@ -300,5 +300,7 @@ def test_a_search_failing_after_the_model_failed_leaves_the_one_sentence(course,
         raise OSError("the index folder went away")
 
     monkeypatch.setattr(down.retriever, "search", broken)
-    answer = down.ask(QUESTION)
+    events = list(down.stream(QUESTION))
+    answer = events[-1].answer
     assert answer.error and "cannot reach" in answer.error and answer.answer.startswith("回答模型暂时不可用")
+    assert "".join(e.text for e in events if isinstance(e, Token)) == answer.answer  # streamed, not only stored

@@ -146,20 +146,27 @@ class JobBoard:
     >>> patient = JobBoard(max_unfollowed=0, grace_s=60); c = AnswerJob("c", lambda: iter(()), lambda j: None)
     >>> patient.put("c3", c); c.cancelled.is_set()  # just started: its page will follow it
     False
+    >>> one = JobBoard(max_unfollowed=1, grace_s=0); d, e = (AnswerJob(q, lambda: iter(()), lambda j: None) for q in "de")
+    >>> one.put("c4", d); one.put("c4", e); d.cancelled.is_set()  # replaced in its chat, still counted
+    True
     """
 
     def __init__(self, max_unfollowed: int = 4, grace_s: float = 15.0, stripes: int = 64):
         self.max_unfollowed = max_unfollowed
         self.grace_s = grace_s
-        self._jobs: dict[str, AnswerJob] = {}
+        self._jobs: dict[str, AnswerJob] = {}  # the latest per conversation
+        self._running: list[AnswerJob] = []  # every job not finished, latest or not, with a chat or not
         self._lock = threading.Lock()
         self._saves = [threading.Lock() for _ in range(stripes)]
 
-    def put(self, cid: str, job: AnswerJob) -> None:
+    def put(self, cid: str | None, job: AnswerJob) -> None:
+        """Keep ``job`` (under its conversation ``cid``, if any) and stop the oldest unfollowed jobs."""
         with self._lock:
             self._jobs = {c: j for c, j in self._jobs.items() if not j.finished}
-            self._jobs[cid] = job
-            idle = sorted((j for j in self._jobs.values()
+            if cid:
+                self._jobs[cid] = job
+            self._running = [j for j in self._running if not j.finished] + [job]
+            idle = sorted((j for j in self._running
                            if not j.cancelled.is_set() and j.unfollowed_for() > self.grace_s), key=lambda j: j.started)
         for stale in idle[:max(0, len(idle) - self.max_unfollowed)]:
             log.info("cancelling an answer nobody follows (%d running unfollowed)", len(idle))

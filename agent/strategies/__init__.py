@@ -19,7 +19,7 @@ from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
 from agent.policy import is_homework_request
 from agent.query_translation import QueryTranslator
-from agent.relevance import absent_terms, is_covered, unknown_terms
+from agent.relevance import is_covered, unknown_terms
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
 from agent.tools import CourseTools, searched_tokens
@@ -53,12 +53,9 @@ class AgentParts:
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
-            vocabulary = self.retriever.term_forms()
-            turn.unknown_terms = unknown_terms(turn.query, vocabulary)
-            turn.absent_terms = absent_terms(turn.query, [h.chunk.indexed_text() for h in hits], vocabulary)
+            turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
         return is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
-                          translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms,
-                          absent=turn.absent_terms)
+                          translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
 
     def answer_mode(self) -> str:
         """generate, translate or extract; auto quotes with a backend that prefers quotes (the bundled

@@ -231,7 +231,7 @@ class ToolCallingStrategy(Strategy):
             own = tools.search_course(turn.query)
         if turn.options.grounded_only and not covered and not parts.covered(own, turn):
             turn.refused, turn.mode = True, "refusal"
-            yield self.replace(turn, composer.refusal(own, turn.language, turn.unknown_terms, turn.absent_terms))
+            yield self.replace(turn, composer.refusal(own, turn.language, turn.unknown_terms))
             return
         if not gate.has_statement:
             turn.mode = "extract"
