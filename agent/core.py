@@ -139,7 +139,8 @@ class Agent:
         """The model failed (server down, killed mid-answer, timed out). What was shown stays shown;
         when nothing was, the passages already found are quoted, so the answer is still grounded
         (a tool-calling model that failed before its first search: the question's own search);
-        with no passages, the answer is the error sentence."""
+        with no passages, one sentence says the model is unavailable (``model_failed``; the failure
+        itself stays in the answer's ``error``, for TAs)."""
         if turn.answer.strip():
             return
         parts = self._parts
