@@ -60,6 +60,11 @@ def conversation_store(path: str, keep_days: float) -> ConversationStore:
     return ConversationStore(path, keep_days)
 
 
+def chat_store(settings) -> ConversationStore:
+    """The conversation store the settings name (opened once per process)."""
+    return conversation_store(str(conversations_path(settings)), settings.app.conversation_days)
+
+
 @st.cache_resource
 def job_board() -> JobBoard:
     """The answers being computed in this process, by conversation (a reload follows its chat's)."""
@@ -89,8 +94,7 @@ def stored(what: str, work, default=None):
 def load_conversation(settings, cid: str) -> list[ChatMessage] | None:
     """The stored chat ``cid`` (None: none, or the store failed); a question stored while it was being
     answered (``pending``; its id is its job's) is taken out and kept as the session's ``interrupted``."""
-    restored = stored("this conversation", lambda: conversation_store(
-        str(conversations_path(settings)), settings.app.conversation_days).load(cid))
+    restored = stored("this conversation", lambda: chat_store(settings).load(cid))
     if restored is not None:
         pending = [m for m in restored if m.pending]
         st.session_state.interrupted = pending[-1] if pending else None
@@ -138,9 +142,7 @@ def keep_conversation(settings) -> None:
         with job_board().save_lock(cid):
             waiting = [job.pending] if job is not None and job.pending is not None and not job.stored \
                 and not job.finished else []
-            stored("this conversation", lambda: conversation_store(
-                str(conversations_path(settings)), settings.app.conversation_days).save(
-                    cid, [*st.session_state.messages, *waiting]))
+            stored("this conversation", lambda: chat_store(settings).save(cid, [*st.session_state.messages, *waiting]))
 
 
 def save_feedback(message: ChatMessage) -> None:
@@ -193,8 +195,7 @@ def start_answer(question: str, messages: list[ChatMessage], agent: Agent, optio
     history = [{"role": m.role, "content": m.content} for m in messages]
     cid = st.session_state.get("conversation_id")
     keep = bool(settings.app.keep_conversations and cid and not st.session_state.get("read_only"))
-    chats = stored("this conversation", lambda: conversation_store(
-        str(conversations_path(settings)), settings.app.conversation_days)) if keep else None
+    chats = stored("this conversation", lambda: chat_store(settings)) if keep else None
     answers = stored("the answer to the log", lambda: answer_log(str(answer_log_path(settings)))) \
         if settings.app.log_answers else None
     board = job_board()

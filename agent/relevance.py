@@ -7,9 +7,10 @@ Numbers never count as covered (they still count as words of the question): a ye
 happen to mention does not make "Who won the 2018 World Cup?" a course question. A question
 naming a model, chip or course the notes never mention ("How many parameters does GPT-5
 have?", "…on an A100?": :func:`common.text.named_terms`) is declined whatever else it
-shares with them: the notes cannot say what they never name. A question asking for a number or a year is covered only when a top-3 passage sentence holding a number is
-close to it in meaning (:func:`asks_for_number`): "xAI 是哪一年成立的？" found passages about
-other companies, close as a whole, with no dated sentence near the question.
+shares with them: the notes cannot say what they never name. A question asking for a number or
+a year is covered only when a top-3 passage sentence holding a number is close to it in meaning
+(:func:`asks_for_number`): "xAI 是哪一年成立的？" found passages about other companies, close as a
+whole, with no dated sentence near the question.
 
 With an embedder that can compare the question's language with the passages' (agent/semantic.py),
 meaning decides too, with thresholds by the question's language and the embedder
@@ -64,8 +65,12 @@ def semantic_closeness(query: str, passages: list[str], semantics) -> float | No
     the embedder cannot compare them."""
     if semantics is None or not passages or not semantics.can_compare(query, " ".join(passages)):
         return None
-    pieces = [s.strip() for p in passages for s in split_sentences(p) if len(s.strip()) >= 6] + list(passages)
-    return float(semantics.question_similarity(query, pieces).max())
+    return float(semantics.question_similarity(query, _sentences(passages) + list(passages)).max())
+
+
+def _sentences(passages: list[str]) -> list[str]:
+    """The passages' sentences the guard compares with a question (six characters or more)."""
+    return [s.strip() for p in passages for s in split_sentences(p) if len(s.strip()) >= 6]
 
 
 def unknown_terms(query: str, vocabulary) -> tuple[str, ...]:
@@ -99,19 +104,9 @@ def asks_for_number(question: str) -> bool:
     return bool(_ASKS_NUMBER.search(question))
 
 
-def number_closeness(question: str, passages: list[str], semantics) -> float | None:
-    """For a question asking for a number (:func:`asks_for_number`): the calibrated similarity of
-    its closest passage sentence that holds a number (a digit or a Chinese numeral), ``-inf`` when
-    none does; ``None`` for other questions or when the embedder cannot compare them."""
-    if not asks_for_number(question) or semantics is None or not passages \
-            or not semantics.can_compare(question, " ".join(passages)):
-        return None
-    return _closest_holding_number(question, passages, semantics)
-
-
-def _closest_holding_number(text: str, passages: list[str], semantics) -> float:
-    holding = [s.strip() for p in passages for s in split_sentences(p) if len(s.strip()) >= 6 and _HAS_NUMBER.search(s)]
-    return float(semantics.question_similarity(text, holding).max()) if holding else float("-inf")
+def _closest(text: str, sentences: list[str], semantics) -> float:
+    """Calibrated similarity of ``text`` (as a question) to the closest of ``sentences``; -inf for none."""
+    return float(semantics.question_similarity(text, sentences).max()) if sentences else float("-inf")
 
 
 def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "",
@@ -141,7 +136,7 @@ class GuardSignals(NamedTuple):
     closeness: float | None  # the question's closest top-passage sentence (multilingual embedders)
     translated: float | None = None  # the same for the question's translation for the search
     unknown: tuple[str, ...] = ()  # names in the question the notes never mention (unknown_terms)
-    number: float | None = None  # a number asked: its closest top-3 sentence holding one (number_closeness)
+    number: float | None = None  # a number asked (asks_for_number): its closest top-3 sentence holding one
     number_translated: float | None = None  # the same for the question's translation
 
 
@@ -149,20 +144,24 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
                   unknown: tuple[str, ...] = (), numbers: bool = True) -> GuardSignals:
     """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``;
     ``unknown``: the question's :func:`unknown_terms`, which its caller finds (the agent keeps them
-    for the refusal); ``numbers``: record :func:`number_closeness` (the ``relevance_number_check`` setting)."""
+    for the refusal); ``numbers``: for a question asking for a number, how close its closest top-3
+    sentence holding one is (a digit or a counting Chinese numeral; -inf when none does), and the same
+    for its translation (the ``relevance_number_check`` setting)."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     translated = meaning and bool(translation.strip())
-    number = numbers and meaning and asks_for_number(query)
+    number = (numbers and meaning and bool(texts) and asks_for_number(query)
+              and semantics.can_compare(query, " ".join(texts)))
+    holding = [s for s in _sentences(texts) if _HAS_NUMBER.search(s)] if number else []
     return GuardSignals(
         coverage=coverage(query, [h.chunk.indexed_text() for h in hits], glossary),
         bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
         closeness=semantic_closeness(query, texts, semantics) if meaning else None,
         translated=semantic_closeness(translation, texts, semantics) if translated else None,
         unknown=unknown,
-        number=number_closeness(query, texts, semantics) if number else None,
+        number=_closest(query, holding, semantics) if number else None,
         # the translation is compared as the notes' language, whatever words its question used
-        number_translated=_closest_holding_number(translation, texts, semantics) if number and translated else None,
+        number_translated=_closest(translation, holding, semantics) if number and translated else None,
     )
 
 

@@ -26,7 +26,6 @@ from agent.tools import CourseTools, searched_tokens
 from agent.turn import Checker, Turn
 
 
-
 @dataclass(frozen=True)
 class AgentParts:
     """What every strategy of one agent reads and never writes: loaded once, shared by all users."""
