@@ -12,7 +12,7 @@ that answers the question, not the one that repeats its words — with shared wo
 
 from __future__ import annotations
 
-from common.text import split_sentences, tokenize
+from common.text import formula_spans, split_sentences, tokenize
 from retrieval.types import Hit
 
 WORD_WEIGHT = 0.05  # per shared word, on top of the calibrated similarity (0..1 scale)
@@ -54,4 +54,35 @@ def chosen_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, questio
         used += cost
     pieces = [sentences[i] for i in sorted(chosen)]
     # only a single sentence longer than the limit is cut; the chosen ones always fit whole
-    return [pieces[0][: max(limit_chars, 1)]] if len(pieces) == 1 else pieces
+    return [clip(pieces[0], max(limit_chars, 1))] if len(pieces) == 1 else pieces
+
+
+_BREAKS = " ，,；;、：:"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, never inside a formula (the formulas a sentence
+    never ends inside: :func:`common.text.formula_spans`; an unclosed ``$$`` shows as raw TeX):
+    before the formula the limit falls in, or after it when too little (a third of the limit) comes
+    before it; at a word or clause break in the last third when there is one.
+
+    >>> clip("设温度 $T=0$ ：确定性地选择最可能的令牌", 6), clip("$$p_{T=0.5}(x) = 0.31$$ 其余略", 5)
+    ('设温度', '$$p_{T=0.5}(x) = 0.31$$')
+    >>> clip("Deterministically pick the most likely token at each position", 40)
+    'Deterministically pick the most likely'
+    >>> clip("：$$a+b+c+d$$ 其余", 5), clip("- $$p_T(x) = p(x)^{1/T}$$ is the annealed distribution", 20)
+    ('：$$a+b+c+d$$', '- $$p_T(x) = p(x)^{1/T}$$')
+    """
+    if len(text) <= limit:
+        return text
+    spans = list(zip(*formula_spans(text)))  # the formulas a sentence never ends inside
+    end = limit
+    for start, stop in spans:
+        if start < end < stop:
+            end = start if start >= limit / 3 else stop
+            break
+    low = int(end * 2 / 3)
+    blocked = {i for a, b in spans if b > low and a < end for i in range(max(a + 1, low), min(b, end + 1))}
+    if end < len(text) and text[end] not in _BREAKS:
+        end = next((i for i in range(end, low, -1) if text[i - 1] in _BREAKS and i not in blocked), end)
+    return text[:end].rstrip(_BREAKS) or text[:end]

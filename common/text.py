@@ -96,7 +96,7 @@ _CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")
 _PROSE_BREAK = re.compile(r"[。！？]|[.!?]\s+[A-Z]")
 
 
-def _formulas(text: str) -> tuple[list[int], list[int]]:
+def formula_spans(text: str) -> tuple[list[int], list[int]]:
     """(starts, ends) of the formulas a sentence may not end inside, in order and apart: :data:`MATH_SPAN`
     spans outside `code` (``echo $$`` is a shell's), but not a one-dollar span holding a sentence break
     ("costs 5$. The course costs 20$" is two prices)."""
@@ -112,12 +112,12 @@ def _formulas(text: str) -> tuple[list[int], list[int]]:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`_formulas`).
+    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`formula_spans`).
 
     >>> [text[a:b] for text in ["costs 5$. The course costs 20$. Both."] for a, b in sentence_spans(text)]
     ['costs 5$. ', 'The course costs 20$. ', 'Both.']
     """
-    starts, ends = _formulas(text)
+    starts, ends = formula_spans(text)
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         i = bisect_left(starts, match.start()) - 1  # the last formula opening before this end
