@@ -33,7 +33,9 @@ _HOMEWORK = [  # asking the assistant for the work itself (the verb's doer is ch
     re.compile(r"\b(write|do|solve|finish|complete|implement|code)\b.{0,40}\b(my|our)\b.{0,40}\b(homework|assignment|hw\s*\d|project)\b", re.I),
     re.compile(r"^\W*(please\s+|pls\s+|(can|could|would|will)\s+you\s+(please\s+)?)?(write|do|solve|finish|complete|implement|code)\b.{0,60}\b(homework|assignment|hw\s*\d|project)\b", re.I),
     re.compile(r"\b(solutions?|answers?|full code)\b.{0,40}\b(homework|assignment|hw\s*\d)\b", re.I),
-    re.compile(r"(帮我|替我|给我|直接|帮忙).{0,20}(写|做|完成|实现|给出|解).{0,20}(作业|大作业|代码)"),
+    # 解 solves (解题, 解一下, 求解); 解释 / 解读 / 解析 / 理解 / 了解 / 讲解 / 详解 explain: no request for the work
+    re.compile(r"(帮我|替我|给我|直接|帮忙).{0,20}(写|做|完成|实现|给出|(?<![理了讲详图注见误])解(?![释读析说]))"
+               r".{0,20}(作业|大作业|代码)"),
     re.compile(r"作业\s*\d*.{0,20}(答案|完整实现|解答|完整代码|代码)\s*(是什么|是啥|呢|吧)?\s*[？?!！。]?\s*$"),
     re.compile(r"(求|发我|告诉我|提供).{0,10}作业\s*\d*.{0,20}(答案|代码|完整实现|解答)"),
     re.compile(r"\b(write|implement|give me|solve)\b.{0,40}build your own (llama|lima)", re.I),
@@ -93,9 +95,14 @@ def is_homework_request(question: str) -> bool:
     """
     for pattern in _HOMEWORK:
         for match in pattern.finditer(question):
-            if not _STUDENT_DOES.search(question[:match.start()]):
+            before = question[:match.start()]
+            if not _STUDENT_DOES.search(before) and not _EXPLAIN.search(before):
                 return True
     return False
+
+
+# asked to explain what comes after ("帮我理解作业2的代码"): about the assignment, not for its solution
+_EXPLAIN = re.compile(r"解释|理解|讲解|详解|解读|看懂|读懂|了解")
 
 
 def extract_code(text: str) -> str | None:

@@ -152,13 +152,16 @@ def test_homework_requests_get_explanations_and_readings_not_solutions(course):
 HOMEWORK_REQUESTS = [
     "Write my Build Your Own LLaMa homework for me", "Please solve homework 2", "Can you finish the assignment for me?",
     "Could you implement our project?", "Give me the full code for hw1", "Where are the solutions to homework 2?",
-    "帮我写作业3的代码", "直接给出大作业的完整实现", "作业2的答案是什么？", "求作业1的代码",
+    "帮我写作业3的代码", "直接给出大作业的完整实现", "作业2的答案是什么？", "求作业1的代码", "帮我解一下作业2的题",
 ]
 ABOUT_ASSIGNMENTS = [  # asked about an assignment (dev3 d3-ez11, d3-en06), not asking for it to be done
     "For the foundation models course, can I do the quarter-long project on my own, or does it have to be a team?",
     "What do we implement in the first homework, and which other university's course is it borrowed from?",
     "What should I implement in Build Your Own LLaMa first?", "When is the second homework due?",
     "作业2的代码怎么提交？", "作业的答案什么时候公布？", "第一次作业要实现什么？",
+    "帮我解释一下作业1的设计动机是什么",  # a tester's case: 解释 (explain) was read as 解 (solve)
+    "帮我理解一下作业2的要求", "帮我了解一下大作业的评分要求", "老师能帮我讲解一下作业1的思路吗", "给我详解一下作业3的背景",
+    "帮我理解作业2的代码", "帮我讲解一下作业3的代码",  # a review's cases: "…作业N的代码" at the end
 ]
 
 
