@@ -65,7 +65,7 @@ def semantic_closeness(query: str, passages: list[str], semantics) -> float | No
     the embedder cannot compare them."""
     if semantics is None or not passages or not semantics.can_compare(query, " ".join(passages)):
         return None
-    return float(semantics.question_similarity(query, _sentences(passages) + list(passages)).max())
+    return _closest(query, _sentences(passages) + list(passages), semantics)
 
 
 def _sentences(passages: list[str]) -> list[str]:

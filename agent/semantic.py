@@ -26,6 +26,7 @@ from collections import OrderedDict
 import numpy as np
 
 from common.text import detect_language, split_sentences
+from retrieval.embedders import embed_queries
 
 # (Chinese, its English translation); mismatched pairs are the negatives
 PROBES = [
@@ -42,12 +43,6 @@ CROSS_LINGUAL_MIN = 0.3
 _CACHE: "OrderedDict[int, Semantics]" = OrderedDict()
 _CACHE_SIZE = 4
 _LOCK = threading.Lock()
-
-
-def embed_queries(embedder, texts: list[str]) -> np.ndarray:
-    """Question vectors (e5 encodes questions with another prefix than passages)."""
-    fn = getattr(embedder, "embed_queries", None)
-    return fn(texts) if fn is not None else embedder.embed(texts)
 
 
 class Semantics:
