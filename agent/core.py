@@ -32,7 +32,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.policy import route, small_talk, standalone_query
+from agent.policy import has_own_topic, route, small_talk, standalone_query
 from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
@@ -115,7 +115,8 @@ class Agent:
         history = [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m for m in history]
         previous = [m["content"] for m in history if m.get("role") == "user"]
         turn = Turn(question=question, query=standalone_query(question, previous), language=detect_language(question),
-                    options=options or self.default_options(), history=list(history))
+                    options=options or self.default_options(), history=list(history),
+                    own_topic=has_own_topic(question, previous))
         try:
             if kind := small_talk(question):  # "hi", "谢谢": answered in one sentence, no search, no model
                 turn.answer = phrase(kind, turn.language)

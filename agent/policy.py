@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import re
 
+from common.text import tokenize
+
 CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n?(.*?)```", re.S | re.I)
-_CODE_WORDS = re.compile(r"\b(run|execute|plot|draw|demo|simulate)\b|运行|执行|画|演示|绘制", re.I)
+# "training run" is no request to run anything; 刻画 characterises, 画像 / 漫画 / 动画 / 笔画 are nouns
+_CODE_WORDS = re.compile(r"\b(?<!training )(run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制",
+                         re.I)
 _RUN_WORDS = re.compile(r"\b(run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍", re.I)
 _SHOW_CODE = re.compile(
     r"\b(how\s+is|how\s+was|how\s+do\s+(i|you|we)\s+write|show\s+(me\s+)?the|what\s+does)\b.{0,60}\bcode\b"
@@ -45,8 +49,10 @@ _HOMEWORK = [  # asking the assistant for the work itself (the verb's doer is ch
 _STUDENT_DOES = re.compile(
     r"\b((i|we)(\s+(can|could|should|may|must|will|need\s+to|have\s+to|are\s+to|am\s+to|get\s+to))?"
     r"|(can|could|should|may|must|do|did|will|shall|would|am|are)\s+(i|we))\s+(\w+\s+)?$", re.I)
+# 它 / 他 / 她 as pronouns: not inside 其他 (other), 吉他 (guitar), 利他, 他人 (others)
+_PRONOUN_ZH = r"(?<!其)它|(?<![其吉利])[他她](?!人)"
 _FOLLOW_UP = re.compile(
-    r"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{0,10}\b(it|that|this)\b)|呢[？?]?\s*$|(?<!其)它|\b(it|that|they|he|she|this one)\b",
+    rf"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{{0,10}}\b(it|that|this)\b)|呢[？?]?\s*$|{_PRONOUN_ZH}|\b(it|that|they|he|him|his|she|her|this one)\b",
     re.I,
 )
 
@@ -119,6 +125,34 @@ def standalone_query(question: str, previous_questions: list[str]) -> str:
     if previous_questions and is_follow_up(question):
         return f"{previous_questions[-1]} {question}"
     return question
+
+
+# a word pointing back at what was asked before: "it", "这个", "其缺点", "该模型" (not 这周末 "this
+# weekend", 我该 / 应该 "should", 其实 "actually", 其他 "other")
+_POINTS_BACK = re.compile(
+    rf"\b(it|its|that|this|these|those|they|them|their|he|him|his|she|her|former|latter|above)\b|{_PRONOUN_ZH}"
+    r"|(?<![尤极与])其(?![实他它中次余])|这(?!个?(?:周|星期|礼拜|月|学期|天|年))|那(?:个|些|种|样)(?!周|星期|天)|此"
+    r"|(?<![应我你们他她])该(?![去怎如做不])|上述|前者|后者", re.I)
+
+
+def has_own_topic(question: str, previous_questions: list[str]) -> bool:
+    """Is the question a follow-up that names a topic of its own: no word pointing back, and two
+    words or more (not numbers) the question it follows does not hold? The scope guard judges
+    such a question alone too (the previous question's words do not make "the World Cup" a course
+    topic); it is still answered from the search for both.
+
+    >>> has_own_topic("And who won the 2018 World Cup?", ["What is perplexity?"])
+    True
+    >>> has_own_topic("那食堂几点开门呢？", ["CS2916 的作业有哪些？"]), has_own_topic("那1951年呢？", ["香农在1948年提出了什么？"])
+    (True, False)
+    >>> has_own_topic("How does it differ from fine-tuning?", ["What is in-context learning?"])
+    False
+    """
+    if not previous_questions or not is_follow_up(question) or _POINTS_BACK.search(question):
+        return False
+    before = set(tokenize(previous_questions[-1]))
+    own = [t for t in dict.fromkeys(tokenize(question)) if t not in before and not t.replace(".", "").isdigit()]
+    return len(own) >= 2
 
 
 def runnable_code_in(text: str) -> str | None:

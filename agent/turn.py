@@ -44,6 +44,9 @@ class Turn:
     language: str
     options: TurnOptions
     history: list[dict] = field(default_factory=list)  # earlier messages: {"role", "content"}
+    own_topic: bool = False  # a follow-up naming a topic of its own (policy.has_own_topic): judged alone too
+    no_demo: bool = False  # a demo asked for that the notes hold no code for: answered from them, saying so
+    alone_covered: bool | None = None  # the scope guard's verdict on such a question alone (None: not judged yet)
     hits: list[Hit] = field(default_factory=list)  # the numbered passages: hits[n - 1] is [n]
     calls: list[ToolCall] = field(default_factory=list)
     code_runs: list[CodeRun] = field(default_factory=list)

@@ -193,7 +193,26 @@ def test_it_marks_a_follow_up_but_not_inside_other(course):
     history = [{"role": "user", "content": "什么是语言模型？"}, {"role": "assistant", "content": "…"}]
     same = _agent(course, answer_mode="extract").ask("它有什么用？", history)
     assert same.query.startswith("什么是语言模型？") and not same.refused
-    assert not is_follow_up("有哪些其它的采样方法？")
+    assert not is_follow_up("有哪些其它的采样方法？") and not is_follow_up("有哪些其他的采样方法？")
+    assert is_follow_up("他提出了什么？") and is_follow_up("她在哪篇论文里写的？")  # "he" and "she" were; 他 / 她 were not
+    assert is_follow_up("What are his office hours and where?")
+    # 他人 (others), 吉他 (guitar), "them" in a question of its own: no pointing back (a review's cases)
+    assert not is_follow_up("如何防止模型泄露他人隐私？") and not is_follow_up("一把吉他多少钱？")
+    assert not is_follow_up("Why do LLMs hallucinate and how can we detect them?")
+
+
+def test_a_follow_up_with_a_topic_of_its_own_is_judged_alone(course):
+    """"And who won the 2018 World Cup?" after a course question was joined to it, and the course
+    question's words covered it (answered with a quote); alone it is declined. A follow-up pointing
+    back ("它有什么用？") is still judged with the question it follows."""
+    history = [{"role": "user", "content": "什么是语言模型？"}, {"role": "assistant", "content": "…"}]
+    agent = _agent(course, answer_mode="extract")
+    joined = agent.ask("那2018年世界杯冠军是哪个国家呢？", history)
+    assert joined.query.startswith("什么是语言模型？") and joined.refused
+    assert not agent.ask("它有什么用？", history).refused
+    # 这周末 (this weekend), 应该 (should), 其实 (actually) do not point back: judged alone, declined
+    assert agent.ask("那这周末上海的天气怎么样呢？", history).refused
+    assert agent.ask("那我应该去哪里买火车票呢？", history).refused
 
 
 @pytest.mark.parametrize("question, phrase", [("?", "in words"), ("🤖🤖🔥", "in words"), ("[99]", "in words"),

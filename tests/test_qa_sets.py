@@ -76,3 +76,19 @@ def test_labelled_translated_lines_come_from_the_corpus_and_from_cross_lingual_q
         assert isinstance(r["right"], bool) and isinstance(r["passed_without_likeness"], bool), r
         assert sets[r["set"]][r["id"]]["lang"] in ("en", "en-about-zh"), r
         assert normalise(r["source"][:100]) in corpus, r
+
+
+@pytest.mark.parametrize("name", ["followups.jsonl", "followups_heldout.jsonl"])
+def test_follow_up_sets_are_well_formed_and_their_evidence_is_in_the_corpus(name, chunks):
+    """bench/follow_up_guard.py's sets: an earlier question, a follow-up and a label (true: the notes
+    answer it; false: they do not; null: unclear); the held-out set quotes the notes' words for each
+    true label, and those words must be in a chunk (tabs of a table row read as spaces)."""
+    import json
+
+    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert rows and all(r["prev"] and r["q"] and r["in"] in (True, False, None) for r in rows)
+    assert len({(r["prev"], r["q"]) for r in rows}) == len(rows)
+    for r in rows:
+        if r.get("evidence"):
+            assert r["in"] is True
+            assert any(contains_any(c.text, [r["evidence"]]) for c in chunks), r["evidence"]

@@ -48,13 +48,38 @@ class AgentParts:
 
     def covered(self, hits, turn: Turn) -> bool:
         """The scope guard (agent/relevance.py) on the turn's question, with its translation for the
-        search where there is one."""
+        search where there is one. A follow-up naming a topic of its own (``turn.own_topic``: "And who
+        won the 2018 World Cup?" after a course question) must also be covered alone, by a search for
+        it alone (not shown; with its translation, as if asked alone): the question it follows lends it
+        no coverage."""
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
             turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
-        return is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
-                          translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
+        if not is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
+                          translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms):
+            return False
+        if not turn.own_topic:
+            return True
+        if turn.alone_covered is None:  # judged once per turn
+            turn.alone_covered = self._covered_alone(turn, semantics)
+        return turn.alone_covered
+
+    def _covered_alone(self, turn: Turn, semantics) -> bool:
+        """The question alone is covered over a search for it alone, untranslated or, failing that,
+        as if asked alone (with its translation): lenient, as the question it follows may lend it
+        the words it leaves out ("And what happens at temperature zero?" after "什么是温度参数？" passes
+        untranslated; "And what did GPT-3 show about few-shot prompting?" translated)."""
+        def judged(translation: str) -> bool:
+            hits = (self.retriever.search(turn.question, turn.options.k, translations=[translation]) if translation
+                    else self.retriever.search(turn.question, turn.options.k))
+            return is_covered(hits, turn.question, self.retriever.glossary, self.settings, semantics,
+                              translation=translation, unknown=turn.unknown_terms)
+
+        if judged(""):
+            return True
+        translation = self.tools(turn).translation(turn.question)
+        return bool(translation) and judged(translation)
 
     def answer_mode(self) -> str:
         """generate, translate or extract; auto quotes with a backend that prefers quotes (the bundled
