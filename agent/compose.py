@@ -115,10 +115,6 @@ class Composer:
         return phrase("homework", turn.language) + "\n" + self.quote(turn, hits, query_tokens, intro_key=None)
 
     @staticmethod
-    def no_code(language: str) -> str:
-        return phrase("no_code", language)
-
-    @staticmethod
     def code_shown(language: str, code: str, source_n: int | None, state: str, asked_to_run: bool = False) -> str:
         """Code shown, not run: its source passage cited; a cut-off block is shown as found and said so."""
         lines = [phrase("code_shown_intro", language), f"```python\n{code}\n```"]

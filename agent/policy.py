@@ -192,6 +192,8 @@ def code_in(text: str) -> tuple[str | None, str]:
             return repaired.strip(), "repaired"
         if first is None and _compiles("\n".join(body)):
             first = "\n".join(body).strip()
+    if first is None and not any(_CODE_LINE.match(line) for line in lines):
+        return None, "none"  # prose in a fence (a model's "Input: … Output: …" example), not code
     return (first or "\n".join(lines).strip()), "incomplete"
 
 

@@ -97,6 +97,10 @@ def test_extractive_answer_needs_no_model(course):
     assert result.mode == "extract" and not result.refused
     assert any("温度参数" in p.text for p in result.passages)
     assert result.citations and all(c.verdict == "supported" for c in result.citations)
+    assert [c.name for c in result.tool_calls] == ["search_course"]  # the demo's search is the answer's
+    from agent.policy import route
+
+    assert route("如何刻画语言模型的不确定性？") == "search_course"  # 刻画 characterises: no demo asked
 
 
 @pytest.mark.parametrize("question", ["Who won the 2018 World Cup?", "今天上海的天气怎么样？", "How do I cook rice?",
@@ -254,6 +258,15 @@ def test_code_demo_runs_and_shows_its_result(course):
     result = _agent(course).ask("请运行这段代码：\n```python\nimport math\nprint(round(math.log2(8), 1))\n```")
     assert [c.name for c in result.tool_calls] == ["run_python"]
     assert result.code_runs[0].ok and "3.0" in result.answer
+
+
+def test_a_demo_the_notes_hold_no_code_for_quotes_what_they_say(course):
+    """"演示一下温度采样" (a tester's case) answered "I found no code to run" although the notes work
+    the example through; now it says there is no code and quotes them."""
+    result = _agent(course, answer_mode="extract").ask("演示一下温度参数 T 对采样分布的影响")
+    assert not result.refused and result.mode == "extract" and result.code_runs == []
+    assert result.answer.startswith("课程材料中没有这个演示的代码") and "温度" in result.answer
+    assert result.citations and all(c.verdict == "supported" for c in result.citations)
 
 
 @pytest.mark.parametrize("k", [3, 5, 10, 20])

@@ -56,28 +56,50 @@ def _quoted_as_is(line: str, language: str) -> bool:
     return not has_letters(body) or detect_language(body) == language
 
 
+_CJK_STOP_AT_END = re.compile(r"\s*[。；，、：]+(?=(?:\s*\[\d{1,3}\])*\s*$)")  # before or after the [n]
+
+
+def as_is_in(line: str, language: str) -> str:
+    """A line shown untranslated (a formula) in an answer in ``language``: without the Chinese full
+    stop the notes' sentence ended with, in an English answer.
+
+    >>> as_is_in("$p(x_i | x_{1:i-1})$ [4]。", "en"), as_is_in("$$p(x)$$。 [1]", "en"), as_is_in("$p(x)$ [4]。", "zh")
+    ('$p(x_i | x_{1:i-1})$ [4]', '$$p(x)$$ [1]', '$p(x)$ [4]。')
+    """
+    return line if language == "zh" else _CJK_STOP_AT_END.sub("", line)
+
+
 log = logging.getLogger("courseta.agent")
 
 
-def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str]:
+# a demo asked for that the notes hold no code for: the quote's intro says so first (prompts/agent.yaml)
+NO_DEMO_INTROS = {"extract_intro": "no_code_intro", "translated_intro": "no_code_translated_intro",
+                  "untranslated_intro": "no_code_untranslated_intro"}
+DEMO_PASSAGES = 3  # a demo's code is taken from the best passages only (the 5th held the heart plot for
+#                   "演示一下温度参数 T 对采样分布的影响": code the question was not about)
+
+
+def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str, list[Hit]]:
     """The code a demo request runs or shows: its own code block, else the first code block in the
-    passages (with that passage's number), preferring one that is whole; and its state (ok, repaired,
-    incomplete: agent.policy.code_in)."""
+    best :data:`DEMO_PASSAGES` passages (with that passage's number), preferring one that is whole;
+    its state (ok, repaired, incomplete: agent.policy.code_in); and the passages searched (none for
+    the question's own code)."""
     code = extract_code(question)
     if code is not None:
-        return code, None, "ok"
+        return code, None, "ok", []
     incomplete = None
-    for hit in tools.search_course(query):
+    hits = tools.search_course(query)
+    for hit in hits[:DEMO_PASSAGES]:
         found, state = code_in(hit.text)
         if is_flagged(hit.text):  # never run (or show as a demo) code from a passage that addresses the reader
             continue
         if state in ("ok", "repaired"):
-            return found, tools.turn.number_of(hit), state
+            return found, tools.turn.number_of(hit), state, hits
         if state == "incomplete" and incomplete is None:
             incomplete = (found, hit)
     if incomplete is not None:
-        return incomplete[0], tools.turn.number_of(incomplete[1]), "incomplete"
-    return None, None, "none"
+        return incomplete[0], tools.turn.number_of(incomplete[1]), "incomplete", hits
+    return None, None, "none", hits
 
 
 class RouteStrategy(Strategy):
@@ -92,12 +114,21 @@ class RouteStrategy(Strategy):
             return
         tool = route(turn.question)
         grounded = turn.options.grounded_only
+        searched = None  # a demo's search when the notes hold no code for it: answered from those passages
         if tool in ("run_python", "show_code"):
             if extract_code(turn.question) is not None or not grounded or self._covered(turn):
-                yield from self._code(turn, tools, run=tool == "run_python")
-                return
+                searched = yield from self._code(turn, tools, run=tool == "run_python")
+                if searched is None:
+                    return
+                turn.no_demo = True
+                yield Status("no code for this in the notes; answering from what they say")
             tool = "search_course"  # "how much power does an H100 draw?" asks for no demo the notes hold
-        hits = tools.list_readings(turn.query) if tool == "list_readings" else (yield from self._search_notes(turn, tools))
+        if searched is not None:
+            hits = searched
+        elif tool == "list_readings":
+            hits = tools.list_readings(turn.query)
+        else:
+            hits = yield from self._search_notes(turn, tools)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
         covered = not grounded or parts.covered(hits, turn)
@@ -210,8 +241,10 @@ class RouteStrategy(Strategy):
     @staticmethod
     def _quote_intro(turn: Turn, key: str) -> str:
         """The quote's intro: ``key``'s, or, when the model translated and no line passed the check,
-        one that says why an answer in the question's language is in the notes' language."""
-        return "untranslated_intro" if turn.timings.get("untranslated_quote") else key
+        one that says why an answer in the question's language is in the notes' language; for a demo
+        the notes hold no code for, one that says so first."""
+        key = "untranslated_intro" if turn.timings.get("untranslated_quote") else key
+        return NO_DEMO_INTROS.get(key, key) if turn.no_demo else key
 
     def _translated(self, turn: Turn, hits: list[Hit], semantics: Semantics | None, intro_key: str):
         """:meth:`_translate` the quote when the notes are in another language than the question and the
@@ -357,22 +390,24 @@ class RouteStrategy(Strategy):
         top = usable(hits)[:3]
         return bool(top) and any(detect_language(h.text) != turn.language for h in top)
 
-    def _code(self, turn: Turn, tools: CourseTools, run: bool) -> Iterator[Event]:
-        """Show the code with its citation; run it only when asked to and when it is whole."""
-        code, source_n, state = find_code(turn.question, turn.query, tools)
+    def _code(self, turn: Turn, tools: CourseTools, run: bool):
+        """Show the code with its citation; run it only when asked to and when it is whole; returns
+        None. When neither the question nor the best passages hold code ("演示一下温度采样"), shows
+        nothing and returns the passages searched: the notes' worked example is then quoted from them,
+        not "no code found"."""
+        code, source_n, state, hits = find_code(turn.question, turn.query, tools)
+        if code is None:
+            return hits
         turn.mode = "code"
         composer = self.parts.composer
-        if code is None:
-            turn.answer = composer.no_code(turn.language)
-            yield Token(turn.answer)
-            return
         if not run or state == "incomplete":
             turn.answer = composer.code_shown(turn.language, code, source_n, state, asked_to_run=run)
             yield Token(turn.answer)
-            return
+            return None
         yield Status("running code…")
         tools.run_python(code)
         run = turn.code_runs[-1]
         yield Status(f"running code… {run.duration_s:.1f} s")
         turn.answer = composer.code_result(turn.language, code, source_n, run, repaired=state == "repaired")
         yield Token(turn.answer)
+        return None
