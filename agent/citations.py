@@ -45,6 +45,7 @@ class CitationCheck:
     score: float
     verdict: str  # supported | weak | unsupported
     added: bool = False
+    evidence: str = ""  # for a claim in another language than its passage: SupportScorer.support_for ('' otherwise)
 
 
 @dataclass
@@ -155,15 +156,43 @@ class SupportScorer:
     def evidence(self, sentence: str, idx: list[int]) -> str:
         """The sentence of the passages at ``idx`` closest to ``sentence``: by shared words in one
         language, by meaning across two (with an embedder that compares them), else ''."""
-        pieces = [p.strip() for i in idx for p in split_sentences(self.passages[i]) if len(p.strip()) >= 4]
-        if not pieces:
-            return ""
+        pieces = self._pieces(idx)
         language = detect_language(sentence)
         same = [p for p in pieces if detect_language(p) == language]
         if same:
             return max(same, key=lambda p: lexical_support(sentence, p))
+        return self._closest_in_meaning(sentence, pieces)
+
+    def support_for(self, sentence: str, idx: list[int]) -> str:
+        """The passage sentence shown as ``sentence``'s support: one in its language sharing words
+        with it, else (with an embedder that compares languages) the closest by meaning of those in
+        another language, else ''. Unlike :meth:`evidence`, never a sentence sharing nothing (a
+        formula or a link in an otherwise Chinese passage is "English").
+
+        >>> SupportScorer(["温度参数 T 控制随机性。See the blog."]).support_for("Sampling is random.", [0])
+        ''
+        """
+        pieces = self._pieces(idx)
+        language = detect_language(sentence)
+        same = [p for p in pieces if detect_language(p) == language]
+        if same:
+            best = max(same, key=lambda p: lexical_support(sentence, p))
+            if lexical_support(sentence, best) > 0:
+                return best
+        return self._closest_in_meaning(sentence, [p for p in pieces if detect_language(p) != language])
+
+    def other_language(self, sentence: str, i: int) -> bool:
+        """Is ``sentence`` in another language than passage ``i`` (0-based)?"""
+        return detect_language(sentence) != self._planguage[i]
+
+    def _pieces(self, idx: list[int]) -> list[str]:
+        """The sentences of the passages at ``idx`` (four characters or more)."""
+        return [p.strip() for i in idx for p in split_sentences(self.passages[i]) if len(p.strip()) >= 4]
+
+    def _closest_in_meaning(self, sentence: str, pieces: list[str]) -> str:
+        """The piece closest to ``sentence`` by meaning, with an embedder that compares languages; else ''."""
         sem = self.semantics
-        if sem is None or not sem.cross_lingual:
+        if not pieces or sem is None or not sem.cross_lingual:
             return ""
         vecs = sem.vectors([sentence] + pieces)
         return pieces[int(np.argmax(vecs[1:] @ vecs[0]))]
@@ -243,7 +272,9 @@ def verify(answer: str, passages: list[str], embedder=None, repair: bool = True)
         for n in valid:
             alone = scorer.score(text, [n - 1])
             result.citations.append(CitationCheck(n=n, sentence_index=si, score=alone, verdict=_verdict(alone),
-                                                  added=n in result.added and n not in numbers))
+                                                  added=n in result.added and n not in numbers,
+                                                  evidence=scorer.support_for(text, [n - 1])
+                                                  if statement and scorer.other_language(text, n - 1) else ""))
         best_passage = None
         if statement and together < SUPPORTED and n_pass:
             scores = [scorer.score(text, [i]) for i in range(n_pass)]

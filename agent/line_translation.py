@@ -234,6 +234,15 @@ class LineTranslation:
         return LineTranslation([self.lines[i] for i in self.pending], [True] * len(self.pending), self.judge,
                                likeness=self.likeness)
 
+    def sources(self) -> dict[str, str]:
+        """Each line shown translated, without its [n], -> the notes' line it translates (without its [n]):
+        the sentence a TA checks the translation against."""
+        sources: dict[str, str] = {}
+        for i in sorted(self.passed):
+            if self.result.get(i):  # two lines translated alike: the first line's source
+                sources.setdefault(split_marker(self.result[i])[0], split_marker(self.lines[i])[0])
+        return sources
+
     def settle(self, again: "LineTranslation") -> list[str]:
         """Take the translations :meth:`retry`'s request passed; the rest of the waiting lines are
         left out. Returns the lines now ready to show, in order."""

@@ -59,6 +59,7 @@ class Turn:
     translations: dict[str, str] = field(default_factory=dict)  # search query -> its translation ('' = none)
     unknown_terms: tuple[str, ...] = ()  # names in the question the notes never mention (the scope guard's)
     untranslated: list[str] = field(default_factory=list)  # quoted lines a translation left out ("sentence [n]")
+    line_sources: dict[str, str] = field(default_factory=dict)  # a line shown translated -> the notes' line it translates
     _checked: tuple[str, CheckResult] | None = None
 
     def number_of(self, hit: Hit) -> int:
@@ -96,7 +97,7 @@ class Turn:
                 claim = claims.get(c.sentence_index)
                 citations.append(Citation.at(
                     passage, sentence_index=c.sentence_index, score=c.score, verdict=c.verdict, added=c.added,
-                    supporting_sentence=supporting_sentence(passage.text, [claim]) if claim else None,
+                    supporting_sentence=self.support(passage.text, claim, c.evidence) if claim else None,
                 ))
             verification = Verification(precision=result.precision, recall=result.recall, invalid=result.invalid,
                                         added=result.added,
@@ -106,6 +107,20 @@ class Turn:
                       passages=passages, tool_calls=list(self.calls), code_runs=list(self.code_runs),
                       figures=list(self.figures), verification=verification, timings=dict(self.timings),
                       error=self.error, untranslated=list(self.untranslated))
+
+    def support(self, passage: str, claim: str, evidence: str = "") -> str | None:
+        """The passage sentence shown as a claim's support: for a line the model translated, the
+        notes' line it translates; for a claim in another language than the passage, the check's
+        ``evidence`` (found only for such claims: a lexical match across languages picks an
+        unrelated sentence); else the sentence sharing most with the claim."""
+        said = claim.lstrip("-*• ").strip()  # a line of the answer's list
+        flat = " ".join(passage.split())  # a quoted line's spaces are collapsed
+        for shown, source in self.line_sources.items():
+            if said and said in shown and " ".join(source.split()) in flat:
+                return source
+        if evidence:
+            return evidence
+        return supporting_sentence(passage, [claim])
 
     def record_code_run(self, code: str, run) -> CodeRun:
         """Keep a sandbox result (agent/sandbox.py ``SandboxResult``) as this turn's record."""

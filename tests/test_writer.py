@@ -144,6 +144,21 @@ def test_english_question_over_chinese_notes_gets_an_english_written_answer():
     assert "[1] 温度参数 T 控制采样的随机性。" in prompt[1].content
 
 
+def test_a_written_english_sentence_is_shown_with_the_chinese_sentence_closest_in_meaning():
+    """The TA's "supporting sentence" of a claim in another language than its passage was matched by
+    shared words: "T" picked "T=0 时…" (first of a tie) for a sentence about the temperature's role."""
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling [1].")] * 2))
+    from agent.llm import StaticBackend
+
+    notes = ["T=0 时总是选择概率最高的令牌。温度参数 T 控制采样的随机性。", "香农在1948年提出了信息论。"]
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"))
+    answer = agent.ask("What does the temperature parameter T control when sampling?",
+                       options=TurnOptions(k=2, grounded_only=False))
+    assert answer.mode == "generate" and [c.verdict for c in answer.citations] == ["supported"]
+    assert answer.citations[0].supporting_sentence == "温度参数 T 控制采样的随机性。"
+
+
 def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_translation_of_the_quote():
     writer = RecordingWriter(messages=iter([
         AIMessageLike("Shannon invented the telephone in 1950 [1]."),  # the answer: unsupported
@@ -279,6 +294,25 @@ def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
     assert broken.error and broken.mode == "generate" and broken.timings["translated"] == 1
     assert "randomness of sampling [2]" in broken.answer and "T=0.7 controls randomness" in broken.answer
     assert "Bananas" not in broken.answer and _page(events).strip() == broken.answer.split("\n\n")[0].strip()
+
+
+def test_a_formula_line_quoted_as_it_is_in_an_english_answer_drops_the_chinese_full_stop():
+    """"$p(x_i | x_{1:i-1})$ [4]。" ended an English answer's line (a tester's case)."""
+    from agent.llm import StaticBackend
+
+    notes = ["温度参数 T 控制采样的随机性。 $$p_T(x) \\propto p(x)^{1/T}$$。"]
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. The temperature parameter T controls the randomness "
+                                                          "of sampling.")]))
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("What does the temperature parameter T control when sampling?",
+                       options=TurnOptions(k=1, grounded_only=False))
+    assert answer.timings["translated"] == 1 and "randomness of sampling [1]" in answer.answer
+    formula = next(line for line in answer.answer.splitlines() if "propto" in line)
+    assert formula.endswith("$$ [1]"), formula
+    # the TA's "supporting sentence" of a translated line is the notes' line it translates
+    claim = next(c for c in answer.citations if c.sentence_index == 1)
+    assert claim.supporting_sentence == "温度参数 T 控制采样的随机性。"
 
 
 def test_a_translated_line_keeps_its_source_lines_citation_and_numbers_or_is_shown_as_quoted():

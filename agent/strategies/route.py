@@ -269,9 +269,10 @@ class RouteStrategy(Strategy):
         send = [not _quoted_as_is(line, turn.language) for line in lines]
         if not any(send):
             return False  # the quote is in the question's language already
+        lines = [line if sent else as_is_in(line, turn.language) for line, sent in zip(lines, send)]
         lt = LineTranslation(lines, send, lambda text, source: self._judge_line(turn, text, source, semantics),
                              retry_lines=RETRY_LINES, likeness=semantics.similarity if semantics is not None else None)
-        intro = phrase(intro_key, turn.language) + "\n"
+        intro = phrase(self._quote_intro(turn, intro_key), turn.language) + "\n"
 
         def emit(line: str) -> Event:
             line = parts.check(line, [h.text for h in turn.hits]).answer.strip()  # as the final answer shows it
@@ -293,6 +294,7 @@ class RouteStrategy(Strategy):
             for line in lt.rest():  # what was shown stays, the rest is left out
                 yield emit(line)
             turn.untranslated = lt.left_out_lines()
+            turn.line_sources.update(lt.sources())
             raise  # the agent adds the error sentence (agent/core.py)
         if lt.pending:  # failed lines, asked again on their own (a shorter task); the lines after them wait
             turn.timings["retried_lines"] = len(lt.pending)
@@ -313,6 +315,7 @@ class RouteStrategy(Strategy):
         if lt.moved:
             turn.timings["moved_lines"] = lt.moved  # shown under another line than their number's
         turn.untranslated = lt.left_out_lines()
+        turn.line_sources.update(lt.sources())
         if turn.untranslated:
             yield Status(f"left {len(turn.untranslated)} line(s) out of the answer: their translation was missing or "
                          "not supported by the passage; they are listed below it, as in the notes")
