@@ -267,6 +267,7 @@ def test_a_demo_the_notes_hold_no_code_for_quotes_what_they_say(course):
     assert not result.refused and result.mode == "extract" and result.code_runs == []
     assert result.answer.startswith("课程材料中没有这个演示的代码") and "温度" in result.answer
     assert result.citations and all(c.verdict == "supported" for c in result.citations)
+    assert result.verification.recall == 1.0  # the lead-in is no claim without a citation
 
 
 @pytest.mark.parametrize("k", [3, 5, 10, 20])

@@ -159,6 +159,23 @@ def test_a_written_english_sentence_is_shown_with_the_chinese_sentence_closest_i
     assert answer.citations[0].supporting_sentence == "温度参数 T 控制采样的随机性。"
 
 
+def test_a_written_answer_to_a_demo_the_notes_hold_no_code_for_says_so_first():
+    """A demo asked for with no code in the notes is answered from what they say; the quote said so,
+    a written answer did not (a review's case): now its first line does, as a lead-in, not a claim."""
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling [1].")]))
+    notes = ["温度参数 T 控制采样的随机性。", "香农在1948年提出了信息论。"]
+    agent = Agent(ConceptRetriever(notes), StaticBackend(writer, name="scripted"))
+    answer = agent.ask("Run a quick demo of temperature sampling", options=TurnOptions(k=2, grounded_only=False))
+    assert answer.mode == "generate" and answer.code_runs == []
+    first, second = answer.answer.splitlines()
+    assert first == "The course materials hold no code for this demo, only what they say about it:"
+    assert second.startswith("The temperature parameter T controls") and answer.citations
+    assert [c.verdict for c in answer.citations] == ["supported"] and answer.verification.recall == 1.0
+
+
 def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_translation_of_the_quote():
     writer = RecordingWriter(messages=iter([
         AIMessageLike("Shannon invented the telephone in 1950 [1]."),  # the answer: unsupported

@@ -212,7 +212,13 @@ class RouteStrategy(Strategy):
         turn.mode = "generate"
         yield Status("writing the answer…")
         t = time.perf_counter()
-        n_tokens = yield from self._stream_gated(turn, messages, gate, lambda sentence: self.show(turn, sentence, t))
+        # a demo the notes hold no code for: the written answer says so first (a lead-in, not a claim)
+        intro = phrase("no_code_intro", turn.language) + "\n" if turn.no_demo else ""
+
+        def show(sentence: str) -> Iterator[Event]:
+            return self.show(turn, ("" if turn.answer else intro) + sentence, t)
+
+        n_tokens = yield from self._stream_gated(turn, messages, gate, show)
         elapsed = time.perf_counter() - t
         turn.timings["generation_s"] = round(elapsed, 3)
         if n_tokens > 1 and "first_token_s" in turn.timings:
