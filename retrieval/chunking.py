@@ -22,7 +22,8 @@ from typing import Iterator
 from common.text import detect_language, sentence_spans
 from retrieval.types import Chunk, Document
 
-CHUNKER_VERSION = 5  # bump when chunking logic changes in a way that changes chunks (5: never cut inside a formula)
+CHUNKER_VERSION = 6  # bump when chunking logic changes in a way that changes chunks (5: never cut inside a formula;
+#                     6: a PDF table's header row in its continuation chunks' heading path)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # closing #s stripped in code: linear (see loaders.py)
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)")
@@ -239,6 +240,30 @@ def _pack(units: list[_Unit], size: int, overlap: int) -> list[tuple[int, int]]:
     return spans
 
 
+_DIGIT = re.compile(r"\d")
+
+
+def _table_headers(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """(first row start, table end, header) of each tab-separated table in ``text[start:end]``: three
+    lines or more holding a tab, the first of them without a digit (column names, not a row: "Week
+    Date Content", "角色 姓名 邮箱"); the header with its tabs read as " | ".
+
+    >>> text = "课程大纲\\nWeek\\tDate\\n1\\t2024/02/22\\n2\\t2024/02/29\\n"
+    >>> [(text[a:b], header) for a, b, header in _table_headers(text, 0, len(text))]
+    [('1\\t2024/02/22\\n2\\t2024/02/29', 'Week | Date')]
+    """
+    tables, run = [], []
+    for a, b in _lines_with_offsets(text, start, end) + [(end, end)]:
+        if "\t" in text[a:b]:
+            run.append((a, b))
+            continue
+        if len(run) >= 3 and not _DIGIT.search(text[run[0][0]:run[0][1]]):
+            header = " | ".join(cell.strip() for cell in text[run[0][0]:run[0][1]].split("\t") if cell.strip())
+            tables.append((run[1][0], run[-1][1], header))
+        run = []
+    return tables
+
+
 def chunk_id(source: str, text: str, occurrence: int = 0) -> str:
     """Stable id: hash of the source path and the chunk text (plus a counter for repeats)."""
     key = f"{source}\n{text}" + (f"\n#{occurrence}" if occurrence else "")
@@ -255,8 +280,11 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for section in sections:
+        # a PDF table split across chunks: the later ones are indexed with its column names
+        tables = _table_headers(doc.text, section.units[0].start, section.units[-1].end) if doc.kind == "pdf" else []
         for start, end in _pack(section.units, size, overlap):
             text = doc.text[start:end]
+            header = next((h for a, b, h in tables if a <= start < b), None)
             occurrence = seen.get(text, 0)
             seen[text] = occurrence + 1
             chunks.append(
@@ -265,7 +293,7 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
                     source=doc.source,
                     title=doc.title,
                     text=text,
-                    heading_path=section.heading_path,
+                    heading_path=section.heading_path + [header] if header else section.heading_path,
                     page=section.page,
                     start=start,
                     end=end,
