@@ -161,6 +161,7 @@ class Agent:
         else:
             turn.mode = "extract"
             turn.answer = parts.composer.quote(turn, turn.hits, parts.turn_tokens(turn),
+                                               intro_key="no_code_intro" if turn.no_demo else "extract_intro",
                                                semantics=self.strategy.semantics())
             yield Token(turn.answer)
 

@@ -241,26 +241,49 @@ def _pack(units: list[_Unit], size: int, overlap: int) -> list[tuple[int, int]]:
 
 
 _DIGIT = re.compile(r"\d")
+MAX_HEADER_CHARS = 120  # column names, not a paragraph
+
+
+def _cells(line: str) -> str:
+    """A tab-separated line read as " | "-separated cells."""
+    return " | ".join(cell.strip() for cell in line.split("\t") if cell.strip())
 
 
 def _table_headers(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    """(first row start, table end, header) of each tab-separated table in ``text[start:end]``: three
-    lines or more holding a tab, the first of them without a digit (column names, not a row: "Week
-    Date Content", "角色 姓名 邮箱"); the header with its tabs read as " | ".
+    """(first row start, table end, header) of each tab-separated table in ``text[start:end]``: a line
+    holding a tab and no digit (column names: "Week Date Content", "角色 姓名 邮箱"), then two rows
+    or more holding tabs, most of them with a digit (a date, a week, an address: rows, not another
+    header); a table ends at a line without a tab, at a row with another number of columns, or at
+    the next digit-free line after a row with one (the next table's header). The header is read as
+    " | "-separated cells, at most :data:`MAX_HEADER_CHARS` characters.
 
     >>> text = "课程大纲\\nWeek\\tDate\\n1\\t2024/02/22\\n2\\t2024/02/29\\n"
     >>> [(text[a:b], header) for a, b, header in _table_headers(text, 0, len(text))]
     [('1\\t2024/02/22\\n2\\t2024/02/29', 'Week | Date')]
+    >>> _table_headers("Speakers\\nPercy Liang\\tStanford\\nTri Dao\\tPrinceton\\nTatsu\\tStanford", 0, 58)  # no digits: no header
+    []
     """
     tables, run = [], []
-    for a, b in _lines_with_offsets(text, start, end) + [(end, end)]:
-        if "\t" in text[a:b]:
-            run.append((a, b))
+
+    def close() -> None:
+        head = text[run[0][0]:run[0][1]] if run else ""
+        rows = [text[a:b] for a, b in run[1:]]
+        if (len(rows) >= 2 and 2 * sum(bool(_DIGIT.search(r)) for r in rows) > len(rows)
+                and len(_cells(head)) <= MAX_HEADER_CHARS):
+            tables.append((run[1][0], run[-1][1], _cells(head)))
+        run.clear()
+
+    for a, b in _lines_with_offsets(text, start, end):
+        line = text[a:b]
+        if "\t" not in line:
+            close()
             continue
-        if len(run) >= 3 and not _DIGIT.search(text[run[0][0]:run[0][1]]):
-            header = " | ".join(cell.strip() for cell in text[run[0][0]:run[0][1]].split("\t") if cell.strip())
-            tables.append((run[1][0], run[-1][1], header))
-        run = []
+        if run and (line.count("\t") != text[run[0][0]:run[0][1]].count("\t")
+                    or (not _DIGIT.search(line) and _DIGIT.search(text[run[-1][0]:run[-1][1]]))):
+            close()  # another table: other columns, or its own header after a row
+        if run or not _DIGIT.search(line):
+            run.append((a, b))
+    close()
     return tables
 
 
@@ -285,6 +308,8 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
         for start, end in _pack(section.units, size, overlap):
             text = doc.text[start:end]
             header = next((h for a, b, h in tables if a <= start < b), None)
+            if header and section.heading_path and _cells(section.heading_path[-1]) == header:
+                header = None  # the header row is the page's title line already (a slide with no title)
             occurrence = seen.get(text, 0)
             seen[text] = occurrence + 1
             chunks.append(

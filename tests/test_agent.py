@@ -260,6 +260,24 @@ def test_code_demo_runs_and_shows_its_result(course):
     assert result.code_runs[0].ok and "3.0" in result.answer
 
 
+# the phrases an answer's quotes (or written sentences) follow: part of the checked answer
+LEAD_INS = ["extract_intro", "homework", "no_code_intro", "no_code_translated_intro", "no_code_untranslated_intro",
+            "translated_intro", "untranslated_intro", "readings_intro", "readings_translated_intro"]
+
+
+@pytest.mark.parametrize("key", LEAD_INS)
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_lead_in_is_no_claim_for_the_citation_check(key, language):
+    """A sentence break inside a lead-in made its first half an uncited claim: every homework answer
+    and every no-code demo showed citation recall 0.5 (reviews' cases). One clause ending in a colon."""
+    from agent.citations import verify
+    from agent.prompts import phrase
+
+    answer = phrase(key, language) + "\n- 温度参数 T 控制采样的随机性。 [1]"
+    result = verify(answer, ["温度参数 T 控制采样的随机性。"])
+    assert [s.text for s in result.sentences] == ["- 温度参数 T 控制采样的随机性。"] and result.recall == 1.0
+
+
 def test_a_demo_the_notes_hold_no_code_for_quotes_what_they_say(course):
     """"演示一下温度采样" (a tester's case) answered "I found no code to run" although the notes work
     the example through; now it says there is no code and quotes them."""

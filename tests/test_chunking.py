@@ -120,9 +120,20 @@ def test_a_pdf_table_split_across_chunks_keeps_its_column_names_in_the_later_chu
     # a run of rows with no header line (its first line holds a digit) names no columns
     dated = Document(source="d.pdf", title="T", text=rows, kind="pdf", content_hash="h", pages=[Page(1, 0, len(rows))])
     assert all(" | " not in c.heading for c in chunk_document(dated, 200, 0))
-    # Markdown tables are never split (atomic), so only PDFs get this
+    # PDFs only: a Markdown table is `|` rows, kept whole; tab-separated lines there are a paragraph
     markdown = chunk_document(_doc(text), 200, 0)
     assert all(" | " not in c.heading for c in markdown)
+    # a slide with no title line: the header row is the heading already, not repeated (a review's case)
+    untitled = text.split("\n", 1)[1]
+    bare = Document(source="u.pdf", title="T", text=untitled, kind="pdf", content_hash="h", pages=[Page(1, 0, len(untitled))])
+    assert all(c.heading_path == ["Week\tDate\tContent\tHomework\tLecturer"] for c in chunk_document(bare, 200, 0))
+    # two tables one after the other: the second's rows get its own header, never the first's
+    two = ("Slide\nName\tRole\n" + "\n".join(f"TA {i}\tta{i}@sjtu.edu.cn" for i in range(6))
+           + "\nHomework\tDue\n" + "\n".join(f"hw{i}\t2024/03/{i:02d} 23:59 Beijing time" for i in range(1, 9)))
+    tables = Document(source="t.pdf", title="T", text=two, kind="pdf", content_hash="h", pages=[Page(1, 0, len(two))])
+    headings = [(c.text[:4], c.heading_path) for c in chunk_document(tables, 120, 0)]
+    assert headings == [("Slid", ["Slide"]), ("TA 5", ["Slide", "Name | Role"]), ("hw3\t", ["Slide", "Homework | Due"]),
+                        ("hw6\t", ["Slide", "Homework | Due"])]
 
 
 def test_the_course_schedule_rows_after_the_first_chunk_are_indexed_with_its_column_names():

@@ -90,5 +90,5 @@ def test_the_check_tells_quadratic_code_from_linear_code():
     def linear(text: str) -> int:
         return sum(text.find("x", i, i + 8) for i in range(0, len(text), 4))
 
-    assert _growth(quadratic, lambda n: "a" * n)[1] > MAX_GROWTH
+    assert _growth(quadratic, lambda n: "a" * n, floor_s=0.02)[1] > MAX_GROWTH  # 4x at any size: a cheap one
     assert _growth(linear, lambda n: "a" * n)[1] < MAX_GROWTH

@@ -176,6 +176,27 @@ def test_a_written_answer_to_a_demo_the_notes_hold_no_code_for_says_so_first():
     assert [c.verdict for c in answer.citations] == ["supported"] and answer.verification.recall == 1.0
 
 
+def test_a_demo_with_no_code_keeps_its_lead_in_when_the_model_fails_before_a_sentence():
+    """The quote after a model failure opened "From the course materials:" for a demo the notes hold
+    no code for (a review's case); it says there is no code, as the quote without a model does."""
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    from agent.llm import StaticBackend
+
+    class Failing(GenericFakeChatModel):
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="The temperature "))
+            raise ConnectionError("server gone")
+
+    notes = ["The temperature parameter T controls the randomness of sampling.", "Shannon introduced information theory."]
+    agent = Agent(ConceptRetriever(notes), StaticBackend(Failing(messages=iter([])), name="scripted"))
+    answer = agent.ask("Run a quick demo of temperature sampling", options=TurnOptions(k=2, grounded_only=False))
+    assert answer.mode == "extract" and answer.error and answer.code_runs == []
+    assert answer.answer.startswith("The course materials hold no code for this demo, only what they say about it:")
+
+
 def test_an_unsupported_english_answer_over_chinese_notes_becomes_a_verified_translation_of_the_quote():
     writer = RecordingWriter(messages=iter([
         AIMessageLike("Shannon invented the telephone in 1950 [1]."),  # the answer: unsupported
