@@ -22,8 +22,7 @@ from typing import Iterator
 from common.text import detect_language, sentence_spans
 from retrieval.types import Chunk, Document
 
-CHUNKER_VERSION = 6  # bump when chunking logic changes in a way that changes chunks (5: never cut inside a formula;
-#                     6: a PDF table's header row in its continuation chunks' heading path)
+CHUNKER_VERSION = 5  # bump when chunking logic changes in a way that changes chunks (5: never cut inside a formula)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # closing #s stripped in code: linear (see loaders.py)
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)")
@@ -240,53 +239,6 @@ def _pack(units: list[_Unit], size: int, overlap: int) -> list[tuple[int, int]]:
     return spans
 
 
-_DIGIT = re.compile(r"\d")
-MAX_HEADER_CHARS = 120  # column names, not a paragraph
-
-
-def _cells(line: str) -> str:
-    """A tab-separated line read as " | "-separated cells."""
-    return " | ".join(cell.strip() for cell in line.split("\t") if cell.strip())
-
-
-def _table_headers(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    """(first row start, table end, header) of each tab-separated table in ``text[start:end]``: a line
-    holding a tab and no digit (column names: "Week Date Content", "角色 姓名 邮箱"), then two rows
-    or more holding tabs, most of them with a digit (a date, a week, an address: rows, not another
-    header); a table ends at a line without a tab, at a row with another number of columns, or at
-    the next digit-free line after a row with one (the next table's header). The header is read as
-    " | "-separated cells, at most :data:`MAX_HEADER_CHARS` characters.
-
-    >>> text = "课程大纲\\nWeek\\tDate\\n1\\t2024/02/22\\n2\\t2024/02/29\\n"
-    >>> [(text[a:b], header) for a, b, header in _table_headers(text, 0, len(text))]
-    [('1\\t2024/02/22\\n2\\t2024/02/29', 'Week | Date')]
-    >>> _table_headers("Speakers\\nPercy Liang\\tStanford\\nTri Dao\\tPrinceton\\nTatsu\\tStanford", 0, 58)  # no digits: no header
-    []
-    """
-    tables, run = [], []
-
-    def close() -> None:
-        head = text[run[0][0]:run[0][1]] if run else ""
-        rows = [text[a:b] for a, b in run[1:]]
-        if (len(rows) >= 2 and 2 * sum(bool(_DIGIT.search(r)) for r in rows) > len(rows)
-                and len(_cells(head)) <= MAX_HEADER_CHARS):
-            tables.append((run[1][0], run[-1][1], _cells(head)))
-        run.clear()
-
-    for a, b in _lines_with_offsets(text, start, end):
-        line = text[a:b]
-        if "\t" not in line:
-            close()
-            continue
-        if run and (line.count("\t") != text[run[0][0]:run[0][1]].count("\t")
-                    or (not _DIGIT.search(line) and _DIGIT.search(text[run[-1][0]:run[-1][1]]))):
-            close()  # another table: other columns, or its own header after a row
-        if run or not _DIGIT.search(line):
-            run.append((a, b))
-    close()
-    return tables
-
-
 def chunk_id(source: str, text: str, occurrence: int = 0) -> str:
     """Stable id: hash of the source path and the chunk text (plus a counter for repeats)."""
     key = f"{source}\n{text}" + (f"\n#{occurrence}" if occurrence else "")
@@ -303,13 +255,8 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for section in sections:
-        # a PDF table split across chunks: the later ones are indexed with its column names
-        tables = _table_headers(doc.text, section.units[0].start, section.units[-1].end) if doc.kind == "pdf" else []
         for start, end in _pack(section.units, size, overlap):
             text = doc.text[start:end]
-            header = next((h for a, b, h in tables if a <= start < b), None)
-            if header and section.heading_path and _cells(section.heading_path[-1]) == header:
-                header = None  # the header row is the page's title line already (a slide with no title)
             occurrence = seen.get(text, 0)
             seen[text] = occurrence + 1
             chunks.append(
@@ -318,7 +265,7 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
                     source=doc.source,
                     title=doc.title,
                     text=text,
-                    heading_path=section.heading_path + [header] if header else section.heading_path,
+                    heading_path=section.heading_path,
                     page=section.page,
                     start=start,
                     end=end,

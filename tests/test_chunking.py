@@ -103,50 +103,6 @@ def test_pdf_chunks_stay_within_a_page_and_record_it(tmp_path):
     assert chunks[0].heading_path == ["引言"]
 
 
-def test_a_pdf_table_split_across_chunks_keeps_its_column_names_in_the_later_chunks_heading():
-    """The CS2916 schedule's weeks 8-17 were a chunk of bare rows ("9\t2024/04/18\tReward Model and
-    RLHF\t-\tPengfei Liu"): indexed without "Week | Date | Content | Homework | Lecturer", an English
-    question asking "on what date" did not find it. Its text and offsets stay as they are."""
-    from retrieval.types import Page
-
-    rows = "\n".join(f"{w}\t2024/03/{w:02d}\tTopic number {w} of the course\t-\tLecturer {w}" for w in range(1, 13))
-    text = f"课程大纲\nWeek\tDate\tContent\tHomework\tLecturer\n{rows}"
-    pdf = Document(source="s.pdf", title="T", text=text, kind="pdf", content_hash="h", pages=[Page(1, 0, len(text))])
-    chunks = chunk_document(pdf, 200, 0)
-    _check_offsets(pdf, chunks)
-    assert len(chunks) > 2 and chunks[0].heading_path == ["课程大纲"]
-    assert all(c.heading_path == ["课程大纲", "Week | Date | Content | Homework | Lecturer"] for c in chunks[1:])
-    assert chunks[1].indexed_text().startswith("课程大纲 > Week | Date | Content")
-    # a run of rows with no header line (its first line holds a digit) names no columns
-    dated = Document(source="d.pdf", title="T", text=rows, kind="pdf", content_hash="h", pages=[Page(1, 0, len(rows))])
-    assert all(" | " not in c.heading for c in chunk_document(dated, 200, 0))
-    # PDFs only: a Markdown table is `|` rows, kept whole; tab-separated lines there are a paragraph
-    markdown = chunk_document(_doc(text), 200, 0)
-    assert all(" | " not in c.heading for c in markdown)
-    # a slide with no title line: the header row is the heading already, not repeated (a review's case)
-    untitled = text.split("\n", 1)[1]
-    bare = Document(source="u.pdf", title="T", text=untitled, kind="pdf", content_hash="h", pages=[Page(1, 0, len(untitled))])
-    assert all(c.heading_path == ["Week\tDate\tContent\tHomework\tLecturer"] for c in chunk_document(bare, 200, 0))
-    # two tables one after the other: the second's rows get its own header, never the first's
-    two = ("Slide\nName\tRole\n" + "\n".join(f"TA {i}\tta{i}@sjtu.edu.cn" for i in range(6))
-           + "\nHomework\tDue\n" + "\n".join(f"hw{i}\t2024/03/{i:02d} 23:59 Beijing time" for i in range(1, 9)))
-    tables = Document(source="t.pdf", title="T", text=two, kind="pdf", content_hash="h", pages=[Page(1, 0, len(two))])
-    headings = [(c.text[:4], c.heading_path) for c in chunk_document(tables, 120, 0)]
-    assert headings == [("Slid", ["Slide"]), ("TA 5", ["Slide", "Name | Role"]), ("hw3\t", ["Slide", "Homework | Due"]),
-                        ("hw6\t", ["Slide", "Homework | Due"])]
-
-
-def test_the_course_schedule_rows_after_the_first_chunk_are_indexed_with_its_column_names():
-    from pathlib import Path
-
-    corpus = Path(__file__).resolve().parent.parent / "corpus"
-    doc = load_document(corpus / "cs2916" / "lecture01-introduction.pdf", corpus, {})
-    chunks = chunk_document(doc, 500, 0)
-    later = next(c for c in chunks if "Reward Model and RLHF" in c.text)
-    assert later.heading_path[-1] == "Week | Date | Content | Homework | Lecturer" and later.page == 30
-    assert sum(" | " in c.heading for c in chunks) == 1  # no other table of the slides is split
-
-
 def test_ids_are_stable_and_unique():
     doc = _doc("# A\n\n重复的句子。\n\n# B\n\n重复的句子。\n")
     first = chunk_document(doc, 100, 0)
