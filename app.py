@@ -340,7 +340,7 @@ def main() -> None:
         question = interrupted_question(settings, options)
     pending = st.session_state.get("pending_demo")
     if question and options.office_hours:
-        code = agent.demo_code(question, options)
+        code = agent.demo_code(question, options, [{"role": m.role, "content": m.content} for m in messages])
         if code:  # show the code first; run it on a click
             st.session_state.pending_demo = pending = {"question": question, "code": code}
             question = None

@@ -112,8 +112,8 @@ class Agent:
         """
         t0 = time.perf_counter()
         question = clean_text(question)
-        history = [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m for m in history]
-        previous = [m["content"] for m in history if m.get("role") == "user"]
+        history = _cleaned(history)
+        previous = _asked(history)
         turn = Turn(question=question, query=standalone_query(question, previous), language=detect_language(question),
                     options=options or self.default_options(), history=list(history),
                     own_topic=has_own_topic(question, previous))
@@ -172,14 +172,18 @@ class Agent:
                 return event.answer
         raise AssertionError("stream() always ends with Done")
 
-    def demo_code(self, question: str, options: TurnOptions | None = None) -> str | None:
+    def demo_code(self, question: str, options: TurnOptions | None = None, history: Sequence[dict] = ()) -> str | None:
         """The code a demo request would run (its own code block, else code found in the passages),
-        so a presenter can show it before running it; None when the question asks for no demo."""
+        so a presenter can show it before running it; None when the question asks for no demo. A
+        follow-up ("运行一下它") is searched joined to the question it follows, as :meth:`stream`
+        searches it: the code shown is the code run."""
+        question = clean_text(question)
         if route(question) != "run_python":
             return None
-        turn = Turn(question=question, query=question, language=detect_language(question),
+        query = standalone_query(question, _asked(_cleaned(history)))
+        turn = Turn(question=question, query=query, language=detect_language(question),
                     options=options or self.default_options())
-        return find_code(question, question, self._parts.tools(turn))[0]
+        return find_code(question, query, self._parts.tools(turn))[0]
 
     def needs_model(self) -> bool:
         """Will answers call the chat model? (Not when the route quotes every answer.)"""
@@ -202,3 +206,13 @@ class Agent:
         if not self.needs_model():
             return "not needed (answers quote the passages)"
         return self.backend.health(wait_s)
+
+
+def _cleaned(history: Sequence[dict]) -> list[dict]:
+    """``history`` with its text contents cleaned as a question is (:func:`clean_text`)."""
+    return [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m for m in history]
+
+
+def _asked(history: list[dict]) -> list[str]:
+    """The questions asked so far, in order."""
+    return [m["content"] for m in history if m.get("role") == "user"]

@@ -260,6 +260,19 @@ def test_code_demo_runs_and_shows_its_result(course):
     assert result.code_runs[0].ok and "3.0" in result.answer
 
 
+@pytest.mark.parametrize("follow_up", ["运行一下它", "演示一下它", "Run it"])
+def test_the_office_hours_preview_of_a_follow_up_demo_is_the_code_it_runs(course, follow_up):
+    """The office-hours page shows a demo's code before running it (Agent.demo_code); a follow-up
+    was searched alone there and joined to the question it follows when run (a review's case)."""
+    history = [{"role": "user", "content": "画心形图的代码是怎么写的？"}, {"role": "assistant", "content": "…"}]
+    agent = _agent(course, answer_mode="extract")
+    assert agent.demo_code(follow_up) is None  # alone it names nothing the notes hold code for
+    shown = agent.demo_code(follow_up, history=history)
+    assert shown is not None and "Heart Shape" in shown
+    answered = agent.ask(follow_up, history)  # the slide's block is cut off ("- np"): shown as found, not run
+    assert answered.mode == "code" and answered.code_runs == [] and f"```python\n{shown}\n```" in answered.answer
+
+
 # the phrases an answer's quotes (or written sentences) follow: part of the checked answer
 LEAD_INS = ["extract_intro", "homework", "no_code_intro", "no_code_translated_intro", "no_code_untranslated_intro",
             "translated_intro", "untranslated_intro", "readings_intro", "readings_translated_intro"]
