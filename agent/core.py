@@ -41,7 +41,7 @@ from agent.strategies.route import RouteStrategy, find_code
 from agent.strategies.tool_calling import ToolCallingStrategy
 from agent.prompts import phrase
 from agent.turn import Turn
-from common.text import detect_language, tokenize
+from common.text import question_language, tokenize
 
 log = logging.getLogger("courseta.agent")
 MAX_QUESTION_CHARS = 4000  # a question is a few sentences; 19,000 characters cost 70 s of translation
@@ -114,7 +114,7 @@ class Agent:
         question = clean_text(question)
         history = _cleaned(history)
         previous = _asked(history)
-        turn = Turn(question=question, query=standalone_query(question, previous), language=detect_language(question),
+        turn = Turn(question=question, query=standalone_query(question, previous), language=question_language(question),
                     options=options or self.default_options(), history=list(history),
                     own_topic=has_own_topic(question, previous))
         try:
@@ -181,7 +181,7 @@ class Agent:
         if route(question) != "run_python":
             return None
         query = standalone_query(question, _asked(_cleaned(history)))
-        turn = Turn(question=question, query=query, language=detect_language(question),
+        turn = Turn(question=question, query=query, language=question_language(question),
                     options=options or self.default_options())
         return find_code(question, query, self._parts.tools(turn))[0]
 

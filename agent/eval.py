@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from agent.line_translation import line_passage
-from common.text import detect_language, without_links
+from common.text import detect_language, question_language, without_links
 from retrieval.eval import contains_any, load_qa, percentile
 
 _MARKERS = re.compile(r"\s*\[\d{1,3}\]|```.*?```", re.S)
@@ -51,7 +51,7 @@ def in_question_language(answer: str, question: str) -> bool:
     >>> in_question_language("温度控制随机性 [1]。", "What does temperature do?")
     False
     """
-    return detect_language(without_links(_MARKERS.sub(" ", answer))) == detect_language(question)
+    return detect_language(without_links(_MARKERS.sub(" ", answer))) == question_language(question)
 
 
 def _pct(values: list[float], q: float) -> float | None:

@@ -61,6 +61,35 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk >= 0.25 * (cjk + latin) else "en"
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# a Chinese sentence's own words (particles, question words, verbs of being): a run holding one is Chinese prose
+_ZH_FRAME = re.compile(r"[的了吗呢吧是么哪谁几和与或在有请我你这那如何为怎]")
+_EN_FRAME = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|could|"
+                       r"should|the|an?|of|in|on|for|to|and|or|with|from|explain|describe|mean|means)\b", re.I)
+
+
+def question_language(question: str) -> str:
+    """The language a question is asked in, for its answer: an English sentence that names terms of
+    the Chinese notes in Chinese ("What does 温度参数 control?") is English — every Chinese run a term
+    (none of a Chinese sentence's particles or question words) and two English function words or
+    more; otherwise :func:`detect_language`, which counts characters and calls it Chinese.
+
+    >>> question_language("What does 温度参数 control?"), question_language("Explain the 涌现 of abilities in LLMs")
+    ('en', 'en')
+    >>> question_language("GPT-3 的 context window 有多长？"), question_language("in-context learning and chain-of-thought 的区别是什么？")
+    ('zh', 'zh')
+    >>> question_language("温度参数是什么？"), question_language("What is perplexity?")
+    ('zh', 'en')
+    """
+    language = detect_language(question)
+    if language != "zh":
+        return language
+    runs = _CJK_RUN.findall(_MATH.sub(" ", question))
+    if runs and not any(_ZH_FRAME.search(run) for run in runs) and len(_EN_FRAME.findall(question)) >= 2:
+        return "en"
+    return language
+
+
 _LINK_TARGET = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 
 

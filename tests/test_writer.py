@@ -144,6 +144,27 @@ def test_english_question_over_chinese_notes_gets_an_english_written_answer():
     assert "[1] 温度参数 T 控制采样的随机性。" in prompt[1].content
 
 
+def test_an_english_question_naming_a_chinese_term_of_the_notes_is_answered_in_english():
+    """"What does 温度参数 T control when sampling?" counted as Chinese (4 CJK characters against 5 short
+    English words) and got a Chinese answer; its sentence is English, so is its answer now. A Chinese
+    sentence naming English terms stays Chinese."""
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling [1].")]))
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    answer = agent.ask("What does 温度参数 T control when sampling?", options=TurnOptions(k=2, grounded_only=False))
+    assert answer.language == "en" and answer.mode == "generate"
+    assert answer.answer.startswith("The temperature parameter T controls")
+    assert "Answer in English" in writer.seen[-1][1].content
+    from agent.eval import in_question_language
+
+    assert in_question_language(answer.answer, answer.question)  # agent.eval judges it by the same rule
+    chinese = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(RecordingWriter(messages=iter([AIMessageLike(
+        "温度参数 T 控制采样的随机性 [1]。")])), name="scripted"))
+    assert chinese.ask("sampling 时 temperature 参数有什么作用？", options=TurnOptions(k=2, grounded_only=False)).language == "zh"
+
+
 def test_a_written_english_sentence_is_shown_with_the_chinese_sentence_closest_in_meaning():
     """The TA's "supporting sentence" of a claim in another language than its passage was matched by
     shared words: "T" picked "T=0 时…" (first of a tie) for a sentence about the temperature's role."""
