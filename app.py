@@ -336,6 +336,7 @@ def main() -> None:
     question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？", max_chars=MAX_QUESTION_CHARS)
     if question:  # a new question: the interrupted one is left as it is (still in the chat's link)
         st.session_state.interrupted = None
+        st.session_state.pop("pending_demo", None)  # and a demo shown but not run is dropped: it followed other questions
     else:
         question = interrupted_question(settings, options)
     pending = st.session_state.get("pending_demo")

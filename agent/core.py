@@ -32,7 +32,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.policy import has_own_topic, route, small_talk, standalone_query
+from agent.policy import extract_code, has_own_topic, route, small_talk, standalone_query
 from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
@@ -111,12 +111,8 @@ class Agent:
         gives an answer whose ``error`` says why in one sentence; anything else raises.
         """
         t0 = time.perf_counter()
-        question = clean_text(question)
-        history = _cleaned(history)
-        previous = _asked(history)
-        turn = Turn(question=question, query=standalone_query(question, previous), language=question_language(question),
-                    options=options or self.default_options(), history=list(history),
-                    own_topic=has_own_topic(question, previous))
+        turn = self._new_turn(question, history, options)
+        question = turn.question
         try:
             if kind := small_talk(question):  # "hi", "谢谢": answered in one sentence, no search, no model
                 turn.answer = phrase(kind, turn.language)
@@ -177,13 +173,25 @@ class Agent:
         so a presenter can show it before running it; None when the question asks for no demo. A
         follow-up ("运行一下它") is searched joined to the question it follows, as :meth:`stream`
         searches it: the code shown is the code run."""
+        turn = self._new_turn(question, history, options)
+        if route(turn.question) != "run_python" or self.strategy.homework_request(turn):
+            return None  # the answer would be the homework note, not a demo
+        parts = self._parts
+        if (extract_code(turn.question) is None and turn.options.grounded_only
+                and not parts.covered(parts.retriever.search(turn.query, turn.options.k), turn)):
+            return None  # the answer would decline it (the route strategy's check before a demo's code)
+        return find_code(turn.question, turn.query, parts.tools(turn))[0]
+
+    def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
+        """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it
+        follows for the search, in the question's language."""
         question = clean_text(question)
-        if route(question) != "run_python":
-            return None
-        query = standalone_query(question, _asked(_cleaned(history)))
-        turn = Turn(question=question, query=query, language=question_language(question),
-                    options=options or self.default_options())
-        return find_code(question, query, self._parts.tools(turn))[0]
+        history = [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m
+                   for m in history]
+        previous = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
+        return Turn(question=question, query=standalone_query(question, previous), language=question_language(question),
+                    options=options or self.default_options(), history=list(history),
+                    own_topic=has_own_topic(question, previous))
 
     def needs_model(self) -> bool:
         """Will answers call the chat model? (Not when the route quotes every answer.)"""
@@ -206,13 +214,3 @@ class Agent:
         if not self.needs_model():
             return "not needed (answers quote the passages)"
         return self.backend.health(wait_s)
-
-
-def _cleaned(history: Sequence[dict]) -> list[dict]:
-    """``history`` with its text contents cleaned as a question is (:func:`clean_text`)."""
-    return [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m for m in history]
-
-
-def _asked(history: list[dict]) -> list[str]:
-    """The questions asked so far, in order."""
-    return [m["content"] for m in history if m.get("role") == "user"]

@@ -62,30 +62,37 @@ def detect_language(text: str) -> str:
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-# a Chinese sentence's own words (particles, question words, verbs of being): a run holding one is Chinese prose
-_ZH_FRAME = re.compile(r"[的了吗呢吧是么哪谁几和与或在有请我你这那如何为怎]")
-_EN_FRAME = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|could|"
-                       r"should|the|an?|of|in|on|for|to|and|or|with|from|explain|describe|mean|means)\b", re.I)
+# a Chinese sentence's own words (particles, question words, pronouns, 用 of 用中文回答), simplified and
+# traditional: a run holding one is Chinese prose, not a term of the notes
+_ZH_FRAME = re.compile(r"[的了吗呢吧是么哪谁几和与或在有请我你这那如何为怎用们嗎麼幾這為與誰請問們]")
+# an English question's or request's first word
+_EN_START = re.compile(r"(what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|could|"
+                       r"should|would|will|explain|describe|define|tell|give|list|compare|summari[sz]e|show)\b", re.I)
+_NOT_PROSE = re.compile(r"```.*?(```|$)|`[^`\n]*`|https?://\S+", re.S)  # code and addresses
 
 
 def question_language(question: str) -> str:
-    """The language a question is asked in, for its answer: an English sentence that names terms of
-    the Chinese notes in Chinese ("What does 温度参数 control?") is English — every Chinese run a term
-    (none of a Chinese sentence's particles or question words) and two English function words or
-    more; otherwise :func:`detect_language`, which counts characters and calls it Chinese.
+    """The language a question is asked in, for its answer: an English question naming terms of the
+    Chinese notes in Chinese ("What does 温度参数 T control?") is English — it opens with an English
+    question or request word, and every Chinese run is a term (none of a Chinese sentence's
+    particles, question words or pronouns); otherwise :func:`detect_language`, which counts
+    characters and calls it Chinese. Code, formulas and addresses are not read.
 
-    >>> question_language("What does 温度参数 control?"), question_language("Explain the 涌现 of abilities in LLMs")
+    >>> question_language("What does 温度参数 T control?"), question_language("Explain 涌现能力")
     ('en', 'en')
-    >>> question_language("GPT-3 的 context window 有多长？"), question_language("in-context learning and chain-of-thought 的区别是什么？")
+    >>> question_language("GPT-3 的 context window 有多长？"), question_language("State-of-the-art Reimplementation 作业要求")
     ('zh', 'zh')
-    >>> question_language("温度参数是什么？"), question_language("What is perplexity?")
-    ('zh', 'en')
+    >>> question_language("What is in-context learning? 用中文回答"), question_language("```python\\nfor i in range(3): print(i)\\n```\\n运行一下")
+    ('zh', 'zh')
+    >>> question_language("温度参数是什么？"), question_language("What is perplexity?"), question_language("什麼叫 state of the art")
+    ('zh', 'en', 'zh')
     """
     language = detect_language(question)
     if language != "zh":
         return language
-    runs = _CJK_RUN.findall(_MATH.sub(" ", question))
-    if runs and not any(_ZH_FRAME.search(run) for run in runs) and len(_EN_FRAME.findall(question)) >= 2:
+    prose = _MATH.sub(" ", _NOT_PROSE.sub(" ", question)).strip(" \t\n\"'“‘*#>-")
+    runs = _CJK_RUN.findall(prose)
+    if _EN_START.match(prose) and runs and not any(_ZH_FRAME.search(run) for run in runs):
         return "en"
     return language
 

@@ -273,6 +273,25 @@ def test_the_office_hours_preview_of_a_follow_up_demo_is_the_code_it_runs(course
     assert answered.mode == "code" and answered.code_runs == [] and f"```python\n{shown}\n```" in answered.answer
 
 
+@pytest.mark.parametrize("earlier, question", [
+    ("熵是什么？", "运行一下它"), ("心形图是什么？", "画一下它"), ("What is the capital of Australia?", "Run it"),
+    ("", "帮我完成作业2的代码并运行：```python\nprint('hw2')\n```"), ("画心形图的代码是怎么写的？", "Run it"),
+])
+def test_a_demo_is_previewed_only_when_its_answer_would_show_that_code(course, earlier, question):
+    """The preview skipped the checks the answer makes first (a tester's cases): a homework request
+    previewed its code, and off-topic follow-ups previewed code the answer then declined to show."""
+    history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "…"}] if earlier else []
+    agent = _agent(course, answer_mode="extract")
+    shown = agent.demo_code(question, history=history)
+    answered = agent.ask(question, history)
+    if answered.refused or answered.mode == "homework":
+        assert shown is None, (answered.mode, shown)
+    else:
+        assert shown is not None and answered.mode == "code" and shown in answered.answer
+    # a history entry without text (or without content) is no question asked before
+    assert agent.demo_code(question, history=[{"role": "user"}, {"role": "user", "content": None}] + history) == shown
+
+
 # the phrases an answer's quotes (or written sentences) follow: part of the checked answer
 LEAD_INS = ["extract_intro", "homework", "no_code_intro", "no_code_translated_intro", "no_code_untranslated_intro",
             "translated_intro", "untranslated_intro", "readings_intro", "readings_translated_intro"]

@@ -187,6 +187,13 @@ def test_office_hours_shows_code_before_running_it(app_env):
     assert trace.proto.expanded
     steps = " ".join(m.value for m in trace.markdown)
     assert "1. **run\\_python**\\(code=&lt;" in steps and " s" in steps
+    # a demo shown but not run is dropped when another question is asked (a tester's case: its click
+    # later ran the old follow-up against the new question)
+    at = _ask(at, "请运行：\n```python\nprint('never clicked')\n```")
+    assert any("never clicked" in c.value for c in at.code) and any("Run demo" in b.label for b in at.button)
+    at = _ask(at, "什么是语言模型？")
+    assert not at.exception and not any("Run demo" in b.label for b in at.button)
+    assert not any("never clicked" in c.value for c in at.code)
 
 
 def test_grounded_only_switch_and_model_state(app_env):
