@@ -175,9 +175,14 @@ def code_in(text: str) -> tuple[str | None, str]:
     ('import numpy as np\\ny = 2 * np.cos(1) - np.sin(2)\\nprint(y)', 'repaired')
     >>> code_in("```python\\nimport numpy as np\\ny = 2 * np.cos(1) - np\\nprint(y)\\n```")[1]
     'incomplete'
+
+    A fenced example sentence is no code, though it compiles (a bare string: the notes' Shannon game):
+
+    >>> code_in('```\\n"the mouse ate my ho_"\\n```')
+    (None, 'none')
     """
     code = extract_code(text)
-    if code is None:
+    if code is None or _only_literals(code):
         return None, "none"
     lines = [line.rstrip() for line in code.splitlines()]
     first = None
@@ -198,6 +203,18 @@ def code_in(text: str) -> tuple[str | None, str]:
 
 
 _CODE_LINE = re.compile(r"\s*(import|from|def|class|for|while|if|with|print)\b|.*=")
+
+
+def _only_literals(code: str) -> bool:
+    """Is ``code`` nothing but literal values ("the mouse ate my ho_", 42): a quoted example, which
+    running would show nothing of?"""
+    import ast
+
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError):
+        return False
+    return bool(body) and all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
 
 
 def _compiles(code: str) -> bool:

@@ -310,6 +310,14 @@ def test_a_lead_in_is_no_claim_for_the_citation_check(key, language):
     assert [s.text for s in result.sentences] == ["- 温度参数 T 控制采样的随机性。"] and result.recall == 1.0
 
 
+def test_a_fenced_example_sentence_is_not_run_as_a_demo(course):
+    """The notes fence the Shannon game's prompt ("the mouse ate my ho_"); a bare string compiles, so
+    "运行一下香农游戏的例子" "ran" it and showed nothing (a tester's case). It is answered from the notes."""
+    result = _agent(course, answer_mode="extract").ask("运行一下香农游戏的例子")
+    assert result.code_runs == [] and result.mode == "extract"
+    assert result.answer.startswith("课程材料中没有这个演示的代码")
+
+
 def test_a_demo_the_notes_hold_no_code_for_quotes_what_they_say(course):
     """"演示一下温度采样" (a tester's case) answered "I found no code to run" although the notes work
     the example through; now it says there is no code and quotes them."""
