@@ -32,7 +32,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.policy import extract_code, has_own_topic, route, small_talk, standalone_query
+from agent.policy import has_own_topic, route, small_talk, standalone_query
 from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
@@ -176,11 +176,9 @@ class Agent:
         turn = self._new_turn(question, history, options)
         if route(turn.question) != "run_python" or self.strategy.homework_request(turn):
             return None  # the answer would be the homework note, not a demo
-        parts = self._parts
-        if (extract_code(turn.question) is None and turn.options.grounded_only
-                and not parts.covered(parts.retriever.search(turn.query, turn.options.k), turn)):
-            return None  # the answer would decline it (the route strategy's check before a demo's code)
-        return find_code(turn.question, turn.query, parts.tools(turn))[0]
+        if not self._parts.demo_may_show_code(turn):
+            return None  # the answer would decline it
+        return find_code(turn.question, turn.query, self._parts.tools(turn))[0]
 
     def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it

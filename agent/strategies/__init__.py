@@ -17,7 +17,7 @@ from typing import Iterator
 from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
-from agent.policy import is_homework_request
+from agent.policy import extract_code, is_homework_request
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, unknown_terms
 from agent.sandbox import SandboxLimits
@@ -64,6 +64,13 @@ class AgentParts:
         if turn.alone_covered is None:  # judged once per turn
             turn.alone_covered = self._covered_alone(turn, semantics)
         return turn.alone_covered
+
+    def demo_may_show_code(self, turn: Turn) -> bool:
+        """May a demo request look for code to show or run? When it brings its own code, when answers
+        need not be grounded, or when the course covers it (the scope guard over a search not shown
+        as a tool call): the route strategy's check, and the office-hours preview's."""
+        return (extract_code(turn.question) is not None or not turn.options.grounded_only
+                or self.covered(self.retriever.search(turn.query, turn.options.k), turn))
 
     def _covered_alone(self, turn: Turn, semantics) -> bool:
         """The question alone is covered over a search for it alone, untranslated or, failing that,

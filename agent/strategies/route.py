@@ -116,7 +116,7 @@ class RouteStrategy(Strategy):
         grounded = turn.options.grounded_only
         searched = None  # a demo's search when the notes hold no code for it: answered from those passages
         if tool in ("run_python", "show_code"):
-            if extract_code(turn.question) is not None or not grounded or self._covered(turn):
+            if parts.demo_may_show_code(turn):
                 searched = yield from self._code(turn, tools, run=tool == "run_python")
                 if searched is None:
                     return
@@ -174,11 +174,6 @@ class RouteStrategy(Strategy):
         if tools.will_translate(turn.query):
             yield Status(TRANSLATING_QUESTION)
         return tools.search_course(turn.query)
-
-    def _covered(self, turn: Turn) -> bool:
-        """Does the course cover the question? The scope guard over a search not shown as a tool call
-        (a demo request checked before its code is looked for)."""
-        return self.parts.covered(self.parts.retriever.search(turn.query, turn.options.k), turn)
 
     def _can_verify(self, turn: Turn, hits: list[Hit], semantics: Semantics | None) -> bool:
         """Can the citation check judge sentences in the question's language against these passages?"""
