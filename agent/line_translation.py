@@ -6,7 +6,8 @@ The quote's lines go to the model numbered ("1. 温度参数 T 控制随机性�
 model's numbered reply is matched back to the lines by number (an unnumbered line takes the next
 open number). A line's translation is judged against its source line and the passage that line
 came from, with that line's [n] (whatever the model wrote there is ignored), and it must keep the
-source line's numbers ("第3周" is not "the first week", "3000亿" is not "3000 billion"). A line
+source line's numbers ("第3周" is not "the first week", "3000亿" is not "3000 billion") and its
+days of the week ("周五15:30" is not "Week 15:30": :func:`keeps_weekdays`). A line
 whose translation fails, or that the model left out, is not shown in the answer: an English answer
 with a Chinese line in the middle reads as neither (README, "Lines that could not be translated").
 
@@ -122,6 +123,47 @@ def keeps_numbers(source: str, translation: str) -> bool:
     [True, True, True, False]
     """
     return _keeps_numbers(source, translation) or _keeps_numbers(_ungrouped(source), _ungrouped(translation))
+
+
+# a day of the week: 周五 / 星期五 / 礼拜天 (not 每周一次 "once a week", 一周三次 "three times a week"),
+# Friday / Fri. (an abbreviation capitalised and before a date, time or punctuation: "sat", "sun", "wed" are
+# English words, Sun a surname)
+_WEEKDAY_ZH = re.compile(r"(?:星期|礼拜|周)([一二三四五六日天])(?![次个遍回])")
+_WEEKDAY_EN = re.compile(r"\b(?:(?i:(mon|tues|wednes|thurs|fri|satur|sun)day)"
+                         r"|(Mon|Tue|Wed|Thu|Fri|Sat|Sun)(?:s|r|rs)?\b(?=\.|,|\)|\s*\d|\s*[-–~/]|\s*$))")
+_DAY_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+_DAY_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def weekdays(text: str) -> set[int]:
+    """The days of the week ``text`` names, Monday = 0, in either language.
+
+    >>> sorted(weekdays("周五15:30-16:30，周一13:00")), sorted(weekdays("Tuesday, Oct 17; Thurs. and Sun"))
+    ([0, 4], [1, 3, 6])
+    >>> weekdays("每周一次答疑，一周三次课"), weekdays("The sun sat on the wedding."), weekdays("第3周")
+    (set(), set(), set())
+    >>> sorted(weekdays("TA Sun Li: Mon 13:00-14:00, Fri.")), weekdays("Wed, Jan 18"), weekdays("Sun Yat-sen")
+    ([0, 4], {2}, set())
+    """
+    days = {_DAY_ZH[m.group(1)] for m in _WEEKDAY_ZH.finditer(text)}
+    for m in _WEEKDAY_EN.finditer(text):
+        days.add(_DAY_EN[(m.group(1) or m.group(2))[:3].lower()])
+    return days
+
+
+def keeps_weekdays(source: str, translation: str) -> bool:
+    """Does ``translation`` name the same days of the week as ``source``? The 0.5B writer turned the
+    office hours "周五15:30-16:30" into "Week 15: 30-16:30" (its numbers all kept) and would have
+    sent a student on the wrong day.
+
+    >>> keeps_weekdays("刘鹏飞 讲师 周五15:30-16:30", "Liu Pengfei, lecturer, Friday 15:30-16:30")
+    True
+    >>> keeps_weekdays("刘鹏飞 讲师 周五15:30-16:30", "Week 15: 30-16:30"), keeps_weekdays("周二13:00", "Thursday 13:00")
+    (False, False)
+    >>> keeps_weekdays("每周一次小测", "A quiz once a week"), keeps_weekdays("Tue, Jan 16: MLK Day", "1月16日周二：马丁·路德·金纪念日")
+    (True, True)
+    """
+    return weekdays(source) == weekdays(translation)
 
 
 def _ungrouped(text: str) -> str:
@@ -303,7 +345,7 @@ class LineTranslation:
             return None
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if keeps_numbers(source, body) and self.judge(candidate, source):
+        if keeps_numbers(source, body) and keeps_weekdays(source, body) and self.judge(candidate, source):
             return candidate
         self._rejected.add((i, body))
         return None
