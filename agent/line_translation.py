@@ -7,7 +7,7 @@ model's numbered reply is matched back to the lines by number (an unnumbered lin
 open number). A line's translation is judged against its source line and the passage that line
 came from, with that line's [n] (whatever the model wrote there is ignored), and it must keep the
 source line's numbers ("第3周" is not "the first week", "3000亿" is not "3000 billion") and its
-days of the week ("周五15:30" is not "Week 15:30": :func:`keeps_weekdays`). A line
+days of the week and months ("周五15:30" is not "Week 15:30": :func:`keeps_calendar`). A line
 whose translation fails, or that the model left out, is not shown in the answer: an English answer
 with a Chinese line in the middle reads as neither (README, "Lines that could not be translated").
 
@@ -121,8 +121,28 @@ def keeps_numbers(source: str, translation: str) -> bool:
     >>> [keeps_numbers(s, t) for s, t in [("输入形状为(224,224,3)", "The input shape is (224, 224, 3)"),
     ...     ("批大小取64,128,256", "batch sizes of 64, 128, 256"), ("约3,000个", "about 3000"), ("[0,255]", "[0, 25]")]]
     [True, True, True, False]
+
+    A date's month may be a word in one language and a number in the other, and a number may lose its
+    leading zero: "1月16日" is "Jan 16", "2024/04/04" is "April 4, 2024" (which month: :func:`keeps_calendar`).
+
+    >>> keeps_numbers("1月16日：节日", "Jan 16: holiday"), keeps_numbers("7 2024/04/04 清明节", "7 April 4, 2024: Qingming")
+    (True, True)
+    >>> keeps_numbers("7 2024/04/04 清明节", "7 April 14, 2024: Qingming"), keeps_numbers("0.05", "0.5")
+    (False, False)
     """
+    source, translation = _dated(source), _dated(translation)
     return _keeps_numbers(source, translation) or _keeps_numbers(_ungrouped(source), _ungrouped(translation))
+
+
+def _dated(text: str) -> str:
+    """``text`` with each month of a date written as a word ("Apr"), its day without a leading zero:
+    the month is no number to keep (:func:`keeps_calendar` compares it), the day is.
+
+    >>> _dated("2024/04/04"), _dated("1月16日"), _dated("Jan 16"), _dated("(2023/12)"), _dated("2018-2021")
+    (' 2024 Apr 4 ', ' Jan 16日', 'Jan 16', '( 2023 Dec  )', '2018-2021')
+    """
+    text = _MONTH_ISO.sub(lambda m: f" {m.group(1)} {_MONTHS_EN[int(m.group(2)) - 1]} {int(m.group(3) or 0) or ''} ", text)
+    return _MONTH_ZH.sub(lambda m: f" {_MONTHS_EN[int(m.group(1)) - 1]} ", text)
 
 
 # a day of the week: 周五 / 星期五 / 礼拜天 (not 每周一次 "once a week", 一周三次 "three times a week"),
@@ -133,37 +153,54 @@ _WEEKDAY_EN = re.compile(r"\b(?:(?i:(mon|tues|wednes|thurs|fri|satur|sun)day)"
                          r"|(Mon|Tue|Wed|Thu|Fri|Sat|Sun)(?:s|r|rs)?\b(?=\.|,|\)|\s*\d|\s*[-–~/]|\s*$))")
 _DAY_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _DAY_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+# a month of a date: 1月 / 12月 (not 3个月, "three months"); Jan 9 / January 2024 / Sept. 5 (capitalised, before
+# a number: "may", "march" are English words)
+_MONTH_ZH = re.compile(r"(?<!\d)(1[0-2]|0?[1-9])月")
+_MONTH_EN = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?(?=\s*\d)")
+_MONTH_ISO = re.compile(r"(?<!\d)(\d{4})[/.-](1[0-2]|0?[1-9])(?:[/.-](\d{1,2}))?(?![\d/.-]\d)")  # 2024/04/04, 2023/12
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def weekdays(text: str) -> set[int]:
-    """The days of the week ``text`` names, Monday = 0, in either language.
+def calendar_words(text: str) -> tuple[frozenset, frozenset]:
+    """(days of the week, months) that ``text`` names, in either language: Monday = 0, January = 1.
 
-    >>> sorted(weekdays("周五15:30-16:30，周一13:00")), sorted(weekdays("Tuesday, Oct 17; Thurs. and Sun"))
-    ([0, 4], [1, 3, 6])
-    >>> weekdays("每周一次答疑，一周三次课"), weekdays("The sun sat on the wedding."), weekdays("第3周")
-    (set(), set(), set())
-    >>> sorted(weekdays("TA Sun Li: Mon 13:00-14:00, Fri.")), weekdays("Wed, Jan 18"), weekdays("Sun Yat-sen")
-    ([0, 4], {2}, set())
+    >>> calendar_words("周五15:30-16:30，周一13:00；12月3日")
+    (frozenset({0, 4}), frozenset({12}))
+    >>> calendar_words("Tuesday, Oct 17; Thurs. and Sun, Sept. 5")
+    (frozenset({1, 3, 6}), frozenset({9, 10}))
+    >>> calendar_words("每周一次答疑，一周三次课，学3个月"), calendar_words("The sun sat; you may march 3 times.")
+    ((frozenset(), frozenset()), (frozenset(), frozenset()))
+    >>> calendar_words("TA Sun Li: Mon 13:00-14:00, Fri."), calendar_words("Sun Yat-sen, May 2024")
+    ((frozenset({0, 4}), frozenset()), (frozenset(), frozenset({5})))
     """
     days = {_DAY_ZH[m.group(1)] for m in _WEEKDAY_ZH.finditer(text)}
-    for m in _WEEKDAY_EN.finditer(text):
-        days.add(_DAY_EN[(m.group(1) or m.group(2))[:3].lower()])
-    return days
+    days |= {_DAY_EN[(m.group(1) or m.group(2))[:3].lower()] for m in _WEEKDAY_EN.finditer(text)}
+    months = {int(m.group(1)) for m in _MONTH_ZH.finditer(text)}
+    months |= {_MONTHS_EN.index(m.group(1)) + 1 for m in _MONTH_EN.finditer(text)}
+    months |= {int(m.group(2)) for m in _MONTH_ISO.finditer(text)}
+    return frozenset(days), frozenset(months)
 
 
-def keeps_weekdays(source: str, translation: str) -> bool:
-    """Does ``translation`` name the same days of the week as ``source``? The 0.5B writer turned the
-    office hours "周五15:30-16:30" into "Week 15: 30-16:30" (its numbers all kept) and would have
-    sent a student on the wrong day.
+def keeps_calendar(source: str, translation: str) -> bool:
+    """Does ``translation`` name the same days of the week, and the same months, as ``source``? The 0.5B
+    writer turned the office hours "周五15:30-16:30" into "Week 15: 30-16:30" (every number kept) and
+    would have sent a student on the wrong day; a date's month is a word in one language and a
+    number in the other, which the number check does not see ("Jan 16" → "2月16日").
 
-    >>> keeps_weekdays("刘鹏飞 讲师 周五15:30-16:30", "Liu Pengfei, lecturer, Friday 15:30-16:30")
+    >>> keeps_calendar("刘鹏飞 讲师 周五15:30-16:30", "Liu Pengfei, lecturer, Friday 15:30-16:30")
     True
-    >>> keeps_weekdays("刘鹏飞 讲师 周五15:30-16:30", "Week 15: 30-16:30"), keeps_weekdays("周二13:00", "Thursday 13:00")
+    >>> keeps_calendar("刘鹏飞 讲师 周五15:30-16:30", "Week 15: 30-16:30"), keeps_calendar("周二13:00", "Thursday 13:00")
     (False, False)
-    >>> keeps_weekdays("每周一次小测", "A quiz once a week"), keeps_weekdays("Tue, Jan 16: MLK Day", "1月16日周二：马丁·路德·金纪念日")
+    >>> keeps_calendar("每周一次小测", "A quiz once a week"), keeps_calendar("Tue, Jan 16: MLK Day", "1月16日周二：马丁·路德·金纪念日")
+    (True, True)
+    >>> keeps_calendar("Jan 16: HOLIDAY MLK Day", "2月16日：马丁·路德·金纪念日")
+    False
+    >>> [keeps_calendar("7 2024/04/04 清明节", t) for t in ("7 2024/04/04 Qingming", "7 April 4, 2024: Qingming")]
+    [True, True]
+    >>> keeps_calendar("社区共建（2023/12）", "community contributions (December 2023)"), keeps_numbers("（2023/12）", "(December 2023)")
     (True, True)
     """
-    return weekdays(source) == weekdays(translation)
+    return calendar_words(source) == calendar_words(translation)
 
 
 def _ungrouped(text: str) -> str:
@@ -345,7 +382,7 @@ class LineTranslation:
             return None
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if keeps_numbers(source, body) and keeps_weekdays(source, body) and self.judge(candidate, source):
+        if keeps_numbers(source, body) and keeps_calendar(source, body) and self.judge(candidate, source):
             return candidate
         self._rejected.add((i, body))
         return None
