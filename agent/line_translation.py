@@ -57,6 +57,7 @@ from typing import Callable, Iterator
 from agent.citations import MARKER as _ANY_MARKER
 from agent.citations import _NUMBER as _DIGITS  # the check's own idea of a number
 from agent.compose import _BULLET  # the bullet quote_lines takes off a list item
+from agent.dates import keeps_calendar, months_as_words
 from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
 from common.text import without_links
 
@@ -129,78 +130,11 @@ def keeps_numbers(source: str, translation: str) -> bool:
     (True, True)
     >>> keeps_numbers("7 2024/04/04 清明节", "7 April 14, 2024: Qingming"), keeps_numbers("0.05", "0.5")
     (False, False)
+    >>> keeps_numbers("2024/04/04", "2024年04月04日"), keeps_numbers("周一 1月8日", "Monday, Jan 8")
+    (True, True)
     """
-    source, translation = _dated(source), _dated(translation)
+    source, translation = months_as_words(source), months_as_words(translation)
     return _keeps_numbers(source, translation) or _keeps_numbers(_ungrouped(source), _ungrouped(translation))
-
-
-def _dated(text: str) -> str:
-    """``text`` with each month of a date written as a word ("Apr"), its day without a leading zero:
-    the month is no number to keep (:func:`keeps_calendar` compares it), the day is.
-
-    >>> _dated("2024/04/04"), _dated("1月16日"), _dated("Jan 16"), _dated("(2023/12)"), _dated("2018-2021")
-    (' 2024 Apr 4 ', ' Jan 16日', 'Jan 16', '( 2023 Dec  )', '2018-2021')
-    """
-    text = _MONTH_ISO.sub(lambda m: f" {m.group(1)} {_MONTHS_EN[int(m.group(2)) - 1]} {int(m.group(3) or 0) or ''} ", text)
-    return _MONTH_ZH.sub(lambda m: f" {_MONTHS_EN[int(m.group(1)) - 1]} ", text)
-
-
-# a day of the week: 周五 / 星期五 / 礼拜天 (not 每周一次 "once a week", 一周三次 "three times a week"),
-# Friday / Fri. (an abbreviation capitalised and before a date, time or punctuation: "sat", "sun", "wed" are
-# English words, Sun a surname)
-_WEEKDAY_ZH = re.compile(r"(?:星期|礼拜|周)([一二三四五六日天])(?![次个遍回])")
-_WEEKDAY_EN = re.compile(r"\b(?:(?i:(mon|tues|wednes|thurs|fri|satur|sun)day)"
-                         r"|(Mon|Tue|Wed|Thu|Fri|Sat|Sun)(?:s|r|rs)?\b(?=\.|,|\)|\s*\d|\s*[-–~/]|\s*$))")
-_DAY_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-_DAY_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-# a month of a date: 1月 / 12月 (not 3个月, "three months"); Jan 9 / January 2024 / Sept. 5 (capitalised, before
-# a number: "may", "march" are English words)
-_MONTH_ZH = re.compile(r"(?<!\d)(1[0-2]|0?[1-9])月")
-_MONTH_EN = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?(?=\s*\d)")
-_MONTH_ISO = re.compile(r"(?<!\d)(\d{4})[/.-](1[0-2]|0?[1-9])(?:[/.-](\d{1,2}))?(?![\d/.-]\d)")  # 2024/04/04, 2023/12
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def calendar_words(text: str) -> tuple[frozenset, frozenset]:
-    """(days of the week, months) that ``text`` names, in either language: Monday = 0, January = 1.
-
-    >>> calendar_words("周五15:30-16:30，周一13:00；12月3日")
-    (frozenset({0, 4}), frozenset({12}))
-    >>> calendar_words("Tuesday, Oct 17; Thurs. and Sun, Sept. 5")
-    (frozenset({1, 3, 6}), frozenset({9, 10}))
-    >>> calendar_words("每周一次答疑，一周三次课，学3个月"), calendar_words("The sun sat; you may march 3 times.")
-    ((frozenset(), frozenset()), (frozenset(), frozenset()))
-    >>> calendar_words("TA Sun Li: Mon 13:00-14:00, Fri."), calendar_words("Sun Yat-sen, May 2024")
-    ((frozenset({0, 4}), frozenset()), (frozenset(), frozenset({5})))
-    """
-    days = {_DAY_ZH[m.group(1)] for m in _WEEKDAY_ZH.finditer(text)}
-    days |= {_DAY_EN[(m.group(1) or m.group(2))[:3].lower()] for m in _WEEKDAY_EN.finditer(text)}
-    months = {int(m.group(1)) for m in _MONTH_ZH.finditer(text)}
-    months |= {_MONTHS_EN.index(m.group(1)) + 1 for m in _MONTH_EN.finditer(text)}
-    months |= {int(m.group(2)) for m in _MONTH_ISO.finditer(text)}
-    return frozenset(days), frozenset(months)
-
-
-def keeps_calendar(source: str, translation: str) -> bool:
-    """Does ``translation`` name the same days of the week, and the same months, as ``source``? The 0.5B
-    writer turned the office hours "周五15:30-16:30" into "Week 15: 30-16:30" (every number kept) and
-    would have sent a student on the wrong day; a date's month is a word in one language and a
-    number in the other, which the number check does not see ("Jan 16" → "2月16日").
-
-    >>> keeps_calendar("刘鹏飞 讲师 周五15:30-16:30", "Liu Pengfei, lecturer, Friday 15:30-16:30")
-    True
-    >>> keeps_calendar("刘鹏飞 讲师 周五15:30-16:30", "Week 15: 30-16:30"), keeps_calendar("周二13:00", "Thursday 13:00")
-    (False, False)
-    >>> keeps_calendar("每周一次小测", "A quiz once a week"), keeps_calendar("Tue, Jan 16: MLK Day", "1月16日周二：马丁·路德·金纪念日")
-    (True, True)
-    >>> keeps_calendar("Jan 16: HOLIDAY MLK Day", "2月16日：马丁·路德·金纪念日")
-    False
-    >>> [keeps_calendar("7 2024/04/04 清明节", t) for t in ("7 2024/04/04 Qingming", "7 April 4, 2024: Qingming")]
-    [True, True]
-    >>> keeps_calendar("社区共建（2023/12）", "community contributions (December 2023)"), keeps_numbers("（2023/12）", "(December 2023)")
-    (True, True)
-    """
-    return calendar_words(source) == calendar_words(translation)
 
 
 def _ungrouped(text: str) -> str:
@@ -223,7 +157,12 @@ def _keeps_numbers(source: str, translation: str) -> bool:
     values += [float(d) for d in _DIGITS.findall(translation)]  # "300000000000" spelled out
     if not all(any(math.isclose(v, w, rel_tol=1e-9) for w in values) for v in source_values):
         return False
-    return set(_DIGITS.findall(source_rest)) <= set(_DIGITS.findall(translation))
+    return _numerals(source_rest) <= _numerals(translation)
+
+
+def _numerals(text: str) -> set[str]:
+    """The numbers of ``text`` as written, a whole number without leading zeros ("04日" is "4 April"'s 4)."""
+    return {str(int(d)) if d.isdigit() else d for d in _DIGITS.findall(text)}
 
 
 class LineTranslation:
