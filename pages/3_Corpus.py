@@ -6,8 +6,9 @@ import datetime as dt
 
 import streamlit as st
 
+from retrieval.ingest import well_formed
 from retrieval.search import Retriever
-from retrieval.store import current_index_dir, read_manifest
+from retrieval.store import REBUILD_HINT, current_index_dir, read_manifest
 from retrieval.errors import UploadError
 from retrieval.uploads import save_upload
 from settings import get_settings
@@ -25,7 +26,13 @@ def playground_retriever(index_dir: str) -> Retriever:
 st.title("Corpus")
 require_ta(get_settings().app)  # uploads and re-indexing change what every student is answered from
 settings = get_settings().retrieval
-manifest = read_manifest(settings.data_dir)
+try:
+    manifest = read_manifest(settings.data_dir)
+except (OSError, ValueError):
+    manifest = []  # not JSON: said below, as for any other shape
+if manifest is not None and not well_formed(manifest):
+    st.warning(f"The index's manifest cannot be read; {REBUILD_HINT} (an upload does too).")
+    manifest = None
 
 if manifest:
     created = manifest.get("created", "")

@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder it may not write: the old index is left as it was
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or type(exc).__name__}{where}; the index is left as it was", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -98,8 +98,18 @@ def _discover(corpus_dir: Path, max_bytes: int, report: IngestReport) -> list[_C
         if any(part.startswith(".") for part in rel_parts) or path.name == SOURCES_FILE:
             continue
         rel = path.relative_to(corpus_dir).as_posix()
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:  # a name in another encoding (GBK, from a Windows zip): shown with ?s
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            report.files.append(FileReport(shown, "skipped", reason="its name is not UTF-8: rename the file"))
+            continue
         if path.is_symlink():
-            target = path.resolve()
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):  # a symlink loop
+                report.files.append(FileReport(rel, "skipped", reason="symlink that cannot be followed (a loop?)"))
+                continue
             if not target.is_relative_to(root):
                 report.files.append(FileReport(rel, "skipped", reason="symlink pointing outside the corpus"))
                 continue
@@ -176,12 +186,14 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         manifest = read_manifest(data_dir)
     except ValueError:
         manifest = {"format": None}  # an unreadable manifest: rebuilt below like any other mismatch
+    if manifest is not None and not well_formed(manifest):
+        manifest = {"format": None}  # a manifest edited by hand into another shape: rebuilt too
     indexed = len((manifest or {}).get("files") or {})
-    if not candidates and not report.files and indexed and not allow_empty:
+    if not candidates and indexed and not allow_empty:  # files it skipped (a .pptx alone) do not count
         raise LoadError(
-            f"corpus folder {corpus_dir} holds no file, but the index holds {indexed} document(s): a folder that "
-            "did not mount or the wrong --corpus? The index is left as it was; to remove every document, run "
-            "`python -m retrieval ingest --allow-empty`")
+            f"corpus folder {corpus_dir} holds no file to index, but the index holds {indexed} document(s): a "
+            "folder that did not mount or the wrong --corpus? The index is left as it was; to remove every "
+            "document, run `python -m retrieval ingest --allow-empty`")
     if manifest is not None and not rebuild:
         reason = mismatch_reason(manifest, settings)
         stored = None
@@ -254,9 +266,17 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
             if len(chunks) > settings.max_chunks_per_file:
                 raise LoadError(f"{len(chunks)} passages is over the limit of {settings.max_chunks_per_file} "
                                 "(setting max_chunks_per_file)")
-        except LoadError as exc:
-            report.files.append(FileReport(c.source, "skipped", reason=str(exc)))
-            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": str(exc), "limits": limits}
+        except Exception as exc:  # noqa: BLE001 - one file's failure, whatever it is, skips that file only
+            reason = str(exc) if isinstance(exc, LoadError) else f"it could not be read ({type(exc).__name__})"
+            previous = old_chunks.get(c.source) if c.source in old_files else None
+            if previous:  # a broken new version (a half-copied PDF): the last good one stays searchable
+                reason += "; its previous version stays indexed"
+                kept.extend(ch for ch, _, _ in previous)
+                kept_vecs.extend(v for _, v, _ in previous)
+                kept_vecs2.extend(v2 for _, _, v2 in previous)
+                files_manifest[c.source] = old_files[c.source]
+            report.files.append(FileReport(c.source, "skipped", len(previous or ()), reason))
+            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": reason, "limits": limits}
             continue
         new_chunks.extend(chunks)
         files_manifest[c.source] = {"fingerprint": c.fingerprint, "hash": doc.content_hash,
@@ -293,6 +313,19 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     tell(1.0, "done")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def well_formed(manifest) -> bool:
+    """Does ``manifest`` have the shape ingest reads (an object whose ``files`` and ``skipped`` map
+    sources to objects)? One edited by hand into another shape is rebuilt, not read.
+
+    >>> well_formed({"files": {"a.md": {"chunks": 1}}}), well_formed([]), well_formed({"files": {"a.md": "x"}})
+    (True, False, False)
+    """
+    if not isinstance(manifest, dict):
+        return False
+    parts = (manifest.get("files", {}), manifest.get("skipped", {}))
+    return all(isinstance(part, dict) and all(isinstance(v, dict) for v in part.values()) for part in parts)
 
 
 def _limits(settings) -> dict:

@@ -111,13 +111,47 @@ _HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.*)$", re.M)
 _TAG_PAIRS = (("{%", "%}"), ("{{", "}}"))
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """YAML as a corpus file may hold it: no aliases (a 381-byte "billion laughs" front matter
+    expanded to gigabytes once its title was read) and no timestamps (``date: 2025-02-30`` raised
+    ValueError, and a date is no JSON value for the index's metadata): a date stays its text."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("YAML aliases (*name) are not accepted in corpus files")
+        return super().compose_node(parent, index)
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML written by a course's staff (front matter, sources.yaml); raises ``yaml.YAMLError``
+    for anything it will not read: aliases, a 5,000-digit number, nesting deeper than Python recurses.
+
+    >>> load_yaml("title: 课程\\ndate: 2025-02-30")
+    {'title': '课程', 'date': '2025-02-30'}
+    >>> load_yaml("a: &x [1, 2]\\nb: *x")
+    Traceback (most recent call last):
+    ...
+    yaml.error.YAMLError: YAML aliases (*name) are not accepted in corpus files
+    """
+    try:
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a SafeLoader subclass
+    except (ValueError, RecursionError, OverflowError) as exc:  # a huge int, deep nesting
+        raise yaml.YAMLError(f"{type(exc).__name__}") from None
+
+
 def strip_front_matter(text: str) -> tuple[str, dict[str, Any]]:
-    """Remove a leading ``---`` YAML block (Jekyll front matter) and return it parsed."""
+    """Remove a leading ``---`` YAML block (Jekyll front matter) and return it parsed (``{}`` when it
+    cannot be read)."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return text, {}
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = load_yaml(match.group(1)) or {}
     except yaml.YAMLError:
         meta = {}
     if not isinstance(meta, dict):
@@ -224,16 +258,29 @@ def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         return {}
     try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        entries = load_yaml(path.read_text(encoding="utf-8")) or []
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise LoadError(f"{SOURCES_FILE} is not valid YAML: {exc}") from None
     if not isinstance(entries, list):
         raise LoadError(f"{SOURCES_FILE} must be a list of entries with a 'path'")
     return {
-        str(e["path"]).strip("/"): {k: v for k, v in e.items() if k != "path"}
+        str(e["path"]).strip("/"): {str(k): _json_safe(v) for k, v in e.items() if k != "path"}
         for e in entries
         if isinstance(e, dict) and e.get("path")
     }
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as the index's JSON metadata can hold it (a mapping key or an odd scalar as its text).
+
+    >>> _json_safe({1: [True, 2.5, None, b"x"]})
+    {'1': [True, 2.5, None, "b'x'"]}
+    """
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
 def load_document(
@@ -286,7 +333,7 @@ def load_document(
         heading = first_heading(text) if kind == "markdown" else None
         title = (
             entry.get("title")
-            or (str(front["title"]) if front.get("title") else None)
+            or (str(front["title"]) if isinstance(front.get("title"), (str, int, float)) and front["title"] else None)
             or heading
             or path.stem
         )

@@ -194,7 +194,11 @@ def load_stored(data_dir: Path, verify: bool = True) -> StoredIndex:
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"the index in {path} has an unreadable manifest ({exc}); {REBUILD_HINT}") from None
     if verify and manifest.get("format") == FORMAT_VERSION:
-        verify_files(path, manifest, skip=sentence_vectors.FILES)
+        try:
+            verify_files(path, manifest, skip=sentence_vectors.FILES)
+        except OSError as exc:  # the folder removed while being read (an ingest replaced it twice): load again
+            raise IndexCorruptError(f"the index in {path} went away while it was read ({type(exc).__name__}); "
+                                    f"{REBUILD_HINT}") from None
     try:
         with open(path / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]

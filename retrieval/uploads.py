@@ -45,8 +45,10 @@ def safe_filename(name: str) -> str:
 
 def known_hashes(manifest: dict | None) -> dict[str, str]:
     """{content hash: source} of the files already indexed."""
-    files = (manifest or {}).get("files", {})
-    return {meta["hash"]: source for source, meta in files.items() if meta.get("hash")}
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):  # no index, or a manifest edited into another shape
+        return {}
+    return {meta["hash"]: source for source, meta in files.items() if isinstance(meta, dict) and meta.get("hash")}
 
 
 def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifest: dict | None) -> Path:

@@ -151,6 +151,18 @@ def test_corpus_page_uploads_ingest_and_playground(app_env):
     assert "交叉熵" in " ".join(ranks["text"])
 
 
+@pytest.mark.parametrize("manifest", ["[]", "{not json", '{"files": {"a.md": "x"}}'])
+def test_corpus_page_says_a_manifest_it_cannot_read_in_one_sentence(app_env, manifest):
+    from retrieval.store import current_index_dir
+    from settings import get_settings
+
+    (current_index_dir(get_settings().retrieval.data_dir) / "manifest.json").write_text(manifest, encoding="utf-8")
+    at = _page("3_Corpus.py")
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "The index's manifest cannot be read; run `python -m retrieval ingest --rebuild` (an upload does too)."]
+
+
 def test_upload_rules(tmp_path):
     from retrieval.uploads import UploadError, save_upload
 
