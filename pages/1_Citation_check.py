@@ -11,8 +11,21 @@ from agent.records import Answer
 from agent.citations import verify
 from ui.answer_log import AnswerLog, answer_log_path
 from ui.auth import is_ta
-from ui.render import table_safe
+from ui.render import md_escape, table_safe
+from ui.sqlite_store import StoreError
 from settings import get_settings
+
+# What one check may take: the app's answers are far below (8 passages of ~500 characters); the cost
+# grows with sentences x passages, and students may use this page with their own answers
+MAX_ANSWER_CHARS = 8_000
+MAX_PASSAGES = 40
+MAX_PASSAGES_CHARS = 40_000
+
+
+def within_limits(answer: str, passages: list[str]) -> bool:
+    return (len(answer) <= MAX_ANSWER_CHARS and len(passages) <= MAX_PASSAGES
+            and sum(map(len, passages)) <= MAX_PASSAGES_CHARS)
+
 
 st.title("Citation check")
 st.caption("Pick an answer from this session or from the answer log, or paste an answer with [n] markers "
@@ -31,7 +44,11 @@ for row in log.query(limit=100) if log else []:
 choice = st.selectbox("Answer", list(options))
 picked = options[choice]
 if isinstance(picked, int):
-    logged = log.get(picked)
+    try:
+        logged = log.get(picked)
+    except StoreError as exc:  # a newer release's record, or damaged
+        st.error(md_escape(str(exc)))
+        logged = None
     picked = logged.answer if logged else None
 if picked:
     default_answer = picked.answer
@@ -41,8 +58,13 @@ else:
 
 answer = st.text_area("Answer", value=default_answer, height=120, key=f"answer-{choice}")
 passages_text = st.text_area("Passages", value=default_passages, height=220, key=f"passages-{choice}")
-if st.button("Check citations", type="primary") and answer.strip():
-    passages = [p.strip() for p in passages_text.split("\n---\n") if p.strip()]
+checked = st.button("Check citations", type="primary") and answer.strip()
+passages = [p.strip() for p in passages_text.split("\n---\n") if p.strip()]
+if checked and not within_limits(answer, passages):
+    # the check runs in this page's thread: a 57 KB paste took 74 s of a core every chat shares
+    st.error(f"That is more than the check takes at once (an answer of {MAX_ANSWER_CHARS:,} characters, "
+             f"{MAX_PASSAGES} passages of {MAX_PASSAGES_CHARS:,} characters in all): check it in parts.")
+elif checked:
     result = verify(answer, passages, repair=False)
     c1, c2, c3 = st.columns(3)
     c1.metric("citation precision", f"{result.precision:.2f}")

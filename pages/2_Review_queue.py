@@ -42,7 +42,13 @@ table = [{"id": r["id"], "when": dt.datetime.fromtimestamp(r["ts"]).strftime("%Y
 st.dataframe(table_safe(table), width="stretch", hide_index=True)
 if rows:
     chosen = st.selectbox("Open answer", [r["id"] for r in rows], format_func=lambda i: f"#{i}")
-    logged = log.get(chosen)
-    st.markdown(f"**Question:** {md_escape(logged.answer.question)}")
-    with st.container(border=True):
-        show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}", answer=logged.answer), details=True)
+    try:
+        logged = log.get(chosen)
+    except StoreError as exc:  # one row a newer release wrote (after a rollback), or damaged: the rest stay usable
+        st.error(md_escape(str(exc)))
+        logged = None
+    if logged is not None:
+        st.markdown(f"**Question:** {md_escape(logged.answer.question)}")
+        with st.container(border=True):
+            show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}",
+                                    answer=logged.answer), details=True)

@@ -70,7 +70,9 @@ def ingest_progress() -> None:
     if job.error:
         st.session_state.last_ingest = {"error": job.error}
     else:
-        st.cache_resource.clear()  # the chat reloads the new index on its next question
+        # the chat loads the new index on its next question by itself (load_agent is keyed by the live
+        # index folder); clearing every cache also dropped app.py's answers under way (job_board)
+        playground_retriever.clear()
         st.session_state.last_ingest = {"summary": job.report["summary"], "files": job.report["files"]}
     st.rerun(scope="app")  # redraw the document table above from the new index
 

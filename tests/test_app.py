@@ -664,3 +664,68 @@ def test_clear_chat_stops_the_answer_it_leaves(app_env, tmp_path, monkeypatch):
         time.sleep(0.1)
     assert not any(t.name == "answer-job" for t in threading.enumerate())
     assert len(_stored_chats(tmp_path)) == 3  # each left chat keeps its question, shown as not answered
+
+
+def test_stored_rows_it_cannot_read_are_one_sentence_and_the_rest_stays_usable(app_env):
+    """A hostile test's cases: a chat saved by a newer release (or damaged), an answer-log row a newer
+    release wrote (after a rollback) — the newest, so opened by default — broke whole pages."""
+    import json
+    import time
+
+    import streamlit as st
+
+    from agent.records import SCHEMA_VERSION
+    from settings import get_settings
+    from ui.answer_log import AnswerLog, answer_log_path
+    from ui.conversations import ConversationStore, conversations_path
+    from ui.render import md_escape
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")  # one readable answer in the log
+    chats = ConversationStore(conversations_path(get_settings()))
+    cid = "A" * 23 + "1"
+    chats.run(lambda db: db.execute("INSERT INTO conversations (id, updated, messages, schema_version) "
+                                    "VALUES (?, ?, ?, ?)", (cid, time.time(), "not json", 2)))
+    chat = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    chat.query_params["c"] = cid
+    chat.run()
+    assert not chat.exception and any("Could not save or load this conversation" in w.value for w in chat.warning)
+    assert chat.chat_input  # the student can still ask
+
+    log = AnswerLog(answer_log_path(get_settings()))
+    newer = json.dumps({"schema_version": SCHEMA_VERSION + 1, "question": "q"})
+    log.run(lambda db: db.execute("INSERT INTO answers (ts, question, answer, result, schema_version) "
+                                  "VALUES (?, ?, ?, ?, ?)", (time.time() + 60, "q", "a", newer, SCHEMA_VERSION + 1)))
+    review = _page("2_Review_queue.py")
+    assert not review.exception and len(review.dataframe[0].value) == 2
+    assert [e.value for e in review.error] == [md_escape(
+        f"answer #{review.selectbox[0].value} cannot be opened: it was written by a newer release of the app or is damaged")]
+    review.selectbox[0].set_value(review.selectbox[0].value - 1).run()  # the readable one
+    assert not review.exception and not review.error and "温度" in " ".join(m.value for m in review.markdown)
+    check = _page("1_Citation_check.py")
+    check.selectbox[0].select([o for o in check.selectbox[0].options if o.startswith("log #") and " q" in o][0]).run()
+    assert not check.exception and "cannot be opened" in check.error[0].value
+
+
+def test_citation_check_refuses_a_paste_larger_than_one_check_takes(app_env):
+    at = _page("1_Citation_check.py", ta=False)  # students may use it with their own answers
+    at.text_area[0].set_value("Temperature controls randomness [1]. " * 300)  # 11,100 characters
+    at.text_area[1].set_value("Temperature controls randomness.")
+    at.button[0].click().run()
+    assert not at.exception and not at.dataframe
+    assert at.error[0].value.startswith("That is more than the check takes at once")
+    at.text_area[0].set_value("Temperature controls randomness [1].")
+    at.button[0].click().run()
+    assert not at.error and len(at.dataframe[0].value) == 1
+
+
+def test_a_feedback_comment_is_bounded(app_env):
+    import streamlit as st
+
+    from ui.widgets import MAX_COMMENT_CHARS
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "温度参数T有什么作用？")
+    at.chat_message[1].get("feedback")[0].set_value(0).run()
+    box = at.text_input(key=[t.key for t in at.text_input if t.key.startswith("comment-")][0])
+    assert box.max_chars == MAX_COMMENT_CHARS == 1000

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.records import SCHEMA_VERSION, Answer, migrate_answer
-from ui.sqlite_store import SqliteStore, add_column
+from ui.sqlite_store import SqliteStore, StoreError, add_column
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -104,6 +104,11 @@ class AnswerLog(SqliteStore):
             "SELECT id, ts, result, feedback, comment FROM answers WHERE id = ?", (answer_id,)).fetchone())
         if row is None:
             return None
-        return LoggedAnswer(id=row["id"], ts=row["ts"], answer=migrate_answer(json.loads(row["result"])),
+        try:
+            answer = migrate_answer(json.loads(row["result"]))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a newer release's record, or damage
+            raise StoreError(f"answer #{answer_id} cannot be opened: it was written by a newer release of the app "
+                             "or is damaged") from exc
+        return LoggedAnswer(id=row["id"], ts=row["ts"], answer=answer,
                             feedback=None if row["feedback"] is None else bool(row["feedback"]),
                             comment=row["comment"] or "")

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter
 
 from agent.records import SCHEMA_VERSION, Answer, migrate_answer
-from ui.sqlite_store import SqliteStore, add_column
+from ui.sqlite_store import SqliteStore, StoreError, add_column
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -113,7 +113,13 @@ class ConversationStore(SqliteStore):
             return None
         row = self.run(lambda db: db.execute(
             "SELECT messages, schema_version FROM conversations WHERE id = ?", (cid,)).fetchone())
-        return None if row is None else read_messages(row["messages"], row["schema_version"])
+        if row is None:
+            return None
+        try:
+            return read_messages(row["messages"], row["schema_version"])
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a newer release's record, or damage
+            raise StoreError("the saved chat cannot be read: it was written by a newer release of the app or is "
+                             "damaged") from exc
 
     def delete(self, cid: str) -> None:
         self.run(lambda db: db.execute("DELETE FROM conversations WHERE id = ?", (cid,)))

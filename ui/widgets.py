@@ -18,6 +18,9 @@ FORMULA_CSS = ("<style>.stMarkdown .katex{display:inline-block;max-width:100%;ov
                "vertical-align:bottom} .katex-error{color:inherit !important}</style>")
 
 
+
+MAX_COMMENT_CHARS = 1000  # a 👎 comment (a 5 MB paste made the review queue unusable)
+
 def formula_style() -> None:
     """Once per page that shows answers or passages."""
     st.markdown(FORMULA_CSS, unsafe_allow_html=True)
@@ -121,7 +124,9 @@ def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = Fal
     given = message.feedback  # restored with the conversation after a reload
     feedback = st.feedback("thumbs", key=f"fb-{anchor}", default=None if given is None else int(given))
     if feedback is not None:
-        comment = st.text_input("Comment (optional)", value=message.comment, key=f"comment-{anchor}")
+        # bounded: it is kept in the answer log, the chat's stored copy and the TAs' review table
+        comment = st.text_input("Comment (optional)", value=(message.comment or "")[:MAX_COMMENT_CHARS],
+                                max_chars=MAX_COMMENT_CHARS, key=f"comment-{anchor}")[:MAX_COMMENT_CHARS]
         if (message.feedback, message.comment) != (bool(feedback), comment):
             message.feedback, message.comment = bool(feedback), comment
             on_feedback(message)
