@@ -709,7 +709,7 @@ def test_stored_rows_it_cannot_read_are_one_sentence_and_the_rest_stays_usable(a
 
 def test_citation_check_refuses_a_paste_larger_than_one_check_takes(app_env):
     at = _page("1_Citation_check.py", ta=False)  # students may use it with their own answers
-    at.text_area[0].set_value("Temperature controls randomness [1]. " * 300)  # 11,100 characters
+    at.text_area[0].set_value("Temperature controls randomness [1]. " * 120)  # 4,440 characters
     at.text_area[1].set_value("Temperature controls randomness.")
     at.button[0].click().run()
     assert not at.exception and not at.dataframe
@@ -717,6 +717,11 @@ def test_citation_check_refuses_a_paste_larger_than_one_check_takes(app_env):
     at.text_area[0].set_value("Temperature controls randomness [1].")
     at.button[0].click().run()
     assert not at.error and len(at.dataframe[0].value) == 1
+    ta = _page("1_Citation_check.py")  # a TA checks any answer
+    ta.text_area[0].set_value("Temperature controls randomness [1]. " * 120)
+    ta.text_area[1].set_value("Temperature controls randomness.")
+    ta.button[0].click().run()
+    assert not ta.error and len(ta.dataframe[0].value) == 120
 
 
 def test_a_feedback_comment_is_bounded(app_env):
