@@ -72,6 +72,12 @@ class RetrievalSettings(BaseSettings):
     max_pages_per_file: int = Field(
         1000, ge=1, description="PDFs with more pages than this are skipped with a message (a small file can hold many pages)."
     )
+    pdf_timeout_s: float = Field(
+        300.0, gt=0,
+        description="Seconds reading one PDF's text may take (in a child process, stopped after this) before the "
+                    "file is skipped with a message: a crafted 10 KB PDF of 20 pages took 174 s, and the ingest "
+                    "holds its lock meanwhile. The course's 30-page slides take 0.2 s.",
+    )
     max_chunks_per_file: int = Field(
         3000, ge=1,
         description="A file that chunks into more passages than this is skipped with a message (a 121 KB PDF once expanded to 60,000).",

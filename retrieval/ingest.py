@@ -259,7 +259,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         tell(0.5 * i / max(1, len(todo)), f"reading {c.source}")
         status = "updated" if c.source in old_files else "added"
         try:
-            doc = load_document(c.path, corpus_dir, sources, data=c.data, max_pages=settings.max_pages_per_file)
+            doc = load_document(c.path, corpus_dir, sources, data=c.data, max_pages=settings.max_pages_per_file,
+                                pdf_timeout_s=settings.pdf_timeout_s)
             chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
             if not chunks:
                 raise LoadError("no text to index")
@@ -330,7 +331,8 @@ def well_formed(manifest) -> bool:
 
 def _limits(settings) -> dict:
     """The per-file limits a file may have been skipped for (recorded with each skipped file)."""
-    return {"max_pages_per_file": settings.max_pages_per_file, "max_chunks_per_file": settings.max_chunks_per_file}
+    return {"max_pages_per_file": settings.max_pages_per_file, "max_chunks_per_file": settings.max_chunks_per_file,
+            "pdf_timeout_s": settings.pdf_timeout_s}
 
 
 def _vectors(embedder, kept: list, new_chunks: list[Chunk], settings, progress: bool) -> np.ndarray:

@@ -14,8 +14,12 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -207,6 +211,37 @@ def strip_template_tags(text: str) -> str:
 
 # --------------------------------------------------------------------------- PDF
 
+def read_pdf(data: bytes, max_pages: int | None = None, timeout_s: float | None = None
+             ) -> tuple[list[str], dict[str, Any], list[str]]:
+    """:func:`_read_pdf` in a child process (``python -m retrieval.pdf_text``) killed after
+    ``timeout_s`` seconds (None: in this process). pypdf's text extraction cannot be interrupted,
+    and a small crafted PDF (pages sharing one long content stream) takes time that grows with
+    pages x stream: 174 s for 10 KB and 20 pages. The child costs about half a second per PDF.
+
+    >>> read_pdf(b"%PDF-1.4 junk %%EOF", timeout_s=30)
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.LoadError: unreadable PDF (PdfReadError: ...)
+    """
+    if timeout_s is None:
+        return _read_pdf(data, max_pages)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "retrieval.pdf_text"] + ([str(max_pages)] if max_pages is not None else [])
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, timeout=timeout_s, cwd=root, env=env)
+    except subprocess.TimeoutExpired:
+        raise LoadError(f"reading its text took over {timeout_s:g} s (setting pdf_timeout_s)") from None
+    try:
+        result = json.loads(done.stdout)
+    except ValueError:
+        raise LoadError(f"reading it stopped the reader (exit status {done.returncode}; out of memory?)") from None
+    if "error" in result:
+        raise LoadError(result["error"])
+    pages, meta, notes = result["ok"]
+    return pages, meta, notes
+
+
 def _read_pdf(data: bytes, max_pages: int | None = None) -> tuple[list[str], dict[str, Any], list[str]]:
     """Return (page texts, metadata, notes) or raise LoadError (also when it has over ``max_pages`` pages)."""
     import pypdf
@@ -285,11 +320,12 @@ def _json_safe(value: Any) -> Any:
 
 def load_document(
     path: Path, corpus_dir: Path, sources: dict[str, dict[str, Any]], data: bytes | None = None,
-    max_pages: int | None = None,
+    max_pages: int | None = None, pdf_timeout_s: float | None = None,
 ) -> Document:
     """Load one file of the corpus. ``data`` may be passed when the caller already read it.
 
-    A PDF with more than ``max_pages`` pages is refused before its text is extracted.
+    A PDF with more than ``max_pages`` pages is refused before its text is extracted, and one whose
+    text takes over ``pdf_timeout_s`` seconds to read (:func:`read_pdf`) is refused then.
     """
     rel = path.relative_to(corpus_dir).as_posix()
     if data is None:
@@ -301,7 +337,7 @@ def load_document(
     notes: list[str] = []
     pages: list[Page] = []
     if suffix in PDF_SUFFIXES:
-        page_texts, pdf_meta, notes = _read_pdf(data, max_pages)
+        page_texts, pdf_meta, notes = read_pdf(data, max_pages, pdf_timeout_s)
         parts, offset = [], 0
         for number, raw in enumerate(page_texts, start=1):
             cleaned = _clean_pdf_page(raw)

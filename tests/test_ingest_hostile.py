@@ -128,3 +128,15 @@ def test_the_command_line_says_a_full_disk_in_one_sentence(monkeypatch, capsys):
     assert cli.main(["ingest"]) == 2
     err = capsys.readouterr().err
     assert err == "error: No space left on device (/data/index-x/vectors.npy); the index is left as it was\n"
+
+
+def test_a_pdf_whose_text_takes_too_long_is_skipped_and_the_rest_indexed(mini_corpus, make_retrieval_settings,
+                                                                          embedder):
+    from tests.pdfs import slow_pdf
+
+    (mini_corpus / "slow.pdf").write_bytes(slow_pdf())  # tens of seconds of pypdf, 5 KB
+    (mini_corpus / "lecture.pdf").write_bytes(cjk_pdf(["第5讲 注意力机制把每个位置和其他位置联系起来。"]))
+    report, files = _report(make_retrieval_settings(mini_corpus, pdf_timeout_s=1.0), embedder)
+    assert files["slow.pdf"].status == "skipped"
+    assert files["slow.pdf"].reason == "reading its text took over 1 s (setting pdf_timeout_s)"
+    assert files["lecture.pdf"].status == "added" and files["notes/mini.md"].status == "added"
