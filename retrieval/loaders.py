@@ -249,8 +249,8 @@ def _read_pdf(data: bytes, max_pages: int | None = None) -> tuple[list[str], dic
 
     if not data.lstrip()[:5] == b"%PDF-":
         raise LoadError("not a PDF (no %PDF header)")
-    if b"%%EOF" not in data[-2048:]:
-        raise LoadError("truncated PDF (no %%EOF marker at the end)")
+    if b"%%EOF" not in data[-16384:]:
+        raise LoadError("truncated PDF (no %%EOF marker at the end)")  # some writers pad a few KB after it
     notes: list[str] = []
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:

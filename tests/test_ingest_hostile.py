@@ -140,3 +140,10 @@ def test_a_pdf_whose_text_takes_too_long_is_skipped_and_the_rest_indexed(mini_co
     assert files["slow.pdf"].status == "skipped"
     assert files["slow.pdf"].reason == "reading its text took over 1 s (setting pdf_timeout_s)"
     assert files["lecture.pdf"].status == "added" and files["notes/mini.md"].status == "added"
+
+
+def test_a_pdf_padded_after_its_end_marker_is_read():
+    from retrieval.loaders import read_pdf
+
+    pages, _, _ = read_pdf(cjk_pdf(["第1讲 注意力。"]) + b"\0" * 4096)  # rejected as "truncated" before
+    assert "注意力" in pages[0]
