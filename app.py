@@ -29,7 +29,7 @@ from ui.auth import resolve_role, sign_out_button  # noqa: E402
 from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
-from ui.render import conversation_json, conversation_markdown, md_escape, md_text  # noqa: E402
+from ui.render import conversation_json, conversation_markdown, md_escape, md_text, streamed  # noqa: E402
 from ui.sqlite_store import StoreError  # noqa: E402
 from ui.widgets import formula_style, show_answer  # noqa: E402
 
@@ -252,19 +252,24 @@ def follow_answer(job: AnswerJob, options: TurnOptions) -> None:
     with st.chat_message("assistant"):
         status = st.status("searching the course materials…", expanded=options.office_hours)
 
-        def tokens():
-            started, step = time.perf_counter(), 0
-            for event in job.follow():
-                if isinstance(event, Status):
-                    step += 1
-                    status.update(label=md_escape(event.text, line_breaks=False))
-                    status.markdown(f"{step}\\. {md_escape(event.text)} · {time.perf_counter() - started:.1f} s")
-                elif isinstance(event, Token):  # the model's words: text, never Markdown/HTML (allowlisted math aside)
-                    yield md_text(event.text)
-                elif isinstance(event, Replace):
-                    yield "\n\n---\n\n" + md_text(event.text)
-
-        st.write_stream(tokens())  # the [n] markers shown here keep their numbers in the final answer
+        # the model's words are text, never Markdown/HTML (allowlisted math aside), escaped as a whole each
+        # time they grow: pieces escaped one by one could join into a link ("www" + ".evil.com/login");
+        # the [n] markers shown here keep their numbers in the final answer
+        shown, pieces = st.empty(), [""]  # a Replace starts a new piece under a rule
+        started, step = time.perf_counter(), 0
+        for event in job.follow():
+            if isinstance(event, Status):
+                step += 1
+                status.update(label=md_escape(event.text, line_breaks=False))
+                status.markdown(f"{step}\\. {md_escape(event.text)} · {time.perf_counter() - started:.1f} s")
+                continue
+            if isinstance(event, Token):
+                pieces[-1] += event.text
+            elif isinstance(event, Replace):
+                pieces.append(event.text)
+            else:
+                continue
+            shown.markdown(streamed(pieces))
         status.update(label="done", state="complete")
 
 

@@ -62,6 +62,17 @@ def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -
     return "  \n".join(indent(line) if i or at_line_start else line for i, line in enumerate(lines))
 
 
+def streamed(pieces: list[str]) -> str:
+    r"""What a streaming answer shows: its pieces (a Replace event starts a new one) under rules, each
+    escaped as a whole (:func:`md_text`). Escaped piece by piece, "www" then ".evil.com/login" joined
+    into a live link.
+
+    >>> "\u200b" in streamed(["Visit www" + ".evil.com/login"]), streamed(["a", "", "b"])
+    (True, 'a\n\n---\n\nb')
+    """
+    return "\n\n---\n\n".join(md_text(piece) for piece in pieces if piece)
+
+
 def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
     r"""Passage or answer text as Markdown: :func:`md_escape`, but each ``$...$`` / ``$$...$$`` whose TeX
     :func:`ui.tex.safe_tex` accepts is kept as inline math (KaTeX renders it), between zero-width
