@@ -51,6 +51,21 @@ def known_hashes(manifest: dict | None) -> dict[str, str]:
     return {meta["hash"]: source for source, meta in files.items() if isinstance(meta, dict) and meta.get("hash")}
 
 
+def _uploaded_hashes(folder: Path, corpus_dir: Path) -> dict[str, str]:
+    """{content hash: source} of the files already uploaded, indexed or not yet (the same file twice in
+    one batch was saved and indexed twice: two equal passages then took two of an answer's places)."""
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink():
+            try:
+                found[content_hash(path.read_bytes())] = path.relative_to(corpus_dir.resolve()).as_posix()
+            except (OSError, ValueError):
+                continue
+    return found
+
+
 def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifest: dict | None) -> Path:
     """Check and store one upload under ``corpus/uploads/``; raise UploadError with the reason."""
     filename = safe_filename(name)
@@ -61,10 +76,11 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
         raise UploadError(f"{name}: {len(data) / 2**20:.1f} MB is over the {max_mb:g} MB limit")
     if not data.strip():
         raise UploadError(f"{name}: the file is empty")
-    duplicate = known_hashes(manifest).get(content_hash(data))
+    target_dir = (Path(corpus_dir) / UPLOAD_DIR).resolve()
+    digest = content_hash(data)
+    duplicate = known_hashes(manifest).get(digest) or _uploaded_hashes(target_dir, Path(corpus_dir)).get(digest)
     if duplicate:
         raise UploadError(f"{name}: the same content is already in the corpus as {duplicate}")
-    target_dir = (Path(corpus_dir) / UPLOAD_DIR).resolve()
     target = (target_dir / filename).resolve()
     if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
         raise UploadError(f"{name}: unsafe file name")

@@ -177,6 +177,9 @@ def test_upload_rules(tmp_path):
         save_upload(tmp_path, "big.txt", b"x" * (2 * 2**20), 1, manifest)
     with pytest.raises(UploadError, match="already uploaded"):
         save_upload(tmp_path, "新讲义.md", b"# other\n\ncontent", 1, manifest)
+    # the same content twice in one batch (the first not indexed yet): saved and indexed twice before
+    with pytest.raises(UploadError, match="already in the corpus as uploads/新讲义.md"):
+        save_upload(tmp_path, "again.md", "# 新讲义\n\n内容。".encode(), 1, manifest)
     # 89 Chinese characters are 267 bytes: the file system refused the name (a review's case, a traceback)
     long = save_upload(tmp_path, "语" * 89 + ".md", b"# long\n\nname", 1, manifest)
     assert long.is_file() and len(long.name.encode()) <= 255
