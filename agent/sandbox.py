@@ -14,6 +14,8 @@ Isolation (``isolation_layers()`` says which are active; the CLI and the app's t
    ``/tmp`` and ``/dev/shm`` (tmpfs, gone when it ends); a fresh ``/proc`` in which the app's
    processes do not exist; no network interface but its own loopback; and it dies with the app.
    The app's data, corpus, code, ``.env`` and other users' chats are not in its view at all.
+   Its root and ``/proc`` are remounted read-only (:data:`READ_ONLY_AFTER`): as an ordinary user,
+   bwrap's root tmpfs was the demo's own and uncapped, and ``/proc/1/mem`` of its init writable.
 2. ``uid`` (when the app runs as root): inside the sandbox the demo drops to a throwaway uid
    (61000–61999) with no capabilities and ``no_new_privs``, so the process cap counts its
    processes only.
@@ -49,6 +51,7 @@ import os
 import select
 import struct
 import shutil
+import stat
 import signal
 import subprocess
 import sys
@@ -323,9 +326,8 @@ def isolation_layers() -> list[str]:
 def _matplotlib_cache() -> Path | None:
     """Build matplotlib's font cache once, outside the sandbox (trusted code, ~1 s), so each demo
     copies it instead of rebuilding it (which also calls ``fc-list``, a process the sandbox refuses)."""
-    cache = Path(tempfile.gettempdir()) / f"courseta-mpl-cache-{os.geteuid()}"
+    cache = _private_folder(Path(tempfile.gettempdir()) / f"courseta-mpl-cache-{os.geteuid()}")
     if not list(cache.glob("fontlist-*.json")):
-        cache.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "MPLCONFIGDIR": str(cache), "MPLBACKEND": "Agg"}
         try:
             subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
@@ -334,8 +336,38 @@ def _matplotlib_cache() -> Path | None:
             return None
     cache.chmod(0o755)  # the demo's throwaway uid reads it (a list of font files, nothing secret)
     for f in cache.glob("fontlist-*.json"):
-        f.chmod(0o644)
+        if not f.is_symlink():  # (no one else writes here: _private_folder)
+            f.chmod(0o644)
     return cache if list(cache.glob("fontlist-*.json")) else None
+
+
+def _private_folder(path: Path) -> Path:
+    """``path`` when it is a folder of this user's that no one else may write to (made here if missing),
+    else a new private one: a local user who made ``/tmp/courseta-mpl-cache-0`` first, with a symlink to
+    a root-only file in it, had the app make that file world-readable (a hostile test's case)."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="courseta-mpl-cache-"))
+    info = os.lstat(path)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022:
+        return path
+    log.warning("%s is not a private folder of this user's; using a new one", path)
+    return Path(tempfile.mkdtemp(prefix="courseta-mpl-cache-"))
+
+
+def _signal_name(number: int) -> str:
+    """A signal's name; an exit status above 128 that is no signal (``os._exit(200)``) as its number.
+
+    >>> _signal_name(9), _signal_name(72)
+    ('SIGKILL', 'signal or exit status 72')
+    """
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal or exit status {number}"
 
 
 def _scrubbed_env(workdir: str, limits: SandboxLimits) -> dict[str, str]:
@@ -583,7 +615,7 @@ def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_
             "--ro-bind", str(CHILD), CHILD_IN_SANDBOX]
     if mpl_seed is not None:
         cmd += ["--ro-bind", str(mpl_seed), MPL_SEED_IN_SANDBOX]
-    cmd += ["--chdir", SANDBOX_CWD, "--clearenv"]
+    cmd += [*READ_ONLY_AFTER, "--chdir", SANDBOX_CWD, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     cmd.append("--")
@@ -594,12 +626,25 @@ def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_
     return cmd + python + [CHILD_IN_SANDBOX]
 
 
+# Made read-only once every mount is in place (the last mount arguments): as an ordinary user bwrap's
+# own root tmpfs belongs to the demo's uid, with no size cap (a demo wrote 540 MB of host memory to /),
+# and the demo could open the sandbox init's /proc/1/mem for writing (same uid, no Yama) and clear its
+# die-with-parent, outliving the app. The scratch tmpfs mounts stay writable; /proc stays readable.
+READ_ONLY_AFTER = ("--remount-ro", "/", "--remount-ro", "/proc")
+
+
 def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
     """Run ``code`` in the sandbox and report what happened. Never raises for the demo's faults.
 
     Without bubblewrap the result is an error and nothing runs, unless ``limits.require_isolation`` is False.
     """
     limits = limits or SandboxLimits()
+    try:
+        source = code.encode("utf-8")  # before anything starts: a lone surrogate raised with a sandbox running
+    except UnicodeEncodeError:
+        return SandboxResult(ok=False, stdout="", stderr="", error={
+            "type": "SyntaxError", "traceback": "",
+            "message": "the code holds characters that are not valid text (a lone surrogate); nothing was run"})
     layers = isolation_layers()
     if "bwrap" not in layers and limits.require_isolation:
         return SandboxResult(ok=False, stdout="", stderr="", isolation=layers, error={
@@ -664,7 +709,7 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
         sandbox_init = _sandbox_init(info_r, deadline)
         os.close(info_r)
     try:
-        proc.stdin.write(code.encode("utf-8"))
+        proc.stdin.write(source)
         proc.stdin.close()
     except BrokenPipeError:
         pass
@@ -731,7 +776,7 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
         elif oom:
             message = f"the demo used more than {limits.memory_mb} MB of memory and was stopped"
         elif sig:
-            message = f"the demo's process crashed ({signal.Signals(sig).name})"
+            message = f"the demo's process crashed ({_signal_name(sig)})"
         else:
             message = f"the demo's process exited early (exit status {rc})"
         error = {"type": "SandboxCrash", "message": message, "traceback": ""}

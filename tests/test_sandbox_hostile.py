@@ -392,3 +392,59 @@ def test_a_demo_that_takes_over_the_sandboxs_init_still_dies_at_the_timeout(mode
         except OSError:
             pass
     assert left == [], result
+
+
+# --- a second review (2026-12-05) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_sandbox_root_and_its_proc_are_read_only(mode):
+    """As an ordinary user bwrap's own root tmpfs belonged to the demo's uid with no size cap (540 MB
+    of host memory written to /), and /proc/1/mem of the sandbox's init opened for writing let a demo
+    clear its die-with-parent and outlive the app. Both are read-only mounts now."""
+    code = UNHOOK + """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for path, flags in ((b"/proc/1/mem", os.O_RDWR), (b"/big", os.O_WRONLY | os.O_CREAT), (b"/etc/x", os.O_WRONLY | os.O_CREAT),
+                    (b"/tmp/ok", os.O_WRONLY | os.O_CREAT)):
+    fd = libc.open(path, flags, 0o644)
+    print(path.decode(), fd >= 0)
+"""
+    result = _run(mode, code)
+    assert result["stdout"].split() == ["/proc/1/mem", "False", "/big", "False", "/etc/x", "False", "/tmp/ok", "True"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_exit_status_that_is_no_signal_is_a_clean_crash(mode):
+    result = _run(mode, "import os; os._exit(200)")  # read as signal 72: run_python raised ValueError
+    assert result["error"]["type"] == "SandboxCrash" and "72" in result["error"]["message"]
+
+
+def test_code_that_is_not_valid_text_starts_nothing():
+    before = len(_processes_with("sandbox_child.py"))
+    result = run_python("print(1)\n# \udcff")  # a lone surrogate: raised after bwrap had started, which then waited
+    assert result.error["type"] == "SyntaxError" and "nothing was run" in result.error["message"]
+    assert len(_processes_with("sandbox_child.py")) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a folder another user owns needs root")
+def test_a_matplotlib_cache_folder_someone_else_made_is_not_used(tmp_path, monkeypatch):
+    """A local user who made the app's predictable cache folder first, with a symlink to a root-only
+    file in it, had the app chmod that file world-readable."""
+    shared = tmp_path / "tmp"
+    shared.mkdir(mode=0o1777)
+    shared.chmod(0o1777)
+    secret = tmp_path / "secret"
+    secret.write_text("root only")
+    secret.chmod(0o600)
+    planted = shared / f"courseta-mpl-cache-{os.geteuid()}"
+    planted.mkdir()
+    (planted / "fontlist-v390.json").symlink_to(secret)
+    os.chown(planted, 65534, 65534)
+    monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(shared))
+    sandbox._matplotlib_cache.cache_clear()
+    try:
+        cache = sandbox._matplotlib_cache()
+    finally:
+        sandbox._matplotlib_cache.cache_clear()
+    assert cache != planted
+    assert secret.stat().st_mode & 0o777 == 0o600
