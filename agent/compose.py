@@ -31,6 +31,23 @@ from agent.turn import Turn
 from retrieval.types import Hit
 
 _BULLET = re.compile(r"^[-*•]\s+")
+_REFERENCE = re.compile(r"\[(\d{1,3})\]")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
+
+
+def own_references(text: str) -> str:
+    """A passage's own reference numbers ("…self-attention [2]", a paper's bibliography) in full-width
+    brackets, outside code: left as they were, the answer read them as citations of this turn's passages
+    (a hostile test's case: "[2][1]", [2] linking to an unrelated passage, [3] judged unsupported).
+
+    >>> own_references("Self-attention [2] replaced recurrence [12]. Index `x[2]` stays.")
+    'Self-attention ［2］ replaced recurrence ［12］. Index `x[2]` stays.'
+    """
+    pieces, last = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        pieces += [_REFERENCE.sub(r"［\1］", text[last:m.start()]), m.group(0)]
+        last = m.end()
+    return "".join(pieces) + _REFERENCE.sub(r"［\1］", text[last:])
 _LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
 _WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
@@ -57,7 +74,7 @@ class Composer:
         """
         lines = [phrase(intro_key, turn.language)] if intro_key else []
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
-            text = _BULLET.sub("", " ".join(" ".join(sentences).split()))
+            text = own_references(_BULLET.sub("", " ".join(" ".join(sentences).split())))
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
         return "\n".join(lines)
@@ -93,7 +110,7 @@ class Composer:
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
             n = turn.number_of(hit)
             for sentence in sentences:
-                text = _BULLET.sub("", " ".join(sentence.split()))
+                text = own_references(_BULLET.sub("", " ".join(sentence.split())))
                 if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)):
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)

@@ -648,3 +648,19 @@ def test_a_sentence_saying_the_opposite_of_its_passage_is_not_shown(course, lie)
     result = agent.ask(question)
     assert lie.split(" [")[0] not in result.answer, result.answer
 
+
+
+def test_a_passages_own_reference_numbers_are_not_read_as_citations():
+    """A hostile test's case: "…self-attention [2]." was quoted as "…self-attention [2][1].", its [2]
+    linking to an unrelated passage of this turn and passage 3 judged unsupported."""
+    from tests.fakes import scripted_backend
+
+    notes = ["The Transformer replaced recurrence with self-attention [2]. Self-attention relates every token to "
+             "every other token [3].", "Temperature T controls the randomness of sampling in the Transformer.",
+             "Shannon introduced entropy in 1948, long before the Transformer."]
+    agent = Agent(FakeRetriever(notes), scripted_backend("x", prefers_quotes=True))
+    answer = agent.ask("What replaced recurrence in the Transformer?", options=TurnOptions(k=3, grounded_only=False))
+    first = answer.answer.splitlines()[1]
+    assert "self-attention ［2］" in first and "token ［3］" in first and first.count("[1]") >= 1
+    assert "[2]" not in first and "[3]" not in first
+    assert all(c.verdict == "supported" for c in answer.citations)

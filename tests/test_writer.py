@@ -1033,7 +1033,7 @@ def test_agent_eval_counts_lines_left_out_and_the_gold_passages_only_they_point_
 
 
 def test_a_notes_sentence_ending_in_a_reference_of_its_own_is_judged_against_its_own_passage():
-    # "…信息论 [4]" is quoted as "…信息论 [4] [2]": the line came from passage 2 (its last marker); its
+    # "…信息论 [4]" is quoted as "…信息论 ［4］ [2]" (agent.compose.own_references): the line came from passage 2; its
     # marker was read as one number "4] [2" and the turn failed with ValueError
     from agent.llm import StaticBackend
 

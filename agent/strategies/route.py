@@ -15,6 +15,7 @@ import re
 import time
 from typing import Iterator
 
+from agent.compose import own_references
 from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
@@ -189,7 +190,7 @@ class RouteStrategy(Strategy):
         per = max(80, budget // max(1, min(len(hits), 3)))
         lines, used = [], 0
         for h in usable(hits):  # best first; flagged passages never reach the model
-            text = " ".join(best_sentences(h, qtokens, per, turn.question, semantics).split())
+            text = own_references(" ".join(best_sentences(h, qtokens, per, turn.question, semantics).split()))
             if lines and used + len(text) > budget:
                 break
             lines.append(f"[{turn.number_of(h)}] {text}")
