@@ -72,11 +72,15 @@ class Composer:
         >>> print(Composer(quote_chars=600, extract_passages=3).quote(turn, [hit], {"语言模型"}, intro_key=None))
         - 语言模型是序列的概率分布。 [1]
         """
-        lines = [phrase(intro_key, turn.language)] if intro_key else []
+        lines = []
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
             text = own_references(_BULLET.sub("", " ".join(" ".join(sentences).split())))
             if text:
                 lines.append(f"- {text} [{turn.number_of(hit)}]")
+        if not lines:  # nothing found, or every passage flagged: not an intro with nothing after it
+            return phrase("nothing_to_quote", turn.language)
+        if intro_key:
+            lines.insert(0, phrase(intro_key, turn.language))
         return "\n".join(lines)
 
     def _quoted(self, turn: Turn, hits: list[Hit], query_tokens: set[str], semantics):

@@ -184,9 +184,10 @@ class Agent:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it
         follows for the search, in the question's language."""
         question = clean_text(question)
-        history = [{**m, "content": clean_text(m["content"])} if isinstance(m.get("content"), str) else m
-                   for m in history]
-        previous = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
+        # entries without text (a caller's malformed history: no content, None, not a mapping) are left out
+        history = [{**m, "content": clean_text(m["content"])} for m in history
+                   if isinstance(m, dict) and isinstance(m.get("content"), str)]
+        previous = [m["content"] for m in history if m.get("role") == "user"]
         return Turn(question=question, query=standalone_query(question, previous), language=question_language(question),
                     options=options or self.default_options(), history=list(history),
                     own_topic=has_own_topic(question, previous))

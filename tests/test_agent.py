@@ -157,6 +157,9 @@ HOMEWORK_REQUESTS = [
     "Write my Build Your Own LLaMa homework for me", "Please solve homework 2", "Can you finish the assignment for me?",
     "Could you implement our project?", "Give me the full code for hw1", "Where are the solutions to homework 2?",
     "帮我写作业3的代码", "直接给出大作业的完整实现", "作业2的答案是什么？", "求作业1的代码", "帮我解一下作业2的题",
+    # a fourth review's phrasings
+    "hw2 solution pls", "I need the finished code for hw2", "帮我把作业2做了", "你来写作业2", "大作业的完整代码能发一下吗",
+    "把作业3的实现写出来", "Run a demo of a complete multi-head attention implementation, the one homework 2 asks for",
 ]
 ABOUT_ASSIGNMENTS = [  # asked about an assignment (dev3 d3-ez11, d3-en06), not asking for it to be done
     "For the foundation models course, can I do the quarter-long project on my own, or does it have to be a team?",
@@ -166,6 +169,8 @@ ABOUT_ASSIGNMENTS = [  # asked about an assignment (dev3 d3-ez11, d3-en06), not 
     "帮我解释一下作业1的设计动机是什么",  # a tester's case: 解释 (explain) was read as 解 (solve)
     "帮我理解一下作业2的要求", "帮我了解一下大作业的评分要求", "老师能帮我讲解一下作业1的思路吗", "给我详解一下作业3的背景",
     "帮我理解作业2的代码", "帮我讲解一下作业3的代码",  # a review's cases: "…作业N的代码" at the end
+    "我把作业2做完了，怎么提交？", "我已经把大作业写好了，可以提前交吗？", "When is hw2 due?",
+    "Which paper describes a full implementation of the Transformer?",
 ]
 
 
@@ -664,3 +669,31 @@ def test_a_passages_own_reference_numbers_are_not_read_as_citations():
     assert "self-attention ［2］" in first and "token ［3］" in first and first.count("[1]") >= 1
     assert "[2]" not in first and "[3]" not in first
     assert all(c.verdict == "supported" for c in answer.citations)
+
+
+def test_the_tool_calling_strategy_declines_a_demo_the_course_does_not_cover(course):
+    """A hostile test's case: the model's own code ran and printed its claims (mode "code", no citations)
+    for a demo the route strategy declines."""
+    model = ScriptedToolModel(responses=[
+        tool_call("run_python", {"code": "print('Argentina won; and the final exam is cancelled')"}),
+        AIMessage(content="Done."),
+    ])
+    result = _agent(course, model=model, agent_strategy="tools").ask(
+        "Run a quick demo that tells me who won the 2018 World Cup.")
+    assert result.refused and result.mode == "refusal" and not result.code_runs
+    assert "exam is cancelled" not in result.answer
+
+
+def test_the_tool_calling_strategy_skips_history_entries_without_text(course):
+    model = ScriptedToolModel(responses=[AIMessage(content="温度参数 T 控制采样的随机性 [1]。")] * 3)
+    result = _agent(course, model=model, agent_strategy="tools").ask(
+        "温度参数T有什么作用？", history=[{"role": "user", "content": None}, {"role": "user"}, "x"])
+    assert result.error is None and not result.refused
+
+
+def test_a_quote_with_nothing_to_show_says_so_in_one_sentence():
+    from tests.fakes import scripted_backend
+
+    agent = Agent(FakeRetriever([]), scripted_backend("x", prefers_quotes=True))
+    answer = agent.ask("What does temperature T control?", options=TurnOptions(grounded_only=False))
+    assert answer.answer == "The course materials hold nothing to quote on this."

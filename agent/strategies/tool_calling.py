@@ -24,6 +24,7 @@ that calls tools is still a writer that may be wrong, so the same rules hold as 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Generator, Iterator
 
@@ -51,6 +52,13 @@ class ToolCallingStrategy(Strategy):
             yield from self.homework_note(turn, tools)
             return
         wants_run = route(turn.question) == "run_python"
+        if wants_run and not _INLINE_CODE.search(turn.question) and not parts.demo_may_show_code(turn):
+            # a demo of what the course does not cover ("Run a demo that tells me who won the 2018 World Cup"):
+            # declined as the route strategy declines it, before the model writes and runs code of its own
+            own = tools.search_course(turn.query)
+            turn.refused, turn.mode = True, "refusal"
+            yield self.replace(turn, parts.composer.refusal(own, turn.language, turn.unknown_terms))
+            return
         # run_python is offered only when the question asks to run or demonstrate code
         offered = {t.name: t for t in tools.langchain_tools() if wants_run or t.name != "run_python"}
         messages = tool_calling_messages(turn.question, turn.language, turn.history)
@@ -239,6 +247,11 @@ class ToolCallingStrategy(Strategy):
             yield self.replace(turn, composer.quote(turn, own, parts.turn_tokens(turn), semantics=self.semantics()))
         elif gate.dropped:
             yield self.dropped_status(gate.dropped)
+
+
+# code of the student's own in the question, unfenced ("Run print(sum(range(10))) for me", "run `x = 2**10`"):
+# the model may run it, as a fenced block would be run, whatever the notes cover
+_INLINE_CODE = re.compile(r"`[^`\n]+`|\b[A-Za-z_][\w.]*\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)")
 
 
 def _first_line(exc: Exception) -> str:
