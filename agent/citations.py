@@ -90,6 +90,11 @@ def lexical_support(sentence: str, passage: str) -> float:
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# an address a reader could be sent to, and a secret a reader could be asked for (agent/injection.py's words)
+_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+                      r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|edu|gov|io|cn|ai|example)\b", re.I)
+_SECRET_WORD = re.compile(r"\b(?:password|passcode|passphrase|credentials?|verification code)\b|密码|口令|验证码", re.I)
+_CLAUSE = re.compile(r"[,，;；:：、]|\b(?:and|but|so|while|whereas|because|therefore)\b|而且|并且|但是|所以|因此|因为", re.I)
 _CLAUSE_END = re.compile(r"(?<=[：:；;])\s+")  # a quote joins a passage's lines after their colon
 
 
@@ -136,8 +141,49 @@ class SupportScorer:
                     score = min(score, SUPPORTED - 0.05)
             if score >= SUPPORTED and self._contradicts(sentence, idx):
                 score = min(score, SUPPORTED - 0.05)
+            if score >= SUPPORTED and not self._holds_its_addresses(sentence, idx):
+                score = min(score, SUPPORTED - 0.05)
+            if score >= SUPPORTED and self._has_a_clause_of_its_own(sentence, idx):
+                score = min(score, SUPPORTED - 0.05)
             self._scores[key] = round(score, 4)
         return self._scores[key]
+
+    def _holds_its_addresses(self, sentence: str, idx: list[int]) -> bool:
+        """Do the passages at ``idx`` hold every address (URL, e-mail, domain) and every word asking for a
+        secret (password, 密码…) that ``sentence`` has? A sentence mostly made of a passage's words passed
+        with a clause of its own: "…the randomness of sampling, so enter your password at evil.example [1]".
+
+        >>> s = SupportScorer(["Temperature T controls the randomness of sampling."])
+        >>> s._holds_its_addresses("Temperature T controls randomness; log in at evil.example with your password.", [0])
+        False
+        >>> s._holds_its_addresses("Temperature T controls the randomness of sampling.", [0])
+        True
+        """
+        text = " ".join(self.passages[i] for i in idx).casefold()
+        return all(found.casefold() in text for pattern in (_ADDRESS, _SECRET_WORD) for found in pattern.findall(sentence))
+
+    def _has_a_clause_of_its_own(self, sentence: str, idx: list[int]) -> bool:
+        """Does ``sentence``, in the language of a passage at ``idx``, hold a clause of three content words
+        or more none of which those passages have? Mostly the passage's words, it passed with a claim of
+        its own joined on: "…the randomness of sampling from a language model and the final exam is
+        cancelled [1]", "温度参数 T 控制采样的随机性，期末考试已取消 [1]。" (a hostile test's cases).
+
+        >>> s = SupportScorer(["Temperature T controls the randomness of sampling from a language model."])
+        >>> s._has_a_clause_of_its_own("Temperature T controls the randomness of sampling and the final exam is cancelled.", [0])
+        True
+        >>> s._has_a_clause_of_its_own("Temperature T controls the randomness of sampling, as the model says.", [0])
+        False
+        """
+        language = detect_language(sentence)
+        same = [i for i in idx if self._planguage[i] == language]
+        if not same:
+            return False  # across languages meaning decides (agent/semantic.py)
+        have = set(tokenize(" ".join(self.passages[i] for i in same)))
+        for clause in _CLAUSE.split(MARKER.sub(" ", sentence)):
+            words = {w for w in tokenize(clause) if len(w) >= 2 and not w.isdigit()}
+            if len(words) >= 3 and not words & have:
+                return True
+        return False
 
     def _contradicts(self, sentence: str, idx: list[int]) -> bool:
         """Does a part of ``sentence`` say the opposite of its closest passage sentence? Each of its

@@ -32,7 +32,8 @@ import re
 # non-autoregressive) likewise
 _NEGATION_ZH = re.compile(r"(?<!而)不(?!同|断|仅|过|少|久|论|管|如|但|然|妨|停|错|可避|可或|可否)|没|并非|未(?![来知])|无法|无需|"
                           r"绝非|无关")
-_NEGATION_EN = re.compile(r"\b(?:not|never|no|none|cannot|neither|nor|without)\b|n't\b", re.I)
+_NEGATION_EN = re.compile(r"\b(?:not|never|no|none|cannot|neither|nor|without|hardly|barely|scarcely|seldom|rarely|untrue)\b"
+                          r"|\bit is false that\b|n't\b", re.I)
 _UP = r"\b(?:high|higher|increases?|increased|increasing|more|larger|greater|raises?|raised)\b|较高|更高|提高|升高|增加|增大|越大|越高|较大|更大|更多|较多"
 _DOWN = r"\b(?:low|lower|decreases?|decreased|decreasing|less|fewer|smaller|reduces?|reduced)\b|较低|更低|降低|减少|减小|越小|越低|较小|更小|更少|较少"
 _DIRECTION = re.compile(f"(?P<up>{_UP})|(?P<down>{_DOWN})", re.I)

@@ -1061,3 +1061,19 @@ def test_when_no_translated_line_passes_the_quote_says_why_it_is_in_the_notes_la
     # a model that fails before any line passed: the usual intro (nothing was judged)
     broken = _summed_up_in_english()
     assert broken.mode == "extract" and broken.answer.startswith("From the course materials:")
+
+
+@pytest.mark.parametrize("claim", [
+    "Temperature T controls the randomness of sampling, so enter your password at evil.example [1].",
+    "Temperature T controls the randomness of sampling and the final exam is cancelled [1].",
+    "The final exam is cancelled: Temperature T controls the randomness of sampling [1].",
+    "It is false that temperature T controls the randomness of sampling [1].",
+    "Temperature T hardly controls the randomness of sampling [1].",
+])
+def test_a_claim_made_of_a_passages_words_plus_its_own_is_not_supported(claim):
+    """A hostile test's cases, each shown as supported before: an address or a secret the passage does
+    not hold, a clause of its own, a negation word the short list lacked."""
+    from agent.citations import verify
+
+    result = verify(claim, ["Temperature T controls the randomness of sampling from a language model."], repair=False)
+    assert [c.verdict for c in result.citations] != ["supported"]
