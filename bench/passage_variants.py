@@ -153,12 +153,12 @@ def main(argv: list[str] | None = None) -> int:
                     counts.setdefault(f"quote {what}: {name}", {}).setdefault(set_name, 0)
                     counts[f"quote {what}: {name}"][set_name] += hit_
     pooled = "+".join(TUNING)
-    print(f"{'variant (answerable questions)':44s}" + "".join(f"{c:>12s}" for c in [*SETS, pooled]))
+    print(f"{'variant (answerable questions)':44s}" + "".join(f"{c:>14s}" for c in [*SETS, pooled]))
     table = {}
     for name, per_set in counts.items():
         row = {**per_set, pooled: sum(per_set[s] for s in TUNING)}
         table[name] = row
-        print(f"{name:44s}" + "".join(f"{row[c]:>8d}/{totals.get(c, sum(totals[s] for s in TUNING)):<3d}"
+        print(f"{name:44s}" + "".join(f"{row[c]:>10d}/{totals.get(c, sum(totals[s] for s in TUNING)):<3d}"
                                       for c in [*SETS, pooled]))
     report("passage_variants", {"translation": translator is not None, "answerable": totals, "counts": table},
            save=not args.no_save)
