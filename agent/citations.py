@@ -91,9 +91,10 @@ def lexical_support(sentence: str, passage: str) -> float:
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # an address a reader could be sent to, and a secret a reader could be asked for (agent/injection.py's words)
-_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\u3000-\u9fff\uff00-\uffef]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
                       r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|edu|gov|io|cn|ai|example)\b", re.I)
-_SECRET_WORD = re.compile(r"\b(?:password|passcode|passphrase|credentials?|verification code)\b|密码|口令|验证码", re.I)
+_ADDRESS_END = ".,;:!?'\"”’)]}"  # a sentence's own punctuation after an address is not part of it
+_SECRET_WORD = re.compile(r"\b(?:password|passcode|passphrase|credentials?|verification code)\b|密码(?!学)|口令|验证码", re.I)
 _CLAUSE = re.compile(r"[,，;；:：、]|\b(?:and|but|so|while|whereas|because|therefore)\b|而且|并且|但是|所以|因此|因为", re.I)
 _CLAUSE_END = re.compile(r"(?<=[：:；;])\s+")  # a quote joins a passage's lines after their colon
 
@@ -158,9 +159,17 @@ class SupportScorer:
         False
         >>> s._holds_its_addresses("Temperature T controls the randomness of sampling.", [0])
         True
+        >>> SupportScorer(["See the syllabus at https://a.io/syllabus/ for details."])._holds_its_addresses(
+        ...     "The syllabus is at https://a.io/syllabus/.", [0])  # its full stop is not the address's
+        True
         """
         text = " ".join(self.passages[i] for i in idx).casefold()
-        return all(found.casefold() in text for pattern in (_ADDRESS, _SECRET_WORD) for found in pattern.findall(sentence))
+        if not all(found.rstrip(_ADDRESS_END).casefold() in text for found in _ADDRESS.findall(sentence)):
+            return False
+        # a secret word across languages ("password" against Chinese notes): meaning decides, as for the rest
+        language = detect_language(sentence)
+        same = " ".join(self.passages[i] for i in idx if self._planguage[i] == language).casefold()
+        return all(found.casefold() in same for found in _SECRET_WORD.findall(sentence)) or len(same) == 0
 
     def _has_a_clause_of_its_own(self, sentence: str, idx: list[int]) -> bool:
         """Does ``sentence``, in the language of a passage at ``idx``, hold a clause of three content words
@@ -176,8 +185,8 @@ class SupportScorer:
         """
         language = detect_language(sentence)
         same = [i for i in idx if self._planguage[i] == language]
-        if not same:
-            return False  # across languages meaning decides (agent/semantic.py)
+        if len(same) < len(idx):
+            return False  # a passage in another language may hold it: across languages meaning decides (agent/semantic.py)
         have = set(tokenize(" ".join(self.passages[i] for i in same)))
         for clause in _CLAUSE.split(MARKER.sub(" ", sentence)):
             words = {w for w in tokenize(clause) if len(w) >= 2 and not w.isdigit()}

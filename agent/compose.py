@@ -31,7 +31,7 @@ from agent.turn import Turn
 from retrieval.types import Hit
 
 _BULLET = re.compile(r"^[-*•]\s+")
-_REFERENCE = re.compile(r"\[(\d{1,3})\]")
+_REFERENCE = re.compile(r"(?<![A-Za-z0-9_\]\)])\[(\d{1,3})\]")  # not an index: logits[0], x[1][2], f(x)[0]
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 
@@ -42,6 +42,8 @@ def own_references(text: str) -> str:
 
     >>> own_references("Self-attention [2] replaced recurrence [12]. Index `x[2]` stays.")
     'Self-attention ［2］ replaced recurrence ［12］. Index `x[2]` stays.'
+    >>> own_references("注意力机制[3]。logits[0] 是第一个值。")  # code a PDF gives without backticks stays code
+    '注意力机制［3］。logits[0] 是第一个值。'
     """
     pieces, last = [], 0
     for m in _CODE_SPAN.finditer(text):

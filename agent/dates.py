@@ -24,16 +24,18 @@ import re
 _DAY_CHARS = "一二三四五六日天"
 _DAY_ZH = dict(zip(_DAY_CHARS, (0, 1, 2, 3, 4, 5, 6, 6)))
 _RANGE = re.compile(r"^\s*(?:-|–|~|～|至|到|to|through|thru)\s*$", re.I)
-# 周五 / 星期五 / 礼拜天, with more days after it (周一至五, 周二、四, 周一三五), before a time, a
-# separator or a word of the schedule: not 每周三小时 ("three hours a week"), 每周一篇, 周一鸣 (a name), 周日志
+# 周五 / 星期五 / 礼拜天, with more days after it (周一至五, 周二、四, 周一三五), unless a count or a word
+# follows that makes it no day: 每周三小时 ("three hours a week"), 每周一篇, 一周一共, 本周日程, 周日志, 周一鸣 (a name)
 _WEEKDAY_ZH = re.compile(
     rf"(?:星期|礼拜|周)([{_DAY_CHARS}])((?:(?:[、,，/和与及]|至|到|~|～|-|–)?(?:周|星期)?[{_DAY_CHARS}])*)"
-    r"(?=[\d\s，,、;；:：。.)）\]】至到~～\-–和与或及上下中晚早午全休放停开在]|$)")
+    r"(?![次个遍回篇节小份门项本共般程志鸣新平章])")
 _WEEKDAY_EN = re.compile(
     r"\b(?i:(mon|tues|wednes|thurs|fri|satur|sun)days?)\b"
     # an abbreviation capitalised and before a date, a time, punctuation or another day: "sat", "wed"
     # are English words; "Sun" is left out (a surname: "Sun, 2019", "Zhiqing Sun")
-    r"|\b(Mon|Tue|Wed|Thu|Fri|Sat)(?:s|r|rs)?\b\.?(?=[.,;:!?)/\-–~]|\s*\d|\s*$|\s+(?:and|or|to|through|at)\b|\s*&)")
+    r"|\b(Mon|Tue|Wed|Thu|Fri|Sat)(?:s|r|rs)?\b\.?(?=[.,;:!?)/\-–~]|\s*\d|\s*$|\s+(?:and|or|to|through|at)\b|\s*&)"
+    # "Sun" only as a day: before a full stop that ends it, or a time ("Closed on Sun.", "Sun 10:00")
+    r"|\b(Sun)\b(?=\.(?:\s|$)|\s*\d{1,2}:\d{2})")
 _DAY_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -47,7 +49,10 @@ _MONTH_ISO = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?:([/-])(1[0-2]|0?[1-9])(?:
 _MONTH_EN_FULL = re.compile(r"\b(January|February|March|April|June|July|August|September|October|November|December)\b")
 # an abbreviation (and May) only next to a number: "Jan 16", "Sept. 5", "4 May", "May 2024" ("Decoder 6", "may 5 students")
 _MONTH_EN_SHORT = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?(?=\s*\d)"
-                             r"|(?<=\d )(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b")
+                             r"|(?<=\d )(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b"
+                             # May as a month: "in May", "by May", "May: final projects" (not "you may", "May I")
+                             r"|(?:(?<=\bin )|(?<=\bby )|(?<=\bof )|(?<=\buntil )|(?<=\bsince )|(?<=\bduring )|(?<=\bearly )"
+                             r"|(?<=\blate )|(?<=\bmid-))(May)\b|\b(May)(?=\s*[:：])")
 
 
 def weekdays(text: str) -> frozenset[int]:
@@ -70,7 +75,7 @@ def weekdays(text: str) -> frozenset[int]:
             previous = day
         found.append((m.start(), m.end(), days))
     for m in _WEEKDAY_EN.finditer(text):
-        found.append((m.start(), m.end(), [_DAY_EN[(m.group(1) or m.group(2))[:3].lower()]]))
+        found.append((m.start(), m.end(), [_DAY_EN[(m.group(1) or m.group(2) or m.group(3))[:3].lower()]]))
     found.sort()
     days = set()
     for i, (start, end, named) in enumerate(found):
@@ -93,7 +98,7 @@ def months(text: str) -> frozenset[int]:
     found = {int(g) if g.isdigit() else _ZH_NUMERAL_MONTH[g] for g in _MONTH_ZH.findall(text)}
     found |= {int(m.group(3) or m.group(5)) for m in _MONTH_ISO.finditer(text)}
     found |= {MONTHS.index(name[:3]) + 1 for name in _MONTH_EN_FULL.findall(text)}
-    found |= {MONTHS.index((a or b)[:3]) + 1 for a, b in _MONTH_EN_SHORT.findall(text)}
+    found |= {MONTHS.index(next(g for g in groups if g)[:3]) + 1 for groups in _MONTH_EN_SHORT.findall(text)}
     return frozenset(found)
 
 

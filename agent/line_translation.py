@@ -163,7 +163,7 @@ def _keeps_numbers(source: str, translation: str) -> bool:
 
 def _numerals(text: str) -> set[str]:
     """The numbers of ``text`` as written, a whole number without leading zeros ("04日" is "4 April"'s 4)."""
-    return {str(int(d)) if d.isdigit() else d for d in _DIGITS.findall(text)}
+    return {(d.lstrip("0") or "0") if d.isdigit() else d for d in _DIGITS.findall(text)}  # no int(): 4,300 digits raise
 
 
 class LineTranslation:

@@ -43,14 +43,19 @@ _HOMEWORK = [  # asking the assistant for the work itself (the verb's doer is ch
     re.compile(r"作业\s*\d*.{0,20}(答案|完整实现|解答|完整代码|代码)\s*(是什么|是啥|呢|吧)?\s*[？?!！。]?\s*$"),
     re.compile(r"(求|发我|告诉我|提供).{0,10}作业\s*\d*.{0,20}(答案|代码|完整实现|解答)"),
     re.compile(r"\b(write|implement|give me|solve)\b.{0,40}build your own (llama|lima)", re.I),
-    # a fourth review's phrasings: "hw2 solution pls", "I need the finished code for hw2", 帮我把作业2做了,
-    # 你来写作业2, 把作业3的实现写出来, 大作业的完整代码能发一下吗
-    re.compile(r"\b(hw\s*\d|homework\s*\d+|assignment\s*\d+)\b.{0,20}\b(solutions?|answers?|full code)\b", re.I),
-    re.compile(r"\b(finished|completed?|full|working|entire)\b.{0,40}\b(code|solution|implementation)\b.{0,60}"
+    # a fourth review's phrasings, each a request for the work as a whole message or with a request verb
+    # (a review of them: "When are the hw2 solutions released?", 把作业2做完需要多久？ are questions)
+    re.compile(r"^\W*(hw\s*\d|homework\s*\d+|assignment\s*\d+)\s+(solutions?|answers?|full code)(\s+(pls|please|plz))?\W*$",
+               re.I),
+    re.compile(r"\b(i need|i want|give me|send me|share|post|provide|(can|could) you (give|send|share|post|provide))\b"
+               r"(\s+\w+)?\s+(the\s+)?(finished|completed?|full|working|entire)\s+(code|solution|implementation)\b.{0,30}"
                r"\b(homework|assignment|hw\s*\d|project)\b", re.I),
-    re.compile(r"(^\W*|帮我|替我|给我|请你?|麻烦你?|你)把.{0,6}(作业|大作业)\s*\d*.{0,10}(做|写|完成|实现)(了|掉|完|出来|好)"),
-    re.compile(r"你(来|帮我|替我)(写|做|完成|实现).{0,10}(作业|代码)"),
-    re.compile(r"(作业|大作业).{0,10}(完整代码|完整实现|答案|解答).{0,10}(发一下|发给我|发我|给我|提供一下|分享一下)"),
+    re.compile(r"\b(complete|full|entire|working)\b.{0,40}\bimplementation\b.{0,60}\b(homework|assignment|hw)\s*\d*\s+"
+               r"(asks for|requires|wants)\b", re.I),
+    re.compile(r"(^\W*|帮我|替我|给我|请你|麻烦你|你)把.{0,6}(作业|大作业)\s*\d*.{0,10}(做|写|完成|实现)(了|掉|完|出来|好)"
+               r"\s*(吧|呀|啊|呗)?\s*[。！!？?]?\s*$"),
+    re.compile(r"你(来|帮我|替我)(写|做|完成|实现).{0,10}(作业|代码)\s*\d*\s*(吧|呀|啊|呗)?\s*[。！!？?]?\s*$"),
+    re.compile(r"(作业|大作业).{0,10}(完整代码|完整实现|答案|解答).{0,10}(发一下|发给我(?!们)|发我(?!们)|给我(?!们)|提供一下|分享一下)"),
 ]
 # "can I do the project on my own?", "what do we implement in the first homework?": the student is the
 # doer, asking about the assignment, not asking for it to be done

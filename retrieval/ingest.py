@@ -228,7 +228,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     changed = [c for c in candidates if c not in unchanged and c not in still_bad]
     removed = sorted(set(old_files) - present)
     # an index without its sentence table (written before it was kept, or a damaged one) gets it now
-    if old_sentences is not None and not changed and not removed and set(old_skipped) <= present:
+    # (every skipped file still as it was skipped: one restored to its indexed bytes leaves a stale entry)
+    if old_sentences is not None and not changed and not removed and set(old_skipped) == {c.source for c in still_bad}:
         report.up_to_date = True
         report.n_chunks = manifest.get("n_chunks", 0)
         for c in unchanged:

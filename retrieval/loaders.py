@@ -131,9 +131,17 @@ _PlainLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML written by a course's staff (front matter, sources.yaml); raises ``yaml.YAMLError``
-    for anything it will not read: aliases, a 5,000-digit number, nesting deeper than Python recurses.
+class _AliasLoader(yaml.SafeLoader):
+    """:class:`_PlainLoader` with aliases (anchors and ``<<:`` merge keys of a staff's sources.yaml)."""
+
+
+_AliasLoader.yaml_implicit_resolvers = _PlainLoader.yaml_implicit_resolvers
+
+
+def load_yaml(text: str, aliases: bool = False) -> Any:
+    """Parse YAML of the corpus (front matter, sources.yaml); raises ``yaml.YAMLError`` for anything it
+    will not read: aliases (unless ``aliases``: sources.yaml, the staff's own, which no upload replaces),
+    a 5,000-digit number, nesting deeper than Python recurses.
 
     >>> load_yaml("title: 课程\\ndate: 2025-02-30")
     {'title': '课程', 'date': '2025-02-30'}
@@ -143,7 +151,7 @@ def load_yaml(text: str) -> Any:
     yaml.error.YAMLError: YAML aliases (*name) are not accepted in corpus files
     """
     try:
-        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_AliasLoader if aliases else _PlainLoader)  # noqa: S506 - SafeLoader subclasses
     except (ValueError, RecursionError, OverflowError) as exc:  # a huge int, deep nesting
         raise yaml.YAMLError(f"{type(exc).__name__}") from None
 
@@ -293,7 +301,7 @@ def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         return {}
     try:
-        entries = load_yaml(path.read_text(encoding="utf-8")) or []
+        entries = load_yaml(path.read_text(encoding="utf-8"), aliases=True) or []
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise LoadError(f"{SOURCES_FILE} is not valid YAML: {exc}") from None
     if not isinstance(entries, list):

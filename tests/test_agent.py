@@ -171,6 +171,12 @@ ABOUT_ASSIGNMENTS = [  # asked about an assignment (dev3 d3-ez11, d3-en06), not 
     "帮我理解作业2的代码", "帮我讲解一下作业3的代码",  # a review's cases: "…作业N的代码" at the end
     "我把作业2做完了，怎么提交？", "我已经把大作业写好了，可以提前交吗？", "When is hw2 due?",
     "Which paper describes a full implementation of the Transformer?",
+    # a review of the fourth review's patterns: questions about assignments they refused
+    "When are the hw2 solutions released?", "homework 2 answers due date?", "Are hw3 answers graded on correctness or effort?",
+    "My hw2 solution gets NaN loss, why?", "Is my assignment 2 solution supposed to use PyTorch?",
+    "Is a working implementation required for the project?", "Is the finished code for hw1 due Friday?",
+    "What does the entire code for the homework need to include?", "把作业2做完需要多久？", "作业2的答案什么时候给我们？",
+    "作业2的参考答案会发给我们吗？", "请把作业3做完的同学发邮件给助教吗？", "你来实现作业代码的话会用什么库",
 ]
 
 

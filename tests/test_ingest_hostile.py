@@ -11,7 +11,7 @@ from retrieval import __main__ as cli
 from retrieval.ingest import ingest
 from retrieval.loaders import LoadError
 from retrieval.search import Retriever
-from retrieval.store import current_index_dir, load_stored
+from retrieval.store import current_index_dir, load_stored, read_manifest
 from retrieval.uploads import known_hashes
 from tests.pdfs import cjk_pdf
 
@@ -98,6 +98,9 @@ def test_a_broken_new_version_keeps_the_last_good_one_searchable(tmp_path, make_
         report, files = _report(s, embedder)
         assert files["lecture5.pdf"].status == "skipped" and "previous version stays indexed" in files["lecture5.pdf"].reason
         assert any(c.source == "lecture5.pdf" for c in load_stored(s.data_dir).chunks)
+    (corpus / "lecture5.pdf").write_bytes(good)  # the good copy put back: no stale "skipped" entry left (a review's case)
+    report, files = _report(s, embedder)
+    assert files["lecture5.pdf"].status == "unchanged" and "lecture5.pdf" not in read_manifest(s.data_dir)["skipped"]
     (corpus / "lecture5.pdf").write_bytes(cjk_pdf(["第5讲 修订版：多头注意力。"]))  # fixed: the new version replaces it
     report, files = _report(s, embedder)
     assert files["lecture5.pdf"].status == "updated"
@@ -147,3 +150,14 @@ def test_a_pdf_padded_after_its_end_marker_is_read():
 
     pages, _, _ = read_pdf(cjk_pdf(["第1讲 注意力。"]) + b"\0" * 4096)  # rejected as "truncated" before
     assert "注意力" in pages[0]
+
+
+def test_sources_yaml_may_use_anchors_and_merge_keys(mini_corpus, make_retrieval_settings, embedder):
+    """sources.yaml is the course staff's (an upload cannot replace it): its anchors are read; a
+    corpus file's front matter may not use them (the alias bomb above)."""
+    (mini_corpus / "sources.yaml").write_text(
+        "- &common\n  path: notes/mini.md\n  course: cs2916\n  language: zh\n"
+        "- <<: *common\n  path: reading.md\n  language: en\n", encoding="utf-8")
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    assert {c.meta.get("course") for c in load_stored(s.data_dir).chunks} == {"cs2916"}

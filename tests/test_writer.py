@@ -1077,3 +1077,16 @@ def test_a_claim_made_of_a_passages_words_plus_its_own_is_not_supported(claim):
 
     result = verify(claim, ["Temperature T controls the randomness of sampling from a language model."], repair=False)
     assert [c.verdict for c in result.citations] != ["supported"]
+
+
+@pytest.mark.parametrize("claim, passage", [
+    # a review's cases: the sentence's own full stop taken into the address; 密码学 (cryptography)
+    ("The course website is https://cs2916.github.io/ [1].", "课程网站：https://cs2916.github.io/ ，内容每周更新。"),
+    ("课程大纲可在课程大纲页面找到：https://aithoughts.github.io/syllabus/ [1]。",
+     "课程大纲可在课程大纲页面找到：https://aithoughts.github.io/syllabus/ 。"),
+    ("密码学课程讲过哈希函数 [1]。", "密码学课程讲过哈希函数。"),
+])
+def test_a_right_sentence_with_an_address_or_a_secret_word_of_its_passage_stays_supported(claim, passage):
+    from agent.citations import SupportScorer
+
+    assert SupportScorer([passage])._holds_its_addresses(claim.replace(" [1]", ""), [0])
