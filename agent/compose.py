@@ -32,6 +32,9 @@ from retrieval.types import Hit
 
 _BULLET = re.compile(r"^[-*•]\s+")
 _REFERENCE = re.compile(r"(?<![A-Za-z0-9_\]\)])\[(\d{1,3})\]")  # not an index: logits[0], x[1][2], f(x)[0]
+OWN_REFERENCE = re.compile(r"［\d{1,3}］")  # what own_references writes
+_LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
+_WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 
@@ -50,8 +53,6 @@ def own_references(text: str) -> str:
         pieces += [_REFERENCE.sub(r"［\1］", text[last:m.start()]), m.group(0)]
         last = m.end()
     return "".join(pieces) + _REFERENCE.sub(r"［\1］", text[last:])
-_LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
-_WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
 
 class Composer:

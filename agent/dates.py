@@ -11,7 +11,7 @@ Deliberately narrow, as agent/polarity.py is: a check that fires on a right tran
 from the student. A form not read here ("3/15", "周三个人答疑") is not checked; where the source
 line names no day (or no month) the translation is not held to one.
 
->>> calendar_words("周五15:30-16:30，周一至三 13:00；12月3日")
+>>> weekdays("周五15:30-16:30，周一至三 13:00；12月3日"), months("周五15:30-16:30，周一至三 13:00；12月3日")
 (frozenset({0, 1, 2, 4}), frozenset({12}))
 >>> keeps_calendar("刘鹏飞 讲师 周五15:30-16:30", "Week 15: 30-16:30")
 False
@@ -95,16 +95,21 @@ def months(text: str) -> frozenset[int]:
     ...                      "arXiv 2303.08774", "2024/13/01")]
     [frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), frozenset()]
     """
-    found = {int(g) if g.isdigit() else _ZH_NUMERAL_MONTH[g] for g in _MONTH_ZH.findall(text)}
-    found |= {int(m.group(3) or m.group(5)) for m in _MONTH_ISO.finditer(text)}
+    found = {_zh_month(g) for g in _MONTH_ZH.findall(text)}
+    found |= {int(_iso_month_day(m)[0]) for m in _MONTH_ISO.finditer(text)}
     found |= {MONTHS.index(name[:3]) + 1 for name in _MONTH_EN_FULL.findall(text)}
     found |= {MONTHS.index(next(g for g in groups if g)[:3]) + 1 for groups in _MONTH_EN_SHORT.findall(text)}
     return frozenset(found)
 
 
-def calendar_words(text: str) -> tuple[frozenset[int], frozenset[int]]:
-    """(:func:`weekdays`, :func:`months`) of ``text``."""
-    return weekdays(text), months(text)
+def _zh_month(number: str) -> int:
+    """A Chinese date's month: "12" or "十二" -> 12."""
+    return int(number) if number.isdigit() else _ZH_NUMERAL_MONTH[number]
+
+
+def _iso_month_day(m: re.Match) -> tuple[str, str | None]:
+    """The month and day (None: none) of a :data:`_MONTH_ISO` match, "2024/04/04" or "2024.4.4"."""
+    return m.group(3) or m.group(5), m.group(4) or m.group(6)
 
 
 def keeps_calendar(source: str, translation: str) -> bool:
@@ -138,9 +143,8 @@ def months_as_words(text: str) -> str:
     (' 2024 Apr 4 ', ' Jan 16日', '( 2023 Dec  )', '2018-2021')
     """
     def iso(m: re.Match) -> str:
-        month, day = m.group(3) or m.group(5), m.group(4) or m.group(6)
+        month, day = _iso_month_day(m)
         return f" {m.group(1)} {MONTHS[int(month) - 1]} {int(day) if day else ''} "
 
     text = _MONTH_ISO.sub(iso, text)
-    return _MONTH_ZH.sub(lambda m: f" {MONTHS[(int(m.group(1)) if m.group(1).isdigit() else _ZH_NUMERAL_MONTH[m.group(1)]) - 1]} ",
-                         text)
+    return _MONTH_ZH.sub(lambda m: f" {MONTHS[_zh_month(m.group(1)) - 1]} ", text)

@@ -57,6 +57,7 @@ from typing import Callable, Iterator
 from agent.citations import MARKER as _ANY_MARKER
 from agent.citations import _NUMBER as _DIGITS  # the check's own idea of a number
 from agent.compose import _BULLET  # the bullet quote_lines takes off a list item
+from agent.compose import OWN_REFERENCE  # a passage's own reference number as a quote shows it
 from agent.dates import keeps_calendar, months_as_words
 from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
 from common.text import without_links
@@ -65,7 +66,6 @@ _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、](?!\d)\s*")  # "1. ", not the "0." of "0.5B"
-_OWN_REFERENCE = re.compile(r"［\d{1,3}］")
 _THOUSANDS = re.compile(r"(?<![\d,.])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])")  # "15,000" (not "(224,224,3)", "[0,255]")
 # a number with a counting unit: Chinese counts in 万 (10^4) and 亿 (10^8), English in thousands
 _UNITS = {"万亿": 10**12, "千亿": 10**11, "百亿": 10**10, "亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4,
@@ -146,7 +146,7 @@ def _ungrouped(text: str) -> str:
 def _keeps_numbers(source: str, translation: str) -> bool:
     """:func:`keeps_numbers`, with commas read as they stand."""
     def clean(text: str) -> str:  # a passage's own reference number ("［4］", agent.compose.own_references) is no content
-        return _OWN_REFERENCE.sub(" ", without_links(_LIST_NUMBER.sub("", text)))
+        return OWN_REFERENCE.sub(" ", without_links(_LIST_NUMBER.sub("", text)))
 
     def counted(text: str) -> tuple[list[float], str]:
         """The values of the numbers with a unit, and the text without them."""

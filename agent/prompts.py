@@ -129,8 +129,8 @@ def tool_calling_messages(question: str, language: str, history: list[dict]) -> 
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
     messages = [SystemMessage(load_prompts()["tools_system"].format(language=language_name(language)))]
-    for m in history:  # an entry without text (a caller's malformed history) is skipped, as the route strategy does
-        if isinstance(m, dict) and isinstance(m.get("content"), str) and m["content"].strip():
+    for m in history:  # mappings with text (Agent._new_turn leaves out the others); an empty entry is skipped
+        if m["content"].strip():
             messages.append(HumanMessage(m["content"]) if m.get("role") == "user" else AIMessage(m["content"]))
     messages.append(HumanMessage(question))
     return messages

@@ -115,27 +115,24 @@ _HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.*)$", re.M)
 _TAG_PAIRS = (("{%", "%}"), ("{{", "}}"))
 
 
-class _PlainLoader(yaml.SafeLoader):
-    """YAML as a corpus file may hold it: no aliases (a 381-byte "billion laughs" front matter
-    expanded to gigabytes once its title was read) and no timestamps (``date: 2025-02-30`` raised
-    ValueError, and a date is no JSON value for the index's metadata): a date stays its text."""
+class _AliasLoader(yaml.SafeLoader):
+    """YAML of a staff's sources.yaml: no timestamps (``date: 2025-02-30`` raised ValueError, and a date
+    is no JSON value for the index's metadata): a date stays its text."""
+
+
+_AliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+class _PlainLoader(_AliasLoader):
+    """YAML as a corpus file may hold it: :class:`_AliasLoader` without aliases (a 381-byte "billion
+    laughs" front matter expanded to gigabytes once its title was read)."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             raise yaml.YAMLError("YAML aliases (*name) are not accepted in corpus files")
         return super().compose_node(parent, index)
-
-
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-
-class _AliasLoader(yaml.SafeLoader):
-    """:class:`_PlainLoader` with aliases (anchors and ``<<:`` merge keys of a staff's sources.yaml)."""
-
-
-_AliasLoader.yaml_implicit_resolvers = _PlainLoader.yaml_implicit_resolvers
 
 
 def load_yaml(text: str, aliases: bool = False) -> Any:
