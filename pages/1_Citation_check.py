@@ -15,7 +15,7 @@ from ui.render import md_escape, table_safe
 from ui.sqlite_store import StoreError
 from settings import get_settings
 
-# What one student's check may take (about 3 s on 2 cores at the limit; the cost grows with sentences
+# What one student's check may take (2.4 s p50 on 2 cores at the limit, bench/guard_costs.py; the cost grows with sentences
 # x passages and the check runs in the page's thread): a default answer is far below (5 passages of
 # ~500 characters); TAs, few and trusted, check any answer (one of k=50 passages too)
 MAX_ANSWER_CHARS = 4_000

@@ -221,7 +221,8 @@ def read_pdf(data: bytes, max_pages: int | None = None, timeout_s: float | None 
     """:func:`_read_pdf` in a child process (``python -m retrieval.pdf_text``) killed after
     ``timeout_s`` seconds (None: in this process). pypdf's text extraction cannot be interrupted,
     and a small crafted PDF (pages sharing one long content stream) takes time that grows with
-    pages x stream: 174 s for 10 KB and 20 pages. The child costs about half a second per PDF.
+    pages x stream: 174 s for 10 KB and 20 pages. The child costs about 0.15 s per PDF
+    (`python bench/guard_costs.py`).
 
     >>> read_pdf(b"%PDF-1.4 junk %%EOF", timeout_s=30)
     Traceback (most recent call last):
