@@ -87,6 +87,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
             "translated": bool(answer.timings.get("translated")),  # written: the model translated the quote
             "translated_lines": answer.timings.get("translated_lines", 0),  # quoted lines shown translated
             "untranslated": len(answer.untranslated),  # quoted lines the translation left out (shown apart)
+            "loops_cut": answer.timings.get("loops_cut", 0),  # model replies stopped in a loop (agent/repetition.py)
             "gold_only_left_out": bool(gold) and not cited_gold
             and any(contains_any(p.text, gold) for p in answer.passages if p.n in left_out),
             "error": answer.error,
@@ -132,6 +133,7 @@ def evaluate(agent, items: list[dict], rows_out: list | None = None) -> dict:
         "answers_with_lines_left_out": sum(1 for r in rows if r["untranslated"]),
         "lines_left_out": sum(r["untranslated"] for r in rows),
         "lines_translated": sum(r["translated_lines"] for r in rows),
+        "answers_with_loops_cut": sum(1 for r in rows if r["loops_cut"]),
         # in-corpus answers citing no gold passage whose left-out lines came from one (they would cite it as quotes)
         "gold_only_in_lines_left_out": sum(1 for r in inside if r["gold_only_left_out"]),
         "composed_citation_precision": _mean(composed, "precision"),  # translations are supported almost by construction

@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from agent.repetition import repeated_run, runs_away
 from common.text import detect_language, split_sentences, tokenize, without_links
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
@@ -53,7 +54,7 @@ _DELIMITER = re.compile(r"[<‹]\s*/?\s*passages\s*[>›]", re.I)  # the prompt'
 @dataclass
 class Dropped:
     text: str
-    reason: str  # unsupported | wrong_language | prompt_echo
+    reason: str  # unsupported | wrong_language | prompt_echo | repetition
 
 
 class SentenceGate:
@@ -69,10 +70,26 @@ class SentenceGate:
         self.buffer = ""
         self.shown: list[str] = []
         self.dropped: list[Dropped] = []
+        self._recent = ""  # the reply's last characters, for :attr:`looping`
+
+    @property
+    def looping(self) -> bool:
+        """Is the model stuck in a loop (agent/repetition.py: the same words over and over, in one
+        sentence or across sentences)? Nothing useful comes after one: the caller stops the model,
+        and :meth:`close` drops the looping sentence.
+
+        >>> gate = SentenceGate(lambda text: None, "en")
+        >>> _ = list(gate.feed("It is a loop. " * 3)); gate.looping
+        False
+        >>> _ = list(gate.feed("It is a loop. ")); gate.looping
+        True
+        """
+        return runs_away(self._recent)
 
     def feed(self, text: str) -> Iterator[str]:
         """Add model text; yield the sentences it completed that passed."""
         self.buffer += text
+        self._recent = (self._recent + text)[-1000:]
         pieces = _pieces(self.buffer)
         # the last piece may still grow, and a piece followed only by a marker being written ("[", "[1")
         # may still get it: keep those buffered
@@ -97,6 +114,9 @@ class SentenceGate:
             return
         if self._echoes_prompt(body):
             self.dropped.append(Dropped(body, "prompt_echo"))
+            return
+        if repeated_run(body) is not None:  # a model stuck in a loop: no sentence, whatever it cites
+            self.dropped.append(Dropped(body, "repetition"))
             return
         result = self.check(piece)
         statements = getattr(result, "sentences", [])

@@ -7,7 +7,9 @@ model's numbered reply is matched back to the lines by number (an unnumbered lin
 open number). A line's translation is judged against its source line and the passage that line
 came from, with that line's [n] (whatever the model wrote there is ignored), and it must keep the
 source line's numbers ("第3周" is not "the first week", "3000亿" is not "3000 billion") and its
-days of the week and months ("周五15:30" is not "Week 15:30": :func:`keeps_calendar`). A line
+days of the week and months ("周五15:30" is not "Week 15:30": :func:`keeps_calendar`), and must not
+loop ("…of a statement of a statement of a…": agent/repetition.py; :attr:`LineTranslation.looping`
+tells the caller to stop the model). A line
 whose translation fails, or that the model left out, is not shown in the answer: an English answer
 with a Chinese line in the middle reads as neither (README, "Lines that could not be translated").
 
@@ -60,6 +62,7 @@ from agent.compose import _BULLET  # the bullet quote_lines takes off a list ite
 from agent.compose import OWN_REFERENCE  # a passage's own reference number as a quote shows it
 from agent.dates import keeps_calendar, months_as_words
 from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
+from agent.repetition import repeated_run, runs_away
 from common.text import without_links
 
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
@@ -200,6 +203,8 @@ class LineTranslation:
         self.moved = 0  # translations shown under another line than the number they came under
         self.failed: list[str] = []  # translations that did not pass under their number (and not moved yet)
         self._rejected: set[tuple[int, str]] = set()  # (line, translation) pairs judged and failed
+        self._recent = ""  # the reply's last characters, for :attr:`looping`
+        self._sources = " ".join(split_marker(self.lines[i])[0] for i in self.sent)
 
     @property
     def started(self) -> bool:
@@ -209,8 +214,21 @@ class LineTranslation:
         """The sent lines, numbered from 1, without their [n]."""
         return "\n".join(f"{k}. {split_marker(self.lines[i])[0]}" for k, i in enumerate(self.sent, 1))
 
+    @property
+    def looping(self) -> bool:
+        """Is the model stuck in a loop (agent/repetition.py)? Then nothing useful comes after it: the
+        caller stops the model and :meth:`close` judges (and fails) the looping line.
+
+        >>> lt = LineTranslation(["熵衡量不确定性。 [1]", "交叉熵是上界。 [1]"], [True] * 2, judge=lambda t, s: True)
+        >>> _ = list(lt.feed("1. Entropy measures uncertainty.\\n2. The bound of a bound of a bound of a bound of a"))
+        >>> lt.looping, lt.close(), lt.left_out_lines()
+        (True, [], ['交叉熵是上界。 [1]'])
+        """
+        return runs_away(self._recent, unless_in=self._sources)
+
     def feed(self, text: str) -> Iterator[str]:
         self.buffer += text
+        self._recent = (self._recent + text)[-1000:]
         *done, self.buffer = self.buffer.split("\n")
         for line in done:
             self._take(line)
@@ -322,7 +340,8 @@ class LineTranslation:
             return None
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if keeps_numbers(source, body) and keeps_calendar(source, body) and self.judge(candidate, source):
+        if (keeps_numbers(source, body) and keeps_calendar(source, body) and repeated_run(body, unless_in=source) is None
+                and self.judge(candidate, source)):
             return candidate
         self._rejected.add((i, body))
         return None

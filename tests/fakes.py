@@ -7,8 +7,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import Field
 
 from agent.llm import StaticBackend
 from common.text import term_forms, tokenize
@@ -52,6 +56,27 @@ class RecordingWriter(GenericFakeChatModel):
     def _stream(self, messages, stop=None, run_manager=None, **kwargs):
         self.seen.append(list(messages))
         yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+class LoopingWriter(GenericFakeChatModel):
+    """A small model stuck in a loop: streams the pieces of ``lead``, then ``loop`` over and over,
+    up to ``limit`` pieces in all. ``served`` holds how many pieces each call handed out (a reader
+    that stops early takes fewer)."""
+
+    messages: object = Field(default_factory=lambda: iter(()))
+    lead: list[str] = Field(default_factory=list)
+    loop: str = ""
+    limit: int = 5000
+    served: list[int] = Field(default_factory=list)
+
+    def bind_tools(self, tools, tool_choice=None, **kwargs):
+        return self
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.served.append(0)
+        for piece in itertools.islice(itertools.chain(self.lead, itertools.repeat(self.loop)), self.limit):
+            self.served[-1] += 1
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 
 
 class FakeRetriever:

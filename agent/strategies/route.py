@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from contextlib import closing
 from typing import Iterator
 
 from agent.compose import own_references
@@ -354,15 +355,19 @@ class RouteStrategy(Strategy):
     def _lines(self, turn: Turn, messages, lt: LineTranslation) -> Iterator[str]:
         """Stream a translation through ``lt``; yields each line it releases, as it releases it."""
         t = time.perf_counter()
-        for chunk in self.parts.backend.stream(messages):
-            usage = getattr(chunk, "usage_metadata", None) or {}
-            if usage.get("input_tokens"):
-                turn.timings.setdefault("prompt_tokens", usage["input_tokens"])
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            if not text:
-                continue
-            turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
-            yield from lt.feed(text)
+        with closing(self.parts.backend.stream(messages)) as stream:  # closing it stops the model
+            for chunk in stream:
+                usage = getattr(chunk, "usage_metadata", None) or {}
+                if usage.get("input_tokens"):
+                    turn.timings.setdefault("prompt_tokens", usage["input_tokens"])
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if not text:
+                    continue
+                turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
+                yield from lt.feed(text)
+                if lt.looping:  # the same words over and over until the token limit: stop it here
+                    turn.timings["loops_cut"] = turn.timings.get("loops_cut", 0) + 1
+                    break
         yield from lt.close()
 
     def _stream_gated(self, turn: Turn, messages, gate: SentenceGate, emit) -> Iterator[Event]:
@@ -372,19 +377,23 @@ class RouteStrategy(Strategy):
         how many tokens the model generated (its own count where it reports usage, else text chunks)."""
         t = time.perf_counter()
         chunks, reported = 0, 0
-        for chunk in self.parts.backend.stream(messages):
-            usage = getattr(chunk, "usage_metadata", None) or {}
-            if usage.get("input_tokens"):  # local models and servers that report usage
-                turn.timings.setdefault("prompt_tokens", usage["input_tokens"])
-            if usage.get("output_tokens"):
-                reported = usage["output_tokens"]
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            if not text:
-                continue
-            turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
-            chunks += 1  # a local model's streamer hands out words
-            for sentence in gate.feed(text):
-                yield from emit(sentence)
+        with closing(self.parts.backend.stream(messages)) as stream:  # closing it stops the model
+            for chunk in stream:
+                usage = getattr(chunk, "usage_metadata", None) or {}
+                if usage.get("input_tokens"):  # local models and servers that report usage
+                    turn.timings.setdefault("prompt_tokens", usage["input_tokens"])
+                if usage.get("output_tokens"):
+                    reported = usage["output_tokens"]
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if not text:
+                    continue
+                turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
+                chunks += 1  # a local model's streamer hands out words
+                for sentence in gate.feed(text):
+                    yield from emit(sentence)
+                if gate.looping:  # the same words over and over until the token limit: stop it here
+                    turn.timings["loops_cut"] = turn.timings.get("loops_cut", 0) + 1
+                    break
         for sentence in gate.close():
             yield from emit(sentence)
         return reported or chunks

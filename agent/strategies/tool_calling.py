@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import closing
 from typing import Generator, Iterator
 
 from agent.errors import ModelReplyError
@@ -132,20 +133,24 @@ class ToolCallingStrategy(Strategy):
         """One model request. Its verified sentences are shown as they complete; returns the whole
         message (text and tool calls), None when the model sent nothing."""
         full, unchecked = None, 0
-        for chunk in self.parts.backend.stream(messages, tools=tools, tool_choice=tool_choice):
-            full = chunk if full is None else full + chunk
-            self._usage(turn, chunk)
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            if not text:
-                continue
-            turn.timings.setdefault("first_token_s", round(time.perf_counter() - t0, 3))
-            if turn.hits:
-                for sentence in gate.feed(text):
-                    yield from self.show(turn, sentence, t0)
-            else:  # before any passage there is nothing to check a sentence against: never shown
-                unchecked += len(text)
-                if unchecked > self.PREAMBLE_CHARS and not getattr(full, "tool_call_chunks", None):
-                    return full  # an answer from the model's own knowledge: stop it (closes the request)
+        with closing(self.parts.backend.stream(messages, tools=tools, tool_choice=tool_choice)) as stream:
+            for chunk in stream:
+                full = chunk if full is None else full + chunk
+                self._usage(turn, chunk)
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if not text:
+                    continue
+                turn.timings.setdefault("first_token_s", round(time.perf_counter() - t0, 3))
+                if turn.hits:
+                    for sentence in gate.feed(text):
+                        yield from self.show(turn, sentence, t0)
+                    if gate.looping and not getattr(full, "tool_call_chunks", None):  # stop a loop here
+                        turn.timings["loops_cut"] = turn.timings.get("loops_cut", 0) + 1
+                        break
+                else:  # before any passage there is nothing to check a sentence against: never shown
+                    unchecked += len(text)
+                    if unchecked > self.PREAMBLE_CHARS and not getattr(full, "tool_call_chunks", None):
+                        return full  # an answer from the model's own knowledge: stop it (closes the request)
         for sentence in gate.close():
             yield from self.show(turn, sentence, t0)
         return full
