@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from agent.repetition import repeated_run, runs_away
+from agent.repetition import LoopWatch, repeated_run, words
 from common.text import detect_language, split_sentences, tokenize, without_links
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
@@ -62,7 +62,7 @@ class SentenceGate:
     ``lead_ins=False`` drops uncited fragments too (a translation: every line has its [n])."""
 
     def __init__(self, check: Callable[[str], object], language: str, lead_ins: bool = True,
-                 instructions: frozenset[str] = frozenset()):
+                 instructions: frozenset[str] = frozenset(), loops: bool = True):
         self.check = check
         self.language = language
         self.lead_ins = lead_ins  # False: every shown piece must be a verified, cited statement
@@ -70,26 +70,29 @@ class SentenceGate:
         self.buffer = ""
         self.shown: list[str] = []
         self.dropped: list[Dropped] = []
-        self._recent = ""  # the reply's last characters, for :attr:`looping`
+        self.loops = loops  # False: the caller judges loops itself (a translated line, against its source)
+        self._watch = LoopWatch()
+        self._looping = False
+        self._said: set[tuple[str, ...]] = set()  # the words of each piece shown
 
     @property
     def looping(self) -> bool:
         """Is the model stuck in a loop (agent/repetition.py: the same words over and over, in one
-        sentence or across sentences)? Nothing useful comes after one: the caller stops the model,
-        and :meth:`close` drops the looping sentence.
+        sentence or sentence after sentence)? Nothing useful comes after one: the caller stops the
+        model. A looping sentence is dropped, and so is a sentence already shown: each is shown once.
 
         >>> gate = SentenceGate(lambda text: None, "en")
-        >>> _ = list(gate.feed("It is a loop. " * 3)); gate.looping
+        >>> _ = list(gate.feed("It loops here. " * 3)); gate.looping
         False
-        >>> _ = list(gate.feed("It is a loop. ")); gate.looping
+        >>> _ = list(gate.feed("It loops here. It loops here.")); gate.looping
         True
         """
-        return runs_away(self._recent)
+        return self._looping
 
     def feed(self, text: str) -> Iterator[str]:
         """Add model text; yield the sentences it completed that passed."""
         self.buffer += text
-        self._recent = (self._recent + text)[-1000:]
+        self._looping = self.loops and self._watch.feed(text)
         pieces = _pieces(self.buffer)
         # the last piece may still grow, and a piece followed only by a marker being written ("[", "[1")
         # may still get it: keep those buffered
@@ -101,10 +104,15 @@ class SentenceGate:
     def discard(self) -> None:
         """Forget the unfinished sentence (the stream it came from broke off)."""
         self.buffer = ""
+        self._watch.reset()
+        self._looping = False
 
     def close(self) -> list[str]:
-        """The end of the stream: judge what is left."""
+        """The end of the stream: judge what is left. The next stream (another request of the
+        tool-calling strategy) is watched for loops afresh."""
         rest, self.buffer = self.buffer, ""
+        self._watch.reset()
+        self._looping = False
         return list(self._judge(rest)) if rest.strip() else []
 
     def _judge(self, piece: str) -> Iterator[str]:
@@ -115,8 +123,9 @@ class SentenceGate:
         if self._echoes_prompt(body):
             self.dropped.append(Dropped(body, "prompt_echo"))
             return
-        if repeated_run(body) is not None:  # a model stuck in a loop: no sentence, whatever it cites
-            self.dropped.append(Dropped(body, "repetition"))
+        said = tuple(words(body))
+        if self.loops and (said in self._said or repeated_run(body) is not None):
+            self.dropped.append(Dropped(body, "repetition"))  # shown already, or a loop: whatever it cites
             return
         result = self.check(piece)
         statements = getattr(result, "sentences", [])
@@ -131,6 +140,7 @@ class SentenceGate:
             return
         if all(s.supported for s in statements):
             text = result.answer.rstrip() + (piece[len(piece.rstrip()):] or ("" if self.language == "zh" else " "))
+            self._said.add(said)
             self.shown.append(text)
             yield text
         else:

@@ -62,10 +62,11 @@ from agent.compose import _BULLET  # the bullet quote_lines takes off a list ite
 from agent.compose import OWN_REFERENCE  # a passage's own reference number as a quote shows it
 from agent.dates import keeps_calendar, months_as_words
 from agent.gate import _DELIMITER as _FENCE  # the prompt's data fences, echoed
-from agent.repetition import repeated_run, runs_away
+from agent.repetition import LoopWatch, repeated_run
 from common.text import without_links
 
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
+_LINE_NUMBERS = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]", re.M)  # "2. ": a line's number
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
 _MARKER_AT_END = re.compile(r"(\s*\[\d{1,3}\])+\s*$")
 _LIST_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\(?\d{1,2}[.)、](?!\d)\s*")  # "1. ", not the "0." of "0.5B"
@@ -203,8 +204,10 @@ class LineTranslation:
         self.moved = 0  # translations shown under another line than the number they came under
         self.failed: list[str] = []  # translations that did not pass under their number (and not moved yet)
         self._rejected: set[tuple[int, str]] = set()  # (line, translation) pairs judged and failed
-        self._recent = ""  # the reply's last characters, for :attr:`looping`
-        self._sources = " ".join(split_marker(self.lines[i])[0] for i in self.sent)
+        # a loop the lines sent hold themselves is none; one line under number after number is one
+        self._watch = LoopWatch(unless_in="\n".join(split_marker(self.lines[i])[0] for i in self.sent),
+                                strip=_LINE_NUMBERS)
+        self.looping = False  # the model is stuck in a loop (:meth:`cut`)
 
     @property
     def started(self) -> bool:
@@ -214,21 +217,11 @@ class LineTranslation:
         """The sent lines, numbered from 1, without their [n]."""
         return "\n".join(f"{k}. {split_marker(self.lines[i])[0]}" for k, i in enumerate(self.sent, 1))
 
-    @property
-    def looping(self) -> bool:
-        """Is the model stuck in a loop (agent/repetition.py)? Then nothing useful comes after it: the
-        caller stops the model and :meth:`close` judges (and fails) the looping line.
-
-        >>> lt = LineTranslation(["熵衡量不确定性。 [1]", "交叉熵是上界。 [1]"], [True] * 2, judge=lambda t, s: True)
-        >>> _ = list(lt.feed("1. Entropy measures uncertainty.\\n2. The bound of a bound of a bound of a bound of a"))
-        >>> lt.looping, lt.close(), lt.left_out_lines()
-        (True, [], ['交叉熵是上界。 [1]'])
-        """
-        return runs_away(self._recent, unless_in=self._sources)
-
     def feed(self, text: str) -> Iterator[str]:
+        """Add a piece of the reply; yield the lines now ready to show. Sets :attr:`looping` when the
+        model is stuck in a loop (agent/repetition.py): the caller stops it and calls :meth:`cut`."""
         self.buffer += text
-        self._recent = (self._recent + text)[-1000:]
+        self.looping = self.looping or self._watch.feed(text)
         *done, self.buffer = self.buffer.split("\n")
         for line in done:
             self._take(line)
@@ -246,6 +239,26 @@ class LineTranslation:
             self._fail(i)
         self.next_open = len(self.sent)
         return list(self._ready())
+
+    def cut(self) -> list[str]:
+        """The model was stopped in a loop: the line it was writing is left out (asked again, it
+        would loop again), the lines it had not reached wait for :meth:`retry` as after :meth:`close`.
+
+        >>> lt = LineTranslation(["熵衡量不确定性。 [1]", "交叉熵是上界。 [1]", "香农提出熵。 [2]"], [True] * 3,
+        ...                      judge=lambda t, s: True, retry_lines=2)
+        >>> shown = list(lt.feed("1. Entropy measures uncertainty.\\n2. The bound" + " of a statement" * 6))
+        >>> lt.looping, shown, lt.cut(), lt.left_out_lines(), lt.pending
+        (True, ['Entropy measures uncertainty. [1]'], [], ['交叉熵是上界。 [1]'], [2])
+        """
+        self._take(self.buffer)
+        self.buffer = ""
+        if self.current is not None:
+            k, self.current = self.current[0], None
+            for skipped in self.sent[self.next_open:k]:
+                self._fail(skipped)
+            self._leave_out(self.sent[k])
+            self.next_open = k + 1
+        return self.close()
 
     @property
     def left_out(self) -> list[int]:

@@ -339,7 +339,8 @@ class RouteStrategy(Strategy):
         if semantics.similarity(body, source) < LINE_LIKENESS or contradiction(body, source):
             return False  # not alike enough, or alike but the opposite ("does not control …")
         check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
-        gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words())
+        # loops were judged against the line's source (LineTranslation): its own may be quoted
+        gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words(), loops=False)
         # every sentence of the line carries the line's marker, so each is checked against passage n
         marked = " ".join(f"{s.strip()} {marker}" for s in split_sentences(body) if s.strip())
         shown = [*gate.feed(marked), *gate.close()]
@@ -366,9 +367,12 @@ class RouteStrategy(Strategy):
                 turn.timings.setdefault("first_token_s", round(time.perf_counter() - t, 3))
                 yield from lt.feed(text)
                 if lt.looping:  # the same words over and over until the token limit: stop it here
-                    turn.timings["loops_cut"] = turn.timings.get("loops_cut", 0) + 1
                     break
-        yield from lt.close()
+        if lt.looping:
+            turn.timings["loops_cut"] = turn.timings.get("loops_cut", 0) + 1
+            yield from lt.cut()  # the looping line is left out, not asked again
+        else:
+            yield from lt.close()
 
     def _stream_gated(self, turn: Turn, messages, gate: SentenceGate, emit) -> Iterator[Event]:
         """Stream the model's reply to ``messages`` through ``gate``; ``emit(sentence)`` gives the events
