@@ -138,7 +138,20 @@ class Strategy:
 
     @staticmethod
     def dropped_status(dropped: list) -> Status:
-        return Status(f"left out {len(dropped)} sentence(s) of the model's answer that the passages do not support")
+        """What the gate left out, in one line (agent/gate.py ``Dropped``).
+
+        >>> from agent.gate import Dropped
+        >>> Strategy.dropped_status([Dropped("a", "unsupported")]).text
+        "left out 1 sentence(s) of the model's answer that the passages do not support"
+        >>> Strategy.dropped_status([Dropped("a", "repetition"), Dropped("b", "unsupported")]).text
+        "left out 2 sentence(s) of the model's answer: 1 it wrote again or in a loop, 1 that the passages do not support"
+        """
+        looped = sum(1 for d in dropped if d.reason == "repetition")
+        if not looped:
+            return Status(f"left out {len(dropped)} sentence(s) of the model's answer that the passages do not support")
+        rest = len(dropped) - looped
+        return Status(f"left out {len(dropped)} sentence(s) of the model's answer: {looped} it wrote again or in a loop"
+                      + (f", {rest} that the passages do not support" if rest else ""))
 
     @staticmethod
     def replace(turn: Turn, text: str) -> Event:
