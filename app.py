@@ -148,7 +148,7 @@ def keep_conversation(settings) -> None:
 def save_feedback(message: ChatMessage) -> None:
     if message.log_id:
         stored("your feedback", lambda: answer_log(str(answer_log_path(get_settings()))).set_feedback(
-            message.log_id, message.feedback, message.comment))
+            message.log_id, message.feedback, message.comment, answer=message.answer))
     keep_conversation(get_settings())
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
+from common.errors import CourseTAError
 from retrieval.ingest import well_formed
 from retrieval.search import Retriever
 from retrieval.store import REBUILD_HINT, current_index_dir, read_manifest
@@ -28,8 +29,8 @@ require_ta(get_settings().app)  # uploads and re-indexing change what every stud
 settings = get_settings().retrieval
 try:
     manifest = read_manifest(settings.data_dir)
-except (OSError, ValueError):
-    manifest = []  # not JSON: said below, as for any other shape
+except (OSError, ValueError, CourseTAError):
+    manifest = []  # not JSON, or CURRENT unreadable: said below, as for any other shape
 if manifest is not None and not well_formed(manifest):
     st.warning(f"The index's manifest cannot be read; {REBUILD_HINT} (an upload does too).")
     manifest = None
@@ -90,8 +91,13 @@ elif last:
 st.subheader("Search playground")
 query = st.text_input("Query", placeholder="什么是语言模型 / cross entropy")
 k = st.slider("results", 1, 20, 8)
+hits = None
 if query and manifest:
-    hits = playground_retriever(str(current_index_dir(settings.data_dir))).search(query, k)
+    try:
+        hits = playground_retriever(str(current_index_dir(settings.data_dir))).search(query, k)
+    except CourseTAError as exc:  # a damaged or mismatched index: its sentence says what to run
+        st.error(md_escape(str(exc)))
+if hits is not None:
     st.dataframe(table_safe([{"fused rank": i, "fused score": round(h.score, 4), "BM25 rank": h.ranks.get("bm25"),
                    "dense rank": h.ranks.get("dense"), "title": h.title, "heading": h.heading, "page": h.page,
                    "text": " ".join(h.text.split())[:160]} for i, h in enumerate(hits, start=1)]),

@@ -12,6 +12,7 @@ import os
 import sys
 
 from retrieval.cli_args import k_value
+from retrieval.errors import os_error_sentence
 
 
 def _ingest(args) -> int:
@@ -76,9 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder it may not write: the old index is left as it was
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or type(exc).__name__}{where}; the index is left as it was", file=sys.stderr)
+        print(f"error: {os_error_sentence(exc, _data_dir())}; the index is left as it was", file=sys.stderr)
         return 2
+
+
+def _data_dir():
+    try:
+        from settings import get_settings
+
+        return get_settings().retrieval.data_dir
+    except Exception:  # noqa: BLE001 - only to say how much room is left
+        return None
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -139,7 +141,10 @@ class DenseIndex:
         index = self.index
         if self.device == "gpu":
             index = faiss.index_gpu_to_cpu(index)
-        faiss.write_index(index, str(path))
+        try:
+            faiss.write_index(index, str(path))
+        except RuntimeError as exc:  # faiss's C++ write error (a full disk): an OSError, as numpy's would be
+            raise OSError(errno.EIO, "the FAISS index could not be written", str(path)) from exc
 
     @classmethod
     def load(cls, path: Path, use_gpu: bool = True) -> "DenseIndex":

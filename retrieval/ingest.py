@@ -93,48 +93,73 @@ def _discover(corpus_dir: Path, max_bytes: int, report: IngestReport) -> list[_C
     root = corpus_dir.resolve()
     sources_entries = load_sources(corpus_dir)
     found = []
-    for path in sorted(corpus_dir.rglob("*")):
-        rel_parts = path.relative_to(corpus_dir).parts
-        if any(part.startswith(".") for part in rel_parts) or path.name == SOURCES_FILE:
-            continue
-        rel = path.relative_to(corpus_dir).as_posix()
+    for path in _walk(corpus_dir):
         try:
-            rel.encode("utf-8")
-        except UnicodeEncodeError:  # a name in another encoding (GBK, from a Windows zip): shown with ?s
-            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            report.files.append(FileReport(shown, "skipped", reason="its name is not UTF-8: rename the file"))
-            continue
-        if path.is_symlink():
-            try:
-                target = path.resolve()
-            except (OSError, RuntimeError):  # a symlink loop
-                report.files.append(FileReport(rel, "skipped", reason="symlink that cannot be followed (a loop?)"))
-                continue
-            if not target.is_relative_to(root):
-                report.files.append(FileReport(rel, "skipped", reason="symlink pointing outside the corpus"))
-                continue
-        if path.is_dir():
-            continue
-        if not path.is_file():
-            report.files.append(FileReport(rel, "skipped", reason="not a regular file (broken symlink?)"))
-            continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            report.files.append(FileReport(rel, "skipped", reason=f"unsupported file type {path.suffix or '(none)'}"))
-            continue
-        size = path.stat().st_size
-        if size > max_bytes:
-            report.files.append(FileReport(
-                rel, "skipped", reason=f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB size limit"))
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            report.files.append(FileReport(rel, "skipped", reason=f"cannot read ({exc.strerror or exc})"))
-            continue
-        entry = json.dumps(sources_entries.get(rel, {}), sort_keys=True, ensure_ascii=False, default=str)
-        fingerprint = hashlib.sha256(data + b"\0" + entry.encode("utf-8")).hexdigest()
-        found.append(_Candidate(rel, path, data, fingerprint))
+            candidate = _candidate(corpus_dir, root, path, sources_entries, max_bytes, report)
+        except FileNotFoundError:  # removed since the walk listed it (a folder being synced): gone, as if
+            continue  # never listed (an indexed version is reported removed)
+        if candidate is not None:
+            found.append(candidate)
     return found
+
+
+def _walk(corpus_dir: Path, tries: int = 3) -> list[Path]:
+    """Every path under the corpus, sorted. A folder removed during the walk (a sync under way)
+    ends it: walked again, a few times."""
+    for attempt in range(tries):
+        try:
+            return sorted(corpus_dir.rglob("*"))
+        except FileNotFoundError:
+            if attempt == tries - 1:
+                raise
+    return []
+
+
+def _candidate(corpus_dir: Path, root: Path, path: Path, sources_entries: dict, max_bytes: int,
+               report: IngestReport) -> _Candidate | None:
+    """One path of the corpus as a file to index, or None (skipped ones are reported)."""
+    rel_parts = path.relative_to(corpus_dir).parts
+    if any(part.startswith(".") for part in rel_parts) or path.name == SOURCES_FILE:
+        return None
+    rel = path.relative_to(corpus_dir).as_posix()
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:  # a name in another encoding (GBK, from a Windows zip): shown with ?s
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        report.files.append(FileReport(shown, "skipped", reason="its name is not UTF-8: rename the file"))
+        return None
+    if path.is_symlink():
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            report.files.append(FileReport(rel, "skipped", reason="symlink that cannot be followed (a loop?)"))
+            return None
+        if not target.is_relative_to(root):
+            report.files.append(FileReport(rel, "skipped", reason="symlink pointing outside the corpus"))
+            return None
+    if path.is_dir():
+        return None
+    if not path.is_file():
+        if not path.is_symlink() and not path.exists():
+            return None  # removed since the walk listed it
+        report.files.append(FileReport(rel, "skipped", reason="not a regular file (broken symlink?)"))
+        return None
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        report.files.append(FileReport(rel, "skipped", reason=f"unsupported file type {path.suffix or '(none)'}"))
+        return None
+    size = path.stat().st_size
+    if size > max_bytes:
+        report.files.append(FileReport(
+            rel, "skipped", reason=f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB size limit"))
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.files.append(FileReport(rel, "skipped", reason=f"cannot read ({exc.strerror or exc})"))
+        return None
+    entry = json.dumps(sources_entries.get(rel, {}), sort_keys=True, ensure_ascii=False, default=str)
+    fingerprint = hashlib.sha256(data + b"\0" + entry.encode("utf-8")).hexdigest()
+    return _Candidate(rel, path, data, fingerprint)
 
 
 def write_search_structures(folder: Path, chunks: list[Chunk], vectors: np.ndarray, settings) -> None:

@@ -1,4 +1,4 @@
-"""One ingest at a time per data folder: an exclusive ``flock`` held for the whole ingest.
+"""One ingest at a time per data folder: an exclusive ``flock`` on the folder, held for the whole ingest.
 
 Two ingests at once (two CLIs, or the upload page and a CLI) used to race: each deleted the
 other's folders and ``CURRENT`` could name a half-deleted index. Every ingest now takes this
@@ -30,7 +30,6 @@ from pathlib import Path
 
 from retrieval.errors import RetrievalError
 
-LOCK_FILE = ".ingest.lock"
 _POLL_S = 0.1
 
 
@@ -53,7 +52,9 @@ def ingest_lock(data_dir, timeout_s: float = 900.0):
     if not acquired:
         raise IngestBusyError("another ingest is running in this app; try again when it has finished")
     try:
-        fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        # the folder itself is locked, not a file in it: a lock file deleted during an ingest (a
+        # clean-up script) let the next ingest lock a new file of that name and run alongside it
+        fd = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             while True:
                 try:

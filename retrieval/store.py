@@ -101,7 +101,12 @@ def current_index_dir(data_dir: Path) -> Path | None:
     pointer = data_dir / CURRENT
     if not pointer.is_file():
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except UnicodeDecodeError:  # not a name this module wrote: as if there were none (an ingest replaces it)
+        return None
+    except OSError as exc:
+        raise IndexCorruptError(f"{pointer} cannot be read ({exc.strerror or type(exc).__name__})") from exc
     if not _INDEX_NAME.fullmatch(name):  # a folder name this module wrote, never a path
         return None
     path = data_dir / name
@@ -245,8 +250,11 @@ def save_index(
     before it goes live, so a failure there also leaves the old index in place.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
+    _remove_crashed_builds(data_dir)  # a killed ingest's half-written folder: on a nearly full disk it blocked every next one
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     building = data_dir / f".building-{stamp}"
+    final = data_dir / f"index-{stamp}"
+    tmp_pointer = data_dir / f".{CURRENT}.{stamp}"
     building.mkdir()
     try:
         with open(building / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -266,10 +274,8 @@ def save_index(
         (building / "manifest.json").write_text(
             json.dumps(full_manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
-        final = data_dir / f"index-{stamp}"
         previous = current_index_dir(data_dir)
         os.replace(building, final)
-        tmp_pointer = data_dir / f".{CURRENT}.{stamp}"
         tmp_pointer.write_text(final.name, encoding="utf-8")
         with open(tmp_pointer, "rb") as fh:
             os.fsync(fh.fileno())
@@ -277,9 +283,32 @@ def save_index(
         _fsync_dir(data_dir)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
+        live = _live_name(data_dir)
+        if live != final.name:  # made but never switched to (the pointer could not be written)
+            shutil.rmtree(final, ignore_errors=True)
+        tmp_pointer.unlink(missing_ok=True)
         raise
     _remove_stale(data_dir, keep={final.name} | ({previous.name} if previous else set()))
     return final
+
+
+def _live_name(data_dir: Path) -> str | None:
+    """The folder name ``CURRENT`` holds, read as it is (None when unreadable)."""
+    try:
+        return (data_dir / CURRENT).read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _remove_crashed_builds(data_dir: Path) -> None:
+    """Remove what a killed ingest left: half-written ``.building-*`` folders and pointer files never
+    switched to (under the ingest lock, so none of them is being written). Index folders wait for
+    :func:`_remove_stale`: a reader may still be loading the one the last ingest replaced."""
+    for entry in data_dir.iterdir():
+        if entry.name.startswith(".building-") and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name.startswith(f".{CURRENT}."):
+            entry.unlink(missing_ok=True)
 
 
 def _remove_stale(data_dir: Path, keep: set[str]) -> None:

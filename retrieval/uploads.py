@@ -12,8 +12,13 @@ retrieval.errors.UploadError: unusable file name '..'
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import re
+import secrets
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 
 from retrieval.errors import UploadError
@@ -58,7 +63,7 @@ def _uploaded_hashes(folder: Path, corpus_dir: Path) -> dict[str, str]:
         return {}
     found = {}
     for path in folder.iterdir():
-        if path.is_file() and not path.is_symlink():
+        if path.is_file() and not path.is_symlink() and not path.name.startswith("."):  # not a save under way
             try:
                 found[content_hash(path.read_bytes())] = path.relative_to(corpus_dir.resolve()).as_posix()
             except (OSError, ValueError):
@@ -77,18 +82,57 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
     if not data.strip():
         raise UploadError(f"{name}: the file is empty")
     target_dir = (Path(corpus_dir) / UPLOAD_DIR).resolve()
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        with _one_upload_at_a_time(target_dir):  # two TAs' uploads: each checks what the other saved
+            return _save(target_dir, Path(corpus_dir), name, filename, data, manifest)
+    except OSError as exc:
+        raise UploadError(f"{name}: could not be saved ({exc.strerror or type(exc).__name__})") from None
+
+
+def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: bytes, manifest: dict | None) -> Path:
     digest = content_hash(data)
-    duplicate = known_hashes(manifest).get(digest) or _uploaded_hashes(target_dir, Path(corpus_dir)).get(digest)
+    duplicate = known_hashes(manifest).get(digest) or _uploaded_hashes(target_dir, corpus_dir).get(digest)
     if duplicate:
         raise UploadError(f"{name}: the same content is already in the corpus as {duplicate}")
     target = (target_dir / filename).resolve()
     if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
         raise UploadError(f"{name}: unsafe file name")
+    # written in full under a hidden name (an ingest skips those), then linked to its name: an ingest
+    # never reads half a file, and a name taken meanwhile (by anything) is refused, never overwritten
+    part = target_dir / f".upload-{secrets.token_hex(8)}.part"
     try:
-        if target.exists():
-            raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it")
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    except OSError as exc:
-        raise UploadError(f"{name}: could not be saved ({exc.strerror or type(exc).__name__})") from None
+        with open(part, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(part, target)
+        except FileExistsError:
+            raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            _write_new(target, data, name, filename)  # a file system without hard links: created exclusively
+    finally:
+        part.unlink(missing_ok=True)
     return target
+
+
+def _write_new(target: Path, data: bytes, name: str, filename: str) -> None:
+    try:
+        with open(target, "xb") as fh:
+            fh.write(data)
+    except FileExistsError:
+        raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it") from None
+
+
+@contextmanager
+def _one_upload_at_a_time(folder: Path):
+    """An exclusive lock on ``folder``'s ``.upload.lock`` while one upload is checked and saved."""
+    fd = os.open(folder / ".upload.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

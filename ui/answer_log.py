@@ -72,9 +72,21 @@ class AnswerLog(SqliteStore):
             "INSERT INTO answers (ts, question, answer, mode, refused, n_citations, n_unsupported, precision, recall,"
             " result, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid))
 
-    def set_feedback(self, answer_id: int, thumbs_up: bool | None, comment: str = "") -> None:
-        self.run(lambda db: db.execute("UPDATE answers SET feedback = ?, comment = ? WHERE id = ?",
-                                       (None if thumbs_up is None else int(thumbs_up), comment or None, answer_id)))
+    def set_feedback(self, answer_id: int, thumbs_up: bool | None, comment: str = "",
+                     answer: Answer | None = None) -> None:
+        """Feedback on row ``answer_id``; with ``answer`` (what the page showed), only when that row
+        is that answer: a log moved aside while a page was open (a damaged file) starts its ids
+        again, and a 👎 meant for one student's answer must not land on another's."""
+        values = (None if thumbs_up is None else int(thumbs_up), comment or None, answer_id)
+        if answer is None:
+            self.run(lambda db: db.execute("UPDATE answers SET feedback = ?, comment = ? WHERE id = ?", values))
+            return
+        changed = self.run(lambda db: db.execute(
+            "UPDATE answers SET feedback = ?, comment = ? WHERE id = ? AND question = ? AND answer = ?",
+            (*values, answer.question, answer.answer)).rowcount)
+        if not changed:
+            raise StoreError("the answer log no longer holds this answer (it was replaced since), so the feedback "
+                             "was not saved there")
 
     def query(self, unsupported: bool = False, thumbs_down: bool = False, refused: bool = False,
               since: float | None = None, until: float | None = None, limit: int = 500) -> list[dict]:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 from common.errors import CourseTAError
+from retrieval.errors import os_error_sentence
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class IngestJobs:
                 job.report = {**report.to_dict(), "summary": report.summary()}
             except CourseTAError as exc:
                 job.error = str(exc)
+            except OSError as exc:  # a full disk, a folder the app may not write
+                job.error = f"indexing failed: {os_error_sentence(exc, settings.data_dir)}; the previous index is still in use"
             except Exception:  # noqa: BLE001 - the page shows one sentence; the log has the details
                 log.exception("ingest job %s failed", job.id)
                 job.error = "indexing failed unexpectedly; the previous index is still in use (details in the server log)"

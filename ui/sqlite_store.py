@@ -72,15 +72,18 @@ class SqliteStore:
     # -- opening ---------------------------------------------------------------------------
     def _open(self) -> None:
         try:
-            self._create()
-        except sqlite3.Error as exc:
-            if not _is_corruption(exc):
-                raise StoreError(f"the {self.what} cannot be opened ({exc})") from exc
-            self._move_aside(exc)
             try:
                 self._create()
-            except sqlite3.Error as exc2:
-                raise StoreError(f"the {self.what} cannot be opened ({exc2})") from exc2
+            except sqlite3.Error as exc:
+                if not _is_corruption(exc):
+                    raise StoreError(f"the {self.what} cannot be opened ({exc})") from exc
+                self._move_aside(exc)
+                try:
+                    self._create()
+                except sqlite3.Error as exc2:
+                    raise StoreError(f"the {self.what} cannot be opened ({exc2})") from exc2
+        except OSError as exc:  # a read-only or full folder, one the app's user may not write
+            raise StoreError(f"the {self.what} cannot be opened ({exc.strerror or type(exc).__name__})") from exc
 
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,17 +133,32 @@ class SqliteStore:
             db.close()
 
     def run(self, work):
-        """``work(db)`` in a transaction; on a damaged file, move it aside and run it once more on a fresh one."""
+        """``work(db)`` in a transaction; on a damaged file, move it aside and run it once more on a
+        fresh one. Another process may have done that meanwhile (the file is another one now, or one
+        not yet given its tables or columns): then it runs once more on that file, opened again."""
+        before = self._inode()
         try:
             with self.db() as db:
                 return work(db)
         except StoreError as exc:
-            if not self._damaged():
+            if self._damaged():
+                try:
+                    self._move_aside(exc.__cause__ or exc)
+                except OSError as os_exc:
+                    raise StoreError(f"the {self.what} is damaged and could not be moved aside "
+                                     f"({os_exc.strerror or type(os_exc).__name__})") from os_exc
+            elif not (before is None or self._inode() != before or _schema_missing(exc)):
                 raise
-            self._move_aside(exc.__cause__ or exc)
             self._open()
             with self.db() as db:
                 return work(db)
+
+    def _inode(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+            return st.st_dev, st.st_ino
+        except OSError:
+            return None
 
     def _damaged(self) -> bool:
         try:
@@ -155,6 +173,12 @@ class SqliteStore:
     def _sentence(self, exc: sqlite3.Error) -> str:
         reason = "it is busy" if "locked" in str(exc) or "busy" in str(exc) else str(exc)
         return f"the {self.what} could not be written or read ({reason})"
+
+
+def _schema_missing(exc: Exception) -> bool:
+    """A table or column the schema makes is missing: a fresh file another process has not set up yet."""
+    text = str(exc.__cause__ or exc)
+    return "no such table" in text or "no such column" in text or "has no column named" in text
 
 
 def _create_owner_only(path: Path) -> None:
