@@ -28,7 +28,9 @@ from retrieval.errors import IndexCorruptError, LoadError
 from retrieval.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, load_document, load_sources
 from retrieval.lock import ingest_lock
 from retrieval.sentence_vectors import sentence_table
-from retrieval.store import REBUILD_HINT, index_params, load_stored, mismatch_reason, read_manifest, save_index
+from retrieval.store import (
+    CURRENT, REBUILD_HINT, index_params, load_stored, mismatch_reason, pointer_damaged, read_manifest, save_index,
+)
 from common.text import tokenize
 from retrieval.types import Chunk
 
@@ -214,9 +216,14 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     if manifest is not None and not well_formed(manifest):
         manifest = {"format": None}  # a manifest edited by hand into another shape: rebuilt too
     indexed = len((manifest or {}).get("files") or {})
-    if not candidates and indexed and not allow_empty:  # files it skipped (a .pptx alone) do not count
+    damaged = manifest is None and pointer_damaged(data_dir)
+    if damaged:
+        report.messages.append(f"the data folder's {CURRENT} file names no index (damaged?): rebuilding; the old "
+                               "index folders are kept until the next ingest")
+    if not candidates and (indexed or damaged) and not allow_empty:  # files it skipped (a .pptx alone) do not count
+        held = f"the index holds {indexed} document(s)" if indexed else "the data folder holds an index"
         raise LoadError(
-            f"corpus folder {corpus_dir} holds no file to index, but the index holds {indexed} document(s): a "
+            f"corpus folder {corpus_dir} holds no file to index, but {held}: a "
             "folder that did not mount or the wrong --corpus? The index is left as it was; to remove every "
             "document, run `python -m retrieval ingest --allow-empty`")
     if manifest is not None and not rebuild:

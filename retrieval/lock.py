@@ -42,6 +42,11 @@ class IngestBusyError(RetrievalError):
 _thread_lock = threading.Lock()
 
 
+# the lock file releases before 2026-12-05 took: an app process of such a release still running beside
+# a newer CLI (an upgrade under way) must exclude it too, so a newer ingest takes both
+LEGACY_LOCK_FILE = ".ingest.lock"
+
+
 @contextmanager
 def ingest_lock(data_dir, timeout_s: float = 900.0):
     """Hold the data folder's ingest lock; raise IngestBusyError after ``timeout_s`` seconds of waiting."""
@@ -51,27 +56,34 @@ def ingest_lock(data_dir, timeout_s: float = 900.0):
     acquired = _thread_lock.acquire(timeout=timeout_s) if timeout_s > 0 else _thread_lock.acquire(blocking=False)
     if not acquired:
         raise IngestBusyError("another ingest is running in this app; try again when it has finished")
+    fds = []
     try:
         # the folder itself is locked, not a file in it: a lock file deleted during an ingest (a
         # clean-up script) let the next ingest lock a new file of that name and run alongside it
-        fd = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fds.append(os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        _wait_for(fds[-1], deadline)
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise IngestBusyError(
-                            "another ingest of this index is running (a CLI or the upload page); "
-                            "try again when it has finished"
-                        ) from None
-                    time.sleep(_POLL_S)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+            fds.append(os.open(data_dir / LEGACY_LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+        except OSError:
+            pass  # not ours to open (another user's, a symlink): only an older release would need it
+        else:
+            _wait_for(fds[-1], deadline)
+        yield
     finally:
+        for fd in reversed(fds):
+            os.close(fd)  # closing releases its lock
         _thread_lock.release()
+
+
+def _wait_for(fd: int, deadline: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise IngestBusyError(
+                    "another ingest of this index is running (a CLI or the upload page); "
+                    "try again when it has finished"
+                ) from None
+            time.sleep(_POLL_S)

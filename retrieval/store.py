@@ -103,14 +103,25 @@ def current_index_dir(data_dir: Path) -> Path | None:
         return None
     try:
         name = pointer.read_bytes().decode("utf-8").strip()
-    except UnicodeDecodeError:  # not a name this module wrote: as if there were none (an ingest replaces it)
-        return None
-    except OSError as exc:
-        raise IndexCorruptError(f"{pointer} cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    except UnicodeDecodeError:  # not a name this module wrote: as if there were none (an ingest replaces it,
+        return None  # keeping the old folders: pointer_damaged)
+    except OSError as exc:  # no path here: the chat page shows this sentence to students
+        raise IndexCorruptError(f"the data folder's {CURRENT} file, which names the live index, cannot be read "
+                                f"({exc.strerror or type(exc).__name__}); the app's user must be able to read "
+                                "the data folder") from exc
     if not _INDEX_NAME.fullmatch(name):  # a folder name this module wrote, never a path
         return None
     path = data_dir / name
     return path if (path / "manifest.json").is_file() else None
+
+
+def pointer_damaged(data_dir: Path) -> bool:
+    """Does ``CURRENT`` exist without naming a usable index folder while index folders exist? (A
+    damaged pointer, not a first ingest: nothing may be emptied or deleted on its word.)"""
+    data_dir = Path(data_dir)
+    if not (data_dir / CURRENT).is_file() or current_index_dir(data_dir) is not None:
+        return False
+    return any(p.name.startswith("index-") and p.is_dir() for p in data_dir.iterdir())
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any] | None:
@@ -247,9 +258,11 @@ def save_index(
     """Write a complete index aside, then make it live atomically. Returns its folder.
 
     ``write_extras(folder)`` writes the search structures (FAISS, BM25) into the new folder
-    before it goes live, so a failure there also leaves the old index in place.
+    before it goes live, so a failure there also leaves the old index in place. Call it only under
+    the ingest lock (retrieval/lock.py): it removes crashed builds and old folders.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
+    damaged = pointer_damaged(data_dir)  # its old folders are kept: the one it should have named among them
     _remove_crashed_builds(data_dir)  # a killed ingest's half-written folder: on a nearly full disk it blocked every next one
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     building = data_dir / f".building-{stamp}"
@@ -288,7 +301,8 @@ def save_index(
             shutil.rmtree(final, ignore_errors=True)
         tmp_pointer.unlink(missing_ok=True)
         raise
-    _remove_stale(data_dir, keep={final.name} | ({previous.name} if previous else set()))
+    if not damaged:
+        _remove_stale(data_dir, keep={final.name} | ({previous.name} if previous else set()))
     return final
 
 
@@ -305,10 +319,13 @@ def _remove_crashed_builds(data_dir: Path) -> None:
     switched to (under the ingest lock, so none of them is being written). Index folders wait for
     :func:`_remove_stale`: a reader may still be loading the one the last ingest replaced."""
     for entry in data_dir.iterdir():
-        if entry.name.startswith(".building-") and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        elif entry.name.startswith(f".{CURRENT}."):
-            entry.unlink(missing_ok=True)
+        try:
+            if entry.name.startswith(".building-") and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(f".{CURRENT}.") and entry.is_file():
+                entry.unlink(missing_ok=True)
+        except OSError:  # best effort: a leftover it may not remove does not stop the ingest
+            log.warning("could not remove %s from the data folder", entry.name)
 
 
 def _remove_stale(data_dir: Path, keep: set[str]) -> None:
@@ -322,7 +339,10 @@ def _remove_stale(data_dir: Path, keep: set[str]) -> None:
     for entry in data_dir.iterdir():
         if entry.name in keep:
             continue
-        if entry.name.startswith(("index-", ".building-")) and entry.is_dir():
+        if entry.name.startswith(("index-", ".building-")) and entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
-        elif entry.name.startswith(f".{CURRENT}."):
-            entry.unlink(missing_ok=True)
+        elif entry.name.startswith(f".{CURRENT}.") and entry.is_file():
+            try:
+                entry.unlink(missing_ok=True)
+            except OSError:
+                log.warning("could not remove %s from the data folder", entry.name)

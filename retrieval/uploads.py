@@ -12,11 +12,11 @@ retrieval.errors.UploadError: unusable file name '..'
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import re
 import secrets
+import time
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,9 +82,13 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
     if not data.strip():
         raise UploadError(f"{name}: the file is empty")
     target_dir = (Path(corpus_dir) / UPLOAD_DIR).resolve()
+    if not target_dir.is_relative_to(Path(corpus_dir).resolve()):  # a symlink out: saved, never indexed
+        raise UploadError(f"{name}: the corpus's {UPLOAD_DIR} folder points outside the corpus, where an ingest "
+                          "does not look; make it a folder of its own")
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        with _one_upload_at_a_time(target_dir):  # two TAs' uploads: each checks what the other saved
+        with _one_upload_at_a_time(target_dir, name):  # two TAs' uploads: each checks what the other saved
+            _remove_unfinished(target_dir)
             return _save(target_dir, Path(corpus_dir), name, filename, data, manifest)
     except OSError as exc:
         raise UploadError(f"{name}: could not be saved ({exc.strerror or type(exc).__name__})") from None
@@ -98,9 +102,10 @@ def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: by
     target = (target_dir / filename).resolve()
     if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
         raise UploadError(f"{name}: unsafe file name")
+    taken = UploadError(f"{name}: a different file named {filename} is already uploaded; rename it")
     # written in full under a hidden name (an ingest skips those), then linked to its name: an ingest
     # never reads half a file, and a name taken meanwhile (by anything) is refused, never overwritten
-    part = target_dir / f".upload-{secrets.token_hex(8)}.part"
+    part = target_dir / f"{_PART_PREFIX}{secrets.token_hex(8)}.part"
     try:
         with open(part, "xb") as fh:
             fh.write(data)
@@ -109,30 +114,45 @@ def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: by
         try:
             os.link(part, target)
         except FileExistsError:
-            raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it") from None
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                raise
-            _write_new(target, data, name, filename)  # a file system without hard links: created exclusively
+            raise taken from None
+        except OSError:  # no hard links here (a FUSE or SMB mount, a security policy): renamed into place
+            if os.path.lexists(target):  # under the lock, no other upload can take the name meanwhile
+                raise taken from None
+            os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)
     return target
 
 
-def _write_new(target: Path, data: bytes, name: str, filename: str) -> None:
-    try:
-        with open(target, "xb") as fh:
-            fh.write(data)
-    except FileExistsError:
-        raise UploadError(f"{name}: a different file named {filename} is already uploaded; rename it") from None
+_PART_PREFIX = ".upload-"
+LOCK_WAIT_S = 60.0
+
+
+def _remove_unfinished(folder: Path) -> None:
+    """Remove what a killed upload left (its hidden ``.part`` file); only under the upload lock."""
+    for entry in folder.iterdir():
+        if entry.name.startswith(_PART_PREFIX) and entry.name.endswith(".part"):
+            try:
+                entry.unlink()
+            except OSError:
+                pass
 
 
 @contextmanager
-def _one_upload_at_a_time(folder: Path):
-    """An exclusive lock on ``folder``'s ``.upload.lock`` while one upload is checked and saved."""
-    fd = os.open(folder / ".upload.lock", os.O_RDWR | os.O_CREAT, 0o600)
+def _one_upload_at_a_time(folder: Path, name: str, wait_s: float = LOCK_WAIT_S):
+    """An exclusive lock on the uploads folder itself (no lock file a clean-up could delete) while one
+    upload is checked and saved; after ``wait_s`` seconds of waiting, the upload is refused."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UploadError(f"{name}: another upload is being saved; try again in a moment") from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)  # closing releases the lock

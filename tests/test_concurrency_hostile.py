@@ -223,3 +223,112 @@ def test_a_file_or_folder_removed_while_the_corpus_is_read_does_not_stop_the_ing
     monkeypatch.setattr(Path, "rglob", rglob_once_broken)
     (mini_corpus / "new.md").write_text("# 新\n\n新的讲义内容。", encoding="utf-8")
     assert "new.md" in {f.source for f in ingest(s, progress=False).files if f.status == "added"}
+
+
+# --- a hostile review of those fixes ---------------------------------------------------------------
+def test_an_older_releases_ingest_lock_excludes_a_newer_ingest_during_an_upgrade(tmp_path):
+    import fcntl
+    import os
+
+    from retrieval.lock import IngestBusyError
+
+    data = tmp_path / "data"
+    data.mkdir()
+    fd = os.open(data / ".ingest.lock", os.O_RDWR | os.O_CREAT, 0o600)  # what releases before 2026-12-05 lock
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(IngestBusyError):
+            with ingest_lock(data, timeout_s=0):
+                pass
+    finally:
+        os.close(fd)
+    with ingest_lock(data, timeout_s=0):
+        pass
+
+
+def test_a_damaged_pointer_never_lets_an_empty_corpus_folder_empty_the_index(mini_corpus, make_retrieval_settings):
+    """A CURRENT read as no index, then a corpus folder that did not mount: the index was emptied and
+    the good folder deleted. Now refused; and a rebuild keeps the old folders until the next ingest."""
+    import shutil
+
+    from retrieval.errors import LoadError
+    from retrieval.ingest import ingest
+
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False)
+    good = current_index_dir(s.data_dir)
+    (s.data_dir / CURRENT).write_bytes(good.name.encode()[:-1] + b"\xff")
+    saved = mini_corpus.parent / "saved"
+    shutil.move(mini_corpus, saved)
+    mini_corpus.mkdir()
+    with pytest.raises(LoadError, match="the data folder holds an index"):
+        ingest(s, progress=False)
+    assert good.is_dir()
+    shutil.rmtree(mini_corpus)
+    shutil.move(saved, mini_corpus)
+    report = ingest(s, progress=False)
+    assert any("names no index" in m for m in report.messages)
+    assert good.is_dir() and current_index_dir(s.data_dir) not in (None, good)
+
+
+def test_an_upload_is_saved_whole_where_hard_links_fail(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    for code in (errno.ENOSYS, errno.EACCES, errno.EPERM):
+        def no_links(src, dst, code=code):
+            raise OSError(code, os.strerror(code))
+
+        monkeypatch.setattr(os, "link", no_links)
+        corpus = tmp_path / f"c{code}"
+        data = b"# notes\n\n" + b"text " * 4000
+        saved = save_upload(corpus, "week3.md", data, 20, None)
+        assert saved.read_bytes() == data
+        assert [p.name for p in (corpus / "uploads").iterdir()] == ["week3.md"]
+        with pytest.raises(UploadError, match="already uploaded"):
+            save_upload(corpus, "week3.md", b"# other\n\ncontent", 20, None)
+
+
+def test_a_killed_uploads_part_file_is_removed_by_the_next_upload(tmp_path):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / ".upload-0123456789abcdef.part").write_bytes(b"x" * 10000)
+    save_upload(tmp_path, "later.md", b"# later\n\ntext", 20, None)
+    assert sorted(p.name for p in uploads.iterdir()) == ["later.md"]
+
+
+def test_an_uploads_folder_pointing_outside_the_corpus_is_refused(tmp_path):
+    """Saved there, an upload was never indexed (the walk does not follow it) nor checked for duplicates."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "corpus" / "uploads").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UploadError, match="points outside the corpus"):
+        save_upload(tmp_path / "corpus", "a.md", b"# a\n\ntext", 20, None)
+
+
+def test_leftovers_it_cannot_remove_do_not_stop_an_index_being_written(tmp_path):
+    data = tmp_path / "data"
+    (data / f".{CURRENT}.odd").mkdir(parents=True)  # a folder where a pointer file would be
+    folder = save_index(data, {"files": {}}, [], np.zeros((0, 4), dtype=np.float32))
+    assert current_index_dir(data) == folder
+
+
+def test_a_pointer_the_app_may_not_read_is_one_sentence_without_a_path(tmp_path, monkeypatch):
+    """Shown to every student on the chat page: no server path, and no advice to rebuild (it cannot help)."""
+    from retrieval.errors import IndexCorruptError
+
+    data = tmp_path / "srv-data"
+    data.mkdir()
+    (data / CURRENT).write_text("index-20260101-000000-1-1")
+    real = Path.read_bytes
+
+    def denied(self):
+        if self.name == CURRENT:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(IndexCorruptError) as info:
+        current_index_dir(data)
+    assert "srv-data" not in str(info.value) and "rebuild" not in str(info.value)
+    assert "cannot be read (Permission denied)" in str(info.value)

@@ -73,6 +73,7 @@ class IngestJobs:
             except CourseTAError as exc:
                 job.error = str(exc)
             except OSError as exc:  # a full disk, a folder the app may not write
+                log.warning("ingest job %s failed", job.id, exc_info=True)
                 job.error = f"indexing failed: {os_error_sentence(exc, settings.data_dir)}; the previous index is still in use"
             except Exception:  # noqa: BLE001 - the page shows one sentence; the log has the details
                 log.exception("ingest job %s failed", job.id)
