@@ -76,14 +76,17 @@ def ingest_lock(data_dir, timeout_s: float = 900.0):
 
 
 def _wait_for(fd: int, deadline: float) -> None:
+    wait_for_lock(fd, deadline, IngestBusyError(
+        "another ingest of this index is running (a CLI or the upload page); try again when it has finished"))
+
+
+def wait_for_lock(fd: int, deadline: float, busy: Exception) -> None:
+    """``flock`` ``fd`` exclusively, trying again until ``deadline`` (``time.monotonic``); then raise ``busy``."""
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise IngestBusyError(
-                    "another ingest of this index is running (a CLI or the upload page); "
-                    "try again when it has finished"
-                ) from None
+                raise busy from None
             time.sleep(_POLL_S)

@@ -12,7 +12,6 @@ retrieval.errors.UploadError: unusable file name '..'
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import secrets
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retrieval.errors import UploadError
+from retrieval.lock import wait_for_lock
 from retrieval.loaders import SUPPORTED_SUFFIXES, content_hash
 
 UPLOAD_DIR = "uploads"
@@ -144,15 +144,8 @@ def _one_upload_at_a_time(folder: Path, name: str, wait_s: float = LOCK_WAIT_S):
     upload is checked and saved; after ``wait_s`` seconds of waiting, the upload is refused."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise UploadError(f"{name}: another upload is being saved; try again in a moment") from None
-                time.sleep(0.05)
+        wait_for_lock(fd, time.monotonic() + wait_s,
+                      UploadError(f"{name}: another upload is being saved; try again in a moment"))
         yield
     finally:
         os.close(fd)  # closing releases the lock
