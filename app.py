@@ -273,30 +273,40 @@ def follow_answer(job: AnswerJob, options: TurnOptions) -> None:
         status.update(label="done", state="complete")
 
 
+def finish_interrupted(settings, options: TurnOptions) -> bool:
+    """The interrupted question's answer, when this process is still computing it (or has just
+    finished it): follow it to its end and take the chat as stored with it. Returns whether it did."""
+    pending, cid = st.session_state.get("interrupted"), st.session_state.get("conversation_id")
+    job = job_board().get(cid) if pending is not None else None  # running, or finished since this page loaded
+    if job is None or job.id != pending.id or job.error is not None or job.cancelled.is_set():
+        return False
+    job.touch()
+    try:
+        follow_answer(job, options)
+    except Exception:  # noqa: BLE001 - the job logged it; the question is offered again
+        return False
+    if not job.stored:
+        return False
+    current = st.session_state.messages
+    restored = load_conversation(settings, cid)
+    interrupted = st.session_state.get("interrupted")
+    if restored is None or (interrupted is not None and interrupted.id == job.id):
+        # the job could not store its answer (a store error): show it from the job itself
+        restored = [*(restored if restored is not None else current), *job.added]
+    st.session_state.interrupted = None
+    st.session_state.messages = restored
+    return True
+
+
 def interrupted_question(settings, options: TurnOptions) -> str | None:
     """A question this chat's link was stored with while it was being answered (the page was reloaded
     meanwhile, or the app stopped): follow its answer when this process is still computing it (then
     show the chat as stored), else offer to ask it again. Returns the question when asked again."""
-    pending, cid = st.session_state.get("interrupted"), st.session_state.get("conversation_id")
+    pending = st.session_state.get("interrupted")
     if pending is None:
         return None
-    job = job_board().get(cid)  # running, or finished since this page loaded the chat
-    if job is not None and job.id == pending.id and job.error is None and not job.cancelled.is_set():
-        job.touch()
-        try:
-            follow_answer(job, options)
-        except Exception:  # noqa: BLE001 - the job logged it; the question is offered again below
-            pass
-        if job.stored:
-            current = st.session_state.messages
-            restored = load_conversation(settings, cid)
-            interrupted = st.session_state.get("interrupted")
-            if restored is None or (interrupted is not None and interrupted.id == job.id):
-                # the job could not store its answer (a store error): show it from the job itself
-                restored = [*(restored if restored is not None else current), *job.added]
-            st.session_state.interrupted = None
-            st.session_state.messages = restored
-            st.rerun()
+    if finish_interrupted(settings, options):
+        st.rerun()
     with st.chat_message("user"):
         st.markdown(md_escape(pending.content))
         st.caption("Not answered: its answer was interrupted (the page was reloaded, the app restarted or the "
@@ -323,7 +333,7 @@ def main() -> None:
         st.info("A shared conversation, read-only. Asking a question continues it as a new chat of your own; "
                 "the original stays as it was.")
     if warning := st.session_state.pop("store_warning", None):
-        st.warning(warning)
+        st.warning(md_escape(warning))  # it may quote the student's question
     options = sidebar(settings, agent)
     formula_style()
     for message in messages:
@@ -339,7 +349,12 @@ def main() -> None:
         st.markdown("<style>.stMarkdown, .stChatMessage p, .stChatMessage li {font-size: 1.35rem !important;}</style>",
                     unsafe_allow_html=True)
     question = st.chat_input("Ask about the course… 例如：温度参数T有什么作用？", max_chars=MAX_QUESTION_CHARS)
-    if question:  # a new question: the interrupted one is left as it is (still in the chat's link)
+    if question:
+        # a new question: an interrupted one still being answered here (the page was reloaded meanwhile)
+        # is finished into this chat first, so the follow-up continues it; else it is left as it is
+        # (still in the chat's link)
+        if finish_interrupted(settings, options):
+            messages = st.session_state.messages
         st.session_state.interrupted = None
         st.session_state.pop("pending_demo", None)  # and a demo shown but not run is dropped: it followed other questions
     else:
@@ -360,10 +375,11 @@ def main() -> None:
     # stops that run (Streamlit reruns the page), and the interrupted one is answered again first.
     # A question that fails for any other reason is dropped, not retried on every rerun.
     unanswered = st.session_state.setdefault("unanswered", [])
-    if question:
+    if question and len(unanswered) >= MAX_WAITING:  # refused, and said: never one dropped unseen
+        st.session_state.store_warning = (f"{MAX_WAITING} questions are already waiting for their answers, so this "
+                                          f"one was not asked; ask it again when they have come: {question}")
+    elif question:
         unanswered.append(question)
-        if len(unanswered) > MAX_WAITING:  # the newest wait; the first is kept: its answer may be running
-            del unanswered[1:len(unanswered) - MAX_WAITING + 1]
     if not unanswered:
         return
     messages = fork_if_read_only(messages)
@@ -371,8 +387,16 @@ def main() -> None:
         try:
             answer_one(unanswered[0], messages, agent, options, settings)
         except Exception:  # not Streamlit's rerun/stop (BaseException): that one is answered again
-            unanswered.pop(0)
-            raise
+            # anything the agent does not turn into a sentence itself (a failure below it): one sentence
+            # here, the question kept with "Ask it again" (interrupted_question), the rest still answered
+            log.exception("answering a question failed")
+            failed = unanswered[0]
+            st.session_state.job = None
+            if st.session_state.get("interrupted") is None:
+                st.session_state.interrupted = ChatMessage(role="user", content=failed, id=uuid.uuid4().hex[:8],
+                                                           pending=True)
+            st.session_state.store_warning = ("A question could not be answered: something failed on the server "
+                                              "(details in its log). It is shown below with a button to ask it again.")
         unanswered.pop(0)
     st.rerun()
 

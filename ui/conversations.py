@@ -116,7 +116,10 @@ class ConversationStore(SqliteStore):
         if row is None:
             return None
         try:
-            return read_messages(row["messages"], row["schema_version"])
+            messages = read_messages(row["messages"], row["schema_version"])
+            if any(m.role == "assistant" and m.answer is None for m in messages):
+                raise ValueError("an answer without its record")  # damage: the page draws answers from it
+            return messages
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a newer release's record, or damage
             raise StoreError("the saved chat cannot be read: it was written by a newer release of the app or is "
                              "damaged") from exc
