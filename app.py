@@ -298,6 +298,18 @@ def finish_interrupted(settings, options: TurnOptions) -> bool:
     return True
 
 
+def answered_meanwhile(settings, pending: ChatMessage) -> bool:
+    """Was ``pending``'s answer stored since this page read the chat (its job finished, and the board
+    let it go, between the two)? Then the chat as stored now is shown."""
+    cid = st.session_state.get("conversation_id")
+    restored = load_conversation(settings, cid) if settings.app.keep_conversations and cid else None
+    if restored is None or st.session_state.get("interrupted") is not None:
+        st.session_state.interrupted = pending  # still waiting (or unreadable): offered again
+        return False
+    st.session_state.messages = restored
+    return True
+
+
 def interrupted_question(settings, options: TurnOptions) -> str | None:
     """A question this chat's link was stored with while it was being answered (the page was reloaded
     meanwhile, or the app stopped): follow its answer when this process is still computing it (then
@@ -305,7 +317,7 @@ def interrupted_question(settings, options: TurnOptions) -> str | None:
     pending = st.session_state.get("interrupted")
     if pending is None:
         return None
-    if finish_interrupted(settings, options):
+    if finish_interrupted(settings, options) or answered_meanwhile(settings, pending):
         st.rerun()
     with st.chat_message("user"):
         st.markdown(md_escape(pending.content))

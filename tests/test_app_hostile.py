@@ -5,6 +5,7 @@ sent faster than answers come, stored chats with odd entries. Each failed before
 import json
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,39 @@ def test_a_stored_chat_with_an_answer_missing_its_record_is_one_sentence(app_env
     at = _app(c=cid)
     assert not at.exception and at.chat_input
     assert any("Could not save or load this conversation" in w.value for w in at.warning)
+
+
+def test_a_reload_as_its_answer_is_stored_shows_the_answer_not_ask_it_again(app_env, monkeypatch):
+    """The reloaded page read the pending question; before it asked the job board, the answer was
+    stored and the board let the finished job go (another student started one): "Not answered"."""
+    import gc
+
+    import streamlit as st
+    from ui.answer_jobs import AnswerJob, JobBoard
+    from ui.conversations import ConversationStore
+
+    finish, _ = _held_back(monkeypatch)
+    st.cache_resource.clear()
+    first = _app()
+    first.chat_input[0].set_value("温度参数T有什么作用？")
+    with pytest.raises(RuntimeError, match="timed out"):
+        first.run(timeout=3)
+    cid = first.session_state["conversation_id"]
+    load = ConversationStore.load
+
+    def load_then_race(self, c):
+        out = load(self, c)
+        if c == cid and any(m.pending for m in out or []):
+            finish.set()
+            _wait_for_jobs()
+            with warnings.catch_warnings():  # isinstance over every object touches deprecated torch names
+                warnings.simplefilter("ignore")
+                [board] = [o for o in gc.get_objects() if isinstance(o, JobBoard)]
+            board.put("Z" * 24, AnswerJob("another student's question", lambda: iter(()), lambda j: None))
+        return out
+
+    monkeypatch.setattr(ConversationStore, "load", load_then_race)
+    again = _app(c=cid)
+    assert not again.exception
+    assert not [c.value for c in again.caption if "Not answered" in c.value]
+    assert [m.role for m in again.session_state["messages"]] == ["user", "assistant"]
