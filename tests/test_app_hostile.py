@@ -162,7 +162,8 @@ def test_a_reload_as_its_answer_is_stored_shows_the_answer_not_ask_it_again(app_
             _wait_for_jobs()
             with warnings.catch_warnings():  # isinstance over every object touches deprecated torch names
                 warnings.simplefilter("ignore")
-                [board] = [o for o in gc.get_objects() if isinstance(o, JobBoard)]
+                # the app's board: the one holding this chat's job (other tests' boards may be alive)
+                [board] = [o for o in gc.get_objects() if isinstance(o, JobBoard) and o.get(cid) is not None]
             board.put("Z" * 24, AnswerJob("another student's question", lambda: iter(()), lambda j: None))
         return out
 
