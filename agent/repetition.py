@@ -57,7 +57,7 @@ def words(text: str) -> list[str]:
 def repeated_run(text: str, unless_in: str = "") -> str | None:
     """The first loop in ``text`` (its words, space-separated), or None. A loop ``unless_in`` holds
     as well (the same group of words, written as often) is no loop."""
-    allowed = {_canonical(group) for group, _ in _loops(words(unless_in))} if unless_in else set()
+    allowed = _groups(unless_in)
     for group, run in _loops(words(text)):
         if _canonical(group) not in allowed:
             return " ".join(run)
@@ -83,7 +83,7 @@ class LoopWatch:
         self.strip = strip
         self.recent = ""
         self._unseen = 0
-        self._allowed = {_canonical(group) for group, _ in _loops(words(unless_in))} if unless_in else set()
+        self._allowed = _groups(unless_in)
 
     def feed(self, text: str) -> bool:
         """Add a piece of the reply; is it looping now?"""
@@ -102,6 +102,11 @@ class LoopWatch:
     def reset(self) -> None:
         """A new reply begins (the tool-calling strategy's next request)."""
         self.recent, self._unseen = "", 0
+
+
+def _groups(text: str) -> set[tuple[str, ...]]:
+    """The loops ``text`` holds itself, as :func:`_canonical` groups (allowed in its translation)."""
+    return {_canonical(group) for group, _ in _loops(words(text))} if text else set()
 
 
 def _loops(ws: list[str]):

@@ -108,13 +108,12 @@ def _discover(corpus_dir: Path, max_bytes: int, report: IngestReport) -> list[_C
 def _walk(corpus_dir: Path, tries: int = 3) -> list[Path]:
     """Every path under the corpus, sorted. A folder removed during the walk (a sync under way)
     ends it: walked again, a few times."""
-    for attempt in range(tries):
+    for _ in range(tries - 1):
         try:
             return sorted(corpus_dir.rglob("*"))
         except FileNotFoundError:
-            if attempt == tries - 1:
-                raise
-    return []
+            continue
+    return sorted(corpus_dir.rglob("*"))  # the last try: its error stops the ingest
 
 
 def _candidate(corpus_dir: Path, root: Path, path: Path, sources_entries: dict, max_bytes: int,

@@ -268,6 +268,7 @@ def save_index(
     building = data_dir / f".building-{stamp}"
     final = data_dir / f"index-{stamp}"
     tmp_pointer = data_dir / f".{CURRENT}.{stamp}"
+    switched = False  # CURRENT names the new folder
     building.mkdir()
     try:
         with open(building / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -293,25 +294,17 @@ def save_index(
         with open(tmp_pointer, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_pointer, data_dir / CURRENT)  # the atomic switch
+        switched = True
         _fsync_dir(data_dir)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
-        live = _live_name(data_dir)
-        if live != final.name:  # made but never switched to (the pointer could not be written)
+        if not switched:  # made but never switched to (the pointer could not be written)
             shutil.rmtree(final, ignore_errors=True)
         tmp_pointer.unlink(missing_ok=True)
         raise
     if not damaged:
         _remove_stale(data_dir, keep={final.name} | ({previous.name} if previous else set()))
     return final
-
-
-def _live_name(data_dir: Path) -> str | None:
-    """The folder name ``CURRENT`` holds, read as it is (None when unreadable)."""
-    try:
-        return (data_dir / CURRENT).read_bytes().decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def _remove_crashed_builds(data_dir: Path) -> None:
