@@ -275,7 +275,9 @@ def quantize_int8(model):
     layers = {name: per_channel_dynamic_qconfig for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     with warnings.catch_warnings():  # torch.ao.quantization's deprecation notices, once per load
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, layers, dtype=torch.qint8)
+        # in place: a copy would hold the fp32 model twice (6.2 GB at the peak for the 0.5B model, 15 GB
+        # for the 1.5B; 4.1 GB in place, the same logits: docs/PERFORMANCE.md)
+        return quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
 
 
 def load_gguf(gguf: Path | None, cached: Path, dtype: str | None = None, source_sha256: str = ""):
