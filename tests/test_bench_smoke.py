@@ -84,6 +84,18 @@ def test_line_likeness_smoke():
             assert at["shown_wrong"] <= without["shown_wrong"]
 
 
+def test_translator_labels_smoke():
+    out = subprocess.run([sys.executable, "bench/translator_labels.py", "--smoke"], capture_output=True, text=True,
+                         cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["bench"] == "translator_labels"
+    assert set(data["models"]) == {"local:qwen2.5-coder-0.5b", "local:qwen2.5-coder-1.5b"}
+    for cells in data["models"].values():
+        c = cells["all"]
+        assert c["lines"] == 20 and c["shown_right"] + c["shown_wrong"] == c["shown"] <= c["lines"]
+
+
 def test_sentence_vectors_smoke():
     out = subprocess.run([sys.executable, "bench/sentence_vectors.py", "--smoke"], capture_output=True, text=True,
                          cwd=REPO, timeout=600)
