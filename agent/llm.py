@@ -21,7 +21,7 @@ still exists and says why, in ``health()`` and as the error of the answers that 
 >>> from settings import AgentSettings
 >>> backend = get_chat_model(AgentSettings(llm="claude3:opus"), cache_dir=None)
 >>> backend.supports_tools, backend.health()
-(False, "unknown LLM provider 'claude3' in 'claude3:opus'; use local:bundled, local:qwen2.5-coder-0.5b, hf:<model>, or openai:<model>")
+(False, "unknown LLM provider 'claude3' in 'claude3:opus'; use local:bundled, local:qwen2.5-coder-0.5b, local:qwen2.5-coder-1.5b, hf:<model>, or openai:<model>")
 >>> get_chat_model(AgentSettings(llm="local:bundled"), cache_dir=None).prefers_quotes
 True
 """
@@ -42,7 +42,7 @@ BUNDLED_PROMPT_CHARS = 200  # docs/PERFORMANCE.md: keeps the 135M model's first 
 QWEN_PROMPT_CHARS = 360  # docs/PERFORMANCE.md: the 0.5B writer's first token within 2.5 s p50 on 2 cores
 DEFAULT_PROMPT_CHARS = 2000
 LOCAL_MODELS = ("bundled", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
-PROVIDERS_HINT = "use local:bundled, local:qwen2.5-coder-0.5b, hf:<model>, or openai:<model>"
+PROVIDERS_HINT = "use local:bundled, local:qwen2.5-coder-0.5b, local:qwen2.5-coder-1.5b, hf:<model>, or openai:<model>"
 
 
 def _lost_connection(exc: BaseException) -> bool:

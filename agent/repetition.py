@@ -13,9 +13,10 @@ written three times). A loop is a group of words written :data:`TIMES` (4) times
 :data:`MIN_WORDS` (12) words or more in all, whose group holds two different words of two letters or
 more (a Chinese character counting half). So a table's "| Yes | Yes | Yes | Yes |", "[PAD] [PAD] [PAD] [PAD]",
 "P(A)P(A)P(A)P(A)", 哈哈哈哈哈哈哈哈, "N/A" or 支持 in every column, rules and zeros are no loops, nor are
-counted lists ("Week 1, Week 2, Week 3, Week 4": their numbers differ). One word written
-:data:`SINGLE_TIMES` (16) times in a row is a loop too ("的，的，的，…"): no table row, laugh or list
-is that long (哈 sixteen times is no laugh an answer needs); numbers never are ("0 0 0 …" is a matrix).
+counted lists ("Week 1, Week 2, Week 3, Week 4": their numbers differ). One Chinese character written
+:data:`SINGLE_TIMES` (16) times in a row is a loop too ("的，的，的，…"; 哈 sixteen times is no laugh an
+answer needs). One Latin word or number over and over is not: "[PAD] [PAD] …", a printed
+``tensor([True, True, …])``, "-inf" across a causal mask row, coin flips "H H H …", "\\quad", "0 0 0 …".
 
 >>> repeated_run("avoid the statement of a statement of a statement of a statement of a statement of a")
 'statement of a statement of a statement of a statement of a'
@@ -25,7 +26,7 @@ is that long (哈 sixteen times is no laugh an answer needs); numbers never are 
 [None, None, None]
 >>> repeated_run("分布越平坦，分布越平坦，分布越平坦，分布越平坦"), repeated_run("Week 1, Week 2, Week 3, Week 4, Week 5")
 ('分 布 越 平 坦 分 布 越 平 坦 分 布 越 平 坦 分 布 越 平 坦', None)
->>> repeated_run("答案是" + "的，" * 16)[:7], repeated_run("| Yes " * 12), repeated_run("0, " * 40), repeated_run("哈" * 12)
+>>> repeated_run("答案是" + "的，" * 16)[:7], repeated_run("[PAD] " * 30), repeated_run("0, " * 40), repeated_run("哈" * 12)
 ('的 的 的 的', None, None, None)
 
 A loop its source holds too (``unless_in``: the line a translation translates) is no loop there:
@@ -40,7 +41,7 @@ from __future__ import annotations
 import re
 
 TIMES = 4  # a group of words written this often in a row is a loop…
-SINGLE_TIMES = 16  # …and one word written this often in a row
+SINGLE_TIMES = 16  # …and one Chinese character written this often in a row
 MIN_WORDS = 12  # …when the copies hold this many words in all
 MAX_GROUP = 48  # words in the longest group looked for (a long sentence)
 TAIL = 800  # characters of a growing reply looked at: a loop shows within its last few hundred
@@ -118,8 +119,8 @@ def _loops(ws: list[str]):
     """Each loop in ``ws`` as (its group of words, the run of copies), shortest groups first."""
     m = len(ws)
     streak = 0
-    for i in range(m - 1):  # one word over and over (not a number)
-        streak = streak + 1 if ws[i] == ws[i + 1] and not ws[i].isdigit() else 0
+    for i in range(m - 1):  # one Chinese character over and over
+        streak = streak + 1 if ws[i] == ws[i + 1] and _CJK.fullmatch(ws[i]) else 0
         if streak == SINGLE_TIMES - 1:
             yield [ws[i]], ws[i - streak + 1:i + 2]
     for n in range(2, min(MAX_GROUP, m // TIMES) + 1):

