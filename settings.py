@@ -268,7 +268,8 @@ class AgentSettings(BaseSettings):
             "The best passages come first; those past the budget are left out of the prompt (still shown as "
             "sources). Empty = the backend's own: 200 for `local:bundled` (Chinese costs ~1.3 tokens per "
             "character to prefill; 200 keeps the 135M model's first token under 2 s on 2 CPU cores, "
-            "docs/PERFORMANCE.md), 2000 otherwise."
+            "docs/PERFORMANCE.md), 360 for the packaged Qwen writers (`local:qwen2.5-coder-*`: the 0.5B model's "
+            "first token within 2.5 s p50 on 2 cores), 2000 otherwise."
         ),
     )
     quote_chars: int = Field(800, ge=100, description="Characters of best sentences quoted in an extractive answer "
