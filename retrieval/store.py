@@ -311,14 +311,7 @@ def _remove_crashed_builds(data_dir: Path) -> None:
     """Remove what a killed ingest left: half-written ``.building-*`` folders and pointer files never
     switched to (under the ingest lock, so none of them is being written). Index folders wait for
     :func:`_remove_stale`: a reader may still be loading the one the last ingest replaced."""
-    for entry in data_dir.iterdir():
-        try:
-            if entry.name.startswith(".building-") and entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith(f".{CURRENT}.") and entry.is_file():
-                entry.unlink(missing_ok=True)
-        except OSError:  # best effort: a leftover it may not remove does not stop the ingest
-            log.warning("could not remove %s from the data folder", entry.name)
+    _remove_leftovers(data_dir, (".building-",))
 
 
 def _remove_stale(data_dir: Path, keep: set[str]) -> None:
@@ -328,14 +321,20 @@ def _remove_stale(data_dir: Path, keep: set[str]) -> None:
     process that read ``CURRENT`` a moment ago may still be loading that folder.
     """
     live = current_index_dir(data_dir)
-    keep = keep | ({live.name} if live else set())
+    _remove_leftovers(data_dir, ("index-", ".building-"), keep | ({live.name} if live else set()))
+
+
+def _remove_leftovers(data_dir: Path, folders: tuple[str, ...], keep: set[str] = frozenset()) -> None:
+    """Remove the folders whose names start with one of ``folders`` (never through a symlink) and the
+    pointer files never switched to, but those named in ``keep``; best effort: a leftover it may not
+    remove is logged and does not stop the ingest."""
     for entry in data_dir.iterdir():
         if entry.name in keep:
             continue
-        if entry.name.startswith(("index-", ".building-")) and entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        elif entry.name.startswith(f".{CURRENT}.") and entry.is_file():
-            try:
+        try:
+            if entry.name.startswith(folders) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(f".{CURRENT}.") and entry.is_file():
                 entry.unlink(missing_ok=True)
-            except OSError:
-                log.warning("could not remove %s from the data folder", entry.name)
+        except OSError:
+            log.warning("could not remove %s from the data folder", entry.name)
