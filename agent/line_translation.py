@@ -100,6 +100,18 @@ def line_passage(line: str) -> int | None:
     return int(marker.rsplit("[", 1)[1].rstrip("]")) if marker else None
 
 
+def keeps_source(source: str, translation: str) -> bool:
+    """The checks a translated line must pass against its source line alone, before the judge: its
+    numbers kept (:func:`keeps_numbers`), its days and months (agent/dates.py), and no loop its source
+    does not hold (agent/repetition.py).
+
+    >>> keeps_source("第3周：香农", "Week 3: Shannon"), keeps_source("周五15:30", "Week 15:30")
+    (True, False)
+    """
+    return (keeps_numbers(source, translation) and keeps_calendar(source, translation)
+            and repeated_run(translation, unless_in=source) is None)
+
+
 def keeps_numbers(source: str, translation: str) -> bool:
     """Does ``translation`` state every number of ``source``? ("第3周" → "the first week" does not.)
     A list item's own number ("1. **早期作业**") and the numbers inside links do not count. A number
@@ -353,8 +365,7 @@ class LineTranslation:
             return None
         source, marker = split_marker(self.lines[i])
         candidate = f"{body} {marker}".strip()
-        if (keeps_numbers(source, body) and keeps_calendar(source, body) and repeated_run(body, unless_in=source) is None
-                and self.judge(candidate, source)):
+        if keeps_source(source, body) and self.judge(candidate, source):
             return candidate
         self._rejected.add((i, body))
         return None

@@ -47,21 +47,16 @@ def tally(rows: list[dict], shown: list[bool]) -> dict:
 
 
 def would_show(source: str, translation: str, semantics, embedder) -> bool:
-    """The line check without the passage: the source line stands in for it."""
+    """The agent's line check (``route._judge_line`` after ``LineTranslation``'s own checks) without the
+    passage: the source line stands in for it."""
     from agent.citations import verify
-    from agent.dates import keeps_calendar
-    from agent.line_translation import keeps_numbers
-    from agent.polarity import contradiction
-    from agent.repetition import repeated_run
-    from agent.strategies.route import LINE_LIKENESS
+    from agent.line_translation import keeps_source
+    from agent.strategies.route import alike_and_same_sense
     from common.text import detect_language, without_links
 
     if not translation.strip() or detect_language(without_links(translation)) != "en":
         return False
-    if semantics.similarity(translation, source) < LINE_LIKENESS or contradiction(translation, source):
-        return False
-    if not (keeps_numbers(source, translation) and keeps_calendar(source, translation)
-            and repeated_run(translation, unless_in=source) is None):
+    if not (alike_and_same_sense(translation, source, semantics) and keeps_source(source, translation)):
         return False
     checked = verify(translation + " [1]", [source], embedder=embedder)
     return all(s.supported for s in checked.sentences)

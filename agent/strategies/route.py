@@ -104,6 +104,12 @@ def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None
     return None, None, "none", hits
 
 
+def alike_and_same_sense(translation: str, source: str, semantics: Semantics) -> bool:
+    """Is ``translation`` about as alike to its ``source`` line as a translation (``LINE_LIKENESS``, on
+    agent.semantic's calibrated scale) without saying its opposite (agent/polarity.py)?"""
+    return semantics.similarity(translation, source) >= LINE_LIKENESS and not contradiction(translation, source)
+
+
 class RouteStrategy(Strategy):
     name = "route"
 
@@ -336,7 +342,7 @@ class RouteStrategy(Strategy):
         if n is None or semantics is None or not semantics.can_compare(body, source):
             return False
         marker = f"[{n}]"  # its own passage's (a reference the notes' sentence ends in is not)
-        if semantics.similarity(body, source) < LINE_LIKENESS or contradiction(body, source):
+        if not alike_and_same_sense(body, source, semantics):
             return False  # not alike enough, or alike but the opposite ("does not control …")
         check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
         # loops were judged against the line's source (LineTranslation): its own may be quoted
