@@ -259,6 +259,15 @@ class AgentSettings(BaseSettings):
             "with any other model. Generate and translate fall back to the quote when no sentence is supported."
         ),
     )
+    translation_terms: int = Field(
+        6,
+        ge=0,
+        description=(
+            "Course terms named to the model when it translates a quote's lines (answer_mode translate): the "
+            "glossary's (retrieval setting query_glossary) English for up to this many Chinese terms of the lines "
+            "sent, longest first (香农 = Shannon, 自回归 = autoregressive). 0: none."
+        ),
+    )
     retrieval_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question (the default of the page's slider).")
     prompt_chars: int | None = Field(
         None,

@@ -47,29 +47,39 @@ def writer_messages(question: str, language: str, passages: str) -> list:
             HumanMessage(prompts["user"].format(passages=_data(passages), question=_data(question), language=name))]
 
 
-def translate_messages(language: str, lines: str) -> list:
+def translate_messages(language: str, lines: str, terms: list[tuple[str, str]] | tuple = ()) -> list:
     """Messages asking the model to translate numbered lines ("1. sentence") into ``language``: the
     system prompt, the prompt file's worked example into ``language`` (a user / assistant turn), then
-    the lines.
+    the lines. ``terms``: (term, its translation) pairs of the lines' course terms
+    (:meth:`retrieval.glossary.Glossary.terms_in`), named on a line before them, and the example's own
+    then too; none: neither has that line.
 
     >>> m = translate_messages("en", "1. 温度参数 T 控制随机性。")
     >>> [x.type for x in m], m[-1].content.splitlines()[1], m[2].content.splitlines()[0][:31]
     (['system', 'human', 'ai', 'human'], '1. 温度参数 T 控制随机性。', '1. Convolutional neural network')
     >>> translate_messages("zh", "1. Temperature.")[2].content.splitlines()[0]
     '1. 卷积神经网络最早被用来识别手写数字。'
+    >>> m = translate_messages("en", "1. 香农提出了熵。", terms=[("香农", "Shannon")])
+    >>> m[-1].content.splitlines()[:2], m[1].content.splitlines()[0][:29]
+    (['Terms: 香农 = Shannon', '<passages>'], 'Terms: 卷积神经网络 = convolutional')
     """
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
     prompts = load_prompts()
     name = language_name(language)
     user = prompts["translate_user"]
+
+    def named(pairs) -> str:
+        return prompts["translate_terms"].format(pairs="; ".join(f"{a} = {b}" for a, b in pairs)) if pairs else ""
+
     messages = [SystemMessage(prompts["translate_system"].format(language=name))]
     for example in prompts.get("translate_examples", []):
-        source = next((k for k in example if k != language), None)
+        source = next((k for k in example if k not in (language, "terms")), None)
         if language in example and source:
-            messages += [HumanMessage(user.format(lines=example[source].strip(), language=name)),
+            shown = example.get("terms", []) if terms and source == "zh" else []
+            messages += [HumanMessage(user.format(lines=example[source].strip(), language=name, terms=named(shown))),
                          AIMessage(example[language].strip())]
-    return messages + [HumanMessage(user.format(lines=_data(lines), language=name))]
+    return messages + [HumanMessage(user.format(lines=_data(lines), language=name, terms=named(terms)))]
 
 
 def query_translation_messages(question: str, source: str, target: str) -> list:
@@ -111,7 +121,8 @@ def instruction_words() -> frozenset[str]:
     from common.text import tokenize
 
     prompts = load_prompts()
-    text = " ".join(prompts[k] for k in ("system", "user", "tools_system", "translate_system", "translate_user"))
+    text = " ".join(prompts[k] for k in ("system", "user", "tools_system", "translate_system", "translate_user",
+                                         "translate_terms"))
     return frozenset(tokenize(re.sub(r"\{\w+\}", " ", text)))
 
 

@@ -42,6 +42,13 @@ class Glossary:
                 if re.search(r"[\u4e00-\u9fff]", zh):
                     zh_to_en.setdefault(zh, []).append(en)
         self.zh = sorted(zh_to_en.items(), key=lambda kv: -len(kv[0]))
+        # for a translator: a Chinese term's English is the term that lists it first ("退火" -> the first
+        # of annealed / annealing); a looser equivalent ("指令" under "instruction tuning") is not one
+        primary: dict[str, str] = {}
+        for en, zhs in pairs:
+            if zhs and re.search(r"[\u4e00-\u9fff]", zhs[0]):
+                primary.setdefault(zhs[0], en)
+        self._primary = sorted(primary.items(), key=lambda kv: -len(kv[0]))
 
     @classmethod
     def from_pairs(cls, pairs):
@@ -75,6 +82,31 @@ class Glossary:
             if zh in query:
                 out.extend(e for e in ens if e not in out)
         return out
+
+
+    def terms_in(self, text: str, limit: int = 6) -> list[tuple[str, str]]:
+        """The course terms of Chinese ``text`` with their English, for a translator: each term of two
+        characters or more whose entry lists it first, longest first, a span counted once, at most
+        ``limit`` (single characters are left out: "周" is "week" in 第3周 but not in 周五).
+
+        >>> g = Glossary.from_pairs([("shannon game", ["香农游戏"]), ("Shannon", ["香农"]),
+        ...                          ("instruction tuning", ["指令精调", "指令"]), ("week", ["周"])])
+        >>> g.terms_in("香农游戏由香农提出，指令精调在第3周和周五。")
+        [('香农游戏', 'shannon game'), ('指令精调', 'instruction tuning'), ('香农', 'Shannon')]
+        >>> g.terms_in("香农游戏", limit=0), g.terms_in("no Chinese here")
+        ([], [])
+        """
+        taken = [False] * len(text)
+        found: list[tuple[int, str, str]] = []
+        for zh, en in self._primary:
+            if len(zh) < 2:
+                continue
+            for m in re.finditer(re.escape(zh), text):
+                if not any(taken[m.start():m.end()]):
+                    taken[m.start():m.end()] = [True] * len(zh)
+                    if all(zh != z for _, z, _ in found):
+                        found.append((m.start(), zh, en))
+        return [(zh, en) for _, zh, en in found[:limit]]
 
 
 @lru_cache(maxsize=4)

@@ -394,6 +394,30 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
     assert zh.mode == "extract" and "温度参数 T 控制采样的随机性" in zh.answer and len(writer.seen) == 2
 
 
+@pytest.mark.parametrize("limit", [6, 0])
+def test_the_translation_request_names_the_glossarys_english_for_the_lines_course_terms(limit):
+    """The 0.5B model wrote 香农 as "Farmer" and 自回归 as "self-reinforcement": the request names the
+    glossary's English for the terms of the lines it sends (translation_terms of them; 0: none)."""
+    from agent.llm import StaticBackend
+    from retrieval.glossary import Glossary
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. Shannon proposed information theory in 1948.")] * 4))
+    writer.seen.clear()
+    retriever = ConceptRetriever(["香农在1948年提出了信息论。"])
+    retriever.glossary = Glossary.from_pairs([("Shannon", ["香农"]), ("week", ["周"]), ("theory", ["理论"])])
+    agent = Agent(retriever, StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate", translation_terms=limit))
+    answer = agent.ask("Who proposed information theory, and when?", options=TurnOptions(k=1, grounded_only=False))
+    assert answer.answer.splitlines()[1:] == ["- Shannon proposed information theory in 1948 [1]."]
+    request = writer.seen[0][-1].content
+    example = writer.seen[0][1].content  # the worked example names its own terms then too
+    if limit:
+        assert request.startswith("Terms: 香农 = Shannon\n<passages>\n1. 香农在1948年")
+        assert example.startswith("Terms: 卷积神经网络 = convolutional neural network; 预处理 = preprocessing\n")
+    else:
+        assert request.startswith("<passages>\n1. 香农在1948年") and example.startswith("<passages>")
+
+
 def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
     from agent.llm import StaticBackend
 

@@ -294,7 +294,7 @@ class RouteStrategy(Strategy):
             return Token(f"\n- {line}")
 
         try:
-            for line in self._lines(turn, translate_messages(turn.language, lt.prompt_lines()), lt):
+            for line in self._lines(turn, self._translate_messages(turn, lt), lt):
                 yield emit(line)
         except ModelError as exc:
             if not lt.started:
@@ -310,7 +310,7 @@ class RouteStrategy(Strategy):
             yield Status(f"translating {len(lt.pending)} line(s) again: the first translation was missing or not supported")
             again = lt.retry()
             try:
-                for _ in self._lines(turn, translate_messages(turn.language, again.prompt_lines()), again):
+                for _ in self._lines(turn, self._translate_messages(turn, again), again):
                     pass  # shown through lt, in the quote's order
             except ModelError as exc:  # what passed stands (of either try); the other waiting lines are left out
                 log.warning("the model failed while translating lines again (%s); leaving the rest out", type(exc).__name__)
@@ -329,6 +329,15 @@ class RouteStrategy(Strategy):
             yield Status(f"left {len(turn.untranslated)} line(s) out of the answer: their translation was missing or "
                          "not supported by the passage; they are listed below it, as in the notes")
         return True
+
+    def _translate_messages(self, turn: Turn, lt: LineTranslation) -> list:
+        """The request translating ``lt``'s lines, naming their course terms as the glossary translates
+        them (``translation_terms`` of them; into English only: the glossary's terms are Chinese)."""
+        lines = lt.prompt_lines()
+        glossary = getattr(self.parts.retriever, "glossary", None)
+        limit = self.parts.settings.translation_terms
+        terms = glossary.terms_in(lines, limit) if glossary is not None and limit and turn.language == "en" else []
+        return translate_messages(turn.language, lines, terms)
 
     def _judge_line(self, turn: Turn, text: str, source: str, semantics: Semantics | None) -> bool:
         """Does the translated line ``text`` ("translation [n]") pass as the translation of ``source``
