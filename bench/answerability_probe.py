@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
 from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
-from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B  # noqa: E402
+from agent.packaged_models import PACKAGED_WRITERS  # noqa: E402
 from retrieval.eval import load_qa  # noqa: E402
 
-MODELS = {"0.5b": QWEN_CODER_05B, "1.5b": QWEN_CODER_15B}
+MODELS = {name.rsplit("-", 1)[1]: spec for name, spec in PACKAGED_WRITERS.items()}  # "0.5b", "1.5b"
 
 PROMPTS = {
     "plain": ("You check whether a text answers a question. Reply with one word: yes or no.",
