@@ -50,9 +50,9 @@ def writer_messages(question: str, language: str, passages: str) -> list:
 def translate_messages(language: str, lines: str, terms: list[tuple[str, str]] | tuple = ()) -> list:
     """Messages asking the model to translate numbered lines ("1. sentence") into ``language``: the
     system prompt, the prompt file's worked example into ``language`` (a user / assistant turn), then
-    the lines. ``terms``: (term, its translation) pairs of the lines' course terms
-    (:meth:`retrieval.glossary.Glossary.terms_in`), named on a line before them, and the example's own
-    then too; none: neither has that line.
+    the lines. ``terms``: (term, its translation into ``language``) pairs of the lines' course terms
+    (:meth:`retrieval.glossary.Glossary.terms_in`: Chinese to English), named on a line before them,
+    and the example's own then too; none: neither has that line.
 
     >>> m = translate_messages("en", "1. 温度参数 T 控制随机性。")
     >>> [x.type for x in m], m[-1].content.splitlines()[1], m[2].content.splitlines()[0][:31]
@@ -70,7 +70,8 @@ def translate_messages(language: str, lines: str, terms: list[tuple[str, str]] |
     user = prompts["translate_user"]
 
     def named(pairs) -> str:
-        return prompts["translate_terms"].format(pairs="; ".join(f"{a} = {b}" for a, b in pairs)) if pairs else ""
+        # the glossary's words, picked by untrusted lines: fenced like them all the same
+        return prompts["translate_terms"].format(pairs=_data("; ".join(f"{a} = {b}" for a, b in pairs))) if pairs else ""
 
     messages = [SystemMessage(prompts["translate_system"].format(language=name))]
     for example in prompts.get("translate_examples", []):

@@ -17,8 +17,10 @@ A second round (2026-12-05, late; rows with a ``variant``): the 0.5B model trans
 with the course terms named in the request (setting ``translation_terms``, 6; its run with 0 gave all
 309 labelled translations back byte for byte). Two other helpers labelled, blind and shuffled
 together, the 256 changed translations and the 0.5B's first translations of the same lines (stricter
-than the first round's helpers: 148 of the 256 right against 175); a line translated the same keeps
-its first label. Compare the two variants with each other, not with the first round.
+than the first round's helpers: 148 of the 256 right against 175); two more then labelled, with the
+same instructions, the 53 lines translated the same both ways and the 1.5B's 309 translations
+("1.5B relabelled"). So the variants are all labelled in the second round: compare them with each
+other, not with the first round.
 
 Reported per model (or variant): lines right, and the lines the check would show — here without the passage:
 in English, alike to the source (``route.LINE_LIKENESS``), not its opposite, its numbers, days and

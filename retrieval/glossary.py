@@ -44,11 +44,10 @@ class Glossary:
         self.zh = sorted(zh_to_en.items(), key=lambda kv: -len(kv[0]))
         # for a translator: a Chinese term's English is the term that lists it first ("退火" -> the first
         # of annealed / annealing); a looser equivalent ("指令" under "instruction tuning") is not one
-        primary: dict[str, str] = {}
+        self._first_listed: dict[str, str] = {}
         for en, zhs in pairs:
             if zhs and re.search(r"[\u4e00-\u9fff]", zhs[0]):
-                primary.setdefault(zhs[0], en)
-        self._primary = sorted(primary.items(), key=lambda kv: -len(kv[0]))
+                self._first_listed.setdefault(zhs[0], en)
 
     @classmethod
     def from_pairs(cls, pairs):
@@ -85,28 +84,31 @@ class Glossary:
 
 
     def terms_in(self, text: str, limit: int = 6) -> list[tuple[str, str]]:
-        """The course terms of Chinese ``text`` with their English, for a translator: each term of two
-        characters or more whose entry lists it first, longest first, a span counted once, at most
-        ``limit`` (single characters are left out: "周" is "week" in 第3周 but not in 周五).
+        """The course terms of Chinese ``text`` with their English, for a translator, longest first, at
+        most ``limit``. Every Chinese term of the glossary claims its spans, longest first; a term is
+        named only when an entry lists it first (a looser equivalent, 指令 under "instruction tuning",
+        is not named, and 生成式AI, listed second, keeps 生成 = "generation" from being named inside
+        it) and it has two characters or more ("周" is "week" in 第3周 but not in 周五).
 
-        >>> g = Glossary.from_pairs([("shannon game", ["香农游戏"]), ("Shannon", ["香农"]),
-        ...                          ("instruction tuning", ["指令精调", "指令"]), ("week", ["周"])])
+        >>> g = Glossary.from_pairs([("shannon game", ["香农游戏"]), ("Shannon", ["香农"]), ("generation", ["生成"]),
+        ...                          ("instruction tuning", ["指令精调", "指令"]), ("week", ["周"]),
+        ...                          ("generative AI", ["生成式人工智能", "生成式AI"])])
         >>> g.terms_in("香农游戏由香农提出，指令精调在第3周和周五。")
         [('香农游戏', 'shannon game'), ('指令精调', 'instruction tuning'), ('香农', 'Shannon')]
-        >>> g.terms_in("香农游戏", limit=0), g.terms_in("no Chinese here")
-        ([], [])
+        >>> g.terms_in("生成式AI 会生成文本"), g.terms_in("指令"), g.terms_in("香农游戏", limit=0)
+        ([('生成', 'generation')], [], [])
         """
         taken = [False] * len(text)
-        found: list[tuple[int, str, str]] = []
-        for zh, en in self._primary:
-            if len(zh) < 2:
-                continue
+        found: list[tuple[str, str]] = []
+        for zh, _ in self.zh:  # longest first
+            en = self._first_listed.get(zh)
             for m in re.finditer(re.escape(zh), text):
-                if not any(taken[m.start():m.end()]):
-                    taken[m.start():m.end()] = [True] * len(zh)
-                    if all(zh != z for _, z, _ in found):
-                        found.append((m.start(), zh, en))
-        return [(zh, en) for _, zh, en in found[:limit]]
+                if any(taken[m.start():m.end()]):
+                    continue
+                taken[m.start():m.end()] = [True] * len(zh)
+                if en is not None and len(zh) >= 2 and (zh, en) not in found:
+                    found.append((zh, en))
+        return found[:limit]
 
 
 @lru_cache(maxsize=4)

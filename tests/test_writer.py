@@ -397,25 +397,47 @@ def test_translate_mode_quotes_and_asks_the_model_only_to_translate_across_langu
 @pytest.mark.parametrize("limit", [6, 0])
 def test_the_translation_request_names_the_glossarys_english_for_the_lines_course_terms(limit):
     """The 0.5B model wrote 香农 as "Farmer" and 自回归 as "self-reinforcement": the request names the
-    glossary's English for the terms of the lines it sends (translation_terms of them; 0: none)."""
+    glossary's English for the terms of the lines it sends (translation_terms of them; 0: none), the
+    request asking again for a failed line too; never a one-character term (周 is no "week" in 周五)."""
     from agent.llm import StaticBackend
     from retrieval.glossary import Glossary
 
-    writer = RecordingWriter(messages=iter([AIMessageLike("1. Shannon proposed information theory in 1948.")] * 4))
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. Bananas are yellow."),  # fails: asked again
+                                            AIMessageLike("1. Shannon introduced information theory in week 3.")]))
     writer.seen.clear()
-    retriever = ConceptRetriever(["香农在1948年提出了信息论。"])
-    retriever.glossary = Glossary.from_pairs([("Shannon", ["香农"]), ("week", ["周"]), ("theory", ["理论"])])
+    retriever = ConceptRetriever(["香农在第3周提出了信息论。"])
+    retriever.glossary = Glossary.from_pairs([("Shannon", ["香农"]), ("week", ["周"]), ("information theory", ["信息论"])])
     agent = Agent(retriever, StaticBackend(writer, name="scripted"),
                   settings=AgentSettings(answer_mode="translate", translation_terms=limit))
     answer = agent.ask("Who proposed information theory, and when?", options=TurnOptions(k=1, grounded_only=False))
-    assert answer.answer.splitlines()[1:] == ["- Shannon proposed information theory in 1948 [1]."]
-    request = writer.seen[0][-1].content
+    assert answer.answer.splitlines()[1:] == ["- Shannon introduced information theory in week 3 [1]."]
+    assert len(writer.seen) == 2 and answer.timings["retried_lines"] == 1
     example = writer.seen[0][1].content  # the worked example names its own terms then too
+    for call in writer.seen:
+        request = call[-1].content
+        if limit:
+            assert request.startswith("Terms: 信息论 = information theory; 香农 = Shannon\n<passages>\n1. 香农在第3周")
+        else:
+            assert request.startswith("<passages>\n1. 香农在第3周")
     if limit:
-        assert request.startswith("Terms: 香农 = Shannon\n<passages>\n1. 香农在1948年")
         assert example.startswith("Terms: 卷积神经网络 = convolutional neural network; 预处理 = preprocessing\n")
     else:
-        assert request.startswith("<passages>\n1. 香农在1948年") and example.startswith("<passages>")
+        assert example.startswith("<passages>")
+
+
+def test_a_chinese_question_over_english_notes_gets_no_terms_line():
+    """The glossary's terms are Chinese: a quote translated into Chinese names none."""
+    from agent.llm import StaticBackend
+    from retrieval.glossary import Glossary
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. 香农在1948年提出了信息论。")] * 4))
+    writer.seen.clear()
+    retriever = ConceptRetriever(["Shannon introduced information theory (信息论) in 1948, and entropy is its "
+                                  "central measure of the uncertainty of a source."])
+    retriever.glossary = Glossary.from_pairs([("Shannon", ["香农"]), ("information theory", ["信息论"])])
+    agent = Agent(retriever, StaticBackend(writer, name="scripted"), settings=AgentSettings(answer_mode="translate"))
+    agent.ask("香农在哪一年提出了信息论？", options=TurnOptions(k=1, grounded_only=False))
+    assert writer.seen and all(not call[-1].content.startswith("Terms:") for call in writer.seen)
 
 
 def test_only_the_quoted_lines_in_another_language_are_sent_for_translation():
