@@ -56,18 +56,29 @@ def known_hashes(manifest: dict | None) -> dict[str, str]:
     return {meta["hash"]: source for source, meta in files.items() if isinstance(meta, dict) and meta.get("hash")}
 
 
-def _uploaded_hashes(folder: Path, corpus_dir: Path) -> dict[str, str]:
-    """{content hash: source} of the files already uploaded, indexed or not yet (the same file twice in
-    one batch was saved and indexed twice: two equal passages then took two of an answer's places)."""
+def _uploaded_hashes(folder: Path, corpus_dir: Path, size: int) -> dict[str, str]:
+    """{content hash: source} of the files already uploaded, indexed or not yet, that are ``size`` bytes
+    long (the same file twice in one batch was saved and indexed twice: two equal passages then took
+    two of an answer's places). Equal content means equal size, so only files of that size are read:
+    an upload reads a few files, not the whole folder.
+
+    >>> import tempfile
+    >>> corpus = Path(tempfile.mkdtemp()).resolve(); (corpus / "uploads").mkdir()
+    >>> _ = (corpus / "uploads" / "a.md").write_bytes(b"# a"); _ = (corpus / "uploads" / "bb.md").write_bytes(b"# bb")
+    >>> sorted(_uploaded_hashes(corpus / "uploads", corpus, 3).values())
+    ['uploads/a.md']
+    """
     if not folder.is_dir():
         return {}
     found = {}
     for path in folder.iterdir():
-        if path.is_file() and not path.is_symlink() and not path.name.startswith("."):  # not a save under way
-            try:
-                found[content_hash(path.read_bytes())] = path.relative_to(corpus_dir.resolve()).as_posix()
-            except (OSError, ValueError):
+        try:
+            # not a save under way (hidden), not a link, and only a file that could hold the same bytes
+            if path.name.startswith(".") or path.is_symlink() or not path.is_file() or path.stat().st_size != size:
                 continue
+            found[content_hash(path.read_bytes())] = path.relative_to(corpus_dir.resolve()).as_posix()
+        except (OSError, ValueError):
+            continue
     return found
 
 
@@ -96,7 +107,7 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
 
 def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: bytes, manifest: dict | None) -> Path:
     digest = content_hash(data)
-    duplicate = known_hashes(manifest).get(digest) or _uploaded_hashes(target_dir, corpus_dir).get(digest)
+    duplicate = known_hashes(manifest).get(digest) or _uploaded_hashes(target_dir, corpus_dir, len(data)).get(digest)
     if duplicate:
         raise UploadError(f"{name}: the same content is already in the corpus as {duplicate}")
     target = (target_dir / filename).resolve()

@@ -185,6 +185,26 @@ def test_upload_rules(tmp_path):
     assert long.is_file() and len(long.name.encode()) <= 255
 
 
+def test_upload_duplicate_check_reads_only_files_of_the_same_size(tmp_path, monkeypatch):
+    """An upload used to read and hash every file already uploaded; equal content has equal size."""
+    import retrieval.uploads as uploads
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"other{i}.md").write_bytes(b"# other\n\n" + b"x" * (100 + i))
+    (folder / "twin.md").write_bytes(b"# same size")
+    hashed = []
+    real = uploads.content_hash
+    monkeypatch.setattr(uploads, "content_hash", lambda data: hashed.append(data) or real(data))
+    with pytest.raises(uploads.UploadError, match="already in the corpus as uploads/twin.md"):
+        uploads.save_upload(tmp_path, "copy.md", b"# same size", 1, None)
+    assert hashed == [b"# same size", b"# same size"]  # the upload itself and the one file of its size
+    hashed.clear()
+    uploads.save_upload(tmp_path, "new.md", b"# new content, no file of this size", 1, None)
+    assert len(hashed) == 1
+
+
 def test_office_hours_shows_code_before_running_it(app_env):
     import streamlit as st
 
