@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from agent.core import Agent
     from common.errors import CourseTAError
+    from common.machine import machine_info
     from settings import get_settings
 
     try:
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     result["answer_mode"] = settings.agent.answer_mode
     result["llm"] = settings.agent.llm
     result["agent_strategy"] = agent.strategy.name
+    result["machine"] = machine_info()  # compare figures of one machine only (common/machine.py)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

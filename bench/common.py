@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
+from common.machine import machine_info
 from retrieval.eval import percentile  # noqa: F401 - one definition, re-exported for the bench scripts
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def machine_info() -> dict:
-    info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import torch
-
-        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except ImportError:
-        pass
-    return info
 
 
 def report(name: str, result: dict, save: bool = True) -> None:

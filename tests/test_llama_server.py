@@ -242,6 +242,7 @@ def test_agent_eval_reports_tool_calls_per_answer(llama, course_corpus, tmp_path
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["agent_strategy"] == "tools" and result["n"] == 2 and result["errors"] == 0
     assert result["tool_calls_per_answer"] >= 1 and result["model_tool_calls_per_answer"] is not None
+    assert result["machine"]["cpus"] >= 1 and "python" in result["machine"]  # figures are compared per machine
 
 
 def test_the_tool_call_probe_runs(llama, capsys):
