@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except CourseTAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    machine = machine_info()  # before the run: nothing after it may lose its figures
     rows: list = []
     result = evaluate(agent, load_qa(args.qa)[: args.limit], rows)
     if args.rows:
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     result["answer_mode"] = settings.agent.answer_mode
     result["llm"] = settings.agent.llm
     result["agent_strategy"] = agent.strategy.name
-    result["machine"] = machine_info()  # compare figures of one machine only (common/machine.py)
+    result["machine"] = machine  # compare figures of one machine only (common/machine.py)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

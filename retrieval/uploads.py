@@ -63,10 +63,11 @@ def _uploaded_hashes(folder: Path, corpus_dir: Path, size: int) -> dict[str, str
     an upload reads a few files, not the whole folder.
 
     >>> import tempfile
-    >>> corpus = Path(tempfile.mkdtemp()).resolve(); (corpus / "uploads").mkdir()
+    >>> tmp = tempfile.TemporaryDirectory(); corpus = Path(tmp.name).resolve(); (corpus / "uploads").mkdir()
     >>> _ = (corpus / "uploads" / "a.md").write_bytes(b"# a"); _ = (corpus / "uploads" / "bb.md").write_bytes(b"# bb")
     >>> sorted(_uploaded_hashes(corpus / "uploads", corpus, 3).values())
     ['uploads/a.md']
+    >>> tmp.cleanup()
     """
     if not folder.is_dir():
         return {}

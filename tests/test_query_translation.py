@@ -254,3 +254,17 @@ def test_the_page_is_told_while_the_question_is_translated_and_only_then():
     a, model, _ = agent([])
     statuses = [e.text for e in a.stream("温度参数 T 控制什么？") if isinstance(e, Status)]
     assert not any("translating the question" in s for s in statuses) and model.calls == []
+
+
+def test_agent_eval_command_ends_with_the_machine_it_measured_on(app_env, capsys):
+    """`python -m agent.eval --json` (in process, the quoting backend, one question): the figures and
+    the machine they were measured on, since the same code answers differently on another CPU."""
+    import json
+
+    from agent import eval as agent_eval
+    from tests.conftest import REPO
+
+    assert agent_eval.main(["--qa", str(REPO / "tests/data/dev_qa.jsonl"), "--limit", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n"] == 1 and result["errors"] == 0
+    assert result["machine"]["usable_cpus"] >= 1 and result["machine"]["python"]
