@@ -6,7 +6,10 @@
 # The source is the llama.cpp tree vendored in the llama-cpp-python sdist pinned, with its sha256,
 # in requirements-llama-server.txt (checked below before anything is unpacked). Only the `llama-server` target is built:
 # CPU backend, no web UI (nothing is fetched at build time), no HTTPS, static libraries, -march=native
-# (the binary is for this machine, like the venv it goes into). About 6 minutes on 2 cores.
+# (the binary is for this machine, like the venv it goes into), but never ggml's AMX kernels: on an
+# Intel Xeon with AMX (2026-12-05) this version's ggml_backend_amx_mul_mat crashed the server
+# (SIGSEGV) at its first decode of the Q4_K_M model; without them the other repacked CPU kernels
+# (AVX-512 where there is AVX-512) serve it. About 6 minutes on 2 cores.
 set -euo pipefail
 venv="${1:-.venv}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,9 +37,14 @@ if hashlib.sha256(data).hexdigest() != sha256:
 open(target, "wb").write(data)
 PY
 rm -rf "$work/src" && mkdir -p "$work/src"
+# -march=native would turn AMX on where the CPU has it; an explicit -mno-* wins over -march in GCC and
+# Clang whatever the order (x86 only: other compilers' targets do not know these flags)
+no_amx=""
+case "$(uname -m)" in x86_64|amd64) no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" ;; esac
 tar -xzf "$sdist" -C "$work/src" --strip-components=1
 cmake -S "$work/src/vendor/llama.cpp" -B "$work/cmake" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DGGML_CCACHE=OFF \
+    -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx" \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF \
     -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF >"$work/configure.log"
 cmake --build "$work/cmake" --target llama-server -j "$jobs" >"$work/build.log" 2>&1 \
