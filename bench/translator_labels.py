@@ -75,6 +75,7 @@ def translate(llm: str, out: Path) -> None:
     """Translate the labelled file's source lines with ``llm`` (grouped by question, as labelled)."""
     from agent.llm import get_chat_model
     from agent.prompts import translate_messages
+    from agent.strategies.route import terms_to_name
     from settings import load_settings
 
     from retrieval.glossary import load_glossary
@@ -93,7 +94,7 @@ def translate(llm: str, out: Path) -> None:
         for k in range(0, len(sources), LINES_A_REQUEST):
             part = sources[k:k + LINES_A_REQUEST]
             lines = "\n".join(f"{i}. {s}" for i, s in enumerate(part, 1))
-            terms = glossary.terms_in(lines, limit) if glossary is not None and limit else []  # as the agent names them
+            terms = terms_to_name(lines, "en", glossary, limit)  # as the agent names them
             text = "".join(c.content for c in backend.stream(translate_messages("en", lines, terms))
                            if isinstance(c.content, str))
             got: dict[int, str] = {}

@@ -32,6 +32,20 @@ def _english_pattern(term: str) -> re.Pattern:
     return re.compile(r"(?<![a-z0-9])" + r"[\s\-]*".join(words) + r"(?:e?s)?(?![a-z0-9])")
 
 
+def _claim(taken: list[bool], start: int, end: int) -> bool:
+    """Mark ``[start, end)`` of a text as a term's, unless a longer term (looked for first) took part of
+    it already: then False, and the shorter term is not found there.
+
+    >>> taken = [False] * 4
+    >>> _claim(taken, 0, 3), _claim(taken, 2, 4), _claim(taken, 3, 4)
+    (True, False, True)
+    """
+    if any(taken[start:end]):
+        return False
+    taken[start:end] = [True] * (end - start)
+    return True
+
+
 class Glossary:
     def __init__(self, pairs: list[tuple[str, list[str]]]):
         # longest English terms first so "cross entropy" wins over "entropy" for the same span
@@ -73,10 +87,8 @@ class Glossary:
         taken = [False] * len(lowered)
         for pattern, _, zhs in self.en:
             for m in pattern.finditer(lowered):
-                if any(taken[m.start():m.end()]):
-                    continue
-                taken[m.start():m.end()] = [True] * (m.end() - m.start())
-                out.extend(z for z in zhs if z not in out)
+                if _claim(taken, m.start(), m.end()):
+                    out.extend(z for z in zhs if z not in out)
         for zh, ens in self.zh:
             if zh in query:
                 out.extend(e for e in ens if e not in out)
@@ -103,10 +115,7 @@ class Glossary:
         for zh, _ in self.zh:  # longest first
             en = self._first_listed.get(zh)
             for m in re.finditer(re.escape(zh), text):
-                if any(taken[m.start():m.end()]):
-                    continue
-                taken[m.start():m.end()] = [True] * len(zh)
-                if en is not None and len(zh) >= 2 and (zh, en) not in found:
+                if _claim(taken, m.start(), m.end()) and en is not None and len(zh) >= 2 and (zh, en) not in found:
                     found.append((zh, en))
         return found[:limit]
 

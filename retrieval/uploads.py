@@ -71,13 +71,13 @@ def _uploaded_hashes(folder: Path, corpus_dir: Path, size: int) -> dict[str, str
     """
     if not folder.is_dir():
         return {}
-    found = {}
+    found, root = {}, corpus_dir.resolve()
     for path in folder.iterdir():
         try:
             # not a save under way (hidden), not a link, and only a file that could hold the same bytes
             if path.name.startswith(".") or path.is_symlink() or not path.is_file() or path.stat().st_size != size:
                 continue
-            found[content_hash(path.read_bytes())] = path.relative_to(corpus_dir.resolve()).as_posix()
+            found[content_hash(path.read_bytes())] = path.relative_to(root).as_posix()
         except (OSError, ValueError):
             continue
     return found

@@ -104,6 +104,21 @@ def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None
     return None, None, "none", hits
 
 
+def terms_to_name(lines: str, language: str, glossary, limit: int) -> list[tuple[str, str]]:
+    """The course terms a request translating ``lines`` into ``language`` names, as the glossary
+    translates them: ``limit`` (setting ``translation_terms``) of them, into English only (the
+    glossary's terms are Chinese); none without a glossary. bench/translator_labels.py asks the same.
+
+    >>> from retrieval.glossary import Glossary
+    >>> g = Glossary.from_pairs([("Shannon", ["香农"])])
+    >>> terms_to_name("1. 香农提出了熵。", "en", g, 6), terms_to_name("1. 香农提出了熵。", "zh", g, 6)
+    ([('香农', 'Shannon')], [])
+    >>> terms_to_name("1. 香农提出了熵。", "en", None, 6), terms_to_name("1. 香农提出了熵。", "en", g, 0)
+    ([], [])
+    """
+    return glossary.terms_in(lines, limit) if glossary is not None and limit and language == "en" else []
+
+
 def alike_and_same_sense(translation: str, source: str, semantics: Semantics) -> bool:
     """Is ``translation`` about as alike to its ``source`` line as a translation (``LINE_LIKENESS``, on
     agent.semantic's calibrated scale) without saying its opposite (agent/polarity.py)?"""
@@ -331,12 +346,10 @@ class RouteStrategy(Strategy):
         return True
 
     def _translate_messages(self, turn: Turn, lt: LineTranslation) -> list:
-        """The request translating ``lt``'s lines, naming their course terms as the glossary translates
-        them (``translation_terms`` of them; into English only: the glossary's terms are Chinese)."""
+        """The request translating ``lt``'s lines, naming their course terms (:func:`terms_to_name`)."""
         lines = lt.prompt_lines()
-        glossary = getattr(self.parts.retriever, "glossary", None)
-        limit = self.parts.settings.translation_terms
-        terms = glossary.terms_in(lines, limit) if glossary is not None and limit and turn.language == "en" else []
+        terms = terms_to_name(lines, turn.language, getattr(self.parts.retriever, "glossary", None),
+                              self.parts.settings.translation_terms)
         return translate_messages(turn.language, lines, terms)
 
     def _judge_line(self, turn: Turn, text: str, source: str, semantics: Semantics | None) -> bool:
