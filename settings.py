@@ -332,13 +332,20 @@ class AgentSettings(BaseSettings):
     relevance_named_terms: bool = Field(
         True, description="Decline a question that names a model, chip or course the indexed notes never mention "
         "(a capital first, a digit within, and three digits or three letters with two capitals: GPT-5, GPT-4o, A100; "
-        "common/text.py named_terms), whatever else it shares with them; the answer names it. Off = the other signals "
-        "decide alone.",
+        "common/text.py named_terms), or a year (1900-2099) they never write, whatever else it shares with them; the "
+        "answer names it. Off = the other signals decide alone.",
     )
     relevance_number_check: bool = Field(
         True, description="A question asking for a number or a year (多少, 几个, 哪一年, how many, how much, which year, "
-        "what size…) is covered only when a sentence holding a number in the top 3 passages is at least "
-        "relevance_semantic_min_zh / _en close to it (its translation: the Chinese bar). Multilingual embedders only.",
+        "what size…) is covered only when a sentence holding a number (not the digits of a name such as GPT-4) in the "
+        "top 3 passages is close to it: a Chinese question, or an English one's translation for the search, at least "
+        "relevance_number_min (and relevance_semantic_min_zh); an English one not translated, "
+        "relevance_semantic_min_en. Multilingual embedders only.",
+    )
+    relevance_number_min: float | None = Field(
+        None, description="...the bar of relevance_number_check in the notes' language (agent/semantic.py's calibrated "
+        "scale). Empty = the embedder's: 1.15 for e5:small-q4 (chosen on dev + dev2 with the 0.5B model translating), "
+        "relevance_semantic_min_zh otherwise.",
     )
     grounded_only: bool = Field(
         True, description="Decline questions the course materials do not cover; off = still answer from the closest passages (verdicts show how weak they are). The default of the page's switch."
@@ -360,7 +367,7 @@ class AgentSettings(BaseSettings):
     @field_validator("prompt_chars", "relevance_coverage", "relevance_min_coverage", "relevance_bm25",
                      "relevance_semantic_min_zh", "relevance_semantic_min_en",
                      "relevance_semantic_high_zh", "relevance_semantic_high_en",
-                     "relevance_semantic_high_translated", mode="before")
+                     "relevance_semantic_high_translated", "relevance_number_min", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         """An empty ``COURSETA_PROMPT_CHARS=`` / ``COURSETA_RELEVANCE_*=`` means the backend's or embedder's own."""

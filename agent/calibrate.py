@@ -42,6 +42,7 @@ GRID = {
     "high_zh": (1.1, 1.15, 1.2, 1.25, float("inf")),
     "high_en": (0.6, 0.65, 0.7, 0.8, float("inf")),
     "high_translated": (1.1, 1.15, 1.2, 1.25, 1.3, float("inf")),
+    "number": (float("-inf"), 1.1, 1.15, 1.2, 1.25),
 }
 
 

@@ -850,6 +850,24 @@ def test_a_question_asking_for_a_number_needs_a_close_sentence_holding_one():
     # an English question whose Chinese translation is close to the dated sentence is covered by it
     english = "In which year was information theory introduced by Shannon?"
     assert is_covered(hits, english, None, CONCEPT_GUARD, sem, translation="香农在哪一年提出了信息论？")
+    # ...and declined when the translation falls short of the number bar, however close the English is
+    # (relevance_number_min; held: the English closeness across languages rescued near misses before)
+    strict = CONCEPT_GUARD.model_copy(update={"relevance_number_min": 5.0})
+    assert not is_covered(hits, english, None, strict, sem, translation="香农在哪一年提出了信息论？")
+    assert not is_covered(hits, "香农在哪一年提出了信息论？", None, strict, sem)
+    assert is_covered(hits, english, None, strict, sem)  # not translated: the English bar (min_en) decides
+
+
+def test_the_digits_of_a_name_are_not_a_number_the_notes_hold():
+    # "从GPT-1到GPT-4" is a slide's heading, no count: "How many parameters does GPT-4 have?" (held-out
+    # h-oo03) was covered by it as a sentence holding a number
+    retriever = ConceptRetriever(["从GPT-1到GPT-4：参数的演进。", "温度参数控制采样的随机性。"])
+    hits = [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in retriever.chunks]
+    sem = Semantics(ConceptEmbedder())
+    assert not is_covered(hits, "GPT-4 的参数有多少？", None, CONCEPT_GUARD, sem)
+    counted = ConceptRetriever(["从GPT-1到GPT-4：参数从1亿增长到1万亿。", "温度参数控制采样的随机性。"])
+    hits = [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in counted.chunks]
+    assert is_covered(hits, "GPT-4 的参数有多少？", None, CONCEPT_GUARD, sem)
 
 
 def test_the_scope_guard_thresholds_are_the_embedders_own_unless_set():
