@@ -332,13 +332,13 @@ class AgentSettings(BaseSettings):
     relevance_named_terms: bool = Field(
         True, description="Decline a question that names a model, chip or course the indexed notes never mention "
         "(a capital first, a digit within, and three digits or three letters with two capitals: GPT-5, GPT-4o, A100; "
-        "common/text.py named_terms), or a year (1900-2099) they never write, whatever else it shares with them; the "
-        "answer names it. Off = the other signals decide alone.",
+        "common/text.py named_terms), whatever else it shares with them; the answer names it. Off = the other signals "
+        "decide alone.",
     )
     relevance_number_check: bool = Field(
         True, description="A question asking for a number or a year (多少, 几个, 哪一年, how many, how much, which year, "
         "what size…) is covered only when a sentence holding a number (not the digits of a name such as GPT-4) in the "
-        "top 3 passages is close to it: a Chinese question, or an English one's translation for the search, at least "
+        "top 3 passages is close to it: the question's translation for the search, or a Chinese question, at least "
         "relevance_number_min (and relevance_semantic_min_zh); an English one not translated, "
         "relevance_semantic_min_en. Multilingual embedders only.",
     )

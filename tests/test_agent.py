@@ -124,11 +124,7 @@ def test_a_question_naming_a_model_the_notes_never_mention_is_declined_and_the_a
     assert zh.refused and zh.answer.startswith("课程材料中没有提到 `GPT-4o`。")
     off = _agent(course, relevance_named_terms=False).ask(question)
     assert "never mention" not in off.answer
-    # a year the notes never write is named like a model (held-out h-oo01 was answered with Shannon's 1948 paper)
-    year = _agent(course).ask("What did Shannon publish in 1949 about the theory of secrecy systems?")
-    assert year.refused and year.answer.startswith("The course materials never mention `1949`.")
-    # a name the notes mention, however spelled, a year they write, and a course's own short forms are no
-    # reason to decline
+    # a name the notes mention, however spelled, a year, and a course's own short forms are no reason to decline
     for question in ("GPT3 的参数量是多少？", "How many parameters does GPT 3 have?", "When is HW2 of Week 3 due?",
                      "香农在1948年的论文提出了什么？"):
         answered = _agent(course).ask(question)

@@ -17,7 +17,7 @@ from agent.llm import SmallWriterBackend, UnavailableBackend, get_chat_model
 from agent.options import TurnOptions
 from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B, PackagedModel, assemble, installed, part_files
 from agent.policy import code_in, route
-from agent.relevance import is_covered
+from agent.relevance import CALIBRATED, decide, holds_number, is_covered
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
 from retrieval.embedders import HashEmbedder, normalise
@@ -856,6 +856,9 @@ def test_a_question_asking_for_a_number_needs_a_close_sentence_holding_one():
     assert not is_covered(hits, english, None, strict, sem, translation="香农在哪一年提出了信息论？")
     assert not is_covered(hits, "香农在哪一年提出了信息论？", None, strict, sem)
     assert is_covered(hits, english, None, strict, sem)  # not translated: the English bar (min_en) decides
+    # a Chinese question translated for the search (notes in English) is judged on its translation too
+    assert decide(0.9, 9.0, 1.5, "zh", CALIBRATED["e5:small-q4"], number=0.6, number_translated=1.4)
+    assert not decide(0.9, 9.0, 1.5, "zh", CALIBRATED["e5:small-q4"], number=1.4, number_translated=0.6)
 
 
 def test_the_digits_of_a_name_are_not_a_number_the_notes_hold():
@@ -868,6 +871,8 @@ def test_the_digits_of_a_name_are_not_a_number_the_notes_hold():
     counted = ConceptRetriever(["从GPT-1到GPT-4：参数从1亿增长到1万亿。", "温度参数控制采样的随机性。"])
     hits = [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in counted.chunks]
     assert is_covered(hits, "GPT-4 的参数有多少？", None, CONCEPT_GUARD, sem)
+    # a name written as one word only: "BERT 24 层" counts layers, "CS2916" counts nothing
+    assert holds_number("BERT 24 层") and not holds_number("CS2916 大语言模型")
 
 
 def test_the_scope_guard_thresholds_are_the_embedders_own_unless_set():
