@@ -122,11 +122,13 @@ class Composer:
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)
 
-    def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = ()) -> str:
+    def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = (), no_figure: bool = False) -> str:
         """Not covered: say so (naming what the question asks about that the notes never mention,
-        ``unknown``: agent.relevance.unknown_terms), and list the closest passages (not as an answer)."""
+        ``unknown``: agent.relevance.unknown_terms; or, ``no_figure``, that they do not give the
+        number asked: a course question, not one off the course), and list the closest passages (not
+        as an answer)."""
         closest = ("" if language == "zh" else " ") + phrase("closest_passages", language) if hits else ""
-        lines = [phrase("not_covered", language) + closest]
+        lines = [phrase("no_figure" if no_figure and not unknown else "not_covered", language) + closest]
         if unknown:
             lines.insert(0, phrase("not_mentioned", language, terms=", ".join(f"`{t}`" for t in unknown)))
         for hit in hits[:3]:

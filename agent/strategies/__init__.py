@@ -56,8 +56,15 @@ class AgentParts:
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
             turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
+        translation = turn.translations.get(turn.query, "")
+        turn.no_figure = False
         if not is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
-                          translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms):
+                          translation=translation, unknown=turn.unknown_terms):
+            # declined for the number asked alone? the refusal says the notes do not give it
+            unchecked = self.settings.model_copy(update={"relevance_number_check": False})
+            turn.no_figure = self.settings.relevance_number_check and is_covered(
+                hits, turn.query, self.retriever.glossary, unchecked, semantics, translation=translation,
+                unknown=turn.unknown_terms)
             return False
         if not turn.own_topic:
             return True
