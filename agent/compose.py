@@ -122,13 +122,18 @@ class Composer:
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)
 
-    def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = (), no_figure: bool = False) -> str:
+    def refusal(self, hits: list[Hit], language: str, unknown: tuple[str, ...] = (),
+                number_not_found: bool = False) -> str:
         """Not covered: say so (naming what the question asks about that the notes never mention,
-        ``unknown``: agent.relevance.unknown_terms; or, ``no_figure``, that they do not give the
-        number asked: a course question, not one off the course), and list the closest passages (not
-        as an answer)."""
+        ``unknown``: agent.relevance.unknown_terms; or, ``number_not_found``, that the number asked was
+        not found: a course question, not one off the course), and list the closest passages (not
+        as an answer).
+
+        >>> Composer(quote_chars=600, extract_passages=3).refusal([], "en", number_not_found=True)
+        'Sorry, I could not find the number this question asks for in the course materials.'
+        """
         closest = ("" if language == "zh" else " ") + phrase("closest_passages", language) if hits else ""
-        lines = [phrase("no_figure" if no_figure and not unknown else "not_covered", language) + closest]
+        lines = [phrase("number_not_found" if number_not_found and not unknown else "not_covered", language) + closest]
         if unknown:
             lines.insert(0, phrase("not_mentioned", language, terms=", ".join(f"`{t}`" for t in unknown)))
         for hit in hits[:3]:

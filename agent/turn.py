@@ -58,7 +58,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     translations: dict[str, str] = field(default_factory=dict)  # search query -> its translation ('' = none)
     unknown_terms: tuple[str, ...] = ()  # names in the question the notes never mention (the scope guard's)
-    no_figure: bool = False  # not covered only because the number it asks for is nowhere near (the scope guard's)
+    number_not_found: bool = False  # declined only because no sentence near holds the number asked (the scope guard's)
     untranslated: list[str] = field(default_factory=list)  # quoted lines a translation left out ("sentence [n]")
     line_sources: dict[str, str] = field(default_factory=dict)  # a line shown translated -> the notes' line it translates
     _checked: tuple[str, CheckResult] | None = None

@@ -1217,17 +1217,23 @@ def test_a_right_sentence_with_an_address_or_a_secret_word_of_its_passage_stays_
     assert SupportScorer([passage])._holds_its_addresses(claim.replace(" [1]", ""), [0])
 
 
-def test_a_course_question_declined_only_for_its_number_says_the_notes_do_not_give_it():
+def test_a_course_question_declined_only_for_its_number_says_that_number_was_not_found():
     # "How many parameters does GPT-4 have?" is a course question whose number the notes do not give:
-    # the refusal says so, rather than that the course does not cover it
+    # the refusal says the number was not found, rather than that the course does not cover it
     settings = CONCEPT_GUARD.model_copy(update={"query_translation": "off"})
     agent = Agent(ConceptRetriever(["温度参数控制采样的随机性。", "香农在1948年提出了信息论。"]),
                   scripted_backend("x", prefers_quotes=True), settings=settings)
+    usual = "抱歉，课程材料中没有找到与这个问题相关的内容"
     figure = agent.ask("温度参数控制的随机性有多少？", options=TurnOptions(k=2))
-    assert figure.refused and figure.answer.startswith("抱歉，课程材料中没有给出这个问题所问的数字。最接近的段落如下")
-    assert "- " in figure.answer  # the closest passages are still listed
-    off_course = agent.ask("课程比喻里的冠军是谁？", options=TurnOptions(k=2))
-    assert off_course.refused and off_course.answer.startswith("抱歉，课程材料中没有找到与这个问题相关的内容")
-    # with the number check off the question is answered, and nothing is said about a number
+    assert figure.refused and figure.answer.startswith("抱歉，我在课程材料中没有找到这个问题所问的数字。最接近的段落如下")
+    # off-course questions, asking for a number or not, get the usual sentence
+    for question in ("课程比喻里的冠军是谁？", "世界杯冠军有多少个？", "食堂有多少个座位？"):
+        off_course = agent.ask(question, options=TurnOptions(k=2))
+        assert off_course.refused and off_course.answer.startswith(usual), question
+    # so does a follow-up with a topic of its own, whose query borrows the course words it follows
+    history = [{"role": "user", "content": "温度参数控制采样的什么？"}, {"role": "assistant", "content": "随机性 [1]。"}]
+    follow_up = agent.ask("那食堂有多少个座位呢？", history=history, options=TurnOptions(k=2))
+    assert follow_up.refused and follow_up.answer.startswith(usual)
+    # with the number check off the course question is answered
     unchecked = Agent(agent.retriever, agent.backend, settings=settings.model_copy(update={"relevance_number_check": False}))
     assert not unchecked.ask("温度参数控制的随机性有多少？", options=TurnOptions(k=2)).refused

@@ -51,20 +51,22 @@ class AgentParts:
         search where there is one. A follow-up naming a topic of its own (``turn.own_topic``: "And who
         won the 2018 World Cup?" after a course question) must also be covered alone, by a search for
         it alone (not shown; with its translation, as if asked alone): the question it follows lends it
-        no coverage."""
+        no coverage. Sets ``turn.number_not_found`` when only the number check declined the question."""
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
             turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
         translation = turn.translations.get(turn.query, "")
-        turn.no_figure = False
+        turn.number_not_found = False
         if not is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
                           translation=translation, unknown=turn.unknown_terms):
-            # declined for the number asked alone? the refusal says the notes do not give it
+            # declined for the number asked alone? the refusal says that number was not found. Not
+            # said of a follow-up with a topic of its own: its query borrows the course words of the
+            # question it follows ("那食堂有多少个座位呢？" after a question on temperature)
             unchecked = self.settings.model_copy(update={"relevance_number_check": False})
-            turn.no_figure = self.settings.relevance_number_check and is_covered(
+            turn.number_not_found = (self.settings.relevance_number_check and not turn.own_topic and is_covered(
                 hits, turn.query, self.retriever.glossary, unchecked, semantics, translation=translation,
-                unknown=turn.unknown_terms)
+                unknown=turn.unknown_terms))
             return False
         if not turn.own_topic:
             return True

@@ -165,7 +165,7 @@ class RouteStrategy(Strategy):
             covered = parts.covered(hits, turn)
         if not covered:
             turn.refused, turn.mode = True, "refusal"
-            turn.answer = composer.refusal(hits, turn.language, turn.unknown_terms, turn.no_figure)
+            turn.answer = composer.refusal(hits, turn.language, turn.unknown_terms, turn.number_not_found)
             yield Token(turn.answer)
             return
         semantics = self.semantics()
