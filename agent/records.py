@@ -137,6 +137,9 @@ class Answer(_Record):
     # quoted lines ("sentence [n]", in the notes' language) a translated answer left out: their
     # translation was missing or not supported (agent/line_translation.py); shown apart, as in the notes
     untranslated: list[str] = Field(default_factory=list)
+    # declined only because no top-passage sentence near the question holds the number it asks for
+    # (agent/relevance.py's number check): a course question, for a TA to look at, not an off-course one
+    number_not_found: bool = False
 
     def untranslated_lines(self) -> list[tuple[int | None, str, str]]:
         """(passage number, passage title, sentence) of each line left out of a translated answer."""

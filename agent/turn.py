@@ -107,7 +107,8 @@ class Turn:
                       strategy=strategy, mode=self.mode, refused=self.refused, citations=citations,
                       passages=passages, tool_calls=list(self.calls), code_runs=list(self.code_runs),
                       figures=list(self.figures), verification=verification, timings=dict(self.timings),
-                      error=self.error, untranslated=list(self.untranslated))
+                      error=self.error, untranslated=list(self.untranslated),
+                      number_not_found=self.refused and self.number_not_found)
 
     def support(self, passage: str, claim: str, evidence: str = "") -> str | None:
         """The passage sentence shown as a claim's support: for a line the model translated, the

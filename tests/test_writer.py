@@ -1226,10 +1226,16 @@ def test_a_course_question_declined_only_for_its_number_says_that_number_was_not
     usual = "抱歉，课程材料中没有找到与这个问题相关的内容"
     figure = agent.ask("温度参数控制的随机性有多少？", options=TurnOptions(k=2))
     assert figure.refused and figure.answer.startswith("抱歉，我在课程材料中没有找到这个问题所问的数字。最接近的段落如下")
+    # the record says so too, for a TA reading the answer's steps (an older record reads as False)
+    from ui.render import trace_steps
+
+    assert figure.number_not_found and "holds the number it asks for" in trace_steps(figure)[-1]
+    assert not type(figure).model_validate_json(figure.model_dump_json(exclude={"number_not_found"})).number_not_found
     # off-course questions, asking for a number or not, get the usual sentence
     for question in ("课程比喻里的冠军是谁？", "世界杯冠军有多少个？", "食堂有多少个座位？"):
         off_course = agent.ask(question, options=TurnOptions(k=2))
         assert off_course.refused and off_course.answer.startswith(usual), question
+        assert not off_course.number_not_found and "do not cover" in trace_steps(off_course)[-1]
     # so does a follow-up with a topic of its own, whose query borrows the course words it follows
     history = [{"role": "user", "content": "温度参数控制采样的什么？"}, {"role": "assistant", "content": "随机性 [1]。"}]
     follow_up = agent.ask("那食堂有多少个座位呢？", history=history, options=TurnOptions(k=2))

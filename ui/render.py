@@ -238,6 +238,8 @@ def trace_steps(answer: Answer) -> list[str]:
         first = timings.get("first_token_s")
         start = f"first token after {first:.2f} s, " if first is not None else ""
         steps.append(f"wrote the answer: {start}done in {timings['generation_s']:.2f} s")
+    elif mode == "refusal" and answer.number_not_found:
+        steps.append("declined: no top passage sentence near the question holds the number it asks for")
     elif mode in ("extract", "refusal", "homework"):
         steps.append({"extract": "quoted the best supporting sentences",
                       "refusal": "declined: the course materials do not cover the question",
