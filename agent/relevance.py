@@ -36,9 +36,8 @@ English-only one words decide, for every question.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-
 import unicodedata
+from typing import NamedTuple
 
 from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
 
@@ -130,23 +129,39 @@ def _closest(text: str, sentences: list[str], semantics) -> float:
     return float(semantics.question_similarity(text, sentences).max()) if sentences else float("-inf")
 
 
+class Judgement(NamedTuple):
+    """The scope guard's verdict (:func:`judge`)."""
+
+    covered: bool
+    number_only: bool = False  # not covered only by the number check: covered without it
+
+
 def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "",
                unknown: tuple[str, ...] = ()) -> bool:
-    """Do the hits cover the question? Term coverage, backed by BM25 for partial coverage, and
+    """:func:`judge`'s verdict: do the hits cover the question?"""
+    return judge(hits, query, glossary, settings, semantics, translation, unknown).covered
+
+
+def judge(hits, query: str, glossary, settings, semantics=None, translation: str = "",
+          unknown: tuple[str, ...] = ()) -> Judgement:
+    """Do the hits cover the question, and if not, was the number check all that declined it? Term coverage, backed by BM25 for partial coverage, and
     meaning when ``semantics`` is multilingual (thresholds: the :class:`settings.AgentSettings`
     slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard"). The
     question's ``translation`` into the notes' language (agent/query_translation.py), where there is
     one, is compared with the passages too: in one language the embedder tells related from
     unrelated better than across two. A question naming what the notes never mention
     (``unknown``: :func:`unknown_terms`) is not covered; nor, with ``relevance_number_check``, one
-    asking for a number that no close passage sentence holds."""
+    asking for a number that no close passage sentence holds (``number_only`` when nothing else
+    declined it: the signals are judged again without the number's, not computed again)."""
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
     s = guard_signals(hits, query, glossary, semantics, translation, unknown,
                       numbers=getattr(settings, "relevance_number_check", True))
-    return decide(s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown,
-                  s.number, s.number_translated)
+    others = (s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown)
+    if decide(*others, s.number, s.number_translated):
+        return Judgement(True)
+    return Judgement(False, number_only=s.number is not None and decide(*others))
 
 
 class GuardSignals(NamedTuple):
@@ -166,8 +181,9 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
     """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``;
     ``unknown``: the question's :func:`unknown_terms`, which its caller finds (the agent keeps them
     for the refusal); ``numbers``: for a question asking for a number, how close its closest top-3
-    sentence holding one is (a digit or a counting Chinese numeral; -inf when none does), and the same
-    for its translation (the ``relevance_number_check`` setting)."""
+    sentence holding one is (a digit or a counting Chinese numeral, not the digits of a name:
+    :func:`holds_number`; -inf when none does), and the same for its translation (the
+    ``relevance_number_check`` setting)."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     translated = meaning and bool(translation.strip())

@@ -19,7 +19,7 @@ from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
 from agent.policy import extract_code, is_homework_request
 from agent.query_translation import QueryTranslator
-from agent.relevance import is_covered, unknown_terms
+from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
 from agent.tools import CourseTools, searched_tokens
@@ -56,17 +56,13 @@ class AgentParts:
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
             turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
-        translation = turn.translations.get(turn.query, "")
-        turn.number_not_found = False
-        if not is_covered(hits, turn.query, self.retriever.glossary, self.settings, semantics,
-                          translation=translation, unknown=turn.unknown_terms):
-            # declined for the number asked alone? the refusal says that number was not found. Not
-            # said of a follow-up with a topic of its own: its query borrows the course words of the
-            # question it follows ("那食堂有多少个座位呢？" after a question on temperature)
-            unchecked = self.settings.model_copy(update={"relevance_number_check": False})
-            turn.number_not_found = (self.settings.relevance_number_check and not turn.own_topic and is_covered(
-                hits, turn.query, self.retriever.glossary, unchecked, semantics, translation=translation,
-                unknown=turn.unknown_terms))
+        verdict = judge(hits, turn.query, self.retriever.glossary, self.settings, semantics,
+                        translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
+        # declined for the number asked alone? the refusal says that number was not found. Not said of
+        # a follow-up with a topic of its own: its query borrows the course words of the question it
+        # follows ("那食堂有多少个座位呢？" after a question on temperature)
+        turn.number_not_found = verdict.number_only and not turn.own_topic
+        if not verdict.covered:
             return False
         if not turn.own_topic:
             return True
