@@ -47,6 +47,11 @@ _ASKS_NUMBER = re.compile(
     r"多少|(?<!哪)几[个位天年周次种章篇家小分人门层块讲道倍]|哪一?年|\bhow (?:many|much|long|large|big)\b"
     r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy|percentage)\b"
     r"|\b(?:model|context|vocabulary|window|parameter) (?:size|length)\b", re.I)
+# "how much" as a degree, not an amount: "How much does the temperature control randomness?"
+# ("How much does it cost?", "How much data…" still ask for one)
+_HOW_MUCH_DEGREE = re.compile(
+    r"\bhow much (?:do|does|did)\b(?:\s+[\w'-]+){1,6}?\s+(?:affect|influence|control|matter|help|hurt|change|improve"
+    r"|depend|differ|vary|contribute|rely|benefit|shape|determine)s?\b", re.I)
 # a digit, or a Chinese numeral that counts (一个 / 一种 mostly mean "a"; 十分 / 万一 / 千万 are no numbers)
 _HAS_NUMBER = re.compile(r"\d|[二三四五六七八九两十][个位天年周次种章篇家小人门倍层块讲道]|[一二三四五六七八九两][十百千万亿]")
 
@@ -105,8 +110,16 @@ def asks_for_number(question: str) -> bool:
     [True, True, True]
     >>> [bool(_HAS_NUMBER.search(s)) for s in ("十分重要", "万一失败", "千万不要", "训练了三层", "一万个词", "2048")]
     [False, False, False, True, True, True]
+
+    "How much" asks for an amount, unless it asks how strongly something acts:
+
+    >>> [asks_for_number(q) for q in ("How much does the temperature control randomness?", "How much does pretraining help?",
+    ...                               "How much does it cost to train GPT-3?", "How much power does an H100 draw?")]
+    [False, False, True, True]
+    >>> asks_for_number("How much does it cost, and how much does pretraining help?")
+    True
     """
-    return bool(_ASKS_NUMBER.search(question))
+    return any(not _HOW_MUCH_DEGREE.match(question, m.start()) for m in _ASKS_NUMBER.finditer(question))
 
 
 def holds_number(sentence: str) -> bool:
