@@ -1,4 +1,4 @@
-"""TA page: every logged answer; filter by unsupported citations, 👎, refusals, date; open one as the student saw it."""
+"""TA page: every logged answer; filter by unsupported citations, 👎, refusals, number-not-found declines, date; open one as the student saw it."""
 
 from __future__ import annotations
 
@@ -27,12 +27,14 @@ except StoreError as exc:
     st.error(md_escape(str(exc)))
     st.stop()
 
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 unsupported = c1.checkbox("unsupported citations")
 thumbs_down = c2.checkbox("👎 feedback")
 refused = c3.checkbox("refusals")
-since = c4.date_input("since", value=None)
-rows = log.query(unsupported=unsupported, thumbs_down=thumbs_down, refused=refused,
+number_not_found = c4.checkbox("number not found", help="Course questions declined only because no top passage "
+                               "sentence near the question holds the number it asks for")
+since = c5.date_input("since", value=None)
+rows = log.query(unsupported=unsupported, thumbs_down=thumbs_down, refused=refused, number_not_found=number_not_found,
                  since=dt.datetime.combine(since, dt.time()).timestamp() if since else None)
 st.caption(f"{len(rows)} answers")
 table = [{"id": r["id"], "when": dt.datetime.fromtimestamp(r["ts"]).strftime("%Y-%m-%d %H:%M"), "question": r["question"],

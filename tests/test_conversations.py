@@ -92,3 +92,16 @@ def test_an_answer_log_written_by_the_previous_release_is_read_and_appended(tmp_
     assert log.get(2).answer.refused and log.get(3).answer.code_runs[0].n_figures == 1
     new_id = log.record(_answer())
     assert log.get(new_id).answer.answer == "b [1]" and len(log.query()) == 4
+
+
+def test_the_review_queue_selects_number_not_found_declines(tmp_path):
+    """Answer.number_not_found lives in each record's JSON: the log's filter reads it there, and a
+    damaged record (or one written before the field) is simply not selected, the query still runs."""
+    log = AnswerLog(tmp_path / "a.sqlite")
+    log.record(_answer(question="How many parameters does GPT-4 have?", refused=True, number_not_found=True, mode="refusal"))
+    log.record(_answer(question="Who won the 2018 World Cup?", refused=True, mode="refusal"))
+    log.record(_answer(question="What does T do?"))
+    log.run(lambda db: db.execute("INSERT INTO answers (ts, question, answer, result) VALUES (?, ?, ?, ?)",
+                                  (time.time(), "damaged", "a", "{not json")))
+    assert [r["question"] for r in log.query(number_not_found=True)] == ["How many parameters does GPT-4 have?"]
+    assert len(log.query(refused=True)) == 2 and len(log.query()) == 4

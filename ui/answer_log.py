@@ -89,9 +89,14 @@ class AnswerLog(SqliteStore):
                              "was not saved there")
 
     def query(self, unsupported: bool = False, thumbs_down: bool = False, refused: bool = False,
-              since: float | None = None, until: float | None = None, limit: int = 500) -> list[dict]:
-        """Summary rows (the review table), newest first."""
+              since: float | None = None, until: float | None = None, limit: int = 500,
+              number_not_found: bool = False) -> list[dict]:
+        """Summary rows (the review table), newest first. ``number_not_found``: only the course
+        questions declined because the number they ask for was not found near (``Answer.number_not_found``,
+        read from each record's JSON; a damaged record is simply not selected)."""
         where, args = [], []
+        if number_not_found:  # CASE: json_extract of a damaged record would fail the whole query
+            where.append("CASE WHEN json_valid(result) THEN json_extract(result, '$.number_not_found') END = 1")
         if unsupported:
             where.append("n_unsupported > 0")
         if thumbs_down:
