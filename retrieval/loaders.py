@@ -1,4 +1,5 @@
-"""Load course files into Documents: Markdown/plain text (UTF-8, UTF-16, GB18030/GBK) and PDF.
+"""Load course files into Documents: Markdown/plain text (UTF-8, UTF-16, GB18030/GBK, other East Asian
+encodings when detected) and PDF.
 
 Every way a file can be unusable raises :class:`LoadError` with a one-line reason, so the
 ingest report can say what was skipped and why while the rest still indexes.
@@ -62,9 +63,16 @@ def _plausible_text(text: str) -> bool:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM optional), UTF-16 (with BOM) or GB18030 (superset of GBK/GB2312).
+    """Decode bytes as UTF-8 (BOM optional), UTF-16 (with BOM) or GB18030 (superset of GBK/GB2312);
+    text in another East Asian encoding (Shift-JIS, Big5, EUC-KR...) is read in it when GB18030 gives
+    uncommon characters and charset-normalizer names that encoding (:func:`_other_cjk_encoding`).
 
     Returns (text, encoding). Raises LoadError for binary content or an undecodable encoding.
+
+    >>> decode_text("言語モデルは確率分布です。温度はランダム性を制御します。".encode("shift_jis"))
+    ('言語モデルは確率分布です。温度はランダム性を制御します。', 'cp932')
+    >>> decode_text("語言模型是詞序列上的機率分佈，溫度參數控制取樣的隨機性。".encode("big5"))[1]
+    'big5'
     """
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
@@ -83,9 +91,49 @@ def decode_text(data: bytes) -> tuple[str, str]:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
         text = None
+    if text is None or _common_hanzi_share(text) < 0.8:
+        other = _other_cjk_encoding(data)
+        if other is not None:
+            return other
     if text is not None and _plausible_text(text) and _mostly_cjk_or_ascii(text):
         return text, "gb18030"
     raise LoadError("undecodable text: neither UTF-8, UTF-16 nor GB18030/GBK")
+
+
+def _common_hanzi_share(text: str) -> float:
+    """The share of ``text``'s Chinese characters among GB2312's 3,755 common ones (level 1): Simplified
+    Chinese 0.99+ (the course notes), Traditional ~0.6; Shift-JIS read as GB18030 0.0. 1.0 with none.
+
+    >>> _common_hanzi_share("语言模型"), _common_hanzi_share("言語モデル".encode("shift_jis").decode("gb18030"))
+    (1.0, 0.0)
+    """
+    han = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    common = 0
+    for ch in han:
+        try:
+            common += 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
+        except UnicodeEncodeError:
+            pass
+    return common / len(han) if han else 1.0
+
+
+_OTHER_CJK = ("cp932", "shift_jis", "euc_jp", "euc_jis", "iso2022_jp", "big5", "cp950", "cp949", "euc_kr", "johab")
+
+
+def _other_cjk_encoding(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) when charset-normalizer reads ``data`` as a Japanese, Traditional Chinese or
+    Korean encoding and the text it gives is plausible; else None. Asked only when GB18030 fails or
+    gives uncommon characters: on short Simplified Chinese snippets it often names Big5 or CP949."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or not best.encoding.startswith(_OTHER_CJK):
+        return None
+    try:
+        text = data.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return (text, best.encoding) if _plausible_text(text) else None
 
 
 def _mostly_cjk_or_ascii(text: str) -> bool:

@@ -35,6 +35,20 @@ def test_gbk_and_gb18030_text_is_detected(tmp_path):
     assert decode_text(text.encode("gb18030"))[0] == text
 
 
+def test_japanese_and_traditional_chinese_encodings_are_not_read_as_gb18030(tmp_path):
+    """Shift-JIS bytes are valid GB18030 too: read that way, a Japanese file was indexed as rare
+    characters (擔杮岅偺...) and reported as fine. Big5 likewise. Simplified Chinese in GBK stays GB18030,
+    however short (charset-normalizer alone calls short GBK snippets Big5 or CP949)."""
+    ja = "第1講：言語モデルはトークン列上の確率分布です。温度パラメータはランダム性を制御します。"
+    doc = _load(tmp_path, "ja.txt", ja.encode("shift_jis"))
+    assert doc.text == ja and any("cp932" in n for n in doc.notes)
+    tw = "第一講：語言模型是詞序列上的機率分佈。溫度參數控制取樣的隨機性，溫度越高分佈越平坦。"
+    doc = _load(tmp_path, "tw.txt", tw.encode("big5"))
+    assert doc.text == tw and any("big5" in n for n in doc.notes)
+    for short in ("课程", "温度参数", "第一讲：语言模型", "- 作业2：指令微调"):
+        assert decode_text(short.encode("gbk")) == (short, "gb18030")
+
+
 def test_utf8_bom_and_utf16(tmp_path):
     assert _load(tmp_path, "bom.md", "\ufeff# 标题\n\n内容".encode("utf-8")).text.startswith("# 标题")
     assert _load(tmp_path, "u16.txt", "语言模型".encode("utf-16")).text == "语言模型"
