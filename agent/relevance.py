@@ -45,7 +45,7 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 # a quantity or a year asked ("哪几个步骤" asks for a list; "batch size" names a setting)
 _ASKS_NUMBER = re.compile(
     r"多少|(?<!哪)几[个位天年周次种章篇家小分人门层块讲道倍]|哪一?年|\bhow (?:many|much|long|large|big)\b"
-    r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy|percentage)\b"
+    r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy|percentage|number|fraction|proportion|ratio)\b"
     r"|\b(?:model|context|vocabulary|window|parameter) (?:size|length)\b", re.I)
 # "how much" as a degree, not an amount: "How much does the temperature control randomness?"
 # ("How much does it cost?", "How much data…" still ask for one)
@@ -108,6 +108,8 @@ def asks_for_number(question: str) -> bool:
     [False, False]
     >>> [asks_for_number(q) for q in ("GPT-3 用了几种数据集？", "What is the model size of GPT-3?", "有几层？")]
     [True, True, True]
+    >>> [asks_for_number(q) for q in ("What number did Shannon give for the entropy of English?", "What fraction of the data is code?")]
+    [True, True]
     >>> [bool(_HAS_NUMBER.search(s)) for s in ("十分重要", "万一失败", "千万不要", "训练了三层", "一万个词", "2048")]
     [False, False, False, True, True, True]
 
