@@ -64,8 +64,8 @@ def _plausible_text(text: str) -> bool:
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM optional), UTF-16 (with BOM) or GB18030 (superset of GBK/GB2312);
-    text in another East Asian encoding (Shift-JIS, Big5, EUC-KR...) is read in it when GB18030 gives
-    uncommon characters and charset-normalizer names that encoding (:func:`_other_cjk_encoding`).
+    text in another East Asian encoding (Shift-JIS, EUC-JP, Big5, EUC-KR...) is read in it where
+    charset-normalizer names it and its reading is clearly the likelier one (:func:`_other_cjk_reading`).
 
     Returns (text, encoding). Raises LoadError for binary content or an undecodable encoding.
 
@@ -73,6 +73,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
     ('言語モデルは確率分布です。温度はランダム性を制御します。', 'cp932')
     >>> decode_text("語言模型是詞序列上的機率分佈，溫度參數控制取樣的隨機性。".encode("big5"))[1]
     'big5'
+    >>> decode_text("# 交叉熵\\nloss = F.cross_entropy(logits, y)\\n".encode("gbk"))[1]  # 熵 is a rare character
+    'gb18030'
     """
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
@@ -91,39 +93,71 @@ def decode_text(data: bytes) -> tuple[str, str]:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
         text = None
-    if text is None or _common_hanzi_share(text) < 0.8:
-        other = _other_cjk_encoding(data)
-        if other is not None:
-            return other
-    if text is not None and _plausible_text(text) and _mostly_cjk_or_ascii(text):
+    readable = text is not None and _plausible_text(text) and _mostly_cjk_or_ascii(text)
+    other = _other_cjk_reading(data, text if readable else None)
+    if other is not None:
+        return other
+    if readable:
         return text, "gb18030"
     raise LoadError("undecodable text: neither UTF-8, UTF-16 nor GB18030/GBK")
 
 
-def _common_hanzi_share(text: str) -> float:
-    """The share of ``text``'s Chinese characters among GB2312's 3,755 common ones (level 1): Simplified
-    Chinese 0.99+ (the course notes), Traditional ~0.6; Shift-JIS read as GB18030 0.0. 1.0 with none.
+# The frequent characters of each family's own standard (Simplified Chinese text is 99%+ GB2312 level 1,
+# the course notes included); a wrong reading gives rare ones: Shift-JIS read as GB18030 0.0
+_GB_FREQUENT = (0xB0, 0xD7)  # GB2312 level 1: lead bytes B0-D7 (3,755 hanzi)
+_BIG5_FREQUENT = (0xA440, 0xC67E)  # Big5's frequently used characters (5,401)
+_JIS_FREQUENT = (0x88, 0x98)  # JIS X 0208 level 1 in Shift-JIS: lead bytes 88-98 (2,965 kanji)
 
-    >>> _common_hanzi_share("语言模型"), _common_hanzi_share("言語モデル".encode("shift_jis").decode("gb18030"))
-    (1.0, 0.0)
+
+def _frequent_share(text: str, encoding: str) -> tuple[float, int]:
+    """(share of ``text``'s letters that are frequent in ``encoding``'s language, number of letters):
+    letters are CJK ideographs, kana and hangul; frequent are the ideographs of the standard's first
+    level, kana for Japanese, hangul for Korean. (1.0, 0) with none.
+
+    >>> _frequent_share("语言模型", "gb18030"), _frequent_share("言語モデル".encode("shift_jis").decode("gb18030"), "gb18030")
+    ((1.0, 4), (0.0, 5))
+    >>> _frequent_share("言語モデル", "cp932"), _frequent_share("語言模型", "big5"), _frequent_share("언어 모델", "cp949")
+    ((1.0, 5), (1.0, 4), (1.0, 4))
     """
-    han = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
-    common = 0
-    for ch in han:
-        try:
-            common += 0xB0 <= ch.encode("gb2312")[0] <= 0xD7
-        except UnicodeEncodeError:
-            pass
-    return common / len(han) if han else 1.0
+    family = ("ja" if encoding.startswith(("cp932", "shift_jis", "euc_j")) else
+              "big5" if encoding.startswith(("big5", "cp950")) else
+              "ko" if encoding.startswith(("cp949", "euc_kr", "johab")) else "gb")
+    letters = frequent = 0
+    for ch in text:
+        kana, hangul, ideograph = "\u3040" <= ch <= "\u30ff", "\uac00" <= ch <= "\ud7a3", "\u4e00" <= ch <= "\u9fff"
+        if not (kana or hangul or ideograph):
+            continue
+        letters += 1
+        if family == "ja" and kana or family == "ko" and hangul:
+            frequent += 1
+        elif ideograph and family != "ko":
+            try:
+                code = ch.encode({"gb": "gb2312", "big5": "big5", "ja": "cp932"}[family])
+            except UnicodeEncodeError:
+                continue
+            if family == "gb":
+                frequent += _GB_FREQUENT[0] <= code[0] <= _GB_FREQUENT[1]
+            elif family == "big5":
+                frequent += _BIG5_FREQUENT[0] <= int.from_bytes(code[:2], "big") <= _BIG5_FREQUENT[1]
+            else:
+                frequent += _JIS_FREQUENT[0] <= code[0] <= _JIS_FREQUENT[1]
+    return (frequent / letters if letters else 1.0), letters
 
 
-_OTHER_CJK = ("cp932", "shift_jis", "euc_jp", "euc_jis", "iso2022_jp", "big5", "cp950", "cp949", "euc_kr", "johab")
+_OTHER_CJK = ("cp932", "shift_jis", "euc_jp", "euc_jis", "big5", "cp950", "cp949", "euc_kr", "johab")
+_MIN_LETTERS = 20  # below this, a readable GB18030 text stays GB18030 (charset-normalizer often names
+# Big5 or CP949 for a few Simplified Chinese words, and a short file has too few letters to compare)
 
 
-def _other_cjk_encoding(data: bytes) -> tuple[str, str] | None:
-    """(text, encoding) when charset-normalizer reads ``data`` as a Japanese, Traditional Chinese or
-    Korean encoding and the text it gives is plausible; else None. Asked only when GB18030 fails or
-    gives uncommon characters: on short Simplified Chinese snippets it often names Big5 or CP949."""
+def _other_cjk_reading(data: bytes, gb_text: str | None) -> tuple[str, str] | None:
+    """(text, encoding) when ``data`` reads better in a Japanese, Traditional Chinese or Korean
+    encoding than in GB18030 (``gb_text``: its GB18030 reading, None when that is no text): the
+    encoding charset-normalizer names, decoding strictly to plausible text with two letters or more,
+    mostly frequent ones in that language (80%), and, against a GB18030 reading, with at least ``_MIN_LETTERS``
+    letters and a share of frequent ones 0.2 above the GB18030 reading's. Not asked when the GB18030
+    reading is already mostly frequent characters."""
+    if gb_text is not None and _frequent_share(gb_text, "gb18030")[0] >= 0.8:
+        return None
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -133,11 +167,21 @@ def _other_cjk_encoding(data: bytes) -> tuple[str, str] | None:
         text = data.decode(best.encoding)
     except (UnicodeDecodeError, LookupError):
         return None
-    return (text, best.encoding) if _plausible_text(text) else None
+    share, letters = _frequent_share(text, best.encoding)
+    if not _plausible_text(text) or letters < 2 or share < 0.8:
+        return None
+    if gb_text is not None and (letters < _MIN_LETTERS or share < _frequent_share(gb_text, "gb18030")[0] + 0.2):
+        return None
+    return text, best.encoding
 
 
 def _mostly_cjk_or_ascii(text: str) -> bool:
-    """GB18030 maps almost any byte pair to *some* character; real Chinese text is CJK + ASCII."""
+    """GB18030 maps almost any byte pair to *some* character; real Chinese text is CJK + ASCII, with
+    the symbols GB2312 has too (·, ×, °, Greek letters, arrows, ≤, ①, □, ★) and emoji.
+
+    >>> _mostly_cjk_or_ascii("□ 不同"), _mostly_cjk_or_ascii("24 ·"), _mostly_cjk_or_ascii("α ≤ β → ①")
+    (True, True, True)
+    """
     non_ascii = [ch for ch in text if ord(ch) > 127]
     if not non_ascii:
         return True
@@ -149,6 +193,11 @@ def _mostly_cjk_or_ascii(text: str) -> bool:
         or "\uff00" <= ch <= "\uffef"  # full-width forms
         or "\u2000" <= ch <= "\u206f"  # general punctuation (“ ” …)
         or "\u3400" <= ch <= "\u4dbf"
+        or "\u00a0" <= ch <= "\u00ff"  # Latin-1 signs (·, ×, °)
+        or "\u0391" <= ch <= "\u03c9"  # Greek letters
+        or "\u2100" <= ch <= "\u23ff"  # letterlike symbols, arrows, mathematical operators
+        or "\u2460" <= ch <= "\u27bf"  # ①, box drawing, □ ★ and other shapes and symbols
+        or "\U0001f300" <= ch <= "\U0001faff"  # emoji (GB18030's four-byte codes: "👉 hw2 due")
     )
     return cjkish >= 0.8 * len(non_ascii)
 

@@ -47,6 +47,24 @@ def test_japanese_and_traditional_chinese_encodings_are_not_read_as_gb18030(tmp_
     assert doc.text == tw and any("big5" in n for n in doc.notes)
     for short in ("课程", "温度参数", "第一讲：语言模型", "- 作业2：指令微调"):
         assert decode_text(short.encode("gbk")) == (short, "gb18030")
+    # a review's cases: rare characters (熵 is one) made short GBK texts read as Big5 / EUC-JIS garbage
+    for rare in ("# 交叉熵\nloss = F.cross_entropy(logits, y)\n", "H = -sum(p*log(p))  # 熵\n", "鲲鹏", "饕餮", "# 龃龉\n",
+                 "元素：氢氦锂铍硼碳氮氧氟氖钠镁铝硅磷硫氯氩钾钙钪钛钒铬锰铁钴镍铜锌镓锗砷硒溴氪铷锶钇锆铌钼锝钌铑钯银镉铟锡锑碲碘氙铯钡镧铈镨钕"):
+        assert decode_text(rare.encode("gbk")) == (rare, "gb18030")
+    # refused before: EUC-JP, and short Big5 whose GB18030 reading is no text
+    assert decode_text("言語モデルは確率分布です。".encode("euc_jp"))[0] == "言語モデルは確率分布です。"
+    assert decode_text("# 第一講\n".encode("big5")) == ("# 第一講\n", "big5")
+
+
+def test_gb18030_text_with_symbols_and_emoji_is_read(tmp_path):
+    """A slide's "□ 不同", "24 ·" or "👉 hw2 due" (GB18030 encodes emoji in four bytes) was refused as
+    "undecodable": only CJK, CJK punctuation and ASCII counted as Chinese text."""
+    for text in ("□ 不同", "24 ·", "Evaluation\t👉 hw2 out\tPengfei Liu", "α ≤ β → ① ★ 30°×2"):
+        assert decode_text(text.encode("gb18030")) == (text, "gb18030")
+    # still refused: Russian in GB18030 (no Chinese, no symbol of those), Latin-1 text
+    for text, encoding in (("Языковая модель — это распределение вероятностей.", "gb18030"), ("Größe, café, déjà vu", "latin-1")):
+        with pytest.raises(LoadError):
+            decode_text(text.encode(encoding))
 
 
 def test_utf8_bom_and_utf16(tmp_path):
