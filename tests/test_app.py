@@ -139,6 +139,11 @@ def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     review.checkbox[1].uncheck()
     review.checkbox[3].check().run()  # number-not-found declines: the World Cup question is off the course
     assert review.checkbox[3].label == "number not found" and len(review.dataframe[0].value) == 0
+    from agent.records import Answer
+    log.record(Answer(question="How many parameters does GPT-4 have?", query="q", answer="Sorry…", language="en",
+                      strategy="route", mode="refusal", refused=True, number_not_found=True))
+    review.run()
+    assert list(review.dataframe[0].value["question"]) == ["How many parameters does GPT-4 have?"]
 
 
 def test_corpus_page_uploads_ingest_and_playground(app_env):
