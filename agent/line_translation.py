@@ -11,7 +11,7 @@ days of the week and months ("周五15:30" is not "Week 15:30": :func:`keeps_cal
 loop ("…of a statement of a statement of a…": agent/repetition.py; :attr:`LineTranslation.looping`
 tells the caller to stop the model). A line
 whose translation fails, or that the model left out, is not shown in the answer: an English answer
-with a Chinese line in the middle reads as neither (README, "Lines that could not be translated").
+with a Chinese line in the middle reads as neither (docs/EVALUATION.md, "Lines that could not be translated").
 
 >>> lt = LineTranslation(["温度参数 T 控制随机性。 [1]", "Table: T=0.7 [2]", "香农在1948年提出熵。 [2]"],
 ...                      send=[True, False, True], judge=lambda text, source: "telephone" not in text)

@@ -187,7 +187,7 @@ class ChatBackend:
 
 
 class BundledBackend(ChatBackend):
-    """SmolLM2-135M: too small to call tools or to write better than it quotes (README, agent.eval),
+    """SmolLM2-135M: too small to call tools or to write better than it quotes (docs/EVALUATION.md, agent.eval),
     and it writes no Chinese, so it translates no question into the notes' language."""
 
     prefers_quotes = True
@@ -196,9 +196,9 @@ class BundledBackend(ChatBackend):
 
 class SmallWriterBackend(ChatBackend):
     """Qwen2.5-Coder-0.5B: reads Chinese and writes the question's language, but is often wrong, so it
-    gets a short prompt of selected sentences and every sentence it writes is verified (README).
+    gets a short prompt of selected sentences and every sentence it writes is verified (docs/EVALUATION.md).
     Its translations of the quote cite the gold passage more often than its own answers and are
-    supported more often (agent.eval, README), so ``answer_mode=auto`` lets it translate only."""
+    supported more often (agent.eval, docs/EVALUATION.md), so ``answer_mode=auto`` lets it translate only."""
 
     prefers_translated_quotes = True
 

@@ -4,7 +4,7 @@ An English question about the Chinese notes shares few words with them: the bili
 translates course terms, the chat model translates the rest of the question. The translation
 only adds words to BM25 (``retrieval.search.Retriever.search(..., translations=...)``, weight
 ``translation_weight``); it is never shown as part of an answer (the trace lists it with the
-search it helped). Measured on all four question sets with the 0.5B model (README, "Translating the
+search it helped). Measured on all four question sets with the 0.5B model (docs/EVALUATION.md, "Translating the
 question"; ``python bench/query_translation.py --reverse``): English questions found a gold passage in
 the top 5 for 57 of 63 tuning questions instead of 50 (held-out: 18 of 25 instead of 14);
 translating the Chinese questions into English for the English minority of the notes gained

@@ -18,7 +18,7 @@ leave it as it is. Reported: gold passage in the top 5 per set and over dev + de
 settings are chosen), and which questions each variant gained or lost. The last line is one JSON
 object, also appended to bench/results/doc2query.jsonl.
 
-Result with the 0.5B model (2026-12-05, README "Questions written per passage"): every variant
+Result with the 0.5B model (2026-12-05, docs/EVALUATION.md "Questions written per passage"): every variant
 lost 6-11 of the 125 tuning questions — its questions are generic ("什么是基础模型？") and pull
 generic passages up — so nothing of this is in the search.
 """

@@ -15,7 +15,7 @@ the answerable questions, with the live index and the default settings:
   of all 5 passages together (at most 4 passages, 200 characters each), ``4th slot`` keeps the top 3
   and gives the 4th place to whichever of passages 4 and 5 has the better best sentence.
 
-The rules these were held to were written down before they were measured (README, "Not adopted
+The rules these were held to were written down before they were measured (docs/EVALUATION.md, "Not adopted
 on 2026-12-05"). The last line is one JSON object, also appended to bench/results/passage_variants.jsonl.
 """
 

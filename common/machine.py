@@ -1,6 +1,6 @@
 """What machine a measurement ran on, recorded beside it: the same code and the same pinned packages
-give a greedy 0.5B writer's output that differs from one CPU to another (README, "Course terms named to
-the translator": an AMD EPYC and an Intel Xeon with AMX answered some questions differently), so a
+give a greedy 0.5B writer's output that differs from one CPU to another (docs/EVALUATION.md, "Course terms named
+to the translator": an AMD EPYC and an Intel Xeon with AMX answered some questions differently), so a
 figure is compared only with figures of the same machine.
 
 >>> info = machine_info()

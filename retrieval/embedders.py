@@ -226,7 +226,7 @@ def get_embedder(spec: str, device: str = "auto", encoder: str = "fast", precisi
     raise EmbedderError(f"unknown embedder provider {provider!r} in {spec!r}; use one of: {', '.join(PROVIDERS)}")
 
 
-# The second dense embedder measured to help each embedder (settings.second_embedder = "auto"): README,
+# The second dense embedder measured to help each embedder (settings.second_embedder = "auto"): docs/EVALUATION.md,
 # "Variants measured". With e5-small, USE-multilingual's cosine at weight 0.1 added to e5's found a gold
 # passage in the top 5 for 109 of the 125 tuning questions (dev + dev2 + dev3) instead of 106.
 SECOND_EMBEDDER = {"e5:small-q4": "use:multilingual-v3"}

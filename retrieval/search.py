@@ -9,7 +9,7 @@
 (3, ['bm25', 'dense'])
 
 Fusion weights depend on the query's language: the default English-only embedder is weak
-on Chinese, so Chinese queries lean on BM25 (numbers behind the defaults: README).
+on Chinese, so Chinese queries lean on BM25 (numbers behind the defaults: docs/EVALUATION.md).
 """
 
 from __future__ import annotations

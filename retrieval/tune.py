@@ -4,7 +4,7 @@ For each (chunk_size, chunk_overlap) it builds a throw-away index with the confi
 embedder, runs BM25 and dense retrieval once per question, then scores every fusion
 configuration from those rankings (no re-embedding per weight). Prints one table row per
 configuration, best first, split by question language, and the BM25-only / dense-only
-baselines, so the README can show the numbers behind the defaults.
+baselines, so docs/EVALUATION.md can show the numbers behind the defaults.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Tests run on the quoting backend (SmolLM2, which prefers quotes: fast and deterministic) unless
 # they name a model; the default writer (local:qwen2.5-coder-0.5b) has its own tests with the real
-# model (tests/test_writer.py) and its measured numbers (agent.eval, README).
+# model (tests/test_writer.py) and its measured numbers (agent.eval, docs/EVALUATION.md).
 os.environ.setdefault("COURSETA_LLM", "local:bundled")
 
 REPO = Path(__file__).resolve().parent.parent

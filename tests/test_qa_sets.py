@@ -2,7 +2,7 @@
 
 This checks the data only (no retrieval): every in-corpus question's ``answer_contains`` must
 lie inside some chunk at the default chunking, or the set could not be answered at all; the
-held-out set must keep the shape the README describes, and no question is in two sets.
+held-out set must keep the shape docs/EVALUATION.md describes, and no question is in two sets.
 """
 
 from __future__ import annotations

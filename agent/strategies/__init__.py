@@ -96,7 +96,7 @@ class AgentParts:
     def answer_mode(self) -> str:
         """generate, translate or extract; auto quotes with a backend that prefers quotes (the bundled
         135M model), translates the quote with one that prefers that (the 0.5B writer; agent.eval,
-        README), lets any other model write."""
+        docs/EVALUATION.md), lets any other model write."""
         mode = self.settings.answer_mode
         if mode == "auto":
             if self.backend.prefers_quotes:

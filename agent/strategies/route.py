@@ -35,13 +35,13 @@ from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
 # Lines of a translation whose first try failed that are asked again in one second request; the
-# lines after the first of them wait for it (README, "Asking again for the lines that failed").
+# lines after the first of them wait for it (docs/EVALUATION.md, "Asking again for the lines that failed").
 RETRY_LINES = 4
 # A translated line must be about this alike to its own source line (the calibrated scale of
 # agent.semantic: 0 = unrelated course sentences, 1 = a probe sentence and its translation). The
 # passage check alone let through a translation of *another* sentence of the same passage, or a
 # made-up one that the passage happens to support. Set on 154 hand-labelled lines of dev's English
-# questions (README, "A translated line must match its own line"): at 0.85 the lines shown passed
+# questions (docs/EVALUATION.md, "A translated line must match its own line"): at 0.85 the lines shown passed
 # 78 right / 23 wrong translations before, 72 / 6 with it.
 LINE_LIKENESS = 0.85
 TRANSLATING_QUESTION = "translating the question for the search…"
