@@ -45,15 +45,15 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 # a quantity or a year asked ("哪几个步骤" asks for a list; "batch size" names a setting)
 _ASKS_NUMBER = re.compile(
     r"多少|(?<!哪)几[个位天年周次种章篇家小分人门层块讲道倍]|哪一?年|\bhow (?:many|much|long|large|big)\b"
-    r"|\b(?:what|which) year\b|\bwhat (?:size|length|accuracy|percentage|percent|share|amount|portion)\b"
-    r"|\b(?:what|which)(?: is| was)?(?: the)? (?:number|fraction|proportion|ratio)\b"
+    r"|\b(?:what|which) year\b"
+    r"|\b(?:what|which)(?:'s| is| was| are| were)?(?: the)? (?:number|fraction|proportion|ratio|percent(?:age)?|share"
+    r"|amount|accuracy|size|length)s?\b(?!\s+(?:format|system|embedding|test|type)\b)"
     r"|\b(?:model|context|vocabulary|window|parameter) (?:size|length)\b", re.I)
 # "how much" as a degree, not an amount: "How much does the temperature control randomness?"
 # ("How much does it cost?", "How much data…" still ask for one)
-# (not after "by", and not through a cost, a time or a weight: "How much does it cost to improve GPT-3?";
-# "improve", "change" or "vary" often ask for an amount: "How much did accuracy improve on MMLU?")
+# (not after "by"; "improve", "change" or "vary" often ask for an amount: "How much did accuracy improve on MMLU?")
 _HOW_MUCH_DEGREE = re.compile(
-    r"(?<!\bby )\bhow much (?:do|does|did)\b(?:\s+(?!(?:cost|costs|take|takes|use|uses|weigh|weighs)\b)[\w'-]+){1,6}?"
+    r"(?<!\bby )\bhow much (?:do|does|did)\b(?:\s+[\w'-]+){1,6}?"
     r"\s+(?:affect|influence|control|matter|help|hurt|depend|contribute|rely|benefit|shape|determine)s?\b", re.I)
 # a digit, or a Chinese numeral that counts (一个 / 一种 mostly mean "a"; 十分 / 万一 / 千万 are no numbers)
 _HAS_NUMBER = re.compile(r"\d|[二三四五六七八九两十][个位天年周次种章篇家小人门倍层块讲道]|[一二三四五六七八九两][十百千万亿]")
@@ -126,6 +126,10 @@ def asks_for_number(question: str) -> bool:
     >>> [asks_for_number(q) for q in ("How much does it cost to improve GPT-3?", "How much did accuracy improve on MMLU?",
     ...                               "By how much does doubling the data help the loss?", "What is the ratio of data to parameters?")]
     [True, True, True, True]
+    >>> [asks_for_number(q) for q in ("What's the accuracy of GPT-3 on MMLU?", "What were the shares of code and web text?",
+    ...                               "Which number system does the tokenizer use?", "What is the ratio test?",
+    ...                               "How much does training cost affect which model is chosen?")]
+    [True, True, False, False, False]
     """
     return any(not _HOW_MUCH_DEGREE.match(question, m.start()) for m in _ASKS_NUMBER.finditer(question))
 

@@ -27,8 +27,8 @@ except StoreError as exc:
     st.error(md_escape(str(exc)))
     st.stop()
 
-c1, c2, c3, c4, c5 = st.columns([1.15, 1.15, 0.95, 1.5, 1.25])  # wide enough for the labels
-unsupported = c1.checkbox("unsupported")  # answers with a citation the check found unsupported
+c1, c2, c3, c4, c5 = st.columns([1.25, 1.05, 0.85, 1.45, 1.35])  # wide enough for the labels
+unsupported = c1.checkbox("unsupported", help="Answers with at least one citation the check found unsupported")
 thumbs_down = c2.checkbox("👎 feedback")
 refused = c3.checkbox("refusals")
 number_not_found = c4.checkbox("number not found", help="Course questions declined only because no top passage "

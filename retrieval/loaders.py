@@ -64,7 +64,7 @@ def _plausible_text(text: str) -> bool:
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM optional), UTF-16 (with BOM) or GB18030 (superset of GBK/GB2312);
-    text in another East Asian encoding (Shift-JIS, EUC-JP, Big5, EUC-KR...) is read in it where
+    text in another East Asian encoding (Shift-JIS, EUC-JP, Big5) is read in it where
     charset-normalizer names it and its reading is clearly the likelier one (:func:`_other_cjk_reading`).
 
     Returns (text, encoding). Raises LoadError for binary content or an undecodable encoding.
@@ -77,7 +77,10 @@ def decode_text(data: bytes) -> tuple[str, str]:
     'gb18030'
     """
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"undecodable UTF-8 text after its byte-order mark ({exc.reason})") from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
@@ -112,25 +115,26 @@ _JIS_FREQUENT = (0x88, 0x98)  # JIS X 0208 level 1 in Shift-JIS: lead bytes 88-9
 def _frequent_share(text: str, encoding: str) -> tuple[float, int]:
     """(share of ``text``'s letters that are frequent in ``encoding``'s language, number of letters):
     letters are CJK ideographs, kana and hangul; frequent are the ideographs of the standard's first
-    level, kana for Japanese, hangul for Korean. (1.0, 0) with none.
+    level, and kana for Japanese. (1.0, 0) with none. (No Korean: nearly any two bytes read as one of
+    KS X 1001's hangul, so a Korean reading cannot be told from garbage this way.)
 
     >>> _frequent_share("语言模型", "gb18030"), _frequent_share("言語モデル".encode("shift_jis").decode("gb18030"), "gb18030")
     ((1.0, 4), (0.0, 5))
-    >>> _frequent_share("言語モデル", "cp932"), _frequent_share("語言模型", "big5"), _frequent_share("언어 모델", "cp949")
-    ((1.0, 5), (1.0, 4), (1.0, 4))
+    >>> _frequent_share("言語モデル", "cp932"), _frequent_share("語言模型", "big5")
+    ((1.0, 5), (1.0, 4))
     """
     family = ("ja" if encoding.startswith(("cp932", "shift_jis", "euc_j")) else
               "big5" if encoding.startswith(("big5", "cp950")) else
-              "ko" if encoding.startswith(("cp949", "euc_kr", "johab")) else "gb")
+              "gb")
     letters = frequent = 0
     for ch in text:
         kana, hangul, ideograph = "\u3040" <= ch <= "\u30ff", "\uac00" <= ch <= "\ud7a3", "\u4e00" <= ch <= "\u9fff"
         if not (kana or hangul or ideograph):
             continue
         letters += 1
-        if family == "ja" and kana or family == "ko" and hangul:
+        if family == "ja" and kana:
             frequent += 1
-        elif ideograph and family != "ko":
+        elif ideograph:
             try:
                 code = ch.encode({"gb": "gb2312", "big5": "big5", "ja": "cp932"}[family])
             except UnicodeEncodeError:
@@ -144,13 +148,13 @@ def _frequent_share(text: str, encoding: str) -> tuple[float, int]:
     return (frequent / letters if letters else 1.0), letters
 
 
-_OTHER_CJK = ("cp932", "shift_jis", "euc_jp", "euc_jis", "big5", "cp950", "cp949", "euc_kr", "johab")
+_OTHER_CJK = ("cp932", "shift_jis", "euc_jp", "euc_jis", "big5", "cp950")  # not Korean: see _frequent_share
 _MIN_LETTERS = 20  # below this, a readable GB18030 text stays GB18030 (charset-normalizer often names
 # Big5 or CP949 for a few Simplified Chinese words, and a short file has too few letters to compare)
 
 
 def _other_cjk_reading(data: bytes, gb_text: str | None) -> tuple[str, str] | None:
-    """(text, encoding) when ``data`` reads better in a Japanese, Traditional Chinese or Korean
+    """(text, encoding) when ``data`` reads better in a Japanese or Traditional Chinese
     encoding than in GB18030 (``gb_text``: its GB18030 reading, None when that is no text): the
     encoding charset-normalizer names, decoding strictly to plausible text with two letters or more,
     mostly frequent ones in that language (80%), and, against a GB18030 reading, with at least ``_MIN_LETTERS``
@@ -177,10 +181,13 @@ def _other_cjk_reading(data: bytes, gb_text: str | None) -> tuple[str, str] | No
 
 def _mostly_cjk_or_ascii(text: str) -> bool:
     """GB18030 maps almost any byte pair to *some* character; real Chinese text is CJK + ASCII, with
-    the symbols GB2312 has too (·, ×, °, Greek letters, arrows, ≤, ①, □, ★) and emoji.
+    the symbols GB2312 has too (·, ×, °, pinyin with tone marks, bopomofo, Greek letters, arrows, ≤, ①,
+    □, ★) and emoji. Not kana: EUC-JP's kana read as GB2312's, so Japanese would pass for Chinese.
 
     >>> _mostly_cjk_or_ascii("□ 不同"), _mostly_cjk_or_ascii("24 ·"), _mostly_cjk_or_ascii("α ≤ β → ①")
     (True, True, True)
+    >>> _mostly_cjk_or_ascii("声调：mā má mǎ mà"), _mostly_cjk_or_ascii("注音：ㄅㄆㄇㄈ")
+    (True, True)
     """
     non_ascii = [ch for ch in text if ord(ch) > 127]
     if not non_ascii:
@@ -193,7 +200,9 @@ def _mostly_cjk_or_ascii(text: str) -> bool:
         or "\uff00" <= ch <= "\uffef"  # full-width forms
         or "\u2000" <= ch <= "\u206f"  # general punctuation (“ ” …)
         or "\u3400" <= ch <= "\u4dbf"
-        or "\u00a0" <= ch <= "\u00ff"  # Latin-1 signs (·, ×, °)
+        or "\u00a0" <= ch <= "\u024f"  # Latin-1 signs (·, ×, °), pinyin's tone marks (ā, ǎ, ǘ)
+        or "\u02c7" <= ch <= "\u02d9"  # tone marks alone (ˇ ˉ ˊ ˋ ˙)
+        or "\u3100" <= ch <= "\u312f"  # bopomofo (ㄅㄆㄇ)
         or "\u0391" <= ch <= "\u03c9"  # Greek letters
         or "\u2100" <= ch <= "\u23ff"  # letterlike symbols, arrows, mathematical operators
         or "\u2460" <= ch <= "\u27bf"  # ①, box drawing, □ ★ and other shapes and symbols

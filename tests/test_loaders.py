@@ -59,8 +59,11 @@ def test_japanese_and_traditional_chinese_encodings_are_not_read_as_gb18030(tmp_
 def test_gb18030_text_with_symbols_and_emoji_is_read(tmp_path):
     """A slide's "□ 不同", "24 ·" or "👉 hw2 due" (GB18030 encodes emoji in four bytes) was refused as
     "undecodable": only CJK, CJK punctuation and ASCII counted as Chinese text."""
-    for text in ("□ 不同", "24 ·", "Evaluation\t👉 hw2 out\tPengfei Liu", "α ≤ β → ① ★ 30°×2"):
+    for text in ("□ 不同", "24 ·", "Evaluation\t👉 hw2 out\tPengfei Liu", "α ≤ β → ① ★ 30°×2", "声调：mā má mǎ mà",
+                 " fǒ mǘn双胞哈达铺", "注音：ㄅㄆㄇㄈ"):
         assert decode_text(text.encode("gb18030")) == (text, "gb18030")
+    with pytest.raises(LoadError, match="byte-order mark"):  # was a UnicodeDecodeError (a review's fuzzing)
+        decode_text(b"\xef\xbb\xbf# \xce\xc2\xb6\xc8")
     # still refused: Russian in GB18030 (no Chinese, no symbol of those), Latin-1 text
     for text, encoding in (("Языковая модель — это распределение вероятностей.", "gb18030"), ("Größe, café, déjà vu", "latin-1")):
         with pytest.raises(LoadError):
