@@ -123,28 +123,25 @@ def _frequent_share(text: str, encoding: str) -> tuple[float, int]:
     >>> _frequent_share("言語モデル", "cp932"), _frequent_share("語言模型", "big5")
     ((1.0, 5), (1.0, 4))
     """
-    family = ("ja" if encoding.startswith(("cp932", "shift_jis", "euc_j")) else
-              "big5" if encoding.startswith(("big5", "cp950")) else
-              "gb")
+    if encoding.startswith(("cp932", "shift_jis", "euc_j")):
+        japanese, codec, position, (low, high) = True, "cp932", lambda code: code[0], _JIS_FREQUENT
+    elif encoding.startswith(("big5", "cp950")):
+        japanese, codec, position, (low, high) = False, "big5", lambda code: int.from_bytes(code[:2], "big"), _BIG5_FREQUENT
+    else:
+        japanese, codec, position, (low, high) = False, "gb2312", lambda code: code[0], _GB_FREQUENT
     letters = frequent = 0
     for ch in text:
         kana, hangul, ideograph = "\u3040" <= ch <= "\u30ff", "\uac00" <= ch <= "\ud7a3", "\u4e00" <= ch <= "\u9fff"
         if not (kana or hangul or ideograph):
             continue
         letters += 1
-        if family == "ja" and kana:
+        if kana and japanese:
             frequent += 1
         elif ideograph:
             try:
-                code = ch.encode({"gb": "gb2312", "big5": "big5", "ja": "cp932"}[family])
+                frequent += low <= position(ch.encode(codec)) <= high
             except UnicodeEncodeError:
-                continue
-            if family == "gb":
-                frequent += _GB_FREQUENT[0] <= code[0] <= _GB_FREQUENT[1]
-            elif family == "big5":
-                frequent += _BIG5_FREQUENT[0] <= int.from_bytes(code[:2], "big") <= _BIG5_FREQUENT[1]
-            else:
-                frequent += _JIS_FREQUENT[0] <= code[0] <= _JIS_FREQUENT[1]
+                pass
     return (frequent / letters if letters else 1.0), letters
 
 
@@ -160,7 +157,8 @@ def _other_cjk_reading(data: bytes, gb_text: str | None) -> tuple[str, str] | No
     mostly frequent ones in that language (80%), and, against a GB18030 reading, with at least ``_MIN_LETTERS``
     letters and a share of frequent ones 0.2 above the GB18030 reading's. Not asked when the GB18030
     reading is already mostly frequent characters."""
-    if gb_text is not None and _frequent_share(gb_text, "gb18030")[0] >= 0.8:
+    gb_share = _frequent_share(gb_text, "gb18030")[0] if gb_text is not None else 0.0
+    if gb_text is not None and gb_share >= 0.8:
         return None
     from charset_normalizer import from_bytes
 
@@ -174,7 +172,7 @@ def _other_cjk_reading(data: bytes, gb_text: str | None) -> tuple[str, str] | No
     share, letters = _frequent_share(text, best.encoding)
     if not _plausible_text(text) or letters < 2 or share < 0.8:
         return None
-    if gb_text is not None and (letters < _MIN_LETTERS or share < _frequent_share(gb_text, "gb18030")[0] + 0.2):
+    if gb_text is not None and (letters < _MIN_LETTERS or share < gb_share + 0.2):
         return None
     return text, best.encoding
 
