@@ -141,6 +141,11 @@ class Composer:
             lines.append(f"- {hit.title}{page} — {hit.heading or ''}")
         return "\n".join(lines)
 
+    def refusal_for(self, turn: Turn, hits: list[Hit]) -> str:
+        """:meth:`refusal` with what the scope guard left on ``turn``: its language, the names the
+        notes never mention, whether only the number asked was missing."""
+        return self.refusal(hits, turn.language, turn.unknown_terms, turn.number_not_found)
+
     def homework(self, turn: Turn, hits: list[Hit], query_tokens: set[str]) -> str:
         """An assignment request: no solution, the passages to read instead."""
         return phrase("homework", turn.language) + "\n" + self.quote(turn, hits, query_tokens, intro_key=None)

@@ -152,7 +152,7 @@ class Agent:
             yield Token(turn.answer)
         elif turn.options.grounded_only and not parts.covered(turn.hits, turn):
             turn.refused, turn.mode = True, "refusal"  # what the tools found does not cover the question
-            turn.answer = parts.composer.refusal(turn.hits, turn.language, turn.unknown_terms, turn.number_not_found)
+            turn.answer = parts.composer.refusal_for(turn, turn.hits)
             yield Token(turn.answer)
         else:
             turn.mode = "extract"

@@ -165,7 +165,7 @@ class RouteStrategy(Strategy):
             covered = parts.covered(hits, turn)
         if not covered:
             turn.refused, turn.mode = True, "refusal"
-            turn.answer = composer.refusal(hits, turn.language, turn.unknown_terms, turn.number_not_found)
+            turn.answer = composer.refusal_for(turn, hits)
             yield Token(turn.answer)
             return
         semantics = self.semantics()

@@ -58,7 +58,7 @@ class ToolCallingStrategy(Strategy):
             # declined as the route strategy declines it, before the model writes and runs code of its own
             own = tools.search_course(turn.query)
             turn.refused, turn.mode = True, "refusal"
-            yield self.replace(turn, parts.composer.refusal(own, turn.language, turn.unknown_terms, turn.number_not_found))
+            yield self.replace(turn, parts.composer.refusal_for(turn, own))
             return
         # run_python is offered only when the question asks to run or demonstrate code
         offered = {t.name: t for t in tools.langchain_tools() if wants_run or t.name != "run_python"}
@@ -244,7 +244,7 @@ class ToolCallingStrategy(Strategy):
             own = tools.search_course(turn.query)
         if turn.options.grounded_only and not covered and not parts.covered(own, turn):
             turn.refused, turn.mode = True, "refusal"
-            yield self.replace(turn, composer.refusal(own, turn.language, turn.unknown_terms, turn.number_not_found))
+            yield self.replace(turn, composer.refusal_for(turn, own))
             return
         if not gate.has_statement:
             turn.mode = "extract"
