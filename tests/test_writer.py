@@ -1012,6 +1012,34 @@ def test_showing_code_cites_it_and_runs_nothing():
     assert "np.cos(2*t) - np.cos(4*t)" in answer.answer and "[1]" in answer.answer  # the wrapped line joined
 
 
+class _RankedRetriever(FakeRetriever):
+    """FakeRetriever's passages in their given order, each with the ranks each search gave it."""
+
+    def __init__(self, texts, ranks):
+        super().__init__(texts)
+        self.given_ranks = ranks
+
+    def search(self, query, k=5, **_):
+        return [Hit(chunk=c, score=1.0 / n, ranks=r) for n, (c, r) in enumerate(zip(self.chunks, self.given_ranks), start=1)][:k]
+
+
+@pytest.mark.parametrize("dense_rank, shown", [(2, True), (5, False)])
+def test_a_demos_code_may_come_from_a_passage_one_search_ranks_high(dense_rank, shown):
+    """"画爱心的代码是怎么写的？" (a session's probe) ranked the heart plot 4th (2nd by meaning, 3rd by
+    BM25) and got "no code for this demo": only the 3 best fused passages were looked at. Now a
+    passage either search ranks among its 3 best counts too; one ranked low by both still does not
+    (the 5th held the heart plot for a demo of the temperature: code the question was not about)."""
+    others = ["爱心是一个符号。", "画图工具有很多。", "心形的曲线很漂亮。"]
+    ranks = [{"bm25": 1, "dense": 4}, {"bm25": 2, "dense": 1}, {"bm25": 5, "dense": 3}, {"bm25": 4, "dense": dense_rank}]
+    agent = Agent(_RankedRetriever(others + [HEART], ranks), scripted_backend("x"))
+    answer = agent.ask("画爱心的代码是怎么写的？", options=TurnOptions(k=4, grounded_only=False))
+    assert not answer.code_runs
+    if shown:
+        assert answer.mode == "code" and "np.cos(2*t) - np.cos(4*t)" in answer.answer and "[4]" in answer.answer
+    else:
+        assert answer.mode != "code" and "np.cos(4*t)" not in answer.answer
+
+
 def test_cut_off_code_is_shown_as_found_and_never_run():
     cut = HEART.replace("\n.cos(4*t)", "")
     assert code_in(cut)[1] == "incomplete"

@@ -78,12 +78,29 @@ log = logging.getLogger("courseta.agent")
 NO_DEMO_INTROS = {"extract_intro": "no_code_intro", "translated_intro": "no_code_translated_intro",
                   "untranslated_intro": "no_code_untranslated_intro"}
 DEMO_PASSAGES = 3  # a demo's code is taken from the best passages only (the 5th held the heart plot for
-#                   "演示一下温度参数 T 对采样分布的影响": code the question was not about)
+#                   "演示一下温度参数 T 对采样分布的影响": code the question was not about, 7th by BM25 and
+#                   10th by meaning); best in the fused order or by either search alone ("画爱心的代码是怎么
+#                   写的？": the heart plot 4th fused, 2nd by meaning and 3rd by BM25), see demo_candidate
+
+
+def demo_candidate(position: int, hit: Hit) -> bool:
+    """May a demo's code come from ``hit``, the passage at 0-based ``position`` of the search? Among
+    the :data:`DEMO_PASSAGES` best of the fused order, or of BM25's or the dense search's own
+    order (its ``ranks``, 1-based).
+
+    >>> from retrieval.types import Chunk
+    >>> c = Chunk(id="c", source="s.md", title="t", text="x", heading_path=[], page=None, start=0, end=1)
+    >>> demo_candidate(3, Hit(c, 1.0, {"bm25": 3, "dense": 2})), demo_candidate(4, Hit(c, 1.0, {"bm25": 7, "dense": 10}))
+    (True, False)
+    >>> demo_candidate(0, Hit(c, 1.0, {"bm25": None, "dense": 40})), demo_candidate(3, Hit(c, 1.0, {"bm25": None}))
+    (True, False)
+    """
+    return position < DEMO_PASSAGES or any(r is not None and r <= DEMO_PASSAGES for r in hit.ranks.values())
 
 
 def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str, list[Hit]]:
     """The code a demo request runs or shows: its own code block, else the first code block in the
-    best :data:`DEMO_PASSAGES` passages (with that passage's number), preferring one that is whole;
+    best passages (:func:`demo_candidate`, with that passage's number), preferring one that is whole;
     its state (ok, repaired, incomplete: agent.policy.code_in); and the passages searched (none for
     the question's own code)."""
     code = extract_code(question)
@@ -91,7 +108,7 @@ def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None
         return code, None, "ok", []
     incomplete = None
     hits = tools.search_course(query)
-    for hit in hits[:DEMO_PASSAGES]:
+    for hit in (h for position, h in enumerate(hits) if demo_candidate(position, h)):
         found, state = code_in(hit.text)
         if is_flagged(hit.text):  # never run (or show as a demo) code from a passage that addresses the reader
             continue
