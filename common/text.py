@@ -86,7 +86,14 @@ def question_language(question: str) -> str:
     ('zh', 'zh')
     >>> question_language("温度参数是什么？"), question_language("What is perplexity?"), question_language("什麼叫 state of the art")
     ('zh', 'en', 'zh')
+
+    An answer language the question asks for (:func:`requested_language`) comes first:
+
+    >>> question_language("请用英文回答：什么是熵？"), question_language("What is entropy? Answer in Chinese.")
+    ('en', 'zh')
     """
+    if requested := requested_language(question):
+        return requested
     language = detect_language(question)
     if language != "zh":
         return language
@@ -95,6 +102,38 @@ def question_language(question: str) -> str:
     if _EN_START.match(prose) and runs and not any(_ZH_FRAME.search(run) for run in runs):
         return "en"
     return language
+
+
+# "请用英文回答", "用中文解释一下", "Answer in Chinese", "in English, please": the answer's language asked
+# for. A verb of answering must go with it: "作业要用英文写吗？" and "Can I hand in the report in
+# English?" ask about the course, not for an answer in that language
+_ANSWER_VERB_ZH = r"(?:回答|回复|答复|作答|解释|说明|讲解|讲讲|讲一下|介绍|翻译)"
+_ASKED_LANGUAGE = [
+    (re.compile(rf"(?:用|以|使用|換成|换成)\s*(?:英文|英语|英語)\s*{_ANSWER_VERB_ZH}"), "en"),
+    (re.compile(rf"(?:用|以|使用|換成|换成)\s*(?:中文|汉语|漢語|简体中文|普通话)\s*{_ANSWER_VERB_ZH}"), "zh"),
+    (re.compile(r"\b(?:answer|reply|respond|explain|write\s+(?:it|the\s+answer)|tell\s+me|say\s+it)\b[^.?!\n]{0,40}?"
+                r"\bin\s+english\b|^\W*in\s+english\s*[,:：]|\bin\s+english,?\s+please\b", re.I), "en"),
+    (re.compile(r"\b(?:answer|reply|respond|explain|write\s+(?:it|the\s+answer)|tell\s+me|say\s+it)\b[^.?!\n]{0,40}?"
+                r"\bin\s+(?:chinese|mandarin)\b|^\W*in\s+(?:chinese|mandarin)\s*[,:：]|\bin\s+(?:chinese|mandarin),?\s+please\b",
+                re.I), "zh"),
+]
+
+
+def requested_language(question: str) -> str | None:
+    """The language the question asks its answer to be in, or None. Code and addresses are not read;
+    where both are asked for, the last request counts.
+
+    >>> [requested_language(q) for q in ("请用英文回答：什么是熵？", "What is entropy? 用中文解释一下", "Explain entropy in English")]
+    ['en', 'zh', 'en']
+    >>> [requested_language(q) for q in ("In English: 什么是熵？", "熵是什么 in English please", "Answer in Mandarin: what is T?")]
+    ['en', 'en', 'zh']
+    >>> [requested_language(q) for q in ("作业要用英文写吗？", "英文报告写完以后能用聊天机器人改吗？", "Can I hand in the report in English?")]
+    [None, None, None]
+    >>> requested_language("```python\\nprint('answer in English')\\n```\\n运行一下")
+    """
+    prose = _NOT_PROSE.sub(" ", question)
+    found = [(m.start(), language) for pattern, language in _ASKED_LANGUAGE for m in pattern.finditer(prose)]
+    return max(found)[1] if found else None
 
 
 _LINK_TARGET = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")

@@ -239,6 +239,32 @@ def test_the_language_a_question_is_asked_in(question, language):
     assert question_language(question) == language
 
 
+@pytest.mark.parametrize("question, language", [
+    ("请用英文回答：什么是熵？", "en"), ("什么是熵？用英语解释一下", "en"), ("In English: 温度参数有什么作用？", "en"),
+    ("What is entropy? Answer in Chinese.", "zh"), ("Explain perplexity in Mandarin, please", "zh"),
+    ("What is entropy? 请用中文回答", "zh"),
+    # about the course, no request for the answer's language
+    ("作业报告要用英文写吗？", "zh"), ("Can I hand in the report in English?", "en"), ("熵用英文怎么说？", "zh"),
+])
+def test_an_answer_language_asked_for_is_the_answers(question, language):
+    """"请用英文回答：什么是熵？" (a session's probe) was answered in Chinese: the question's characters
+    decided. An answer language the student asks for decides now."""
+    from common.text import question_language
+
+    assert question_language(question) == language
+
+
+def test_a_chinese_question_asking_for_an_english_answer_gets_one():
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling [1].")]))
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    answer = agent.ask("请用英文回答：温度参数 T 控制什么？", options=TurnOptions(k=2, grounded_only=False))
+    assert answer.language == "en" and answer.answer.startswith("The temperature parameter T controls")
+    assert "Answer in English" in writer.seen[-1][1].content
+
+
 def test_a_written_english_sentence_is_shown_with_the_chinese_sentence_closest_in_meaning():
     """The TA's "supporting sentence" of a claim in another language than its passage was matched by
     shared words: "T" picked "T=0 时…" (first of a tie) for a sentence about the temperature's role."""
