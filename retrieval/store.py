@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from common.hashing import sha256_file
+from common.text import TOKENIZER_VERSION
 from retrieval.backends import ANN_FILE, FLAT_FILE
 from retrieval.chunking import CHUNKER_VERSION
 from retrieval import sentence_vectors
@@ -66,6 +67,7 @@ def index_params(settings) -> dict:
         "embedder": settings.embedder,
         "second_embedder": second_embedder_name(settings),
         "chunking": {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "version": CHUNKER_VERSION},
+        "tokenizer": TOKENIZER_VERSION,
     }
 
 
@@ -81,6 +83,9 @@ def mismatch_reason(manifest: dict, settings) -> str | None:
                 f"settings ask for {want['second_embedder']!r}")
     if manifest.get("chunking") != want["chunking"]:
         return f"the index was built with chunking {manifest.get('chunking')}, settings ask for {want['chunking']}"
+    if manifest.get("tokenizer", 1) != want["tokenizer"]:  # indexes written before the version was kept: 1
+        return (f"the index's BM25 words were made by tokenizer version {manifest.get('tokenizer', 1)}, "
+                f"this code's is {want['tokenizer']}")
     return None
 
 

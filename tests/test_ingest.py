@@ -59,6 +59,23 @@ def test_incremental_add_change_remove(mini_corpus, make_retrieval_settings, emb
     assert hits[0].source == "new.md"
 
 
+def test_an_index_of_another_tokenizer_is_rebuilt(mini_corpus, make_retrieval_settings, embedder, monkeypatch):
+    """BM25's words are made by common.text.tokenize at index and at query time; when it changes
+    (version 2 drops the "s" of "what's"), an index made by the other version is not searched but
+    rebuilt, as for changed chunking."""
+    import retrieval.store as store
+    from retrieval.errors import IndexMismatchError
+
+    s = make_retrieval_settings(mini_corpus)
+    ingest(s, progress=False, embedder=embedder)
+    monkeypatch.setattr(store, "TOKENIZER_VERSION", store.TOKENIZER_VERSION + 1)
+    with pytest.raises(IndexMismatchError, match="tokenizer version"):
+        Retriever.load(s, embedder=embedder)
+    report = ingest(s, progress=False, embedder=embedder)
+    assert any("tokenizer version" in m and "rebuilding" in m for m in report.messages)
+    Retriever.load(s, embedder=embedder).search("温度", k=2)
+
+
 def test_changed_settings_rebuild_with_message(mini_corpus, make_retrieval_settings, embedder):
     ingest(make_retrieval_settings(mini_corpus), progress=False, embedder=embedder)
     s2 = make_retrieval_settings(mini_corpus, chunk_size=120)
