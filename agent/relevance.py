@@ -184,9 +184,9 @@ def judge(hits, query: str, glossary, settings, semantics=None, translation: str
     s = guard_signals(hits, query, glossary, semantics, translation, unknown,
                       numbers=getattr(settings, "relevance_number_check", True))
     others = (s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown)
-    if decide(*others, s.number, s.number_translated):
+    if decide(*others, s.number, s.number_translated, other_language=s.other_language):
         return Judgement(True)
-    return Judgement(False, number_only=s.number is not None and decide(*others))
+    return Judgement(False, number_only=s.number is not None and decide(*others, other_language=s.other_language))
 
 
 class GuardSignals(NamedTuple):
@@ -199,6 +199,7 @@ class GuardSignals(NamedTuple):
     unknown: tuple[str, ...] = ()  # names in the question the notes never mention (unknown_terms)
     number: float | None = None  # a number asked (asks_for_number): its closest top-3 sentence holding one
     number_translated: float | None = None  # the same for the question's translation
+    other_language: float | None = None  # a Chinese question: its closest top-3 sentence in another language
 
 
 def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "",
@@ -224,12 +225,24 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         number=_closest(query, holding, semantics) if number else None,
         # the translation is compared as the notes' language, whatever words its question used
         number_translated=_closest(translation, holding, semantics) if number and translated else None,
+        other_language=_closest_other_language(query, texts, semantics) if meaning else None,
     )
+
+
+def _closest_other_language(query: str, passages: list[str], semantics) -> float | None:
+    """For a Chinese question, the calibrated similarity of its closest passage sentence in another
+    language (the English schedule rows of the SJTU slides); None for other questions or when the
+    passages hold none."""
+    if detect_language(query) != "zh":
+        return None
+    other = [s for s in _sentences(passages) if detect_language(s) != "zh"]
+    return _closest(query, other, semantics) if other else None
 
 
 def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration",
            translated: float | None = None, unknown: tuple[str, ...] = (),
-           number: float | None = None, number_translated: float | None = None) -> bool:
+           number: float | None = None, number_translated: float | None = None,
+           other_language: float | None = None) -> bool:
     """The guard's decision from its signals (shared with agent.calibrate): enough shared words, or a
     few with a high BM25 score; with a closeness (multilingual embedders), not far in meaning, and
     covered by meaning alone when very close: the question itself, or its translation
@@ -237,7 +250,11 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     covered when the question names what the notes never mention (``unknown``), nor when it asks for
     a number and the closest sentence holding one is below the bar: for a question translated for
     the search (``number_translated``) or a Chinese one (``number``) the notes' language's
-    (``min_zh``, raised to ``cal.number``); for an English one not translated, ``min_en``.
+    (``min_zh``, raised to ``cal.number``); for an English one not translated, ``min_en``. A Chinese
+    question is near enough in meaning also when its closest sentence in another language
+    (``other_language``) is at the bar across two languages, ``min_en``, an English question's: "hw1
+    什么时候截止？" shares its words with the English schedule row "hw2 out, hw1 due" (0.83), below
+    the Chinese bar (1.0) that a sentence in its own language must reach.
 
     >>> e5 = CALIBRATED["e5:small-q4"]
     >>> decide(0.2, 5.0, None, "en", WORDS_ONLY), decide(0.2, 5.0, 0.9, "en", e5)
@@ -254,6 +271,10 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     False
     >>> decide(0.9, 9.0, 1.5, "en", e5, number=0.9), decide(0.9, 9.0, 1.5, "en", e5, number=0.1)  # none made
     (True, False)
+    >>> decide(0.67, 3.0, 0.87, "zh", e5), decide(0.67, 3.0, 0.87, "zh", e5, other_language=0.83)
+    (False, True)
+    >>> decide(0.25, 0.6, 0.87, "zh", e5, other_language=0.83)  # the words must still be shared
+    False
     """
     if unknown:
         return False
@@ -270,7 +291,8 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
         if not held:
             return False
     by_translation = translated is not None and translated >= cal.high_translated
-    return closeness >= low and (words or closeness >= high or by_translation)
+    near = closeness >= low or (lang == "zh" and other_language is not None and other_language >= cal.min_en)
+    return near and (words or closeness >= high or by_translation)
 
 
 class Calibration(NamedTuple):

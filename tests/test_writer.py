@@ -887,6 +887,23 @@ def test_a_question_asking_for_a_number_needs_a_close_sentence_holding_one():
     assert not decide(0.9, 9.0, 1.5, "zh", CALIBRATED["e5:small-q4"], number=1.4, number_translated=0.6)
 
 
+def test_a_chinese_question_is_judged_against_an_english_sentence_at_the_bar_across_languages():
+    """"hw1 什么时候截止？" (a session's probe) shares its words with the English schedule row "hw2 out,
+    hw1 due" but was declined: every sentence was held to the Chinese bar (min_zh, 1.0 for e5),
+    though a question and a sentence in two languages sit lower on the scale (an English question's
+    bar, min_en, is 0.2). A sentence in another language is now held to min_en; words must still be
+    shared, and a Chinese sentence still needs min_zh."""
+    sem = Semantics(ConceptEmbedder())
+    strict_zh = CONCEPT_GUARD.model_copy(update={"relevance_semantic_min_zh": 5.0, "relevance_semantic_high_zh": 6.0})
+    english = ConceptRetriever(["The temperature parameter controls the randomness of sampling."])
+    chinese = ConceptRetriever(["温度参数控制采样的随机性。"])
+    hits = lambda r: [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in r.chunks]
+    question = "temperature 参数控制什么？"  # shares "temperature" with the English passage
+    assert is_covered(hits(english), question, None, strict_zh, sem)
+    assert not is_covered(hits(chinese), "温度参数控制什么？", None, strict_zh, sem)  # its own language: min_zh
+    assert not is_covered(hits(english), "香农提出了什么？", None, strict_zh, sem)  # no word shared
+
+
 def test_the_digits_of_a_name_are_not_a_number_the_notes_hold():
     # "从GPT-1到GPT-4" is a slide's heading, no count: "How many parameters does GPT-4 have?" (held-out
     # h-oo03) was covered by it as a sentence holding a number
