@@ -89,7 +89,7 @@ def demo_candidate(position: int, hit: Hit) -> bool:
     order (its ``ranks``, 1-based).
 
     >>> from retrieval.types import Chunk
-    >>> c = Chunk(id="c", source="s.md", title="t", text="x", heading_path=[], page=None, start=0, end=1)
+    >>> c = Chunk(id="c", source="s.md", title="t", text="x", heading_path=[], page=None, start=0, end=1, language="en")
     >>> demo_candidate(3, Hit(c, 1.0, {"bm25": 3, "dense": 2})), demo_candidate(4, Hit(c, 1.0, {"bm25": 7, "dense": 10}))
     (True, False)
     >>> demo_candidate(0, Hit(c, 1.0, {"bm25": None, "dense": 40})), demo_candidate(3, Hit(c, 1.0, {"bm25": None}))
