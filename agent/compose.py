@@ -23,6 +23,7 @@ The course materials never mention `GPT-4`.
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 from agent.injection import usable
 from agent.prompts import phrase
@@ -35,6 +36,91 @@ _REFERENCE = re.compile(r"(?<![A-Za-z0-9_\]\)])\[(\d{1,3})\]")  # not an index: 
 OWN_REFERENCE = re.compile(r"［\d{1,3}］")  # what own_references writes
 _LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
 _WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
+
+
+CELL_SEPARATOR = " | "  # a table row's cells as an answer shows them
+EMPTY_CELL = "—"
+
+
+def is_table_row(piece: str) -> bool:
+    """Is a piece of a passage a row of one of the notes' tables: tab-separated, two cells or more with
+    words, no code (a tab inside a code span or a fence is code's)?
+
+    >>> is_table_row("3\\t2024/03/07\\tLMs"), is_table_row("\\tx = 1\\n"), is_table_row("`a\\tb`")
+    (True, False, False)
+    """
+    return "`" not in piece and sum(1 for cell in piece.split("\t") if _WORDS.search(cell)) >= 2
+
+
+def one_line(piece: str, separator: str = CELL_SEPARATOR) -> str:
+    """A quoted piece of a passage on one line: its whitespace runs made one space, but a table row's
+    cells kept apart by ``separator`` (an empty cell between two is shown as "—", so the columns stay
+    where they were). Run together, "3\\t2024/03/07\\tLanguage Models…" read "3 2024/03/07 …".
+
+    >>> one_line("3\\t2024/03/07\\tLanguage Models\\t\\tPengfei Liu"), one_line("温度  参数\\n控制")
+    ('3 | 2024/03/07 | Language Models | — | Pengfei Liu', '温度 参数 控制')
+    """
+    if is_table_row(piece):
+        return separator.join(" ".join(cell.split()) or EMPTY_CELL for cell in piece.strip().split("\t"))
+    return " ".join(piece.split())
+
+
+def quoted_units(sentences: list[str]) -> Iterator[tuple[str, str]]:
+    """A passage's quoted sentences as (text, kind): "row" for a table row (its cells apart by a tab, for
+    the caller to show or send), "item" for the item of a numbered list (without its bare number), else
+    "prose". A list's bare number before a row is the row's first cell; elsewhere it is dropped.
+
+    >>> list(quoted_units(["成绩：\\n", "1. ", "**作业**（20%）", "2.", "Week\\tTopic", "- \\t2024/04/04\\tHoliday", "- 见上"]))
+    [('成绩：', 'prose'), ('**作业**（20%）', 'item'), ('2.\\tWeek\\tTopic', 'row'), ('-\\t2024/04/04\\tHoliday', 'row'), ('- 见上', 'prose')]
+    """
+    number = None  # a list's bare number ("1."), waiting for what it numbers
+    for sentence in sentences:
+        if is_table_row(sentence):
+            row = one_line(sentence, "\t")
+            yield (f"{number}\t{row}" if number else row), "row"
+            number = None
+            continue
+        flat = one_line(sentence)
+        if _LIST_NUMBER_ONLY.match(flat):
+            number = flat
+            continue
+        if flat:
+            yield flat, ("item" if number else "prose")
+        number = None
+
+
+def passage_pieces(sentences: list[str]) -> list[str]:
+    """A passage's quoted sentences as the bullets of a quote: its prose run together, but each table
+    row apart, its cells apart (rows run together read as one line of numbers), and each item of a
+    numbered list apart, without its bare number, as :meth:`Composer.quote_lines` shows it ("活动：
+    1. **早期作业**" run together drew a citation after the "1", read as a sentence's end: "活动：
+    1 [4]. **早期作业**"). Prose after a list's last item runs on in that item's bullet.
+
+    >>> passage_pieces(["课程大纲", "3\\t2024/03/07\\tLMs", "6\\t2024/03/28\\tEvaluation", "见上。"])
+    ['课程大纲', '3 | 2024/03/07 | LMs', '6 | 2024/03/28 | Evaluation', '见上。']
+    >>> passage_pieces(["- 温度控制随机性。", "- T 越大越随机。"])  # as before: one bullet, its items' dashes kept
+    ['温度控制随机性。 - T 越大越随机。']
+    >>> passage_pieces(["成绩基于三项：\\n", "1. ", "**作业**（20%）\\n", "2. ", "**项目**（75%）"])
+    ['成绩基于三项：', '**作业**（20%）', '**项目**（75%）']
+    """
+    pieces: list[str] = []
+    prose: list[str] = []  # run together; a list item's bullet only where a bullet of the quote begins
+    for text, kind in quoted_units(sentences):
+        if kind == "prose":
+            prose.append(text)
+            continue
+        if prose:
+            pieces.append(_BULLET.sub("", " ".join(prose)))
+        prose = []
+        if kind == "row":
+            pieces.append(text.replace("\t", CELL_SEPARATOR))
+        else:
+            prose = [text]
+    if prose:
+        pieces.append(_BULLET.sub("", " ".join(prose)))
+    return pieces
+
+
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 
@@ -77,9 +163,10 @@ class Composer:
         """
         lines = []
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
-            text = own_references(_BULLET.sub("", " ".join(" ".join(sentences).split())))
-            if text:
-                lines.append(f"- {text} [{turn.number_of(hit)}]")
+            for piece in passage_pieces(sentences):  # a table row, a list item: a bullet of its own
+                text = own_references(piece)
+                if text:
+                    lines.append(f"- {text} [{turn.number_of(hit)}]")
         if not lines:  # nothing found, or every passage flagged: not an intro with nothing after it
             return phrase("nothing_to_quote", turn.language)
         if intro_key:
@@ -116,8 +203,8 @@ class Composer:
         lines = []
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
             n = turn.number_of(hit)
-            for sentence in sentences:
-                text = own_references(_BULLET.sub("", " ".join(sentence.split())))
+            for unit, kind in quoted_units(sentences):  # a table row's cells apart by a tab (agent/strategies/route.py)
+                text = own_references(unit if kind == "row" else _BULLET.sub("", unit))
                 if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)):
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)

@@ -1314,3 +1314,43 @@ def test_a_course_question_declined_only_for_its_number_says_that_number_was_not
     # with the number check off the course question is answered
     unchecked = Agent(agent.retriever, agent.backend, settings=settings.model_copy(update={"relevance_number_check": False}))
     assert not unchecked.ask("温度参数控制的随机性有多少？", options=TurnOptions(k=2)).refused
+
+
+SCHEDULE = ("课程大纲\nWeek\tDate\tContent\tHomework\n3\t2024/03/07\tLanguage Models and Representation Learning\t👉 hw1 out\n"
+            "6\t2024/03/28\tEvaluation\t👉 hw2 out, hw1 due\n7\t2024/04/04\tQingming Festival\t-")
+
+
+def test_a_chinese_question_over_an_english_schedule_shows_its_rows_as_they_are_one_per_line():
+    """The 0.5B writer merged a row's cells ("32024/03/07") and mistranslated its titles where the check
+    could not tell; a Chinese answer shows an English table row as it is, cells apart, without asking it."""
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. 3 | 2024/03/07 | 语言模型 | 👉 hw1 out")] * 4))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever([SCHEDULE]), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    answer = agent.ask("hw1 due 是哪一天？", options=TurnOptions(k=1, grounded_only=False))
+    assert writer.seen == [] and answer.mode == "extract"  # nothing sent for translation
+    assert "- 6 | 2024/03/28 | Evaluation | 👉 hw2 out, hw1 due [1]" in answer.answer.splitlines()
+    assert "32024" not in answer.answer and all(c.verdict == "supported" for c in answer.citations)
+
+
+def test_an_english_question_over_a_chinese_table_still_has_its_rows_translated_sent_as_before():
+    """An English reader may read no Chinese: the rows go to the translator, cells one space apart (with
+    " | " the 0.5B writer left the grading table's rows untranslated)."""
+    from agent.llm import StaticBackend
+
+    table = "答疑时间\n角色\t姓名\tOH时间\n讲师\t刘鹏飞\t周五15:30-16:30\n助教\t周凡\t周二13:00-14:00"
+    writer = RecordingWriter(messages=iter([AIMessageLike("1. Office hours")] * 4))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever([table]), StaticBackend(writer, name="scripted"),
+                  settings=AgentSettings(answer_mode="translate"))
+    agent.ask("When are the office hours of 刘鹏飞?", options=TurnOptions(k=1, grounded_only=False))
+    assert writer.seen and "3. 讲师 刘鹏飞 周五15:30-16:30\n" in writer.seen[0][-1].content
+
+
+def test_a_quoted_numbered_list_shows_each_item_without_a_citation_after_its_number():
+    agent = Agent(FakeRetriever(["成绩将基于以下三项活动：\n1. **早期作业**（20%）\n2. **季度长项目**（75%）"]),
+                  scripted_backend("x", prefers_quotes=True))
+    answer = agent.ask("成绩基于哪些活动？", options=TurnOptions(k=1, grounded_only=False))
+    assert "- **早期作业**（20%） [1]" in answer.answer.splitlines() and "1 [1]." not in answer.answer

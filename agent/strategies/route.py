@@ -16,7 +16,7 @@ import time
 from contextlib import closing
 from typing import Iterator
 
-from agent.compose import own_references
+from agent.compose import CELL_SEPARATOR, EMPTY_CELL, own_references
 from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
@@ -56,6 +56,36 @@ def _quoted_as_is(line: str, language: str) -> bool:
     """
     body = _MARKER_AT_END.sub("", line)
     return not has_letters(body) or detect_language(body) == language
+
+
+def _row_kept_as_is(line: str, language: str) -> bool:
+    """Is a quoted line (:meth:`agent.compose.Composer.quote_lines`: a table row's cells apart by a tab,
+    with its [n]) a table row in English that a Chinese answer shows as it is? The SJTU slides show
+    their English schedule to a Chinese class as it is, and the 0.5B writer's translations of its rows
+    were wrong where the check could not tell (the dates and names shared make a row alike to any
+    translation of it: "Retrieval Augmented Generation" became 反馈增强生成, "Poster" 项目). A Chinese
+    row in an English answer is still translated: an English reader may read no Chinese, and the
+    calendar checks were made for the office-hours table ("周五15:30" is not "Week 15:30").
+
+    >>> _row_kept_as_is("6\\t2024/03/28\\tEvaluation\\t👉 hw2 out, hw1 due [1]", "zh")
+    True
+    >>> _row_kept_as_is("刘鹏飞\\t讲师\\t周五15:30-16:30 [1]", "en"), _row_kept_as_is("It computes P(A | B) for each pair. [1]", "zh")
+    (False, False)
+    """
+    return language == "zh" and "\t" in line and detect_language(_MARKER_AT_END.sub("", line)) == "en"
+
+
+def _shown(line: str, sent: bool, language: str) -> str:
+    """A quoted line as :meth:`RouteStrategy._translate` handles it: a table row sent for translation
+    has its cells one space apart, as the notes' rows were always sent (with " | " the 0.5B writer left
+    the Chinese grading table's rows untranslated); one shown as it is has them apart by " | ".
+
+    >>> _shown("3\\t2024/03/07\\t—\\tLMs [1]", True, "zh"), _shown("3\\t2024/03/07\\t—\\tLMs [1]", False, "zh")
+    ('3 2024/03/07 LMs [1]', '3 | 2024/03/07 | — | LMs [1]')
+    """
+    if sent:  # an empty cell (shown "—") was no word of the line sent
+        return " ".join(cell for cell in line.split("\t") if cell != EMPTY_CELL)
+    return as_is_in(line.replace("\t", CELL_SEPARATOR), language)
 
 
 _CJK_STOP_AT_END = re.compile(r"\s*[。；，、：]+(?=(?:\s*\[\d{1,3}\])*\s*$)")  # before or after the [n]
@@ -307,10 +337,10 @@ class RouteStrategy(Strategy):
         (nothing of this was shown)."""
         parts = self.parts
         lines = parts.composer.quote_lines(turn, hits, parts.turn_tokens(turn), semantics).splitlines()
-        send = [not _quoted_as_is(line, turn.language) for line in lines]
+        send = [not (_quoted_as_is(line, turn.language) or _row_kept_as_is(line, turn.language)) for line in lines]
         if not any(send):
             return False  # the quote is in the question's language already
-        lines = [line if sent else as_is_in(line, turn.language) for line, sent in zip(lines, send)]
+        lines = [_shown(line, sent, turn.language) for line, sent in zip(lines, send)]
         lt = LineTranslation(lines, send, lambda text, source: self._judge_line(turn, text, source, semantics),
                              retry_lines=RETRY_LINES, likeness=semantics.similarity if semantics is not None else None)
         intro = phrase(self._quote_intro(turn, intro_key), turn.language) + "\n"
