@@ -52,17 +52,30 @@ def is_table_row(piece: str) -> bool:
     return "`" not in piece and sum(1 for cell in piece.split("\t") if _WORDS.search(cell)) >= 2
 
 
-def one_line(piece: str, separator: str = CELL_SEPARATOR) -> str:
+def one_line(piece: str) -> str:
     """A quoted piece of a passage on one line: its whitespace runs made one space, but a table row's
-    cells kept apart by ``separator`` (an empty cell between two is shown as "—", so the columns stay
-    where they were). Run together, "3\\t2024/03/07\\tLanguage Models…" read "3 2024/03/07 …".
+    cells kept apart (:func:`shown_row`). Run together, "3\\t2024/03/07\\tLanguage Models…" read
+    "3 2024/03/07 …".
 
     >>> one_line("3\\t2024/03/07\\tLanguage Models\\t\\tPengfei Liu"), one_line("温度  参数\\n控制")
     ('3 | 2024/03/07 | Language Models | — | Pengfei Liu', '温度 参数 控制')
     """
-    if is_table_row(piece):
-        return separator.join(" ".join(cell.split()) or EMPTY_CELL for cell in piece.strip().split("\t"))
-    return " ".join(piece.split())
+    return shown_row(_row(piece)) if is_table_row(piece) else " ".join(piece.split())
+
+
+def _row(piece: str) -> str:
+    """A table row's cells, each on one line, apart by a tab (an empty cell stays empty)."""
+    return "\t".join(" ".join(cell.split()) for cell in piece.strip().split("\t"))
+
+
+def shown_row(row: str) -> str:
+    """A row's tab-separated cells as an answer shows them: apart by " | ", an empty cell between two
+    as "—", so the columns stay where they were.
+
+    >>> shown_row("7\\t2024/04/04\\t\\tPengfei Liu [1]")
+    '7 | 2024/04/04 | — | Pengfei Liu [1]'
+    """
+    return CELL_SEPARATOR.join(cell or EMPTY_CELL for cell in row.split("\t"))
 
 
 def quoted_units(sentences: list[str]) -> Iterator[tuple[str, str]]:
@@ -76,7 +89,7 @@ def quoted_units(sentences: list[str]) -> Iterator[tuple[str, str]]:
     number = None  # a list's bare number ("1."), waiting for what it numbers
     for sentence in sentences:
         if is_table_row(sentence):
-            row = one_line(sentence, "\t")
+            row = _row(sentence)
             yield (f"{number}\t{row}" if number else row), "row"
             number = None
             continue
@@ -113,7 +126,7 @@ def passage_pieces(sentences: list[str]) -> list[str]:
             pieces.append(_BULLET.sub("", " ".join(prose)))
         prose = []
         if kind == "row":
-            pieces.append(text.replace("\t", CELL_SEPARATOR))
+            pieces.append(shown_row(text))
         else:
             prose = [text]
     if prose:

@@ -16,7 +16,7 @@ import time
 from contextlib import closing
 from typing import Iterator
 
-from agent.compose import CELL_SEPARATOR, EMPTY_CELL, own_references
+from agent.compose import own_references, shown_row
 from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
@@ -80,12 +80,12 @@ def _shown(line: str, sent: bool, language: str) -> str:
     has its cells one space apart, as the notes' rows were always sent (with " | " the 0.5B writer left
     the Chinese grading table's rows untranslated); one shown as it is has them apart by " | ".
 
-    >>> _shown("3\\t2024/03/07\\t—\\tLMs [1]", True, "zh"), _shown("3\\t2024/03/07\\t—\\tLMs [1]", False, "zh")
+    >>> _shown("3\\t2024/03/07\\t\\tLMs [1]", True, "zh"), _shown("3\\t2024/03/07\\t\\tLMs [1]", False, "zh")
     ('3 2024/03/07 LMs [1]', '3 | 2024/03/07 | — | LMs [1]')
     """
-    if sent:  # an empty cell (shown "—") was no word of the line sent
-        return " ".join(cell for cell in line.split("\t") if cell != EMPTY_CELL)
-    return as_is_in(line.replace("\t", CELL_SEPARATOR), language)
+    if sent:
+        return " ".join(cell for cell in line.split("\t") if cell)
+    return as_is_in(shown_row(line), language)
 
 
 _CJK_STOP_AT_END = re.compile(r"\s*[。；，、：]+(?=(?:\s*\[\d{1,3}\])*\s*$)")  # before or after the [n]
