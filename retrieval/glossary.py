@@ -25,6 +25,71 @@ from pathlib import Path
 DEFINITION_QUESTION = re.compile(r"什么是|是什么|何为|何谓|的定义|\bwhat\s+(?:is|are)\b|\bdefin", re.I)
 DEFINITION_TERMS = ("定义", "称为", "是指", "definition", "defined")
 
+# A numbered homework ("作业3", "第三次作业", "homework 3", "the second assignment") asked *when*: course
+# schedules write it "hw3" ("👉 hw2 due, hw3,4 out"), one BM25 token that no word of the question is;
+# "作业3" alone is 作业 + 3, which every homework passage holds. The number is the first one named
+# ("作业2,3,4": hw2). Only a question asking when: "What do we implement in the first homework?" is
+# answered by the homework's description, and "hw1" pulled the schedule above it (d3-en06, d3-ez08).
+WHEN_ASKED = re.compile(r"什么时候|何时|哪天|哪一天|几号|几月|截止|发布|布置|日期|哪周|哪一周|第几周"
+                        r"|\b(?:when|due|deadlines?|dates?|released?|handed out|which week)\b", re.I)
+_ZH_NUMERAL = {c: i for i, c in enumerate("一二三四五六七八九", start=1)}
+_EN_ORDINAL = {w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth"), start=1)}
+NUMBERED_HOMEWORK = re.compile(
+    r"作业\s*([1-9])(?![0-9])"
+    r"|第\s*([1-9一二三四五六七八九])\s*[次个份]?\s*作业"
+    r"|(?<![a-z0-9])(?:homework|assignment|hw)\s*(?:no\.?|#)?\s*([1-9])(?![0-9])"
+    r"|(?<![a-z])(first|second|third|fourth|fifth|sixth)\s+(?:homework|assignment)",
+    re.I,
+)
+
+
+def homework_aliases(query: str) -> list[str]:
+    """The schedule's name ("hw3") of each numbered homework ``query`` names, when it asks when.
+
+    >>> homework_aliases("作业3什么时候截止？"), homework_aliases("第二次作业和作业4哪天发布"), homework_aliases("When is HW 1 due?")
+    (['hw3'], ['hw2', 'hw4'], ['hw1'])
+    >>> homework_aliases("When is the second homework due?"), homework_aliases("作业2,3,4的截止日期"), homework_aliases("作业12何时截止")
+    (['hw2'], ['hw2'], [])
+    >>> homework_aliases("What is homework 2 about?"), homework_aliases("作业是什么时候布置的"), homework_aliases("GPT-3 的作业何时发布")
+    ([], [], [])
+    """
+    if not WHEN_ASKED.search(query):
+        return []
+    out: list[str] = []
+    for m in NUMBERED_HOMEWORK.finditer(query):
+        if _alias(m) not in out:
+            out.append(_alias(m))
+    return out
+
+
+def with_homework_aliases(query: str) -> str:
+    """``query`` with the schedule's name after each numbered homework it names, for the dense side of the
+    search: e5 matches "hw3" in "👉 hw3 due" but not 作业3 (measured: "作业3什么时候截止？" ranks the
+    schedule 11th by meaning, "作业3（hw3）什么时候截止？" 4th).
+
+    >>> with_homework_aliases("作业3什么时候截止？"), with_homework_aliases("When is the second homework due?")
+    ('作业3（hw3）什么时候截止？', 'When is the second homework (hw2) due?')
+    >>> with_homework_aliases("hw3 什么时候截止？"), with_homework_aliases("作业3要做什么？")
+    ('hw3 什么时候截止？', '作业3要做什么？')
+    """
+    if not homework_aliases(query):
+        return query
+    def named(m: re.Match) -> str:
+        alias = _alias(m)
+        if alias in query.lower():
+            return m.group(0)
+        return f"{m.group(0)}（{alias}）" if re.search(r"[\u4e00-\u9fff]", m.group(0)) else f"{m.group(0)} ({alias})"
+    return NUMBERED_HOMEWORK.sub(named, query)
+
+
+def _alias(m: re.Match) -> str:
+    digit, zh, en, ordinal = m.groups()
+    if ordinal:
+        return f"hw{_EN_ORDINAL[ordinal.lower()]}"
+    if zh:
+        return f"hw{_ZH_NUMERAL.get(zh) or int(zh)}"
+    return f"hw{int(digit or en)}"
+
 
 def _english_pattern(term: str) -> re.Pattern:
     words = [re.escape(w) for w in re.split(r"[\s\-]+", term.lower()) if w]

@@ -23,7 +23,7 @@ import numpy as np
 from retrieval.backends import DenseIndex, LexicalIndex, load_dense
 from retrieval.embedders import Embedder, embed_queries, get_embedder, resolve_device, second_embedder_name
 from retrieval.errors import EmbedderError, IndexCorruptError, IndexMismatchError, IndexMissingError
-from retrieval.glossary import load_glossary
+from retrieval.glossary import homework_aliases, load_glossary, with_homework_aliases
 from retrieval.sentence_vectors import KnownVectors
 from retrieval.store import REBUILD_HINT, StoredIndex, current_index_dir, load_stored, mismatch_reason
 from common.text import detect_language, term_forms, tokenize
@@ -120,8 +120,11 @@ class Retriever:
         return load_glossary(self.settings.query_glossary)
 
     def bm25_tokens(self, query: str) -> tuple[list[str], list[str]]:
-        """(query tokens, the other language's tokens for glossary terms found in the query)."""
+        """(query tokens, the other language's tokens for glossary terms found in the query); the query's
+        tokens include the schedule's name of a numbered homework ("作业3" -> "hw3": homework_aliases),
+        glossary or not."""
         tokens = tokenize(query)
+        tokens += [a for a in homework_aliases(query) if a not in tokens]
         glossary = self.glossary
         if glossary is None:
             return tokens, []
@@ -140,7 +143,8 @@ class Retriever:
     def dense_search(self, query: str, n: int, translations: Sequence[str] = ()) -> list[tuple[int, float]]:
         """The top ``n`` chunks by meaning: cosine with the query's vector (+ ``second_weight`` x the second
         embedder's cosine); with ``translation_dense_weight`` above 0, + that weight x the same score of each
-        of ``translations`` (the question in the notes' language, per request).
+        of ``translations`` (the question in the notes' language, per request). A numbered homework is embedded
+        with the schedule's name for it ("作业3（hw3）": retrieval.glossary.with_homework_aliases).
 
         >>> from types import SimpleNamespace
         >>> from retrieval.backends import DenseIndex
@@ -155,7 +159,7 @@ class Retriever:
         0.0 [1, 2, 0]
         2.0 [0, 1, 2]
         """
-        texts = [query]
+        texts = [with_homework_aliases(query)]
         if self.settings.translation_dense_weight > 0:
             texts += [t for t in translations if t.strip() and t != query]
         vecs = embed_queries(self.embedder, texts)

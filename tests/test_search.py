@@ -261,3 +261,34 @@ def test_a_translation_of_the_question_adds_its_words_to_bm25(mini_corpus, make_
 def test_the_notes_languages_are_the_share_of_chunks_in_each(retriever):
     shares = retriever.languages()
     assert set(shares) == {"zh", "en"} and shares["zh"] > shares["en"] and sum(shares.values()) == pytest.approx(1)
+
+
+def test_a_numbered_homework_asked_when_finds_the_schedule_that_writes_it_hw_n(tmp_path, make_retrieval_settings, embedder,
+                                                                            monkeypatch):
+    """"作业3什么时候截止？" shares 作业 and 3 with every homework passage and no word with the English
+    schedule row "👉 hw3 due": the schedule's name "hw3" is searched too, by BM25 and by meaning, when
+    the question asks when; a question about what the homework is searches its own words only."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "homework.md").write_text(
+        "# 作业1\n\n作业1个人完成，实现一个小型语言模型。\n\n# 作业2\n\n作业2团队完成，构建数据并精调模型。\n\n"
+        "# 作业3\n\n作业3团队完成，复现一篇前沿论文，报告约3页。\n\n# 提交\n\n作业2、3、4迟交总计不超过5天。\n",
+        encoding="utf-8")
+    (corpus / "schedule.md").write_text(
+        "# Schedule\n\n14\t2024/05/23\tRetrieval Augmented Generation\t👉 hw3 due\n\n"
+        "# Readings\n\nRead the scaling laws paper before the lecture on evaluation.\n", encoding="utf-8")
+    s = make_retrieval_settings(corpus, query_glossary="", chunk_size=80, chunk_overlap=0)
+    ingest(s, progress=False, embedder=embedder)
+    r = Retriever.load(s, embedder=embedder)
+
+    def schedule_rank(question):
+        return [h.source for h in r.search(question, k=10)].index("schedule.md") + 1
+
+    assert "hw3" in r.bm25_tokens("作业3什么时候截止？")[0]
+    assert "hw3" in r.bm25_tokens("When is the third homework due?")[0]
+    assert "hw3" not in r.bm25_tokens("作业3要做什么？")[0]
+    with_alias = schedule_rank("作业3什么时候截止？"), schedule_rank("第三次作业哪天交？截止日期")
+    monkeypatch.setattr("retrieval.search.homework_aliases", lambda q: [])
+    monkeypatch.setattr("retrieval.search.with_homework_aliases", lambda q: q)
+    without = schedule_rank("作业3什么时候截止？"), schedule_rank("第三次作业哪天交？截止日期")
+    assert with_alias == (2, 1) and without == (5, 4), (with_alias, without)
