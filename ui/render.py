@@ -73,11 +73,30 @@ def streamed(pieces: list[str]) -> str:
     return "\n\n---\n\n".join(md_text(piece) for piece in pieces if piece)
 
 
+# "**word**" of the notes, as md_escape writes it ("\\*\\*word\\*\\*"), on one line: the pair opens where no letter or
+# digit is before it and no space after it, and closes after a non-space where no letter or digit follows:
+# "x**2 + y**2" (code) and "a ** b" are no pairs
+_ESCAPED_BOLD = re.compile(r"(?<![A-Za-z0-9\\])\\\*\\\*(?![\s\\])((?:(?!\\\*\\\*|  \n).)+?)(?<=[^\s\\])\\\*\\\*(?![A-Za-z0-9])")
+
+
+def _unbold(markdown: str) -> str:
+    r"""Escaped Markdown without the notes' ``**bold**`` asterisks: a quoted "**早期作业**（20%）" showed
+    them. They are dropped, not rendered: untrusted text sets no formatting on a page.
+
+    >>> _unbold(md_escape("1. **早期作业**（20%）和 **[x](http://e)**"))
+    '1\\. 早期作业（20%）和 &#91;x&#93;\\(http\\:/\u200b/e\\)'
+    >>> _unbold(md_escape("x**2 + y**2, a ** b, **open")) == md_escape("x**2 + y**2, a ** b, **open")
+    True
+    """
+    return _ESCAPED_BOLD.sub(lambda m: m.group(1), markdown)
+
+
 def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
     r"""Passage or answer text as Markdown: :func:`md_escape`, but each ``$...$`` / ``$$...$$`` whose TeX
     :func:`ui.tex.safe_tex` accepts is kept as inline math (KaTeX renders it), between zero-width
     spaces so that it touches no other dollar or digit; other math stays text. Should Streamlit's
-    check not find the math (:func:`ui.tex.streamlit_finds_math`), all of it is escaped text.
+    check not find the math (:func:`ui.tex.streamlit_finds_math`), all of it is escaped text. The notes'
+    ``**bold**`` loses its asterisks (:func:`_unbold`).
 
     >>> print(md_text("熵 $H(p) = \\sum_x p(x)$，$\\rule{9em}{9em}$"))
     熵 &#8203;$H(p) = \sum_x p(x)$&#8203;，\$\\rule\{9em\}\{9em\}\$
@@ -94,11 +113,11 @@ def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> 
         out += [md_escape(text[last:m.start()], line_breaks, at_line_start if not out else False), f"{_ZWSP}${tex}${_ZWSP}"]
         last = pos = m.end()
     if not out:
-        return md_escape(text, line_breaks, at_line_start)
+        return _unbold(md_escape(text, line_breaks, at_line_start))
     out.append(md_escape(text[last:], line_breaks, False))
     markdown = "".join(out)
     found = streamlit_finds_math(markdown) and streamlit_finds_math(markdown, streaming=True)
-    return markdown if found else md_escape(text, line_breaks, at_line_start)
+    return _unbold(markdown if found else md_escape(text, line_breaks, at_line_start))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
