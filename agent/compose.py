@@ -107,19 +107,21 @@ def passage_pieces(sentences: list[str]) -> list[str]:
     row apart, its cells apart (rows run together read as one line of numbers), and each item of a
     numbered list apart, without its bare number, as :meth:`Composer.quote_lines` shows it ("活动：
     1. **早期作业**" run together drew a citation after the "1", read as a sentence's end: "活动：
-    1 [4]. **早期作业**"). Prose after a list's last item runs on in that item's bullet.
+    1 [4]. **早期作业**"). An item of a bulleted list ("- 内容：…") is a bullet of its own too, without
+    its dash (run together they read "目的：… [4]。 - 内容：… [4]。 - 过程：…"). Prose after a list's last
+    item runs on in that item's bullet.
 
     >>> passage_pieces(["课程大纲", "3\\t2024/03/07\\tLMs", "6\\t2024/03/28\\tEvaluation", "见上。"])
     ['课程大纲', '3 | 2024/03/07 | LMs', '6 | 2024/03/28 | Evaluation', '见上。']
-    >>> passage_pieces(["- 温度控制随机性。", "- T 越大越随机。"])  # as before: one bullet, its items' dashes kept
-    ['温度控制随机性。 - T 越大越随机。']
+    >>> passage_pieces(["- 温度控制随机性。", "T 是温度。", "- T 越大越随机。", "* 见上"])
+    ['温度控制随机性。 T 是温度。', 'T 越大越随机。', '见上']
     >>> passage_pieces(["成绩基于三项：\\n", "1. ", "**作业**（20%）\\n", "2. ", "**项目**（75%）"])
     ['成绩基于三项：', '**作业**（20%）', '**项目**（75%）']
     """
     pieces: list[str] = []
     prose: list[str] = []  # run together; a list item's bullet only where a bullet of the quote begins
     for text, kind in quoted_units(sentences):
-        if kind == "prose":
+        if kind == "prose" and not (prose and _BULLET.match(text)):
             prose.append(text)
             continue
         if prose:
