@@ -246,7 +246,7 @@ def tokenize(text: str) -> list[str]:
     """
     jieba = _jieba()
     tokens = []
-    text = _CONTRACTION.sub("", _IRREGULAR_NOT.sub(lambda m: _IRREGULAR_NOT_STEM[m.group(1).lower()], text))
+    text = _CONTRACTION.sub("", _IRREGULAR_NOT.sub(lambda m: _IRREGULAR_NOT_STEM.get(m.group(1).lower(), m.group(1)), text))
     for token in jieba.cut_for_search(text.lower()):
         token = token.strip()
         if not token or not _is_word(token) or token in _STOPWORDS:

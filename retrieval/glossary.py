@@ -25,21 +25,26 @@ from pathlib import Path
 DEFINITION_QUESTION = re.compile(r"什么是|是什么|何为|何谓|的定义|\bwhat\s+(?:is|are)\b|\bdefin", re.I)
 DEFINITION_TERMS = ("定义", "称为", "是指", "definition", "defined")
 
-# A numbered homework ("作业3", "第三次作业", "homework 3", "the second assignment") asked *when*: course
-# schedules write it "hw3" ("👉 hw2 due, hw3,4 out"), one BM25 token that no word of the question is;
-# "作业3" alone is 作业 + 3, which every homework passage holds. The number is the first one named
+# A numbered homework ("作业3", "作业三", "第三次作业", "homework 3", "the third assignment") asked *when*:
+# course schedules write it "hw3" ("👉 hw2 due, hw3,4 out"), one BM25 token that no word of the question
+# is; "作业3" alone is 作业 + 3, which every homework passage holds. The number is the first one named
 # ("作业2,3,4": hw2). Only a question asking when: "What do we implement in the first homework?" is
 # answered by the homework's description, and "hw1" pulled the schedule above it (d3-en06, d3-ez08).
-WHEN_ASKED = re.compile(r"什么时候|何时|哪天|哪一天|几号|几月|截止|发布|布置|日期|哪周|哪一周|第几周"
-                        r"|\b(?:when|due|deadlines?|dates?|released?|handed out|which week)\b", re.I)
-_ZH_NUMERAL = {c: i for i, c in enumerate("一二三四五六七八九", start=1)}
-_EN_ORDINAL = {w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth"), start=1)}
+# English is matched in ASCII (re.A: "ſecond" is no "second"), full-width forms as ASCII ("作业３" is 作业3).
+WHEN_ASKED = re.compile(r"什么时候|啥时候|什么时间|何时|几时|哪天|哪一天|几号|几月|星期几|哪个星期|截止|截至|发布|布置|日期|哪周|哪一周|第几周"
+                        r"|\b(?:when|due|deadlines?|ddl|dates?|released?|handed out|which week|what day)\b", re.I | re.A)
+_NUMBER_WORDS = {w: n for n, words in enumerate(
+    ("1 一 one first 1st", "2 二 two second 2nd", "3 三 three third 3rd", "4 四 four fourth 4th",
+     "5 五 five fifth 5th", "6 六 six sixth 6th", "7 七", "8 八", "9 九"), start=1) for w in words.split()}
+_ZH_DIGIT = r"[1-9一二三四五六七八九]"
+_HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}  # "３" -> "3", "＃" -> "#"
 NUMBERED_HOMEWORK = re.compile(
-    r"作业\s*([1-9])(?![0-9])"
-    r"|第\s*([1-9一二三四五六七八九])\s*[次个份]?\s*作业"
-    r"|(?<![a-z0-9])(?:homework|assignment|hw)\s*(?:no\.?|#)?\s*([1-9])(?![0-9])"
-    r"|(?<![a-z])(first|second|third|fourth|fifth|sixth)\s+(?:homework|assignment)",
-    re.I,
+    # 作业3, 作业#2, 作业三 (not 作业一共 / 作业一起 / 作业一样 ..., not 作业12)
+    rf"作业\s*[#第]?\s*({_ZH_DIGIT})(?![0-9]|(?<=[一二三四五六七八九])[共起样直定般些下半])"
+    rf"|第\s*({_ZH_DIGIT})\s*[次个份]?\s*作业"
+    r"|(?<![a-z0-9])(?:homework|assignment|hw)\s*(?:no\.?|#|-)?\s*([1-9]|one|two|three|four|five|six)(?![a-z0-9])"
+    r"|(?<![a-z0-9])(first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th)\s+(?:homework|assignment|hw)(?![a-z])",
+    re.I | re.A,
 )
 
 
@@ -50,9 +55,16 @@ def homework_aliases(query: str) -> list[str]:
     (['hw3'], ['hw2', 'hw4'], ['hw1'])
     >>> homework_aliases("When is the second homework due?"), homework_aliases("作业2,3,4的截止日期"), homework_aliases("作业12何时截止")
     (['hw2'], ['hw2'], [])
+    >>> homework_aliases("作业三啥时候交"), homework_aliases("作业３的ddl"), homework_aliases("When is homework two due?")
+    (['hw3'], ['hw3'], ['hw2'])
+    >>> homework_aliases("the 2nd assignment's deadline"), homework_aliases("HW-4 due"), homework_aliases("作业#1几号交")
+    (['hw2'], ['hw4'], ['hw1'])
     >>> homework_aliases("What is homework 2 about?"), homework_aliases("作业是什么时候布置的"), homework_aliases("GPT-3 的作业何时发布")
     ([], [], [])
+    >>> homework_aliases("作业一共有几次，什么时候交？"), homework_aliases("When is the ſecond homework due?")
+    ([], [])
     """
+    query = query.translate(_HALF_WIDTH)
     if not WHEN_ASKED.search(query):
         return []
     out: list[str] = []
@@ -65,30 +77,29 @@ def homework_aliases(query: str) -> list[str]:
 def with_homework_aliases(query: str) -> str:
     """``query`` with the schedule's name after each numbered homework it names, for the dense side of the
     search: e5 matches "hw3" in "👉 hw3 due" but not 作业3 (measured: "作业3什么时候截止？" ranks the
-    schedule 11th by meaning, "作业3（hw3）什么时候截止？" 4th).
+    schedule 11th by meaning, "作业3（hw3）什么时候截止？" 4th). Unchanged when it names none.
 
     >>> with_homework_aliases("作业3什么时候截止？"), with_homework_aliases("When is the second homework due?")
     ('作业3（hw3）什么时候截止？', 'When is the second homework (hw2) due?')
-    >>> with_homework_aliases("hw3 什么时候截止？"), with_homework_aliases("作业3要做什么？")
-    ('hw3 什么时候截止？', '作业3要做什么？')
+    >>> with_homework_aliases("hw3 什么时候截止？"), with_homework_aliases("作业3要做什么？"), with_homework_aliases("作业３和作业一何时交？")
+    ('hw3 什么时候截止？', '作业3要做什么？', '作业３（hw3）和作业一（hw1）何时交？')
     """
     if not homework_aliases(query):
         return query
-    def named(m: re.Match) -> str:
-        alias = _alias(m)
-        if alias in query.lower():
-            return m.group(0)
-        return f"{m.group(0)}（{alias}）" if re.search(r"[\u4e00-\u9fff]", m.group(0)) else f"{m.group(0)} ({alias})"
-    return NUMBERED_HOMEWORK.sub(named, query)
+    folded = query.translate(_HALF_WIDTH)  # as long as the query: a match's span is the query's
+    out, last = [], 0
+    for m in NUMBERED_HOMEWORK.finditer(folded):
+        alias, named = _alias(m), query[m.start():m.end()]
+        out.append(query[last:m.end()])
+        if alias not in folded.lower():
+            out.append(f"（{alias}）" if re.search(r"[\u4e00-\u9fff]", named) else f" ({alias})")
+        last = m.end()
+    return "".join(out) + query[last:]
 
 
 def _alias(m: re.Match) -> str:
-    digit, zh, en, ordinal = m.groups()
-    if ordinal:
-        return f"hw{_EN_ORDINAL[ordinal.lower()]}"
-    if zh:
-        return f"hw{_ZH_NUMERAL.get(zh) or int(zh)}"
-    return f"hw{int(digit or en)}"
+    word = next(g for g in m.groups() if g)
+    return f"hw{_NUMBER_WORDS[word.lower()]}"
 
 
 def _english_pattern(term: str) -> re.Pattern:
