@@ -186,17 +186,28 @@ def formula_spans(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
+# A web address, to its last character that is not punctuation ("see https://a.org/x?id=1." ends at "1")
+_URL = re.compile(r"(?:https?|ftp)://[^\s<>()\[\]{}\"'，。；！？、]*[^\s<>()\[\]{}\"'，。；！？、.,;:!?]", re.I)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`formula_spans`).
+    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`formula_spans`)
+    or a web address (a reading list's "papers.cfm?abstract_id=3191751" was cut at its "?", and a
+    citation was put inside the link).
 
     >>> [text[a:b] for text in ["costs 5$. The course costs 20$. Both."] for a, b in sentence_spans(text)]
     ['costs 5$. ', 'The course costs 20$. ', 'Both.']
+    >>> split_sentences("[Law](https://ssrn.com/p.cfm?id=31) and https://youtu.be/watch?v=a!b; Read it? Yes.")
+    ['[Law](https://ssrn.com/p.cfm?id=31) and https://youtu.be/watch?v=a!b; ', 'Read it? ', 'Yes.']
     """
     starts, ends = formula_spans(text)
+    urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         i = bisect_left(starts, match.start()) - 1  # the last formula opening before this end
         if i >= 0 and match.start() < ends[i]:
+            continue
+        if any(a <= match.start() < b for a, b in urls):
             continue
         end = match.end()
         if end > start:
