@@ -191,14 +191,20 @@ _URL = re.compile(r"(?:https?|ftp)://[^\s<>()\[\]{}\"'，。；！？、]*[^\s<>
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`formula_spans`)
-    or a web address (a reading list's "papers.cfm?abstract_id=3191751" was cut at its "?", and a
+    """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`formula_spans`),
+    a table row or a web address (a reading list's "papers.cfm?abstract_id=3191751" was cut at its "?", and a
     citation was put inside the link).
 
     >>> [text[a:b] for text in ["costs 5$. The course costs 20$. Both."] for a, b in sentence_spans(text)]
     ['costs 5$. ', 'The course costs 20$. ', 'Both.']
     >>> split_sentences("[Law](https://ssrn.com/p.cfm?id=31) and https://youtu.be/watch?v=a!b; Read it? Yes.")
     ['[Law](https://ssrn.com/p.cfm?id=31) and https://youtu.be/watch?v=a!b; ', 'Read it? ', 'Yes.']
+
+    Nor at a table cell's end: a row is one piece ("1\\t2024/02/22\\tWhy LLMs?\\t-\\tPengfei Liu" was quoted
+    as "1 | 2024/02/22 | Why LLMs [3]?", the rest of its row lost):
+
+    >>> split_sentences("1\\t2024/02/22\\tWhy LLMs?\\t-\\tPengfei Liu\\n2\\tEnd.\\tx")
+    ['1\\t2024/02/22\\tWhy LLMs?\\t-\\tPengfei Liu\\n', '2\\tEnd.\\tx']
     """
     starts, ends = formula_spans(text)
     urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
@@ -208,6 +214,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if i >= 0 and match.start() < ends[i]:
             continue
         if any(a <= match.start() < b for a, b in urls):
+            continue
+        if "\t" in match.group(0) and "\n" not in match.group(0):  # a table cell's end ("Why LLMs?\t-"): the row goes on
             continue
         end = match.end()
         if end > start:

@@ -171,6 +171,27 @@ def test_md_escape_breaks_what_streamlit_reads_through_escapes(text, broken):
     _only_allowed_formulas_are_live(out)
 
 
+# a fourth review: the notes' **bold** dropped from the escaped text joined what md_escape had broken
+@pytest.mark.parametrize("text, broken", [
+    ("A **www**.evil.example/login", "www\u200b"),
+    ("B **http:**//evil.example/x", ":/\u200b/"),
+    ("C :**material/warning**: locked", ":\u200bmaterial"),
+    ("D a **<**= b", "&lt;\u200b"),
+    ("E see **www**.x.y and http:/**/evil**", "www\u200b"),
+])
+def test_bold_asterisks_are_dropped_before_escaping_so_every_break_stays(text, broken):
+    for out in (md_text(text), link_markers(text, "m0")):
+        assert broken in out and "*" not in out, out
+        _only_allowed_formulas_are_live(out)
+
+
+def test_bold_asterisks_leave_code_and_powers_alone():
+    kept = "loss = (p - q)**2 * w**(-1) + (x)**0.5 + x**2, f(**kw), `(a)**2 + (b)**`"
+    assert md_text(kept).count("\\*\\*") == 7  # every pair kept
+    assert md_text("1. **早期作业**（20%）") == "1\\. 早期作业（20%）"
+    assert link_markers("- **粗 [1]** ok", "m0") == "- 粗 [[1]](#m0-src-1) ok"
+
+
 def test_brackets_are_entities_so_a_stream_is_not_completed_into_a_link():
     from ui.render import md_escape
 

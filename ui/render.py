@@ -73,22 +73,31 @@ def streamed(pieces: list[str]) -> str:
     return "\n\n---\n\n".join(md_text(piece) for piece in pieces if piece)
 
 
-# "**word**" of the notes, as md_escape writes it ("\\*\\*word\\*\\*"), on one line: the pair opens where no letter or
-# digit is before it and no space after it, and closes after a non-space where no letter or digit follows:
-# "x**2 + y**2" (code) and "a ** b" are no pairs
-_ESCAPED_BOLD = re.compile(r"(?<![A-Za-z0-9\\])\\\*\\\*(?![\s\\])((?:(?!\\\*\\\*|  \n).)+?)(?<=[^\s\\])\\\*\\\*(?![A-Za-z0-9])")
+# The notes' "**word**" on one line: the pair opens at a line's start, after a space, a CJK character or an
+# opening bracket or quote, never after a letter, digit or closing bracket ("x**2", "(a+b)**2", "w**(-1)"),
+# and not before a space ("a ** b"); it closes after a non-space, where no letter or digit follows
+_BOLD = re.compile(r"(?<![A-Za-z0-9)\]}*\\_`])\*\*(?![\s*])([^\n*`]+?)(?<=[^\s\\])\*\*(?![A-Za-z0-9*])")
+_CODE = re.compile(r"(`+)[^`\n]*?\1")
 
 
-def _unbold(markdown: str) -> str:
-    r"""Escaped Markdown without the notes' ``**bold**`` asterisks: a quoted "**早期作业**（20%）" showed
-    them. They are dropped, not rendered: untrusted text sets no formatting on a page.
+def unbold(text: str) -> str:
+    r"""``text`` without the notes' ``**bold**`` asterisks (a quoted "**早期作业**（20%）" showed them),
+    outside `code`. Taken out of the raw text, before :func:`md_escape`, so that its breaks ("www" +
+    "." …) are made in what is shown: dropped from the escaped text, "**www**.evil.example" became a live
+    link. Dropped, not rendered: untrusted text sets no formatting on a page.
 
-    >>> _unbold(md_escape("1. **早期作业**（20%）和 **[x](http://e)**"))
-    '1\\. 早期作业（20%）和 &#91;x&#93;\\(http\\:/\u200b/e\\)'
-    >>> _unbold(md_escape("x**2 + y**2, a ** b, **open")) == md_escape("x**2 + y**2, a ** b, **open")
-    True
+    >>> unbold("1. **早期作业**（20%）和（**项目**）, **[x](http://e)** 与 `a**b**c`")
+    '1. 早期作业（20%）和（项目）, [x](http://e) 与 `a**b**c`'
+    >>> unbold("x**2 + y**2, (a+b)**2 + (c-d)**(e), w**(-1), (x)**0.5, f(**kw), a ** b, **open, ***a***")
+    'x**2 + y**2, (a+b)**2 + (c-d)**(e), w**(-1), (x)**0.5, f(**kw), a ** b, **open, ***a***'
     """
-    return _ESCAPED_BOLD.sub(lambda m: m.group(1), markdown)
+    if "**" not in text:
+        return text
+    out, last = [], 0
+    for m in _CODE.finditer(text):
+        out += [_BOLD.sub(r"\1", text[last:m.start()]), m.group(0)]
+        last = m.end()
+    return "".join(out) + _BOLD.sub(r"\1", text[last:])
 
 
 def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
@@ -96,7 +105,7 @@ def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> 
     :func:`ui.tex.safe_tex` accepts is kept as inline math (KaTeX renders it), between zero-width
     spaces so that it touches no other dollar or digit; other math stays text. Should Streamlit's
     check not find the math (:func:`ui.tex.streamlit_finds_math`), all of it is escaped text. The notes'
-    ``**bold**`` loses its asterisks (:func:`_unbold`).
+    ``**bold**`` loses its asterisks (:func:`unbold`, outside formulas).
 
     >>> print(md_text("熵 $H(p) = \\sum_x p(x)$，$\\rule{9em}{9em}$"))
     熵 &#8203;$H(p) = \sum_x p(x)$&#8203;，\$\\rule\{9em\}\{9em\}\$
@@ -110,14 +119,15 @@ def md_text(text: str, line_breaks: bool = True, at_line_start: bool = True) -> 
         if tex is None:
             pos = m.start() + 1  # this dollar is text; the next one may open an accepted span
             continue
-        out += [md_escape(text[last:m.start()], line_breaks, at_line_start if not out else False), f"{_ZWSP}${tex}${_ZWSP}"]
+        out += [md_escape(unbold(text[last:m.start()]), line_breaks, at_line_start if not out else False),
+                f"{_ZWSP}${tex}${_ZWSP}"]
         last = pos = m.end()
     if not out:
-        return _unbold(md_escape(text, line_breaks, at_line_start))
-    out.append(md_escape(text[last:], line_breaks, False))
+        return md_escape(unbold(text), line_breaks, at_line_start)
+    out.append(md_escape(unbold(text[last:]), line_breaks, False))
     markdown = "".join(out)
     found = streamlit_finds_math(markdown) and streamlit_finds_math(markdown, streaming=True)
-    return _unbold(markdown if found else md_escape(text, line_breaks, at_line_start))
+    return markdown if found else md_escape(unbold(text), line_breaks, at_line_start)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
@@ -144,7 +154,7 @@ def link_markers(answer: str, anchor_prefix: str) -> str:
     for line in str(answer).replace("\r\n", "\n").split("\n"):
         # (an empty bullet stays text: a bare "- " under a line would make that line a heading)
         bullet = line.startswith("- ") and bool(line[2:].strip())
-        body = line[2:] if bullet else line
+        body = unbold(line[2:] if bullet else line)  # (a pair around a citation too: "**粗 [1]**")
         parts, last = [], 0
         for m in _MARKER.finditer(body):
             parts.append(md_text(body[last:m.start()], at_line_start=not parts))
