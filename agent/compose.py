@@ -108,20 +108,30 @@ def passage_pieces(sentences: list[str]) -> list[str]:
     numbered list apart, without its bare number, as :meth:`Composer.quote_lines` shows it ("活动：
     1. **早期作业**" run together drew a citation after the "1", read as a sentence's end: "活动：
     1 [4]. **早期作业**"). An item of a bulleted list ("- 内容：…") is a bullet of its own too, without
-    its dash (run together they read "目的：… [4]。 - 内容：… [4]。 - 过程：…"). Prose after a list's last
-    item runs on in that item's bullet.
+    its dash (run together they read "目的：… [4]。 - 内容：… [4]。 - 过程：…"), where what comes before it
+    ended a sentence or clause, or was an item itself: a wrapped line that begins with a minus ("… is\\n-
+    log p(x)") runs on, its sign kept, and so does a slide's first item after its title. Prose after a list's last item runs on in that item's bullet; a
+    piece with no words ("* * *", "—") is left out.
 
     >>> passage_pieces(["课程大纲", "3\\t2024/03/07\\tLMs", "6\\t2024/03/28\\tEvaluation", "见上。"])
     ['课程大纲', '3 | 2024/03/07 | LMs', '6 | 2024/03/28 | Evaluation', '见上。']
-    >>> passage_pieces(["- 温度控制随机性。", "T 是温度。", "- T 越大越随机。", "* 见上"])
-    ['温度控制随机性。 T 是温度。', 'T 越大越随机。', '见上']
+    >>> passage_pieces(["- 温度控制随机性。", "T 是温度。", "- T 越大越随机。", "* 见上", "* * *", "- 代码", "- 报告"])
+    ['温度控制随机性。 T 是温度。', 'T 越大越随机。', '见上', '代码', '报告']
+    >>> passage_pieces(["The loss is", "- log p(x), summed.", "损失为", "- log p(x)。"])
+    ['The loss is - log p(x), summed. 损失为 - log p(x)。']
+    >>> passage_pieces(["提交细节", "- 通过Canvas提交作业", "- 代码", "- 报告"])
+    ['提交细节 - 通过Canvas提交作业', '代码', '报告']
     >>> passage_pieces(["成绩基于三项：\\n", "1. ", "**作业**（20%）\\n", "2. ", "**项目**（75%）"])
     ['成绩基于三项：', '**作业**（20%）', '**项目**（75%）']
     """
     pieces: list[str] = []
     prose: list[str] = []  # run together; a list item's bullet only where a bullet of the quote begins
     for text, kind in quoted_units(sentences):
-        if kind == "prose" and not (prose and _BULLET.match(text)):
+        if kind == "prose" and not _WORDS.search(text):
+            continue
+        item = kind == "prose" and _BULLET.match(text) and prose and (
+            _BULLET.match(prose[0]) or _BULLET.match(prose[-1]) or prose[-1].rstrip().endswith(_ITEM_BEFORE))
+        if kind == "prose" and not item:
             prose.append(text)
             continue
         if prose:
@@ -134,6 +144,9 @@ def passage_pieces(sentences: list[str]) -> list[str]:
     if prose:
         pieces.append(_BULLET.sub("", " ".join(prose)))
     return pieces
+
+
+_ITEM_BEFORE = tuple("。！？；：.!?;:")  # what ends the prose before a bulleted list's first item
 
 
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -186,8 +186,18 @@ def formula_spans(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-# A web address, to its last character that is not punctuation ("see https://a.org/x?id=1." ends at "1")
-_URL = re.compile(r"(?:https?|ftp)://[^\s<>()\[\]{}\"'，。；！？、]*[^\s<>()\[\]{}\"'，。；！？、.,;:!?]", re.I)
+# A web address, in ASCII, to its last character that is not punctuation ("see https://a.org/x?id=1." ends
+# at "1"; "访问https://a.org吗?" at "g")
+_URL = re.compile(r"(?:(?:https?|ftp)://|(?<![\w.])www\.)[!-~]*", re.I)  # then cut at a bracket, end punctuation: _url_spans
+
+
+def _url_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each web address of ``text`` (:data:`_URL`), in order; linear in the text's length."""
+    spans = []
+    for m in _URL.finditer(text):
+        body = re.split(r"[<>()\[\]{}\"'`]", m.group(0), maxsplit=1)[0].rstrip(".,;:!?")
+        spans.append((m.start(), m.start() + len(body)))
+    return spans
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -205,18 +215,22 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
     >>> split_sentences("1\\t2024/02/22\\tWhy LLMs?\\t-\\tPengfei Liu\\n2\\tEnd.\\tx")
     ['1\\t2024/02/22\\tWhy LLMs?\\t-\\tPengfei Liu\\n', '2\\tEnd.\\tx']
+    >>> split_sentences("1 | Why LLMs? | - [3] 你访问过https://a.org吗?我没有。www.a.org/p?x=1 好的。")
+    ['1 | Why LLMs? | - [3] 你访问过https://a.org吗?', '我没有。', 'www.a.org/p?x=1 好的。']
     """
     starts, ends = formula_spans(text)
-    urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
+    urls = _url_spans(text) if ("://" in text or "www." in text.lower()) else []
+    url_starts = [a for a, _ in urls]
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         i = bisect_left(starts, match.start()) - 1  # the last formula opening before this end
         if i >= 0 and match.start() < ends[i]:
             continue
-        if any(a <= match.start() < b for a, b in urls):
+        i = bisect_right(url_starts, match.start()) - 1  # the last address opening at or before it
+        if i >= 0 and match.start() < urls[i][1]:
             continue
-        if "\t" in match.group(0) and "\n" not in match.group(0):  # a table cell's end ("Why LLMs?\t-"): the row goes on
-            continue
+        if "\n" not in match.group(0) and ("\t" in match.group(0) or text.startswith("|", match.end())):
+            continue  # a table cell's end ("Why LLMs?\t-", "Why LLMs? | -"): the row goes on
         end = match.end()
         if end > start:
             spans.append((start, end))
