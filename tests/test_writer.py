@@ -1354,3 +1354,17 @@ def test_a_quoted_numbered_list_shows_each_item_without_a_citation_after_its_num
                   scripted_backend("x", prefers_quotes=True))
     answer = agent.ask("成绩基于哪些活动？", options=TurnOptions(k=1, grounded_only=False))
     assert "- **早期作业**（20%） [1]" in answer.answer.splitlines() and "1 [1]." not in answer.answer
+
+
+def test_a_shown_row_whose_cell_ends_a_question_keeps_its_citation_at_the_end():
+    """The schedule's row "1 | 2024/02/22 | Why LLMs? | - | Pengfei Liu" was cut at the cell's "?": the
+    verifier put the citation inside the row ("Why LLMs [3]?") and the quote lost the rest of the row."""
+    from agent.citations import verify
+    from agent.compose import passage_pieces
+    from common.text import split_sentences
+
+    row = "1\t2024/02/22\tWhy LLMs?\t-\tPengfei Liu"
+    assert passage_pieces([s.strip() for s in split_sentences(row + "\n2\t2024/02/29\tBasics\t-\tPengfei Liu")]) == [
+        "1 | 2024/02/22 | Why LLMs? | - | Pengfei Liu", "2 | 2024/02/29 | Basics | - | Pengfei Liu"]
+    line = "- 1 | 2024/02/22 | Why LLMs? | - | Pengfei Liu [1]"
+    assert verify(line, [row]).answer == line
