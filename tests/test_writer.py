@@ -1368,3 +1368,28 @@ def test_a_shown_row_whose_cell_ends_a_question_keeps_its_citation_at_the_end():
         "1 | 2024/02/22 | Why LLMs? | - | Pengfei Liu", "2 | 2024/02/29 | Basics | - | Pengfei Liu"]
     line = "- 1 | 2024/02/22 | Why LLMs? | - | Pengfei Liu [1]"
     assert verify(line, [row]).answer == line
+
+
+def test_an_english_answer_is_translated_when_any_passage_it_quotes_is_chinese():
+    """"When is the 2nd assignment due?": three English schedule passages first, a Chinese one fourth;
+    only the top 3 were looked at, so the Chinese lines were quoted untranslated in an English answer.
+    A Chinese question still looks at its top 3 (an English slide further down is shown as it is)."""
+    from agent.options import TurnOptions
+    from agent.turn import Turn
+    from retrieval.types import Chunk
+
+    agent = Agent(ConceptRetriever(ZH_NOTES), scripted_backend("x"))
+    strategy = agent.strategy
+    assert strategy.parts.composer.extract_passages == 4
+
+    def hits(*languages):
+        texts = {"en": "Week 6: hw2 out, hw1 due.", "zh": "作业2必须由2-3人的团队完成。"}
+        return [Hit(Chunk(f"c{i}", "a.md", "A", texts[lang], [], None, 0, 10, lang), 1.0, {})
+                for i, lang in enumerate(languages)]
+
+    en = Turn(question="When is hw2 due?", query="When is hw2 due?", language="en", options=TurnOptions())
+    zh = Turn(question="作业2什么时候交？", query="作业2什么时候交？", language="zh", options=TurnOptions())
+    assert strategy._other_language(en, hits("en", "en", "en", "zh"))
+    assert not strategy._other_language(en, hits("en", "en", "en", "en", "zh"))  # a fifth is not quoted
+    assert not strategy._other_language(zh, hits("zh", "zh", "zh", "en"))
+    assert strategy._other_language(zh, hits("zh", "en", "zh", "zh"))

@@ -477,10 +477,12 @@ class RouteStrategy(Strategy):
             yield from emit(sentence)
         return reported or chunks
 
-    @staticmethod
-    def _other_language(turn: Turn, hits: list[Hit]) -> bool:
-        """Are the passages a quote would come from in another language than the question?"""
-        top = usable(hits)[:3]
+    def _other_language(self, turn: Turn, hits: list[Hit]) -> bool:
+        """Are the passages a quote would come from in another language than the question? For a Chinese
+        question the top 3 (an English slide further down is shown as it is: the course shows its English
+        slides to a Chinese class); for an English one every passage quoted: a fourth, Chinese passage
+        was shown untranslated in an English answer ("When is the 2nd assignment due?")."""
+        top = usable(hits)[:3 if turn.language == "zh" else self.parts.composer.extract_passages]
         return bool(top) and any(detect_language(h.text) != turn.language for h in top)
 
     def _code(self, turn: Turn, tools: CourseTools, run: bool):
