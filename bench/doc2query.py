@@ -40,6 +40,7 @@ from bench.common import report  # noqa: E402
 from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
 from common.text import detect_language, tokenize  # noqa: E402
 from retrieval.eval import contains_any, load_qa  # noqa: E402
+from retrieval.glossary import with_homework_aliases  # as Retriever.dense_search embeds a question
 
 PROMPTS = {
     "zh": ("你是一门大语言模型课程的助教。",
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         rankings = {"bm25": r.bm25(question, n, translations), "dense": r.dense_search(question, n, translations)}
         weights = dict(r.weights(question))
         if "qd" in extra:
-            scores = vectors @ embed_queries(r.embedder, [question])[0]
+            scores = vectors @ embed_queries(r.embedder, [with_homework_aliases(question)])[0]
             rankings["qd"], weights["qd"] = best_per_chunk(scores, owner, len(r.chunks), n), extra["qd"]
         if "qb" in extra:
             more = [(tokenize(t), s.translation_weight) for t in translations]

@@ -27,6 +27,7 @@ from common.text import split_sentences  # noqa: E402
 from retrieval.embedders import embed_queries, get_embedder  # noqa: E402
 from retrieval.eval import contains_any, load_qa  # noqa: E402
 from retrieval.search import Retriever, fuse  # noqa: E402
+from retrieval.glossary import with_homework_aliases  # as Retriever.dense_search embeds a question
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl"}
@@ -60,8 +61,8 @@ def sentence_pieces(text: str, min_chars: int = 30) -> list[str]:
 
 
 def variants(r: Retriever, use, use_vecs, owners, sent_vecs, question: str) -> dict[str, list[tuple[int, float]]]:
-    qv = embed_queries(r.embedder, [question])[0]
-    quv = embed_queries(use, [question])[0]
+    qv = embed_queries(r.embedder, [with_homework_aliases(question)])[0]
+    quv = embed_queries(use, [with_homework_aliases(question)])[0]
     bm25 = r.bm25(question, 50)
     dense_scores, use_scores = r.stored.vectors @ qv, use_vecs @ quv
     best_sentence = np.full(len(r.chunks), -1.0)

@@ -29,6 +29,7 @@ from bench.fusion_variants import DATA, TUNING, ranked  # noqa: E402
 from common.text import detect_language  # noqa: E402
 from retrieval.eval import contains_any, load_qa  # noqa: E402
 from retrieval.sentence_vectors import TEXTS, VECTORS, pieces  # noqa: E402
+from retrieval.glossary import with_homework_aliases  # as Retriever.dense_search embeds a question
 
 SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl",
         "dev4": "dev4_qa.jsonl"}
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             n = max(r.settings.candidates, 50)
             rankings = {"bm25": r.bm25(question, n, translations), "dense": r.dense_search(question, n, translations)}
             best = np.full(len(r.chunks), -1.0)
-            np.maximum.at(best, owners, sentence_vectors @ embed_queries(r.embedder, [question])[0])
+            np.maximum.at(best, owners, sentence_vectors @ embed_queries(r.embedder, [with_homework_aliases(question)])[0])
             totals[set_name] = totals.get(set_name, 0) + 1
             for w in weights:
                 lists = {**rankings, "sentence": ranked(best, n)} if w else rankings
