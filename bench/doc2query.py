@@ -40,7 +40,7 @@ from bench.common import report  # noqa: E402
 from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
 from common.text import detect_language, tokenize  # noqa: E402
 from retrieval.eval import contains_any, load_qa  # noqa: E402
-from retrieval.glossary import with_homework_aliases  # as Retriever.dense_search embeds a question
+from retrieval.glossary import with_homework_aliases  # noqa: E402  (as Retriever.dense_search embeds a question)
 
 PROMPTS = {
     "zh": ("你是一门大语言模型课程的助教。",

@@ -27,7 +27,7 @@ from common.text import split_sentences  # noqa: E402
 from retrieval.embedders import embed_queries, get_embedder  # noqa: E402
 from retrieval.eval import contains_any, load_qa  # noqa: E402
 from retrieval.search import Retriever, fuse  # noqa: E402
-from retrieval.glossary import with_homework_aliases  # as Retriever.dense_search embeds a question
+from retrieval.glossary import with_homework_aliases  # noqa: E402  (as Retriever.dense_search embeds a question)
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl"}

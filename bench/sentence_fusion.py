@@ -29,7 +29,7 @@ from bench.fusion_variants import DATA, TUNING, ranked  # noqa: E402
 from common.text import detect_language  # noqa: E402
 from retrieval.eval import contains_any, load_qa  # noqa: E402
 from retrieval.sentence_vectors import TEXTS, VECTORS, pieces  # noqa: E402
-from retrieval.glossary import with_homework_aliases  # as Retriever.dense_search embeds a question
+from retrieval.glossary import with_homework_aliases  # noqa: E402  (as Retriever.dense_search embeds a question)
 
 SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl",
         "dev4": "dev4_qa.jsonl"}
