@@ -52,17 +52,6 @@ def is_table_row(piece: str) -> bool:
     return "`" not in piece and sum(1 for cell in piece.split("\t") if _WORDS.search(cell)) >= 2
 
 
-def one_line(piece: str) -> str:
-    """A quoted piece of a passage on one line: its whitespace runs made one space, but a table row's
-    cells kept apart (:func:`shown_row`). Run together, "3\\t2024/03/07\\tLanguage Models…" read
-    "3 2024/03/07 …".
-
-    >>> one_line("3\\t2024/03/07\\tLanguage Models\\t\\tPengfei Liu"), one_line("温度  参数\\n控制")
-    ('3 | 2024/03/07 | Language Models | — | Pengfei Liu', '温度 参数 控制')
-    """
-    return shown_row(_row(piece)) if is_table_row(piece) else " ".join(piece.split())
-
-
 def _row(piece: str) -> str:
     """A table row's cells, each on one line, apart by a tab (an empty cell stays empty)."""
     return "\t".join(" ".join(cell.split()) for cell in piece.strip().split("\t"))
@@ -93,7 +82,7 @@ def quoted_units(sentences: list[str]) -> Iterator[tuple[str, str]]:
             yield (f"{number}\t{row}" if number else row), "row"
             number = None
             continue
-        flat = one_line(sentence)
+        flat = " ".join(sentence.split())  # one line (a row, told above, keeps its tabs)
         if _LIST_NUMBER_ONLY.match(flat):
             number = flat
             continue

@@ -167,7 +167,7 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
-_CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")
+CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")  # `code` on one line (ui/render.py unbold leaves it as it is)
 _PROSE_BREAK = re.compile(r"[。！？]|[.!?]\s+[A-Z]")
 
 
@@ -177,7 +177,7 @@ def formula_spans(text: str) -> tuple[list[int], list[int]]:
     ("costs 5$. The course costs 20$" is two prices)."""
     if "$" not in text:
         return [], []
-    masked = _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text)
+    masked = CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text)
     starts, ends = [], []
     for m in MATH_SPAN.finditer(masked):
         if m.group("inline") is None or not _PROSE_BREAK.search(m.group("inline")):

@@ -67,11 +67,7 @@ def homework_aliases(query: str) -> list[str]:
     query = query.translate(_HALF_WIDTH)
     if not WHEN_ASKED.search(query):
         return []
-    out: list[str] = []
-    for m in NUMBERED_HOMEWORK.finditer(query):
-        if _alias(m) not in out:
-            out.append(_alias(m))
-    return out
+    return list(dict.fromkeys(_alias(m) for m in NUMBERED_HOMEWORK.finditer(query)))
 
 
 def with_homework_aliases(query: str) -> str:
@@ -84,9 +80,9 @@ def with_homework_aliases(query: str) -> str:
     >>> with_homework_aliases("hw3 什么时候截止？"), with_homework_aliases("作业3要做什么？"), with_homework_aliases("作业３和作业一何时交？")
     ('hw3 什么时候截止？', '作业3要做什么？', '作业３（hw3）和作业一（hw1）何时交？')
     """
-    if not homework_aliases(query):
-        return query
     folded = query.translate(_HALF_WIDTH)  # as long as the query: a match's span is the query's
+    if not WHEN_ASKED.search(folded):
+        return query
     out, last = [], 0
     for m in NUMBERED_HOMEWORK.finditer(folded):
         alias, named = _alias(m), query[m.start():m.end()]

@@ -21,7 +21,7 @@ import re
 
 from agent.prompts import phrase
 from agent.records import Answer
-from common.text import MATH_SPAN
+from common.text import CODE_SPAN, MATH_SPAN
 from ui.tex import safe_tex, span_tex, streamlit_finds_math
 
 VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
@@ -77,7 +77,6 @@ def streamed(pieces: list[str]) -> str:
 # opening bracket or quote, never after a letter, digit or closing bracket ("x**2", "(a+b)**2", "w**(-1)"),
 # and not before a space ("a ** b"); it closes after a non-space, where no letter or digit follows
 _BOLD = re.compile(r"(?<![A-Za-z0-9)\]}*\\_`])\*\*(?![\s*])([^\n*`]+?)(?<=[^\s\\])\*\*(?![A-Za-z0-9*])")
-_CODE = re.compile(r"(`+)[^`\n]*?\1")
 
 
 def unbold(text: str) -> str:
@@ -94,7 +93,7 @@ def unbold(text: str) -> str:
     if "**" not in text:
         return text
     out, last = [], 0
-    for m in _CODE.finditer(text):
+    for m in CODE_SPAN.finditer(text):
         out += [_BOLD.sub(r"\1", text[last:m.start()]), m.group(0)]
         last = m.end()
     return "".join(out) + _BOLD.sub(r"\1", text[last:])
