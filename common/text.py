@@ -200,6 +200,22 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_LINK_TEXT = re.compile(r"\[[^\[\]\n]{1,300}\]\(")  # a Markdown link's text: "[Why LLMs?](" (linear: no "[" inside)
+# "Drew A. Hudson", "E. Adeli", "J. R. R. Tolkien": a capital letter's period is an initial, not a sentence end,
+# when the letter follows the start, a sentence end, a comma, a bracket or a capitalised word (or another initial) and a
+# capitalised name (or initial) follows it; "plan A. Then" still ends ("plan" is not capitalised)
+_BEFORE_INITIAL = re.compile(r"(?:^|[,(;]\s?|[.!?]\s|\n|[A-Z][a-z]+ |(?<![A-Za-z])[A-Z]\. )$")
+_NAME_AFTER = re.compile(r"[A-Z](?:[^\W\d_]|\.)")
+
+
+def _initial_end(text: str, match: re.Match) -> bool:
+    """Whether the sentence end ``match`` is the period of a name's initial (:data:`_BEFORE_INITIAL`)."""
+    i = match.start()
+    if match.group(0) != ". " or i < 1 or not ("A" <= text[i - 1] <= "Z") or (i > 1 and text[i - 2].isalpha()):
+        return False
+    return bool(_BEFORE_INITIAL.search(text, max(0, i - 41), i - 1)) and bool(_NAME_AFTER.match(text, match.end()))
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text``; no sentence ends inside a formula (:func:`formula_spans`),
     a table row or a web address (a reading list's "papers.cfm?abstract_id=3191751" was cut at its "?", and a
@@ -217,9 +233,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     ['1\\t2024/02/22\\tWhy LLMs?\\t-\\tPengfei Liu\\n', '2\\tEnd.\\tx']
     >>> split_sentences("1 | Why LLMs? | - [3] 你访问过https://a.org吗?我没有。www.a.org/p?x=1 好的。")
     ['1 | Why LLMs? | - [3] 你访问过https://a.org吗?', '我没有。', 'www.a.org/p?x=1 好的。']
+
+    Nor inside a Markdown link's text, nor at a name's initial (a reading list's author line was quoted
+    as "Drew A [3]. Hudson"); "plan A. Then" still ends, "Appendix B. The" does not (a capitalised word):
+
+    >>> split_sentences("[随机鹦鹉：模型是否过大？ 🦜](https://a.org) 好的。Models. R. Józefowicz, Noam M. Shazeer. 2016.")
+    ['[随机鹦鹉：模型是否过大？ 🦜](https://a.org) 好的。', 'Models. ', 'R. Józefowicz, Noam M. Shazeer. ', '2016.']
+    >>> split_sentences("We chose plan A. Then J. R. R. Tolkien wrote.")
+    ['We chose plan A. ', 'Then J. R. R. Tolkien wrote.']
     """
     starts, ends = formula_spans(text)
     urls = _url_spans(text) if ("://" in text or "www." in text.lower()) else []
+    if "](" in text:  # a link's text is no sentence's end either: "[Can Language Models Be Too Big?](…)"
+        urls = sorted(urls + [(m.start(), m.end() - 2) for m in _LINK_TEXT.finditer(text)])
     url_starts = [a for a, _ in urls]
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
@@ -231,6 +257,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             continue
         if "\n" not in match.group(0) and ("\t" in match.group(0) or text.startswith("|", match.end())):
             continue  # a table cell's end ("Why LLMs?\t-", "Why LLMs? | -"): the row goes on
+        if _initial_end(text, match):
+            continue
         end = match.end()
         if end > start:
             spans.append((start, end))

@@ -22,7 +22,7 @@ from typing import Iterator
 from common.text import detect_language, sentence_spans
 from retrieval.types import Chunk, Document
 
-CHUNKER_VERSION = 6  # bump when chunking logic changes in a way that changes chunks (5: never cut inside a formula; 6: nor inside a web address or a table row)
+CHUNKER_VERSION = 7  # bump when chunking logic changes in a way that changes chunks (5: never cut inside a formula; 6: nor inside a web address or a table row; 7: nor at a name's initial or inside a link's text)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")  # closing #s stripped in code: linear (see loaders.py)
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)")

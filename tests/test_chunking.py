@@ -134,3 +134,22 @@ def test_dollars_in_code_or_prices_do_not_glue_sentences_together():
     assert len(split_sentences(code)) == 27
     assert split_sentences("熵：$$H(p) = \\sum_x p(x). \\log p(x).$$ 它是比特数。") == ["熵：$$H(p) = \\sum_x p(x). \\log p(x).$$ 它是比特数。"]
     assert len(split_sentences("It costs 5$. The course costs 20$. Both are cheap.")) == 3
+
+
+def test_reading_list_lines_keep_their_links_and_author_names_whole():
+    """A reading list's title link with a question mark and its author line (initials) are one
+    sentence each, so a quote's citation never lands inside a link's text or between a name's parts."""
+    from common.text import split_sentences
+
+    line = ("- [On the Dangers of Stochastic Parrots: Can Language Models Be Too Big?](#)  Emily M. Bender, "
+            "Timnit Gebru. FAccT 2021.\n- [Opportunities](#). Rishi Bommasani, Drew A. Hudson, E. Adeli, Michael S. "
+            "Bernstein. 2021.")
+    assert split_sentences(line) == [
+        "- [On the Dangers of Stochastic Parrots: Can Language Models Be Too Big?](#)  Emily M. Bender, Timnit Gebru. ",
+        "FAccT 2021.\n", "- [Opportunities](#). ", "Rishi Bommasani, Drew A. Hudson, E. Adeli, Michael S. Bernstein. ",
+        "2021."]
+    assert split_sentences("- [上下文学习如何工作？](https://ai.stanford.edu/blog/x/) 读这篇。") == [
+        "- [上下文学习如何工作？](https://ai.stanford.edu/blog/x/) 读这篇。"]
+    # not a link: the question still ends; a lower-case word before a capital is no name
+    assert split_sentences("Is it [a]? Yes. We chose plan A. Then it failed.") == [
+        "Is it [a]? ", "Yes. ", "We chose plan A. ", "Then it failed."]

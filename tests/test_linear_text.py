@@ -75,7 +75,8 @@ def test_markdown_ingest_is_linear(name):
 
 
 @pytest.mark.parametrize("fn", [detect_language, split_sentences])
-@pytest.mark.parametrize("make", [lambda n: "$$ x $ y" * n + "。！" * n, lambda n: "$a$. " * n], ids=["runs", "alternating"])
+@pytest.mark.parametrize("make", [lambda n: "$$ x $ y" * n + "。！" * n, lambda n: "$a$. " * n, lambda n: "[a?](" * n + "[" * n,
+                                  lambda n: "Ab A. B. " * n], ids=["runs", "alternating", "link texts", "initials"])
 def test_sentence_and_language_passes_are_linear(fn, make):
     n, growth = _growth(fn, make)
     assert growth < MAX_GROWTH, f"{fn.__name__}: doubling {n} grew the time {growth:.1f}x"
