@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from agent.repetition import LoopWatch, repeated_run, words
-from common.text import detect_language, split_sentences, tokenize, without_links
+from common.text import detect_language, may_still_join, split_sentences, tokenize, without_links
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
@@ -95,8 +95,8 @@ class SentenceGate:
         self._looping = self.loops and self._watch.feed(text)
         pieces = _pieces(self.buffer)
         # the last piece may still grow, and a piece followed only by a marker being written ("[", "[1")
-        # may still get it: keep those buffered
-        keep = 2 if len(pieces) >= 2 and _PARTIAL.fullmatch(pieces[-1]) else 1
+        # may still get it, or be joined to it (a link's text, a name after an initial): keep those buffered
+        keep = 2 if len(pieces) >= 2 and (_PARTIAL.fullmatch(pieces[-1]) or may_still_join(*pieces[-2:])) else 1
         for piece in pieces[:-keep]:
             yield from self._judge(piece)
         self.buffer = "".join(pieces[-keep:])

@@ -201,11 +201,17 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
 
 
 _LINK_TEXT = re.compile(r"\[[^\[\]\n]{1,300}\]\(")  # a Markdown link's text: "[Why LLMs?](" (linear: no "[" inside)
-# "Drew A. Hudson", "E. Adeli", "J. R. R. Tolkien": a capital letter's period is an initial, not a sentence end,
-# when the letter follows the start, a sentence end, a comma, a bracket or a capitalised word (or another initial) and a
-# capitalised name (or initial) follows it; "plan A. Then" still ends ("plan" is not capitalised)
-_BEFORE_INITIAL = re.compile(r"(?:^|[,(;]\s?|[.!?]\s|\n|[A-Z][a-z]+ |(?<![A-Za-z])[A-Z]\. )$")
-_NAME_AFTER = re.compile(r"[A-Z](?:[^\W\d_]|\.)")
+# An author list's initial is no sentence end: "Bommasani, Drew A. Hudson, E. Adeli, Michael S. Bernstein."
+# The shape is strict, for a sentence ending in a capital letter must still end ("Pick C. The others are
+# wrong [2]." is two claims, each checked against its citation): the letter follows the start of the
+# text or a line, a comma, semicolon or bracket, a sentence end, "by", "and" or "&", another initial, or a
+# capitalised given name that itself follows one of those; and after the period comes a capitalised surname (or another
+# initial) followed by a comma, period, semicolon, colon, bracket, line end, "and" / "&" / "et al", or
+# the end of the text (a streamed name still being written: agent/gate.py holds such a piece back).
+_OPENS_NAME = r"(?:^|\n|[,;(\[\])][ \t]*|[.!?][ \t]+|(?<![^\W\d_])(?:by|and|&) )"
+_BEFORE_INITIAL = re.compile(rf"(?:{_OPENS_NAME}|{_OPENS_NAME}[A-Z][a-z]{{1,30}} |(?<![^\W\d_])[A-Z]\. )$")
+_NAME_AFTER = re.compile(
+    r"[A-Z](?:\.|[^\W\d_]{0,40}(?:[-'’][^\W\d_]{1,40}){0,3}(?=[,.;:)\]]|[ \t]*(?:\n|$)|[ \t]+(?:and\b|&|et al)))")
 
 
 def _initial_end(text: str, match: re.Match) -> bool:
@@ -213,7 +219,26 @@ def _initial_end(text: str, match: re.Match) -> bool:
     i = match.start()
     if match.group(0) != ". " or i < 1 or not ("A" <= text[i - 1] <= "Z") or (i > 1 and text[i - 2].isalpha()):
         return False
-    return bool(_BEFORE_INITIAL.search(text, max(0, i - 41), i - 1)) and bool(_NAME_AFTER.match(text, match.end()))
+    return bool(_BEFORE_INITIAL.search(text, max(0, i - 80), i - 1)) and bool(_NAME_AFTER.match(text, match.end()))
+
+
+def may_still_join(sentence: str, rest: str) -> bool:
+    """Whether more text after ``rest`` could join ``sentence`` and ``rest`` into one sentence: a streamed
+    answer is split again as it grows, and a sentence is judged only once what follows it decides where it
+    ends. That is so when ``sentence`` ends inside a Markdown link's text not yet closed, or at a capital
+    letter's period whose name is still being written (:data:`_NAME_AFTER`).
+
+    >>> may_still_join("- [Can LMs Be Too Big? ", "A Stu"), may_still_join("- [Can LMs Be Too Big? ", "A Study](x) ok")
+    (True, False)
+    >>> may_still_join("Michael S. ", "Bernst"), may_still_join("Michael S. ", "Bernstein wrote it"), may_still_join("Pick C. ", "The others")
+    (True, False, False)
+    """
+    line = sentence.rsplit("\n", 1)[-1]
+    if line.rfind("[") > line.rfind("]") and "]" not in rest and "\n" not in rest and len(line) + len(rest) <= 300:
+        return True  # "[Can LMs Be Too Big? " + "A Stu": the link's "](" may still come
+    if not re.search(r"(?<![^\W\d_])[A-Z]\. $", sentence) or "\n" in rest:
+        return False
+    return bool(re.fullmatch(r"[A-Z][^\W\d_]{0,40}(?:[-'’][^\W\d_]{0,40}){0,3}", rest.strip()))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -234,13 +259,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     >>> split_sentences("1 | Why LLMs? | - [3] 你访问过https://a.org吗?我没有。www.a.org/p?x=1 好的。")
     ['1 | Why LLMs? | - [3] 你访问过https://a.org吗?', '我没有。', 'www.a.org/p?x=1 好的。']
 
-    Nor inside a Markdown link's text, nor at a name's initial (a reading list's author line was quoted
-    as "Drew A [3]. Hudson"); "plan A. Then" still ends, "Appendix B. The" does not (a capitalised word):
+    Nor inside a Markdown link's text, nor at an author list's initial (a reading list's author line was
+    quoted as "Drew A [3]. Hudson"); a sentence ending in a capital letter still ends (:data:`_BEFORE_INITIAL`):
 
     >>> split_sentences("[随机鹦鹉：模型是否过大？ 🦜](https://a.org) 好的。Models. R. Józefowicz, Noam M. Shazeer. 2016.")
     ['[随机鹦鹉：模型是否过大？ 🦜](https://a.org) 好的。', 'Models. ', 'R. Józefowicz, Noam M. Shazeer. ', '2016.']
-    >>> split_sentences("We chose plan A. Then J. R. R. Tolkien wrote.")
-    ['We chose plan A. ', 'Then J. R. R. Tolkien wrote.']
+    >>> split_sentences("Pick C. The others are wrong. We chose Plan A. Then Q, K, V. Then J. R. R. Tolkien, W. Wu.")
+    ['Pick C. ', 'The others are wrong. ', 'We chose Plan A. ', 'Then Q, K, V. ', 'Then J. R. R. Tolkien, W. Wu.']
     """
     starts, ends = formula_spans(text)
     urls = _url_spans(text) if ("://" in text or "www." in text.lower()) else []

@@ -150,6 +150,11 @@ def test_reading_list_lines_keep_their_links_and_author_names_whole():
         "2021."]
     assert split_sentences("- [上下文学习如何工作？](https://ai.stanford.edu/blog/x/) 读这篇。") == [
         "- [上下文学习如何工作？](https://ai.stanford.edu/blog/x/) 读这篇。"]
-    # not a link: the question still ends; a lower-case word before a capital is no name
-    assert split_sentences("Is it [a]? Yes. We chose plan A. Then it failed.") == [
-        "Is it [a]? ", "Yes. ", "We chose plan A. ", "Then it failed."]
+    # not a link: the question still ends; a sentence ending in a capital letter still ends (two claims,
+    # each checked against its own citation), an author list's shape aside
+    assert split_sentences("Is it [a]? Yes. We chose Plan A. Then it failed.") == [
+        "Is it [a]? ", "Yes. ", "We chose Plan A. ", "Then it failed."]
+    for claims in ("Pick C. The others are wrong [2].", "The grade is always Grade A. Temperature T controls it [1].",
+                   "We compute Q, K, V. Then we apply softmax.", "Vitamins A, D, E. They are fat-soluble.",
+                   "I use Model B. It is smaller [1].", "World War I. The war ended."):
+        assert len(split_sentences(claims)) == 2, claims

@@ -814,6 +814,26 @@ def test_gate_never_shows_a_sentence_in_the_wrong_language():
     assert shown == "温度参数 T 控制采样的随机性 [1]。" and "Temperature" not in events[-1].answer.answer
 
 
+def test_gate_judges_a_streamed_link_text_and_author_name_whole_and_never_glues_two_claims():
+    """Token by token, a sentence is judged only when what follows decides where it ends: a reading list's
+    link text with a "?" and an author's initial are one piece each, as in the whole text; a claim ending
+    in a capital letter ("Grade A.") is still a sentence of its own, and dropped when nothing supports it."""
+    from agent.gate import SentenceGate
+
+    passage = ("Temperature T controls the randomness of sampling. Read [Can LMs Be Too Big? A Study](https://a.org/p) "
+               "by Emily M. Bender, Timnit Gebru.")
+    answer = ("The course grade is always Grade A. Temperature T controls the randomness of sampling [1]. "
+              "Read [Can LMs Be Too Big? A Study](https://a.org/p) by Emily M. Bender, Timnit Gebru [1].")
+    gate = SentenceGate(lambda text: verify(text, [passage]), "en", lead_ins=False)
+    judged = []
+    real_judge = gate._judge
+    gate._judge = lambda piece: (judged.append(piece.strip()), (yield from real_judge(piece)))[1]
+    shown = [s for token in re.findall(r"\S+\s*", answer) for s in gate.feed(token)] + gate.close()
+    assert judged == ["The course grade is always Grade A.", "Temperature T controls the randomness of sampling [1].",
+                      "Read [Can LMs Be Too Big? A Study](https://a.org/p) by Emily M. Bender, Timnit Gebru [1]."]
+    assert "Grade A" not in "".join(shown) and "Emily M. Bender, Timnit Gebru [1]." in "".join(shown)
+
+
 # --- scope guard ------------------------------------------------------------------------------------
 def test_a_shared_year_is_not_coverage():
     retriever = FakeRetriever(["2018年，课程新增了关于大模型的讲座。", "香农在1948年提出了信息论。"])
