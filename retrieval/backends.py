@@ -234,6 +234,15 @@ class LexicalIndex:
             return cls.build([])
         return cls(bm25s.BM25.load(str(path), show_progress=False, verbosity=0), n_docs)
 
+    def holding(self, tokens: Sequence[str]) -> set[int]:
+        """The documents holding any of ``tokens``.
+
+        >>> LexicalIndex.build([["hw1", "out"], ["作业"], ["hw2", "due"]]).holding(["hw2", "hw9"])
+        {2}
+        """
+        ids = self.bm25.get_tokens_ids(list(tokens)) if self.n_docs and tokens else []
+        return set(np.flatnonzero(self.bm25.get_scores_from_ids(ids) > 0).tolist()) if ids else set()
+
     def search(
         self, query_tokens: list[str], n: int, extra_tokens: list[str] = (), extra_weight: float = 1.0,
         more: Sequence[tuple[Sequence[str], float]] = (),
