@@ -60,8 +60,7 @@ class Signals(NamedTuple):
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
     return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated, t.unknown,
-                                       t.number, t.number_translated, t.other_language, t.homework_named)
-                               for t in row.tries)
+                                       t.number, t.number_translated, t.other_language) for t in row.tries)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:

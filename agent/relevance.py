@@ -40,7 +40,7 @@ import unicodedata
 from typing import NamedTuple
 
 from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
-from retrieval.glossary import homework_aliases
+from retrieval.glossary import homework_mentions
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 # a quantity or a year asked ("哪几个步骤" asks for a list; "batch size" names a setting)
@@ -61,11 +61,23 @@ _HAS_NUMBER = re.compile(r"\d|[二三四五六七八九两十][个位天年周�
 
 
 def coverage(query: str, passages: list[str], glossary=None) -> float:
+    """The largest share of the question's words one passage holds (a number is never held: a shared
+    year is no coverage); a glossary term counts in either language, and the words naming a numbered
+    homework whose date is asked count where a passage names it as the schedule does ("作业1" ≡ "hw1":
+    :func:`retrieval.glossary.homework_mentions`).
+
+    >>> coverage("作业1什么时候发布？", ["3\\t2024/03/07\\tLanguage Models\\t👉 hw1 out"]), coverage("作业1什么时候发布？", ["hw2 out"])
+    (0.5, 0.0)
+    """
     tokens = list(dict.fromkeys(tokenize(query)))
     if not tokens:
         return 0.0
-    alternatives = {t: set() if _NUMBER.match(t) else
-                    {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set()) for t in tokens}
+    schedule_name: dict[str, set[str]] = {}
+    for words, alias in homework_mentions(query):
+        for t in tokenize(words):
+            schedule_name.setdefault(t, set()).add(alias)
+    alternatives = {t: (set() if _NUMBER.match(t) else {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set()))
+                    | schedule_name.get(t, set()) for t in tokens}
     best = 0.0
     for text in passages:
         have = set(tokenize(text))
@@ -185,10 +197,9 @@ def judge(hits, query: str, glossary, settings, semantics=None, translation: str
     s = guard_signals(hits, query, glossary, semantics, translation, unknown,
                       numbers=getattr(settings, "relevance_number_check", True))
     others = (s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown)
-    more = {"other_language": s.other_language, "homework_named": s.homework_named}
-    if decide(*others, s.number, s.number_translated, **more):
+    if decide(*others, s.number, s.number_translated, other_language=s.other_language):
         return Judgement(True)
-    return Judgement(False, number_only=s.number is not None and decide(*others, **more))
+    return Judgement(False, number_only=s.number is not None and decide(*others, other_language=s.other_language))
 
 
 class GuardSignals(NamedTuple):
@@ -202,7 +213,6 @@ class GuardSignals(NamedTuple):
     number: float | None = None  # a number asked (asks_for_number): its closest top-3 sentence holding one
     number_translated: float | None = None  # the same for the question's translation
     other_language: float | None = None  # a Chinese question: its closest top-3 sentence in another language
-    homework_named: bool = False  # it asks when homework N is due or out, and a top-3 passage names "hwN"
 
 
 def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "",
@@ -229,22 +239,7 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         # the translation is compared as the notes' language, whatever words its question used
         number_translated=_closest(translation, holding, semantics) if number and translated else None,
         other_language=_closest_other_language(query, texts, semantics) if meaning else None,
-        homework_named=named_homework(query, texts),
     )
-
-
-def named_homework(query: str, passages: list[str]) -> bool:
-    """Does a passage name, as the schedule does, the numbered homework whose date ``query`` asks
-    (:func:`retrieval.glossary.homework_aliases`)? Then they share what matters: "作业1什么时候发布？"
-    shares only 作业 with the row "3 2024/03/07 … 👉 hw1 out", a quarter of its words.
-
-    >>> named_homework("作业1什么时候发布？", ["6\t2024/03/28\tEvaluation\t👉 hw2 out, hw1 due"])
-    True
-    >>> named_homework("作业1要做什么？", ["👉 hw1 out"]), named_homework("作业5什么时候截止？", ["👉 hw1 out"])
-    (False, False)
-    """
-    aliases = homework_aliases(query)
-    return bool(aliases) and any(a in tokenize(p) for p in passages for a in aliases)
 
 
 def _closest_other_language(query: str, passages: list[str], semantics) -> float | None:
@@ -260,7 +255,7 @@ def _closest_other_language(query: str, passages: list[str], semantics) -> float
 def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration",
            translated: float | None = None, unknown: tuple[str, ...] = (),
            number: float | None = None, number_translated: float | None = None,
-           other_language: float | None = None, homework_named: bool = False) -> bool:
+           other_language: float | None = None) -> bool:
     """The guard's decision from its signals (shared with agent.calibrate): enough shared words, or a
     few with a high BM25 score; with a closeness (multilingual embedders), not far in meaning, and
     covered by meaning alone when very close: the question itself, or its translation
@@ -272,8 +267,7 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     question is near enough in meaning also when its closest sentence in another language
     (``other_language``) is at the bar across two languages, ``min_en``, an English question's: "hw1
     什么时候截止？" shares its words with the English schedule row "hw2 out, hw1 due" (0.83), below
-    the Chinese bar (1.0) that a sentence in its own language must reach. A passage naming the
-    numbered homework whose date is asked (``homework_named``) counts as shared words.
+    the Chinese bar (1.0) that a sentence in its own language must reach.
 
     >>> e5 = CALIBRATED["e5:small-q4"]
     >>> decide(0.2, 5.0, None, "en", WORDS_ONLY), decide(0.2, 5.0, 0.9, "en", e5)
@@ -294,12 +288,10 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     (False, True)
     >>> decide(0.25, 0.6, 0.87, "zh", e5, other_language=0.83)  # the words must still be shared
     False
-    >>> decide(0.25, 3.5, 1.09, "zh", e5), decide(0.25, 3.5, 1.09, "zh", e5, homework_named=True)
-    (False, True)
     """
     if unknown:
         return False
-    words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25) or homework_named
+    words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25)
     if closeness is None:
         return words
     low, high = (cal.min_zh, cal.high_zh) if lang == "zh" else (cal.min_en, cal.high_en)

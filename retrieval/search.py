@@ -218,8 +218,9 @@ class Retriever:
     def search(self, query: str, k: int = 5, translations: Sequence[str] = ()) -> list[Hit]:
         """The top ``k`` chunks for ``query``; ``translations`` (the query in other languages, per request)
         add their words to BM25's side. A question asking when a numbered homework is due or out gets the
-        chunks naming it as the schedule does ("hw1": :func:`retrieval.glossary.homework_aliases`) first, in
-        their fused order: by meaning, the schedule's first rows ranked 22nd-28th for "作业1什么时候发布？"."""
+        best two chunks naming it as the schedule does ("hw1": :func:`retrieval.glossary.homework_aliases`)
+        right after its best chunk (:func:`_schedule_up`): by meaning, the schedule's first rows ranked
+        22nd-28th for "作业1什么时候发布？"."""
         if not query.strip() or not self.chunks:
             return []
         n = max(self.settings.candidates, k)
@@ -228,9 +229,8 @@ class Retriever:
         rankings = {"bm25": self.bm25(query, n, translations), "dense": self.dense_search(query, n, translations)}
         fused = fuse(rankings, weights, self.settings.fusion, self.settings.rrf_k)
         aliases = homework_aliases(query)
-        if aliases:  # "作业1什么时候发布？": the schedule's rows naming "hw1" answer it; they come first
-            holding = self.lexical.holding(aliases)
-            fused = [f for f in fused if f[0] in holding] + [f for f in fused if f[0] not in holding]
+        if aliases and fused:  # "作业1什么时候发布？": the schedule's rows naming "hw1" answer it
+            fused = _schedule_up(fused, self.lexical.holding(aliases))
         rank_of = {name: {doc: r for r, (doc, _) in enumerate(lst, 1)} for name, lst in rankings.items()}
         score_of = {name: dict(lst) for name, lst in rankings.items()}
         hits = [
@@ -268,6 +268,21 @@ class Retriever:
             except Exception as exc:
                 raise EmbedderError(f"could not load reranker {self.settings.reranker!r} ({type(exc).__name__}: {exc})") from None
         return self._reranker
+
+
+def _schedule_up(fused: list[tuple[int, float]], holding: set[int], places: int = 2) -> list[tuple[int, float]]:
+    """``fused`` with its best ``places`` documents of ``holding`` moved up right after its first: the
+    first stays (a question about what homework 2 asks, with 布置 in it, keeps the homework's description
+    first), and another course's "HW2 DUE" further down cannot fill the top.
+
+    >>> _schedule_up([(0, .9), (1, .8), (2, .7), (3, .6), (4, .5)], {3, 4, 0})
+    [(0, 0.9), (3, 0.6), (1, 0.8), (2, 0.7), (4, 0.5)]
+    >>> _schedule_up([(0, .9), (1, .8), (2, .7), (3, .6)], {2, 3})
+    [(0, 0.9), (2, 0.7), (3, 0.6), (1, 0.8)]
+    """
+    first = fused[0]
+    up = [f for f in fused[1:] if f[0] in holding][: places - (first[0] in holding)]
+    return [first, *up, *(f for f in fused[1:] if f not in up)]
 
 
 @lru_cache(maxsize=1)

@@ -843,6 +843,19 @@ def test_a_shared_year_is_not_coverage():
     assert not is_covered(hits, "2018年世界杯冠军是谁？", None, AgentSettings())
 
 
+def test_a_schedule_row_naming_the_homework_asked_shares_its_words():
+    """"作业1什么时候发布？" shares only 作业 with the schedule row "👉 hw1 out", which answers it: the words
+    naming the homework count where the passage names it as the schedule does; a question naming
+    something more that no passage holds ("去年的…", another course) is still not covered."""
+    row = Chunk("s", "cs2916.pdf", "Schedule", "3\t2024/03/07\tLanguage Models and Representation Learning\t👉 hw1 out",
+                [], 30, 0, 70, "en")
+    hits = [Hit(chunk=row, score=1.0, ranks={}, scores={"bm25": 2.5})]
+    assert is_covered(hits, "作业1什么时候发布？", None, AgentSettings())
+    assert not is_covered(hits, "作业2什么时候发布？", None, AgentSettings())
+    assert not is_covered(hits, "去年的作业1什么时候发布？", None, AgentSettings())
+    assert not is_covered(hits, "作业1要实现什么模型？", None, AgentSettings())  # not asking when: no alias
+
+
 # thresholds on the concept embedder's calibrated scale (the defaults are e5-small's, where
 # same-language pairs go above 1): a related question scores 0.45-0.78 here, an unrelated one ~0.01
 CONCEPT_GUARD = AgentSettings(relevance_semantic_min_zh=0.2, relevance_semantic_min_en=0.1,
