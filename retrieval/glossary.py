@@ -69,10 +69,7 @@ def homework_aliases(query: str) -> list[str]:
     >>> homework_aliases("Until when can I hand in homework 3?"), homework_aliases("Due to OOM in homework 2, what batch size?")
     (['hw3'], [])
     """
-    query = query.translate(_HALF_WIDTH)
-    if not WHEN_ASKED.search(query):
-        return []
-    return list(dict.fromkeys(_alias(m) for m in NUMBERED_HOMEWORK.finditer(query)))
+    return list(dict.fromkeys(alias for _, alias in homework_mentions(query)))
 
 
 def homework_mentions(query: str) -> list[tuple[str, str]]:
