@@ -43,10 +43,11 @@ _ZH_DIGIT = r"[1-9一二三四五六七八九]"
 _HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}  # "３" -> "3", "＃" -> "#"
 NUMBERED_HOMEWORK = re.compile(
     # 作业3, 作业#2, 作业三 (not 作业一共 / 作业一起 / 作业一样 ..., not 作业12)
-    rf"作业\s*[#第]?\s*({_ZH_DIGIT})(?![0-9]|(?<=[一二三四五六七八九])[共起样直定般些下半])"
-    rf"|第\s*({_ZH_DIGIT})\s*[次个份]?\s*作业"
-    r"|(?<![a-z0-9])(?:homework|assignment|hw)\s*(?:no\.?|#|-)?\s*([1-9]|one|two|three|four|five|six)(?![a-z0-9])"
-    r"|(?<![a-z0-9])(first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th)\s+(?:homework|assignment|hw)(?![a-z])",
+    # (spaces bounded: two runs of \s* around an optional mark backtracked quadratically, 0.43 s on 4,000 spaces)
+    rf"作业\s{{0,3}}[#第]?\s{{0,3}}({_ZH_DIGIT})(?![0-9]|(?<=[一二三四五六七八九])[共起样直定般些下半])"
+    rf"|第\s{{0,3}}({_ZH_DIGIT})\s{{0,3}}[次个份]?\s{{0,3}}作业"
+    r"|(?<![a-z0-9])(?:homework|assignment|hw)\s{0,3}(?:no\.?|#|-)?\s{0,3}([1-9]|one|two|three|four|five|six)(?![a-z0-9])"
+    r"|(?<![a-z0-9])(first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th)\s{1,3}(?:homework|assignment|hw)(?![a-z])",
     re.I | re.A,
 )
 
