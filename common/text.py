@@ -212,6 +212,9 @@ _OPENS_NAME = r"(?:^|\n|[,;(\[\])][ \t]*|[.!?][ \t]+|(?<![^\W\d_])(?:by|and|&) )
 _BEFORE_INITIAL = re.compile(rf"(?:{_OPENS_NAME}|{_OPENS_NAME}[A-Z][a-z]{{1,30}} |(?<![^\W\d_])[A-Z]\. )$")
 _NAME_AFTER = re.compile(
     r"[A-Z](?:\.|[^\W\d_]{0,40}(?:[-'’][^\W\d_]{1,40}){0,3}(?=[,.;:)\]]|[ \t]*(?:\n|$)|[ \t]+(?:and\b|&|et al)))")
+# streaming (may_still_join): a piece ending at an initial's period, and a surname still being written
+_ENDS_AT_INITIAL = re.compile(r"(?<![^\W\d_])[A-Z]\. $")
+_SURNAME_SO_FAR = re.compile(r"[A-Z][^\W\d_]{0,40}(?:[-'’][^\W\d_]{0,40}){0,3}")
 
 
 def _initial_end(text: str, match: re.Match) -> bool:
@@ -236,9 +239,9 @@ def may_still_join(sentence: str, rest: str) -> bool:
     line = sentence.rsplit("\n", 1)[-1]
     if line.rfind("[") > line.rfind("]") and "]" not in rest and "\n" not in rest and len(line) + len(rest) <= 300:
         return True  # "[Can LMs Be Too Big? " + "A Stu": the link's "](" may still come
-    if not re.search(r"(?<![^\W\d_])[A-Z]\. $", sentence) or "\n" in rest:
+    if not _ENDS_AT_INITIAL.search(sentence) or "\n" in rest:
         return False
-    return bool(re.fullmatch(r"[A-Z][^\W\d_]{0,40}(?:[-'’][^\W\d_]{0,40}){0,3}", rest.strip()))
+    return bool(_SURNAME_SO_FAR.fullmatch(rest.strip()))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -268,17 +271,17 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     ['Pick C. ', 'The others are wrong. ', 'We chose Plan A. ', 'Then Q, K, V. ', 'Then J. R. R. Tolkien, W. Wu.']
     """
     starts, ends = formula_spans(text)
-    urls = _url_spans(text) if ("://" in text or "www." in text.lower()) else []
+    whole = _url_spans(text) if ("://" in text or "www." in text.lower()) else []  # addresses, link texts
     if "](" in text:  # a link's text is no sentence's end either: "[Can Language Models Be Too Big?](…)"
-        urls = sorted(urls + [(m.start(), m.end() - 2) for m in _LINK_TEXT.finditer(text)])
-    url_starts = [a for a, _ in urls]
+        whole = sorted(whole + [(m.start(), m.end() - 2) for m in _LINK_TEXT.finditer(text)])
+    whole_starts = [a for a, _ in whole]
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         i = bisect_left(starts, match.start()) - 1  # the last formula opening before this end
         if i >= 0 and match.start() < ends[i]:
             continue
-        i = bisect_right(url_starts, match.start()) - 1  # the last address opening at or before it
-        if i >= 0 and match.start() < urls[i][1]:
+        i = bisect_right(whole_starts, match.start()) - 1  # the last address or link text opening at or before it
+        if i >= 0 and match.start() < whole[i][1]:
             continue
         if "\n" not in match.group(0) and ("\t" in match.group(0) or text.startswith("|", match.end())):
             continue  # a table cell's end ("Why LLMs?\t-", "Why LLMs? | -"): the row goes on

@@ -80,10 +80,7 @@ def homework_mentions(query: str) -> list[tuple[str, str]]:
     >>> homework_mentions("第二次作业和作业5哪天布置？")
     [('第二次作业', 'hw2'), ('作业5', 'hw5')]
     """
-    folded = query.translate(_HALF_WIDTH)
-    if not WHEN_ASKED.search(folded):
-        return []
-    return [(query[m.start():m.end()], _alias(m)) for m in NUMBERED_HOMEWORK.finditer(folded)]
+    return [(query[a:b], alias) for a, b, alias in _mention_spans(query)]
 
 
 def with_homework_aliases(query: str) -> str:
@@ -96,17 +93,24 @@ def with_homework_aliases(query: str) -> str:
     >>> with_homework_aliases("hw3 什么时候截止？"), with_homework_aliases("作业3要做什么？"), with_homework_aliases("作业３和作业一何时交？")
     ('hw3 什么时候截止？', '作业3要做什么？', '作业３（hw3）和作业一（hw1）何时交？')
     """
-    folded = query.translate(_HALF_WIDTH)  # as long as the query: a match's span is the query's
-    if not WHEN_ASKED.search(folded):
-        return query
+    spans = _mention_spans(query)
+    named = query.translate(_HALF_WIDTH).lower() if spans else ""  # "hw3 什么时候截止？" names it already
     out, last = [], 0
-    for m in NUMBERED_HOMEWORK.finditer(folded):
-        alias, named = _alias(m), query[m.start():m.end()]
-        out.append(query[last:m.end()])
-        if alias not in folded.lower():
-            out.append(f"（{alias}）" if re.search(r"[\u4e00-\u9fff]", named) else f" ({alias})")
-        last = m.end()
+    for a, b, alias in spans:
+        out.append(query[last:b])
+        if alias not in named:
+            out.append(f"（{alias}）" if re.search(r"[\u4e00-\u9fff]", query[a:b]) else f" ({alias})")
+        last = b
     return "".join(out) + query[last:]
+
+
+def _mention_spans(query: str) -> list[tuple[int, int, str]]:
+    """(start, end, schedule name) of each numbered homework ``query`` names, when it asks when; matched in
+    its half-width form, which is as long as the query, so a span is the query's."""
+    folded = query.translate(_HALF_WIDTH)
+    if not WHEN_ASKED.search(folded):
+        return []
+    return [(m.start(), m.end(), _alias(m)) for m in NUMBERED_HOMEWORK.finditer(folded)]
 
 
 def _alias(m: re.Match) -> str:
