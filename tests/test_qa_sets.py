@@ -29,7 +29,8 @@ def chunks():
     return [c for d in docs for c in chunk_document(d, 400, 60)]
 
 
-SETS = ("dev_qa.jsonl", "dev2_qa.jsonl", "dev3_qa.jsonl", "heldout_qa.jsonl", "dev4_qa.jsonl", "homework_dates_qa.jsonl")
+SETS = ("dev_qa.jsonl", "dev2_qa.jsonl", "dev3_qa.jsonl", "heldout_qa.jsonl", "dev4_qa.jsonl", "homework_dates_qa.jsonl",
+        "codemixed_qa.jsonl")
 
 
 @pytest.mark.parametrize("name", SETS)
