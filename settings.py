@@ -332,9 +332,8 @@ class AgentSettings(BaseSettings):
     relevance_named_terms: bool = Field(
         True, description="Decline a question that names a model, chip or course the indexed notes never mention "
         "(a capital first, a digit within, and three digits or three letters with two capitals: GPT-5, GPT-4o, A100; "
-        "common/text.py named_terms), or a product or tool they never mention (a capital after a small letter: "
-        "PyTorch, vLLM; not a glossary term; agent/relevance.py inner_capital_words), whatever else it shares with "
-        "them; the answer names it. Off = the other signals decide alone.",
+        "common/text.py named_terms), whatever else it shares with them; the answer names it. Off = the other signals "
+        "decide alone.",
     )
     relevance_number_check: bool = Field(
         True, description="A question asking for a number or a year (多少, 几个, 哪一年, how many, how much, which year, "

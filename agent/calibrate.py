@@ -83,7 +83,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
-                             unknown_terms(question, vocabulary, retriever.glossary), numbers)
+                             unknown_terms(question, vocabulary), numbers)
 
     def notes(question: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""

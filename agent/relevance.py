@@ -39,8 +39,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from common.text import (detect_language, mentions, named_terms, split_sentences, term_forms, term_key, term_words,
-                         tokenize)
+from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
 from retrieval.glossary import homework_mentions
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
@@ -100,60 +99,20 @@ def _sentences(passages: list[str]) -> list[str]:
     return [s.strip() for p in passages for s in split_sentences(p) if len(s.strip()) >= 6]
 
 
-def unknown_terms(query: str, vocabulary, glossary=None) -> tuple[str, ...]:
-    """The names in ``query`` (:func:`common.text.named_terms`: GPT-5, A100; :func:`inner_capital_words`:
-    PyTorch) that ``vocabulary`` (the notes' :func:`common.text.term_forms`; ``None``: not checked)
-    never mentions (a course term of the ``glossary`` is not taken for a name).
+def unknown_terms(query: str, vocabulary) -> tuple[str, ...]:
+    """The names in ``query`` (:func:`common.text.named_terms`) that ``vocabulary`` (the notes'
+    :func:`common.text.term_forms`; ``None``: not checked) never mentions.
 
     >>> from common.text import term_forms
-    >>> notes = term_forms("GPT-3 有1750亿参数。 CS2916 的作业, Hugging Face 的项目。")
+    >>> notes = term_forms("GPT-3 有1750亿参数。 CS2916 的作业。")
     >>> unknown_terms("How many parameters does GPT-4 have?", notes), unknown_terms("GPT3 的参数量？", notes)
     (('GPT-4',), ())
     >>> unknown_terms("How many parameters does GPT-4 have?", None)
     ()
-    >>> unknown_terms("作业要用PyTorch吗？", notes), unknown_terms("HuggingFace 的项目是什么？", notes)
-    (('PyTorch',), ())
     """
     if vocabulary is None:
         return ()
-    found = {term_key(t): t for t in named_terms(query)}
-    for word in inner_capital_words(query, glossary):
-        found.setdefault(term_key(word), word)
-    return tuple(t for t in found.values() if not mentions(vocabulary, t))
-
-
-_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
-
-
-def inner_capital_words(query: str, glossary=None) -> list[str]:
-    """The words of ``query`` with a capital after a small letter, the shape of a product's or a
-    tool's name (PyTorch, LeetCode, iPad, vLLM), in parts where a word joins several
-    (Build-Your-Own-LLaMa: LLaMa). Left out: a course term of the ``glossary`` (MoE).
-
-    Notes that never write such a name are not about it (:func:`unknown_terms`). Only this shape: a
-    capitalised word (Softmax, Dataset, Train), a lower-case one (softmax, top-p) or a hyphenated one
-    (Self-Attention, Pre-train) is often a concept the notes write in Chinese, and students mix
-    them into Chinese questions as vocabulary (two hostile sets: 15 of 45 and 25 of 40 questions the
-    notes answer held such a word the notes never write, none a word of this shape they never write).
-
-    >>> inner_capital_words("用PyTorch还是别的框架？iPad呢？Build-Your-Own-LLaMa, vLLM, top-p, Softmax, RLHF, MoE")
-    ['PyTorch', 'iPad', 'LLaMa', 'vLLM', 'MoE']
-    >>> from retrieval.glossary import Glossary
-    >>> inner_capital_words("MoE 和 PyTorch", Glossary.from_pairs([("MoE", ["混合专家"])]))
-    ['PyTorch']
-    """
-    text = unicodedata.normalize("NFKC", query)
-    lowered = text.lower()
-    # the glossary's spans are of the lower-cased text: usable where lowering keeps every position
-    known = glossary.english_spans(lowered) if glossary is not None and len(lowered) == len(text) else []
-    words: list[str] = []
-    for start, end, word in term_words(text):
-        if any(s <= start and end <= e for s, e in known):
-            continue
-        for part in re.split(r"[-._]", word):
-            if _INNER_CAPITAL.search(part) and part not in words:
-                words.append(part)
-    return words
+    return tuple(t for t in named_terms(query) if not mentions(vocabulary, t))
 
 
 def asks_for_number(question: str) -> bool:

@@ -349,18 +349,7 @@ def tokenize(text: str) -> list[str]:
 _TERM_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*")
 _LOWER_SUFFIX = re.compile(r"^(.*?[A-Za-z0-9])(?:-[a-z]{2,})+$")  # "GPT-4-style": the name is the head
 _SIZE_SUFFIX = re.compile(r"^(.*?[A-Za-z0-9])(?:-\d+(?:\.\d+)?[KMBTkmbt])+$")  # "Llama-2-7B": the name is Llama-2
-_TWO_WORDS = re.compile(r"(?<![A-Za-z0-9_.-])(?=([A-Za-z]+) ([A-Za-z]+)(?![A-Za-z0-9_]))")  # each pair, overlapping
 _NAME_NUMBER = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9]*)\s+(\d{1,2}(?:\.\d+)?)(?![A-Za-z0-9_.])")  # "GPT 4"
-
-
-def term_words(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, word) of each word of ``text`` in Latin letters and digits, hyphens, dots and
-    underscores joining its parts, as :func:`term_forms` reads them.
-
-    >>> term_words("用PyTorch写top-p和np.log2")
-    [(1, 8, 'PyTorch'), (9, 14, 'top-p'), (15, 22, 'np.log2')]
-    """
-    return [(m.start(), m.end(), m.group(0)) for m in _TERM_WORD.finditer(text)]
 
 
 def term_key(word: str) -> str:
@@ -408,11 +397,10 @@ def named_terms(text: str) -> list[str]:
 
 def term_forms(text: str) -> set[str]:
     """Every form under which a text mentions a Latin word, for :func:`mentions`: each word, its
-    parts, a word with the number after it ("GPT 4" is GPT-4) and two words written as one ("Big
-    Science" is BigScience).
+    parts, and a word with the number after it ("GPT 4" is GPT-4).
 
-    >>> sorted(term_forms("GPT-3 与 GPT 4的, xAI, log_2, Big Science"))
-    ['2', '3', '4', 'big', 'bigscience', 'gpt', 'gpt3', 'gpt4', 'log', 'log2', 'science', 'xai']
+    >>> sorted(term_forms("GPT-3 与 GPT 4的, xAI, log_2"))
+    ['2', '3', '4', 'gpt', 'gpt3', 'gpt4', 'log', 'log2', 'xai']
     """
     text = unicodedata.normalize("NFKC", text)
     forms: set[str] = set()
@@ -420,7 +408,6 @@ def term_forms(text: str) -> set[str]:
         forms.add(term_key(word))
         forms.update(p.lower() for p in re.split(r"[-._]", word) if p)
     forms.update(term_key(name + number) for name, number in _NAME_NUMBER.findall(text))
-    forms.update(term_key(first + second) for first, second in _TWO_WORDS.findall(text))
     return forms
 
 

@@ -175,29 +175,17 @@ class Glossary:
         """Terms in the other language for the glossary terms found in ``query``, plus
         definition cues (定义, 称为, definition ...) when the query asks what something is."""
         out: list[str] = [t for t in DEFINITION_TERMS] if DEFINITION_QUESTION.search(query) else []
-        for _, _, zhs in self._english_terms(query):
-            out.extend(z for z in zhs if z not in out)
+        lowered = query.lower()
+        taken = [False] * len(lowered)
+        for pattern, _, zhs in self.en:
+            for m in pattern.finditer(lowered):
+                if _claim(taken, m.start(), m.end()):
+                    out.extend(z for z in zhs if z not in out)
         for zh, ens in self.zh:
             if zh in query:
                 out.extend(e for e in ens if e not in out)
         return out
 
-    def english_spans(self, text: str) -> list[tuple[int, int]]:
-        """Where ``text`` names an English glossary term (start, end), in order; where terms overlap, the
-        longest holds the span (as in :meth:`expand`). Spans are of ``text.lower()``: give lower-case text.
-
-        >>> g = Glossary.from_pairs([("in-context learning", ["上下文学习"]), ("learning", ["学习"])])
-        >>> g.english_spans("Is In-Context Learning learning?")
-        [(3, 22), (23, 31)]
-        """
-        return sorted((start, end) for start, end, _ in self._english_terms(text))
-
-    def _english_terms(self, text: str) -> list[tuple[int, int, list[str]]]:
-        """(start, end, Chinese terms) of each English term in ``text``, a span claimed by the longest term."""
-        lowered = text.lower()
-        taken = [False] * len(lowered)
-        return [(m.start(), m.end(), zhs) for pattern, _, zhs in self.en
-                for m in pattern.finditer(lowered) if _claim(taken, m.start(), m.end())]
 
     def terms_in(self, text: str, limit: int = 6) -> list[tuple[str, str]]:
         """The course terms of Chinese ``text`` with their English, for a translator, longest first, at

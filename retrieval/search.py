@@ -209,12 +209,10 @@ class Retriever:
         return self._languages
 
     def term_forms(self) -> frozenset[str]:
-        """Every Latin word the indexed chunks and their documents' titles mention, as
-        :func:`common.text.term_forms` gives it: the scope guard declines a question naming a model,
-        chip or course the notes never mention ("GPT-5"); a title names what its notes are about
-        ("so-large-lm")."""
+        """Every Latin word the indexed chunks mention, as :func:`common.text.term_forms` gives it: the
+        scope guard declines a question naming a model, chip or course the notes never mention ("GPT-5")."""
         if self._term_forms is None:
-            self._term_forms = frozenset().union(*(term_forms(f"{c.title}\n{c.indexed_text()}") for c in self.chunks))
+            self._term_forms = frozenset().union(*(term_forms(c.indexed_text()) for c in self.chunks))
         return self._term_forms
 
     def search(self, query: str, k: int = 5, translations: Sequence[str] = ()) -> list[Hit]:

@@ -55,7 +55,7 @@ class AgentParts:
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
-            turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms(), self.retriever.glossary)
+            turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
         verdict = judge(hits, turn.query, self.retriever.glossary, self.settings, semantics,
                         translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
         # declined for the number asked alone? the refusal says that number was not found. Not said of
