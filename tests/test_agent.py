@@ -231,6 +231,18 @@ def test_a_follow_up_with_a_topic_of_its_own_is_judged_alone(course):
     assert agent.ask("那我应该去哪里买火车票呢？", history).refused
 
 
+def test_a_follow_up_of_its_own_is_not_declined_for_a_name_the_question_before_wrote(course):
+    """"那作业1可以组队吗？" after "GPT-5 有多少参数？" was declined naming GPT-5, a word the student did
+    not write in that message (a review's case); a follow-up pointing back to GPT-5 is still declined."""
+    for before in ("GPT-5 有多少参数？", "How many parameters does GPT-5 have?"):
+        history = [{"role": "user", "content": before}, {"role": "assistant", "content": "…"}]
+        agent = _agent(course, answer_mode="extract")
+        own = agent.ask("那作业1可以组队吗？", history)  # (the hash embedder's search of both may still decline it)
+        assert own.query.startswith(before) and "`GPT-5`" not in own.answer, before
+        back = agent.ask("那它的上下文窗口有多长呢？", history)
+        assert back.refused and "`GPT-5`" in back.answer, before
+
+
 @pytest.mark.parametrize("question, phrase", [("?", "in words"), ("🤖🤖🔥", "in words"), ("[99]", "in words"),
                                               ("What is entropy? " * 300, "too long")])
 def test_a_question_without_words_or_far_too_long_gets_one_sentence_and_no_search(course, question, phrase):

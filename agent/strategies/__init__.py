@@ -55,7 +55,10 @@ class AgentParts:
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
-            turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
+            # a follow-up with a topic of its own is judged by the names it writes: "那作业1可以组队吗？"
+            # after "GPT-5 有多少参数？" was declined as naming GPT-5; "它呢？" after it still is
+            named = turn.question if turn.own_topic else turn.query
+            turn.unknown_terms = unknown_terms(named, self.retriever.term_forms())
         verdict = judge(hits, turn.query, self.retriever.glossary, self.settings, semantics,
                         translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
         # declined for the number asked alone? the refusal says that number was not found. Not said of
