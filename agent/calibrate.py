@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
-from agent.policy import extract_code, route
+from agent.policy import question_code, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
 from common.text import detect_language
@@ -94,7 +94,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
     for item in items:
         question = item["question"]
         tool = route(question)
-        if tool in ("run_python", "show_code") and extract_code(question) is not None:
+        if tool in ("run_python", "show_code") and question_code(question) is not None:
             tries = ()
         else:
             tries = (notes(question),)

@@ -125,8 +125,53 @@ _EXPLAIN = re.compile(r"解释|理解|讲解|详解|解读|看懂|读懂|了解"
 
 
 def extract_code(text: str) -> str | None:
+    """The first fenced code block of ``text`` (a passage's, or a question's: :func:`question_code`)."""
     match = CODE_BLOCK.search(text)
     return match.group(1).strip() if match else None
+
+
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def question_code(question: str) -> str | None:
+    """The code a question brings to run: a fenced block; else its lines that are Python, below (or
+    above) at most three lines of words; else a `code span` (:func:`_is_python`: it compiles and
+    calls something; "演示一下\\nhello" brings none). Pasted without a fence, the student's code was
+    taken for prose and the notes' code run instead.
+
+    >>> question_code("运行一下这段代码：\\nimport numpy as np\\nprint(np.pi)\\n谢谢")
+    'import numpy as np\\nprint(np.pi)'
+    >>> question_code("运行一下 `print(1 + 1)` 看看"), question_code("```python\\nprint(2)\\n```")
+    ('print(1 + 1)', 'print(2)')
+    >>> question_code("演示一下\\nhello"), question_code("画一个心形图"), question_code("运行 `hw1` 的代码")
+    (None, None, None)
+    >>> question_code("演示一下 `T=0` 的效果"), question_code("演示温度的作用：\\nT = 0.5")
+    (None, None)
+    """
+    code = extract_code(question)
+    if code is not None:
+        return code
+    lines = question.strip().splitlines()
+    for start in range(min(4, len(lines))):
+        for end in range(len(lines), max(start, len(lines) - 4), -1):
+            candidate = "\n".join(lines[start:end]).strip()
+            if _is_python(candidate):
+                return candidate
+    return next((m.group(1).strip() for m in _INLINE_CODE.finditer(question) if _is_python(m.group(1).strip())), None)
+
+
+def _is_python(code: str) -> bool:
+    """Compiles, holds no bare name (a word such as "谢谢" or "hello" is an identifier too) and calls
+    something: "T = 0.5" or `T=0` in "演示一下 `T=0` 的效果" names a setting, and running it would show
+    nothing (the notes' demo is looked for instead)."""
+    import ast
+
+    if not code or not _compiles(code):
+        return False
+    tree = ast.parse(code)
+    if any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Name) for node in tree.body):
+        return False
+    return any(isinstance(node, ast.Call) for node in ast.walk(tree))
 
 
 def is_follow_up(question: str) -> bool:

@@ -284,6 +284,16 @@ def test_code_demo_runs_and_shows_its_result(course):
     assert result.code_runs[0].ok and "3.0" in result.answer
 
 
+@pytest.mark.parametrize("question", ["运行一下这段代码：\nimport math\nnumPoints = 8\nprint(round(math.log2(numPoints), 1))\n谢谢",
+                                      "运行一下 `print(round(__import__('math').log2(8), 1))` 看看"])
+def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course, question):
+    # pasted without a fence, the student's code was taken for prose: the notes' heart-plot code was
+    # shown instead, or the guard declined the request (a review's case)
+    result = _agent(course).ask(question)
+    assert [c.name for c in result.tool_calls] == ["run_python"] and result.passages == []
+    assert result.code_runs[0].ok and "3.0" in result.answer and "Heart" not in result.answer
+
+
 @pytest.mark.parametrize("follow_up", ["运行一下它", "演示一下它", "Run it"])
 def test_the_office_hours_preview_of_a_follow_up_demo_is_the_code_it_runs(course, follow_up):
     """The office-hours page shows a demo's code before running it (Agent.demo_code); a follow-up

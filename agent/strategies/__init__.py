@@ -17,7 +17,7 @@ from typing import Iterator
 from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
-from agent.policy import extract_code, is_homework_request
+from agent.policy import is_homework_request, question_code
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits
@@ -77,7 +77,7 @@ class AgentParts:
         """May a demo request look for code to show or run? When it brings its own code, when answers
         need not be grounded, or when the course covers it (the scope guard over a search not shown
         as a tool call): the route strategy's check, and the office-hours preview's."""
-        return (extract_code(turn.question) is not None or not turn.options.grounded_only
+        return (question_code(turn.question) is not None or not turn.options.grounded_only
                 or self.covered(self.retriever.search(turn.query, turn.options.k), turn))
 
     def _covered_alone(self, turn: Turn, semantics) -> bool:
