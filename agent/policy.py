@@ -130,48 +130,64 @@ def extract_code(text: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+# a request to run (not 运行时 "at run time", not "why does … run slowly": those are no code pasted below)
+_RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|演示|跑一下|跑一遍", re.I)
 
 
 def question_code(question: str) -> str | None:
-    """The code a question brings to run: a fenced block; else its lines that are Python, below (or
-    above) at most three lines of words; else a `code span` (:func:`_is_python`: it compiles and
-    calls something; "演示一下\\nhello" brings none). Pasted without a fence, the student's code was
-    taken for prose and the notes' code run instead.
+    """The code a question brings to run: a fenced block; else, under a first line asking to run it,
+    all the lines below it when they are a whole program (:func:`_self_contained`). Pasted without a
+    fence, a student's code was taken for prose, and the notes' heart plot shown instead.
 
-    >>> question_code("运行一下这段代码：\\nimport numpy as np\\nprint(np.pi)\\n谢谢")
-    'import numpy as np\\nprint(np.pi)'
-    >>> question_code("运行一下 `print(1 + 1)` 看看"), question_code("```python\\nprint(2)\\n```")
-    ('print(1 + 1)', 'print(2)')
-    >>> question_code("演示一下\\nhello"), question_code("画一个心形图"), question_code("运行 `hw1` 的代码")
-    (None, None, None)
-    >>> question_code("演示一下 `T=0` 的效果"), question_code("演示温度的作用：\\nT = 0.5")
-    (None, None)
+    >>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))"), question_code("```python\\nprint(2)\\n```")
+    ('import math\\nprint(math.log2(8))', 'print(2)')
+
+    Not code: a formula or a name the lines never define, a line that does not compile, Chinese in a
+    name, words after the code, a span in the question's line, a question that asks no run:
+
+    >>> [question_code(q) for q in ("演示一下温度T的影响:\\np = softmax(logits / T)", "运行一下\\nx = np.array([1,2]\\nprint(x)",
+    ...                             "运行：\\n画心形图(1)", "运行一下\\nprint(1)\\n谢谢", "运行一下 `print(1)` 看看",
+    ...                             "What does this code do?\\nprint(1)", "运行时报错了\\nprint(1)")]
+    [None, None, None, None, None, None, None]
     """
     code = extract_code(question)
     if code is not None:
         return code
-    lines = question.strip().splitlines()
-    for start in range(min(4, len(lines))):
-        for end in range(len(lines), max(start, len(lines) - 4), -1):
-            candidate = "\n".join(lines[start:end]).strip()
-            if _is_python(candidate):
-                return candidate
-    return next((m.group(1).strip() for m in _INLINE_CODE.finditer(question) if _is_python(m.group(1).strip())), None)
+    first, _, rest = question.strip().partition("\n")
+    if not _RUN_REQUEST.search(first):
+        return None
+    rest = rest.strip("\n")
+    return rest if rest.strip() and _self_contained(rest) else None
 
 
-def _is_python(code: str) -> bool:
-    """Compiles, holds no bare name (a word such as "谢谢" or "hello" is an identifier too) and calls
-    something: "T = 0.5" or `T=0` in "演示一下 `T=0` 的效果" names a setting, and running it would show
-    nothing (the notes' demo is looked for instead)."""
+def _self_contained(code: str) -> bool:
+    """A whole program: it compiles, calls something, its names are ASCII (a Chinese word is an
+    identifier too: "画心形图(1)") and every name it reads is a builtin or one it defines or imports
+    ("p = softmax(logits / T)" is a formula)."""
     import ast
+    import builtins
 
-    if not code or not _compiles(code):
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    tree = ast.parse(code)
-    if any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Name) for node in tree.body):
-        return False
-    return any(isinstance(node, ast.Call) for node in ast.walk(tree))
+    defined = set(dir(builtins))
+    read: set[str] = set()
+    called = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+        elif isinstance(node, ast.Call):
+            called = True
+    return called and read <= defined and all(name.isascii() for name in read | defined)
 
 
 def is_follow_up(question: str) -> bool:
@@ -191,6 +207,20 @@ _POINTS_BACK = re.compile(
     rf"\b(it|its|that|this|these|those|they|them|their|he|him|his|she|her|former|latter|above)\b|{_PRONOUN_ZH}"
     r"|(?<![尤极与])其(?![实他它中次余])|这(?!个?(?:周|星期|礼拜|月|学期|天|年))|那(?:个|些|种|样)(?!周|星期|天)|此"
     r"|(?<![应我你们他她])该(?![去怎如做不])|上述|前者|后者", re.I)
+
+
+# an elliptical follow-up carries the subject of the question it follows: "那上下文窗口有多长呢？" after
+# "GPT-5 有多少参数？" asks about GPT-5's; "那作业1可以组队吗？" asks a question of its own
+_CARRIES_SUBJECT = re.compile(r"呢[？?]?\s*$|^\s*(?:and\s+)?(?:what|how)\s+about\b", re.I)
+
+
+def carries_subject(question: str) -> bool:
+    """Does a follow-up leave its subject to the question it follows ("那X呢？", "What about X?")?
+
+    >>> [carries_subject(q) for q in ("那上下文窗口有多长呢？", "What about the context window?", "那作业1可以组队吗？")]
+    [True, True, False]
+    """
+    return bool(_CARRIES_SUBJECT.search(question))
 
 
 def has_own_topic(question: str, previous_questions: list[str]) -> bool:

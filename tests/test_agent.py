@@ -239,8 +239,9 @@ def test_a_follow_up_of_its_own_is_not_declined_for_a_name_the_question_before_w
         agent = _agent(course, answer_mode="extract")
         own = agent.ask("那作业1可以组队吗？", history)  # (the hash embedder's search of both may still decline it)
         assert own.query.startswith(before) and "`GPT-5`" not in own.answer, before
-        back = agent.ask("那它的上下文窗口有多长呢？", history)
-        assert back.refused and "`GPT-5`" in back.answer, before
+        for back in ("那它的上下文窗口有多长呢？", "那上下文窗口有多长呢？", "What about the context window?"):
+            declined = agent.ask(back, history)  # pointing back, or leaving the subject to the question before
+            assert declined.refused and "`GPT-5`" in declined.answer, (before, back)
 
 
 @pytest.mark.parametrize("question, phrase", [("?", "in words"), ("🤖🤖🔥", "in words"), ("[99]", "in words"),
@@ -284,14 +285,22 @@ def test_code_demo_runs_and_shows_its_result(course):
     assert result.code_runs[0].ok and "3.0" in result.answer
 
 
-@pytest.mark.parametrize("question", ["运行一下这段代码：\nimport math\nnumPoints = 8\nprint(round(math.log2(numPoints), 1))\n谢谢",
-                                      "运行一下 `print(round(__import__('math').log2(8), 1))` 看看"])
-def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course, question):
+def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course):
     # pasted without a fence, the student's code was taken for prose: the notes' heart-plot code was
     # shown instead, or the guard declined the request (a review's case)
-    result = _agent(course).ask(question)
+    result = _agent(course).ask("运行一下这段代码：\nimport math\nnumPoints = 8\nprint(round(math.log2(numPoints), 1))")
     assert [c.name for c in result.tool_calls] == ["run_python"] and result.passages == []
     assert result.code_runs[0].ok and "3.0" in result.answer and "Heart" not in result.answer
+
+
+@pytest.mark.parametrize("question", ["执行 `loss.backward()` 时发生了什么？", "演示一下温度T的影响:\np = softmax(logits / T)",
+                                      "运行：\n画心形图(1)", "我运行这段代码报错了，为什么？\nimport numpy as np\nx = np.array([1,2,3]\nprint(x)",
+                                      "运行时报错了\nimport math\nprint(math.pi)"])
+def test_what_is_not_a_program_brought_to_run_is_not_run(course, question):
+    # a second review's cases: a span in a question, a formula, Chinese before "(", code cut down to
+    # the part that compiles, "at run time" were run, and failed with a NameError
+    result = _agent(course).ask(question)
+    assert not any(run.code.strip() in question for run in result.code_runs), question
 
 
 @pytest.mark.parametrize("follow_up", ["运行一下它", "演示一下它", "Run it"])

@@ -17,7 +17,7 @@ from typing import Iterator
 from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
-from agent.policy import is_homework_request, question_code
+from agent.policy import carries_subject, is_homework_request, question_code
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits
@@ -56,8 +56,9 @@ class AgentParts:
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
             # a follow-up with a topic of its own is judged by the names it writes: "那作业1可以组队吗？"
-            # after "GPT-5 有多少参数？" was declined as naming GPT-5; "它呢？" after it still is
-            named = turn.question if turn.own_topic else turn.query
+            # after "GPT-5 有多少参数？" was declined as naming GPT-5; one pointing back ("它呢？") or
+            # leaving its subject to that question ("那上下文窗口有多长呢？") still is
+            named = turn.question if turn.own_topic and not carries_subject(turn.question) else turn.query
             turn.unknown_terms = unknown_terms(named, self.retriever.term_forms())
         verdict = judge(hits, turn.query, self.retriever.glossary, self.settings, semantics,
                         translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
