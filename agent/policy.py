@@ -15,12 +15,13 @@ True
 from __future__ import annotations
 
 import re
+import textwrap
 
 from common.text import tokenize
 
 CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n?(.*?)```", re.S | re.I)
 # "training run" is no request to run anything; 刻画 characterises, 画像 / 漫画 / 动画 / 笔画 are nouns
-_CODE_WORDS = re.compile(r"\b(?<!training )(run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制",
+_CODE_WORDS = re.compile(r"\b(?<!training )(run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制|跑一下|跑一遍",
                          re.I)
 _RUN_WORDS = re.compile(r"\b(run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍", re.I)
 _SHOW_CODE = re.compile(
@@ -135,12 +136,15 @@ _RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|�
 
 
 def question_code(question: str) -> str | None:
-    """The code a question brings to run: a fenced block; else, under a first line asking to run it,
-    all the lines below it when they are a whole program (:func:`_self_contained`). Pasted without a
-    fence, a student's code was taken for prose, and the notes' heart plot shown instead.
+    """The code a question brings to run: a fenced block; else, under a line asking to run it (one of
+    the first three: after a greeting), all the lines below it, dedented, when they are a whole program
+    (:func:`_self_contained`). Pasted without a fence, a student's code was taken for prose, and the
+    notes' heart plot shown instead.
 
     >>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))"), question_code("```python\\nprint(2)\\n```")
     ('import math\\nprint(math.log2(8))', 'print(2)')
+    >>> question_code("老师好，\\n请帮我跑一下这段代码：\\n    x = 2\\n    print(x)")
+    'x = 2\\nprint(x)'
 
     Not code: a formula or a name the lines never define, a line that does not compile, Chinese in a
     name, words after the code, a span in the question's line, a question that asks no run:
@@ -153,10 +157,11 @@ def question_code(question: str) -> str | None:
     code = extract_code(question)
     if code is not None:
         return code
-    first, _, rest = question.strip().partition("\n")
-    if not _RUN_REQUEST.search(first):
+    lines = question.strip().splitlines()
+    asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
+    if asks is None:
         return None
-    rest = rest.strip("\n")
+    rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
     return rest if rest.strip() and _self_contained(rest) else None
 
 
@@ -207,20 +212,6 @@ _POINTS_BACK = re.compile(
     rf"\b(it|its|that|this|these|those|they|them|their|he|him|his|she|her|former|latter|above)\b|{_PRONOUN_ZH}"
     r"|(?<![尤极与])其(?![实他它中次余])|这(?!个?(?:周|星期|礼拜|月|学期|天|年))|那(?:个|些|种|样)(?!周|星期|天)|此"
     r"|(?<![应我你们他她])该(?![去怎如做不])|上述|前者|后者", re.I)
-
-
-# an elliptical follow-up carries the subject of the question it follows: "那上下文窗口有多长呢？" after
-# "GPT-5 有多少参数？" asks about GPT-5's; "那作业1可以组队吗？" asks a question of its own
-_CARRIES_SUBJECT = re.compile(r"呢[？?]?\s*$|^\s*(?:and\s+)?(?:what|how)\s+about\b", re.I)
-
-
-def carries_subject(question: str) -> bool:
-    """Does a follow-up leave its subject to the question it follows ("那X呢？", "What about X?")?
-
-    >>> [carries_subject(q) for q in ("那上下文窗口有多长呢？", "What about the context window?", "那作业1可以组队吗？")]
-    [True, True, False]
-    """
-    return bool(_CARRIES_SUBJECT.search(question))
 
 
 def has_own_topic(question: str, previous_questions: list[str]) -> bool:

@@ -231,17 +231,16 @@ def test_a_follow_up_with_a_topic_of_its_own_is_judged_alone(course):
     assert agent.ask("那我应该去哪里买火车票呢？", history).refused
 
 
-def test_a_follow_up_of_its_own_is_not_declined_for_a_name_the_question_before_wrote(course):
-    """"那作业1可以组队吗？" after "GPT-5 有多少参数？" was declined naming GPT-5, a word the student did
-    not write in that message (a review's case); a follow-up pointing back to GPT-5 is still declined."""
+def test_a_follow_up_after_a_question_naming_an_unknown_model_keeps_that_name(course):
+    """A follow-up often leaves its subject to the question before: "那训练用了多少GPU呢？" after "GPT-5 有多少
+    参数？" asks about GPT-5. Judged by its own words (tried, and withdrawn after a review) such follow-ups
+    were answered with GPT-3's numbers, as if they were GPT-5's."""
     for before in ("GPT-5 有多少参数？", "How many parameters does GPT-5 have?"):
         history = [{"role": "user", "content": before}, {"role": "assistant", "content": "…"}]
         agent = _agent(course, answer_mode="extract")
-        own = agent.ask("那作业1可以组队吗？", history)  # (the hash embedder's search of both may still decline it)
-        assert own.query.startswith(before) and "`GPT-5`" not in own.answer, before
-        for back in ("那它的上下文窗口有多长呢？", "那上下文窗口有多长呢？", "What about the context window?"):
-            declined = agent.ask(back, history)  # pointing back, or leaving the subject to the question before
-            assert declined.refused and "`GPT-5`" in declined.answer, (before, back)
+        for follow_up in ("那训练用了多少GPU呢？", "那上下文窗口有多长？", "What about the context window?", "And the training cost?"):
+            declined = agent.ask(follow_up, history)
+            assert declined.refused and "`GPT-5`" in declined.answer, (before, follow_up)
 
 
 @pytest.mark.parametrize("question, phrase", [("?", "in words"), ("🤖🤖🔥", "in words"), ("[99]", "in words"),
@@ -285,10 +284,12 @@ def test_code_demo_runs_and_shows_its_result(course):
     assert result.code_runs[0].ok and "3.0" in result.answer
 
 
-def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course):
+@pytest.mark.parametrize("question", ["运行一下这段代码：\nimport math\nnumPoints = 8\nprint(round(math.log2(numPoints), 1))",
+                                      "老师好，\n请帮我跑一下这段代码：\n    import math\n    print(round(math.log2(8), 1))"])
+def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course, question):
     # pasted without a fence, the student's code was taken for prose: the notes' heart-plot code was
-    # shown instead, or the guard declined the request (a review's case)
-    result = _agent(course).ask("运行一下这段代码：\nimport math\nnumPoints = 8\nprint(round(math.log2(numPoints), 1))")
+    # shown instead, or the guard declined the request (a review's case); after a greeting, indented
+    result = _agent(course).ask(question)
     assert [c.name for c in result.tool_calls] == ["run_python"] and result.passages == []
     assert result.code_runs[0].ok and "3.0" in result.answer and "Heart" not in result.answer
 

@@ -17,7 +17,7 @@ from typing import Iterator
 from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
-from agent.policy import carries_subject, is_homework_request, question_code
+from agent.policy import is_homework_request, question_code
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits
@@ -55,11 +55,10 @@ class AgentParts:
         embedder = getattr(self.retriever, "embedder", None)
         semantics = Semantics.of(embedder) if embedder is not None else None
         if self.settings.relevance_named_terms:
-            # a follow-up with a topic of its own is judged by the names it writes: "那作业1可以组队吗？"
-            # after "GPT-5 有多少参数？" was declined as naming GPT-5; one pointing back ("它呢？") or
-            # leaving its subject to that question ("那上下文窗口有多长呢？") still is
-            named = turn.question if turn.own_topic and not carries_subject(turn.question) else turn.query
-            turn.unknown_terms = unknown_terms(named, self.retriever.term_forms())
+            # the names of the question a follow-up is joined to count: "那训练用了多少GPU呢？" after "GPT-5 有多少
+            # 参数？" asks about GPT-5 without naming it (judged by its own words, it was answered with GPT-3's
+            # numbers); so "那作业1可以组队吗？" after that question is declined too (docs/EVALUATION.md)
+            turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
         verdict = judge(hits, turn.query, self.retriever.glossary, self.settings, semantics,
                         translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms)
         # declined for the number asked alone? the refusal says that number was not found. Not said of
