@@ -131,7 +131,8 @@ def extract_code(text: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-# a request to run (not 运行时 "at run time", not "why does … run slowly": those are no code pasted below)
+# a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
+# is asked of code, not for a run) and demonstrate / simulate (a demo of a concept, not of the lines below)
 _RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|演示|跑一下|跑一遍", re.I)
 
 
@@ -162,7 +163,7 @@ def question_code(question: str) -> str | None:
     if asks is None:
         return None
     rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
-    return rest if rest.strip() and _self_contained(rest) else None
+    return rest if _self_contained(rest) else None  # (no lines: nothing called, not a program)
 
 
 def _self_contained(code: str) -> bool:
