@@ -19,7 +19,8 @@ import textwrap
 
 from common.text import tokenize
 
-CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n?(.*?)```", re.S | re.I)
+# a copied interactive session is fenced ```pycon (agent.policy.repl_program reads it)
+CODE_BLOCK = re.compile(r"```(?:pycon|python3|python|py)?\s*\n?(.*?)```", re.S | re.I)
 # "training run" is no request to run anything; 刻画 characterises, 画像 / 漫画 / 动画 / 笔画 are nouns
 _CODE_WORDS = re.compile(r"\b(?<!training )(run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制|跑一下|跑一遍",
                          re.I)
@@ -147,6 +148,11 @@ def question_code(question: str) -> str | None:
     >>> question_code("老师好，\\n请帮我跑一下这段代码：\\n    x = 2\\n    print(x)")
     'x = 2\\nprint(x)'
 
+    A copied interactive session runs as its program (:func:`repl_program`):
+
+    >>> question_code("Run this:\\n>>> import math\\n>>> math.log2(8)\\n3.0")
+    'import math\\n__import__("sys").displayhook(math.log2(8))'
+
     Not code: a formula or a name the lines never define, a line that does not compile, Chinese in a
     name, words after the code, a span in the question's line, a question that asks no run:
 
@@ -157,19 +163,139 @@ def question_code(question: str) -> str | None:
     """
     code = extract_code(question)
     if code is not None:
-        return code
+        return repl_program(code) or code
     lines = question.strip().splitlines()
     asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
     if asks is None:
         return None
     rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
+    program = repl_program(rest)
+    if program is not None:
+        return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
     return rest if _self_contained(rest) else None  # (no lines: nothing called, not a program)
 
 
-def _self_contained(code: str) -> bool:
+def repl_program(text: str) -> str | None:
+    """The program in a copied interactive session (a REPL transcript: its first line starts ">>>"): the
+    prompts and the printed results left out, and each expression whose value the REPL showed passed
+    to ``sys.displayhook``, which shows it as the REPL did (not None; ``_`` set). A transcript that shows
+    no results at all was typed, not copied: all its expressions are shown. None for anything else, and
+    for what is not only a transcript, since its program would not be what ran: text after a blank
+    line, a "result" that is a statement ("print(x)", "x = 1"), a prompt holding two statements on two
+    lines (a result read as "... " lines), an error before the last prompt (the REPL goes on after it; a
+    program stops), a tab (the standard parser, :mod:`doctest`'s, turns it to spaces, in strings too),
+    prompts that parser does not read.
+
+    >>> print(repl_program(">>> import math\\n>>> math.log2(8)\\n3.0\\n>>> xs = [2, 1]\\n>>> xs.sort()\\n>>> print(xs)\\n[1, 2]"))
+    import math
+    __import__("sys").displayhook(math.log2(8))
+    xs = [2, 1]
+    xs.sort()
+    print(xs)
+    >>> print(repl_program(">>> for i in range(2):\\n...     i  # shown\\n...\\n0\\n1\\n>>> a, b = 1, 2; a, b\\n(1, 2)"))
+    for i in range(2):
+        __import__("sys").displayhook(i)  # shown
+    a, b = 1, 2; __import__("sys").displayhook((a, b))
+    >>> [repl_program(t) for t in (">>> import math\\nprint(math.pi)", ">>> x = 1\\n\\nprint(x)", ">>> 1/0\\nTraceback (most recent call last):\\nZeroDivisionError\\n>>> 2",
+    ...                            ">>> for i in range(2): print('...', i)\\n...\\n... 0\\n... 1", "print(1)", ">>>print(1)", ">>> ")]
+    [None, None, None, None, None, None, None]
+    """
+    import doctest
+
+    text = text.replace("\r\n", "\n")
+    if not text.lstrip().startswith(">>>") or "\t" in text:
+        return None
+    try:
+        parts = doctest.DocTestParser().parse(textwrap.dedent(text))
+    except ValueError:  # a prompt without its space, continuation lines out of line
+        return None
+    examples = [p for p in parts if isinstance(p, doctest.Example)]
+    if (not examples or any(isinstance(p, str) and p.strip() for p in parts)
+            or any(_ERROR_SHOWN.search(e.want) for e in examples[:-1])
+            or any(_statement_like(e.want) for e in examples)):
+        return None
+    typed = not any(e.want for e in examples)
+    statements = [_shown(e.source.rstrip("\n"), typed or bool(e.want)) for e in examples]
+    if any(s is None for s in statements):
+        return None
+    return "\n".join(statements).strip("\n") or None
+
+
+# the REPL printed an error there ("  File "<stdin>", line 1" opens a SyntaxError's report)
+_ERROR_SHOWN = re.compile(r'^(?:Traceback \(most recent call last\):|\s*File "<stdin>")', re.M)
+
+
+def _statement_like(result: str) -> bool:
+    """Is a transcript's "result" code: a statement, or a print call, alone or on one of its lines?"""
+    import ast
+
+    for chunk in [result, *result.splitlines()]:
+        try:
+            body = ast.parse(textwrap.dedent(chunk)).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if any(not isinstance(node, ast.Expr) or _prints(node.value) for node in body):
+            return True
+    return False
+
+
+def _prints(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+
+
+def _shown(source: str, shown: bool) -> str | None:
+    """One REPL statement, as a program: when the REPL showed a result, each expression statement it
+    ran at the prompt's level (in a loop's body too, not in a function's) passed to sys.displayhook, as
+    the REPL does (through ``__import__``: a name ``sys`` of the session's own stays its own); print
+    calls as they are (their value is None). None when it is no one statement (statements starting on
+    two lines: the REPL runs one at a prompt)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return source  # run as it is: its error is the demo's to show
+    if len({node.lineno for node in tree.body}) > 1:
+        return None
+    if not shown:
+        return source
+    targets: list[ast.expr] = []
+
+    def visit(node) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return
+        if isinstance(node, ast.Expr) and not _prints(node.value):
+            targets.append(node.value)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                visit(child)
+
+    visit(tree)
+    lines = source.split("\n")  # as the parser counts lines (not splitlines: "\u2028" is no line break to it)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def offset(lineno: int, col: int) -> int:  # ast columns count UTF-8 bytes
+        line = lines[lineno - 1]
+        return starts[lineno - 1] + (col if line.isascii() else len(line.encode()[:col].decode(errors="ignore")))
+
+    pieces, done = [], 0
+    for node in sorted(targets, key=lambda n: (n.lineno, n.col_offset)):
+        a, b = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+        # a tuple is one value: "a, b" and "1," are written as the parser reads them, "(a, b)" and "(1,)"
+        expression = ast.unparse(node) if isinstance(node, ast.Tuple) else source[a:b]
+        pieces += [source[done:a], f'__import__("sys").displayhook({expression})']
+        done = b
+    return "".join(pieces) + source[done:]
+
+
+def _self_contained(code: str, given: set[str] = frozenset()) -> bool:
     """A whole program: it compiles, calls something, its names are ASCII (a Chinese word is an
     identifier too: "画心形图(1)") and every name it reads is a builtin or one it defines or imports
-    ("p = softmax(logits / T)" is a formula)."""
+    ("p = softmax(logits / T)" is a formula); ``given``: names the program may read without defining them."""
     import ast
     import builtins
 
@@ -177,7 +303,7 @@ def _self_contained(code: str) -> bool:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    defined = set(dir(builtins))
+    defined = set(dir(builtins)) | set(given)
     read: set[str] = set()
     called = False
     for node in ast.walk(tree):

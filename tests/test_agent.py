@@ -294,6 +294,33 @@ def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course, question
     assert result.code_runs[0].ok and "3.0" in result.answer and "Heart" not in result.answer
 
 
+@pytest.mark.parametrize("question", [
+    "Run this:\n>>> import math\n>>> math.log2(8)\n3.0",
+    "运行一下\n```python\n>>> import math\n>>> for n in (8,):\n...     print(math.log2(n))\n...\n3.0\n```",
+    "帮我跑一下：\n  >>> import math\n  >>> math.log2(8)  # 以2为底\n  3.0",
+    "Run:\n>>> sys = 3.0  # a name of the session's own\n>>> sys\n3.0",
+    "Run it\n```pycon\n>>> import math\n>>> xs = [8]\n>>> xs.sort()\n>>> math.log2(xs[0]), 1\n(3.0, 1)\n>>> _[0]\n3.0\n```"])
+def test_a_copied_interactive_session_runs_as_its_program(course, question):
+    # copied from a REPL or the docs, the prompts made a SyntaxError in a fence and prose without one;
+    # what the session showed is shown again, and nothing else (a review: "None" after xs.sort())
+    result = _agent(course).ask(question)
+    assert [c.name for c in result.tool_calls] == ["run_python"] and result.passages == []
+    run = result.code_runs[0]
+    assert run.ok and ">>>" not in run.code, run
+    assert run.stdout.split() in (["3.0"], ["(3.0,", "1)", "3.0"]), run
+
+
+@pytest.mark.parametrize("question", ["Run this:\n>>> import math\n>>> x = math.sqrt(2)\nprint(x)",
+                                      "运行一下\n>>> 1/0\nTraceback (most recent call last):\nZeroDivisionError\n>>> print('after')\nafter",
+                                      "运行一下\n>>> for x in [1, 0]:\n...     print(1/x)\n...\n1.0\nTraceback (most recent call last):\n"
+                                      "ZeroDivisionError: division by zero\n>>> print('after')\nafter"])
+def test_a_session_that_is_not_only_a_session_is_not_run_as_one(course, question):
+    # two reviews: the plain line after the prompts was dropped, and a program stops at the error the REPL
+    # went past (also after output of its own)
+    result = _agent(course).ask(question)
+    assert not any("math.sqrt(2)" in run.code or "after" in run.code for run in result.code_runs), result.code_runs
+
+
 @pytest.mark.parametrize("question", ["执行 `loss.backward()` 时发生了什么？", "演示一下温度T的影响:\np = softmax(logits / T)",
                                       "运行：\n画心形图(1)", "我运行这段代码报错了，为什么？\nimport numpy as np\nx = np.array([1,2,3]\nprint(x)",
                                       "运行时报错了\nimport math\nprint(math.pi)"])
