@@ -140,13 +140,21 @@ _RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|�
 def question_code(question: str) -> str | None:
     """The code a question brings to run: a fenced block; else, under a line asking to run it (one of
     the first three: after a greeting), all the lines below it, dedented, when they are a whole program
-    (:func:`_self_contained`). Pasted without a fence, a student's code was taken for prose, and the
-    notes' heart plot shown instead.
+    (:func:`_self_contained`); failing that, the request's line from where code starts after the request,
+    with those lines; or all the lines above a last line asking to run them. Pasted without a fence, a
+    student's code was taken for prose, and the notes' heart plot shown instead.
 
     >>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))"), question_code("```python\\nprint(2)\\n```")
     ('import math\\nprint(math.log2(8))', 'print(2)')
     >>> question_code("老师好，\\n请帮我跑一下这段代码：\\n    x = 2\\n    print(x)")
     'x = 2\\nprint(x)'
+
+    Or on the request's line, with all the lines below it; or above a last line asking to run it:
+
+    >>> question_code("帮我运行一下：import math; print(math.sqrt(4))"), question_code("Run print(2 ** 10)")
+    ('import math; print(math.sqrt(4))', 'print(2 ** 10)')
+    >>> question_code("Run this: import math\\nprint(math.pi)"), question_code("print(2 ** 10)\\n运行一下这段代码")
+    ('import math\\nprint(math.pi)', 'print(2 ** 10)')
 
     A copied interactive session runs as its program (:func:`repl_program`):
 
@@ -165,14 +173,60 @@ def question_code(question: str) -> str | None:
     if code is not None:
         return repl_program(code) or code
     lines = question.strip().splitlines()
-    asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
-    if asks is None:
-        return None
-    rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
-    program = repl_program(rest)
-    if program is not None:
-        return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
-    return rest if _self_contained(rest) else None  # (no lines: nothing called, not a program)
+    asks = next((i for i, line in enumerate(lines[:3]) if _run_request(line)), None)  # after a greeting
+    if asks is not None:
+        rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
+        program = repl_program(rest)
+        if program is not None:
+            return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
+        if _self_contained(rest):  # (no lines: nothing called, not a program)
+            return rest
+        # the code on the request's own line, all the rest of it ("运行 print(2**10)", "帮我运行一下：import
+        # math; print(…)", "Run this: import numpy as np" and the lines below): after the request's words
+        # only, and not after a question mark (a question about code asks no run of it)
+        line = lines[asks]
+        request = _run_request(line)
+        lead = _INLINE_LEAD.match(line, request.end())
+        if "?" not in line[:lead.end()] and "？" not in line[:lead.end()]:
+            candidate = (line[lead.end():].strip() + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
+            if _self_contained(candidate) and not _annotation_only(candidate):
+                return candidate
+    if len(lines) > 1 and _RUN_ABOVE.match(lines[-1]):  # a last line that only asks to run what is above
+        above = textwrap.dedent("\n".join(lines[:-1])).strip("\n")
+        program = repl_program(above)
+        if program is not None:
+            return program if _self_contained(program, {"_"}) else None
+        return above if _self_contained(above) else None
+    return None
+
+
+# a run word that is negated asks for no run ("别运行", "不要直接运行", "Don't run this", "never execute")
+_NEGATION = re.compile(r"(?:不要|不用|别|勿|不能|无法|没有?|\b(?:don'?t|doesn'?t|didn'?t|do not|never|not|cannot|can'?t|won'?t))"
+                       r"\s*(?:\w+\s*)?$", re.I)
+
+
+def _run_request(line: str) -> re.Match | None:
+    """The first run word of a line asking for a run (:data:`_RUN_REQUEST`), not negated."""
+    return next((m for m in _RUN_REQUEST.finditer(line) if not _NEGATION.search(line[max(0, m.start() - 16):m.start()])), None)
+
+
+# what may stand between a run word and the code on its line: "一下这段代码：", "this code:", "the following:"
+_INLINE_LEAD = re.compile(r"\s*(?:一下|一遍|下)?\s*(?:这段|这个|这行|下面的?|以下的?|如下的?)?\s*(?:代码|程序)?\s*"
+                          r"(?:(?:this|these|the following|the|it)\b\s*)?(?:(?:code|lines?|snippet|program)\b\s*)?"
+                          r"(?:(?:for me|please)\b\s*)?[:：]?\s*", re.I)
+# a last line that only asks to run the lines above it ("运行一下这段代码", "请运行上面的代码。", "Run it, please")
+_RUN_ABOVE = re.compile(r"\s*(?:请|麻烦|帮我|请帮我|老师)?\s*(?:运行|执行|跑)(?:一下|一遍|下)?\s*(?:这段|这个|上面的?|以上的?)?\s*"
+                        r"(?:代码|程序)?\s*(?:吧|看看|试试)?\s*[。.!！~]*\s*$"
+                        r"|\s*(?:please\s+)?(?:run|execute)(?:\s+(?:this|it|that|the above|the code above|this code|the code))?"
+                        r"\s*(?:,?\s*(?:for me|please))?\s*[.!]*\s*$", re.I)
+
+
+def _annotation_only(code: str) -> bool:
+    """Does the program hold an annotation without a value ("this: print(1)": Python reads words before a
+    colon as one, so prose would run as code)?"""
+    import ast
+
+    return any(isinstance(node, ast.AnnAssign) and node.value is None for node in ast.walk(ast.parse(code)))
 
 
 def repl_program(text: str) -> str | None:

@@ -285,10 +285,14 @@ def test_code_demo_runs_and_shows_its_result(course):
 
 
 @pytest.mark.parametrize("question", ["运行一下这段代码：\nimport math\nnumPoints = 8\nprint(round(math.log2(numPoints), 1))",
-                                      "老师好，\n请帮我跑一下这段代码：\n    import math\n    print(round(math.log2(8), 1))"])
+                                      "老师好，\n请帮我跑一下这段代码：\n    import math\n    print(round(math.log2(8), 1))",
+                                      "帮我运行一下：import math; print(round(math.log2(8), 1))", "Run print(round(3, 1) * 1.0)",
+                                      "Run this: import math\nprint(round(math.log2(8), 1))",
+                                      "import math\nprint(round(math.log2(8), 1))\n运行一下这段代码"])
 def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course, question):
     # pasted without a fence, the student's code was taken for prose: the notes' heart-plot code was
-    # shown instead, or the guard declined the request (a review's case); after a greeting, indented
+    # shown instead, or the guard declined the request (a review's case); after a greeting, indented;
+    # on the request's own line, or above a last line asking to run it (the heart plot was shown)
     result = _agent(course).ask(question)
     assert [c.name for c in result.tool_calls] == ["run_python"] and result.passages == []
     assert result.code_runs[0].ok and "3.0" in result.answer and "Heart" not in result.answer
@@ -323,10 +327,14 @@ def test_a_session_that_is_not_only_a_session_is_not_run_as_one(course, question
 
 @pytest.mark.parametrize("question", ["执行 `loss.backward()` 时发生了什么？", "演示一下温度T的影响:\np = softmax(logits / T)",
                                       "运行：\n画心形图(1)", "我运行这段代码报错了，为什么？\nimport numpy as np\nx = np.array([1,2,3]\nprint(x)",
-                                      "运行时报错了\nimport math\nprint(math.pi)"])
+                                      "运行时报错了\nimport math\nprint(math.pi)",
+                                      "import math\nprint(math.pi)\n别运行，这段代码危险吗？", "不要运行\nimport math\nprint(math.pi)",
+                                      "Don't run: import math; print(math.pi)", "import math\nprint(math.pi)\nWhy doesn't this run?",
+                                      "Run this: print(math.pi)", "Run a demo of max(3, 5)", "Run print(1) then print(2)"])
 def test_what_is_not_a_program_brought_to_run_is_not_run(course, question):
     # a second review's cases: a span in a question, a formula, Chinese before "(", code cut down to
-    # the part that compiles, "at run time" were run, and failed with a NameError
+    # the part that compiles, "at run time" were run, and failed with a NameError; a third's: a run
+    # word negated, a question after the code, prose on the request's line taken for code
     result = _agent(course).ask(question)
     assert not any(run.code.strip() in question for run in result.code_runs), question
 
