@@ -140,16 +140,17 @@ _RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|�
 def question_code(question: str) -> str | None:
     """The code a question brings to run: a fenced block; else, under a line asking to run it (one of
     the first three: after a greeting), all the lines below it, dedented, when they are a whole program
-    (:func:`_self_contained`); failing that, the request's line from where code starts after the request,
-    with those lines; or all the lines above a last line asking to run them. Pasted without a fence, a
-    student's code was taken for prose, and the notes' heart plot shown instead.
+    (:func:`_self_contained`); failing that, when that line opens with the request, all the rest of it
+    with those lines; or all the lines above a last line that only asks to run them. Pasted without a
+    fence, a student's code was taken for prose, and the notes' heart plot shown instead.
 
     >>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))"), question_code("```python\\nprint(2)\\n```")
     ('import math\\nprint(math.log2(8))', 'print(2)')
     >>> question_code("老师好，\\n请帮我跑一下这段代码：\\n    x = 2\\n    print(x)")
     'x = 2\\nprint(x)'
 
-    Or on the request's line, with all the lines below it; or above a last line asking to run it:
+    Or on a line opening with the request, with all the lines below it; or above a last line asking
+    only to run it (a request after a question, a negation or another verb takes no code from its line):
 
     >>> question_code("帮我运行一下：import math; print(math.sqrt(4))"), question_code("Run print(2 ** 10)")
     ('import math; print(math.sqrt(4))', 'print(2 ** 10)')
@@ -166,14 +167,15 @@ def question_code(question: str) -> str | None:
 
     >>> [question_code(q) for q in ("演示一下温度T的影响:\\np = softmax(logits / T)", "运行一下\\nx = np.array([1,2]\\nprint(x)",
     ...                             "运行：\\n画心形图(1)", "运行一下\\nprint(1)\\n谢谢", "运行一下 `print(1)` 看看",
-    ...                             "What does this code do?\\nprint(1)", "运行时报错了\\nprint(1)")]
-    [None, None, None, None, None, None, None]
+    ...                             "What does this code do?\\nprint(1)", "运行时报错了\\nprint(1)",
+    ...                             "别运行 import os; print(os.sep)", "Run train(); print('done')", "print(1)\\nWhy doesn't it run?")]
+    [None, None, None, None, None, None, None, None, None, None]
     """
     code = extract_code(question)
     if code is not None:
         return repl_program(code) or code
     lines = question.strip().splitlines()
-    asks = next((i for i, line in enumerate(lines[:3]) if _run_request(line)), None)  # after a greeting
+    asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
     if asks is not None:
         rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
         program = repl_program(rest)
@@ -181,17 +183,16 @@ def question_code(question: str) -> str | None:
             return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
         if _self_contained(rest):  # (no lines: nothing called, not a program)
             return rest
-        # the code on the request's own line, all the rest of it ("运行 print(2**10)", "帮我运行一下：import
-        # math; print(…)", "Run this: import numpy as np" and the lines below): after the request's words
-        # only, and not after a question mark (a question about code asks no run of it)
-        line = lines[asks]
-        request = _run_request(line)
-        lead = _INLINE_LEAD.match(line, request.end())
-        if "?" not in line[:lead.end()] and "？" not in line[:lead.end()]:
-            candidate = (line[lead.end():].strip() + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
+        # the code on a line that opens by asking to run it, all the rest of that line with the lines
+        # below ("运行 print(2**10)", "帮我运行一下：import math; print(…)", "Run this: import math"): only
+        # there, so that no negation, question or explanation asked comes before the request
+        request = _INLINE_REQUEST.match(lines[asks].strip())
+        if request is not None:
+            candidate = (lines[asks].strip()[request.end():].strip() + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
             if _self_contained(candidate) and not _annotation_only(candidate):
                 return candidate
-    if len(lines) > 1 and _RUN_ABOVE.match(lines[-1]):  # a last line that only asks to run what is above
+    last = lines[-1].strip() if len(lines) > 1 else ""
+    if len(last) <= 40 and _RUN_ABOVE.fullmatch(last):  # a last line that only asks to run what is above
         above = textwrap.dedent("\n".join(lines[:-1])).strip("\n")
         program = repl_program(above)
         if program is not None:
@@ -200,25 +201,19 @@ def question_code(question: str) -> str | None:
     return None
 
 
-# a run word that is negated asks for no run ("别运行", "不要直接运行", "Don't run this", "never execute")
-_NEGATION = re.compile(r"(?:不要|不用|别|勿|不能|无法|没有?|\b(?:don'?t|doesn'?t|didn'?t|do not|never|not|cannot|can'?t|won'?t))"
-                       r"\s*(?:\w+\s*)?$", re.I)
-
-
-def _run_request(line: str) -> re.Match | None:
-    """The first run word of a line asking for a run (:data:`_RUN_REQUEST`), not negated."""
-    return next((m for m in _RUN_REQUEST.finditer(line) if not _NEGATION.search(line[max(0, m.start() - 16):m.start()])), None)
-
-
-# what may stand between a run word and the code on its line: "一下这段代码：", "this code:", "the following:"
-_INLINE_LEAD = re.compile(r"\s*(?:一下|一遍|下)?\s*(?:这段|这个|这行|下面的?|以下的?|如下的?)?\s*(?:代码|程序)?\s*"
-                          r"(?:(?:this|these|the following|the|it)\b\s*)?(?:(?:code|lines?|snippet|program)\b\s*)?"
-                          r"(?:(?:for me|please)\b\s*)?[:：]?\s*", re.I)
-# a last line that only asks to run the lines above it ("运行一下这段代码", "请运行上面的代码。", "Run it, please")
-_RUN_ABOVE = re.compile(r"\s*(?:请|麻烦|帮我|请帮我|老师)?\s*(?:运行|执行|跑)(?:一下|一遍|下)?\s*(?:这段|这个|上面的?|以上的?)?\s*"
-                        r"(?:代码|程序)?\s*(?:吧|看看|试试)?\s*[。.!！~]*\s*$"
-                        r"|\s*(?:please\s+)?(?:run|execute)(?:\s+(?:this|it|that|the above|the code above|this code|the code))?"
-                        r"\s*(?:,?\s*(?:for me|please))?\s*[.!]*\s*$", re.I)
+# a line opening with a request to run what follows it: "帮我运行一下这段代码：", "Run this code:", "Please run".
+# Each optional part brings its own spaces, so no run of spaces can be split two ways (a review: a
+# pattern of optional parts between "\s*"s took 31 s on 200 spaces)
+_INLINE_REQUEST = re.compile(
+    r"(?:请帮我|请|麻烦|帮我|帮忙)?(?:运行|执行|跑)(?:一下|一遍|下)?(?:这段|这个|这行|下面的?|以下的?|如下的?)?(?:代码|程序)?(?:\s*[:：])?"
+    r"|(?:please\s+)?(?:run|execute)\b(?:\s+(?:this|the following|the))?(?:\s+(?:code|lines?|snippet|program)\b)?"
+    r"(?:\s+(?:for me|please)\b)?(?:\s*[:：])?", re.I)
+# a last line that only asks to run the lines above it ("运行一下这段代码", "请运行上面的代码。", "Run it, please"),
+# matched whole (at most 40 characters)
+_RUN_ABOVE = re.compile(
+    r"(?:请帮我|请|麻烦|帮我|老师)?(?:运行|执行|跑)(?:一下|一遍|下)?(?:这段|这个|上面的?|以上的?)?(?:代码|程序)?(?:吧|看看|试试)?[。.!！~]*"
+    r"|(?:please\s+)?(?:run|execute)(?:\s+(?:this|it|that|the above|the code above|this code|the code))?"
+    r"(?:(?:,\s*|\s+)(?:for me|please))?[.!]*", re.I)
 
 
 def _annotation_only(code: str) -> bool:

@@ -328,13 +328,15 @@ def test_a_session_that_is_not_only_a_session_is_not_run_as_one(course, question
 @pytest.mark.parametrize("question", ["执行 `loss.backward()` 时发生了什么？", "演示一下温度T的影响:\np = softmax(logits / T)",
                                       "运行：\n画心形图(1)", "我运行这段代码报错了，为什么？\nimport numpy as np\nx = np.array([1,2,3]\nprint(x)",
                                       "运行时报错了\nimport math\nprint(math.pi)",
-                                      "import math\nprint(math.pi)\n别运行，这段代码危险吗？", "不要运行\nimport math\nprint(math.pi)",
-                                      "Don't run: import math; print(math.pi)", "import math\nprint(math.pi)\nWhy doesn't this run?",
-                                      "Run this: print(math.pi)", "Run a demo of max(3, 5)", "Run print(1) then print(2)"])
+                                      "import math\nprint(math.pi)\n别运行，这段代码危险吗？", "Don't run: import math; print(math.pi)",
+                                      "import math\nprint(math.pi)\nWhy doesn't this run?", "Run this: print(math.pi)",
+                                      "Run a demo of max(3, 5)", "Run print(1) then print(2)",
+                                      "帮我解释这段代码：import math; math.floor(1.5); print(math.pi)"])
 def test_what_is_not_a_program_brought_to_run_is_not_run(course, question):
     # a second review's cases: a span in a question, a formula, Chinese before "(", code cut down to
-    # the part that compiles, "at run time" were run, and failed with a NameError; a third's: a run
-    # word negated, a question after the code, prose on the request's line taken for code
+    # the part that compiles, "at run time" were run, and failed with a NameError; later reviews': code
+    # after a request on its line that a negation, a question or another verb opens, a question after
+    # the code, prose on the request's line taken for code
     result = _agent(course).ask(question)
     assert not any(run.code.strip() in question for run in result.code_runs), question
 
