@@ -177,20 +177,23 @@ def question_code(question: str) -> str | None:
     lines = question.strip().splitlines()
     asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
     if asks is not None:
+        # code on a line that opens by asking to run it ("运行 print(2**10)", "帮我运行一下：import math; print(…)",
+        # "Run this: import math") starts there: all the rest of that line with every line below, taken
+        # whole, or nothing (the lines below alone dropped what it held: a review), and none above it
+        line = lines[asks].strip()
+        request = _INLINE_REQUEST.match(line)
+        on_line = line[request.end():].strip() if request else ""
+        if _holds_code(on_line):
+            candidate = (on_line + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
+            if _holds_code("\n".join(lines[:asks])) or not _self_contained(candidate) or _annotation_only(candidate):
+                return None
+            return candidate
         rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
         program = repl_program(rest)
         if program is not None:
             return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
         if _self_contained(rest):  # (no lines: nothing called, not a program)
             return rest
-        # the code on a line that opens by asking to run it, all the rest of that line with the lines
-        # below ("运行 print(2**10)", "帮我运行一下：import math; print(…)", "Run this: import math"): only
-        # there, so that no negation, question or explanation asked comes before the request
-        request = _INLINE_REQUEST.match(lines[asks].strip())
-        if request is not None:
-            candidate = (lines[asks].strip()[request.end():].strip() + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
-            if _self_contained(candidate) and not _annotation_only(candidate):
-                return candidate
     last = lines[-1].strip() if len(lines) > 1 else ""
     if len(last) <= 40 and _RUN_ABOVE.fullmatch(last):  # a last line that only asks to run what is above
         above = textwrap.dedent("\n".join(lines[:-1])).strip("\n")
@@ -205,8 +208,8 @@ def question_code(question: str) -> str | None:
 # Each optional part brings its own spaces, so no run of spaces can be split two ways (a review: a
 # pattern of optional parts between "\s*"s took 31 s on 200 spaces)
 _INLINE_REQUEST = re.compile(
-    r"(?:请帮我|请|麻烦|帮我|帮忙)?(?:运行|执行|跑)(?:一下|一遍|下)?(?:这段|这个|这行|下面的?|以下的?|如下的?)?(?:代码|程序)?(?:\s*[:：])?"
-    r"|(?:please\s+)?(?:run|execute)\b(?:\s+(?:this|the following|the))?(?:\s+(?:code|lines?|snippet|program)\b)?"
+    r"(?:请帮我|请|麻烦|帮我|帮忙)?(?:运行|执行|跑)(?:一下|一遍|下(?!面))?(?:这段|这个|这行|下面的?|以下的?|如下的?)?(?:代码|程序)?(?:\s*[:：])?"
+    r"|(?:please\s+)?(?:run|execute)\b(?:\s+(?:this|the following|the)\b)?(?:\s+(?:code|lines?|snippet|program)\b)?"
     r"(?:\s+(?:for me|please)\b)?(?:\s*[:：])?", re.I)
 # a last line that only asks to run the lines above it ("运行一下这段代码", "请运行上面的代码。", "Run it, please"),
 # matched whole (at most 40 characters)
@@ -214,6 +217,22 @@ _RUN_ABOVE = re.compile(
     r"(?:请帮我|请|麻烦|帮我|老师)?(?:运行|执行|跑)(?:一下|一遍|下)?(?:这段|这个|上面的?|以上的?)?(?:代码|程序)?(?:吧|看看|试试)?[。.!！~]*"
     r"|(?:please\s+)?(?:run|execute)(?:\s+(?:this|it|that|the above|the code above|this code|the code))?"
     r"(?:(?:,\s*|\s+)(?:for me|please))?[.!]*", re.I)
+
+
+def _holds_code(text: str) -> bool:
+    """Is ``text`` code: it parses, and does more than name something ("it", "test.py": a word after a
+    run request)? It calls something, or is a statement (an assignment, an import, a loop).
+
+    >>> [_holds_code(t) for t in ("print(1)", "x = 1", "import math", "it", "test.py", "，谢谢", "Hello there", "")]
+    [True, True, True, False, False, False, False, False]
+    """
+    import ast
+
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(not isinstance(node, ast.Expr) or any(isinstance(n, ast.Call) for n in ast.walk(node)) for node in body)
 
 
 def _annotation_only(code: str) -> bool:
@@ -368,6 +387,8 @@ def _self_contained(code: str, given: set[str] = frozenset()) -> bool:
             defined.add(node.name)
         elif isinstance(node, ast.Call):
             called = True
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            read.add(node.target.id)  # "count += 1" reads count first
     return called and read <= defined and all(name.isascii() for name in read | defined)
 
 

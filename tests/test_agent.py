@@ -288,7 +288,8 @@ def test_code_demo_runs_and_shows_its_result(course):
                                       "老师好，\n请帮我跑一下这段代码：\n    import math\n    print(round(math.log2(8), 1))",
                                       "帮我运行一下：import math; print(round(math.log2(8), 1))", "Run print(round(3, 1) * 1.0)",
                                       "Run this: import math\nprint(round(math.log2(8), 1))",
-                                      "import math\nprint(round(math.log2(8), 1))\n运行一下这段代码"])
+                                      "import math\nprint(round(math.log2(8), 1))\n运行一下这段代码",
+                                      "Run this: import math\nx = 8\nx += 0\nprint(round(math.log2(x), 1))"])
 def test_a_demo_request_runs_the_code_it_brings_without_a_fence(course, question):
     # pasted without a fence, the student's code was taken for prose: the notes' heart-plot code was
     # shown instead, or the guard declined the request (a review's case); after a greeting, indented;
@@ -331,7 +332,8 @@ def test_a_session_that_is_not_only_a_session_is_not_run_as_one(course, question
                                       "import math\nprint(math.pi)\n别运行，这段代码危险吗？", "Don't run: import math; print(math.pi)",
                                       "import math\nprint(math.pi)\nWhy doesn't this run?", "Run this: print(math.pi)",
                                       "Run a demo of max(3, 5)", "Run print(1) then print(2)",
-                                      "帮我解释这段代码：import math; math.floor(1.5); print(math.pi)"])
+                                      "帮我解释这段代码：import math; math.floor(1.5); print(math.pi)",
+                                      "import math\nRun print(math.pi)", "Run x = math.pi\nprint(3.0)"])
 def test_what_is_not_a_program_brought_to_run_is_not_run(course, question):
     # a second review's cases: a span in a question, a formula, Chinese before "(", code cut down to
     # the part that compiles, "at run time" were run, and failed with a NameError; later reviews': code
