@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
-from agent.policy import question_code, route
+from agent.pasted_code import question_code
+from agent.policy import route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
 from common.text import detect_language

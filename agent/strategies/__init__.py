@@ -17,7 +17,8 @@ from typing import Iterator
 from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
-from agent.policy import is_homework_request, question_code
+from agent.pasted_code import question_code
+from agent.policy import is_homework_request
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits

@@ -22,7 +22,8 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
-from agent.policy import code_in, question_code, route
+from agent.pasted_code import question_code
+from agent.policy import code_in, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -129,7 +130,7 @@ def demo_candidate(position: int, hit: Hit) -> bool:
 
 
 def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str, list[Hit]]:
-    """The code a demo request runs or shows: its own code (:func:`agent.policy.question_code`), else the first code block in the
+    """The code a demo request runs or shows: its own code (:func:`agent.pasted_code.question_code`), else the first code block in the
     best passages (:func:`demo_candidate`, with that passage's number), preferring one that is whole;
     its state (ok, repaired, incomplete: agent.policy.code_in); and the passages searched (none for
     the question's own code)."""

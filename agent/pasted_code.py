@@ -1,0 +1,279 @@
+"""The code a question brings to be run: fenced, pasted below or above a request to run it, on the
+request's own line, or copied from an interactive session (``>>>``).
+
+A student or an instructor asks to run their own code ("运行一下这段代码：" and the lines below it,
+"Run print(2 ** 10)", a REPL transcript); taken for prose, it was answered with the notes' heart plot.
+What is taken must be a whole program (:func:`_self_contained`), so that a formula, a sentence or half
+of a paste is never run as code; :func:`question_code` is the one entry point.
+
+>>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))")
+'import math\\nprint(math.log2(8))'
+>>> question_code("演示一下温度T的影响:\\np = softmax(logits / T)") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from agent.policy import extract_code
+
+# a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
+# is asked of code, not for a run) and demonstrate / simulate (a demo of a concept, not of the lines below)
+_RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|演示|跑一下|跑一遍", re.I)
+
+
+def question_code(question: str) -> str | None:
+    """The code a question brings to run: a fenced block; else, under a line asking to run it (one of
+    the first three: after a greeting), all the lines below it, dedented, when they are a whole program
+    (:func:`_self_contained`); failing that, when that line opens with the request, all the rest of it
+    with those lines; or all the lines above a last line that only asks to run them. Pasted without a
+    fence, a student's code was taken for prose, and the notes' heart plot shown instead.
+
+    >>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))"), question_code("```python\\nprint(2)\\n```")
+    ('import math\\nprint(math.log2(8))', 'print(2)')
+    >>> question_code("老师好，\\n请帮我跑一下这段代码：\\n    x = 2\\n    print(x)")
+    'x = 2\\nprint(x)'
+
+    Or on a line opening with the request, with all the lines below it; or above a last line asking
+    only to run it (a request after a question, a negation or another verb takes no code from its line):
+
+    >>> question_code("帮我运行一下：import math; print(math.sqrt(4))"), question_code("Run print(2 ** 10)")
+    ('import math; print(math.sqrt(4))', 'print(2 ** 10)')
+    >>> question_code("Run this: import math\\nprint(math.pi)"), question_code("print(2 ** 10)\\n运行一下这段代码")
+    ('import math\\nprint(math.pi)', 'print(2 ** 10)')
+
+    A copied interactive session runs as its program (:func:`repl_program`):
+
+    >>> question_code("Run this:\\n>>> import math\\n>>> math.log2(8)\\n3.0")
+    'import math\\n__import__("sys").displayhook(math.log2(8))'
+
+    Not code: a formula or a name the lines never define, a line that does not compile, Chinese in a
+    name, words after the code, a span in the question's line, a question that asks no run:
+
+    >>> [question_code(q) for q in ("演示一下温度T的影响:\\np = softmax(logits / T)", "运行一下\\nx = np.array([1,2]\\nprint(x)",
+    ...                             "运行：\\n画心形图(1)", "运行一下\\nprint(1)\\n谢谢", "运行一下 `print(1)` 看看",
+    ...                             "What does this code do?\\nprint(1)", "运行时报错了\\nprint(1)",
+    ...                             "别运行 import os; print(os.sep)", "Run train(); print('done')", "print(1)\\nWhy doesn't it run?")]
+    [None, None, None, None, None, None, None, None, None, None]
+    """
+    code = extract_code(question)
+    if code is not None:
+        return repl_program(code) or code
+    lines = question.strip().splitlines()
+    asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
+    if asks is not None:
+        # code on a line that opens by asking to run it ("运行 print(2**10)", "帮我运行一下：import math; print(…)",
+        # "Run this: import math") starts there: all the rest of that line with every line below, taken
+        # whole, or nothing (the lines below alone dropped what it held: a review), and none above it
+        line = lines[asks].strip()
+        request = _INLINE_REQUEST.match(line)
+        on_line = line[request.end():].strip() if request else ""
+        if _holds_code(on_line):
+            candidate = (on_line + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
+            if _holds_code("\n".join(lines[:asks])) or not _self_contained(candidate) or _annotation_only(candidate):
+                return None
+            return candidate
+        rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
+        program = repl_program(rest)
+        if program is not None:
+            return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
+        if _self_contained(rest):  # (no lines: nothing called, not a program)
+            return rest
+    last = lines[-1].strip() if len(lines) > 1 else ""
+    if len(last) <= 40 and _RUN_ABOVE.fullmatch(last):  # a last line that only asks to run what is above
+        above = textwrap.dedent("\n".join(lines[:-1])).strip("\n")
+        program = repl_program(above)
+        if program is not None:
+            return program if _self_contained(program, {"_"}) else None
+        return above if _self_contained(above) else None
+    return None
+
+
+# a line opening with a request to run what follows it: "帮我运行一下这段代码：", "Run this code:", "Please run".
+# Each optional part brings its own spaces, so no run of spaces can be split two ways (a review: a
+# pattern of optional parts between "\s*"s took 31 s on 200 spaces)
+_INLINE_REQUEST = re.compile(
+    r"(?:请帮我|请|麻烦|帮我|帮忙)?(?:运行|执行|跑)(?:一下|一遍|下(?!面))?(?:这段|这个|这行|下面的?|以下的?|如下的?)?(?:代码|程序)?(?:\s*[:：])?"
+    r"|(?:please\s+)?(?:run|execute)\b(?:\s+(?:this|the following|the)\b)?(?:\s+(?:code|lines?|snippet|program)\b)?"
+    r"(?:\s+(?:for me|please)\b)?(?:\s*[:：])?", re.I)
+# a last line that only asks to run the lines above it ("运行一下这段代码", "请运行上面的代码。", "Run it, please"),
+# matched whole (at most 40 characters)
+_RUN_ABOVE = re.compile(
+    r"(?:请帮我|请|麻烦|帮我|老师)?(?:运行|执行|跑)(?:一下|一遍|下)?(?:这段|这个|上面的?|以上的?)?(?:代码|程序)?(?:吧|看看|试试)?[。.!！~]*"
+    r"|(?:please\s+)?(?:run|execute)(?:\s+(?:this|it|that|the above|the code above|this code|the code))?"
+    r"(?:(?:,\s*|\s+)(?:for me|please))?[.!]*", re.I)
+
+
+def _holds_code(text: str) -> bool:
+    """Is ``text`` code: it parses, and does more than name something ("it", "test.py": a word after a
+    run request)? It calls something, or is a statement (an assignment, an import, a loop).
+
+    >>> [_holds_code(t) for t in ("print(1)", "x = 1", "import math", "it", "test.py", "，谢谢", "Hello there", "")]
+    [True, True, True, False, False, False, False, False]
+    """
+    import ast
+
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(not isinstance(node, ast.Expr) or any(isinstance(n, ast.Call) for n in ast.walk(node)) for node in body)
+
+
+def _annotation_only(code: str) -> bool:
+    """Does the program hold an annotation without a value ("this: print(1)": Python reads words before a
+    colon as one, so prose would run as code)?"""
+    import ast
+
+    return any(isinstance(node, ast.AnnAssign) and node.value is None for node in ast.walk(ast.parse(code)))
+
+
+def repl_program(text: str) -> str | None:
+    """The program in a copied interactive session (a REPL transcript: its first line starts ">>>"): the
+    prompts and the printed results left out, and each expression whose value the REPL showed passed
+    to ``sys.displayhook``, which shows it as the REPL did (not None; ``_`` set). A transcript that shows
+    no results at all was typed, not copied: all its expressions are shown. None for anything else, and
+    for what is not only a transcript, since its program would not be what ran: text after a blank
+    line, a "result" that is a statement ("print(x)", "x = 1"), a prompt holding two statements on two
+    lines (a result read as "... " lines), an error before the last prompt (the REPL goes on after it; a
+    program stops), a tab (the standard parser, :mod:`doctest`'s, turns it to spaces, in strings too),
+    prompts that parser does not read.
+
+    >>> print(repl_program(">>> import math\\n>>> math.log2(8)\\n3.0\\n>>> xs = [2, 1]\\n>>> xs.sort()\\n>>> print(xs)\\n[1, 2]"))
+    import math
+    __import__("sys").displayhook(math.log2(8))
+    xs = [2, 1]
+    xs.sort()
+    print(xs)
+    >>> print(repl_program(">>> for i in range(2):\\n...     i  # shown\\n...\\n0\\n1\\n>>> a, b = 1, 2; a, b\\n(1, 2)"))
+    for i in range(2):
+        __import__("sys").displayhook(i)  # shown
+    a, b = 1, 2; __import__("sys").displayhook((a, b))
+    >>> [repl_program(t) for t in (">>> import math\\nprint(math.pi)", ">>> x = 1\\n\\nprint(x)", ">>> 1/0\\nTraceback (most recent call last):\\nZeroDivisionError\\n>>> 2",
+    ...                            ">>> for i in range(2): print('...', i)\\n...\\n... 0\\n... 1", "print(1)", ">>>print(1)", ">>> ")]
+    [None, None, None, None, None, None, None]
+    """
+    import doctest
+
+    text = text.replace("\r\n", "\n")
+    if not text.lstrip().startswith(">>>") or "\t" in text:
+        return None
+    try:
+        parts = doctest.DocTestParser().parse(textwrap.dedent(text))
+    except ValueError:  # a prompt without its space, continuation lines out of line
+        return None
+    examples = [p for p in parts if isinstance(p, doctest.Example)]
+    if (not examples or any(isinstance(p, str) and p.strip() for p in parts)
+            or any(_ERROR_SHOWN.search(e.want) for e in examples[:-1])
+            or any(_statement_like(e.want) for e in examples)):
+        return None
+    typed = not any(e.want for e in examples)
+    statements = [_shown(e.source.rstrip("\n"), typed or bool(e.want)) for e in examples]
+    if any(s is None for s in statements):
+        return None
+    return "\n".join(statements).strip("\n") or None
+
+
+# the REPL printed an error there ("  File "<stdin>", line 1" opens a SyntaxError's report)
+_ERROR_SHOWN = re.compile(r'^(?:Traceback \(most recent call last\):|\s*File "<stdin>")', re.M)
+
+
+def _statement_like(result: str) -> bool:
+    """Is a transcript's "result" code: a statement, or a print call, alone or on one of its lines?"""
+    import ast
+
+    for chunk in [result, *result.splitlines()]:
+        try:
+            body = ast.parse(textwrap.dedent(chunk)).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if any(not isinstance(node, ast.Expr) or _prints(node.value) for node in body):
+            return True
+    return False
+
+
+def _prints(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+
+
+def _shown(source: str, shown: bool) -> str | None:
+    """One REPL statement, as a program: when the REPL showed a result, each expression statement it
+    ran at the prompt's level (in a loop's body too, not in a function's) passed to sys.displayhook, as
+    the REPL does (through ``__import__``: a name ``sys`` of the session's own stays its own); print
+    calls as they are (their value is None). None when it is no one statement (statements starting on
+    two lines: the REPL runs one at a prompt)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return source  # run as it is: its error is the demo's to show
+    if len({node.lineno for node in tree.body}) > 1:
+        return None
+    if not shown:
+        return source
+    targets: list[ast.expr] = []
+
+    def visit(node) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return
+        if isinstance(node, ast.Expr) and not _prints(node.value):
+            targets.append(node.value)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                visit(child)
+
+    visit(tree)
+    lines = source.split("\n")  # as the parser counts lines (not splitlines: "\u2028" is no line break to it)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def offset(lineno: int, col: int) -> int:  # ast columns count UTF-8 bytes
+        line = lines[lineno - 1]
+        return starts[lineno - 1] + (col if line.isascii() else len(line.encode()[:col].decode(errors="ignore")))
+
+    pieces, done = [], 0
+    for node in sorted(targets, key=lambda n: (n.lineno, n.col_offset)):
+        a, b = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+        # a tuple is one value: "a, b" and "1," are written as the parser reads them, "(a, b)" and "(1,)"
+        expression = ast.unparse(node) if isinstance(node, ast.Tuple) else source[a:b]
+        pieces += [source[done:a], f'__import__("sys").displayhook({expression})']
+        done = b
+    return "".join(pieces) + source[done:]
+
+
+def _self_contained(code: str, given: set[str] = frozenset()) -> bool:
+    """A whole program: it compiles, calls something, its names are ASCII (a Chinese word is an
+    identifier too: "画心形图(1)") and every name it reads is a builtin or one it defines or imports
+    ("p = softmax(logits / T)" is a formula); ``given``: names the program may read without defining them."""
+    import ast
+    import builtins
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    defined = set(dir(builtins)) | set(given)
+    read: set[str] = set()
+    called = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+        elif isinstance(node, ast.Call):
+            called = True
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            read.add(node.target.id)  # "count += 1" reads count first
+    return called and read <= defined and all(name.isascii() for name in read | defined)
