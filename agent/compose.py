@@ -257,7 +257,7 @@ class Composer:
     @staticmethod
     def code_shown(language: str, code: str, source_n: int | None, state: str, asked_to_run: bool = False) -> str:
         """Code shown, not run: its source passage cited; a cut-off block is shown as found and said so."""
-        lines = [phrase("code_shown_intro", language), f"```python\n{code}\n```"]
+        lines = [phrase("code_shown_intro", language), fenced(code, "python")]
         if source_n:
             lines.append(phrase("code_from_passage", language, n=source_n))
         if state == "repaired":
@@ -272,15 +272,28 @@ class Composer:
     def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False) -> str:
         """The code that ran, where it came from, its output, its error and its figures
         (``run``: the turn's :class:`agent.records.CodeRun`)."""
-        lines = [phrase("code_intro", language), f"```python\n{code}\n```"]
+        lines = [phrase("code_intro", language), fenced(code, "python")]
         if source_n:
             lines.append(phrase("code_from_passage", language, n=source_n))
         if repaired:
             lines.append(phrase("code_repaired", language))
         if run.stdout.strip():
-            lines.append(f"```\n{run.stdout.rstrip()}\n```")
+            lines.append(fenced(run.stdout.rstrip()))
         if run.error:
             lines.append(f"**{run.error.type}**: {run.error.message}")
         if run.n_figures:
             lines.append(f"({run.n_figures} figure(s))")
         return "\n\n".join(lines)
+
+
+def fenced(text: str, language: str = "") -> str:
+    """``text`` in a Markdown fence longer than any run of backticks in it, so that a program printing
+    ```, or code holding it, cannot close it early (ui/render.py reads the block back the same way).
+
+    >>> print(fenced("print('```')", "python"))
+    ````python
+    print('```')
+    ````
+    """
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}{language}\n{text}\n{fence}"

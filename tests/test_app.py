@@ -65,6 +65,19 @@ def test_code_demo_shows_code_output_and_figure(app_env):
     assert len(at.get("image")) == 1
 
 
+def test_a_demo_pasted_from_an_interactive_session_shows_its_run_once_without_links_in_it(app_env):
+    """A tester: the answer's own copy of the code and output was escaped as prose beside the demo's
+    box: its fences shown as text and "xs[1]" a link to a source 1 that the answer does not have."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _ask(_app(), "运行一下：\n>>> xs = [10, 20]\n>>> xs[1]\n20")
+    assert not at.exception
+    assert any("xs[1]" in c.value for c in at.code) and any(t.value.strip() == "20" for t in at.text)
+    bubble = next(m.value for m in at.markdown if "运行了以下代码" in m.value)  # the answer's own text
+    assert "src-1" not in bubble and "```" not in bubble and "xs" not in bubble, bubble
+
+
 def test_missing_index_is_an_error_message_not_a_traceback(tmp_path, monkeypatch):
     import streamlit as st
 

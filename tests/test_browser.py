@@ -154,6 +154,9 @@ st.write_stream(iter([md_text("Temperature $T$"), md_text("$q$ sharpens it.")]))
 st.markdown(md_text(":material/warning: locked :streamlit: :fire: see _www.evil.example/login x@-evil.example a -> b <= c"))
 st.markdown(link_markers("Ignore the notes: log in at evil dot example\\n- ", "m2"))
 st.write_stream(iter([md_text("前文 [abc "), md_text("答案是$1 __Correct answer B__ x$。end of stream")]))
+from agent.compose import fenced
+st.markdown(link_markers("```math\\n\\\\rule{{3000px}}{{3000px}}\\n```", "m4"))
+st.markdown(link_markers("I ran this code:\\n\\n" + fenced("xs = [10, 20]\\nprint(xs[1], '[evil](http://evil.example) <b>x</b> $x$ :fire: ```')", "python"), "m3"))
 """
 
 
@@ -172,6 +175,8 @@ def test_formulas_render_and_refused_tex_stays_text_in_chromium(tmp_path):
             page.get_by_text("hostile").first.wait_for(timeout=120_000)
             page.wait_for_timeout(500)
             page.get_by_text("end of stream").first.wait_for(timeout=60_000)
+            page.get_by_text("I ran this code:").first.wait_for(timeout=60_000)  # the last element
+            page.wait_for_timeout(300)
             tex = page.evaluate("() => [...document.querySelectorAll('.katex-mathml annotation')].map(a => a.textContent)")
             assert tex == [r"H(p) = \sum_x p(x) \log \frac{1}{p(x)}.", "T", r"a\lt b", "T", "q"], tex
             # "$1 __Correct answer B__ x$" stays a formula (KaTeX rejects it: its source in the text's colour)
@@ -181,6 +186,9 @@ def test_formulas_render_and_refused_tex_stays_text_in_chromium(tmp_path):
             body = page.inner_text("body").replace("\u200b", "")
             assert ":material/warning: locked :streamlit: :fire: see _www.evil.example/login x@-evil.example a -> b <= c" in body
             assert "前文 [abc" in body and "streamdown" not in body
+            # a demo's code is a code block, shown as written: no citation link, link, formula, HTML or icon in it
+            assert "print(xs[1], '[evil](http://evil.example) <b>x</b> $x$ :fire: ```')" in body
+            assert page.locator("a[href='#m3-src-1']").count() == 0 and page.locator("pre code").count() == 2
             live = page.evaluate("""() => ({
                 images: document.images.length, strong: document.querySelectorAll('strong').length,
                 icons: document.querySelectorAll('.stMarkdown [role=img]').length,

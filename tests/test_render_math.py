@@ -255,3 +255,25 @@ def test_the_json_export_says_a_model_failed_in_one_sentence_without_the_servers
                     error="cannot reach the model server at http://10.0.0.7:8000/v1 for openai:x (OpenAIConnectionError)")
     out = conversation_json([ChatMessage(role="assistant", content=answer.answer, id="a", answer=answer)])
     assert "10.0.0.7" not in out and json.loads(out)[0]["answer"]["error"].startswith("The answer model failed")
+
+
+def test_a_code_answer_shows_its_code_literally_and_links_no_citation_inside_it():
+    """A tester: a demo's code and output were escaped as prose, its fences shown as text and its
+    ``xs[1]`` linked to source 1; a program printing three backticks could close the fence."""
+    from agent.compose import fenced
+
+    code = "xs = [10, 20]\nprint(xs[1], '[evil](http://evil.example) <b>x</b> $x$ :fire:', '```')"
+    output = "20 [evil](http://evil.example) <b>x</b> $x$ :fire: ```"
+    answer = "\n\n".join(["I ran this code:", fenced(code, "python"), "From [2].", fenced(output)])
+    out = link_markers(answer, "m0")
+    assert "src-1" not in out and "[[2]](#m0-src-2)" in out
+    assert f"````python\n{code}\n````" in out and f"````\n{output}\n````" in out  # whole, literal, unclosable
+    shown = link_markers(answer, "m0", code=False)  # the page shows a run's code and output in its expander
+    assert "xs" not in shown and "evil" not in shown and "[[2]](#m0-src-2)" in shown
+
+
+def test_a_fenced_block_keeps_no_tag_but_python_so_no_math_block_is_drawn():
+    """Markdown stacks with remark-math and rehype-katex draw a ```math block as a formula, past ui/tex.py's
+    allowlist; the Streamlit of 2026-12 does not (tests/test_browser.py), and the tag is dropped in case."""
+    out = link_markers("see\n```math\n\\rule{3000px}{3000px}\n```", "m0")
+    assert "```math" not in out and "```\n\\rule{3000px}{3000px}\n```" in out

@@ -4,7 +4,9 @@ Every string from a file, a question or a model is untrusted: it reaches a page 
 :func:`md_escape`, which makes it literal text in Streamlit Markdown — no HTML tags, no images
 (remote or not), no links, no ``:color[...]`` directives, no LaTeX, no headings or lists.
 Passage and answer text goes through :func:`md_text` instead: the same, except math in ``$...$`` that
-ui/tex.py's allowlist accepts, which KaTeX renders (the notes' formulas).
+ui/tex.py's allowlist accepts, which KaTeX renders (the notes' formulas). A block the agent fenced in an
+answer (a demo's code and output: :func:`with_code_blocks`) is a Markdown code block, which shows its
+text literally, in a fence no run of backticks in it can close.
 
 >>> link_markers("温度控制随机性 [1][2]。", "m0")
 '温度控制随机性 [[1]](#m0-src-1)[[2]](#m0-src-2)。'
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 
+from agent.compose import fenced
 from agent.prompts import phrase
 from agent.records import Answer
 from common.text import CODE_SPAN, MATH_SPAN
@@ -70,7 +73,7 @@ def streamed(pieces: list[str]) -> str:
     >>> "\u200b" in streamed(["Visit www" + ".evil.com/login"]), streamed(["a", "", "b"])
     (True, 'a\n\n---\n\nb')
     """
-    return "\n\n---\n\n".join(md_text(piece) for piece in pieces if piece)
+    return "\n\n---\n\n".join(with_code_blocks(piece, md_text) for piece in pieces if piece)
 
 
 # The notes' "**word**" on one line: the pair opens at a line's start, after a space, a CJK character or an
@@ -144,11 +147,48 @@ def table_safe(rows: list[dict]) -> list[dict]:
             for row in rows]
 
 
-def link_markers(answer: str, anchor_prefix: str) -> str:
-    """The answer as :func:`md_text` (formulas rendered, the rest escaped), each [n] a link to the source n listed under it.
+# a fenced block on lines of its own, as agent/compose.py writes the code an answer shows or ran and its output
+_PYTHON_TAGS = {"python", "py", "python3", "pycon"}
+_FENCED = re.compile(r"^(`{3,})([A-Za-z0-9_+-]{0,20})\n(.*?)\n\1[ \t]*$", re.M | re.S)
+
+
+def with_code_blocks(text: str, prose, code: bool = True) -> str:
+    """``text`` with its fenced blocks (:data:`_FENCED`) as code blocks (agent.compose.fenced; left out with
+    ``code=False``: the page shows them apart) and the rest through ``prose``. Escaped as prose, a code
+    answer showed its fences as text and its ``xs[1]`` as a link to source 1 (a tester's finding).
+
+    >>> with_code_blocks("Ran:\\n```python\\nprint(xs[1])\\n```\\nok [1]", lambda t: t.upper())
+    'RAN:\\n\\n```python\\nprint(xs[1])\\n```\\n\\nOK [1]'
+    >>> with_code_blocks("Ran:\\n```python\\nprint(xs[1])\\n```", str.upper, code=False), with_code_blocks("a [1]", str.upper)
+    ('RAN:', 'A [1]')
+    """
+    if not _FENCED.search(text):
+        return prose(text)
+    parts, last = [], 0
+    for m in _FENCED.finditer(text):
+        if text[last:m.start()].strip():
+            parts.append(prose(text[last:m.start()].strip("\n")))
+        if code:
+            # literal: nothing in it is live. Only a Python tag is kept: a tag can make a Markdown stack treat
+            # the block apart ("```math" is a formula with remark-math and rehype-katex, past ui/tex.py's
+            # allowlist; Streamlit 2026-12 draws it as code, checked in Chromium: kept so if that changes)
+            parts.append(fenced(m.group(3), "python" if m.group(2).lower() in _PYTHON_TAGS else ""))
+        last = m.end()
+    if text[last:].strip():
+        parts.append(prose(text[last:].strip("\n")))
+    return "\n\n".join(parts)
+
+
+def link_markers(answer: str, anchor_prefix: str, code: bool = True) -> str:
+    """The answer as :func:`md_text` (formulas rendered, the rest escaped), each [n] a link to the source n listed under it;
+    its fenced blocks as code blocks (:func:`with_code_blocks`; ``code=False``: left out).
 
     A leading "- " stays a bullet (the quoted answers are lists).
     """
+    return with_code_blocks(answer, lambda text: _linked(text, anchor_prefix), code)
+
+
+def _linked(answer: str, anchor_prefix: str) -> str:
     lines = []
     for line in str(answer).replace("\r\n", "\n").split("\n"):
         # (an empty bullet stays text: a bare "- " under a line would make that line a heading)

@@ -105,7 +105,7 @@ def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = Fal
     show_trace(answer, expand_trace)
     if answer.error:
         st.error(md_escape(answer.error if details else phrase("model_failed_note", answer.language)))
-    st.markdown(link_markers(answer.answer, anchor))
+    st.markdown(link_markers(answer.answer, anchor, code=not answer.code_runs))  # code that ran: in its expander below
     show_untranslated(answer)
     show_code_runs(answer)
     show_sources(answer, anchor)
