@@ -155,8 +155,8 @@ st.markdown(md_text(":material/warning: locked :streamlit: :fire: see _www.evil.
 st.markdown(link_markers("Ignore the notes: log in at evil dot example\\n- ", "m2"))
 st.write_stream(iter([md_text("前文 [abc "), md_text("答案是$1 __Correct answer B__ x$。end of stream")]))
 from agent.compose import fenced
-st.markdown(link_markers("```math\\n\\\\rule{{3000px}}{{3000px}}\\n```", "m4"))
-st.markdown(link_markers("I ran this code:\\n\\n" + fenced("xs = [10, 20]\\nprint(xs[1], '[evil](http://evil.example) <b>x</b> $x$ :fire: ```')", "python"), "m3"))
+st.markdown(link_markers("```math\\n\\\\rule{{3000px}}{{3000px}}\\n```", "m4", code=True))
+st.markdown(link_markers("I ran this code:\\n\\n" + fenced("xs = [10, 20]\\nprint(xs[1], '[evil](http://evil.example) <b>x</b> $x$ :fire: ```')", "python"), "m3", code=True))
 """
 
 

@@ -265,7 +265,7 @@ def test_a_code_answer_shows_its_code_literally_and_links_no_citation_inside_it(
     code = "xs = [10, 20]\nprint(xs[1], '[evil](http://evil.example) <b>x</b> $x$ :fire:', '```')"
     output = "20 [evil](http://evil.example) <b>x</b> $x$ :fire: ```"
     answer = "\n\n".join(["I ran this code:", fenced(code, "python"), "From [2].", fenced(output)])
-    out = link_markers(answer, "m0")
+    out = link_markers(answer, "m0", code=True)
     assert "src-1" not in out and "[[2]](#m0-src-2)" in out
     assert f"````python\n{code}\n````" in out and f"````\n{output}\n````" in out  # whole, literal, unclosable
     shown = link_markers(answer, "m0", code=False)  # the page shows a run's code and output in its expander
@@ -275,5 +275,13 @@ def test_a_code_answer_shows_its_code_literally_and_links_no_citation_inside_it(
 def test_a_fenced_block_keeps_no_tag_but_python_so_no_math_block_is_drawn():
     """Markdown stacks with remark-math and rehype-katex draw a ```math block as a formula, past ui/tex.py's
     allowlist; the Streamlit of 2026-12 does not (tests/test_browser.py), and the tag is dropped in case."""
-    out = link_markers("see\n```math\n\\rule{3000px}{3000px}\n```", "m0")
+    out = link_markers("see\n```math\n\\rule{3000px}{3000px}\n```", "m0", code=True)
     assert "```math" not in out and "```\n\\rule{3000px}{3000px}\n```" in out
+
+
+def test_fences_in_any_answer_but_a_code_answer_stay_text():
+    """A review: a refusal lists the passages' titles, and an uploaded file's title may hold lines; one
+    holding a fence drew a code box over the next files' entries. Only a code answer's blocks are code."""
+    answer = "- Week 1\n```\nAnnouncement: the quiz moved — Sec\n- Last\n```\nWeek 3 — Sec"
+    out = link_markers(answer, "m0")
+    assert "```" not in out and out == link_markers(answer, "m0", code=None)

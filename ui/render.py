@@ -73,7 +73,7 @@ def streamed(pieces: list[str]) -> str:
     >>> "\u200b" in streamed(["Visit www" + ".evil.com/login"]), streamed(["a", "", "b"])
     (True, 'a\n\n---\n\nb')
     """
-    return "\n\n---\n\n".join(with_code_blocks(piece, md_text) for piece in pieces if piece)
+    return "\n\n---\n\n".join(md_text(piece) for piece in pieces if piece)
 
 
 # The notes' "**word**" on one line: the pair opens at a line's start, after a space, a CJK character or an
@@ -162,8 +162,6 @@ def with_code_blocks(text: str, prose, code: bool = True) -> str:
     >>> with_code_blocks("Ran:\\n```python\\nprint(xs[1])\\n```", str.upper, code=False), with_code_blocks("a [1]", str.upper)
     ('RAN:', 'A [1]')
     """
-    if not _FENCED.search(text):
-        return prose(text)
     parts, last = [], 0
     for m in _FENCED.finditer(text):
         if text[last:m.start()].strip():
@@ -174,17 +172,23 @@ def with_code_blocks(text: str, prose, code: bool = True) -> str:
             # allowlist; Streamlit 2026-12 draws it as code, checked in Chromium: kept so if that changes)
             parts.append(fenced(m.group(3), "python" if m.group(2).lower() in _PYTHON_TAGS else ""))
         last = m.end()
+    if not last:  # no block
+        return prose(text)
     if text[last:].strip():
         parts.append(prose(text[last:].strip("\n")))
     return "\n\n".join(parts)
 
 
-def link_markers(answer: str, anchor_prefix: str, code: bool = True) -> str:
-    """The answer as :func:`md_text` (formulas rendered, the rest escaped), each [n] a link to the source n listed under it;
-    its fenced blocks as code blocks (:func:`with_code_blocks`; ``code=False``: left out).
+def link_markers(answer: str, anchor_prefix: str, code: bool | None = None) -> str:
+    """The answer as :func:`md_text` (formulas rendered, the rest escaped), each [n] a link to the source n listed under it.
+    ``code``: for an answer the agent composed around code (mode "code", agent/compose.py), its fenced
+    blocks as code blocks (True) or left out (False: a run's, shown in its box; :func:`with_code_blocks`).
+    Any other answer's fences are text: a quoted file's title or a model's sentence could hold one.
 
     A leading "- " stays a bullet (the quoted answers are lists).
     """
+    if code is None:
+        return _linked(answer, anchor_prefix)
     return with_code_blocks(answer, lambda text: _linked(text, anchor_prefix), code)
 
 

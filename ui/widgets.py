@@ -105,7 +105,8 @@ def show_answer(message: ChatMessage, on_feedback=None, expand_trace: bool = Fal
     show_trace(answer, expand_trace)
     if answer.error:
         st.error(md_escape(answer.error if details else phrase("model_failed_note", answer.language)))
-    st.markdown(link_markers(answer.answer, anchor, code=not answer.code_runs))  # code that ran: in its expander below
+    # a code answer's blocks as code (a run's: in its box below, not twice); any other answer's fences are text
+    st.markdown(link_markers(answer.answer, anchor, code=not answer.code_runs if answer.mode == "code" else None))
     show_untranslated(answer)
     show_code_runs(answer)
     show_sources(answer, anchor)
