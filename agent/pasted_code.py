@@ -75,20 +75,23 @@ def question_code(question: str) -> str | None:
             if _holds_code("\n".join(lines[:asks])) or not _self_contained(candidate) or _annotation_only(candidate):
                 return None
             return candidate
-        rest = textwrap.dedent("\n".join(lines[asks + 1:])).strip("\n")
-        program = repl_program(rest)
-        if program is not None:
-            return program if _self_contained(program, {"_"}) else None  # "_": the result shown last
-        if _self_contained(rest):  # (no lines: nothing called, not a program)
-            return rest
+        session, program = _whole_program("\n".join(lines[asks + 1:]))  # (no lines: nothing called, no program)
+        if session or program is not None:
+            return program
     last = lines[-1].strip() if len(lines) > 1 else ""
     if len(last) <= 40 and _RUN_ABOVE.fullmatch(last):  # a last line that only asks to run what is above
-        above = textwrap.dedent("\n".join(lines[:-1])).strip("\n")
-        program = repl_program(above)
-        if program is not None:
-            return program if _self_contained(program, {"_"}) else None
-        return above if _self_contained(above) else None
+        return _whole_program("\n".join(lines[:-1]))[1]
     return None
+
+
+def _whole_program(pasted: str) -> tuple[bool, str | None]:
+    """(is ``pasted`` a copied session, the whole program it is or holds, else None): lines pasted below or
+    above a request, dedented; a session's program (:func:`repl_program`) may read ``_``, the result shown last."""
+    text = textwrap.dedent(pasted).strip("\n")
+    program = repl_program(text)
+    if program is not None:
+        return True, program if _self_contained(program, {"_"}) else None
+    return False, text if _self_contained(text) else None
 
 
 # a line opening with a request to run what follows it: "帮我运行一下这段代码：", "Run this code:", "Please run".
