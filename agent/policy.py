@@ -91,9 +91,46 @@ def small_talk(question: str) -> str | None:
     return None
 
 
+# a request not to run ("不要运行", "别执行", "请勿运行", "无需运行", "Don't run this", "without running it"):
+# not "能不能运行一下" (can you run it), "用别的参数运行" (with other arguments), "要不要运行" (should it run),
+# "doesn't run" (a bug report), "don't run out of memory"
+_NO_RUN = re.compile(
+    r"(?:(?<![要用])不要|(?<!用)不用|(?<![分区特级类派识])别|请勿|切勿|勿|无需|无须|不必|先别|千万别)\s*(?:直接|先|马上|立刻|帮我|去|急着)?\s*"
+    r"(?:运行|执行|跑)"
+    r"|\b(?:don'?t|do\s+not|never|please\s+don'?t|no\s+need\s+to|without)\s+(?:actually\s+|just\s+|even\s+)?"
+    r"(?:run(?:ning)?|execut(?:e|ing))\b(?!\s+out\b)", re.I)
+
+
+def _asks_no_run(question: str) -> bool:
+    """Does the question ask not to run its code? Its prose decides (a fenced block's "# 不要执行" is
+    code), and a run request before the prohibition wins ("运行这段代码，不要执行网络请求").
+
+    >>> _asks_no_run("别执行，先解释：```print(1)```"), _asks_no_run("运行这段代码，不要执行网络请求：print(1)")
+    (True, False)
+    >>> _asks_no_run("```\\n# 不要运行 rm -rf\\nprint(1)\\n```")
+    False
+    """
+    prose = CODE_BLOCK.sub(" ", question)
+    no_run = _NO_RUN.search(prose)
+    if no_run is None:
+        return False
+    asked = _RUN_WORDS.search(prose)
+    return asked is None or asked.start() >= no_run.start()
+
+
 def route(question: str) -> str:
     """The tool for a course question: run_python, show_code (how is the code written: shown with its
-    citation, not run), list_readings or search_course."""
+    citation, not run), list_readings or search_course. A question that asks not to run its code is
+    searched for like any other ("不要运行，这段代码在做什么？\\n```print(1)```").
+
+    >>> route("不要运行\\nprint(1)"), route("Don't run this, just explain:\\n```python\\nprint(1)\\n```")
+    ('search_course', 'search_course')
+    >>> route("能不能运行一下这段代码：print(1)"), route("用别的参数运行一下：print(2)")
+    ('run_python', 'run_python')
+    """
+    if _asks_no_run(question):
+        return "show_code" if _SHOW_CODE.search(question) and not CODE_BLOCK.search(question) else (
+            "list_readings" if _READING_WORDS.search(question) else "search_course")
     if _SHOW_CODE.search(question) and not _RUN_WORDS.search(question) and not CODE_BLOCK.search(question):
         return "show_code"
     if CODE_BLOCK.search(question) or _CODE_WORDS.search(question):

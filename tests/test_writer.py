@@ -1081,6 +1081,32 @@ def test_code_intent(question, tool):
     assert route(question) == tool
 
 
+@pytest.mark.parametrize("question, tool", [
+    # asked not to run: nothing runs (before, any pasted code ran, whatever the message said)
+    ("不要运行\nprint(1)", "search_course"), ("别运行，这段代码危险吗？\n```python\nimport os\n```", "search_course"),
+    ("Don't run this:\nprint(1)", "search_course"), ("Explain it without running it: ```print(1)```", "search_course"),
+    ("Please do not execute this code; what would it print?\n```print(1)```", "search_course"),
+    ("无需执行，帮我看看这段代码有什么问题：\n```python\nx = [1]\nprint(x[2])\n```", "search_course"),
+    ("不用运行，画心形图的代码是怎么写的？", "show_code"), ("Don't run it; how is the heart-plot code written?", "show_code"),
+    # no prohibition: asking whether, other arguments, a run asked first, a prohibition inside the code
+    ("能不能运行一下这段代码：print(1)", "run_python"), ("用别的参数运行一下：print(2)", "run_python"),
+    ("要不要运行一下看看？```print(1)```", "run_python"), ("运行这段代码，不要执行网络请求：\n```print(1)```", "run_python"),
+    ("Run it and make sure it doesn't run out of memory: ```print(1)```", "run_python"),
+    ("Why doesn't this run?\n```print(1```", "run_python"), ("```\n# 不要运行 rm -rf\nprint(1)\n```", "run_python"),
+])
+def test_a_request_not_to_run_runs_nothing(question, tool):
+    assert route(question) == tool
+
+
+def test_pasted_code_asked_not_to_be_run_is_not_run():
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    answer = agent.ask("不要运行，这段代码会输出什么？\n```python\nprint(2**10)\n```", options=TurnOptions(k=1))
+    assert not answer.code_runs and "1024" not in answer.answer
+    assert [c.name for c in answer.tool_calls] == ["search_course"]
+    ran = agent.ask("运行，这段代码会输出什么？\n```python\nprint(2**10)\n```", options=TurnOptions(k=1))
+    assert ran.code_runs and "1024" in ran.answer
+
+
 def test_showing_code_cites_it_and_runs_nothing():
     agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
     answer = agent.ask("心形图的代码是怎么写的？", options=TurnOptions(k=1))
