@@ -91,31 +91,44 @@ def small_talk(question: str) -> str | None:
     return None
 
 
-# a request not to run ("不要运行", "别执行", "请勿运行", "无需运行", "Don't run this", "without running it"):
-# not "能不能运行一下" (can you run it), "用别的参数运行" (with other arguments), "要不要运行" (should it run),
-# "doesn't run" (a bug report), "don't run out of memory"
-_NO_RUN = re.compile(
-    r"(?:(?<![要用])不要|(?<!用)不用|(?<![分区特级类派识])别|请勿|切勿|勿|无需|无须|不必|先别|千万别)\s*(?:直接|先|马上|立刻|帮我|去|急着)?\s*"
-    r"(?:运行|执行|跑)"
-    r"|\b(?:don'?t|do\s+not|never|please\s+don'?t|no\s+need\s+to|without)\s+(?:actually\s+|just\s+|even\s+)?"
-    r"(?:run(?:ning)?|execut(?:e|ing))\b(?!\s+out\b)", re.I)
+# asking not to run ("不要运行", "别执行", "不需要运行", "只解释，不运行", "Don't run this", "You don't need to run it",
+# "without running it"): a prohibiting word, at most four Chinese characters or one of a few English phrases, a run
+# verb. Not 能不能运行 (can you run it), 用别的参数运行 (other arguments), 要不要运行 (should it run), 跑题 / 跑偏
+# (idioms), "doesn't run" (a bug report), "don't run out of memory"
+_ZH_NO = r"(?:(?<![要用])不要|(?<!用)不用|不需要|不必|没必要|无需|无须|请勿|切勿|勿|禁止|(?<![分区特级类派识告性差个辨鉴判离])别(?![的人处名针])|(?<![能要])不(?=运行|执行))"
+_EN_NO = (r"\b(?:don't|do\s+not|never|no\s+need\s+to|without|avoid|not\s+to)\s+"
+          r"(?:(?:need|have|want\s+you|try|bother|ask\s+you)\s+to\s+|(?:actually|just|even|ever|please)\s+)?")
+_RUN_VERB_ZH = r"(?:运行|执行|跑(?![题偏步道]))"
+_RUN_VERB_EN = r"(?:run(?:ning)?|execut(?:e|ing))\b(?!\s+out\b)"
+_NO_RUN = re.compile(rf"{_ZH_NO}[\u4e00-\u9fff]{{0,4}}?\s?(?:{_RUN_VERB_ZH}|{_RUN_VERB_EN})"
+                     rf"|{_EN_NO}(?:{_RUN_VERB_EN}|{_RUN_VERB_ZH})", re.I)
+# asking to run (not a mention: "when I run this", "运行时报错"): "run this / it / the code", "can you run",
+# "please run", "运行一下", "跑一下", "运行这段 / 下面的", "只跑", "直接运行", "帮我运行"
+_RUN_ASKED = re.compile(
+    r"(?<!\bi )(?<!\bwe )(?<!\bwhen i )\b(?:run|execute)\s+(?:this|it|that|these|them|the\s+(?:code|following|snippet|cell"
+    r"|program|script|example|above|below)|(?:one|a\s+single|\d+)\s+\w+|on\b|with\b|below\b)"
+    r"|\b(?:please|pls|can\s+you|could\s+you|would\s+you|just|only)\s+(?:please\s+)?(?:run|execute)\b"
+    r"|(?:运行|执行|跑)(?:一下|一遍|下|看看|试试|这段|这个|下面|以下|上面|如下)|(?:请|帮我|帮忙|麻烦|给我|只|直接|再)(?:运行|执行|跑)",
+    re.I)
 
 
 def _asks_no_run(question: str) -> bool:
-    """Does the question ask not to run its code? Its prose decides (a fenced block's "# 不要执行" is
-    code), and a run request before the prohibition wins ("运行这段代码，不要执行网络请求").
+    """Does the question ask not to run its code? Only when nothing in it asks for a run besides: a run
+    asked for before or after the prohibition wins ("Don't run the full training, just run one step",
+    "别执行网络请求，运行下面这段代码"). A fenced block is code, not words of the request.
 
     >>> _asks_no_run("别执行，先解释：```print(1)```"), _asks_no_run("运行这段代码，不要执行网络请求：print(1)")
     (True, False)
-    >>> _asks_no_run("```\\n# 不要运行 rm -rf\\nprint(1)\\n```")
-    False
+    >>> _asks_no_run("When I run this I get an IndexError. Don’t run it, just tell me why")
+    True
+    >>> _asks_no_run("```\\n# 不要运行 rm -rf\\nprint(1)\\n```"), _asks_no_run("不要跑偏，帮我运行一下")
+    (False, False)
     """
-    prose = CODE_BLOCK.sub(" ", question)
-    no_run = _NO_RUN.search(prose)
-    if no_run is None:
+    prose = CODE_BLOCK.sub(" ", question).replace("\u2019", "'")
+    spans = [m.span() for m in _NO_RUN.finditer(prose)]
+    if not spans:
         return False
-    asked = _RUN_WORDS.search(prose)
-    return asked is None or asked.start() >= no_run.start()
+    return not any(not any(a <= m.start() < b for a, b in spans) for m in _RUN_ASKED.finditer(prose))
 
 
 def route(question: str) -> str:
@@ -129,8 +142,11 @@ def route(question: str) -> str:
     ('run_python', 'run_python')
     """
     if _asks_no_run(question):
-        return "show_code" if _SHOW_CODE.search(question) and not CODE_BLOCK.search(question) else (
-            "list_readings" if _READING_WORDS.search(question) else "search_course")
+        # the notes' code is shown for a one-line question about it; pasted code is no course material
+        prose = CODE_BLOCK.sub(" ", question)
+        if "\n" not in question.strip() and _SHOW_CODE.search(prose) and not CODE_BLOCK.search(question):
+            return "show_code"
+        return "list_readings" if _READING_WORDS.search(prose) else "search_course"
     if _SHOW_CODE.search(question) and not _RUN_WORDS.search(question) and not CODE_BLOCK.search(question):
         return "show_code"
     if CODE_BLOCK.search(question) or _CODE_WORDS.search(question):

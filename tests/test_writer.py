@@ -1081,18 +1081,39 @@ def test_code_intent(question, tool):
     assert route(question) == tool
 
 
+FENCED = "\n```python\nprint(1)\n```"
+
+
 @pytest.mark.parametrize("question, tool", [
     # asked not to run: nothing runs (before, any pasted code ran, whatever the message said)
     ("不要运行\nprint(1)", "search_course"), ("别运行，这段代码危险吗？\n```python\nimport os\n```", "search_course"),
     ("Don't run this:\nprint(1)", "search_course"), ("Explain it without running it: ```print(1)```", "search_course"),
-    ("Please do not execute this code; what would it print?\n```print(1)```", "search_course"),
+    ("Please do not execute this code; what would it print?" + FENCED, "search_course"),
     ("无需执行，帮我看看这段代码有什么问题：\n```python\nx = [1]\nprint(x[2])\n```", "search_course"),
     ("不用运行，画心形图的代码是怎么写的？", "show_code"), ("Don't run it; how is the heart-plot code written?", "show_code"),
-    # no prohibition: asking whether, other arguments, a run asked first, a prohibition inside the code
+    # a review's: a run mentioned, not asked for ("when I run this"); a curly apostrophe; other wordings;
+    # code above the request calling .run(); pasted code is no course material to show as the notes' code
+    ("When I run this I get an IndexError. Don't run it, just tell me why:" + FENCED, "search_course"),
+    ("这段代码运行时报错了，别运行，帮我看看哪里错：" + FENCED, "search_course"),
+    ("Don\u2019t run this, just explain:" + FENCED, "search_course"),
+    ("You don't need to run it, just explain what it does:" + FENCED, "search_course"),
+    ("不需要运行，解释一下这段代码：" + FENCED, "search_course"), ("禁止运行！这段代码安全吗？" + FENCED, "search_course"),
+    ("不要直接帮我运行，先解释：" + FENCED, "search_course"), ("只解释，不运行：" + FENCED, "search_course"),
+    ("先别 run，解释一下这段代码：" + FENCED, "search_course"),
+    ("import subprocess\nsubprocess.run(['ls'])\n别执行！这段代码危险吗？", "search_course"),
+    ("不要运行，这段代码是什么意思：\nprint(2**10)", "search_course"),
+    # no prohibition: asking whether, other arguments, a prohibition inside the code, idioms
     ("能不能运行一下这段代码：print(1)", "run_python"), ("用别的参数运行一下：print(2)", "run_python"),
-    ("要不要运行一下看看？```print(1)```", "run_python"), ("运行这段代码，不要执行网络请求：\n```print(1)```", "run_python"),
+    ("要不要运行一下看看？```print(1)```", "run_python"), ("```\n# 不要运行 rm -rf\nprint(1)\n```", "run_python"),
     ("Run it and make sure it doesn't run out of memory: ```print(1)```", "run_python"),
-    ("Why doesn't this run?\n```print(1```", "run_python"), ("```\n# 不要运行 rm -rf\nprint(1)\n```", "run_python"),
+    ("Why doesn't this run?\n```print(1```", "run_python"), ("不要跑偏，帮我运行一下这段代码：" + FENCED, "run_python"),
+    # a run asked for besides, before or after the prohibition: it wins
+    ("运行这段代码，不要执行网络请求：\n```print(1)```", "run_python"),
+    ("Don't run the full training, just run one step:" + FENCED, "run_python"),
+    ("别跑全量数据，用前100条跑一下：" + FENCED, "run_python"), ("别执行网络请求，运行下面这段代码：" + FENCED, "run_python"),
+    ("I've never run Python before, could you run this for me?" + FENCED, "run_python"),
+    ("No need to run pip install, it's installed. Please run this:" + FENCED, "run_python"),
+    ("If I don't run model.eval() first the output changes. Run this to see:" + FENCED, "run_python"),
 ])
 def test_a_request_not_to_run_runs_nothing(question, tool):
     assert route(question) == tool
