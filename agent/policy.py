@@ -92,43 +92,71 @@ def small_talk(question: str) -> str | None:
 
 
 # asking not to run ("不要运行", "别执行", "不需要运行", "只解释，不运行", "Don't run this", "You don't need to run it",
-# "without running it"): a prohibiting word, at most four Chinese characters or one of a few English phrases, a run
-# verb. Not 能不能运行 (can you run it), 用别的参数运行 (other arguments), 要不要运行 (should it run), 跑题 / 跑偏
-# (idioms), "doesn't run" (a bug report), "don't run out of memory"
-_ZH_NO = r"(?:(?<![要用])不要|(?<!用)不用|不需要|不必|没必要|无需|无须|请勿|切勿|勿|禁止|(?<![分区特级类派识告性差个辨鉴判离])别(?![的人处名针])|(?<![能要])不(?=运行|执行))"
-_EN_NO = (r"\b(?:don't|do\s+not|never|no\s+need\s+to|without|avoid|not\s+to)\s+"
-          r"(?:(?:need|have|want\s+you|try|bother|ask\s+you)\s+to\s+|(?:actually|just|even|ever|please)\s+)?")
-_RUN_VERB_ZH = r"(?:运行|执行|跑(?![题偏步道]))"
-_RUN_VERB_EN = r"(?:run(?:ning)?|execut(?:e|ing))\b(?!\s+out\b)"
-_NO_RUN = re.compile(rf"{_ZH_NO}[\u4e00-\u9fff]{{0,4}}?\s?(?:{_RUN_VERB_ZH}|{_RUN_VERB_EN})"
+# "without running it"): a prohibiting word, a few adverbs at most (直接, 先, 帮我 …), a run verb. Not 能不能运行
+# (can you run it), 用别的参数运行 (other arguments), 要不要运行 (should it run), 为什么不运行 (a bug report), 跑题 /
+# 跑偏 (idioms), "doesn't run" (a bug report), "don't run out of memory"
+_ZH_NO = (r"(?:(?<![要用])不要|(?<!用)不用|不需要|不必|没必要|没有必要|无需|无须|请勿|切勿|勿|禁止|不许|不准"
+          r"|跳过|(?<![分区特级类派识告性差个辨鉴判离组有送道职])别(?![的人处名针])|(?:(?<=^)|(?<=[\s，,。；;：:!！只先在并看讲读]))不)")
+_ZH_ADVERBS = r"(?:直接|先|马上|立刻|立即|帮我|给我|替我|帮忙|你|去|急着|真的|真|实际|再|自己|着急|在[^，,。\s]{1,8}?[上里中])"
+_EN_NO = (r"\b(?:don'?t|don;t|dont'?|do\s+not|never|no\s+need\s+to|without|w/o|avoid|not\s+to"
+          r"|(?:not|n't)\s+(?:asking|telling)\s+you\s+to)\s+"
+          r"(?:(?:need(?:\s+you)?|have|want\s+you|try|ask\s+you)\s+to\s+|bother\s+|(?:actually|just|even|ever|please)\s+)?")
+_RUN_VERB_ZH = r"(?:运行|執行|運行|执行|跑(?![题偏步道]))"
+_RUN_VERB_EN = r"(?:run(?:ning)?|execut(?:e|ing))(?![a-z])(?!\s+(?:out|into|away|through|over|across)\b)"
+_NO_RUN = re.compile(rf"{_ZH_NO}\s?{_ZH_ADVERBS}{{0,3}}\s?(?:{_RUN_VERB_ZH}|{_RUN_VERB_EN})"
                      rf"|{_EN_NO}(?:{_RUN_VERB_EN}|{_RUN_VERB_ZH})", re.I)
-# asking to run (not a mention: "when I run this", "运行时报错"): "run this / it / the code", "can you run",
-# "please run", "运行一下", "跑一下", "运行这段 / 下面的", "只跑", "直接运行", "帮我运行"
-_RUN_ASKED = re.compile(
-    r"(?<!\bi )(?<!\bwe )(?<!\bwhen i )\b(?:run|execute)\s+(?:this|it|that|these|them|the\s+(?:code|following|snippet|cell"
-    r"|program|script|example|above|below)|(?:one|a\s+single|\d+)\s+\w+|on\b|with\b|below\b)"
-    r"|\b(?:please|pls|can\s+you|could\s+you|would\s+you|just|only)\s+(?:please\s+)?(?:run|execute)\b"
-    r"|(?:运行|执行|跑)(?:一下|一遍|下|看看|试试|这段|这个|下面|以下|上面|如下)|(?:请|帮我|帮忙|麻烦|给我|只|直接|再)(?:运行|执行|跑)",
-    re.I)
+# a run word that only mentions running ("When I run this I get…", "what would it print if run", "如果运行",
+# "运行时报错", "跑下来结果是什么"): no request
+_MENTION_BEFORE = re.compile(r"(?:\b(?:when|if|once|whenever)(?:\s+(?:i|we|you|it))?|\b(?:i|we|a|the|this\s+is\s+a))\s+$"
+                             r"|(?:如果|假如|要是|若|一)$", re.I)
+_MENTION_AFTER = re.compile(r"(?:时|的时候|后|起来|下来|报错|出错|结果|不了|很|太|得|用的|\s+(?:through|into|out|away|over)\b)", re.I)
+# where a prohibition is none: about the code ("my code do not run"), a condition ("If I don't run model.eval()"),
+# oneself ("I've never run Python before") unless it asks something of the assistant ("I don't want you to run it")
+_NOT_A_PROHIBITION = re.compile(r"(?:\b(?:code|it|this|that|script|program|cell|function|loop|model|if|when|why|what\s+if)"
+                                r"(?:\s+(?:i|we|you))?|\b(?:i|we|i've|we've|i\s+have|we\s+have))\s+$", re.I)
+# quoted text ("报错说 “do not execute this cell twice”") and lines of pasted code ("asyncio.run(main())") are not the
+# request's words
+_QUOTED = re.compile(r"\"[^\"\n]{0,200}\"|“[^”\n]{0,200}”|「[^」\n]{0,200}」|(?<![A-Za-z])'[^'\n]{3,200}'(?![A-Za-z])")
+# the prohibitions that can also state a fact ("my code do not run"): not those asking something of the assistant
+_STATES = re.compile(r"(?:don'?t|don;t|dont'?|do\s+not|never)\s+(?:run|exec)", re.I)
+# words asking for a run that route's own words miss: "跑100条", "帮我跑下"
+_RUN_MORE = re.compile(r"跑下(?!来)|跑(?=\s*\d)|(?:请|帮我|麻烦|给我)跑")
 
 
 def _asks_no_run(question: str) -> bool:
-    """Does the question ask not to run its code? Only when nothing in it asks for a run besides: a run
-    asked for before or after the prohibition wins ("Don't run the full training, just run one step",
-    "别执行网络请求，运行下面这段代码"). A fenced block is code, not words of the request.
+    """Does the question ask not to run its code? Only when no other words ask for a run or a demo (any
+    word :func:`route` takes for one, outside the prohibition: "Don't run the full training, just run one
+    step", "画一下 loss 曲线，不用跑训练", "运行第一个 cell，别运行第二个"); a run only mentioned asks for none
+    ("When I run this I get an IndexError. Don't run it"). A fenced block is code, not the request's words.
 
     >>> _asks_no_run("别执行，先解释：```print(1)```"), _asks_no_run("运行这段代码，不要执行网络请求：print(1)")
     (True, False)
     >>> _asks_no_run("When I run this I get an IndexError. Don’t run it, just tell me why")
     True
-    >>> _asks_no_run("```\\n# 不要运行 rm -rf\\nprint(1)\\n```"), _asks_no_run("不要跑偏，帮我运行一下")
+    >>> _asks_no_run("```\\n# 不要运行 rm -rf\\nprint(1)\\n```"), _asks_no_run("不用解释直接运行")
     (False, False)
     """
-    prose = CODE_BLOCK.sub(" ", question).replace("\u2019", "'")
-    spans = [m.span() for m in _NO_RUN.finditer(prose)]
+    question = question.replace("\u2019", "'")
+    if not _NO_RUN.search(question):  # most questions: no second pass over the fences
+        return False
+    prose = _CODE_LINE_IN.sub(" ", _QUOTED.sub(" ", CODE_BLOCK.sub(" ", question)))
+    spans = [m.span() for m in _NO_RUN.finditer(prose)
+             if not _STATES.match(m.group()) or not _NOT_A_PROHIBITION.search(prose[max(0, m.start() - 24):m.start()])]
     if not spans:
         return False
-    return not any(not any(a <= m.start() < b for a, b in spans) for m in _RUN_ASKED.finditer(prose))
+    asking = _RUN_WORDS if _SHOW_CODE.search(prose) else _CODE_WORDS  # "不用跑，画心形图的代码是怎么写的？" draws nothing
+    for m in [*asking.finditer(prose), *_RUN_MORE.finditer(prose)]:
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        if _MENTION_BEFORE.search(prose[max(0, m.start() - 16):m.start()]) or _MENTION_AFTER.match(prose, m.end()):
+            continue
+        return False
+    return True
+
+
+# a line of code pasted into the question ("print(2**10)", "x = 1"): the question then brings its own code
+_CODE_LINE_IN = re.compile(r"^[ \t]*(?:(?:import|from|def|class|for|while|with|print|return)\b|[\w.\[\]]+[ \t]*[-+*/]?=[^=]"
+                           r"|[\w.]+\(.*\)[ \t]*$).*$", re.M)
 
 
 def route(question: str) -> str:
@@ -142,11 +170,9 @@ def route(question: str) -> str:
     ('run_python', 'run_python')
     """
     if _asks_no_run(question):
-        # the notes' code is shown for a one-line question about it; pasted code is no course material
-        prose = CODE_BLOCK.sub(" ", question)
-        if "\n" not in question.strip() and _SHOW_CODE.search(prose) and not CODE_BLOCK.search(question):
-            return "show_code"
-        return "list_readings" if _READING_WORDS.search(prose) else "search_course"
+        # the notes' code is shown for a question about it; pasted code is no course material to show so
+        pasted = CODE_BLOCK.search(question) or _CODE_LINE_IN.search("\n".join(question.splitlines()[1:]))
+        return "show_code" if _SHOW_CODE.search(question) and not pasted else "search_course"
     if _SHOW_CODE.search(question) and not _RUN_WORDS.search(question) and not CODE_BLOCK.search(question):
         return "show_code"
     if CODE_BLOCK.search(question) or _CODE_WORDS.search(question):

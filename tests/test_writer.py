@@ -1114,6 +1114,19 @@ FENCED = "\n```python\nprint(1)\n```"
     ("I've never run Python before, could you run this for me?" + FENCED, "run_python"),
     ("No need to run pip install, it's installed. Please run this:" + FENCED, "run_python"),
     ("If I don't run model.eval() first the output changes. Run this to see:" + FENCED, "run_python"),
+    # a second review's: no apostrophe, pasted code's own plot / run words, a plot or a part asked for besides,
+    # a run idiom, a fact about the code, oneself, the notes' code asked about below its question
+    ("dont run this just explain\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()", "search_course"),
+    ("asyncio.run(main())\n请不要运行，解释一下这段代码在做什么", "search_course"),
+    ("不要在服务器上运行，帮我看看" + FENCED, "search_course"), ("先别run哈，这段代码的输出shape是啥" + FENCED, "search_course"),
+    ("这段代码执行很慢，先别执行，解释一下：" + FENCED, "search_course"),
+    ("Don't run this, just run through the logic with me" + FENCED, "search_course"),
+    ("不用解释直接运行" + FENCED, "run_python"), ("别废话直接跑" + FENCED, "run_python"),
+    ("画一下loss曲线 不用跑训练" + FENCED, "run_python"), ("运行第一个cell，别运行第二个" + FENCED, "run_python"),
+    ("Don't run the first cell, run the second one" + FENCED, "run_python"), ("不运行怎么知道结果 帮我跑下" + FENCED, "run_python"),
+    ("my code do not run, can you check?" + FENCED, "run_python"), ("How do I avoid running into OOM with this?" + FENCED, "run_python"),
+    ("I've never run Python before, what does this print?" + FENCED, "run_python"),
+    ("How is the heart-plot code written?\nNo need to run it.", "show_code"), ("代码长什么样？\n别运行", "show_code"),
 ])
 def test_a_request_not_to_run_runs_nothing(question, tool):
     assert route(question) == tool
