@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from common.text import tokenize
@@ -95,14 +96,16 @@ def small_talk(question: str) -> str | None:
 # "without running it"): a prohibiting word, a few adverbs at most (直接, 先, 帮我 …), a run verb. Not 能不能运行
 # (can you run it), 用别的参数运行 (other arguments), 要不要运行 (should it run), 为什么不运行 (a bug report), 跑题 /
 # 跑偏 (idioms), "doesn't run" (a bug report), "don't run out of memory"
-_ZH_NO = (r"(?:(?<![要用])不要|(?<!用)不用|不需要|不必|没必要|没有必要|无需|无须|请勿|切勿|勿|禁止|不许|不准"
+_ZH_NO = (r"(?:(?<![要用])不要|(?<!用)不用|不需要|不想|不必|没必要|没有必要|无需|无须|请勿|切勿|勿|禁止|不许|不准"
           r"|跳过|(?<![分区特级类派识告性差个辨鉴判离组有送道职])别(?![的人处名针])|(?:(?<=^)|(?<=[\s，,。；;：:!！只先在并看讲读]))不)")
 _ZH_ADVERBS = r"(?:直接|先|马上|立刻|立即|帮我|给我|替我|帮忙|你|去|急着|真的|真|实际|再|自己|着急|在[^，,。\s]{1,8}?[上里中])"
-_EN_NO = (r"\b(?:don'?t|don;t|dont'?|do\s+not|never|no\s+need\s+to|without|w/o|avoid|not\s+to"
-          r"|(?:not|n't)\s+(?:asking|telling)\s+you\s+to)\s+"
+_EN_NO = (r"(?:\b(?:don'?t|don;t|dont'?|do\s+not|never|no\s+need\s+to|without|w/o|avoid|not\s+to"
+          r"|(?:not|n't)\s+(?:asking|telling)\s+you\s+to)"
+          # a clause of its own: "NO RUN.", "review only, no run:", "(no execution needed)", "show it, not run it"
+          r"|(?:^|(?<=[,;:.!?(（，；：。！？]))\s*(?:(?:pls|please|but|and|just)\s+)?(?:not|no)(?:\s+a|\s+need\s+(?:to|2|for))?)\s+"
           r"(?:(?:need(?:\s+you)?|have|want\s+you|try|ask\s+you)\s+to\s+|bother\s+|(?:actually|just|even|ever|please)\s+)?")
 _RUN_VERB_ZH = r"(?:运行|執行|運行|执行|跑(?![题偏步道]))"
-_RUN_VERB_EN = r"(?:run(?:ning)?|execut(?:e|ing))(?![a-z])(?!\s+(?:out|into|away|through|over|across)\b)"
+_RUN_VERB_EN = r"(?:run(?:ning)?|exec(?:ut(?:e|ing|ion))?)(?![a-z])(?!\s+(?:out|into|away|through|over|across)\b)"
 _NO_RUN = re.compile(rf"{_ZH_NO}\s?{_ZH_ADVERBS}{{0,3}}\s?(?:{_RUN_VERB_ZH}|{_RUN_VERB_EN})"
                      rf"|{_EN_NO}(?:{_RUN_VERB_EN}|{_RUN_VERB_ZH})", re.I)
 # a run word that only mentions running ("When I run this I get…", "what would it print if run", "如果运行",
@@ -139,14 +142,16 @@ def _asks_no_run(question: str) -> bool:
     question = question.replace("\u2019", "'")
     if not _NO_RUN.search(question):  # most questions: no second pass over the fences
         return False
-    prose = _CODE_LINE_IN.sub(" ", _QUOTED.sub(" ", CODE_BLOCK.sub(" ", question)))
+    prose = _QUOTED.sub(" ", without_pasted_code(question))
     spans = [m.span() for m in _NO_RUN.finditer(prose)
              if not _STATES.match(m.group()) or not _NOT_A_PROHIBITION.search(prose[max(0, m.start() - 24):m.start()])]
     if not spans:
         return False
     asking = _RUN_WORDS if _SHOW_CODE.search(prose) else _CODE_WORDS  # "不用跑，画心形图的代码是怎么写的？" draws nothing
+    starts = [a for a, _ in spans]  # in order, apart: finditer's
     for m in [*asking.finditer(prose), *_RUN_MORE.finditer(prose)]:
-        if any(a <= m.start() < b for a, b in spans):
+        inside = bisect.bisect_right(starts, m.start()) - 1
+        if inside >= 0 and m.start() < spans[inside][1]:
             continue
         if _MENTION_BEFORE.search(prose[max(0, m.start() - 16):m.start()]) or _MENTION_AFTER.match(prose, m.end()):
             continue
@@ -159,10 +164,32 @@ _CODE_LINE_IN = re.compile(r"^[ \t]*(?:(?:import|from|def|class|for|while|with|p
                            r"|[\w.]+\(.*\)[ \t]*$).*$", re.M)
 
 
+def without_pasted_code(question: str) -> str:
+    """The question's own words: fenced blocks and lines of pasted code taken out.
+
+    >>> without_pasted_code("不要运行，这段代码会输出什么？\\nimport numpy as np\\nprint(np.ones(2))").split()
+    ['不要运行，这段代码会输出什么？']
+    """
+    return _CODE_LINE_IN.sub(" ", CODE_BLOCK.sub(" ", question))
+
+
+def keep_code_unrun(question: str) -> bool:
+    """Does the question bring code of its own (fenced, or pasted lines) and ask not to run it? The route
+    strategy then says so in one sentence (prompts/agent.yaml ``code_not_run``): its quotes cannot explain
+    a student's code, and searched for, its words (``import numpy as np``, ``print``) found the notes'
+    heart plot, quoted as if it were the answer.
+
+    >>> keep_code_unrun("不要运行，这段代码会输出什么？\\n```python\\nprint(2**10)\\n```"), keep_code_unrun("不用运行，画心形图的代码是怎么写的？")
+    (True, False)
+    """
+    return _asks_no_run(question) and (bool(CODE_BLOCK.search(question)) or bool(_CODE_LINE_IN.search(question)))
+
+
 def route(question: str) -> str:
     """The tool for a course question: run_python, show_code (how is the code written: shown with its
-    citation, not run), list_readings or search_course. A question that asks not to run its code is
-    searched for like any other ("不要运行，这段代码在做什么？\\n```print(1)```").
+    citation, not run), list_readings or search_course. A question that asks not to run (:func:`_asks_no_run`)
+    never gets run_python: the route strategy answers one that brings its own code in a sentence
+    (:func:`keep_code_unrun`), the tool-calling one lets its model answer without the run tool.
 
     >>> route("不要运行\\nprint(1)"), route("Don't run this, just explain:\\n```python\\nprint(1)\\n```")
     ('search_course', 'search_course')

@@ -1127,6 +1127,12 @@ FENCED = "\n```python\nprint(1)\n```"
     ("my code do not run, can you check?" + FENCED, "run_python"), ("How do I avoid running into OOM with this?" + FENCED, "run_python"),
     ("I've never run Python before, what does this print?" + FENCED, "run_python"),
     ("How is the heart-plot code written?\nNo need to run it.", "show_code"), ("代码长什么样？\n别运行", "show_code"),
+    # a third review's: "no run" as a clause of its own, "not a run", 不想
+    ("review only, no run:" + FENCED, "search_course"), ("NO RUN. explain:\nx = 1\nprint(x)", "search_course"),
+    ("code review pls (no execution needed)" + FENCED, "search_course"),
+    ("i just want an explanation, not a run." + FENCED, "search_course"), ("我不想执行它，只是想知道会怎样" + FENCED, "search_course"),
+    ("the notes' code for layer norm — can you show it, not run it", "search_course"),
+    ("hw2 says: DO NOT run the full eval set, use the dev split. why?", "search_course"),
 ])
 def test_a_request_not_to_run_runs_nothing(question, tool):
     assert route(question) == tool
@@ -1135,8 +1141,12 @@ def test_a_request_not_to_run_runs_nothing(question, tool):
 def test_pasted_code_asked_not_to_be_run_is_not_run():
     agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
     answer = agent.ask("不要运行，这段代码会输出什么？\n```python\nprint(2**10)\n```", options=TurnOptions(k=1))
-    assert not answer.code_runs and "1024" not in answer.answer
-    assert [c.name for c in answer.tool_calls] == ["search_course"]
+    assert not answer.code_runs and "1024" not in answer.answer and not answer.tool_calls
+    assert answer.refused and answer.answer.startswith("好的，没有运行这段代码。")  # not the heart plot quoted
+    pasted = agent.ask("Don't run this, just explain what it does:\nimport math\nprint(math.sqrt(2))")
+    assert pasted.refused and pasted.answer.startswith("OK, the code was not run.") and not pasted.code_runs
+    shown = agent.ask("不用运行，心形图的代码是怎么写的？", options=TurnOptions(k=1))  # the notes' code: shown
+    assert shown.mode == "code" and not shown.code_runs and "np.sin(t)" in shown.answer
     ran = agent.ask("运行，这段代码会输出什么？\n```python\nprint(2**10)\n```", options=TurnOptions(k=1))
     assert ran.code_runs and "1024" in ran.answer
 

@@ -23,7 +23,7 @@ from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.pasted_code import question_code
-from agent.policy import code_in, route
+from agent.policy import code_in, keep_code_unrun, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -182,6 +182,11 @@ class RouteStrategy(Strategy):
         t_retrieval = time.perf_counter()
         if self.homework_request(turn):
             yield from self.homework_note(turn, tools)
+            return
+        if keep_code_unrun(turn.question):  # "不要运行，这段代码会输出什么？```…```": not run, said so
+            turn.refused, turn.mode = True, "refusal"
+            turn.answer = phrase("code_not_run", turn.language)
+            yield Token(turn.answer)
             return
         tool = route(turn.question)
         grounded = turn.options.grounded_only
