@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import streamlit as st
 
@@ -21,6 +22,25 @@ from settings import get_settings
 MAX_ANSWER_CHARS = 4_000
 MAX_PASSAGES = 20
 MAX_PASSAGES_CHARS = 20_000
+
+
+SEPARATOR = "\n---\n"
+
+
+def joined_passages(passages: list[str]) -> str:
+    """The passages for the text area, one block each; a line '---' inside one is shown as '- - -', so
+    that an edited text still splits into the same passages (:func:`split_passages`)."""
+    return SEPARATOR.join(re.sub(r"(?m)^---$", "- - -", p) for p in passages)
+
+
+def split_passages(text: str) -> list[str]:
+    return [p.strip() for p in text.split(SEPARATOR) if p.strip()]
+
+
+def shown_sentence(text: str) -> str:
+    """A sentence for the table without its list bullet ('- '): the spreadsheet guard (ui.render.table_safe)
+    put an apostrophe before every bulleted quote's sentence."""
+    return re.sub(r"^[-*•]\s+", "", text)
 
 
 def within_limits(answer: str, passages: list[str]) -> bool:
@@ -51,16 +71,19 @@ if isinstance(picked, int):
         st.error(md_escape(str(exc)))
         logged = None
     picked = logged.answer if logged else None
-if picked:
-    default_answer = picked.answer
-    default_passages = "\n---\n".join(p.text for p in picked.passages)
-else:
-    default_answer, default_passages = "", ""
+picked_passages = [p.text for p in picked.passages] if picked else []
+default_answer = picked.answer if picked else ""
+default_passages = joined_passages(picked_passages)
 
 answer = st.text_area("Answer", value=default_answer, height=120, key=f"answer-{choice}")
 passages_text = st.text_area("Passages", value=default_passages, height=220, key=f"passages-{choice}")
-checked = st.button("Check citations", type="primary") and answer.strip()
-passages = [p.strip() for p in passages_text.split("\n---\n") if p.strip()]
+pressed = st.button("Check citations", type="primary")
+checked = pressed and answer.strip()
+if pressed and not checked:
+    st.info("There is no answer to check: pick one above or paste it with its passages.")
+# a picked answer's passages as they were, unless edited: a passage holding a line '---' of its own
+# was two passages once split, and every later citation number was off by one (a tester's finding)
+passages = picked_passages if picked and passages_text == default_passages else split_passages(passages_text)
 if checked and not is_ta(settings.app) and not within_limits(answer, passages):
     # the check runs in this page's thread: a 57 KB paste took 74 s of a core every chat shares
     st.error(f"That is more than the check takes at once (an answer of {MAX_ANSWER_CHARS:,} characters, "
@@ -75,7 +98,7 @@ elif checked:
     for s in result.sentences:
         cites = [c for c in result.citations if c.sentence_index == s.index]
         rows.append({
-            "sentence": s.text,
+            "sentence": shown_sentence(s.text),
             "cited": ", ".join(f"[{c.n}]" for c in cites) or "—",
             "support": round(s.support, 3),
             "verdicts": ", ".join(f"[{c.n}] {c.verdict} {c.score:.2f}" for c in cites) or "uncited",

@@ -125,6 +125,33 @@ def test_citation_check_picks_an_answer_from_the_log(app_env):
     assert len(rows) > 0 and any("supported" in v for v in rows["verdicts"])
 
 
+def test_citation_check_keeps_a_logged_answers_passage_numbers(app_env):
+    """A passage holding a line '---' of its own (a Markdown rule) was split in two by the page, and every
+    later citation was checked against the passage before it: precision 0.11 for a right answer (an
+    end-to-end tester's finding). An empty check says there is nothing to check."""
+    from agent.records import Answer, Passage
+    from ui.answer_log import AnswerLog, answer_log_path
+    from settings import get_settings
+
+    passages = [Passage(n=1, chunk_id="a", source="a.md", title="A", text="Pangolins eat ants.\n---\nThey roll up."),
+                Passage(n=2, chunk_id="b", source="b.md", title="B", text="Otters hold hands while they sleep.")]
+    answer = Answer(question="q", query="q", answer="Pangolins eat ants [1]. Otters hold hands while they sleep [2].",
+                    language="en", strategy="route", mode="extract", passages=passages)
+    AnswerLog(answer_log_path(get_settings())).record(answer)
+    check = _page("1_Citation_check.py")
+    check.selectbox[0].select([o for o in check.selectbox[0].options if o.startswith("log #")][0]).run()
+    check.button[0].click().run()
+    rows = check.dataframe[0].value
+    assert not check.exception and all("supported" in v and "unsupported" not in v for v in rows["verdicts"])
+    assert list(rows["sentence"]) == ["Pangolins eat ants.", "Otters hold hands while they sleep."]
+    check.text_area[1].set_value(check.text_area[1].value + " ").run()  # edited: split again, the rule kept apart
+    check.button[0].click().run()
+    assert all("unsupported" not in v for v in check.dataframe[0].value["verdicts"])
+    check.text_area[0].set_value("").run()
+    check.button[0].click().run()
+    assert check.info[0].value.startswith("There is no answer to check")
+
+
 def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     import streamlit as st
 
