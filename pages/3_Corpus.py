@@ -10,7 +10,7 @@ from common.errors import CourseTAError
 from retrieval.ingest import well_formed
 from retrieval.search import Retriever
 from retrieval.store import REBUILD_HINT, current_index_dir, read_manifest
-from retrieval.errors import UploadError
+from retrieval.errors import NotIndexedYet, UploadError
 from retrieval.uploads import save_upload
 from settings import get_settings
 from ui.auth import require_ta
@@ -53,6 +53,9 @@ if uploads and st.button("Upload and index", type="primary"):
     for up in uploads:
         try:
             saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
+        except NotIndexedYet as exc:  # uploaded before, never indexed (that ingest gave up waiting): index it now
+            saved.append(exc.path)
+            st.session_state.upload_warnings.append(str(exc))
         except UploadError as exc:
             st.session_state.upload_warnings.append(str(exc))  # kept on the page after the indexing reloads it
     if saved:  # indexed in the background (ui/ingest_jobs.py), never in this request
@@ -62,6 +65,9 @@ if uploads and st.button("Upload and index", type="primary"):
 @st.fragment(run_every=1.0)
 def ingest_progress() -> None:
     job = JOBS.get(st.session_state.get("ingest_job"))
+    if job is None and (running := JOBS.running()):  # started before a reload, or by another TA: followed here
+        job = running[0]
+        st.session_state.ingest_job = job.id
     if job is None:
         return
     if not job.done:

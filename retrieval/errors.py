@@ -34,6 +34,16 @@ class UploadError(RetrievalError):
     """An upload is refused; the message says why."""
 
 
+class NotIndexedYet(UploadError):
+    """The same content was uploaded before and is not in the index yet (``path``): nothing is saved
+    again, but an ingest should run. A TA whose upload waited out another ingest was told to try again,
+    and the retry was refused as a duplicate while the first copy stayed out of the index."""
+
+    def __init__(self, message: str, path):
+        super().__init__(message)
+        self.path = path
+
+
 def os_error_sentence(exc: OSError, near=None) -> str:
     """What went wrong, in words: the system's reason, or the library's own message (numpy's "9600
     requested and 2016 written" has no reason), the file, and how little room is left on its disk

@@ -20,7 +20,7 @@ import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.errors import UploadError
+from retrieval.errors import NotIndexedYet, UploadError
 from retrieval.lock import wait_for_lock
 from retrieval.loaders import SUPPORTED_SUFFIXES, content_hash
 
@@ -108,9 +108,13 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
 
 def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: bytes, manifest: dict | None) -> Path:
     digest = content_hash(data)
-    duplicate = known_hashes(manifest).get(digest) or _uploaded_hashes(target_dir, corpus_dir, len(data)).get(digest)
-    if duplicate:
-        raise UploadError(f"{name}: the same content is already in the corpus as {duplicate}")
+    indexed = known_hashes(manifest).get(digest)
+    if indexed:
+        raise UploadError(f"{name}: the same content is already in the corpus as {indexed}")
+    uploaded = _uploaded_hashes(target_dir, corpus_dir, len(data)).get(digest)
+    if uploaded:  # saved by an earlier upload, not indexed yet (a batch's twin, or an ingest that gave up waiting)
+        raise NotIndexedYet(f"{name}: the same content is already in the corpus as {uploaded}, not indexed yet; "
+                            "indexing it", corpus_dir / uploaded)
     target = (target_dir / filename).resolve()
     if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
         raise UploadError(f"{name}: unsafe file name")

@@ -85,6 +85,12 @@ class IngestJobs:
         threading.Thread(target=run, name=f"ingest-{job.id}", daemon=True).start()
         return job
 
+    def running(self) -> list[IngestJob]:
+        """The jobs not done yet, oldest first: a Corpus page opened while one runs (a reload, another TA)
+        follows it, and gets its report."""
+        with self._lock:
+            return sorted((j for j in self._jobs.values() if not j.done), key=lambda j: j.started)
+
     def get(self, job_id: str | None) -> IngestJob | None:
         with self._lock:
             return self._jobs.get(job_id) if job_id else None
