@@ -216,6 +216,7 @@ def test_a_corpus_page_opened_during_an_ingest_follows_it(app_env):
     report (an end-to-end tester's finding): the page now follows a running job."""
     import threading
 
+    from retrieval.errors import RetrievalError
     from settings import get_settings
     from ui.ingest_jobs import JOBS
 
@@ -223,7 +224,7 @@ def test_a_corpus_page_opened_during_an_ingest_follows_it(app_env):
 
     def slow_ingest(settings, **_):
         release.wait(60)
-        raise __import__("retrieval.errors", fromlist=["UploadError"]).UploadError("the test's ingest ends here")
+        raise RetrievalError("the test's ingest ends here")
 
     job = JOBS.start(get_settings().retrieval, ingest_fn=slow_ingest)
     try:
