@@ -32,6 +32,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
+from agent.pasted_code import earlier_code
 from agent.policy import has_own_topic, route, small_talk, standalone_query
 from agent.query_translation import query_translator
 from agent.records import Answer
@@ -176,9 +177,11 @@ class Agent:
         turn = self._new_turn(question, history, options)
         if route(turn.question) != "run_python" or self.strategy.homework_request(turn):
             return None  # the answer would be the homework note, not a demo
+        if earlier_code(turn.question, turn.previous_questions)[1]:
+            return None  # a change to the student's earlier code asked for: the answer says it is not made
         if not self._parts.demo_may_show_code(turn):
             return None  # the answer would decline it
-        return find_code(turn.question, turn.query, self._parts.tools(turn))[0]
+        return find_code(turn.question, turn.query, self._parts.tools(turn), turn.previous_questions)[0]
 
     def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it

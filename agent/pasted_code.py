@@ -84,6 +84,34 @@ def question_code(question: str) -> str | None:
     return None
 
 
+# a message asking only to run again what came before ("再运行一下它", "重新跑一遍", "运行一下它", "Run it again", "rerun")
+_RERUN = re.compile(
+    r"\s*(?:请|麻烦你?|帮我|老师)?\s*(?:(?:再|重新)\s*(?:运行|执行|跑)\s*(?:一下|一遍|一次|下)?\s*(?:它|这段代码|刚才的代码|上面的代码|那段代码)?"
+    r"|(?:运行|执行|跑)\s*(?:一下|一遍|一次|下)?\s*(?:它|刚才的代码|上面的代码|那段代码))\s*(?:吧|呢|看看)?\s*[。.!！~]*\s*"
+    r"|\s*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:(?:re-?run|run|execute)\s+(?:it|that|this|the\s+code)\s+"
+    r"(?:again|once\s+more)|re-?run(?:\s+(?:it|that|this|the\s+code))?)\s*(?:,?\s*please)?\s*[.!?]*\s*", re.I)
+
+
+def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
+    """(the code a follow-up asks to run again, whether it asks for a change): the code the student's
+    previous message brought (:func:`question_code`), when this one brings none. Only a message asking
+    just to run it again gets it ("再运行一下它", "Run it again"); one asking for a change ("用 T=5 再运行一下它")
+    gets (None, True): the change cannot be made for the student, and the notes' heart plot was run
+    instead (an end-to-end tester's finding).
+
+    >>> earlier_code("再运行一下它", ["请运行这段代码：\\n```python\\nprint(sorted([3, 1]))\\n```"])
+    ('print(sorted([3, 1]))', False)
+    >>> earlier_code("用 T=5 再运行一下它", ["运行：\\n```python\\nT = 1\\nprint(T)\\n```"]), earlier_code("Run it again", ["什么是熵？"])
+    ((None, True), (None, False))
+    """
+    if not previous or question_code(question) is not None:
+        return None, False
+    code = question_code(previous[-1])
+    if code is None:
+        return None, False
+    return (code, False) if _RERUN.fullmatch(question) else (None, True)
+
+
 def _whole_program(pasted: str) -> tuple[bool, str | None]:
     """(is ``pasted`` a copied session, the whole program it is or holds, else None): lines pasted below or
     above a request, dedented; a session's program (:func:`repl_program`) may read ``_``, the result shown last."""

@@ -63,6 +63,11 @@ class Turn:
     line_sources: dict[str, str] = field(default_factory=dict)  # a line shown translated -> the notes' line it translates
     _checked: tuple[str, CheckResult] | None = None
 
+    @property
+    def previous_questions(self) -> list[str]:
+        """The student's earlier messages in this chat, oldest first."""
+        return [m["content"] for m in self.history if m.get("role") == "user"]
+
     def number_of(self, hit: Hit) -> int:
         """The passage number of ``hit`` in this answer, given on first sight and never changed."""
         for i, known in enumerate(self.hits, start=1):

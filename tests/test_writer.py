@@ -1158,6 +1158,24 @@ def test_showing_code_cites_it_and_runs_nothing():
     assert "np.cos(2*t) - np.cos(4*t)" in answer.answer and "[1]" in answer.answer  # the wrapped line joined
 
 
+def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_it():
+    """"再运行一下它" after a student's own code ran the notes' heart plot, and "用 T=5 再运行一下它" too
+    (an end-to-end tester's finding, in office hours and out of them)."""
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    first = "请运行这段代码：\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": agent.ask(first).answer}]
+    for again in ("再运行一下它", "Run it again"):
+        answer = agent.ask(again, history=history, options=TurnOptions(k=1))
+        assert [r.stdout.strip() for r in answer.code_runs] == ["[1, 2, 3]"] and "np.sin" not in answer.answer
+        assert agent.demo_code(again, history=history) == "xs = [3, 1, 2]\nprint(sorted(xs))"  # the preview's code
+    changed = agent.ask("用 T=5 再运行一下它", history=history, options=TurnOptions(k=1))
+    assert changed.refused and not changed.code_runs and changed.answer.startswith("这次没有运行：我不能替你修改上一段代码")
+    assert agent.demo_code("用 T=5 再运行一下它", history=history) is None
+    # after a course question, "run it again" is the notes' demo, as before
+    course = [{"role": "user", "content": "心形图是怎么画的？"}, {"role": "assistant", "content": "…"}]
+    assert "np.sin" in agent.ask("再运行一下它", history=course, options=TurnOptions(k=1, grounded_only=False)).answer
+
+
 class _RankedRetriever(FakeRetriever):
     """FakeRetriever's passages in their given order, each with the ranks each search gave it."""
 

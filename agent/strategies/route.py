@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from contextlib import closing
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from agent.compose import own_references, shown_row
 from agent.errors import ModelError
@@ -22,7 +22,7 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
-from agent.pasted_code import question_code
+from agent.pasted_code import earlier_code, question_code
 from agent.policy import code_in, keep_code_unrun, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
@@ -129,12 +129,17 @@ def demo_candidate(position: int, hit: Hit) -> bool:
     return position < DEMO_PASSAGES or any(r is not None and r <= DEMO_PASSAGES for r in hit.ranks.values())
 
 
-def find_code(question: str, query: str, tools: CourseTools) -> tuple[str | None, int | None, str, list[Hit]]:
-    """The code a demo request runs or shows: its own code (:func:`agent.pasted_code.question_code`), else the first code block in the
+def find_code(question: str, query: str, tools: CourseTools,
+              previous: Sequence[str] = ()) -> tuple[str | None, int | None, str, list[Hit]]:
+    """The code a demo request runs or shows: its own code (:func:`agent.pasted_code.question_code`), or
+    the code of the student's previous message for a request to run it again
+    (:func:`agent.pasted_code.earlier_code`: "再运行一下它"), else the first code block in the
     best passages (:func:`demo_candidate`, with that passage's number), preferring one that is whole;
     its state (ok, repaired, incomplete: agent.policy.code_in); and the passages searched (none for
     the question's own code)."""
     code = question_code(question)
+    if code is None:
+        code = earlier_code(question, list(previous))[0]
     if code is not None:
         return code, None, "ok", []
     incomplete = None
@@ -183,9 +188,13 @@ class RouteStrategy(Strategy):
         if self.homework_request(turn):
             yield from self.homework_note(turn, tools)
             return
-        if keep_code_unrun(turn.question):  # "不要运行，这段代码会输出什么？```…```": not run, said so
+        unrun = ("code_not_run" if keep_code_unrun(turn.question)  # "不要运行，这段代码会输出什么？```…```"
+                 else "code_change_not_made" if route(turn.question) == "run_python"
+                 and earlier_code(turn.question, turn.previous_questions)[1]
+                 else None)  # "用 T=5 再运行一下它" after the student's own code: not run, said so
+        if unrun:
             turn.refused, turn.mode = True, "refusal"
-            turn.answer = phrase("code_not_run", turn.language)
+            turn.answer = phrase(unrun, turn.language)
             yield Token(turn.answer)
             return
         tool = route(turn.question)
@@ -496,7 +505,7 @@ class RouteStrategy(Strategy):
         None. When neither the question nor the best passages hold code ("演示一下温度采样"), shows
         nothing and returns the passages searched: the notes' worked example is then quoted from them,
         not "no code found"."""
-        code, source_n, state, hits = find_code(turn.question, turn.query, tools)
+        code, source_n, state, hits = find_code(turn.question, turn.query, tools, turn.previous_questions)
         if code is None:
             return hits
         turn.mode = "code"
