@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from agent.policy import extract_code
+from agent.policy import extract_code, is_follow_up, is_homework_request
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
 # is asked of code, not for a run) and demonstrate / simulate (a demo of a concept, not of the lines below)
@@ -84,32 +84,51 @@ def question_code(question: str) -> str | None:
     return None
 
 
-# a message asking only to run again what came before ("再运行一下它", "重新跑一遍", "运行一下它", "Run it again", "rerun")
+# a message asking only to run again what came before ("再运行一下它", "运行一下", "重新跑一遍代码，谢谢", "Run it",
+# "Please run it again, thanks", "Can you run my code again?", "rerun")
+_POLITE = r"(?:\s*[,，]?\s*(?:谢谢|多谢|thanks|thank\s+you|please|pls|吧|呢|看看|试试))*"
 _RERUN = re.compile(
-    r"\s*(?:请|麻烦你?|帮我|老师)?\s*(?:(?:再|重新)\s*(?:运行|执行|跑)\s*(?:一下|一遍|一次|下)?\s*(?:它|这段代码|刚才的代码|上面的代码|那段代码)?"
-    r"|(?:运行|执行|跑)\s*(?:一下|一遍|一次|下)?\s*(?:它|刚才的代码|上面的代码|那段代码))\s*(?:吧|呢|看看)?\s*[。.!！~]*\s*"
-    r"|\s*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:(?:re-?run|run|execute)\s+(?:it|that|this|the\s+code)\s+"
-    r"(?:again|once\s+more)|re-?run(?:\s+(?:it|that|this|the\s+code))?)\s*(?:,?\s*please)?\s*[.!?]*\s*", re.I)
+    rf"\s*(?:请|麻烦你?|帮我|老师|你)?\s*(?:再|重新)?\s*(?:运行|执行|跑)\s*(?:一下|一遍|一次|下)?\s*"
+    rf"(?:它|这段代码|刚才的代码|上面的代码|那段代码|我的代码|代码)?{_POLITE}\s*[。.!！~]*\s*"
+    rf"|\s*(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|would\s+you\s+)?(?:re-?run|run|execute)"
+    rf"(?:\s+(?:it|that|this|my\s+code|the\s+code|the\s+same\s+code))?"
+    rf"(?:\s+(?:again|once\s+more|one\s+more\s+time))?{_POLITE}\s*[.!?]*\s*", re.I)
+# a change asked of the code before ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "Run it with T=5", "change x to 3 and run it")
+_CHANGE = re.compile(r"=|改|换|设为|设成|(?<![作])用|把|\b(?:with|using|change|set|instead|replace|but)\b", re.I)
 
 
 def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
-    """(the code a follow-up asks to run again, whether it asks for a change): the code the student's
-    previous message brought (:func:`question_code`), when this one brings none. Only a message asking
-    just to run it again gets it ("再运行一下它", "Run it again"); one asking for a change ("用 T=5 再运行一下它")
-    gets (None, True): the change cannot be made for the student, and the notes' heart plot was run
-    instead (an end-to-end tester's finding).
+    """(the code a follow-up asks to run again, whether it asks for a change to it instead): the code the
+    student's last message with code of its own brought (:func:`question_code`), when this one brings
+    none and asks only to run it again ("再运行一下它", "Run it again"); earlier reruns and asked
+    changes in between are looked past, any other message ends the search. A change ("用 T=5 再运行一下
+    它") gets (None, True): it cannot be made for the student. Both ran the notes' heart plot (an
+    end-to-end tester's finding). The code of a homework request is never taken (it was not run).
 
     >>> earlier_code("再运行一下它", ["请运行这段代码：\\n```python\\nprint(sorted([3, 1]))\\n```"])
     ('print(sorted([3, 1]))', False)
     >>> earlier_code("用 T=5 再运行一下它", ["运行：\\n```python\\nT = 1\\nprint(T)\\n```"]), earlier_code("Run it again", ["什么是熵？"])
     ((None, True), (None, False))
+    >>> earlier_code("Run it again", ["```python\\nprint(1)\\n```", "再运行一下它", "用 T=5 再运行一下它"])
+    ('print(1)', False)
+    >>> earlier_code("演示一下温度采样", ["```python\\nprint(1)\\n```"])  # a new demo, not a change
+    (None, False)
     """
-    if not previous or question_code(question) is not None:
+    if question_code(question) is not None:
         return None, False
-    code = question_code(previous[-1])
-    if code is None:
+    rerun = bool(_RERUN.fullmatch(question))
+    change = not rerun and bool(_CHANGE.search(question)) and is_follow_up(question)
+    if not rerun and not change:
         return None, False
-    return (code, False) if _RERUN.fullmatch(question) else (None, True)
+    for earlier in reversed(previous):
+        code = question_code(earlier)
+        if code is not None:
+            if is_homework_request(earlier):
+                return None, False
+            return (code, False) if rerun else (None, True)
+        if not _RERUN.fullmatch(earlier) and not (_CHANGE.search(earlier) and is_follow_up(earlier)):
+            break
+    return None, False
 
 
 def _whole_program(pasted: str) -> tuple[bool, str | None]:

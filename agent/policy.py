@@ -22,9 +22,9 @@ from common.text import tokenize
 # a copied interactive session is fenced ```pycon (agent.pasted_code.repl_program reads it)
 CODE_BLOCK = re.compile(r"```(?:pycon|python3|python|py)?\s*\n?(.*?)```", re.S | re.I)
 # "training run" is no request to run anything; 刻画 characterises, 画像 / 漫画 / 动画 / 笔画 are nouns
-_CODE_WORDS = re.compile(r"\b(?<!training )(run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制|跑一下|跑一遍",
-                         re.I)
-_RUN_WORDS = re.compile(r"\b(run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍", re.I)
+_CODE_WORDS = re.compile(r"\b(?<!training )(run|re-?run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制"
+                         r"|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
+_RUN_WORDS = re.compile(r"\b(run|re-?run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
 _SHOW_CODE = re.compile(
     r"\b(how\s+is|how\s+was|how\s+do\s+(i|you|we)\s+write|show\s+(me\s+)?the|what\s+does)\b.{0,60}\bcode\b"
     r"|\bcode\b.{0,60}\b(written|look\s+like|look)\b|代码.{0,10}(怎么|如何|是什么|长什么样|怎样)|(怎么|如何|怎样)写.{0,10}代码"

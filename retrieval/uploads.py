@@ -112,6 +112,10 @@ def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: by
     if indexed:
         raise UploadError(f"{name}: the same content is already in the corpus as {indexed}")
     uploaded = _uploaded_hashes(target_dir, corpus_dir, len(data)).get(digest)
+    skipped = manifest.get("skipped") if isinstance(manifest, dict) else None
+    if uploaded and isinstance(skipped, dict) and isinstance(skipped.get(uploaded), dict):  # tried, and skipped
+        raise UploadError(f"{name}: the same content is already in the corpus as {uploaded}, which the last "
+                          f"ingest skipped ({skipped[uploaded].get('reason', 'unreadable')})")
     if uploaded:  # saved by an earlier upload, not indexed yet (a batch's twin, or an ingest that gave up waiting)
         raise NotIndexedYet(f"{name}: the same content is already in the corpus as {uploaded}, not indexed yet; "
                             "indexing it", corpus_dir / uploaded)

@@ -259,6 +259,10 @@ def test_upload_rules(tmp_path):
     with pytest.raises(NotIndexedYet, match="already in the corpus as uploads/新讲义.md, not indexed yet") as twin:
         save_upload(tmp_path, "again.md", "# 新讲义\n\n内容。".encode(), 1, manifest)
     assert twin.value.path.resolve() == saved and len(list((tmp_path / "uploads").iterdir())) == 1
+    skipped = {**manifest, "skipped": {"uploads/新讲义.md": {"reason": "an image-only PDF"}}}  # tried: no new ingest
+    with pytest.raises(UploadError, match="which the last ingest skipped \\(an image-only PDF\\)") as tried:
+        save_upload(tmp_path, "again.md", "# 新讲义\n\n内容。".encode(), 1, skipped)
+    assert not isinstance(tried.value, NotIndexedYet)
     # 89 Chinese characters are 267 bytes: the file system refused the name (a review's case, a traceback)
     long = save_upload(tmp_path, "语" * 89 + ".md", b"# long\n\nname", 1, manifest)
     assert long.is_file() and len(long.name.encode()) <= 255

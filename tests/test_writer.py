@@ -1171,6 +1171,19 @@ def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_i
     changed = agent.ask("用 T=5 再运行一下它", history=history, options=TurnOptions(k=1))
     assert changed.refused and not changed.code_runs and changed.answer.startswith("这次没有运行：我不能替你修改上一段代码")
     assert agent.demo_code("用 T=5 再运行一下它", history=history) is None
+    # a review's: other rerun wordings; a second rerun, past the first and past a refused change; a new demo
+    # is no change; a homework request's code, never run, is not run again
+    for again in ("运行一下", "Can you run my code again?", "再运行一遍代码，谢谢", "rerun"):
+        assert [r.stdout.strip() for r in agent.ask(again, history=history).code_runs] == ["[1, 2, 3]"], again
+    longer = history + [{"role": "user", "content": "再运行一下它"}, {"role": "assistant", "content": "…"},
+                        {"role": "user", "content": "用 T=5 再运行一下它"}, {"role": "assistant", "content": "…"}]
+    assert agent.demo_code("再运行一下它", history=longer) == "xs = [3, 1, 2]\nprint(sorted(xs))"
+    assert agent.ask("用 T=5 再运行一下它", history=longer).refused
+    demo = agent.ask("演示一下心形图", history=history, options=TurnOptions(k=1))
+    assert not demo.refused and "np.sin" in demo.answer
+    homework = [{"role": "user", "content": "帮我写作业3的代码，运行这段：\n```python\nprint('hw')\n```"},
+                {"role": "assistant", "content": "…"}]
+    assert not any("hw" in r.stdout for r in agent.ask("再运行一下它", history=homework).code_runs)
     # after a course question, "run it again" is the notes' demo, as before
     course = [{"role": "user", "content": "心形图是怎么画的？"}, {"role": "assistant", "content": "…"}]
     assert "np.sin" in agent.ask("再运行一下它", history=course, options=TurnOptions(k=1, grounded_only=False)).answer
