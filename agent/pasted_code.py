@@ -113,22 +113,38 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
     ('print(1)', False)
     >>> earlier_code("演示一下温度采样", ["```python\\nprint(1)\\n```"])  # a new demo, not a change
     (None, False)
+    >>> earlier_code("把 xs 改成 [5, 4] 再跑", ["```python\\nxs = [3, 1]\\nprint(sorted(xs))\\n```"])
+    (None, True)
     """
     if question_code(question) is not None:
         return None, False
     rerun = bool(_RERUN.fullmatch(question))
-    change = not rerun and bool(_CHANGE.search(question)) and is_follow_up(question)
-    if not rerun and not change:
+    if not rerun and not _CHANGE.search(question):
         return None, False
     for earlier in reversed(previous):
         code = question_code(earlier)
         if code is not None:
             if is_homework_request(earlier):
                 return None, False
-            return (code, False) if rerun else (None, True)
+            if rerun:
+                return code, False
+            # a change: asked as a follow-up ("用 T=5 再运行一下它") or naming what the code assigns ("把 xs 改成 [5, 4] 再跑")
+            return None, is_follow_up(question) or bool(_assigned(code) & set(re.findall(r"[A-Za-z_]\w*", question)))
         if not _RERUN.fullmatch(earlier) and not (_CHANGE.search(earlier) and is_follow_up(earlier)):
             break
     return None, False
+
+
+def _assigned(code: str) -> set[str]:
+    """The names a program assigns (``xs = …``, ``for i in …``, a function's parameters)."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return ({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            | {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args})
 
 
 def _whole_program(pasted: str) -> tuple[bool, str | None]:
