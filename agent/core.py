@@ -175,10 +175,11 @@ class Agent:
         follow-up ("运行一下它") is searched joined to the question it follows, as :meth:`stream`
         searches it: the code shown is the code run."""
         turn = self._new_turn(question, history, options)
-        if route(turn.question) != "run_python" or self.strategy.homework_request(turn):
-            return None  # the answer would be the homework note, not a demo
-        if earlier_code(turn.question, turn.previous_questions)[1]:
+        earlier, change = earlier_code(turn.question, turn.previous_questions)
+        if change:
             return None  # a change to the student's earlier code asked for: the answer says it is not made
+        if (earlier is None and route(turn.question) != "run_python") or self.strategy.homework_request(turn):
+            return None  # the answer would be the homework note, not a demo
         if not self._parts.demo_may_show_code(turn):
             return None  # the answer would decline it
         return find_code(turn.question, turn.query, self._parts.tools(turn), turn.previous_questions)[0]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from agent.policy import extract_code, is_follow_up, is_homework_request
+from agent.policy import extract_code, is_follow_up, is_homework_request, small_talk
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
 # is asked of code, not for a run) and demonstrate / simulate (a demo of a concept, not of the lines below)
@@ -84,26 +84,35 @@ def question_code(question: str) -> str | None:
     return None
 
 
-# a message asking only to run again what came before ("再运行一下它", "运行一下", "重新跑一遍代码，谢谢", "Run it",
-# "Please run it again, thanks", "Can you run my code again?", "rerun")
-_POLITE = r"(?:\s*[,，]?\s*(?:谢谢|多谢|thanks|thank\s+you|please|pls|吧|呢|看看|试试))*"
-_RERUN = re.compile(
-    rf"\s*(?:请|麻烦你?|帮我|老师|你)?\s*(?:再|重新)?\s*(?:运行|执行|跑)\s*(?:一下|一遍|一次|下)?\s*"
-    rf"(?:它|这段代码|刚才的代码|上面的代码|那段代码|我的代码|代码)?{_POLITE}\s*[。.!！~]*\s*"
-    rf"|\s*(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|would\s+you\s+)?(?:re-?run|run|execute)"
-    rf"(?:\s+(?:it|that|this|my\s+code|the\s+code|the\s+same\s+code))?"
-    rf"(?:\s+(?:again|once\s+more|one\s+more\s+time))?{_POLITE}\s*[.!?]*\s*", re.I)
-# a change asked of the code before ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "Run it with T=5", "change x to 3 and run it")
-_CHANGE = re.compile(r"=|改|换|设为|设成|(?<![作])用|把|\b(?:with|using|change|set|instead|replace|but)\b", re.I)
+# words of a follow-up that name nothing to run but the code before: run verbs, "again", pointers back to it,
+# politeness (common.text.tokenize's tokens; it drops 吗, 能, can, you, that …)
+_ONLY_AGAIN = frozenset(
+    "运行 执行 跑 跑一下 跑一遍 重跑 运 行 run rerun re execute exec again once more one time try 试 试试 一下 一遍 一次 下 遍 次 "
+    "再 再来 来 重新 又 它 这 那 这个 那个 这段 那段 段 上面 上 面 刚才 刚刚 之前 前面 代码 程序 code snippet program script "
+    "cell it the my same 帮 帮我 我 你 请 麻烦 老师 谢谢 多谢 thanks thank please pls plz ok okay 好的 好 嗯 看看 看 结果 "
+    "输出 output result 一样 吧 呢 啊 呀 在 现在 now 一 个".split())
+# asking for a run at all, or again: a follow-up without any of these is a question, not a rerun ("为什么？")
+_RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-run|execute|again|once\s+more|try)\b", re.I)
+# a change asked of the code ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "温度换成 5", "Run it with xs = [9]")
+_CHANGE = re.compile(r"=|改|换|调|加一|加上|删|去掉|倒序|逆序|设为|设成|设置|"
+                     r"\b(?:with|using|change|set|instead|replace|add|remove|modify|but)\b", re.I)
+
+# what a change says besides the code's own names ("改一下参数再跑", "再运行一下，但是倒序")
+_CHANGE_WORDS = frozenset("= 改 改成 改为 换 换成 调 调到 调成 参数 顺序 倒序 逆序 但是 成 到 为 数值 值 一行 加 加上 删 删掉 去掉 "
+                          "with change set instead replace add remove modify but".split())
 
 
 def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
-    """(the code a follow-up asks to run again, whether it asks for a change to it instead): the code the
-    student's last message with code of its own brought (:func:`question_code`), when this one brings
-    none and asks only to run it again ("再运行一下它", "Run it again"); earlier reruns and asked
-    changes in between are looked past, any other message ends the search. A change ("用 T=5 再运行一下
-    它") gets (None, True): it cannot be made for the student. Both ran the notes' heart plot (an
-    end-to-end tester's finding). The code of a homework request is never taken (it was not run).
+    """(the code a follow-up asks to run again, whether it asks for a change to it instead), after the
+    student's own code (:func:`question_code` of their last message with code; follow-ups that were
+    themselves reruns or changes are looked past, any other message ends the search).
+
+    A rerun asks for a run and names nothing else ("再运行一下它", "能再运行一下吗？", "Run it again plz");
+    a change asks for a run with a change word, as a follow-up or naming the code's own names or with 把
+    ("用 T=5 再运行一下它", "把温度调到 2 再运行", "try it with xs = [1]"): it gets (None, True), as it
+    cannot be made for the student. Anything else naming something ("演示一下心形图", "那用 numpy 演示一下
+    心形图") is a new demo or question: (None, False). Reruns and changes both ran the notes' heart plot
+    (an end-to-end tester's finding). The code of a homework request is never taken (it was not run).
 
     >>> earlier_code("再运行一下它", ["请运行这段代码：\\n```python\\nprint(sorted([3, 1]))\\n```"])
     ('print(sorted([3, 1]))', False)
@@ -111,28 +120,47 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
     ((None, True), (None, False))
     >>> earlier_code("Run it again", ["```python\\nprint(1)\\n```", "再运行一下它", "用 T=5 再运行一下它"])
     ('print(1)', False)
-    >>> earlier_code("演示一下温度采样", ["```python\\nprint(1)\\n```"])  # a new demo, not a change
-    (None, False)
+    >>> earlier_code("演示一下温度采样", ["```python\\nprint(1)\\n```"]), earlier_code("为什么？", ["```python\\nprint(1)\\n```"])
+    ((None, False), (None, False))
     >>> earlier_code("把 xs 改成 [5, 4] 再跑", ["```python\\nxs = [3, 1]\\nprint(sorted(xs))\\n```"])
     (None, True)
     """
     if question_code(question) is not None:
         return None, False
-    rerun = bool(_RERUN.fullmatch(question))
-    if not rerun and not _CHANGE.search(question):
+    kind = _follow_up_kind(question)
+    if kind is None:
         return None, False
     for earlier in reversed(previous):
         code = question_code(earlier)
         if code is not None:
             if is_homework_request(earlier):
                 return None, False
-            if rerun:
+            if kind == "rerun":
                 return code, False
-            # a change: asked as a follow-up ("用 T=5 再运行一下它") or naming what the code assigns ("把 xs 改成 [5, 4] 再跑")
-            return None, is_follow_up(question) or bool(_assigned(code) & set(re.findall(r"[A-Za-z_]\w*", question)))
-        if not _RERUN.fullmatch(earlier) and not (_CHANGE.search(earlier) and is_follow_up(earlier)):
+            names = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", code)}
+            asked = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", question)}
+            return None, bool(is_follow_up(question) or "把" in question or names & asked - {"with", "set"}
+                              or not _content(question) - _CHANGE_WORDS)
+        if _follow_up_kind(earlier) is None and not small_talk(earlier):  # "谢谢！" in between is looked past
             break
     return None, False
+
+
+def _content(question: str) -> set[str]:
+    """The words of a follow-up that name something besides a run of the code before it."""
+    from common.text import tokenize
+
+    return {t for t in tokenize(question) if t.lower() not in _ONLY_AGAIN and not t.isdigit()}
+
+
+def _follow_up_kind(question: str) -> str | None:
+    """"rerun", "change" or None (not asking for a run, or naming something new) of a message without
+    code of its own."""
+    if not _RUN_OR_AGAIN.search(question) or len(question) > 120:
+        return None
+    if _CHANGE.search(question):
+        return "change"
+    return "rerun" if not _content(question) else None
 
 
 def _assigned(code: str) -> set[str]:

@@ -1173,12 +1173,18 @@ def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_i
     assert agent.demo_code("用 T=5 再运行一下它", history=history) is None
     # a review's: other rerun wordings; a second rerun, past the first and past a refused change; a new demo
     # is no change; a homework request's code, never run, is not run again
-    for again in ("运行一下", "Can you run my code again?", "再运行一遍代码，谢谢", "rerun"):
+    for again in ("运行一下", "Can you run my code again?", "再运行一遍代码，谢谢", "rerun", "能再运行一下吗？", "再来一次",
+                  "Run it once more :)"):
         assert [r.stdout.strip() for r in agent.ask(again, history=history).code_runs] == ["[1, 2, 3]"], again
     longer = history + [{"role": "user", "content": "再运行一下它"}, {"role": "assistant", "content": "…"},
                         {"role": "user", "content": "用 T=5 再运行一下它"}, {"role": "assistant", "content": "…"}]
     assert agent.demo_code("再运行一下它", history=longer) == "xs = [3, 1, 2]\nprint(sorted(xs))"
     assert agent.ask("用 T=5 再运行一下它", history=longer).refused
+    for change, said in (("改一下参数再跑", "这次没有运行"), ("把 xs 改成 [5, 4] 再跑", "这次没有运行"),
+                         ("try it with xs = [1]", "Nothing was run this time")):
+        assert agent.ask(change, history=history).answer.startswith(said), change
+    thanked = history + [{"role": "user", "content": "谢谢！"}, {"role": "assistant", "content": "不客气"}]
+    assert agent.demo_code("Run it again", history=thanked) == "xs = [3, 1, 2]\nprint(sorted(xs))"
     demo = agent.ask("演示一下心形图", history=history, options=TurnOptions(k=1))
     assert not demo.refused and "np.sin" in demo.answer
     homework = [{"role": "user", "content": "帮我写作业3的代码，运行这段：\n```python\nprint('hw')\n```"},

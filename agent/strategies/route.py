@@ -188,16 +188,16 @@ class RouteStrategy(Strategy):
         if self.homework_request(turn):
             yield from self.homework_note(turn, tools)
             return
+        earlier, change = earlier_code(turn.question, turn.previous_questions)
         unrun = ("code_not_run" if keep_code_unrun(turn.question)  # "不要运行，这段代码会输出什么？```…```"
-                 else "code_change_not_made" if route(turn.question) == "run_python"
-                 and earlier_code(turn.question, turn.previous_questions)[1]
-                 else None)  # "用 T=5 再运行一下它" after the student's own code: not run, said so
-        if unrun:
+                 else "code_change_not_made" if change  # "用 T=5 再运行一下它" after the student's own code
+                 else None)
+        if unrun:  # not run, said so
             turn.refused, turn.mode = True, "refusal"
             turn.answer = phrase(unrun, turn.language)
             yield Token(turn.answer)
             return
-        tool = route(turn.question)
+        tool = "run_python" if earlier is not None else route(turn.question)  # "再来一次" after their code
         grounded = turn.options.grounded_only
         searched = None  # a demo's search when the notes hold no code for it: answered from those passages
         if tool in ("run_python", "show_code"):
