@@ -41,7 +41,7 @@ from agent.strategies import AgentParts
 from agent.strategies.route import RouteStrategy, find_code
 from agent.strategies.tool_calling import ToolCallingStrategy
 from agent.prompts import phrase
-from agent.turn import Turn
+from agent.turn import Turn, user_messages
 from common.text import question_language, tokenize
 
 log = logging.getLogger("courseta.agent")
@@ -182,7 +182,7 @@ class Agent:
             return None  # the answer would be the homework note, not a demo
         if not self._parts.demo_may_show_code(turn):
             return None  # the answer would decline it
-        return find_code(turn.question, turn.query, self._parts.tools(turn), turn.previous_questions)[0]
+        return find_code(turn.question, turn.query, self._parts.tools(turn), earlier)[0]
 
     def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it
@@ -191,7 +191,7 @@ class Agent:
         # entries without text (a caller's malformed history: no content, None, not a mapping) are left out
         history = [{**m, "content": clean_text(m["content"])} for m in history
                    if isinstance(m, dict) and isinstance(m.get("content"), str)]
-        previous = [m["content"] for m in history if m.get("role") == "user"]
+        previous = user_messages(history)
         return Turn(question=question, query=standalone_query(question, previous), language=question_language(question),
                     options=options or self.default_options(), history=list(history),
                     own_topic=has_own_topic(question, previous))

@@ -18,6 +18,7 @@ import re
 import textwrap
 
 from agent.policy import extract_code, is_follow_up, is_homework_request, small_talk
+from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
 # is asked of code, not for a run) and demonstrate / simulate (a demo of a concept, not of the lines below)
@@ -148,8 +149,6 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
 
 def _content(question: str) -> set[str]:
     """The words of a follow-up that name something besides a run of the code before it."""
-    from common.text import tokenize
-
     return {t for t in tokenize(question) if t.lower() not in _ONLY_AGAIN and not t.isdigit()}
 
 
@@ -161,18 +160,6 @@ def _follow_up_kind(question: str) -> str | None:
     if _CHANGE.search(question):
         return "change"
     return "rerun" if not _content(question) else None
-
-
-def _assigned(code: str) -> set[str]:
-    """The names a program assigns (``xs = …``, ``for i in …``, a function's parameters)."""
-    import ast
-
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set()
-    return ({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            | {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args})
 
 
 def _whole_program(pasted: str) -> tuple[bool, str | None]:

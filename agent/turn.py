@@ -37,6 +37,11 @@ from retrieval.types import Hit
 Checker = Callable[[str, list[str]], CheckResult]
 
 
+def user_messages(history: list[dict]) -> list[str]:
+    """The student's messages of a chat history ({"role", "content"} dicts), oldest first."""
+    return [m["content"] for m in history if m.get("role") == "user"]
+
+
 @dataclass
 class Turn:
     question: str
@@ -66,7 +71,7 @@ class Turn:
     @property
     def previous_questions(self) -> list[str]:
         """The student's earlier messages in this chat, oldest first."""
-        return [m["content"] for m in self.history if m.get("role") == "user"]
+        return user_messages(self.history)
 
     def number_of(self, hit: Hit) -> int:
         """The passage number of ``hit`` in this answer, given on first sight and never changed."""

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from contextlib import closing
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from agent.compose import own_references, shown_row
 from agent.errors import ModelError
@@ -130,16 +130,16 @@ def demo_candidate(position: int, hit: Hit) -> bool:
 
 
 def find_code(question: str, query: str, tools: CourseTools,
-              previous: Sequence[str] = ()) -> tuple[str | None, int | None, str, list[Hit]]:
+              earlier: str | None = None) -> tuple[str | None, int | None, str, list[Hit]]:
     """The code a demo request runs or shows: its own code (:func:`agent.pasted_code.question_code`), or
-    the code of the student's previous message for a request to run it again
+    ``earlier``, the code of the student's previous message a request to run it again asks for
     (:func:`agent.pasted_code.earlier_code`: "再运行一下它"), else the first code block in the
     best passages (:func:`demo_candidate`, with that passage's number), preferring one that is whole;
     its state (ok, repaired, incomplete: agent.policy.code_in); and the passages searched (none for
     the question's own code)."""
     code = question_code(question)
     if code is None:
-        code = earlier_code(question, list(previous))[0]
+        code = earlier
     if code is not None:
         return code, None, "ok", []
     incomplete = None
@@ -202,7 +202,7 @@ class RouteStrategy(Strategy):
         searched = None  # a demo's search when the notes hold no code for it: answered from those passages
         if tool in ("run_python", "show_code"):
             if parts.demo_may_show_code(turn):
-                searched = yield from self._code(turn, tools, run=tool == "run_python")
+                searched = yield from self._code(turn, tools, run=tool == "run_python", earlier=earlier)
                 if searched is None:
                     return
                 turn.no_demo = True
@@ -500,12 +500,12 @@ class RouteStrategy(Strategy):
         top = usable(hits)[:3 if turn.language == "zh" else self.parts.composer.extract_passages]
         return bool(top) and any(detect_language(h.text) != turn.language for h in top)
 
-    def _code(self, turn: Turn, tools: CourseTools, run: bool):
+    def _code(self, turn: Turn, tools: CourseTools, run: bool, earlier: str | None = None):
         """Show the code with its citation; run it only when asked to and when it is whole; returns
         None. When neither the question nor the best passages hold code ("演示一下温度采样"), shows
         nothing and returns the passages searched: the notes' worked example is then quoted from them,
         not "no code found"."""
-        code, source_n, state, hits = find_code(turn.question, turn.query, tools, turn.previous_questions)
+        code, source_n, state, hits = find_code(turn.question, turn.query, tools, earlier)
         if code is None:
             return hits
         turn.mode = "code"
