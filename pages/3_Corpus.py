@@ -1,4 +1,4 @@
-"""Corpus page: what is indexed, uploads with incremental ingest, and a search playground."""
+"""Corpus page: what is indexed, uploads and removals with incremental ingest, and a search playground."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from retrieval.ingest import well_formed
 from retrieval.search import Retriever
 from retrieval.store import REBUILD_HINT, current_index_dir, read_manifest
 from retrieval.errors import NotIndexedYet, UploadError
-from retrieval.uploads import save_upload
+from retrieval.uploads import REMOVED_DIR, UPLOAD_DIR, remove_upload, save_upload, uploaded_sources
 from settings import get_settings
 from ui.auth import require_ta
 from ui.ingest_jobs import JOBS
@@ -49,7 +49,7 @@ else:
 st.subheader("Add material")
 uploads = st.file_uploader("Markdown, PDF or text files", type=["md", "markdown", "txt", "pdf"], accept_multiple_files=True)
 if uploads and st.button("Upload and index", type="primary"):
-    saved, st.session_state.upload_warnings = [], []
+    saved, st.session_state.upload_warnings, st.session_state.removal_note = [], [], None
     for up in uploads:
         try:
             saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
@@ -60,6 +60,25 @@ if uploads and st.button("Upload and index", type="primary"):
             st.session_state.upload_warnings.append(str(exc))  # kept on the page after the indexing reloads it
     if saved:  # indexed in the background (ui/ingest_jobs.py), never in this request
         st.session_state.ingest_job = JOBS.start(settings).id
+
+st.subheader("Remove an upload")
+removable = uploaded_sources(settings.corpus_dir)
+if removable:
+    gone = st.selectbox("Uploaded file", removable, index=None, placeholder="choose a file uploaded here")
+    sure = st.checkbox(f"Take it out of the index (the file is kept in `corpus/{UPLOAD_DIR}/{REMOVED_DIR}/`, "
+                       "from where it can be moved back)")
+    if st.button("Remove and re-index", disabled=not (gone and sure)):
+        st.session_state.upload_warnings, st.session_state.removal_note = [], None
+        try:
+            remove_upload(settings.corpus_dir, gone)
+        except UploadError as exc:  # removed meanwhile by another TA, or the folder changed under it
+            st.session_state.upload_warnings.append(str(exc))
+        else:
+            st.session_state.removal_note = f"{gone}: removed from the corpus; the index drops it when this ingest ends"
+            st.session_state.ingest_job = JOBS.start(settings).id
+else:
+    st.caption("Files uploaded here can be removed here; the course's own files are changed in the corpus "
+               "folder itself, then `python -m retrieval ingest`.")
 
 
 @st.fragment(run_every=1.0)
@@ -86,6 +105,8 @@ def ingest_progress() -> None:
 
 for warning in st.session_state.get("upload_warnings", []):
     st.warning(md_escape(warning))
+if note := st.session_state.get("removal_note"):
+    st.info(md_escape(note))
 ingest_progress()
 last = st.session_state.get("last_ingest")
 if last and last.get("error"):

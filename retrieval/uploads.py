@@ -122,7 +122,8 @@ def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: by
     target = (target_dir / filename).resolve()
     if not target.is_relative_to(target_dir):  # belt and braces: safe_filename already drops paths
         raise UploadError(f"{name}: unsafe file name")
-    taken = UploadError(f"{name}: a different file named {filename} is already uploaded; rename it")
+    taken = UploadError(f"{name}: a different file named {filename} is already uploaded; rename it, or remove "
+                         "the old one first")
     # written in full under a hidden name (an ingest skips those), then linked to its name: an ingest
     # never reads half a file, and a name taken meanwhile (by anything) is refused, never overwritten
     part = target_dir / f"{_PART_PREFIX}{secrets.token_hex(8)}.part"
@@ -146,6 +147,68 @@ def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: by
 
 _PART_PREFIX = ".upload-"
 LOCK_WAIT_S = 60.0
+REMOVED_DIR = ".removed"  # hidden: an ingest and the duplicate check never look inside
+
+
+def uploaded_sources(corpus_dir: Path) -> list[str]:
+    """The sources (``uploads/<name>``) of the files uploaded into the corpus, indexed or not yet, sorted:
+    what the Corpus page can remove. Hidden entries (saves under way, removed files) and links are not.
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory(); corpus = Path(tmp.name); (corpus / "uploads" / ".removed").mkdir(parents=True)
+    >>> _ = (corpus / "uploads" / "b.md").write_text("# b"); _ = (corpus / "uploads" / ".upload-1.part").write_text("#")
+    >>> uploaded_sources(corpus), uploaded_sources(corpus / "missing")
+    (['uploads/b.md'], [])
+    >>> tmp.cleanup()
+    """
+    folder = Path(corpus_dir) / UPLOAD_DIR
+    try:
+        entries = list(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
+    except OSError:
+        return []
+    return sorted(f"{UPLOAD_DIR}/{p.name}" for p in entries
+                  if not p.name.startswith(".") and not p.is_symlink() and p.is_file())
+
+
+def remove_upload(corpus_dir: Path, source: str) -> Path:
+    """Take one uploaded file out of the corpus; the next ingest drops its chunks. Nothing is deleted:
+    the file moves to ``uploads/.removed/<time>-<token>/<name>`` (hidden, so never indexed), from where a
+    TA restores it by moving it back. Only a file directly under ``uploads/`` can go (the course's own
+    files are changed in the corpus folder itself); anything else raises UploadError with the reason.
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory(); corpus = Path(tmp.name); (corpus / "uploads").mkdir()
+    >>> _ = (corpus / "uploads" / "old.md").write_text("# old")
+    >>> kept = remove_upload(corpus, "uploads/old.md")
+    >>> uploaded_sources(corpus), kept.name, kept.read_text(), kept.parent.parent.name
+    ([], 'old.md', '# old', '.removed')
+    >>> remove_upload(corpus, "ch01.md")
+    Traceback (most recent call last):
+    ...
+    retrieval.errors.UploadError: ch01.md: only files uploaded from this page can be removed here; the course's own files are changed in its corpus folder
+    >>> tmp.cleanup()
+    """
+    name = source[len(UPLOAD_DIR) + 1:] if source.startswith(f"{UPLOAD_DIR}/") else ""
+    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+        raise UploadError(f"{source}: only files uploaded from this page can be removed here; the course's own "
+                          "files are changed in its corpus folder")
+    folder = Path(corpus_dir) / UPLOAD_DIR
+    if folder.is_symlink() or not folder.is_dir():
+        raise UploadError(f"{source}: no longer in the corpus")
+    try:
+        with _one_upload_at_a_time(folder, source):  # not while another TA's upload checks for duplicates
+            path = folder / name
+            if path.is_symlink() or not path.is_file():
+                raise UploadError(f"{source}: no longer in the corpus")
+            trash = folder / REMOVED_DIR
+            if trash.is_symlink():  # moved there, the file would leave the corpus folder
+                raise UploadError(f"{source}: {UPLOAD_DIR}/{REMOVED_DIR} is a link; make it a folder of its own")
+            kept = trash / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}"
+            kept.mkdir(parents=True)
+            os.rename(path, kept / name)  # one file system: atomic, an ingest sees it or does not
+            return kept / name
+    except OSError as exc:
+        raise UploadError(f"{source}: could not be removed ({exc.strerror or type(exc).__name__})") from None
 
 
 def _remove_unfinished(folder: Path) -> None:

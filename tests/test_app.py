@@ -237,6 +237,72 @@ def test_a_corpus_page_opened_during_an_ingest_follows_it(app_env):
     assert JOBS.running() == []
 
 
+def test_a_ta_removes_an_upload_from_the_corpus_page(app_env):
+    """Files could not be removed from the page (a wrong upload stayed in every student's answers until
+    someone deleted it on the server). Removed now, kept aside to restore, and the index drops it."""
+    from retrieval.store import read_manifest
+    from retrieval.uploads import save_upload
+    from settings import get_settings
+    from ui.ingest_jobs import JOBS
+    from ui.render import md_escape
+
+    settings = get_settings().retrieval
+    save_upload(settings.corpus_dir, "错误的讲义.md", "# 错误的讲义\n\n这是一份传错的讲义，讲蓝鲸的迁徙。\n".encode(), 1, None)
+    JOBS.start(settings).wait(120)
+    assert "uploads/错误的讲义.md" in read_manifest(settings.data_dir)["files"]
+
+    at = _page("3_Corpus.py")
+    assert not at.exception and at.selectbox[0].options == ["uploads/错误的讲义.md"]
+    remove = next(b for b in at.button if b.label == "Remove and re-index")
+    assert remove.disabled  # nothing chosen, nothing confirmed
+    at.selectbox[0].select("uploads/错误的讲义.md").run()
+    assert next(b for b in at.button if b.label == "Remove and re-index").disabled  # chosen, not confirmed
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Remove and re-index").click().run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [md_escape("uploads/错误的讲义.md: removed from the corpus; the index drops it when "
+                                                    "this ingest ends")]
+    for running in JOBS.running():
+        running.wait(120)
+    at.run()
+    assert "uploads/错误的讲义.md" not in read_manifest(settings.data_dir)["files"]
+    assert "so-large-lm/ch01-introduction.md" in read_manifest(settings.data_dir)["files"]  # the course's files stay
+    assert not any("错误的讲义" in str(v) for v in at.dataframe[0].value["file"])
+    assert "removed" in " ".join(map(str, at.dataframe[1].value["status"]))  # the ingest's report says so
+    kept = list((settings.corpus_dir / "uploads" / ".removed").glob("*/错误的讲义.md"))
+    assert len(kept) == 1 and "蓝鲸" in kept[0].read_text(encoding="utf-8")  # kept, to be moved back
+    assert not at.selectbox  # nothing left to remove: a sentence says what can be
+
+
+def test_remove_upload_refuses_what_is_not_an_upload(tmp_path):
+    from retrieval.uploads import UploadError, remove_upload, save_upload, uploaded_sources
+
+    (tmp_path / "ch01.md").write_text("# course file", encoding="utf-8")
+    saved = save_upload(tmp_path, "mine.md", b"# mine\n\ncontent", 1, None)
+    for source in ["ch01.md", "uploads/../ch01.md", "uploads/", "uploads/.removed", "../uploads/mine.md",
+                   "uploads/sub/mine.md", "uploads/.upload-1.part"]:
+        with pytest.raises(UploadError, match="only files uploaded from this page"):
+            remove_upload(tmp_path, source)
+    with pytest.raises(UploadError, match="no longer in the corpus"):
+        remove_upload(tmp_path, "uploads/other.md")
+    (tmp_path / "uploads" / "link.md").symlink_to(tmp_path / "ch01.md")  # a link: not an upload of ours
+    with pytest.raises(UploadError, match="no longer in the corpus"):
+        remove_upload(tmp_path, "uploads/link.md")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (tmp_path / "uploads" / ".removed").symlink_to(outside)  # the trash points out of the corpus
+    with pytest.raises(UploadError, match="is a link"):
+        remove_upload(tmp_path, "uploads/mine.md")
+    assert saved.is_file() and not list(outside.iterdir()) and (tmp_path / "ch01.md").is_file()
+    (tmp_path / "uploads" / ".removed").unlink()
+    remove_upload(tmp_path, "uploads/mine.md")
+    with pytest.raises(UploadError, match="no longer in the corpus"):  # a second TA's click on a stale page
+        remove_upload(tmp_path, "uploads/mine.md")
+    assert uploaded_sources(tmp_path) == [] and (tmp_path / "ch01.md").is_file()
+    # the name is free again: a corrected version of the file is uploaded under it
+    assert save_upload(tmp_path, "mine.md", b"# mine, corrected", 1, None).read_bytes() == b"# mine, corrected"
+
+
 def test_upload_rules(tmp_path):
     from retrieval.uploads import UploadError, save_upload
 

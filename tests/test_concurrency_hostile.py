@@ -14,7 +14,7 @@ from agent.records import Answer
 from retrieval.errors import UploadError
 from retrieval.lock import ingest_lock
 from retrieval.store import CURRENT, current_index_dir, save_index
-from retrieval.uploads import save_upload
+from retrieval.uploads import remove_upload, save_upload, uploaded_sources
 from ui.answer_log import AnswerLog
 from ui.conversations import ConversationStore
 from ui.sqlite_store import StoreError
@@ -60,6 +60,34 @@ def test_two_uploads_of_one_content_at_once_are_saved_once(tmp_path):
                         lambda: save_upload(corpus, "b.md", data, 20, None))
         assert sum(isinstance(r, Path) for r in results) == 1
         assert any("same content is already in the corpus" in str(r) for r in results)
+
+
+def test_two_tas_removing_one_upload_at_once_remove_it_once(tmp_path):
+    for r in range(20):
+        corpus = tmp_path / f"c{r}"
+        save_upload(corpus, "week3.md", f"# week 3 {r}\n\ntext\n".encode(), 20, None)
+        results = _race(lambda: remove_upload(corpus, "uploads/week3.md"),
+                        lambda: remove_upload(corpus, "uploads/week3.md"))
+        kept = [r for r in results if isinstance(r, Path)]
+        assert len(kept) == 1 and any("no longer in the corpus" in str(r) for r in results)
+        assert kept[0].read_bytes() == f"# week 3 {r}\n\ntext\n".encode() and uploaded_sources(corpus) == []
+
+
+def test_a_removal_racing_a_new_upload_of_that_name_keeps_both_files_whole(tmp_path):
+    """A TA replacing a wrong file (remove, then upload the right one) while another TA removes it too:
+    the new file is either saved under the name (and stays) or refused; the old one is kept aside."""
+    old, new = b"# old\n\nwrong notes\n" * 500, b"# new\n\nright notes\n" * 500
+    for r in range(20):
+        corpus = tmp_path / f"c{r}"
+        save_upload(corpus, "week3.md", old, 20, None)
+        results = _race(lambda: remove_upload(corpus, "uploads/week3.md"),
+                        lambda: save_upload(corpus, "week3.md", new, 20, None))
+        removed = list((corpus / "uploads" / ".removed").glob("*/week3.md"))
+        assert [p.read_bytes() for p in removed] == [old]  # the old file moved aside whole, never the new one
+        if isinstance(results[1], Path):  # saved after the removal: it is the file under the name now
+            assert results[1].read_bytes() == new and uploaded_sources(corpus) == ["uploads/week3.md"]
+        else:  # checked before the removal: refused, nothing of it saved
+            assert "already uploaded" in results[1] and uploaded_sources(corpus) == []
 
 
 @pytest.mark.parametrize("store", [AnswerLog, ConversationStore])
