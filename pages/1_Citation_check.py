@@ -34,7 +34,17 @@ def joined_passages(passages: list[str]) -> str:
 
 
 def split_passages(text: str) -> list[str]:
-    return [p.strip() for p in text.split(SEPARATOR) if p.strip()]
+    """The blocks between lines '---', each one a passage in order. A blank block keeps its number (a
+    logged answer's empty passage dropped on an edit moved every later citation onto the passage after
+    it); blank blocks at the end are no passages.
+
+    >>> split_passages("A\\n---\\n\\n---\\nC\\n---\\n "), split_passages("  ")
+    (['A', '', 'C'], [])
+    """
+    blocks = [p.strip() for p in text.split(SEPARATOR)]
+    while blocks and not blocks[-1]:
+        blocks.pop()
+    return blocks
 
 
 def shown_sentence(text: str) -> str:

@@ -152,6 +152,28 @@ def test_citation_check_keeps_a_logged_answers_passage_numbers(app_env):
     assert check.info[0].value.startswith("There is no answer to check")
 
 
+def test_citation_check_keeps_a_blank_passages_number_when_the_passages_are_edited(app_env):
+    """A logged answer's blank passage was dropped once the passages box was edited, and every later
+    citation was checked against the passage after its own."""
+    from agent.records import Answer, Passage
+    from ui.answer_log import AnswerLog, answer_log_path
+    from settings import get_settings
+
+    passages = [Passage(n=1, chunk_id="a", source="a.md", title="A", text="Pangolins eat ants."),
+                Passage(n=2, chunk_id="b", source="b.md", title="B", text=""),
+                Passage(n=3, chunk_id="c", source="c.md", title="C", text="Otters hold hands while they sleep.")]
+    answer = Answer(question="q", query="q", answer="Pangolins eat ants [1]. Otters hold hands while they sleep [3].",
+                    language="en", strategy="route", mode="extract", passages=passages)
+    AnswerLog(answer_log_path(get_settings())).record(answer)
+    check = _page("1_Citation_check.py")
+    check.selectbox[0].select([o for o in check.selectbox[0].options if o.startswith("log #")][0]).run()
+    check.text_area[1].set_value(check.text_area[1].value + "\n").run()  # edited: split from the box
+    check.button[0].click().run()
+    assert not check.exception and not check.warning  # no citation number without its passage
+    verdicts = list(check.dataframe[0].value["verdicts"])
+    assert verdicts[1].startswith("[3] supported") and all("unsupported" not in v for v in verdicts)
+
+
 def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     import streamlit as st
 
