@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from agent.policy import extract_code, is_follow_up, is_homework_request, small_talk
+from agent.policy import PASTED_RUN, extract_code, is_follow_up, is_homework_request, small_talk
 from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
@@ -36,6 +36,8 @@ def question_code(question: str) -> str | None:
     ('import math\\nprint(math.log2(8))', 'print(2)')
     >>> question_code("老师好，\\n请帮我跑一下这段代码：\\n    x = 2\\n    print(x)")
     'x = 2\\nprint(x)'
+    >>> question_code("跑跑看\\nprint('LLM'.lower())"), question_code("Try running it:\\nprint(2 ** 3)")
+    ("print('LLM'.lower())", 'print(2 ** 3)')
 
     Or on a line opening with the request, with all the lines below it; or above a last line asking
     only to run it (a request after a question, a negation or another verb takes no code from its line):
@@ -63,7 +65,8 @@ def question_code(question: str) -> str | None:
     if code is not None:
         return repl_program(code) or code
     lines = question.strip().splitlines()
-    asks = next((i for i, line in enumerate(lines[:3]) if _RUN_REQUEST.search(line)), None)  # after a greeting
+    asks = next((i for i, line in enumerate(lines[:3])  # after a greeting
+                 if _RUN_REQUEST.search(line) or PASTED_RUN.search(line)), None)
     if asks is not None:
         # code on a line that opens by asking to run it ("运行 print(2**10)", "帮我运行一下：import math; print(…)",
         # "Run this: import math") starts there: all the rest of that line with every line below, taken

@@ -24,6 +24,14 @@ CODE_BLOCK = re.compile(r"```(?:pycon|python3|python|py)?\s*\n?(.*?)```", re.S |
 # "training run" is no request to run anything; 刻画 characterises, 画像 / 漫画 / 动画 / 笔画 are nouns
 _CODE_WORDS = re.compile(r"\b(?<!training )(run|re-?run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制"
                          r"|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
+# words that ask for a run only of code the message brings ("跑跑看", "直接跑", "帮忙跑下", "Try running it",
+# "test this for me"; a reviewer's run requests that ran nothing): without code of the student's own, "a
+# test set" or "try to run a 7B model" ask for no demo of the notes. Asked, not told ("When I try to run
+# it…", "我直接跑了，报错"): an English one opens its clause or follows please / can you
+PASTED_RUN = re.compile(
+    r"跑跑|(?<![我们])(?:跑下(?![去来了])|直接跑(?![了时的过])|跑吧)|跑看|试跑"
+    r"|(?:^|[.!?,;:。！？，；：]\s*|\b(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just)\s+)"
+    r"(?:try\s+(?:to\s+run|running)|test\s+(?:this|it|that|my\s+code|the\s+code))\b", re.I | re.M)
 _RUN_WORDS = re.compile(r"\b(run|re-?run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
 _SHOW_CODE = re.compile(
     r"\b(how\s+is|how\s+was|how\s+do\s+(i|you|we)\s+write|show\s+(me\s+)?the|what\s+does)\b.{0,60}\bcode\b"
@@ -195,6 +203,8 @@ def route(question: str) -> str:
     ('search_course', 'search_course')
     >>> route("能不能运行一下这段代码：print(1)"), route("用别的参数运行一下：print(2)")
     ('run_python', 'run_python')
+    >>> route("跑跑看\\nprint('LLM'.lower())"), route("Try running it\\nprint(2)"), route("Which test set do we use?")
+    ('run_python', 'run_python', 'search_course')
     """
     if _asks_no_run(question):
         # the notes' code is shown for a question about it; pasted code is no course material to show so
@@ -203,6 +213,8 @@ def route(question: str) -> str:
     if _SHOW_CODE.search(question) and not _RUN_WORDS.search(question) and not CODE_BLOCK.search(question):
         return "show_code"
     if CODE_BLOCK.search(question) or _CODE_WORDS.search(question):
+        return "run_python"
+    if PASTED_RUN.search(question) and _CODE_LINE_IN.search("\n".join(question.splitlines()[1:])):
         return "run_python"
     if _READING_WORDS.search(question):
         return "list_readings"

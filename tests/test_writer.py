@@ -15,6 +15,7 @@ from agent.errors import ModelError
 from agent.events import Replace, Status, Token
 from agent.llm import SmallWriterBackend, UnavailableBackend, get_chat_model
 from agent.options import TurnOptions
+from agent.pasted_code import question_code
 from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B, PackagedModel, assemble, installed, part_files
 from agent.policy import code_in, route
 from agent.relevance import CALIBRATED, decide, holds_number, is_covered
@@ -1136,6 +1137,24 @@ FENCED = "\n```python\nprint(1)\n```"
 ])
 def test_a_request_not_to_run_runs_nothing(question, tool):
     assert route(question) == tool
+
+
+@pytest.mark.parametrize("question, tool", [
+    # a review's run requests that ran nothing: words asking to run only the code the message brings
+    ("跑跑看\nprint('LLM'.lower())", "run_python"), ("不用解释，直接跑\nimport math\nprint(math.log(50257))", "run_python"),
+    ("Try running it. I don't care about style comments\nx=[1,2,3];print(sum(x)/len(x))", "run_python"),
+    ("test this for me, don't skip the output\ndef f(x): return x*2\nprint(f(21))", "run_python"),
+    ("Can you try running this?\nprint(2)", "run_python"), ("帮我跑跑这个\nx=1\nprint(x)", "run_python"),
+    # told, not asked; or no code of the student's own: nothing to run
+    ("我直接跑了，报错\nprint(1/0)", "search_course"), ("我们跑下来结果不对\nx = 1\nprint(x)", "search_course"),
+    ("Which test set do we use?", "search_course"), ("How do I test my code for hw1?", "search_course"),
+    ("跑跑看温度采样", "search_course"), ("Try running a 7B model on a laptop: does it fit?", "search_course"),
+    ("别跑跑看，解释一下就行\nprint(1)", "search_course"),
+])
+def test_words_asking_to_run_the_students_own_code(question, tool):
+    assert route(question) == tool
+    if tool == "run_python":
+        assert question_code(question)  # the code it runs is the student's, never the notes' demo
 
 
 def test_pasted_code_asked_not_to_be_run_is_not_run():
