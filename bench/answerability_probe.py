@@ -28,9 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
+from bench.qa_sets import SETS, TUNING, questions  # noqa: E402
 from agent.packaged_models import PACKAGED_WRITERS  # noqa: E402
-from retrieval.eval import load_qa  # noqa: E402
 
 MODELS = {name.rsplit("-", 1)[1]: spec for name, spec in PACKAGED_WRITERS.items()}  # "0.5b", "1.5b"
 
@@ -95,20 +94,19 @@ def main(argv: list[str] | None = None) -> int:
         return y / max(1e-9, y + n)
 
     rows, seconds = [], []
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file)[: args.limit]:
-            answer = agent.ask(item["question"])
-            quoted = "\n".join(line for line in answer.answer.splitlines() if line.startswith("- "))
-            if answer.refused or not quoted:
-                continue
-            row = {"set": set_name, "id": item["id"], "in_corpus": bool(item.get("answer_contains"))}
-            for key in PROMPTS:
-                t0 = time.perf_counter()
-                row[key] = p_yes(key, item["question"], quoted)
-                seconds.append(time.perf_counter() - t0)
-            rows.append(row)
-            print(f"{set_name:8s} {item['id']:9s} in={row['in_corpus']!s:5s} "
-                  + " ".join(f"{k}={row[k]:.2f}" for k in PROMPTS), flush=True)
+    for set_name, item in questions(SETS, answerable_only=False, limit=args.limit):
+        answer = agent.ask(item["question"])
+        quoted = "\n".join(line for line in answer.answer.splitlines() if line.startswith("- "))
+        if answer.refused or not quoted:
+            continue
+        row = {"set": set_name, "id": item["id"], "in_corpus": bool(item.get("answer_contains"))}
+        for key in PROMPTS:
+            t0 = time.perf_counter()
+            row[key] = p_yes(key, item["question"], quoted)
+            seconds.append(time.perf_counter() - t0)
+        rows.append(row)
+        print(f"{set_name:8s} {item['id']:9s} in={row['in_corpus']!s:5s} "
+              + " ".join(f"{k}={row[k]:.2f}" for k in PROMPTS), flush=True)
 
     def split(key: str, sets: list[str]) -> dict:
         chosen = [r for r in rows if r["set"] in sets]

@@ -37,9 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
+from bench.qa_sets import SETS, TUNING, gold_chunks, questions  # noqa: E402
 from common.text import detect_language, tokenize  # noqa: E402
-from retrieval.eval import contains_any, load_qa  # noqa: E402
 from retrieval.glossary import with_homework_aliases  # noqa: E402  (as Retriever.dense_search embeds a question)
 
 PROMPTS = {
@@ -134,17 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         return [doc for doc, _ in fuse(rankings, weights, s.fusion, s.rrf_k)]
 
     ranks: dict[str, dict[str, list]] = {v: {} for v in VARIANTS}  # variant -> set -> [(id, rank)]
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file):
-            if not item.get("answer_contains"):
-                continue
-            question = item["question"]
-            translation = translator.translate(question, detect_language(question))
-            gold = {i for i, c in enumerate(r.chunks) if contains_any(c.indexed_text(), item["answer_contains"])}
-            for name, extra in VARIANTS.items():
-                docs = ranking(question, [translation] if translation else [], extra)
-                rank = next((k for k, d in enumerate(docs, 1) if d in gold), None)
-                ranks[name].setdefault(set_name, []).append((item["id"], rank))
+    for set_name, item in questions(SETS):
+        question = item["question"]
+        translation = translator.translate(question, detect_language(question))
+        gold = gold_chunks(r.chunks, item)
+        for name, extra in VARIANTS.items():
+            docs = ranking(question, [translation] if translation else [], extra)
+            rank = next((k for k, d in enumerate(docs, 1) if d in gold), None)
+            ranks[name].setdefault(set_name, []).append((item["id"], rank))
     top5 = lambda rows: sum(1 for _, k in rows if k and k <= 5)  # noqa: E731
     table, changes = {}, {}
     base = {i: k for rows in ranks["baseline"].values() for i, k in rows}

@@ -33,13 +33,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.fusion_variants import DATA, TUNING, ranked  # noqa: E402
+from bench.fusion_variants import ranked  # noqa: E402
+from bench.qa_sets import ALL_SETS as SETS, TUNING, questions  # noqa: E402
 from common.text import detect_language, tokenize  # noqa: E402
-from retrieval.eval import contains_any, load_qa  # noqa: E402
+from retrieval.eval import contains_any  # noqa: E402
 from retrieval.glossary import homework_aliases, with_homework_aliases  # noqa: E402
 
-SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl",
-        "dev4": "dev4_qa.jsonl", "codemixed": "codemixed_qa.jsonl", "codemixed2": "codemixed2_qa.jsonl"}
 DENSE = [(b, m) for b in (0.25, 0.5, 1.0) for m in (1, 3)]
 TERMS = [(t, w) for t in (5, 10) for w in (0.2, 0.4)]
 
@@ -73,55 +72,52 @@ def main(argv: list[str] | None = None) -> int:
     variants = ["default"] + [f"dense beta={b} m={m}" for b, m in DENSE] + [f"bm25 terms={t} w={w}" for t, w in TERMS]
     found: dict[str, dict[str, int]] = {v: {} for v in variants}
     totals: dict[str, int] = {}
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file):
-            if not item.get("answer_contains"):
-                continue
-            question = item["question"]
-            if question not in cache:
-                if translator is None:
-                    backend = get_chat_model(settings.agent, cache_dir=Path(settings.retrieval.data_dir) / "models")
-                    translator = QueryTranslator(backend, r.languages) if backend.translates_queries else False
-                cache[question] = translator.translate(question, detect_language(question)) if translator else ""
-            translations = [cache[question]] if cache[question] else []
-            weights = r.weights(question)
-            bm25 = r.bm25(question, n, translations)
-            dense = r.dense_search(question, n, translations)
-            default = fuse({"bm25": bm25, "dense": dense}, weights, r.settings.fusion, r.settings.rrf_k)
-            top = [d for d, _ in default]
-            text = with_homework_aliases(question)
-            q1 = embed_queries(r.embedder, [text])[0]
-            q2 = embed_queries(r.second, [text])[0] if second_weight else None
-            lists = {"default": default}
-            for b, m in DENSE:
-                v1 = unit(q1 + b * unit(vectors[top[:m]].mean(axis=0)))
-                scores = vectors @ v1
-                if second_weight:
-                    scores = scores + second_weight * (vectors2 @ unit(q2 + b * unit(vectors2[top[:m]].mean(axis=0))))
-                lists[f"dense beta={b} m={m}"] = fuse({"bm25": bm25, "dense": ranked(scores, n)}, weights,
-                                                      r.settings.fusion, r.settings.rrf_k)
-            tokens, expansion = r.bm25_tokens(question)
-            own = set(tokens) | set(expansion) | {t for tr in translations for t in tokenize(tr)}
-            pooled = Counter()
-            for d in top[:3]:
-                for t, c in chunk_tokens[d].items():
-                    if t not in own and len(t) > 1:
-                        pooled[t] += c * idf[t]
-            for t, w in TERMS:
-                extra = [term for term, _ in pooled.most_common(t)]
-                lang = detect_language(question)
-                gw = r.settings.glossary_weight_zh if lang == "zh" else r.settings.glossary_weight_en
-                more = [(tokenize(tr), r.settings.translation_weight) for tr in translations] + [(extra, w)]
-                lexical = r.lexical.search(tokens, n, expansion, gw, more=more)
-                lists[f"bm25 terms={t} w={w}"] = fuse({"bm25": lexical, "dense": dense}, weights, r.settings.fusion,
-                                                      r.settings.rrf_k)
-            aliases = homework_aliases(question)
-            if aliases:  # as Retriever.search does
-                lists = {v: _schedule_up(fused, r.lexical.holding(aliases)) for v, fused in lists.items()}
-            totals[set_name] = totals.get(set_name, 0) + 1
-            for v, fused in lists.items():
-                hit = any(contains_any(r.chunks[d].text, item["answer_contains"]) for d, _ in fused[:5])
-                found[v][set_name] = found[v].get(set_name, 0) + hit
+    for set_name, item in questions(SETS):
+        question = item["question"]
+        if question not in cache:
+            if translator is None:
+                backend = get_chat_model(settings.agent, cache_dir=Path(settings.retrieval.data_dir) / "models")
+                translator = QueryTranslator(backend, r.languages) if backend.translates_queries else False
+            cache[question] = translator.translate(question, detect_language(question)) if translator else ""
+        translations = [cache[question]] if cache[question] else []
+        weights = r.weights(question)
+        bm25 = r.bm25(question, n, translations)
+        dense = r.dense_search(question, n, translations)
+        default = fuse({"bm25": bm25, "dense": dense}, weights, r.settings.fusion, r.settings.rrf_k)
+        top = [d for d, _ in default]
+        text = with_homework_aliases(question)
+        q1 = embed_queries(r.embedder, [text])[0]
+        q2 = embed_queries(r.second, [text])[0] if second_weight else None
+        lists = {"default": default}
+        for b, m in DENSE:
+            v1 = unit(q1 + b * unit(vectors[top[:m]].mean(axis=0)))
+            scores = vectors @ v1
+            if second_weight:
+                scores = scores + second_weight * (vectors2 @ unit(q2 + b * unit(vectors2[top[:m]].mean(axis=0))))
+            lists[f"dense beta={b} m={m}"] = fuse({"bm25": bm25, "dense": ranked(scores, n)}, weights,
+                                                  r.settings.fusion, r.settings.rrf_k)
+        tokens, expansion = r.bm25_tokens(question)
+        own = set(tokens) | set(expansion) | {t for tr in translations for t in tokenize(tr)}
+        pooled = Counter()
+        for d in top[:3]:
+            for t, c in chunk_tokens[d].items():
+                if t not in own and len(t) > 1:
+                    pooled[t] += c * idf[t]
+        for t, w in TERMS:
+            extra = [term for term, _ in pooled.most_common(t)]
+            lang = detect_language(question)
+            gw = r.settings.glossary_weight_zh if lang == "zh" else r.settings.glossary_weight_en
+            more = [(tokenize(tr), r.settings.translation_weight) for tr in translations] + [(extra, w)]
+            lexical = r.lexical.search(tokens, n, expansion, gw, more=more)
+            lists[f"bm25 terms={t} w={w}"] = fuse({"bm25": lexical, "dense": dense}, weights, r.settings.fusion,
+                                                  r.settings.rrf_k)
+        aliases = homework_aliases(question)
+        if aliases:  # as Retriever.search does
+            lists = {v: _schedule_up(fused, r.lexical.holding(aliases)) for v, fused in lists.items()}
+        totals[set_name] = totals.get(set_name, 0) + 1
+        for v, fused in lists.items():
+            hit = any(contains_any(r.chunks[d].text, item["answer_contains"]) for d, _ in fused[:5])
+            found[v][set_name] = found[v].get(set_name, 0) + hit
     if cache_path:
         cache_path.write_text(json.dumps(cache, ensure_ascii=False, indent=0), encoding="utf-8")
     table = {}

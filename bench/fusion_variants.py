@@ -23,15 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
+from bench.qa_sets import SETS, TUNING, gold_chunks, questions  # noqa: E402
 from common.text import split_sentences  # noqa: E402
 from retrieval.embedders import embed_queries, get_embedder  # noqa: E402
-from retrieval.eval import contains_any, load_qa  # noqa: E402
 from retrieval.search import Retriever, fuse  # noqa: E402
 from retrieval.glossary import with_homework_aliases  # noqa: E402  (as Retriever.dense_search embeds a question)
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl"}
-TUNING = ("dev", "dev2", "dev3")  # what settings are chosen on; held-out is only reported
 
 
 def ranked(scores: np.ndarray, n: int = 50) -> list[tuple[int, float]]:
@@ -92,14 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     owners = np.array([i for i, _ in pieces])
     sent_vecs = r.embedder.embed([piece for _, piece in pieces])
     ranks: dict[str, dict[str, list[int | None]]] = {}
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file):
-            if not item.get("answer_contains"):
-                continue
-            gold = {i for i, c in enumerate(r.chunks) if contains_any(c.indexed_text(), item["answer_contains"])}
-            for name, ranking in variants(r, use, use_vecs, owners, sent_vecs, item["question"]).items():
-                rank = next((j for j, (doc, _) in enumerate(ranking, 1) if doc in gold), None)
-                ranks.setdefault(name, {}).setdefault(set_name, []).append(rank)
+    for set_name, item in questions(SETS):
+        gold = gold_chunks(r.chunks, item)
+        for name, ranking in variants(r, use, use_vecs, owners, sent_vecs, item["question"]).items():
+            rank = next((j for j, (doc, _) in enumerate(ranking, 1) if doc in gold), None)
+            ranks.setdefault(name, {}).setdefault(set_name, []).append(rank)
 
     def metrics(values: list[int | None]) -> tuple[float, float]:
         return (round(sum(1 for x in values if x and x <= 5) / len(values), 3),

@@ -28,9 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
+from bench.qa_sets import SETS, TUNING, questions  # noqa: E402
 from common.text import detect_language, split_sentences  # noqa: E402
-from retrieval.eval import contains_any, load_qa  # noqa: E402
+from retrieval.eval import contains_any  # noqa: E402
 from retrieval.types import Chunk, Hit  # noqa: E402
 
 
@@ -129,29 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     quotes = {"per passage (default)": per_passage, "global": global_pick, "4th slot": fourth_slot}
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file):
-            gold = item.get("answer_contains") or []
-            if not gold:
-                continue
-            question = item["question"]
-            translation = translator.translate(question, detect_language(question)) if translator else ""
-            translations = [translation] if translation else []
-            hits = retriever.search(question, 20, translations)
-            totals[set_name] = totals.get(set_name, 0) + 1
-            found = {"passages: default": hits[:5], "passages: merged, same heading": merged(hits, 5, True),
-                     "passages: merged, any adjacent": merged(hits, 5, False)}
-            for name, passages in found.items():
-                counts.setdefault(name, {}).setdefault(set_name, 0)
-                counts[name][set_name] += any(contains_any(h.text, gold) for h in passages)
-            tokens = searched_tokens(retriever, question, translation)
-            squash = lambda text: "".join(text.split())  # noqa: E731
-            for name, pick in quotes.items():
-                picked = pick(hits[:5], tokens, question)
-                for what, hit_ in (("quoted", any(contains_any(h.text, gold) for h, _ in picked)),
-                                   ("shown", any(squash(g) in squash(" ".join(s)) for _, s in picked for g in gold))):
-                    counts.setdefault(f"quote {what}: {name}", {}).setdefault(set_name, 0)
-                    counts[f"quote {what}: {name}"][set_name] += hit_
+    for set_name, item in questions(SETS):
+        gold = item["answer_contains"]
+        question = item["question"]
+        translation = translator.translate(question, detect_language(question)) if translator else ""
+        translations = [translation] if translation else []
+        hits = retriever.search(question, 20, translations)
+        totals[set_name] = totals.get(set_name, 0) + 1
+        found = {"passages: default": hits[:5], "passages: merged, same heading": merged(hits, 5, True),
+                 "passages: merged, any adjacent": merged(hits, 5, False)}
+        for name, passages in found.items():
+            counts.setdefault(name, {}).setdefault(set_name, 0)
+            counts[name][set_name] += any(contains_any(h.text, gold) for h in passages)
+        tokens = searched_tokens(retriever, question, translation)
+        squash = lambda text: "".join(text.split())  # noqa: E731
+        for name, pick in quotes.items():
+            picked = pick(hits[:5], tokens, question)
+            for what, hit_ in (("quoted", any(contains_any(h.text, gold) for h, _ in picked)),
+                               ("shown", any(squash(g) in squash(" ".join(s)) for _, s in picked for g in gold))):
+                counts.setdefault(f"quote {what}: {name}", {}).setdefault(set_name, 0)
+                counts[f"quote {what}: {name}"][set_name] += hit_
     pooled = "+".join(TUNING)
     print(f"{'variant (answerable questions)':44s}" + "".join(f"{c:>14s}" for c in [*SETS, pooled]))
     table = {}

@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.fusion_variants import DATA, SETS, TUNING  # noqa: E402
+from bench.qa_sets import SETS, TUNING, questions  # noqa: E402
 from common.text import detect_language  # noqa: E402
-from retrieval.eval import contains_any, load_qa  # noqa: E402
+from retrieval.eval import contains_any  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,31 +59,28 @@ def main(argv: list[str] | None = None) -> int:
     reverse = QueryTranslator(backend, lambda: {"en": 1.0})
     ranks: dict[str, dict[str, dict[str, list]]] = {}  # direction -> variant -> set -> ranks
     seconds: dict[str, list[float]] = {}
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file):
-            if not item.get("answer_contains"):
-                continue
-            question, language = item["question"], detect_language(item["question"])
-            if target := forward.target_for(question, language):  # what the agent translates (agent/query_translation.py)
-                direction, translator = f"{language}->{target}", forward
-            elif args.reverse and language == "zh":
-                direction, translator = "zh->en", reverse
-            else:
-                continue
-            t0 = time.perf_counter()
-            translation = translator.translate(question, language)
-            seconds.setdefault(direction, []).append(time.perf_counter() - t0)
-            print(f"{seconds[direction][-1]:5.2f}s {question[:70]} -> {translation[:70]}", flush=True)
-            gold = {c.id for c in base.chunks if contains_any(c.indexed_text(), item["answer_contains"])}
+    for set_name, item in questions(SETS):
+        question, language = item["question"], detect_language(item["question"])
+        if target := forward.target_for(question, language):  # what the agent translates (agent/query_translation.py)
+            direction, translator = f"{language}->{target}", forward
+        elif args.reverse and language == "zh":
+            direction, translator = "zh->en", reverse
+        else:
+            continue
+        t0 = time.perf_counter()
+        translation = translator.translate(question, language)
+        seconds.setdefault(direction, []).append(time.perf_counter() - t0)
+        print(f"{seconds[direction][-1]:5.2f}s {question[:70]} -> {translation[:70]}", flush=True)
+        gold = {c.id for c in base.chunks if contains_any(c.indexed_text(), item["answer_contains"])}
 
-            def rank(hits) -> int | None:
-                return next((i for i, h in enumerate(hits, 1) if h.chunk.id in gold), None)
+        def rank(hits) -> int | None:
+            return next((i for i, h in enumerate(hits, 1) if h.chunk.id in gold), None)
 
-            variants = {"without": rank(base.search(question, 50))}
-            for name, r in retrievers.items():
-                variants[name] = rank(r.search(question, 50, translations=[translation] if translation else []))
-            for name, value in variants.items():
-                ranks.setdefault(direction, {}).setdefault(name, {}).setdefault(set_name, []).append(value)
+        variants = {"without": rank(base.search(question, 50))}
+        for name, r in retrievers.items():
+            variants[name] = rank(r.search(question, 50, translations=[translation] if translation else []))
+        for name, value in variants.items():
+            ranks.setdefault(direction, {}).setdefault(name, {}).setdefault(set_name, []).append(value)
     pooled = "+".join(TUNING)
     table = {}
     for direction, per_variant in ranks.items():

@@ -25,14 +25,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.fusion_variants import DATA, TUNING, ranked  # noqa: E402
+from bench.fusion_variants import ranked  # noqa: E402
+from bench.qa_sets import ALL_SETS, TUNING, questions  # noqa: E402
 from common.text import detect_language  # noqa: E402
-from retrieval.eval import contains_any, load_qa  # noqa: E402
+from retrieval.eval import contains_any  # noqa: E402
 from retrieval.sentence_vectors import TEXTS, VECTORS, pieces  # noqa: E402
 from retrieval.glossary import with_homework_aliases  # noqa: E402  (as Retriever.dense_search embeds a question)
 
-SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl",
-        "dev4": "dev4_qa.jsonl"}
+SETS = {name: ALL_SETS[name] for name in ("dev", "dev2", "dev3", "held-out", "dev4")}
 
 
 def sentence_owners(retriever, folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -71,23 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     translator = QueryTranslator(backend, r.languages) if backend.translates_queries else None
     found = {w: {} for w in weights}
     totals: dict[str, int] = {}
-    for set_name, file in SETS.items():
-        for item in load_qa(DATA / file):
-            if not item.get("answer_contains"):
-                continue
-            question = item["question"]
-            translation = translator.translate(question, detect_language(question)) if translator else ""
-            translations = [translation] if translation else []
-            n = max(r.settings.candidates, 50)
-            rankings = {"bm25": r.bm25(question, n, translations), "dense": r.dense_search(question, n, translations)}
-            best = np.full(len(r.chunks), -1.0)
-            np.maximum.at(best, owners, sentence_vectors @ embed_queries(r.embedder, [with_homework_aliases(question)])[0])
-            totals[set_name] = totals.get(set_name, 0) + 1
-            for w in weights:
-                lists = {**rankings, "sentence": ranked(best, n)} if w else rankings
-                fused = fuse(lists, {**r.weights(question), "sentence": w}, r.settings.fusion, r.settings.rrf_k)
-                hit = any(contains_any(r.chunks[d].text, item["answer_contains"]) for d, _ in fused[:5])
-                found[w][set_name] = found[w].get(set_name, 0) + hit
+    for set_name, item in questions(SETS):
+        question = item["question"]
+        translation = translator.translate(question, detect_language(question)) if translator else ""
+        translations = [translation] if translation else []
+        n = max(r.settings.candidates, 50)
+        rankings = {"bm25": r.bm25(question, n, translations), "dense": r.dense_search(question, n, translations)}
+        best = np.full(len(r.chunks), -1.0)
+        np.maximum.at(best, owners, sentence_vectors @ embed_queries(r.embedder, [with_homework_aliases(question)])[0])
+        totals[set_name] = totals.get(set_name, 0) + 1
+        for w in weights:
+            lists = {**rankings, "sentence": ranked(best, n)} if w else rankings
+            fused = fuse(lists, {**r.weights(question), "sentence": w}, r.settings.fusion, r.settings.rrf_k)
+            hit = any(contains_any(r.chunks[d].text, item["answer_contains"]) for d, _ in fused[:5])
+            found[w][set_name] = found[w].get(set_name, 0) + hit
     table = {}
     for w in weights:
         cells = {s: [found[w].get(s, 0), totals[s]] for s in totals}
