@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from common.errors import CourseTAError
@@ -65,10 +63,12 @@ st.subheader("Remove an upload")
 removable = uploaded_sources(settings.corpus_dir)
 if removable:
     gone = st.selectbox("Uploaded file", removable, index=None, placeholder="choose a file uploaded here")
+    removals = st.session_state.setdefault("removals", 0)  # a new box after each removal: asked again, unticked
     sure = st.checkbox(f"Take it out of the index (the file is kept in `corpus/{UPLOAD_DIR}/{REMOVED_DIR}/`, "
-                       "from where it can be moved back)")
+                       "from where it can be moved back)", key=f"confirm-removal-{removals}")
     if st.button("Remove and re-index", disabled=not (gone and sure)):
         st.session_state.upload_warnings, st.session_state.removal_note = [], None
+        st.session_state.removals += 1
         try:
             remove_upload(settings.corpus_dir, gone)
         except UploadError as exc:  # removed meanwhile by another TA, or the folder changed under it
@@ -79,6 +79,11 @@ if removable:
 else:
     st.caption("Files uploaded here can be removed here; the course's own files are changed in the corpus "
                "folder itself, then `python -m retrieval ingest`.")
+# an ingest that failed or gave up waiting for another (after an upload or a removal) is started again here
+if st.button("Index the corpus again", disabled=bool(JOBS.running()),
+             help="Brings the index up to date with the corpus folder: files added, changed or removed since"):
+    st.session_state.upload_warnings, st.session_state.removal_note = [], None
+    st.session_state.ingest_job = JOBS.start(settings).id
 
 
 @st.fragment(run_every=1.0)
@@ -93,6 +98,7 @@ def ingest_progress() -> None:
         st.progress(job.fraction, text=md_escape(job.message, line_breaks=False))
         return
     del st.session_state["ingest_job"]
+    st.session_state.removal_note = None  # "drops it when this ingest ends": the report below says what it did
     if job.error:
         st.session_state.last_ingest = {"error": job.error}
     else:

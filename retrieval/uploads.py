@@ -20,7 +20,7 @@ import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.errors import NotIndexedYet, UploadError
+from retrieval.errors import NotIndexedYet, UploadError, os_error_sentence
 from retrieval.lock import wait_for_lock
 from retrieval.loaders import SUPPORTED_SUFFIXES, content_hash
 
@@ -109,6 +109,8 @@ def save_upload(corpus_dir: Path, name: str, data: bytes, max_mb: float, manifes
 def _save(target_dir: Path, corpus_dir: Path, name: str, filename: str, data: bytes, manifest: dict | None) -> Path:
     digest = content_hash(data)
     indexed = known_hashes(manifest).get(digest)
+    if indexed and not (corpus_dir / indexed).exists():  # removed since (the ingest dropping it gave up): saved again
+        indexed = None
     if indexed:
         raise UploadError(f"{name}: the same content is already in the corpus as {indexed}")
     uploaded = _uploaded_hashes(target_dir, corpus_dir, len(data)).get(digest)
@@ -166,8 +168,23 @@ def uploaded_sources(corpus_dir: Path) -> list[str]:
         entries = list(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
     except OSError:
         return []
+    # a name that is not UTF-8 (a Windows zip's) cannot be shown in a list: the ingest reports it skipped,
+    # with "rename the file"; in the list it stopped the Corpus page
     return sorted(f"{UPLOAD_DIR}/{p.name}" for p in entries
-                  if not p.name.startswith(".") and not p.is_symlink() and p.is_file())
+                  if _removable_name(p.name) and not p.is_symlink() and p.is_file())
+
+
+def _removable_name(name: str) -> bool:
+    """A plain file name :func:`remove_upload` takes: no folder, not hidden, no NUL, valid UTF-8.
+
+    >>> [_removable_name(n) for n in ("a.md", "../a.md", "a\\\\b.md", ".removed", "gbk-\\udcc4.md", "")]
+    [True, False, False, False, False, False]
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
 
 
 def remove_upload(corpus_dir: Path, source: str) -> Path:
@@ -188,8 +205,9 @@ def remove_upload(corpus_dir: Path, source: str) -> Path:
     retrieval.errors.UploadError: ch01.md: only files uploaded from this page can be removed here; the course's own files are changed in its corpus folder
     >>> tmp.cleanup()
     """
+    source = source if isinstance(source, str) else ""
     name = source[len(UPLOAD_DIR) + 1:] if source.startswith(f"{UPLOAD_DIR}/") else ""
-    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+    if not _removable_name(name):
         raise UploadError(f"{source}: only files uploaded from this page can be removed here; the course's own "
                           "files are changed in its corpus folder")
     folder = Path(corpus_dir) / UPLOAD_DIR
@@ -205,10 +223,14 @@ def remove_upload(corpus_dir: Path, source: str) -> Path:
                 raise UploadError(f"{source}: {UPLOAD_DIR}/{REMOVED_DIR} is a link; make it a folder of its own")
             kept = trash / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}"
             kept.mkdir(parents=True)
-            os.rename(path, kept / name)  # one file system: atomic, an ingest sees it or does not
+            try:
+                os.rename(path, kept / name)  # one file system: atomic, an ingest sees it or does not
+            except OSError:
+                kept.rmdir()  # no empty folder left for each failed try
+                raise
             return kept / name
-    except OSError as exc:
-        raise UploadError(f"{source}: could not be removed ({exc.strerror or type(exc).__name__})") from None
+    except OSError as exc:  # the folder the app may not write is named: a TA can fix it on the server
+        raise UploadError(f"{source}: could not be removed ({os_error_sentence(exc)})") from None
 
 
 def _remove_unfinished(folder: Path) -> None:

@@ -1,5 +1,6 @@
 """Streamlit pages with AppTest, over the real course corpus indexed with the fake embedder."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -294,6 +295,50 @@ def test_a_ta_removes_an_upload_from_the_corpus_page(app_env):
     kept = list((settings.corpus_dir / "uploads" / ".removed").glob("*/错误的讲义.md"))
     assert len(kept) == 1 and "蓝鲸" in kept[0].read_text(encoding="utf-8")  # kept, to be moved back
     assert not at.selectbox  # nothing left to remove: a sentence says what can be
+    assert not at.info  # "drops it when this ingest ends": gone once it has ended
+
+
+def test_the_corpus_page_indexes_again_after_an_ingest_that_did_not_run(app_env, monkeypatch):
+    """A removal whose ingest gave up waiting for another one (or failed) left the file in every answer,
+    and the page had no way to start it again (a hostile review's finding); nor a second removal's
+    confirmation box: it stayed ticked."""
+    from retrieval.store import read_manifest
+    from retrieval.uploads import remove_upload, save_upload
+    from settings import get_settings
+    from ui.ingest_jobs import JOBS
+    from ui.render import md_escape
+
+    settings = get_settings().retrieval
+    for name in ("a.md", "b.md"):
+        save_upload(settings.corpus_dir, name, f"# {name}\n\n蓝鲸的迁徙 {name}。\n".encode(), 1, None)
+    JOBS.start(settings).wait(120)
+    at = _page("3_Corpus.py")
+    at.selectbox[0].select("uploads/a.md").run()
+    at.checkbox[0].check().run()
+    from retrieval.errors import RetrievalError
+
+    def gives_up(*_, **__):
+        raise RetrievalError("another ingest is running; try again when it has finished")
+
+    monkeypatch.setattr("retrieval.ingest.ingest", gives_up)  # the job's ingest waits out another one
+    next(b for b in at.button if b.label == "Remove and re-index").click().run()
+    for running in JOBS.running():
+        running.wait(60)
+    at.run()
+    assert "uploads/a.md" in read_manifest(settings.data_dir)["files"]  # still indexed: the ingest did not run
+    assert [e.value for e in at.error] == [md_escape("another ingest is running; try again when it has finished")]
+    assert at.selectbox[0].options == ["uploads/b.md"] and not at.checkbox[0].value  # asked again for the next one
+    monkeypatch.undo()
+    next(b for b in at.button if b.label == "Index the corpus again").click().run()
+    for running in JOBS.running():
+        running.wait(120)
+    at.run()
+    assert "uploads/a.md" not in read_manifest(settings.data_dir)["files"]
+    assert "uploads/b.md" in read_manifest(settings.data_dir)["files"]
+    # and the removed content, uploaded again (a restore), is taken, not refused as already indexed
+    remove_upload(settings.corpus_dir, "uploads/b.md")
+    assert save_upload(settings.corpus_dir, "b.md", "# b.md\n\n蓝鲸的迁徙 b.md。\n".encode(), 1,
+                       read_manifest(settings.data_dir)).is_file()
 
 
 def test_remove_upload_refuses_what_is_not_an_upload(tmp_path):
@@ -321,14 +366,33 @@ def test_remove_upload_refuses_what_is_not_an_upload(tmp_path):
     with pytest.raises(UploadError, match="no longer in the corpus"):  # a second TA's click on a stale page
         remove_upload(tmp_path, "uploads/mine.md")
     assert uploaded_sources(tmp_path) == [] and (tmp_path / "ch01.md").is_file()
+    # a name that is not UTF-8 (a Windows zip's) is not listed: in the page's list it stopped the page
+    (tmp_path / "uploads" / os.fsdecode(b"gbk-\xc4\xe3.md")).write_text("# gbk", encoding="utf-8")
+    assert uploaded_sources(tmp_path) == []
     # the name is free again: a corrected version of the file is uploaded under it
     assert save_upload(tmp_path, "mine.md", b"# mine, corrected", 1, None).read_bytes() == b"# mine, corrected"
+
+
+
+def test_a_removal_that_cannot_move_the_file_says_where_and_leaves_nothing(tmp_path, monkeypatch):
+    from retrieval.uploads import UploadError, remove_upload, save_upload, uploaded_sources
+
+    save_upload(tmp_path, "mine.md", b"# mine\n\ncontent", 1, None)
+
+    def refused(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr("retrieval.uploads.os.rename", refused)
+    with pytest.raises(UploadError, match=r"uploads/mine.md: could not be removed \(Permission denied \(.*\.removed"):
+        remove_upload(tmp_path, "uploads/mine.md")
+    assert uploaded_sources(tmp_path) == ["uploads/mine.md"] and not list((tmp_path / "uploads" / ".removed").iterdir())
 
 
 def test_upload_rules(tmp_path):
     from retrieval.uploads import UploadError, save_upload
 
     manifest = {"files": {"a.md": {"hash": __import__("hashlib").sha256(b"# A\n\nsame").hexdigest()}}}
+    (tmp_path / "a.md").write_bytes(b"# A\n\nsame")  # indexed, and still in the corpus
     saved = save_upload(tmp_path, "../../evil/新讲义.md", "# 新讲义\n\n内容。".encode(), 1, manifest)
     assert saved == (tmp_path / "uploads" / "新讲义.md").resolve() and saved.is_file()
     with pytest.raises(UploadError, match="already in the corpus as a.md"):
