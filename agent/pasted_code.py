@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 import textwrap
 
-from agent.policy import PASTED_RUN, extract_code, is_follow_up, is_homework_request, small_talk
+from agent.policy import (PASTED_RUN, explains_own_code, extract_code, is_follow_up, is_homework_request,
+                          keep_code_unrun, small_talk)
 from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
@@ -135,7 +136,7 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
     if kind is None:
         return None, False
     for earlier in reversed(previous):
-        code = question_code(earlier)
+        code = question_code(earlier) or kept_code(earlier)
         if code is not None:
             if is_homework_request(earlier):
                 return None, False
@@ -148,6 +149,30 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
         if _follow_up_kind(earlier) is None and not small_talk(earlier):  # "谢谢！" in between is looked past
             break
     return None, False
+
+
+def kept_code(message: str) -> str | None:
+    """The code of a message that brought code of its own and was answered without running it (it asked
+    not to, or asked what the code means): its fenced block, or the whole program pasted below its first
+    line or above its last. Asked to run it next ("运行这段代码", as that answer says), the student's code
+    runs; it had been taken for a new demo and the notes' heart plot ran.
+
+    >>> kept_code("这段代码是什么意思？\\nx = [1, 2]\\nprint(sum(x))"), kept_code("x = 1\\nprint(x)\\n别运行，这是什么意思？")
+    ('x = [1, 2]\\nprint(sum(x))', 'x = 1\\nprint(x)')
+    >>> kept_code("运行：\\nprint(1)"), kept_code("什么是熵？")  # run (question_code's), or no code
+    (None, None)
+    """
+    if not (keep_code_unrun(message) or explains_own_code(message)):
+        return None
+    fenced = extract_code(message)
+    if fenced is not None:
+        return repl_program(fenced) or fenced
+    lines = message.strip().splitlines()
+    for part in (lines[1:], lines[:-1]):
+        program = _whole_program("\n".join(part))[1] if part else None
+        if program is not None:
+            return program
+    return None
 
 
 def _content(question: str) -> set[str]:

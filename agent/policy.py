@@ -181,6 +181,48 @@ def without_pasted_code(question: str) -> str:
     return _CODE_LINE_IN.sub(" ", CODE_BLOCK.sub(" ", question))
 
 
+# asking what code does or means ("这段代码是什么意思？", "解释一下", "What does this code do?", "explain this",
+# "How does this work?", "walk me through it")
+_EXPLAIN_ASK = re.compile(
+    r"解释|讲解|讲讲|解读|什么意思|啥意思|是干什么|干什么的|是干嘛|干嘛的|做什么的|在做什么|在干什么|怎么理解|看不懂|没看懂|读不懂"
+    r"|\bexplain|\bwhat\s+(?:does|do|is)\s+(?:this|it|that|the|my)\b[^?\n]{0,40}?\b(?:do|doing|mean|for)\b"
+    r"|\bwhat'?s\s+(?:this|that|it)\s+(?:code\s+)?(?:doing|for)\b|\bhow\s+does\s+(?:this|it|that|the\s+code|my\s+code)\s+work"
+    r"|\bwalk\s+me\s+through\b|\bhelp\s+me\s+understand\b|\bdon'?t\s+understand\b", re.I)
+
+
+def explains_own_code(question: str) -> bool:
+    """Does the question bring code of its own (fenced, or pasted lines) and ask what it does or means,
+    without asking for a run? The route strategy then says in one sentence that it answers from the
+    notes and runs demos, and how to have the code run (prompts/agent.yaml ``code_not_explained``):
+    fenced, such code ran with its output as the only answer ("只解释一下这段代码"); pasted without a
+    fence, "What does this code do?" showed the notes' heart plot as "how the code is written", and
+    "这段代码是什么意思？" quoted the notes on entropy.
+
+    >>> explains_own_code("这段代码是什么意思？\\nx = [1, 2]\\nprint(sum(x))"), explains_own_code("What does this code do?\\n```python\\nprint(1)\\n```")
+    (True, True)
+    >>> explains_own_code("解释一下然后运行它\\n```python\\nprint(1)\\n```"), explains_own_code("画心形图的代码是什么意思？")
+    (False, False)
+    >>> explains_own_code("这段代码会输出什么？\\n```python\\nprint(1)\\n```")  # its output: a run answers it
+    False
+    """
+    if not (CODE_BLOCK.search(question) or _CODE_LINE_IN.search(question)):
+        return False
+    words = without_pasted_code(question)
+    return (bool(_EXPLAIN_ASK.search(words)) and not _CODE_WORDS.search(words) and not _RUN_WORDS.search(words)
+            and not PASTED_RUN.search(words))
+
+
+def pasted_lines(question: str) -> list[str]:
+    """The lines of code a question brings: its first fenced block's, else its pasted code lines.
+
+    >>> pasted_lines("这段代码是什么意思？\\nx = [1, 2]\\nprint(sum(x))")
+    ['x = [1, 2]', 'print(sum(x))']
+    """
+    code = extract_code(question)
+    lines = code.splitlines() if code is not None else [m.group(0) for m in _CODE_LINE_IN.finditer(question)]
+    return [line.strip() for line in lines if line.strip()]
+
+
 def keep_code_unrun(question: str) -> bool:
     """Does the question bring code of its own (fenced, or pasted lines) and ask not to run it? The route
     strategy then says so in one sentence (prompts/agent.yaml ``code_not_run``): its quotes cannot explain
@@ -206,7 +248,7 @@ def route(question: str) -> str:
     >>> route("跑跑看\\nprint('LLM'.lower())"), route("Try running it\\nprint(2)"), route("Which test set do we use?")
     ('run_python', 'run_python', 'search_course')
     """
-    if _asks_no_run(question):
+    if _asks_no_run(question) or explains_own_code(question):
         # the notes' code is shown for a question about it; pasted code is no course material to show so
         pasted = CODE_BLOCK.search(question) or _CODE_LINE_IN.search("\n".join(question.splitlines()[1:]))
         return "show_code" if _SHOW_CODE.search(question) and not pasted else "search_course"

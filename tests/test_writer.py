@@ -1170,6 +1170,35 @@ def test_pasted_code_asked_not_to_be_run_is_not_run():
     assert ran.code_runs and "1024" in ran.answer
 
 
+@pytest.mark.parametrize("question", [
+    "这段代码是什么意思？\nx = [1, 2]\nprint(sum(x))", "What does this code do?\nimport math\nprint(math.sqrt(16))",
+    "只解释一下这段代码\n```python\nx = [1, 2]\nprint(sum(x))\n```", "explain this code\ndef f(x): return x*2\nprint(f(2))",
+    "x = [1, 2]\nprint(sum(x))\n这是在干什么？", "How does this work?\n```python\nprint(sorted([3, 1]))\n```",
+])
+def test_own_code_asked_about_is_neither_run_nor_answered_with_the_notes(question):
+    """Asked what their own code means, students got it run with its output as the only answer (fenced),
+    the notes' heart plot shown as "how the code is written" or the notes on entropy quoted (pasted)."""
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    answer = agent.ask(question, options=TurnOptions(k=1))
+    assert answer.refused and not answer.code_runs and "np.sin" not in answer.answer and not answer.tool_calls
+    assert answer.answer.startswith(("这段代码是你自己的", "This code is your own"))
+    assert agent.demo_code(question) is None
+    # asked next to run it, as that sentence says: their code runs, not the notes' demo
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    for follow_up in ("运行这段代码", "run this code", "Run it"):
+        ran = agent.ask(follow_up, history=history, options=TurnOptions(k=1))
+        assert ran.code_runs and "np.sin" not in ran.code_runs[0].code
+        assert agent.demo_code(follow_up, history=history) == ran.code_runs[0].code
+
+
+def test_the_notes_own_code_pasted_and_asked_about_is_a_question_on_the_notes():
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    pasted = "t = np.linspace(0, 6.3, 50)\nx = 16 * np.sin(t) ** 3\nprint(round(float(x.max()), 1))"
+    for question in ("这段代码是什么意思？\n" + pasted, "不要运行，解释一下：\n```python\n" + pasted + "\n```"):
+        answer = agent.ask(question, options=TurnOptions(k=1))
+        assert not answer.refused and not answer.code_runs and "[1]" in answer.answer  # the notes, quoted
+
+
 def test_showing_code_cites_it_and_runs_nothing():
     agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
     answer = agent.ask("心形图的代码是怎么写的？", options=TurnOptions(k=1))

@@ -74,6 +74,17 @@ class AgentParts:
             turn.alone_covered = self._covered_alone(turn, semantics)
         return turn.alone_covered
 
+    def notes_hold(self, code_lines: list[str]) -> bool:
+        """Do the notes hold this code (most of its lines of 8 characters or more, spaces aside, in one of
+        the passages a search for it finds)? A student asking what the notes' code means is asking about
+        the notes, not about code of their own."""
+        squash = lambda text: "".join(text.split())  # noqa: E731  (a PDF's wrapped lines, indents)
+        lines = [squash(line) for line in code_lines if len(squash(line)) >= 8]
+        if not lines:
+            return False
+        hits = self.retriever.search("\n".join(code_lines)[:2000], 3)
+        return any(sum(line in squash(h.text) for line in lines) >= 0.6 * len(lines) for h in hits)
+
     def demo_may_show_code(self, turn: Turn) -> bool:
         """May a demo request look for code to show or run? When it brings its own code, when answers
         need not be grounded, or when the course covers it (the scope guard over a search not shown

@@ -23,7 +23,7 @@ from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.pasted_code import earlier_code, question_code
-from agent.policy import code_in, keep_code_unrun, route
+from agent.policy import code_in, explains_own_code, keep_code_unrun, pasted_lines, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -189,9 +189,12 @@ class RouteStrategy(Strategy):
             yield from self.homework_note(turn, tools)
             return
         earlier, change = earlier_code(turn.question, turn.previous_questions)
-        unrun = ("code_not_run" if keep_code_unrun(turn.question)  # "不要运行，这段代码会输出什么？```…```"
-                 else "code_change_not_made" if change  # "用 T=5 再运行一下它" after the student's own code
-                 else None)
+        unrun = "code_change_not_made" if change else None  # "用 T=5 再运行一下它" after the student's own code
+        # "不要运行，这段代码会输出什么？```…```", "这段代码是什么意思？\nx = 1": said so in a sentence, unless the
+        # code is the notes' own, pasted: then the question is on the notes, searched as any other
+        if (keep := keep_code_unrun(turn.question)) or explains_own_code(turn.question):
+            if not parts.notes_hold(pasted_lines(turn.question)):
+                unrun = "code_not_run" if keep else "code_not_explained"
         if unrun:  # not run, said so
             turn.refused, turn.mode = True, "refusal"
             turn.answer = phrase(unrun, turn.language)
