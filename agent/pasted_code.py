@@ -23,7 +23,7 @@ from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
 # is asked of code, not for a run) and demonstrate / simulate (a demo of a concept, not of the lines below)
-_RUN_REQUEST = re.compile(r"\b(run|execute|demo)\b|运行(?!时)|执行(?!时)|演示|跑一下|跑一遍", re.I)
+_RUN_REQUEST = re.compile(r"\b(run|execute|demo|plot|draw)\b|运行(?!时)|执行(?!时)|演示|跑一下|跑一遍|画(?!像)|绘制", re.I)
 
 
 def question_code(question: str) -> str | None:
@@ -84,7 +84,8 @@ def question_code(question: str) -> str | None:
         if session or program is not None:
             return program
     last = lines[-1].strip() if len(lines) > 1 else ""
-    if len(last) <= 40 and _RUN_ABOVE.fullmatch(last):  # a last line that only asks to run what is above
+    # a last line that only asks to run what is above, or what it prints ("这个会输出啥？", "What does this print?")
+    if len(last) <= 40 and (_RUN_ABOVE.fullmatch(last) or PASTED_RUN.search(last)):
         return _whole_program("\n".join(lines[:-1]))[1]
     return None
 
@@ -95,7 +96,7 @@ _ONLY_AGAIN = frozenset(
     "运行 执行 跑 跑一下 跑一遍 重跑 运 行 run rerun re execute exec again once more one time try 试 试试 一下 一遍 一次 下 遍 次 "
     "再 再来 来 重新 又 它 这 那 这个 那个 这段 那段 段 上面 上 面 刚才 刚刚 之前 前面 代码 程序 code snippet program script "
     "cell it the my same 帮 帮我 我 你 请 麻烦 老师 谢谢 多谢 thanks thank please pls plz ok okay 好的 好 嗯 看看 看 结果 "
-    "输出 output result 一样 吧 呢 啊 呀 在 现在 now 一 个".split())
+    "输出 output result 一样 吧 呢 啊 呀 在 现在 now 一 个 running exec 跑跑 跑跑看 原样 就 那就 then".split())
 # asking for a run at all, or again: a follow-up without any of these is a question, not a rerun ("为什么？")
 _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-run|execute|again|once\s+more|try)\b", re.I)
 # a change asked of the code ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "温度换成 5", "Run it with xs = [9]")
@@ -212,7 +213,7 @@ _INLINE_REQUEST = re.compile(
 _RUN_ABOVE = re.compile(
     r"(?:请帮我|请|麻烦|帮我|老师)?(?:运行|执行|跑)(?:一下|一遍|下)?(?:这段|这个|上面的?|以上的?)?(?:代码|程序)?(?:吧|看看|试试)?[。.!！~]*"
     r"|(?:please\s+)?(?:run|execute)(?:\s+(?:this|it|that|the above|the code above|this code|the code))?"
-    r"(?:(?:,\s*|\s+)(?:for me|please))?[.!]*", re.I)
+    r"(?:(?:,\s*|\s+)(?:for me|please|pls|plz))?[.!]*", re.I)
 
 
 def _holds_code(text: str) -> bool:

@@ -25,13 +25,20 @@ CODE_BLOCK = re.compile(r"```(?:pycon|python3|python|py)?\s*\n?(.*?)```", re.S |
 _CODE_WORDS = re.compile(r"\b(?<!training )(run|re-?run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制"
                          r"|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
 # words that ask for a run only of code the message brings ("跑跑看", "直接跑", "帮忙跑下", "Try running it",
-# "test this for me"; a reviewer's run requests that ran nothing): without code of the student's own, "a
-# test set" or "try to run a 7B model" ask for no demo of the notes. Asked, not told ("When I try to run
-# it…", "我直接跑了，报错"): an English one opens its clause or follows please / can you
+# "test this for me", "pls exec this", "这个会输出啥？", "What does this print?"; two reviews' run requests that
+# ran nothing): without code of the student's own, "a test set" or "try to run a 7B model" ask for no demo of
+# the notes. Asked, not told: not after 我 / 自己 / 昨天, nor before 了 / 过 / 发现 ("我跑跑看发现报错了", "试跑了
+# 一下，报错"); an English one opens its clause or follows please / can you ("When I try to run it…", "I just try
+# running it and it crashes", "test it myself?" are none)
+_ZH_TOLD = r"(?<!(?<!帮)我)(?<![们己天])"  # after 我 (not 帮我), 我们, 自己, 昨天
 PASTED_RUN = re.compile(
-    r"跑跑|(?<![我们])(?:跑下(?![去来了])|直接跑(?![了时的过])|跑吧)|跑看|试跑"
-    r"|(?:^|[.!?,;:。！？，；：]\s*|\b(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just)\s+)"
-    r"(?:try\s+(?:to\s+run|running)|test\s+(?:this|it|that|my\s+code|the\s+code))\b", re.I | re.M)
+    rf"{_ZH_TOLD}(?:跑跑看|跑跑(?!看)|跑下(?![去来了])|直接跑|试跑一下|试试这段(?:代码)?|试一下这段(?:代码)?)(?![了过时的发])"
+    r"|跑吧[。!！~]*$|(?:会|能)?(?:输出|打印)(?:什么|啥|些什么)|输出是什么|会打印出?什么"
+    r"|(?:^|[.!?,;:。！？，；：]\s*|\b(?:please|pls|plz|can\s+you|could\s+you|would\s+you)\s+)(?:just\s+)?"
+    r"(?:try\s+(?:to\s+run|running|this\s+out|it\s+out)|exec\b|test\s+(?:this|it|that|my\s+code|the\s+code)\b(?!\s+myself)"
+    r"|test\s+(?:whether|if)\s+(?:this|it)\s+works)"
+    r"|\bwhat\s+(?:does|would|will)\s+(?:this|it|that)\s+(?:print|output)\b|\bwill\s+(?:this|it)\s+print\b",
+    re.I | re.M)
 _RUN_WORDS = re.compile(r"\b(run|re-?run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
 _SHOW_CODE = re.compile(
     r"\b(how\s+is|how\s+was|how\s+do\s+(i|you|we)\s+write|show\s+(me\s+)?the|what\s+does)\b.{0,60}\bcode\b"
@@ -120,7 +127,7 @@ _NO_RUN = re.compile(rf"{_ZH_NO}\s?{_ZH_ADVERBS}{{0,3}}\s?(?:{_RUN_VERB_ZH}|{_RU
 # "运行时报错", "跑下来结果是什么"): no request
 _MENTION_BEFORE = re.compile(r"(?:\b(?:when|if|once|whenever)(?:\s+(?:i|we|you|it))?|\b(?:i|we|a|the|this\s+is\s+a))\s+$"
                              r"|(?:如果|假如|要是|若|一)$", re.I)
-_MENTION_AFTER = re.compile(r"(?:时|的时候|后|起来|下来|报错|出错|结果|不了|很|太|得|用的|\s+(?:through|into|out|away|over)\b)", re.I)
+_MENTION_AFTER = re.compile(r"(?:时|的时候|后|起来|下来|报错|出错|结果|不了|很|太|得|用的|过|\s+(?:it\s+)?(?:myself|before)\b|\s+(?:through|into|out|away|over)\b)", re.I)
 # where a prohibition is none: about the code ("my code do not run"), a condition ("If I don't run model.eval()"),
 # oneself ("I've never run Python before") unless it asks something of the assistant ("I don't want you to run it")
 _NOT_A_PROHIBITION = re.compile(r"(?:\b(?:code|it|this|that|script|program|cell|function|loop|model|if|when|why|what\s+if)"
@@ -168,26 +175,36 @@ def _asks_no_run(question: str) -> bool:
 
 
 # a line of code pasted into the question ("print(2**10)", "x = 1"): the question then brings its own code
-_CODE_LINE_IN = re.compile(r"^[ \t]*(?:(?:import|from|def|class|for|while|with|print|return)\b|[\w.\[\]]+[ \t]*[-+*/]?=[^=]"
+_CODE_LINE_IN = re.compile(r"^[ \t]*(?:>>>[ \t]|(?:import|from|def|class|for|while|with|print|return)\b|[\w.\[\]]+[ \t]*[-+*/]?=[^=]"
                            r"|[\w.]+\(.*\)[ \t]*$).*$", re.M)
 
 
 def without_pasted_code(question: str) -> str:
-    """The question's own words: fenced blocks and lines of pasted code taken out.
+    """The question's own words: fenced blocks and lines of pasted code taken out, and with pasted code
+    its comment lines too ("# plot the loss" is no request to plot).
 
-    >>> without_pasted_code("不要运行，这段代码会输出什么？\\nimport numpy as np\\nprint(np.ones(2))").split()
+    >>> without_pasted_code("不要运行，这段代码会输出什么？\\nimport numpy as np\\n# run it\\nprint(np.ones(2))").split()
     ['不要运行，这段代码会输出什么？']
     """
-    return _CODE_LINE_IN.sub(" ", CODE_BLOCK.sub(" ", question))
+    words = CODE_BLOCK.sub(" ", question)
+    if _CODE_LINE_IN.search(words):
+        words = _COMMENT_LINE.sub(" ", words)
+    return _CODE_LINE_IN.sub(" ", words)
+
+
+_COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.M)
 
 
 # asking what code does or means ("这段代码是什么意思？", "解释一下", "What does this code do?", "explain this",
 # "How does this work?", "walk me through it")
 _EXPLAIN_ASK = re.compile(
-    r"解释|讲解|讲讲|解读|什么意思|啥意思|是干什么|干什么的|是干嘛|干嘛的|做什么的|在做什么|在干什么|怎么理解|看不懂|没看懂|读不懂"
-    r"|\bexplain|\bwhat\s+(?:does|do|is)\s+(?:this|it|that|the|my)\b[^?\n]{0,40}?\b(?:do|doing|mean|for)\b"
-    r"|\bwhat'?s\s+(?:this|that|it)\s+(?:code\s+)?(?:doing|for)\b|\bhow\s+does\s+(?:this|it|that|the\s+code|my\s+code)\s+work"
-    r"|\bwalk\s+me\s+through\b|\bhelp\s+me\s+understand\b|\bdon'?t\s+understand\b", re.I)
+    r"(?<![不别用要需])(?:解释|讲解)|讲讲|解读|解析|什么意思|啥意思|是干什么|干什么的|是干嘛|干嘛的|在干嘛|干啥|做啥|做什么的|在做什么|在干什么|怎么理解"
+    r"|看不懂|没看懂|读不懂|不理解|什么作用|啥作用|什么功能|实现了什么|逻辑是什么|什么逻辑|原理"
+    r"|(?<!n't\s)(?<!nt\s)(?<!not\s)(?<!to\s)\bexp(?:lain|alin|lian|lane)|\bw(?:ha|a)t\s+(?:does|do|is)\s+(?:this|it|that|the|my)\b[^?\n]{0,40}?\b(?:do|doing|mean|for)\b"
+    r"|\bwhat\s+does\b[^?\n]{0,60}?\bmean\b|\bwhat\s+(?:this|it|that|the)\b[^?\n]{0,30}?\b(?:does|means)\b"
+    r"|\bwhat'?s\s+(?:this|that|it)\s+(?:code\s+)?(?:doing|for)\b|\bwhat'?s\s+going\s+on\b|\bhow\s+does\s+(?:this|it|that|the\s+code|my\s+code)\s+work"
+    r"|\b(?:purpose|point)\s+of\b|\bwalk\s+me\s+thr(?:ough|u)\b|\bbreak\s+(?:it\s+|this\s+)?down\b|\bhelp\s+me\s+understand\b"
+    r"|\b(?:don'?t|dont|do\s+not)\s+(?:get|understand)\b|\bdescribe\b", re.I)
 
 
 def explains_own_code(question: str) -> bool:
@@ -208,8 +225,20 @@ def explains_own_code(question: str) -> bool:
     if not (CODE_BLOCK.search(question) or _CODE_LINE_IN.search(question)):
         return False
     words = without_pasted_code(question)
-    return (bool(_EXPLAIN_ASK.search(words)) and not _CODE_WORDS.search(words) and not _RUN_WORDS.search(words)
-            and not PASTED_RUN.search(words))
+    return bool(_EXPLAIN_ASK.search(words)) and not _asks_for_run(words)
+
+
+def _asks_for_run(words: str) -> bool:
+    """Do a question's own words ask for a run or a demo, not only mention one ("我已经运行过了", "When I
+    run it I get nan")?
+
+    >>> _asks_for_run("我已经运行过了，解释一下结果"), _asks_for_run("解释一下然后跑一下"), _asks_for_run("What does this print?")
+    (False, True, True)
+    """
+    for m in [*_CODE_WORDS.finditer(words), *_RUN_WORDS.finditer(words), *PASTED_RUN.finditer(words)]:
+        if not (_MENTION_BEFORE.search(words[max(0, m.start() - 16):m.start()]) or _MENTION_AFTER.match(words, m.end())):
+            return True
+    return False
 
 
 def pasted_lines(question: str) -> list[str]:

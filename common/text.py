@@ -86,6 +86,8 @@ def question_language(question: str) -> str:
     ('zh', 'zh')
     >>> question_language("温度参数是什么？"), question_language("What is perplexity?"), question_language("什麼叫 state of the art")
     ('zh', 'en', 'zh')
+    >>> question_language("这段代码怎么理解？\\n```python\\nfor token in tokens: print(token.lower(), len(token))\\n```")
+    'zh'
 
     An answer language the question asks for (:func:`requested_language`) comes first:
 
@@ -94,7 +96,8 @@ def question_language(question: str) -> str:
     """
     if requested := requested_language(question):
         return requested
-    language = detect_language(question)
+    words = _NOT_PROSE.sub(" ", question)  # "这段代码怎么理解" over an English program is Chinese
+    language = detect_language(words if words.strip() else question)
     if language != "zh":
         return language
     prose = _MATH.sub(" ", _NOT_PROSE.sub(" ", question)).strip(" \t\n\"'“‘*#>-")

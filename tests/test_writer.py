@@ -1150,6 +1150,17 @@ def test_a_request_not_to_run_runs_nothing(question, tool):
     ("Which test set do we use?", "search_course"), ("How do I test my code for hw1?", "search_course"),
     ("跑跑看温度采样", "search_course"), ("Try running a 7B model on a laptop: does it fit?", "search_course"),
     ("别跑跑看，解释一下就行\nprint(1)", "search_course"),
+    # a second review's: told, not asked (these ran after the first version); other requests, what it prints
+    ("我试了试跑这个，结果不对\nx = [1, 2]\nprint(sum(x) / 2)", "search_course"),
+    ("我跑跑看发现报错了\nprint(1/0)", "search_course"), ("昨天试跑了一下，报错\nprint(1/0)", "search_course"),
+    ("跑跑看了，结果不对\nprint(1)", "search_course"), ("自己跑看了下是 nan\nprint(0/1)", "search_course"),
+    ("I just try running it and it crashes\nprint(1/0)", "search_course"),
+    ("so, test it myself? it prints 1.5\nprint(3/2)", "search_course"),
+    ("pls exec this\nprint(2)", "run_python"), ("could you try this out?\nprint(2)", "run_python"),
+    ("试试这段代码\nprint(2)", "run_python"), ("Can you test whether this works?\nprint(2)", "run_python"),
+    ("这个会输出啥？\nprint(2 ** 3)", "run_python"), ("What does this print?\nprint(2 ** 3)", "run_python"),
+    ("跑跑看\n>>> 2 ** 10\n1024", "run_python"), ("Just test it\nprint(2)", "run_python"),
+    ("我不是要解释，我要看运行结果！\nprint(round(3.14159, 2))", "run_python"), ("don't explain, just run it\nprint(1)", "run_python"),
 ])
 def test_words_asking_to_run_the_students_own_code(question, tool):
     assert route(question) == tool
@@ -1174,6 +1185,12 @@ def test_pasted_code_asked_not_to_be_run_is_not_run():
     "这段代码是什么意思？\nx = [1, 2]\nprint(sum(x))", "What does this code do?\nimport math\nprint(math.sqrt(16))",
     "只解释一下这段代码\n```python\nx = [1, 2]\nprint(sum(x))\n```", "explain this code\ndef f(x): return x*2\nprint(f(2))",
     "x = [1, 2]\nprint(sum(x))\n这是在干什么？", "How does this work?\n```python\nprint(sorted([3, 1]))\n```",
+    # a second review's: other wordings, a comment's words, said it ran already, code that shares a plot's lines
+    "这段代码的逻辑是什么？\n```python\nprint(sorted([3, 1]))\n```", "tell me what this code means\n```python\nprint(1)\n```",
+    "这个函数是做啥的\ndef f(x): return x * 2\nprint(f(2))", "Could you break down this snippet?\nx = [1, 2]\nprint(sum(x))",
+    "whats going on in this code\nx = [1, 2]\nprint(sum(x))", "What is the purpose of this code?\nx = 2\nprint(x)",
+    "这段代码是什么意思？\n# plot the loss\nx = 1\nprint(x)", "我已经运行过了，解释一下结果\n```python\nprint(sum([1, 2]))\n```",
+    "What does this code do?\nimport numpy as np\nimport matplotlib.pyplot as plt\nprint(np.pi)",
 ])
 def test_own_code_asked_about_is_neither_run_nor_answered_with_the_notes(question):
     """Asked what their own code means, students got it run with its output as the only answer (fenced),
@@ -1181,7 +1198,8 @@ def test_own_code_asked_about_is_neither_run_nor_answered_with_the_notes(questio
     agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
     answer = agent.ask(question, options=TurnOptions(k=1))
     assert answer.refused and not answer.code_runs and "np.sin" not in answer.answer and not answer.tool_calls
-    assert answer.answer.startswith(("这段代码是你自己的", "This code is your own"))
+    assert answer.answer.startswith("这段代码是你自己的" if re.search("[\u4e00-\u9fff]", question.split("\n")[0] + question.split("\n")[-1])
+                                    else "This code is your own")  # the request's language, not its code's
     assert agent.demo_code(question) is None
     # asked next to run it, as that sentence says: their code runs, not the notes' demo
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]

@@ -10,6 +10,8 @@ changes lives on its :class:`agent.turn.Turn`.
 
 from __future__ import annotations
 
+import re
+
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -75,15 +77,17 @@ class AgentParts:
         return turn.alone_covered
 
     def notes_hold(self, code_lines: list[str]) -> bool:
-        """Do the notes hold this code (most of its lines of 8 characters or more, spaces aside, in one of
-        the passages a search for it finds)? A student asking what the notes' code means is asking about
-        the notes, not about code of their own."""
+        """Do the notes hold this code: of its lines that say something (12 characters or more, spaces
+        aside, not an import, not a comment), at least two and most in one of the passages a search for
+        it finds? A student asking what the notes' code means asks about the notes, not about code of
+        their own; imports and ``plt.show()`` are in every plot, so a student's own plot is not the notes'."""
         squash = lambda text: "".join(text.split())  # noqa: E731  (a PDF's wrapped lines, indents)
-        lines = [squash(line) for line in code_lines if len(squash(line)) >= 8]
-        if not lines:
+        lines = [squash(line) for line in code_lines
+                 if len(squash(line)) >= 12 and not re.match(r"\s*(?:import|from|#|>>>\s*import)\b|\s*#", line)]
+        if len(lines) < 2:
             return False
         hits = self.retriever.search("\n".join(code_lines)[:2000], 3)
-        return any(sum(line in squash(h.text) for line in lines) >= 0.6 * len(lines) for h in hits)
+        return any(sum(line in squash(h.text) for line in lines) >= max(2, 0.6 * len(lines)) for h in hits)
 
     def demo_may_show_code(self, turn: Turn) -> bool:
         """May a demo request look for code to show or run? When it brings its own code, when answers

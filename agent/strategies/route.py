@@ -23,7 +23,7 @@ from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.pasted_code import earlier_code, question_code
-from agent.policy import code_in, explains_own_code, keep_code_unrun, pasted_lines, route
+from agent.policy import code_in, explains_own_code, keep_code_unrun, pasted_lines, route, without_pasted_code
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -31,7 +31,7 @@ from agent.sentences import best_sentences
 from agent.strategies import Strategy
 from agent.tools import CourseTools
 from agent.turn import Turn
-from common.text import detect_language, has_letters, split_sentences, without_links
+from common.text import detect_language, has_letters, question_language, split_sentences, without_links
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
@@ -195,9 +195,10 @@ class RouteStrategy(Strategy):
         if (keep := keep_code_unrun(turn.question)) or explains_own_code(turn.question):
             if not parts.notes_hold(pasted_lines(turn.question)):
                 unrun = "code_not_run" if keep else "code_not_explained"
-        if unrun:  # not run, said so
+        if unrun:  # not run, said so, in the language of the request's words (not of its code's)
             turn.refused, turn.mode = True, "refusal"
-            turn.answer = phrase(unrun, turn.language)
+            words = without_pasted_code(turn.question)
+            turn.answer = phrase(unrun, question_language(words) if has_letters(words) else turn.language)
             yield Token(turn.answer)
             return
         tool = "run_python" if earlier is not None else route(turn.question)  # "再来一次" after their code
