@@ -11,7 +11,6 @@ changes lives on its :class:`agent.turn.Turn`.
 from __future__ import annotations
 
 import re
-
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -83,7 +82,7 @@ class AgentParts:
         their own; imports and ``plt.show()`` are in every plot, so a student's own plot is not the notes'."""
         squash = lambda text: "".join(text.split())  # noqa: E731  (a PDF's wrapped lines, indents)
         lines = [squash(line) for line in code_lines
-                 if len(squash(line)) >= 12 and not re.match(r"\s*(?:import|from|#|>>>\s*import)\b|\s*#", line)]
+                 if len(squash(line)) >= 12 and not re.match(r"\s*(?:#|(?:>>>\s*)?(?:import|from)\b)", line)]
         if len(lines) < 2:
             return False
         hits = self.retriever.search("\n".join(code_lines)[:2000], 3)
