@@ -125,7 +125,8 @@ _NO_RUN = re.compile(rf"{_ZH_NO}\s?{_ZH_ADVERBS}{{0,3}}\s?(?:{_RUN_VERB_ZH}|{_RU
                      rf"|{_EN_NO}(?:{_RUN_VERB_EN}|{_RUN_VERB_ZH})", re.I)
 # a run word that only mentions running ("When I run this I get…", "what would it print if run", "如果运行",
 # "运行时报错", "跑下来结果是什么"): no request
-_MENTION_BEFORE = re.compile(r"(?:\b(?:when|if|once|whenever)(?:\s+(?:i|we|you|it))?|\b(?:i|we|a|the|this\s+is\s+a))\s+$"
+_MENTION_BEFORE = re.compile(r"(?:\b(?:when|if|once|whenever)(?:\s+(?:i|we|you|it))?|\b(?:i|we|a|the|this\s+is\s+a)"
+                             r"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:\w+\s+)?(?:try|tried|trying)\s+to)\s+$"
                              r"|(?:如果|假如|要是|若|一)$", re.I)
 _MENTION_AFTER = re.compile(r"(?:时|的时候|后|起来|下来|报错|出错|结果|不了|很|太|得|用的|过|\s+(?:it\s+)?(?:myself|before)\b|\s+(?:through|into|out|away|over)\b)", re.I)
 # where a prohibition is none: about the code ("my code do not run"), a condition ("If I don't run model.eval()"),
@@ -196,7 +197,7 @@ _COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.M)
 
 
 # asking what code does or means ("这段代码是什么意思？", "解释一下", "What does this code do?", "explain this",
-# "How does this work?", "walk me through it")
+# "How does this work?", "walk me through it"), or why it fails
 _EXPLAIN_ASK = re.compile(
     r"(?<![不别用要需])(?:解释|讲解)|讲讲|解读|解析|什么意思|啥意思|是干什么|干什么的|是干嘛|干嘛的|在干嘛|干啥|做啥|做什么的|在做什么|在干什么|怎么理解"
     r"|看不懂|没看懂|读不懂|不理解|什么作用|啥作用|什么功能|实现了什么|逻辑是什么|什么逻辑|原理"
@@ -204,7 +205,10 @@ _EXPLAIN_ASK = re.compile(
     r"|\bwhat\s+does\b[^?\n]{0,60}?\bmean\b|\bwhat\s+(?:this|it|that|the)\b[^?\n]{0,30}?\b(?:does|means)\b"
     r"|\bwhat'?s\s+(?:this|that|it)\s+(?:code\s+)?(?:doing|for)\b|\bwhat'?s\s+going\s+on\b|\bhow\s+does\s+(?:this|it|that|the\s+code|my\s+code)\s+work"
     r"|\b(?:purpose|point)\s+of\b|\bwalk\s+me\s+thr(?:ough|u)\b|\bbreak\s+(?:it\s+|this\s+)?down\b|\bhelp\s+me\s+understand\b"
-    r"|\b(?:don'?t|dont|do\s+not)\s+(?:get|understand)\b|\bdescribe\b", re.I)
+    r"|\b(?:don'?t|dont|do\s+not)\s+(?:get|understand)\b|\bdescribe\b"
+    # or why it fails ("为什么这段代码报错了？", "When I try to run this I get nan", "What's wrong with it?")
+    r"|报错|出错|错误|有问题|不对|失败|找不到|\bbug|\berrors?\b|exception|traceback|crash|\bnan\b|\bwrong\b"
+    r"|doesn'?t\s+work|not\s+working|\bnot\s+found\b|\bfails?\b", re.I)
 
 
 def explains_own_code(question: str) -> bool:

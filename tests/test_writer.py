@@ -1191,6 +1191,9 @@ def test_pasted_code_asked_not_to_be_run_is_not_run():
     "whats going on in this code\nx = [1, 2]\nprint(sum(x))", "What is the purpose of this code?\nx = 2\nprint(x)",
     "这段代码是什么意思？\n# plot the loss\nx = 1\nprint(x)", "我已经运行过了，解释一下结果\n```python\nprint(sum([1, 2]))\n```",
     "What does this code do?\nimport numpy as np\nimport matplotlib.pyplot as plt\nprint(np.pi)",
+    # or why it fails: quoting the notes cannot debug it, nor can a run the student has already made
+    "为什么这段代码报错了？\n```python\nxs = [1, 2]\nprint(xs[2])\n```", "When I try to run this I get nan\nimport math\nprint(0 / 1)",
+    "运行时报错了：list index out of range\nnums = [1, 2, 3]\nprint(nums[3])",
 ])
 def test_own_code_asked_about_is_neither_run_nor_answered_with_the_notes(question):
     """Asked what their own code means, students got it run with its output as the only answer (fenced),
