@@ -33,7 +33,7 @@ from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
 from agent.pasted_code import earlier_code
-from agent.policy import has_own_topic, route, small_talk, standalone_query
+from agent.policy import has_own_topic, route, small_talk, standalone_query, without_pasted_code
 from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
@@ -42,7 +42,7 @@ from agent.strategies.route import RouteStrategy, find_code
 from agent.strategies.tool_calling import ToolCallingStrategy
 from agent.prompts import phrase
 from agent.turn import Turn, user_messages
-from common.text import question_language, tokenize
+from common.text import has_letters, question_language, tokenize
 
 log = logging.getLogger("courseta.agent")
 MAX_QUESTION_CHARS = 4000  # a question is a few sentences; 19,000 characters cost 70 s of translation
@@ -192,7 +192,9 @@ class Agent:
         history = [{**m, "content": clean_text(m["content"])} for m in history
                    if isinstance(m, dict) and isinstance(m.get("content"), str)]
         previous = user_messages(history)
-        return Turn(question=question, query=standalone_query(question, previous), language=question_language(question),
+        words = without_pasted_code(question)  # "帮我跑跑看" over code with English strings is Chinese
+        return Turn(question=question, query=standalone_query(question, previous),
+                    language=question_language(words if has_letters(words) else question),
                     options=options or self.default_options(), history=list(history),
                     own_topic=has_own_topic(question, previous))
 

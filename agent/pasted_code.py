@@ -96,7 +96,8 @@ _ONLY_AGAIN = frozenset(
     "运行 执行 跑 跑一下 跑一遍 重跑 运 行 run rerun re execute exec again once more one time try 试 试试 一下 一遍 一次 下 遍 次 "
     "再 再来 来 重新 又 它 这 那 这个 那个 这段 那段 段 上面 上 面 刚才 刚刚 之前 前面 代码 程序 code snippet program script "
     "cell it the my same 帮 帮我 我 你 请 麻烦 老师 谢谢 多谢 thanks thank please pls plz ok okay 好的 好 嗯 看看 看 结果 "
-    "输出 output result 一样 吧 呢 啊 呀 在 现在 now 一 个 running exec 跑跑 跑跑看 原样 就 那就 then".split())
+    "输出 output result 一样 吧 呢 啊 呀 在 现在 now 一 个 running exec 跑跑 跑跑看 原样 就 那就 then just 直接 了 不用 "
+    "解释".split())
 # asking for a run at all, or again: a follow-up without any of these is a question, not a rerun ("为什么？")
 _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-run|execute|again|once\s+more|try)\b", re.I)
 # a change asked of the code ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "温度换成 5", "Run it with xs = [9]")

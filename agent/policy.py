@@ -19,8 +19,13 @@ import re
 
 from common.text import tokenize
 
+# languages other than Python a fence may be tagged with: not run as Python (```js's "js" ran as its first
+# line, a NameError); see other_language
+_OTHER_TAGS = (r"js|javascript|ts|typescript|java|c|cpp|c\+\+|cs|csharp|go|rust|rs|ruby|rb|php|bash|sh|shell|zsh"
+               r"|console|powershell|ps1|bat|cmd|sql|r|matlab|julia|kotlin|swift|scala|perl|lua|html|css|json|yaml|yml"
+               r"|toml|xml|dockerfile|makefile")
 # a copied interactive session is fenced ```pycon (agent.pasted_code.repl_program reads it)
-CODE_BLOCK = re.compile(r"```(?:pycon|python3|python|py)?\s*\n?(.*?)```", re.S | re.I)
+CODE_BLOCK = re.compile(rf"```(?![ \t]*(?:{_OTHER_TAGS})[ \t]*\n)(?:pycon|python3|python|py)?\s*\n?(.*?)```", re.S | re.I)
 # "training run" is no request to run anything; 刻画 characterises, 画像 / 漫画 / 动画 / 笔画 are nouns
 _CODE_WORDS = re.compile(r"\b(?<!training )(run|re-?run|execute|plot|draw|demo|simulate)\b|运行|执行|(?<![刻描漫动笔])画(?!像)|演示|绘制"
                          r"|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
@@ -30,14 +35,15 @@ _CODE_WORDS = re.compile(r"\b(?<!training )(run|re-?run|execute|plot|draw|demo|s
 # the notes. Asked, not told: not after 我 / 自己 / 昨天, nor before 了 / 过 / 发现 ("我跑跑看发现报错了", "试跑了
 # 一下，报错"); an English one opens its clause or follows please / can you ("When I try to run it…", "I just try
 # running it and it crashes", "test it myself?" are none)
-_ZH_TOLD = r"(?<!(?<!帮)我)(?<![们己天])"  # after 我 (not 帮我), 我们, 自己, 昨天
+_ZH_TOLD = r"(?<!(?<![帮替给])我)(?<![们己天])"  # after 我 (not 帮我 / 替我 / 给我), 我们, 自己, 昨天
 PASTED_RUN = re.compile(
     rf"{_ZH_TOLD}(?:跑跑看|跑跑(?!看)|跑下(?![去来了])|直接跑|试跑一下|试试这段(?:代码)?|试一下这段(?:代码)?)(?![了过时的发])"
     r"|跑吧[。!！~]*$|(?:会|能)?(?:输出|打印)(?:什么|啥|些什么)|输出是什么|会打印出?什么"
     r"|(?:^|[.!?,;:。！？，；：]\s*|\b(?:please|pls|plz|can\s+you|could\s+you|would\s+you)\s+)(?:just\s+)?"
     r"(?:try\s+(?:to\s+run|running|this\s+out|it\s+out)|exec\b|test\s+(?:this|it|that|my\s+code|the\s+code)\b(?!\s+myself)"
     r"|test\s+(?:whether|if)\s+(?:this|it)\s+works)"
-    r"|\bwhat\s+(?:does|would|will)\s+(?:this|it|that)\s+(?:print|output)\b|\bwill\s+(?:this|it)\s+print\b",
+    r"|\bwhat\s+(?:does|would|will)\s+(?:this|it|that)\s+(?:print|output)\b|\bwill\s+(?:this|it)\s+print\b"
+    r"|\bwhat(?:'s|\s+is|\s+gets)\s+printed\b",
     re.I | re.M)
 _RUN_WORDS = re.compile(r"\b(run|re-?run|execute|demo|demonstrate|simulate)\b|运行|执行|演示|跑一下|跑一遍|跑一次|再跑|重新跑", re.I)
 _SHOW_CODE = re.compile(
@@ -113,7 +119,7 @@ def small_talk(question: str) -> str | None:
 # 跑偏 (idioms), "doesn't run" (a bug report), "don't run out of memory"
 _ZH_NO = (r"(?:(?<![要用])不要|(?<!用)不用|不需要|不想|不必|没必要|没有必要|无需|无须|请勿|切勿|勿|禁止|不许|不准"
           r"|跳过|(?<![分区特级类派识告性差个辨鉴判离组有送道职])别(?![的人处名针])|(?:(?<=^)|(?<=[\s，,。；;：:!！只先在并看讲读]))不)")
-_ZH_ADVERBS = r"(?:直接|先|马上|立刻|立即|帮我|给我|替我|帮忙|你|去|急着|真的|真|实际|再|自己|着急|在[^，,。\s]{1,8}?[上里中])"
+_ZH_ADVERBS = r"(?:直接|先|马上|立刻|立即|帮我|给我|替我|帮忙|让你|叫你|要你|你|去|急着|真的|真|实际|再|自己|着急|在[^，,。\s]{1,8}?[上里中])"
 _EN_NO = (r"(?:\b(?:don'?t|don;t|dont'?|do\s+not|never|no\s+need\s+to|without|w/o|avoid|not\s+to"
           r"|(?:not|n't)\s+(?:asking|telling)\s+you\s+to)"
           # a clause of its own: "NO RUN.", "review only, no run:", "(no execution needed)", "show it, not run it"
@@ -128,7 +134,7 @@ _NO_RUN = re.compile(rf"{_ZH_NO}\s?{_ZH_ADVERBS}{{0,3}}\s?(?:{_RUN_VERB_ZH}|{_RU
 _MENTION_BEFORE = re.compile(r"(?:\b(?:when|if|once|whenever)(?:\s+(?:i|we|you|it))?|\b(?:i|we|a|the|this\s+is\s+a)"
                              r"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:\w+\s+)?(?:try|tried|trying)\s+to)\s+$"
                              r"|(?:如果|假如|要是|若|一)$", re.I)
-_MENTION_AFTER = re.compile(r"(?:时|的时候|后|起来|下来|报错|出错|结果|不了|很|太|得|用的|过|\s+(?:it\s+)?(?:myself|before)\b|\s+(?:through|into|out|away|over)\b)", re.I)
+_MENTION_AFTER = re.compile(r"(?:时|的时候|后|起来|下来|报错|出错|结果|不了|很|太|得|用的|过|了|\s+(?:it\s+)?(?:myself|before)\b|\s+(?:through|into|out|away|over)\b)", re.I)
 # where a prohibition is none: about the code ("my code do not run"), a condition ("If I don't run model.eval()"),
 # oneself ("I've never run Python before") unless it asks something of the assistant ("I don't want you to run it")
 _NOT_A_PROHIBITION = re.compile(r"(?:\b(?:code|it|this|that|script|program|cell|function|loop|model|if|when|why|what\s+if)"
@@ -207,8 +213,34 @@ _EXPLAIN_ASK = re.compile(
     r"|\b(?:purpose|point)\s+of\b|\bwalk\s+me\s+thr(?:ough|u)\b|\bbreak\s+(?:it\s+|this\s+)?down\b|\bhelp\s+me\s+understand\b"
     r"|\b(?:don'?t|dont|do\s+not)\s+(?:get|understand)\b|\bdescribe\b"
     # or why it fails ("为什么这段代码报错了？", "When I try to run this I get nan", "What's wrong with it?")
-    r"|报错|出错|错误|有问题|不对|失败|找不到|\bbug|\berrors?\b|exception|traceback|crash|\bnan\b|\bwrong\b"
-    r"|doesn'?t\s+work|not\s+working|\bnot\s+found\b|\bfails?\b", re.I)
+    r"|报错|出错|错误|有问题|不对|失败|找不到|哪里错|死循环|卡住|显示不出|\bbug|errors?\b|exception|traceback|crash|\bnan\b"
+    r"|\bwrong\b|doesn'?t\s+work|not\s+working|isn'?t\s+working|\bnot\s+found\b|\bfails?\b|\bhangs?\b"
+    # or to review, check or improve it ("帮我检查一下代码", "Is my perplexity calculation correct?")
+    r"|检查|review|debug|对不对|写对|对了没|对吗|\bcorrect\b|优化|optimi[sz]e|更好的写法|复杂度|complexity|注释"
+    # or why it behaves as it does, what to change ("为啥这个 print 出来是 tuple", "Why is the shape (3, 3)?")
+    r"|为什么|为啥|\bwhy\b|原因|怎么改|改成|区别|不一样|\bdifference\b|\bcheck\b|干嘛用|什么用"
+    r"|\bwhat\s+does\b[^?\n]{0,60}?\bdo\b|\bhow\s+does\s+(?:this|that|my|the)\s+code\s+work", re.I)
+
+
+# the course's materials named ("课件里的", "the notes", "lecture 1"): code brought with such a question is asked
+# about the notes ("我写的这个 bigram 计数跟课上讲的 n-gram 模型是什么关系？", "Which lecture is this code from?")
+_COURSE_NAMED = re.compile(r"课上|课件|讲义|课程|笔记|课堂|第\s*\S{1,3}\s*讲|\blectures?\b|\bslides?\b|\bnotes\b|\bcourse\b", re.I)
+
+
+def asks_about_notes(question: str) -> bool:
+    """Does the question bring code of its own, ask for no run, and name the course's materials? It is a
+    question on the notes then, searched as any other (not run, nor answered with the sentence for code
+    of the student's own).
+
+    >>> asks_about_notes("这个熵的代码和课程里香农熵的定义一样吗？\\n```python\\nprint(1)\\n```")
+    True
+    >>> asks_about_notes("运行一下课件里的这段代码\\n```python\\nprint(1)\\n```"), asks_about_notes("什么是熵？")
+    (False, False)
+    """
+    if not (CODE_BLOCK.search(question) or _CODE_LINE_IN.search(question)):
+        return False
+    words = without_pasted_code(question)
+    return bool(_COURSE_NAMED.search(words)) and not _asks_for_run(words, drawing=False)
 
 
 def explains_own_code(question: str) -> bool:
@@ -232,14 +264,14 @@ def explains_own_code(question: str) -> bool:
     return bool(_EXPLAIN_ASK.search(words)) and not _asks_for_run(words)
 
 
-def _asks_for_run(words: str) -> bool:
+def _asks_for_run(words: str, drawing: bool = True) -> bool:
     """Do a question's own words ask for a run or a demo, not only mention one ("我已经运行过了", "When I
-    run it I get nan")?
+    run it I get nan")? Without ``drawing``, words of drawing ("它画的是什么？") ask for none.
 
     >>> _asks_for_run("我已经运行过了，解释一下结果"), _asks_for_run("解释一下然后跑一下"), _asks_for_run("What does this print?")
     (False, True, True)
     """
-    for m in [*_CODE_WORDS.finditer(words), *_RUN_WORDS.finditer(words), *PASTED_RUN.finditer(words)]:
+    for m in [*(_CODE_WORDS.finditer(words) if drawing else ()), *_RUN_WORDS.finditer(words), *PASTED_RUN.finditer(words)]:
         if not (_MENTION_BEFORE.search(words[max(0, m.start() - 16):m.start()]) or _MENTION_AFTER.match(words, m.end())):
             return True
     return False
@@ -281,7 +313,9 @@ def route(question: str) -> str:
     >>> route("跑跑看\\nprint('LLM'.lower())"), route("Try running it\\nprint(2)"), route("Which test set do we use?")
     ('run_python', 'run_python', 'search_course')
     """
-    if _asks_no_run(question) or explains_own_code(question):
+    if other_language(question):  # "```bash\nnvidia-smi```": no Python to run (the route strategy says so)
+        return "search_course"
+    if _asks_no_run(question) or explains_own_code(question) or asks_about_notes(question):
         # the notes' code is shown for a question about it; pasted code is no course material to show so
         pasted = CODE_BLOCK.search(question) or _CODE_LINE_IN.search("\n".join(question.splitlines()[1:]))
         return "show_code" if _SHOW_CODE.search(question) and not pasted else "search_course"
@@ -316,6 +350,19 @@ def is_homework_request(question: str) -> bool:
 
 # asked to explain what comes after ("帮我理解作业2的代码"): about the assignment, not for its solution
 _EXPLAIN = re.compile(r"解释|理解|讲解|详解|解读|看懂|读懂|了解")
+
+
+_OTHER_FENCE = re.compile(rf"```[ \t]*({_OTHER_TAGS})[ \t]*\n", re.I)
+
+
+def other_language(question: str) -> str | None:
+    """The language tag of a fence in the question that is not Python, else None.
+
+    >>> other_language("run this\\n```bash\\nnvidia-smi\\n```"), other_language("```python\\nprint(1)\\n```")
+    ('bash', None)
+    """
+    match = _OTHER_FENCE.search(question)
+    return match.group(1) if match else None
 
 
 def extract_code(text: str) -> str | None:

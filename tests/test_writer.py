@@ -1161,6 +1161,9 @@ def test_a_request_not_to_run_runs_nothing(question, tool):
     ("这个会输出啥？\nprint(2 ** 3)", "run_python"), ("What does this print?\nprint(2 ** 3)", "run_python"),
     ("跑跑看\n>>> 2 ** 10\n1024", "run_python"), ("Just test it\nprint(2)", "run_python"),
     ("我不是要解释，我要看运行结果！\nprint(round(3.14159, 2))", "run_python"), ("don't explain, just run it\nprint(1)", "run_python"),
+    # a third review's
+    ("我这边没有环境，你能替我跑跑这段吗\nimport math\nprint(math.e)", "run_python"), ("what's printed?\nprint(1)", "run_python"),
+    ("我不想让你运行，只想知道为啥 range(3) 后面要冒号\n```python\nfor i in range(3):\n    print(i)\n```", "search_course"),
 ])
 def test_words_asking_to_run_the_students_own_code(question, tool):
     assert route(question) == tool
@@ -1194,6 +1197,11 @@ def test_pasted_code_asked_not_to_be_run_is_not_run():
     # or why it fails: quoting the notes cannot debug it, nor can a run the student has already made
     "为什么这段代码报错了？\n```python\nxs = [1, 2]\nprint(xs[2])\n```", "When I try to run this I get nan\nimport math\nprint(0 / 1)",
     "运行时报错了：list index out of range\nnums = [1, 2, 3]\nprint(nums[3])",
+    # a third review's: why it behaves so, a check, a change, what a name does, a run only told
+    "为啥这个 print 出来是 tuple 不是 list\n```python\nprint((1, 2))\n```", "Why is the shape (3, 3) and not (3, 4)?\n```python\nprint((3, 3))\n```",
+    "can you check if it's right before I submit?\n```python\nprint(sum([1, 2]) / 2)\n```", "这段代码能改成支持 batch 的吗\n```python\nprint(1)\n```",
+    "what does `stoi` do in my code?\n```python\nstoi = {'a': 0}\nprint(stoi['a'])\n```",
+    "我运行了一下结果报 KeyError: 'b'，怎么改？\ncounts = {'a': 1}\nprint(counts['b'])",
 ])
 def test_own_code_asked_about_is_neither_run_nor_answered_with_the_notes(question):
     """Asked what their own code means, students got it run with its output as the only answer (fenced),
@@ -1206,18 +1214,42 @@ def test_own_code_asked_about_is_neither_run_nor_answered_with_the_notes(questio
     assert agent.demo_code(question) is None
     # asked next to run it, as that sentence says: their code runs, not the notes' demo
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
-    for follow_up in ("运行这段代码", "run this code", "Run it"):
+    for follow_up in ("运行这段代码", "run this code", "Run it", "ok just run it then", "不用解释了，直接跑一下"):
         ran = agent.ask(follow_up, history=history, options=TurnOptions(k=1))
         assert ran.code_runs and "np.sin" not in ran.code_runs[0].code
         assert agent.demo_code(follow_up, history=history) == ran.code_runs[0].code
 
 
+@pytest.mark.parametrize("question, language", [
+    ("run this\n```bash\nnvidia-smi\n```", "bash"), ("```js\nconsole.log(1)\n```\n这段能跑吗", "js"),
+    ("Run it: ```cpp\nint main() { return 0; }\n```", "cpp"),
+])
+def test_code_in_another_language_is_not_run_as_python(question, language):
+    """A fence's language tag ran as the first line of a Python program ("NameError: name 'bash' is not
+    defined"), or the notes' heart plot was shown."""
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    answer = agent.ask(question, options=TurnOptions(k=1))
+    assert not answer.code_runs and answer.refused and language in answer.answer and "np.sin" not in answer.answer
+    assert agent.demo_code(question) is None
+
+
+def test_a_request_in_chinese_over_english_code_is_answered_in_chinese():
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    answer = agent.ask('帮我跑跑看\nwords = ["hello", "world", "language", "model"]\nprint(" ".join(w.upper() for w in words))')
+    assert answer.language == "zh" and answer.code_runs and answer.answer.startswith("运行了以下代码")
+
+
 def test_the_notes_own_code_pasted_and_asked_about_is_a_question_on_the_notes():
     agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
     pasted = "t = np.linspace(0, 6.3, 50)\nx = 16 * np.sin(t) ** 3\nprint(round(float(x.max()), 1))"
-    for question in ("这段代码是什么意思？\n" + pasted, "不要运行，解释一下：\n```python\n" + pasted + "\n```"):
+    for question in ("这段代码是什么意思？\n" + pasted, "不要运行，解释一下：\n```python\n" + pasted + "\n```",
+                     # the course named, no run asked (a third review's): the notes, not a run
+                     "这是第一讲课件里的代码，它画的是什么？\n```python\n" + pasted + "\n```"):
         answer = agent.ask(question, options=TurnOptions(k=1))
         assert not answer.refused and not answer.code_runs and "[1]" in answer.answer  # the notes, quoted
+    # code of the student's own, asked about the course: searched (this fake course holds no n-gram: declined)
+    related = agent.ask("我写的这个跟课上讲的 n-gram 模型是什么关系？\n```python\nprint(1)\n```", options=TurnOptions(k=1))
+    assert not related.code_runs and not related.answer.startswith("这段代码是你自己的") and related.tool_calls
 
 
 def test_showing_code_cites_it_and_runs_nothing():

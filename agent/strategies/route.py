@@ -23,7 +23,8 @@ from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.pasted_code import earlier_code, question_code
-from agent.policy import code_in, explains_own_code, keep_code_unrun, pasted_lines, route, without_pasted_code
+from agent.policy import (asks_about_notes, code_in, explains_own_code, keep_code_unrun, other_language, pasted_lines,
+                          route, without_pasted_code)
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -192,13 +193,18 @@ class RouteStrategy(Strategy):
         unrun = "code_change_not_made" if change else None  # "用 T=5 再运行一下它" after the student's own code
         # "不要运行，这段代码会输出什么？```…```", "这段代码是什么意思？\nx = 1": said so in a sentence, unless the
         # code is the notes' own, pasted: then the question is on the notes, searched as any other
-        if (keep := keep_code_unrun(turn.question)) or explains_own_code(turn.question):
+        # code with a question naming the course's materials ("和课上讲的 n-gram 有什么关系？") is asked about the notes
+        if ((keep := keep_code_unrun(turn.question)) or explains_own_code(turn.question)) \
+                and not asks_about_notes(turn.question):
             if not parts.notes_hold(pasted_lines(turn.question)):
                 unrun = "code_not_run" if keep else "code_not_explained"
+        fmt = {}
+        if language := other_language(turn.question):  # "```bash\nnvidia-smi```": no Python to run
+            unrun, fmt = "code_not_python", {"tag": language}
         if unrun:  # not run, said so, in the language of the request's words (not of its code's)
             turn.refused, turn.mode = True, "refusal"
             words = without_pasted_code(turn.question)
-            turn.answer = phrase(unrun, question_language(words) if has_letters(words) else turn.language)
+            turn.answer = phrase(unrun, question_language(words) if has_letters(words) else turn.language, **fmt)
             yield Token(turn.answer)
             return
         tool = "run_python" if earlier is not None else route(turn.question)  # "再来一次" after their code
