@@ -32,7 +32,6 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.pasted_code import earlier_code
 from agent.policy import has_own_topic, route, small_talk, standalone_query, without_pasted_code
 from agent.query_translation import query_translator
 from agent.records import Answer
@@ -175,7 +174,7 @@ class Agent:
         follow-up ("运行一下它") is searched joined to the question it follows, as :meth:`stream`
         searches it: the code shown is the code run."""
         turn = self._new_turn(question, history, options)
-        earlier, change = earlier_code(turn.question, turn.previous_questions)
+        earlier, change = turn.earlier_code()
         if change:
             return None  # a change to the student's earlier code asked for: the answer says it is not made
         if (earlier is None and route(turn.question) != "run_python") or self.strategy.homework_request(turn):

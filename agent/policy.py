@@ -186,6 +186,31 @@ _CODE_LINE_IN = re.compile(r"^[ \t]*(?:>>>[ \t]|(?:import|from|def|class|for|whi
                            r"|[\w.]+\(.*\)[ \t]*$).*$", re.M)
 
 
+def brings_code(question: str) -> bool:
+    """Does the question bring code of its own: a fenced block, or a pasted line of code?
+
+    >>> brings_code("这段代码是什么意思？\\nx = [1, 2]"), brings_code("什么是交叉熵？")
+    (True, False)
+    """
+    return bool(CODE_BLOCK.search(question) or _CODE_LINE_IN.search(question))
+
+
+def own_code_sentence(question: str) -> str | None:
+    """The sentence (prompts/agent.yaml key) that answers code of the student's own without running it:
+    ``code_not_run`` when asked not to run it (:func:`keep_code_unrun`), ``code_not_explained`` when asked
+    about it (:func:`explains_own_code`); None otherwise, and when the question names the course's
+    materials (:func:`asks_about_notes`: searched as a question on the notes).
+
+    >>> own_code_sentence("别运行\\nprint(1)"), own_code_sentence("什么意思？\\nprint(1)"), own_code_sentence("讲义里的这段什么意思？\\nprint(1)")
+    ('code_not_run', 'code_not_explained', None)
+    """
+    if asks_about_notes(question):
+        return None
+    if keep_code_unrun(question):
+        return "code_not_run"
+    return "code_not_explained" if explains_own_code(question) else None
+
+
 def without_pasted_code(question: str) -> str:
     """The question's own words: fenced blocks and lines of pasted code taken out, and with pasted code
     its comment lines too ("# plot the loss" is no request to plot).
@@ -237,7 +262,7 @@ def asks_about_notes(question: str) -> bool:
     >>> asks_about_notes("运行一下课件里的这段代码\\n```python\\nprint(1)\\n```"), asks_about_notes("什么是熵？")
     (False, False)
     """
-    if not (CODE_BLOCK.search(question) or _CODE_LINE_IN.search(question)):
+    if not brings_code(question):
         return False
     words = without_pasted_code(question)
     return bool(_COURSE_NAMED.search(words)) and not _asks_for_run(words, drawing=False)
@@ -258,7 +283,7 @@ def explains_own_code(question: str) -> bool:
     >>> explains_own_code("这段代码会输出什么？\\n```python\\nprint(1)\\n```")  # its output: a run answers it
     False
     """
-    if not (CODE_BLOCK.search(question) or _CODE_LINE_IN.search(question)):
+    if not brings_code(question):
         return False
     words = without_pasted_code(question)
     return bool(_EXPLAIN_ASK.search(words)) and not _asks_for_run(words)
@@ -297,7 +322,7 @@ def keep_code_unrun(question: str) -> bool:
     >>> keep_code_unrun("不要运行，这段代码会输出什么？\\n```python\\nprint(2**10)\\n```"), keep_code_unrun("不用运行，画心形图的代码是怎么写的？")
     (True, False)
     """
-    return _asks_no_run(question) and (bool(CODE_BLOCK.search(question)) or bool(_CODE_LINE_IN.search(question)))
+    return _asks_no_run(question) and brings_code(question)
 
 
 def route(question: str) -> str:

@@ -28,6 +28,7 @@ from agent.citations import Verification as CheckResult
 from agent.citations import supporting_sentence
 from agent.injection import injection_flags
 from agent.options import TurnOptions
+from agent.pasted_code import earlier_code
 from agent.records import (
     Answer, Citation, CodeError, CodeRun, Passage, SentenceCheck, ToolCall, Verification,
 )
@@ -67,11 +68,20 @@ class Turn:
     untranslated: list[str] = field(default_factory=list)  # quoted lines a translation left out ("sentence [n]")
     line_sources: dict[str, str] = field(default_factory=dict)  # a line shown translated -> the notes' line it translates
     _checked: tuple[str, CheckResult] | None = None
+    _earlier: tuple[str | None, bool] | None = None
 
     @property
     def previous_questions(self) -> list[str]:
         """The student's earlier messages in this chat, oldest first."""
         return user_messages(self.history)
+
+    def earlier_code(self) -> tuple[str | None, bool]:
+        """:func:`agent.pasted_code.earlier_code` of this turn (the student's code a follow-up asks to run
+        again, whether it asks for a change instead), computed once: the route strategy, the demo check
+        and the office-hours preview all ask."""
+        if self._earlier is None:
+            self._earlier = earlier_code(self.question, self.previous_questions)
+        return self._earlier
 
     def number_of(self, hit: Hit) -> int:
         """The passage number of ``hit`` in this answer, given on first sight and never changed."""

@@ -100,7 +100,7 @@ def question_language(question: str) -> str:
     language = detect_language(words if words.strip() else question)
     if language != "zh":
         return language
-    prose = _MATH.sub(" ", _NOT_PROSE.sub(" ", question)).strip(" \t\n\"'“‘*#>-")
+    prose = _MATH.sub(" ", words).strip(" \t\n\"'“‘*#>-")
     runs = _CJK_RUN.findall(prose)
     if _EN_START.match(prose) and runs and not any(_ZH_FRAME.search(run) for run in runs):
         return "en"

@@ -18,7 +18,7 @@ from typing import Iterator
 from agent.compose import Composer
 from agent.events import Event, Replace, Status, Token
 from agent.llm import ChatBackend
-from agent.pasted_code import earlier_code, question_code
+from agent.pasted_code import question_code
 from agent.policy import is_homework_request
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
@@ -93,7 +93,7 @@ class AgentParts:
         need not be grounded, or when the course covers it (the scope guard over a search not shown
         as a tool call): the route strategy's check, and the office-hours preview's."""
         return (question_code(turn.question) is not None or not turn.options.grounded_only
-                or earlier_code(turn.question, turn.previous_questions)[0] is not None
+                or turn.earlier_code()[0] is not None
                 or self.covered(self.retriever.search(turn.query, turn.options.k), turn))
 
     def _covered_alone(self, turn: Turn, semantics) -> bool:

@@ -22,9 +22,8 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
-from agent.pasted_code import earlier_code, question_code
-from agent.policy import (asks_about_notes, code_in, explains_own_code, keep_code_unrun, other_language, pasted_lines,
-                          route, without_pasted_code)
+from agent.pasted_code import question_code
+from agent.policy import code_in, other_language, own_code_sentence, pasted_lines, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
@@ -32,7 +31,7 @@ from agent.sentences import best_sentences
 from agent.strategies import Strategy
 from agent.tools import CourseTools
 from agent.turn import Turn
-from common.text import detect_language, has_letters, question_language, split_sentences, without_links
+from common.text import detect_language, has_letters, split_sentences, without_links
 from retrieval.types import Hit
 
 _MARKER_AT_END = re.compile(r"\s*\[\d{1,3}\]\s*$")
@@ -189,22 +188,18 @@ class RouteStrategy(Strategy):
         if self.homework_request(turn):
             yield from self.homework_note(turn, tools)
             return
-        earlier, change = earlier_code(turn.question, turn.previous_questions)
+        earlier, change = turn.earlier_code()
         unrun = "code_change_not_made" if change else None  # "用 T=5 再运行一下它" after the student's own code
         # "不要运行，这段代码会输出什么？```…```", "这段代码是什么意思？\nx = 1": said so in a sentence, unless the
         # code is the notes' own, pasted: then the question is on the notes, searched as any other
-        # code with a question naming the course's materials ("和课上讲的 n-gram 有什么关系？") is asked about the notes
-        if ((keep := keep_code_unrun(turn.question)) or explains_own_code(turn.question)) \
-                and not asks_about_notes(turn.question):
-            if not parts.notes_hold(pasted_lines(turn.question)):
-                unrun = "code_not_run" if keep else "code_not_explained"
+        if (own := own_code_sentence(turn.question)) and not parts.notes_hold(pasted_lines(turn.question)):
+            unrun = own
         fmt = {}
         if language := other_language(turn.question):  # "```bash\nnvidia-smi```": no Python to run
             unrun, fmt = "code_not_python", {"tag": language}
-        if unrun:  # not run, said so, in the language of the request's words (not of its code's)
+        if unrun:  # not run, said so (turn.language is the request's words', not its code's)
             turn.refused, turn.mode = True, "refusal"
-            words = without_pasted_code(turn.question)
-            turn.answer = phrase(unrun, question_language(words) if has_letters(words) else turn.language, **fmt)
+            turn.answer = phrase(unrun, turn.language, **fmt)
             yield Token(turn.answer)
             return
         tool = "run_python" if earlier is not None else route(turn.question)  # "再来一次" after their code
