@@ -44,10 +44,21 @@ if manifest:
 else:
     st.info("No index yet: upload files or run `python -m retrieval ingest`.")
 
+def clear_notes() -> None:
+    """Drop the last action's warnings and removal note (kept on the page across the ingest's reloads)."""
+    st.session_state.upload_warnings, st.session_state.removal_note = [], None
+
+
+def index_now() -> None:
+    """Start an ingest in the background (ui/ingest_jobs.py), never in this request; the page follows it."""
+    st.session_state.ingest_job = JOBS.start(settings).id
+
+
 st.subheader("Add material")
 uploads = st.file_uploader("Markdown, PDF or text files", type=["md", "markdown", "txt", "pdf"], accept_multiple_files=True)
 if uploads and st.button("Upload and index", type="primary"):
-    saved, st.session_state.upload_warnings, st.session_state.removal_note = [], [], None
+    saved = []
+    clear_notes()
     for up in uploads:
         try:
             saved.append(save_upload(settings.corpus_dir, up.name, up.getvalue(), settings.max_file_mb, manifest))
@@ -56,8 +67,8 @@ if uploads and st.button("Upload and index", type="primary"):
             st.session_state.upload_warnings.append(str(exc))
         except UploadError as exc:
             st.session_state.upload_warnings.append(str(exc))  # kept on the page after the indexing reloads it
-    if saved:  # indexed in the background (ui/ingest_jobs.py), never in this request
-        st.session_state.ingest_job = JOBS.start(settings).id
+    if saved:
+        index_now()
 
 st.subheader("Remove an upload")
 removable = uploaded_sources(settings.corpus_dir)
@@ -67,7 +78,7 @@ if removable:
     sure = st.checkbox(f"Take it out of the index (the file is kept in `corpus/{UPLOAD_DIR}/{REMOVED_DIR}/`, "
                        "from where it can be moved back)", key=f"confirm-removal-{removals}")
     if st.button("Remove and re-index", disabled=not (gone and sure)):
-        st.session_state.upload_warnings, st.session_state.removal_note = [], None
+        clear_notes()
         st.session_state.removals += 1
         try:
             remove_upload(settings.corpus_dir, gone)
@@ -75,15 +86,15 @@ if removable:
             st.session_state.upload_warnings.append(str(exc))
         else:
             st.session_state.removal_note = f"{gone}: removed from the corpus; the index drops it when this ingest ends"
-            st.session_state.ingest_job = JOBS.start(settings).id
+            index_now()
 else:
     st.caption("Files uploaded here can be removed here; the course's own files are changed in the corpus "
                "folder itself, then `python -m retrieval ingest`.")
 # an ingest that failed or gave up waiting for another (after an upload or a removal) is started again here
 if st.button("Index the corpus again", disabled=bool(JOBS.running()),
              help="Brings the index up to date with the corpus folder: files added, changed or removed since"):
-    st.session_state.upload_warnings, st.session_state.removal_note = [], None
-    st.session_state.ingest_job = JOBS.start(settings).id
+    clear_notes()
+    index_now()
 
 
 @st.fragment(run_every=1.0)
