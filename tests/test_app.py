@@ -126,21 +126,26 @@ def test_citation_check_picks_an_answer_from_the_log(app_env):
     assert len(rows) > 0 and any("supported" in v for v in rows["verdicts"])
 
 
-def test_citation_check_keeps_a_logged_answers_passage_numbers(app_env):
-    """A passage holding a line '---' of its own (a Markdown rule) was split in two by the page, and every
-    later citation was checked against the passage before it: precision 0.11 for a right answer (an
-    end-to-end tester's finding). An empty check says there is nothing to check."""
+def _check_logged(texts: list[str], answer: str) -> AppTest:
+    """The Citation check page with a logged answer citing passages of these texts picked."""
     from agent.records import Answer, Passage
     from ui.answer_log import AnswerLog, answer_log_path
     from settings import get_settings
 
-    passages = [Passage(n=1, chunk_id="a", source="a.md", title="A", text="Pangolins eat ants.\n---\nThey roll up."),
-                Passage(n=2, chunk_id="b", source="b.md", title="B", text="Otters hold hands while they sleep.")]
-    answer = Answer(question="q", query="q", answer="Pangolins eat ants [1]. Otters hold hands while they sleep [2].",
-                    language="en", strategy="route", mode="extract", passages=passages)
-    AnswerLog(answer_log_path(get_settings())).record(answer)
+    passages = [Passage(n=i, chunk_id=f"c{i}", source=f"{i}.md", title=f"P{i}", text=t) for i, t in enumerate(texts, 1)]
+    AnswerLog(answer_log_path(get_settings())).record(Answer(question="q", query="q", answer=answer, language="en",
+                                                             strategy="route", mode="extract", passages=passages))
     check = _page("1_Citation_check.py")
     check.selectbox[0].select([o for o in check.selectbox[0].options if o.startswith("log #")][0]).run()
+    return check
+
+
+def test_citation_check_keeps_a_logged_answers_passage_numbers(app_env):
+    """A passage holding a line '---' of its own (a Markdown rule) was split in two by the page, and every
+    later citation was checked against the passage before it: precision 0.11 for a right answer (an
+    end-to-end tester's finding). An empty check says there is nothing to check."""
+    check = _check_logged(["Pangolins eat ants.\n---\nThey roll up.", "Otters hold hands while they sleep."],
+                          "Pangolins eat ants [1]. Otters hold hands while they sleep [2].")
     check.button[0].click().run()
     rows = check.dataframe[0].value
     assert not check.exception and all("supported" in v and "unsupported" not in v for v in rows["verdicts"])
@@ -156,18 +161,8 @@ def test_citation_check_keeps_a_logged_answers_passage_numbers(app_env):
 def test_citation_check_keeps_a_blank_passages_number_when_the_passages_are_edited(app_env):
     """A logged answer's blank passage was dropped once the passages box was edited, and every later
     citation was checked against the passage after its own."""
-    from agent.records import Answer, Passage
-    from ui.answer_log import AnswerLog, answer_log_path
-    from settings import get_settings
-
-    passages = [Passage(n=1, chunk_id="a", source="a.md", title="A", text="Pangolins eat ants."),
-                Passage(n=2, chunk_id="b", source="b.md", title="B", text=""),
-                Passage(n=3, chunk_id="c", source="c.md", title="C", text="Otters hold hands while they sleep.")]
-    answer = Answer(question="q", query="q", answer="Pangolins eat ants [1]. Otters hold hands while they sleep [3].",
-                    language="en", strategy="route", mode="extract", passages=passages)
-    AnswerLog(answer_log_path(get_settings())).record(answer)
-    check = _page("1_Citation_check.py")
-    check.selectbox[0].select([o for o in check.selectbox[0].options if o.startswith("log #")][0]).run()
+    check = _check_logged(["Pangolins eat ants.", "", "Otters hold hands while they sleep."],
+                          "Pangolins eat ants [1]. Otters hold hands while they sleep [3].")
     check.text_area[1].set_value(check.text_area[1].value + "\n").run()  # edited: split from the box
     check.button[0].click().run()
     assert not check.exception and not check.warning  # no citation number without its passage
