@@ -72,14 +72,22 @@ if uploads and st.button("Upload and index", type="primary"):
 
 st.subheader("Remove an upload")
 removable = uploaded_sources(settings.corpus_dir)
+# a file this TA had chosen that left the list meanwhile (another TA removed it, or it was moved on the
+# server): the box forgets the choice, so a click on "Remove" did nothing and said nothing
+if (chosen := st.session_state.pop("removal_choice", None)) and chosen not in removable:
+    st.warning(md_escape(f"{chosen}: no longer in the corpus (another TA may have removed it, or it was moved "
+                         "on the server)"))
 if removable:
     gone = st.selectbox("Uploaded file", removable, index=None, placeholder="choose a file uploaded here")
+    if gone:
+        st.session_state.removal_choice = gone
     removals = st.session_state.setdefault("removals", 0)  # a new box after each removal: asked again, unticked
     sure = st.checkbox(f"Take it out of the index (the file is kept in `corpus/{UPLOAD_DIR}/{REMOVED_DIR}/`, "
                        "from where it can be moved back)", key=f"confirm-removal-{removals}")
     if st.button("Remove and re-index", disabled=not (gone and sure)):
         clear_notes()
         st.session_state.removals += 1
+        st.session_state.pop("removal_choice", None)  # what happens to it is said below
         try:
             remove_upload(settings.corpus_dir, gone)
         except UploadError as exc:  # removed meanwhile by another TA, or the folder changed under it

@@ -293,6 +293,35 @@ def test_a_ta_removes_an_upload_from_the_corpus_page(app_env):
     assert not at.info  # "drops it when this ingest ends": gone once it has ended
 
 
+def test_a_file_another_ta_removed_meanwhile_is_named_not_silently_dropped(app_env):
+    """Chosen on one TA's page and removed by another TA first, the file left the list: the box forgot the
+    choice and the click on "Remove" did nothing and said nothing (the last session's note)."""
+    from retrieval.uploads import remove_upload, save_upload
+    from settings import get_settings
+    from ui.render import md_escape
+
+    settings = get_settings().retrieval
+    for name in ("a.md", "b.md"):
+        save_upload(settings.corpus_dir, name, f"# {name}\n\n蓝鲸的迁徙 {name}。\n".encode(), 1, None)
+    at = _page("3_Corpus.py")
+    at.selectbox[0].select("uploads/a.md").run()
+    at.checkbox[0].check().run()
+    assert not at.warning
+    remove_upload(settings.corpus_dir, "uploads/a.md")  # the other TA's removal
+    next(b for b in at.button if b.label == "Remove and re-index").click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [md_escape("uploads/a.md: no longer in the corpus (another TA may have "
+                                                       "removed it, or it was moved on the server)")]
+    assert at.selectbox[0].options == ["uploads/b.md"] and at.selectbox[0].value is None
+    at.run()
+    assert not at.warning  # said once
+    at.selectbox[0].select("uploads/b.md").run()
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label == "Remove and re-index").click().run()
+    assert not at.warning and [i.value for i in at.info] == [
+        md_escape("uploads/b.md: removed from the corpus; the index drops it when this ingest ends")]
+
+
 def test_the_corpus_page_indexes_again_after_an_ingest_that_did_not_run(app_env, monkeypatch):
     """A removal whose ingest gave up waiting for another one (or failed) left the file in every answer,
     and the page had no way to start it again (a hostile review's finding); nor a second removal's
