@@ -2,6 +2,7 @@
 
     python bench/passage_variants.py                    # the 0.5B model translates English questions, as the agent does
     python bench/passage_variants.py --no-translation   # search with the question alone (no model loaded)
+    python bench/passage_variants.py --all-sets         # also dev4, code-mixed and code-mixed 2
 
 Per question set (dev, dev2, dev3, held-out; dev + dev2 + dev3 is what settings are chosen on), over
 the answerable questions, with the live index and the default settings:
@@ -13,7 +14,8 @@ the answerable questions, with the live index and the default settings:
   (``quoted``) and a gold string is in the quoted sentences (``shown``); ``per passage`` is the
   default (each of the top 4 passages gives its best sentences), ``global`` picks the best sentences
   of all 5 passages together (at most 4 passages, 200 characters each), ``4th slot`` keeps the top 3
-  and gives the 4th place to whichever of passages 4 and 5 has the better best sentence.
+  and gives the 4th place to whichever of passages 4 and 5 has the better best sentence; ``merged``
+  quotes the merged passages (any adjacent) the default way.
 
 The rules these were held to were written down before they were measured (docs/EVALUATION.md, "Not adopted
 on 2026-12-05"). The last line is one JSON object, also appended to bench/results/passage_variants.jsonl.
@@ -28,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report  # noqa: E402
-from bench.qa_sets import SETS, TUNING, questions  # noqa: E402
+from bench.qa_sets import ALL_SETS, SETS, TUNING, questions  # noqa: E402
 from common.text import detect_language, split_sentences  # noqa: E402
 from retrieval.eval import contains_any  # noqa: E402
 from retrieval.types import Chunk, Hit  # noqa: E402
@@ -82,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--no-translation", action="store_true", help="search with the question alone")
+    p.add_argument("--all-sets", action="store_true", help="also the sets written later (dev4, code-mixed, code-mixed 2)")
     p.add_argument("--no-save", action="store_true")
     args = p.parse_args(argv)
+    sets = ALL_SETS if args.all_sets else SETS
     settings = get_settings()
     if args.no_translation:
         settings = settings.override(query_translation="off")
@@ -126,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
                                                       default=float("-inf")))
         return per_passage(pool[:slots - 1] + [best], tokens, question)
 
-    quotes = {"per passage (default)": per_passage, "global": global_pick, "4th slot": fourth_slot}
+    def merged_quote(hits, tokens, question):
+        return per_passage(merged(hits, 5, False), tokens, question)
+
+    quotes = {"per passage (default)": per_passage, "global": global_pick, "4th slot": fourth_slot,
+              "merged": merged_quote}
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for set_name, item in questions(SETS):
+    for set_name, item in questions(sets):
         gold = item["answer_contains"]
         question = item["question"]
         translation = translator.translate(question, detect_language(question)) if translator else ""
@@ -144,20 +152,21 @@ def main(argv: list[str] | None = None) -> int:
         tokens = searched_tokens(retriever, question, translation)
         squash = lambda text: "".join(text.split())  # noqa: E731
         for name, pick in quotes.items():
-            picked = pick(hits[:5], tokens, question)
+            picked = pick(hits if name == "merged" else hits[:5], tokens, question)
             for what, hit_ in (("quoted", any(contains_any(h.text, gold) for h, _ in picked)),
                                ("shown", any(squash(g) in squash(" ".join(s)) for _, s in picked for g in gold))):
                 counts.setdefault(f"quote {what}: {name}", {}).setdefault(set_name, 0)
                 counts[f"quote {what}: {name}"][set_name] += hit_
     pooled = "+".join(TUNING)
-    print(f"{'variant (answerable questions)':44s}" + "".join(f"{c:>14s}" for c in [*SETS, pooled]))
+    print(f"{'variant (answerable questions)':44s}" + "".join(f"{c:>14s}" for c in [*sets, pooled]))
     table = {}
     for name, per_set in counts.items():
         row = {**per_set, pooled: sum(per_set[s] for s in TUNING)}
         table[name] = row
         print(f"{name:44s}" + "".join(f"{row[c]:>10d}/{totals.get(c, sum(totals[s] for s in TUNING)):<3d}"
-                                      for c in [*SETS, pooled]))
-    report("passage_variants", {"translation": translator is not None, "answerable": totals, "counts": table},
+                                      for c in [*sets, pooled]))
+    report("passage_variants", {"translation": translator is not None, "sets": list(sets), "answerable": totals,
+                                "counts": table},
            save=not args.no_save)
     return 0
 
