@@ -269,10 +269,12 @@ class Composer:
         return "\n\n".join(lines)
 
     @staticmethod
-    def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False) -> str:
+    def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False,
+                    note: str = "") -> str:
         """The code that ran, where it came from, its output, its error and its figures
-        (``run``: the turn's :class:`agent.records.CodeRun`)."""
-        lines = [phrase("code_intro", language), fenced(code, "python")]
+        (``run``: the turn's :class:`agent.records.CodeRun`); ``note``, a sentence on values asked for
+        (agent.code_changes), goes before the code."""
+        lines = [phrase("code_intro", language), *([note] if note else []), fenced(code, "python")]
         if source_n:
             lines.append(phrase("code_from_passage", language, n=source_n))
         if repaired:

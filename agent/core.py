@@ -32,6 +32,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
+from agent.pasted_code import asks_to_run_again, run_with_values
 from agent.policy import has_own_topic, route, small_talk, standalone_query, without_pasted_code
 from agent.query_translation import query_translator
 from agent.records import Answer
@@ -181,7 +182,8 @@ class Agent:
             return None  # the answer would be the homework note, not a demo
         if not self._parts.demo_may_show_code(turn):
             return None  # the answer would decline it
-        return find_code(turn.question, turn.query, self._parts.tools(turn), earlier)[0]
+        code = find_code(turn.question, turn.query, self._parts.tools(turn), earlier)[0]
+        return None if code is None else run_with_values(turn.question, code)[0]  # "用 T=5 再运行": T set
 
     def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it
@@ -192,7 +194,11 @@ class Agent:
                    if isinstance(m, dict) and isinstance(m.get("content"), str)]
         previous = user_messages(history)
         words = without_pasted_code(question)  # "帮我跑跑看" over code with English strings is Chinese
-        return Turn(question=question, query=standalone_query(question, previous),
+        query = standalone_query(question, previous)
+        if previous and asks_to_run_again(question):  # "用 T=5 再运行" after a demo: that demo's search, again
+            topic = next((m for m in reversed(previous) if not asks_to_run_again(m)), None)
+            query = question if topic is None else f"{topic} {question}"
+        return Turn(question=question, query=query,
                     language=question_language(words if has_letters(words) else question),
                     options=options or self.default_options(), history=list(history),
                     own_topic=has_own_topic(question, previous))

@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import textwrap
 
+from agent.code_changes import Change, asked_values, with_values
 from agent.policy import (PASTED_RUN, explains_own_code, extract_code, is_follow_up, is_homework_request,
-                          keep_code_unrun, small_talk)
+                          keep_code_unrun, small_talk, without_pasted_code)
 from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
@@ -100,6 +101,8 @@ _ONLY_AGAIN = frozenset(
     "解释".split())
 # asking for a run at all, or again: a follow-up without any of these is a question, not a rerun ("为什么？")
 _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-run|execute|again|once\s+more|try)\b", re.I)
+# a run asked for, not only "again" ("Why normalize again with a temperature?" asks for none)
+_RUN_VERB = re.compile(r"运行|执行|跑|再来一[次遍下]|\b(?:run|rerun|re-run|execute)\b", re.I)
 # a change asked of the code ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "温度换成 5", "Run it with xs = [9]")
 _CHANGE = re.compile(r"=|改|换|调|加一|加上|删|去掉|倒序|逆序|设为|设成|设置|"
                      r"\b(?:with|using|change|set|instead|replace|add|remove|modify|but)\b", re.I)
@@ -116,21 +119,24 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
 
     A rerun asks for a run and names nothing else ("再运行一下它", "能再运行一下吗？", "Run it again plz");
     a change asks for a run with a change word, as a follow-up or naming the code's own names or with 把
-    ("用 T=5 再运行一下它", "把温度调到 2 再运行", "try it with xs = [1]"): it gets (None, True), as it
-    cannot be made for the student. Anything else naming something ("演示一下心形图", "那用 numpy 演示一下
+    ("用 T=5 再运行一下它", "把温度调到 2 再运行", "try it with xs = [1]"): a value the code sets in one
+    place is set when it runs (agent.code_changes), so the code is returned; any other change gets
+    (None, True), as it cannot be made for the student. Anything else naming something ("演示一下心形图", "那用 numpy 演示一下
     心形图") is a new demo or question: (None, False). Reruns and changes both ran the notes' heart plot
     (an end-to-end tester's finding). The code of a homework request is never taken (it was not run).
 
     >>> earlier_code("再运行一下它", ["请运行这段代码：\\n```python\\nprint(sorted([3, 1]))\\n```"])
     ('print(sorted([3, 1]))', False)
     >>> earlier_code("用 T=5 再运行一下它", ["运行：\\n```python\\nT = 1\\nprint(T)\\n```"]), earlier_code("Run it again", ["什么是熵？"])
-    ((None, True), (None, False))
+    (('T = 1\\nprint(T)', False), (None, False))
+    >>> earlier_code("用 T=5 再运行", ["运行：\\n```python\\nprint(1)\\n```"]), earlier_code("倒序再运行一下", ["运行：\\n```python\\nprint(1)\\n```"])
+    ((None, True), (None, True))
     >>> earlier_code("Run it again", ["```python\\nprint(1)\\n```", "再运行一下它", "用 T=5 再运行一下它"])
     ('print(1)', False)
     >>> earlier_code("演示一下温度采样", ["```python\\nprint(1)\\n```"]), earlier_code("为什么？", ["```python\\nprint(1)\\n```"])
     ((None, False), (None, False))
     >>> earlier_code("把 xs 改成 [5, 4] 再跑", ["```python\\nxs = [3, 1]\\nprint(sorted(xs))\\n```"])
-    (None, True)
+    ('xs = [3, 1]\\nprint(sorted(xs))', False)
     """
     if question_code(question) is not None:
         return None, False
@@ -144,6 +150,9 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
                 return None, False
             if kind == "rerun":
                 return code, False
+            values = asked_values(question)  # "用 T=5 再运行", and the code sets T in one place: run, T set
+            if values:
+                return (code, False) if with_values(code, values) is not None else (None, True)
             names = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", code)}
             asked = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", question)}
             return None, bool(is_follow_up(question) or "把" in question or names & asked - {"with", "set"}
@@ -151,6 +160,38 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
         if _follow_up_kind(earlier) is None and not small_talk(earlier):  # "谢谢！" in between is looked past
             break
     return None, False
+
+
+def asks_to_run_again(question: str) -> bool:
+    """Does the message, bringing no code of its own, only ask to run again what came before, with or
+    without a change ("再运行一下", "用 T=5 再运行", "Run it again with T = 0.5")?
+
+    >>> asks_to_run_again("用 T=5 再运行"), asks_to_run_again("再来一次"), asks_to_run_again("演示一下心形图")
+    (True, True, False)
+    >>> asks_to_run_again("Why normalize again with a temperature?"), asks_to_run_again("调整后再重新归一化的分布叫什么？")
+    (False, False)
+    """
+    return bool(_RUN_VERB.search(question)) and question_code(question) is None and _follow_up_kind(question) is not None
+
+
+def run_with_values(question: str, code: str) -> tuple[str, Change | None, list[str]]:
+    """(the code a demo request runs, the change it made, the names it asked for that the code does not
+    set in one place): the values the request's own words ask for (agent.code_changes; its pasted code
+    left out, so the code's own ``T = 1`` is no request) set in ``code``, or ``code`` as it is.
+
+    >>> run_with_values("用 T=5 再运行", "T = 1\\nprint(T)")[:2]
+    ('T = 5\\nprint(T)', Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),)))
+    >>> run_with_values("run this with T=2\\n```python\\nT = 1\\nprint(T)\\n```", "T = 1\\nprint(T)")[0]
+    'T = 2\\nprint(T)'
+    >>> run_with_values("用 n=3 再运行", "print(1)"), run_with_values("运行这段代码\\nT = 1\\nprint(T)", "T = 1\\nprint(T)")
+    (('print(1)', None, ['n']), ('T = 1\\nprint(T)', None, []))
+    """
+    own = question_code(question) is not None  # "T=5 再运行一次" alone is a request, not a line of code
+    values = asked_values(without_pasted_code(question) if own else question)
+    change = with_values(code, values)
+    if change is None:
+        return code, None, list(values)
+    return change.code, (change if change.changes else None), []
 
 
 def kept_code(message: str) -> str | None:

@@ -1261,7 +1261,8 @@ def test_showing_code_cites_it_and_runs_nothing():
 
 def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_it():
     """"再运行一下它" after a student's own code ran the notes' heart plot, and "用 T=5 再运行一下它" too
-    (an end-to-end tester's finding, in office hours and out of them)."""
+    (an end-to-end tester's finding, in office hours and out of them). A value the code sets in one
+    place is set since 2026-12-07 (the next test); T, which this code never sets, is not."""
     agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
     first = "请运行这段代码：\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": agent.ask(first).answer}]
@@ -1270,7 +1271,7 @@ def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_i
         assert [r.stdout.strip() for r in answer.code_runs] == ["[1, 2, 3]"] and "np.sin" not in answer.answer
         assert agent.demo_code(again, history=history) == "xs = [3, 1, 2]\nprint(sorted(xs))"  # the preview's code
     changed = agent.ask("用 T=5 再运行一下它", history=history, options=TurnOptions(k=1))
-    assert changed.refused and not changed.code_runs and changed.answer.startswith("这次没有运行：我不能替你修改上一段代码")
+    assert changed.refused and not changed.code_runs and changed.answer.startswith("这次没有运行：我只能改你的代码里只在一处赋值的变量")
     assert agent.demo_code("用 T=5 再运行一下它", history=history) is None
     # a review's: other rerun wordings; a second rerun, past the first and past a refused change; a new demo
     # is no change; a homework request's code, never run, is not run again
@@ -1281,8 +1282,8 @@ def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_i
                         {"role": "user", "content": "用 T=5 再运行一下它"}, {"role": "assistant", "content": "…"}]
     assert agent.demo_code("再运行一下它", history=longer) == "xs = [3, 1, 2]\nprint(sorted(xs))"
     assert agent.ask("用 T=5 再运行一下它", history=longer).refused
-    for change, said in (("改一下参数再跑", "这次没有运行"), ("把 xs 改成 [5, 4] 再跑", "这次没有运行"),
-                         ("try it with xs = [1]", "Nothing was run this time")):
+    for change, said in (("改一下参数再跑", "这次没有运行"), ("倒序再运行一下", "这次没有运行"),
+                         ("try it with ys = [1]", "Nothing was run this time")):
         assert agent.ask(change, history=history).answer.startswith(said), change
     thanked = history + [{"role": "user", "content": "谢谢！"}, {"role": "assistant", "content": "不客气"}]
     assert agent.demo_code("Run it again", history=thanked) == "xs = [3, 1, 2]\nprint(sorted(xs))"
@@ -1294,6 +1295,59 @@ def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_i
     # after a course question, "run it again" is the notes' demo, as before
     course = [{"role": "user", "content": "心形图是怎么画的？"}, {"role": "assistant", "content": "…"}]
     assert "np.sin" in agent.ask("再运行一下它", history=course, options=TurnOptions(k=1, grounded_only=False)).answer
+
+
+TEMPERATURE_DEMO = ("温度采样的演示代码：\n```python\nimport math\nT = 1.0\nlogits = [2.0, 1.0]\n"
+                    "z = [math.exp(l / T) for l in logits]\nprint([round(v / sum(z), 3) for v in z])\n```")
+
+
+def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
+    """"用 T=5 再运行" after the notes' temperature demo ran it unchanged, and "run this with T=2 instead"
+    over pasted code too: the answer showed T = 1.0 and its output, as if T had been changed. A value the
+    code sets in one place is set now, and the answer says what changed; a name it does not set is said,
+    and the code runs as written."""
+    agent = Agent(FakeRetriever([TEMPERATURE_DEMO]), scripted_backend("x"))
+    history = [{"role": "user", "content": "演示一下温度采样的代码"}, {"role": "assistant", "content": "…"}]
+    first = agent.ask("演示一下温度采样的代码", options=TurnOptions(k=1))
+    assert [r.stdout.strip() for r in first.code_runs] == ["[0.731, 0.269]"]
+    hotter = agent.ask("用 T=5 再运行", history=history, options=TurnOptions(k=1))
+    assert [r.stdout.strip() for r in hotter.code_runs] == ["[0.55, 0.45]"]
+    assert "按你的要求改了：T = 1.0 → T = 5。" in hotter.answer and "T = 5\n" in hotter.code_runs[0].code
+    assert agent.demo_code("用 T=5 再运行", history=history) == hotter.code_runs[0].code  # the preview's code is run
+    colder = agent.ask("Run it again with T = 0.5", history=history, options=TurnOptions(k=1))
+    assert [r.stdout.strip() for r in colder.code_runs] == ["[0.881, 0.119]"]
+    assert "Changed as you asked: T = 1.0 → T = 0.5." in colder.answer
+    unknown = agent.ask("用 top_p=0.9 再运行", history=history, options=TurnOptions(k=1))
+    assert [r.stdout.strip() for r in unknown.code_runs] == ["[0.731, 0.269]"]
+    assert "这段代码没有在一处给 top_p 赋值，所以没有改，按原样运行。" in unknown.answer
+    # pasted code with the value in the request's words; the code's own "xs = [3, 1, 2]" asks nothing
+    own = "run this with xs = [9, 8] instead\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"
+    ran = agent.ask(own)
+    assert [r.stdout.strip() for r in ran.code_runs] == ["[8, 9]"] and "xs = [3, 1, 2] → xs = [9, 8]" in ran.answer
+    plain = agent.ask("请运行这段代码：\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```")
+    assert [r.stdout.strip() for r in plain.code_runs] == ["[1, 2, 3]"] and "→" not in plain.answer
+    # after the student's own code: their code with the value set, never the notes' demo
+    mine = [{"role": "user", "content": "请运行这段代码：\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"},
+            {"role": "assistant", "content": "…"}]
+    for change in ("把 xs 改成 [5, 4] 再跑", "try it with xs = [5, 4]", "xs=[5,4] 再运行一次"):
+        answer = agent.ask(change, history=mine)
+        assert [r.stdout.strip() for r in answer.code_runs] == ["[4, 5]"], change
+
+
+def test_asked_values_are_literals_set_where_the_code_sets_them():
+    from agent.code_changes import asked_values, with_values
+
+    assert asked_values("T=__import__('os').system('id') 再运行") == {}  # a literal or nothing
+    assert asked_values("if a==b or c<=2 or d != 3, run it") == {}
+    assert asked_values("设 T = -0.5, n=3") == {"T": "-0.5", "n": "3"}
+    code = "import math\nT = 1.0  # 温度\ndef f(x, n=2):\n    return x * n\nprint(f(T))"
+    change = with_values(code, {"T": "-0.5", "n": "3"})
+    assert change.code == "import math\nT = -0.5  # 温度\ndef f(x, n=3):\n    return x * n\nprint(f(T))"
+    assert change.summary == "T = 1.0 → T = -0.5; n = 2 → n = 3"
+    assert with_values("名字 = '张三'; T = 1\nprint(名字, T)", {"T": "2"}).code == "名字 = '张三'; T = 2\nprint(名字, T)"
+    assert with_values("def f():\n    T = 1\n    return T", {"T": "2"}) is None  # only the top level
+    assert with_values("T = (1,\n     2)", {"T": "3"}) is None  # a value over several lines is left alone
+    assert len(asked_values(" ".join(f"a{i}={i}" for i in range(5000)))) == 8  # a hostile message asks for 8 at most
 
 
 class _RankedRetriever(FakeRetriever):

@@ -22,7 +22,7 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
-from agent.pasted_code import question_code
+from agent.pasted_code import question_code, run_with_values
 from agent.policy import code_in, other_language, own_code_sentence, pasted_lines, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
@@ -519,10 +519,13 @@ class RouteStrategy(Strategy):
             turn.answer = composer.code_shown(turn.language, code, source_n, state, asked_to_run=run)
             yield Token(turn.answer)
             return None
+        code, change, unset = run_with_values(turn.question, code)  # "用 T=5 再运行": T set, and said so
+        note = (phrase("code_changed", turn.language, changes=change.summary) if change else
+                phrase("code_values_not_set", turn.language, names=", ".join(unset)) if unset else "")
         yield Status("running code…")
         tools.run_python(code)
         run = turn.code_runs[-1]
         yield Status(f"running code… {run.duration_s:.1f} s")
-        turn.answer = composer.code_result(turn.language, code, source_n, run, repaired=state == "repaired")
+        turn.answer = composer.code_result(turn.language, code, source_n, run, repaired=state == "repaired", note=note)
         yield Token(turn.answer)
         return None
