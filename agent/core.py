@@ -182,8 +182,10 @@ class Agent:
             return None  # the answer would be the homework note, not a demo
         if not self._parts.demo_may_show_code(turn):
             return None  # the answer would decline it
-        code = find_code(turn.question, turn.query, self._parts.tools(turn), earlier)[0]
-        return None if code is None else run_with_values(turn.question, code)[0]  # "用 T=5 再运行": T set
+        code, _, state, _ = find_code(turn.question, turn.query, self._parts.tools(turn), earlier)
+        if code is None or state == "incomplete":  # shown as found, never run: no value is set in it
+            return code
+        return run_with_values(turn.question, code).code  # "用 T=5 再运行": T set, as the run sets it
 
     def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it

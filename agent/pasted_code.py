@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 
 from agent.code_changes import Change, asked_values, with_values
 from agent.policy import (PASTED_RUN, explains_own_code, extract_code, is_follow_up, is_homework_request,
@@ -102,7 +103,17 @@ _ONLY_AGAIN = frozenset(
 # asking for a run at all, or again: a follow-up without any of these is a question, not a rerun ("为什么？")
 _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-run|execute|again|once\s+more|try)\b", re.I)
 # a run asked for, not only "again" ("Why normalize again with a temperature?" asks for none)
-_RUN_VERB = re.compile(r"运行|执行|跑|再来一[次遍下]|\b(?:run|rerun|re-run|execute)\b", re.I)
+_RUN_VERB = re.compile(r"运行|执行|跑|再来一[次遍下]|再试|试试|\b(?:run|rerun|re-run|execute|try)\b", re.I)
+# the words of a change besides its names and values ("set n to 10", "n 设为 20", "T 改成 0.5")
+_VALUE_WORDS = frozenset("设 设为 设成 设置 设置为 改为 改到 调为 用 to and then 然后 并 试 试试 再试".split())
+
+
+def _number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 # a change asked of the code ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "温度换成 5", "Run it with xs = [9]")
 _CHANGE = re.compile(r"=|改|换|调|加一|加上|删|去掉|倒序|逆序|设为|设成|设置|"
                      r"\b(?:with|using|change|set|instead|replace|add|remove|modify|but)\b", re.I)
@@ -112,10 +123,16 @@ _CHANGE_WORDS = frozenset("= 改 改成 改为 换 换成 调 调到 调成 参�
                           "with change set instead replace add remove modify but".split())
 
 
-def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
+QUESTIONS_BETWEEN = 2  # other messages between the student's code and "运行这段代码" that still point back at it
+
+
+def earlier_code(question: str, previous: list[str], shown_code: Sequence[bool] = ()) -> tuple[str | None, bool]:
     """(the code a follow-up asks to run again, whether it asks for a change to it instead), after the
-    student's own code (:func:`question_code` of their last message with code; follow-ups that were
-    themselves reruns or changes are looked past, any other message ends the search).
+    student's own code (:func:`question_code` or :func:`kept_code` of their last message with code).
+    Follow-ups that were themselves reruns or changes, and small talk, are looked past, and up to
+    :data:`QUESTIONS_BETWEEN` other messages ("这段代码是什么意思？" then "为什么不能解释？" then "运行这段代码");
+    the search ends at a message whose answer showed code (``shown_code[i]`` for ``previous[i]``: the
+    notes' demo, which "运行这段代码" then means).
 
     A rerun asks for a run and names nothing else ("再运行一下它", "能再运行一下吗？", "Run it again plz");
     a change asks for a run with a change word, as a follow-up or naming the code's own names or with 把
@@ -137,13 +154,22 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
     ((None, False), (None, False))
     >>> earlier_code("把 xs 改成 [5, 4] 再跑", ["```python\\nxs = [3, 1]\\nprint(sorted(xs))\\n```"])
     ('xs = [3, 1]\\nprint(sorted(xs))', False)
+    >>> mine = ["这段代码是什么意思？\\n```python\\nprint(1)\\n```", "为什么不能解释？", "什么是熵？"]
+    >>> earlier_code("运行这段代码", mine), earlier_code("运行这段代码", mine, [False, False, True])
+    (('print(1)', False), (None, False))
+    >>> earlier_code("运行这段代码", mine + ["什么是困惑度？"])  # three questions since: not that code any more
+    (None, False)
+    >>> earlier_code("Run it again", ["```python\\nprint(1)\\n```", "再运行一下"], [True, True])  # its rerun showed it
+    ('print(1)', False)
     """
     if question_code(question) is not None:
         return None, False
     kind = _follow_up_kind(question)
     if kind is None:
         return None, False
-    for earlier in reversed(previous):
+    between = 0
+    for i in reversed(range(len(previous))):
+        earlier = previous[i]
         code = question_code(earlier) or kept_code(earlier)
         if code is not None:
             if is_homework_request(earlier):
@@ -152,13 +178,19 @@ def earlier_code(question: str, previous: list[str]) -> tuple[str | None, bool]:
                 return code, False
             values = asked_values(question)  # "用 T=5 再运行", and the code sets T in one place: run, T set
             if values:
-                return (code, False) if with_values(code, values) is not None else (None, True)
+                return (code, False) if not with_values(code, values).unset else (None, True)
             names = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", code)}
             asked = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", question)}
             return None, bool(is_follow_up(question) or "把" in question or names & asked - {"with", "set"}
                               or not _content(question) - _CHANGE_WORDS)
-        if _follow_up_kind(earlier) is None and not small_talk(earlier):  # "谢谢！" in between is looked past
+        if _follow_up_kind(earlier) is not None:  # a rerun or change, whose answer ran this same code
+            continue
+        if i < len(shown_code) and shown_code[i]:  # code was shown since (a notes demo): that is "this code"
             break
+        if not small_talk(earlier):  # "谢谢！" in between is looked past
+            between += 1
+            if between > QUESTIONS_BETWEEN:
+                break
     return None, False
 
 
@@ -170,28 +202,42 @@ def asks_to_run_again(question: str) -> bool:
     (True, True, False)
     >>> asks_to_run_again("Why normalize again with a temperature?"), asks_to_run_again("调整后再重新归一化的分布叫什么？")
     (False, False)
+    >>> asks_to_run_again("What happens when you run softmax with large logits?"), asks_to_run_again("为什么 T=0 的时候运行会除零？")
+    (False, False)
+    >>> asks_to_run_again("set n to 10 and run it"), asks_to_run_again("try again with T = 3"), asks_to_run_again("n 设为 20 再跑")
+    (True, True, True)
     """
-    return bool(_RUN_VERB.search(question)) and question_code(question) is None and _follow_up_kind(question) is not None
+    if not _RUN_VERB.search(question) or question_code(question) is not None:
+        return False
+    kind = _follow_up_kind(question)
+    if kind != "change":
+        return kind == "rerun"
+    # a change names values and nothing else ("用 T=5 再运行"; not "为什么 T=0 的时候运行会除零？")
+    values = asked_values(question)
+    named = {part for name in values for part in [name.lower(), *name.lower().split("_")]}
+    rest = {t for t in _content(question) - _CHANGE_WORDS - named - _VALUE_WORDS if not _number(t)}
+    return bool(values) and not rest
 
 
-def run_with_values(question: str, code: str) -> tuple[str, Change | None, list[str]]:
-    """(the code a demo request runs, the change it made, the names it asked for that the code does not
-    set in one place): the values the request's own words ask for (agent.code_changes; its pasted code
-    left out, so the code's own ``T = 1`` is no request) set in ``code``, or ``code`` as it is.
+def run_with_values(question: str, code: str) -> Change:
+    """What a demo request runs: ``code`` with the values the request's own words ask for set where the
+    code binds them in one place (agent.code_changes), the names it cannot set in ``unset``. The
+    request's pasted code is no request ("Run this: T = 1" under a run request's line), nor is
+    text that is part of the code.
 
-    >>> run_with_values("用 T=5 再运行", "T = 1\\nprint(T)")[:2]
-    ('T = 5\\nprint(T)', Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),)))
-    >>> run_with_values("run this with T=2\\n```python\\nT = 1\\nprint(T)\\n```", "T = 1\\nprint(T)")[0]
+    >>> run_with_values("用 T=5 再运行", "T = 1\\nprint(T)")
+    Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),), unset=())
+    >>> run_with_values("run this with T=2\\n```python\\nT = 1\\nprint(T)\\n```", "T = 1\\nprint(T)").code
     'T = 2\\nprint(T)'
-    >>> run_with_values("用 n=3 再运行", "print(1)"), run_with_values("运行这段代码\\nT = 1\\nprint(T)", "T = 1\\nprint(T)")
-    (('print(1)', None, ['n']), ('T = 1\\nprint(T)', None, []))
+    >>> run_with_values("用 n=3 再运行", "print(1)"), run_with_values("Run this: T = 1\\nT = T * 2\\nprint(T)", "T = 1\\nT = T * 2\\nprint(T)")
+    (Change(code='print(1)', changes=(), unset=('n',)), Change(code='T = 1\\nT = T * 2\\nprint(T)', changes=(), unset=()))
     """
     own = question_code(question) is not None  # "T=5 再运行一次" alone is a request, not a line of code
     values = asked_values(without_pasted_code(question) if own else question)
-    change = with_values(code, values)
-    if change is None:
-        return code, None, list(values)
-    return change.code, (change if change.changes else None), []
+    if own:  # what the code itself says ("运行：T = 1" with the code's first line on the request's)
+        squashed = "".join(code.split())
+        values = {name: value for name, value in values.items() if f"{name}={''.join(value.split())}" not in squashed}
+    return with_values(code, values) or Change(code, (), ())
 
 
 def kept_code(message: str) -> str | None:

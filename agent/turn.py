@@ -43,6 +43,22 @@ def user_messages(history: list[dict]) -> list[str]:
     return [m["content"] for m in history if m.get("role") == "user"]
 
 
+def answers_show_code(history: list[dict]) -> list[bool]:
+    """For each of the student's messages (:func:`user_messages`), does an answer to it hold a code block?
+
+    >>> answers_show_code([{"role": "user", "content": "演示一下"}, {"role": "assistant", "content": "```python\\nprint(1)\\n```"},
+    ...                    {"role": "user", "content": "什么是熵？"}, {"role": "assistant", "content": "熵是……"}])
+    [True, False]
+    """
+    shown: list[bool] = []
+    for m in history:
+        if m.get("role") == "user":
+            shown.append(False)
+        elif shown and m.get("role") == "assistant" and "```" in m["content"]:
+            shown[-1] = True
+    return shown
+
+
 @dataclass
 class Turn:
     question: str
@@ -80,7 +96,7 @@ class Turn:
         again, whether it asks for a change instead), computed once: the route strategy, the demo check
         and the office-hours preview all ask."""
         if self._earlier is None:
-            self._earlier = earlier_code(self.question, self.previous_questions)
+            self._earlier = earlier_code(self.question, self.previous_questions, answers_show_code(self.history))
         return self._earlier
 
     def number_of(self, hit: Hit) -> int:

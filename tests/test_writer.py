@@ -1319,7 +1319,10 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
     assert "Changed as you asked: T = 1.0 → T = 0.5." in colder.answer
     unknown = agent.ask("用 top_p=0.9 再运行", history=history, options=TurnOptions(k=1))
     assert [r.stdout.strip() for r in unknown.code_runs] == ["[0.731, 0.269]"]
-    assert "这段代码没有在一处给 top_p 赋值，所以没有改，按原样运行。" in unknown.answer
+    assert "top_p 没有改：这段代码不是只在一处给它赋值。" in unknown.answer and "→" not in unknown.answer
+    both = agent.ask("用 T=5, top_p=0.9 再运行", history=history, options=TurnOptions(k=1))  # what can be set is
+    assert [r.stdout.strip() for r in both.code_runs] == ["[0.55, 0.45]"]
+    assert "按你的要求改了：T = 1.0 → T = 5。 top_p 没有改" in both.answer
     # pasted code with the value in the request's words; the code's own "xs = [3, 1, 2]" asks nothing
     own = "run this with xs = [9, 8] instead\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"
     ran = agent.ask(own)
@@ -1334,8 +1337,30 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
         assert [r.stdout.strip() for r in answer.code_runs] == ["[4, 5]"], change
 
 
+def test_run_this_code_a_few_questions_later_runs_the_last_code_of_the_chat():
+    """"运行这段代码" two messages after the student's own code (asked what it means, then why not)
+    showed the notes' heart plot: only reruns and small talk were looked past. Now up to two other
+    messages are, unless an answer since showed code (the notes' demo is then "this code")."""
+    agent = Agent(FakeRetriever([TEMPERATURE_DEMO]), scripted_backend("x"))
+    history: list[dict] = []
+
+    def say(question, **options):
+        answer = agent.ask(question, history=history, options=TurnOptions(k=1, **options))
+        history.extend([{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}])
+        return answer
+
+    assert say("这段代码是什么意思？\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```").refused
+    say("为什么不能解释？")
+    assert agent.demo_code("运行这段代码", history=history) == "xs = [3, 1, 2]\nprint(sorted(xs))"
+    assert [r.stdout.strip() for r in say("运行这段代码").code_runs] == ["[1, 2, 3]"]
+    assert [r.stdout.strip() for r in say("再运行一下").code_runs] == ["[1, 2, 3]"]  # past a rerun whose answer showed it
+    assert [r.stdout.strip() for r in say("演示一下温度采样的代码").code_runs] == ["[0.731, 0.269]"]
+    assert [r.stdout.strip() for r in say("运行这段代码").code_runs] == ["[0.731, 0.269]"]  # the notes' code, shown last
+    assert [r.stdout.strip() for r in say("用 T=5 再运行").code_runs] == ["[0.55, 0.45]"]
+
+
 def test_asked_values_are_literals_set_where_the_code_sets_them():
-    from agent.code_changes import asked_values, with_values
+    from agent.code_changes import Change, asked_values, with_values
 
     assert asked_values("T=__import__('os').system('id') 再运行") == {}  # a literal or nothing
     assert asked_values("if a==b or c<=2 or d != 3, run it") == {}
@@ -1345,8 +1370,21 @@ def test_asked_values_are_literals_set_where_the_code_sets_them():
     assert change.code == "import math\nT = -0.5  # 温度\ndef f(x, n=3):\n    return x * n\nprint(f(T))"
     assert change.summary == "T = 1.0 → T = -0.5; n = 2 → n = 3"
     assert with_values("名字 = '张三'; T = 1\nprint(名字, T)", {"T": "2"}).code == "名字 = '张三'; T = 2\nprint(名字, T)"
-    assert with_values("def f():\n    T = 1\n    return T", {"T": "2"}) is None  # only the top level
-    assert with_values("T = (1,\n     2)", {"T": "3"}) is None  # a value over several lines is left alone
+    assert with_values("def f():\n    T = 1\n    return T", {"T": "2"}).unset == ("T",)  # only the top level
+    assert with_values("T = (1,\n     2)", {"T": "3"}).unset == ("T",)  # a value over several lines is left alone
+    # a hostile review's (2026-12-07): the change must land and take effect, or none is claimed
+    for code in ("s = 'a\u2028b'\nT = 1\nprint(T)", "s = 1\x0c\nT = 1\nprint(T)"):  # str.splitlines's line ends
+        assert with_values(code, {"T": "2"}).code == code.replace("T = 1", "T = 2")
+    for code in ("T = 1\nif True:\n    T = 2\nprint(T)", "T = 1\nfor T in (3,):\n    pass", "T = 1\nT += 1",
+                 "import math as T\nT = 1", "T = 1\ndef g():\n    global T\n    T = 3",
+                 "def f(x, T=1.0):\n    return x / T\nprint(f(2, T=4.0))", "def f(x, T=1.0):\n    return x / T\nprint(f(2, 4.0))"):
+        assert with_values(code, {"T": "9"}) == Change(code, (), ("T",)), code  # set elsewhere too: not claimed
+    assert asked_values("Run it again with n = 10.") == {"n": "10"}  # a full stop, not a float
+    assert asked_values('再运行一下，为什么输出是 "xs = [1, 2, 3]" 呢？') == {}  # quoted, not asked
+    assert asked_values("see https://x.com/?a=1 and $p_i = 1$, `k = 3`") == {}
+    assert asked_values("按你的要求改了：T = 1.0 → T = 5。") == {}  # the answer's own summary, quoted back
+    assert asked_values("再跑一下，比较 xs=[1] 和 xs=[2, 1] 的结果") == {}  # two values of one name: which?
+    assert Change("", (("xs", "[3, 1]", "[1]"),)).summary == "xs = [3, 1] → xs = [1,]"  # no link to source 1
     assert len(asked_values(" ".join(f"a{i}={i}" for i in range(5000)))) == 8  # a hostile message asks for 8 at most
 
 

@@ -519,9 +519,11 @@ class RouteStrategy(Strategy):
             turn.answer = composer.code_shown(turn.language, code, source_n, state, asked_to_run=run)
             yield Token(turn.answer)
             return None
-        code, change, unset = run_with_values(turn.question, code)  # "用 T=5 再运行": T set, and said so
-        note = (phrase("code_changed", turn.language, changes=change.summary) if change else
-                phrase("code_values_not_set", turn.language, names=", ".join(unset)) if unset else "")
+        change = run_with_values(turn.question, code)  # "用 T=5 再运行": T set, and said so
+        code = change.code
+        note = " ".join([*([phrase("code_changed", turn.language, changes=change.summary)] if change.changes else []),
+                         *([phrase("code_values_not_set", turn.language, names=", ".join(change.unset))]
+                           if change.unset else [])])
         yield Status("running code…")
         tools.run_python(code)
         run = turn.code_runs[-1]
