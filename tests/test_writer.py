@@ -24,7 +24,7 @@ from agent.sentences import best_sentences
 from retrieval.embedders import HashEmbedder, normalise
 from retrieval.types import Chunk, Hit
 from settings import AgentSettings
-from tests.fakes import FakeRetriever, RecordingWriter, scripted_backend, scripted_writer
+from tests.fakes import FakeRetriever, RecordingWriter, scripted_backend
 
 # --- a fake embedder that understands both languages through a tiny concept table ------------------
 CONCEPTS = {
