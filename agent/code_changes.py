@@ -35,8 +35,9 @@ _ASSIGNED = re.compile(rf"(?<![\w=<>!+\-*/%&|^~.?&])(?<!→ )(?<!→)(?<!-> )({_
 # "把 T 改成 5", "T 设为 0.5", "set T to 5", "change n to 10"
 _SET_TO = re.compile(rf"(?:把\s*)?(?<![\w.])({_NAME})\s*(?:改成|改为|改到|设为|设成|设置为|换成|调到|调成|调为)\s*({_LITERAL}){_END}"
                      rf"|\b(?:set|change)\s+({_NAME})\s+to\s+({_LITERAL}){_END}", re.I)
-# what a request shows rather than asks: quoted or inline-code text, formulas, links
-_SHOWN = re.compile(r"\"[^\"\n]{0,300}\"|“[^”\n]{0,300}”|「[^」\n]{0,300}」|`[^`\n]{0,300}`|\$[^$\n]{0,300}\$"
+# what a request shows rather than asks: quoted or inline-code text, formulas, links (a quoted string
+# right after "=" or "to" is a value: 'greeting="hi"')
+_SHOWN = re.compile(r"(?<!=)(?<!= )(?<!\bto )(?:\"[^\"\n]{0,300}\"|“[^”\n]{0,300}”)|「[^」\n]{0,300}」|`[^`\n]{0,300}`|\$[^$\n]{0,300}\$"
                     r"|\bhttps?://\S+|\bwww\.\S+")
 
 MAX_VALUES = 8  # values taken from one request; a message of thousands of "a=1" asks for none past these
@@ -50,6 +51,7 @@ class Change:
     code: str
     changes: tuple[tuple[str, str, str], ...]  # (name, old value's source, new value's source)
     unset: tuple[str, ...] = ()
+    not_literal: tuple[str, ...] = ()  # names asked a value that is no literal ("T=math.pi"): not set either
 
     @property
     def summary(self) -> str:
@@ -85,6 +87,34 @@ def asked_values(words: str) -> dict[str, str]:
             twice.add(name)
         found.setdefault(name, value)
     return dict(list((n, v) for n, v in found.items() if n not in twice)[:MAX_VALUES])
+
+
+_LOOSE = re.compile(rf"(?<![\w=<>!+\-*/%&|^~.?&])({_NAME})\s*=(?!=)\s*[^\s,，。;；？?]+"
+                    rf"|(?:把\s*)?(?<![\w.])({_NAME})\s*(?:改成|改为|设为|设成|换成|调到|调成)\s*[^\s,，。;；？?再]+"
+                    rf"|\b(?:set|change)\s+({_NAME})\s+to\s+[^\s,;?]+", re.I)
+
+
+def not_literal(words: str) -> list[str]:
+    """Names ``words`` asks a value for that is no Python literal, which :func:`asked_values` leaves out.
+
+    >>> not_literal("用 T=math.pi 再运行"), not_literal("set name to Bob and run it"), not_literal("用 T=5 再运行")
+    (['T'], ['name'], [])
+    """
+    asked = asked_values(words)
+    words = _SHOWN.sub(" ", words)
+    names = [m.group(1) or m.group(2) or m.group(3) for m in _LOOSE.finditer(words)]
+    return list(dict.fromkeys(n for n in names if n not in asked))[:MAX_VALUES]
+
+
+def without_values(words: str) -> str:
+    """``words`` with the values they ask for ("T=5", "把 n 改成 10", "set T to 0.5") blanked out.
+
+    >>> without_values("用 T=5 再运行，顺便 set n to 'a b'")
+    '用   再运行，顺便  '
+    """
+    for pattern in (_ASSIGNED, _SET_TO, _LOOSE):
+        words = pattern.sub(lambda m: " ", words)
+    return words
 
 
 def with_values(code: str, values: dict[str, str]) -> Change | None:

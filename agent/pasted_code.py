@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 
-from agent.code_changes import Change, asked_values, with_values
+from agent.code_changes import Change, asked_values, not_literal, with_values, without_values
 from agent.policy import (PASTED_RUN, explains_own_code, extract_code, is_follow_up, is_homework_request,
                           keep_code_unrun, small_talk, without_pasted_code)
 from common.text import tokenize
@@ -105,7 +106,7 @@ _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-r
 # a run asked for, not only "again" ("Why normalize again with a temperature?" asks for none)
 _RUN_VERB = re.compile(r"运行|执行|跑|再来一[次遍下]|再试|试试|\b(?:run|rerun|re-run|execute|try)\b", re.I)
 # the words of a change besides its names and values ("set n to 10", "n 设为 20", "T 改成 0.5")
-_VALUE_WORDS = frozenset("设 设为 设成 设置 设置为 改为 改到 调为 用 to and then 然后 并 试 试试 再试".split())
+_VALUE_WORDS = frozenset("设 设为 设成 设置 设置为 改为 改到 调为 用 to and then also 然后 并 顺便 顺带 同时 试 试试 再试".split())
 
 
 def _number(token: str) -> bool:
@@ -126,13 +127,13 @@ _CHANGE_WORDS = frozenset("= 改 改成 改为 换 换成 调 调到 调成 参�
 QUESTIONS_BETWEEN = 2  # other messages between the student's code and "运行这段代码" that still point back at it
 
 
-def earlier_code(question: str, previous: list[str], shown_code: Sequence[bool] = ()) -> tuple[str | None, bool]:
+def earlier_code(question: str, previous: list[str], shown_code: Sequence[Sequence[str]] = ()) -> tuple[str | None, bool]:
     """(the code a follow-up asks to run again, whether it asks for a change to it instead), after the
     student's own code (:func:`question_code` or :func:`kept_code` of their last message with code).
     Follow-ups that were themselves reruns or changes, and small talk, are looked past, and up to
     :data:`QUESTIONS_BETWEEN` other messages ("这段代码是什么意思？" then "为什么不能解释？" then "运行这段代码");
-    the search ends at a message whose answer showed code (``shown_code[i]`` for ``previous[i]``: the
-    notes' demo, which "运行这段代码" then means).
+    the search ends at a message whose answer showed other code than the student's (``shown_code[i]``,
+    the code blocks of the answer to ``previous[i]``: the notes' demo, which "运行这段代码" then means).
 
     A rerun asks for a run and names nothing else ("再运行一下它", "能再运行一下吗？", "Run it again plz");
     a change asks for a run with a change word, as a follow-up or naming the code's own names or with 把
@@ -155,11 +156,13 @@ def earlier_code(question: str, previous: list[str], shown_code: Sequence[bool] 
     >>> earlier_code("把 xs 改成 [5, 4] 再跑", ["```python\\nxs = [3, 1]\\nprint(sorted(xs))\\n```"])
     ('xs = [3, 1]\\nprint(sorted(xs))', False)
     >>> mine = ["这段代码是什么意思？\\n```python\\nprint(1)\\n```", "为什么不能解释？", "什么是熵？"]
-    >>> earlier_code("运行这段代码", mine), earlier_code("运行这段代码", mine, [False, False, True])
+    >>> earlier_code("运行这段代码", mine), earlier_code("运行这段代码", mine, [(), (), ("print(2)",)])
     (('print(1)', False), (None, False))
+    >>> earlier_code("运行这段代码", mine[:1], [("print(2)",)])  # its answer showed the notes' code instead
+    (None, False)
     >>> earlier_code("运行这段代码", mine + ["什么是困惑度？"])  # three questions since: not that code any more
     (None, False)
-    >>> earlier_code("Run it again", ["```python\\nprint(1)\\n```", "再运行一下"], [True, True])  # its rerun showed it
+    >>> earlier_code("Run it again", ["```python\\nprint(1)\\n```", "再运行一下"], [("print(1)",), ("print(1)",)])
     ('print(1)', False)
     """
     if question_code(question) is not None:
@@ -171,27 +174,36 @@ def earlier_code(question: str, previous: list[str], shown_code: Sequence[bool] 
     for i in reversed(range(len(previous))):
         earlier = previous[i]
         code = question_code(earlier) or kept_code(earlier)
+        shown = shown_code[i] if i < len(shown_code) else ()
+        if code is not None and shown and not any(_same(block, code) or _same(block, run_with_values(earlier, code).code)
+                                                 for block in shown):
+            break  # its answer showed other code (the notes' demo it asked for): "this code" is that one
         if code is not None:
             if is_homework_request(earlier):
                 return None, False
             if kind == "rerun":
                 return code, False
             values = asked_values(question)  # "用 T=5 再运行", and the code sets T in one place: run, T set
-            if values:
-                return (code, False) if not with_values(code, values).unset else (None, True)
+            if values:  # run when one value at least can be set (the others are named in the answer)
+                return (code, False) if len(with_values(code, values).unset) < len(values) else (None, True)
             names = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", code)}
             asked = {t.lower() for t in re.findall(r"[A-Za-z_]\w*", question)}
             return None, bool(is_follow_up(question) or "把" in question or names & asked - {"with", "set"}
                               or not _content(question) - _CHANGE_WORDS)
         if _follow_up_kind(earlier) is not None:  # a rerun or change, whose answer ran this same code
             continue
-        if i < len(shown_code) and shown_code[i]:  # code was shown since (a notes demo): that is "this code"
+        if shown:  # code was shown since (a notes demo): that is "this code"
             break
         if not small_talk(earlier):  # "谢谢！" in between is looked past
             between += 1
             if between > QUESTIONS_BETWEEN:
                 break
     return None, False
+
+
+def _same(a: str, b: str) -> bool:
+    """The same code, whitespace aside?"""
+    return "".join(a.split()) == "".join(b.split())
 
 
 def asks_to_run_again(question: str) -> bool:
@@ -206,17 +218,18 @@ def asks_to_run_again(question: str) -> bool:
     (False, False)
     >>> asks_to_run_again("set n to 10 and run it"), asks_to_run_again("try again with T = 3"), asks_to_run_again("n 设为 20 再跑")
     (True, True, True)
+    >>> asks_to_run_again("用 normalize=False 重新跑一下"), asks_to_run_again("again with lr=1e-3"), asks_to_run_again("T = 0.1 呢？")
+    (True, True, False)
     """
-    if not _RUN_VERB.search(question) or question_code(question) is not None:
+    if question_code(question) is not None:
         return False
     kind = _follow_up_kind(question)
     if kind != "change":
-        return kind == "rerun"
-    # a change names values and nothing else ("用 T=5 再运行"; not "为什么 T=0 的时候运行会除零？")
-    values = asked_values(question)
-    named = {part for name in values for part in [name.lower(), *name.lower().split("_")]}
-    rest = {t for t in _content(question) - _CHANGE_WORDS - named - _VALUE_WORDS if not _number(t)}
-    return bool(values) and not rest
+        return kind == "rerun" and bool(_RUN_VERB.search(question))
+    # a change names values and nothing else ("用 T=5 再运行", "again with lr=1e-3"; not "为什么 T=0 的时候
+    #运行会除零？")
+    rest = {t for t in _content(without_values(question)) - _CHANGE_WORDS - _VALUE_WORDS if not _number(t)}
+    return bool(asked_values(question) or not_literal(question)) and not rest
 
 
 def run_with_values(question: str, code: str) -> Change:
@@ -226,18 +239,24 @@ def run_with_values(question: str, code: str) -> Change:
     text that is part of the code.
 
     >>> run_with_values("用 T=5 再运行", "T = 1\\nprint(T)")
-    Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),), unset=())
+    Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),), unset=(), not_literal=())
     >>> run_with_values("run this with T=2\\n```python\\nT = 1\\nprint(T)\\n```", "T = 1\\nprint(T)").code
     'T = 2\\nprint(T)'
     >>> run_with_values("用 n=3 再运行", "print(1)"), run_with_values("Run this: T = 1\\nT = T * 2\\nprint(T)", "T = 1\\nT = T * 2\\nprint(T)")
-    (Change(code='print(1)', changes=(), unset=('n',)), Change(code='T = 1\\nT = T * 2\\nprint(T)', changes=(), unset=()))
+    (Change(code='print(1)', changes=(), unset=('n',), not_literal=()), Change(code='T = 1\\nT = T * 2\\nprint(T)', changes=(), unset=(), not_literal=()))
+    >>> run_with_values("用 T=math.pi 再运行", "T = 1\\nprint(T)").not_literal
+    ('T',)
     """
     own = question_code(question) is not None  # "T=5 再运行一次" alone is a request, not a line of code
-    values = asked_values(without_pasted_code(question) if own else question)
+    words = without_pasted_code(question) if own else question
+    values = asked_values(words)
     if own:  # what the code itself says ("运行：T = 1" with the code's first line on the request's)
         squashed = "".join(code.split())
         values = {name: value for name, value in values.items() if f"{name}={''.join(value.split())}" not in squashed}
-    return with_values(code, values) or Change(code, (), ())
+    change = with_values(code, values) or Change(code, (), ())
+    if not own and _follow_up_kind(question) == "change":  # "用 T=math.pi 再运行": said, not silently run as it was
+        return replace(change, not_literal=tuple(not_literal(words)))
+    return change
 
 
 def kept_code(message: str) -> str | None:

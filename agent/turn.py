@@ -21,6 +21,8 @@ immutable :class:`agent.records.Answer`.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -43,20 +45,23 @@ def user_messages(history: list[dict]) -> list[str]:
     return [m["content"] for m in history if m.get("role") == "user"]
 
 
-def answers_show_code(history: list[dict]) -> list[bool]:
-    """For each of the student's messages (:func:`user_messages`), does an answer to it hold a code block?
+def answers_code(history: list[dict]) -> list[tuple[str, ...]]:
+    """For each of the student's messages (:func:`user_messages`), the code blocks its answer showed.
 
-    >>> answers_show_code([{"role": "user", "content": "演示一下"}, {"role": "assistant", "content": "```python\\nprint(1)\\n```"},
-    ...                    {"role": "user", "content": "什么是熵？"}, {"role": "assistant", "content": "熵是……"}])
-    [True, False]
+    >>> answers_code([{"role": "user", "content": "演示一下"}, {"role": "assistant", "content": "```python\\nprint(1)\\n```"},
+    ...               {"role": "user", "content": "什么是熵？"}, {"role": "assistant", "content": "熵是……"}])
+    [('print(1)',), ()]
     """
-    shown: list[bool] = []
+    shown: list[tuple[str, ...]] = []
     for m in history:
         if m.get("role") == "user":
-            shown.append(False)
-        elif shown and m.get("role") == "assistant" and "```" in m["content"]:
-            shown[-1] = True
+            shown.append(())
+        elif shown and m.get("role") == "assistant":
+            shown[-1] += tuple(block.group(2) for block in _BLOCK.finditer(m["content"]))
     return shown
+
+
+_BLOCK = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n\1[ \t]*$", re.S | re.M)  # agent.compose.fenced's blocks
 
 
 @dataclass
@@ -96,7 +101,7 @@ class Turn:
         again, whether it asks for a change instead), computed once: the route strategy, the demo check
         and the office-hours preview all ask."""
         if self._earlier is None:
-            self._earlier = earlier_code(self.question, self.previous_questions, answers_show_code(self.history))
+            self._earlier = earlier_code(self.question, self.previous_questions, answers_code(self.history))
         return self._earlier
 
     def number_of(self, hit: Hit) -> int:

@@ -1271,7 +1271,7 @@ def test_a_follow_up_runs_the_students_own_code_again_or_says_it_cannot_change_i
         assert [r.stdout.strip() for r in answer.code_runs] == ["[1, 2, 3]"] and "np.sin" not in answer.answer
         assert agent.demo_code(again, history=history) == "xs = [3, 1, 2]\nprint(sorted(xs))"  # the preview's code
     changed = agent.ask("用 T=5 再运行一下它", history=history, options=TurnOptions(k=1))
-    assert changed.refused and not changed.code_runs and changed.answer.startswith("这次没有运行：我只能改你的代码里只在一处赋值的变量")
+    assert changed.refused and not changed.code_runs and changed.answer.startswith("这次没有运行：你的代码里 T 不是只在一处赋值")
     assert agent.demo_code("用 T=5 再运行一下它", history=history) is None
     # a review's: other rerun wordings; a second rerun, past the first and past a refused change; a new demo
     # is no change; a homework request's code, never run, is not run again
@@ -1320,6 +1320,8 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
     unknown = agent.ask("用 top_p=0.9 再运行", history=history, options=TurnOptions(k=1))
     assert [r.stdout.strip() for r in unknown.code_runs] == ["[0.731, 0.269]"]
     assert "top_p 没有改：这段代码不是只在一处给它赋值。" in unknown.answer and "→" not in unknown.answer
+    pi = agent.ask("用 T=math.pi 再运行", history=history, options=TurnOptions(k=1))  # no literal: said, not silent
+    assert [r.stdout.strip() for r in pi.code_runs] == ["[0.731, 0.269]"] and "T 没有改：只能设成数字" in pi.answer
     both = agent.ask("用 T=5, top_p=0.9 再运行", history=history, options=TurnOptions(k=1))  # what can be set is
     assert [r.stdout.strip() for r in both.code_runs] == ["[0.55, 0.45]"]
     assert "按你的要求改了：T = 1.0 → T = 5。 top_p 没有改" in both.answer
@@ -1335,6 +1337,10 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
     for change in ("把 xs 改成 [5, 4] 再跑", "try it with xs = [5, 4]", "xs=[5,4] 再运行一次"):
         answer = agent.ask(change, history=mine)
         assert [r.stdout.strip() for r in answer.code_runs] == ["[4, 5]"], change
+    both = agent.ask("用 xs=[5, 4], reverse=True 再跑", history=mine)  # what can be set is, the rest is named
+    assert [r.stdout.strip() for r in both.code_runs] == ["[4, 5]"] and "reverse 没有改" in both.answer
+    assert agent.ask("run it with h=10", history=mine).answer.startswith(
+        "Nothing was run this time: your code does not set h in exactly one place")
 
 
 def test_run_this_code_a_few_questions_later_runs_the_last_code_of_the_chat():
@@ -1357,6 +1363,19 @@ def test_run_this_code_a_few_questions_later_runs_the_last_code_of_the_chat():
     assert [r.stdout.strip() for r in say("演示一下温度采样的代码").code_runs] == ["[0.731, 0.269]"]
     assert [r.stdout.strip() for r in say("运行这段代码").code_runs] == ["[0.731, 0.269]"]  # the notes' code, shown last
     assert [r.stdout.strip() for r in say("用 T=5 再运行").code_runs] == ["[0.55, 0.45]"]
+    # a fresh review's: the answer to the student's code message showed the notes' demo instead; and
+    # three questions after the code, "this code" is not theirs any more
+    notes_code = TEMPERATURE_DEMO.split("```python\n")[1].split("```")[0].strip()
+    shown = [{"role": "user", "content": "这是什么意思？再给我看看笔记里的温度采样演示\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"},
+             {"role": "assistant", "content": f"运行了以下代码：\n\n```python\n{notes_code}\n```\n\n代码来自课程材料 [1]。"}]
+    assert [r.stdout.strip() for r in agent.ask("运行这段代码", history=shown, options=TurnOptions(k=1)).code_runs] == [
+        "[0.731, 0.269]"]
+    mine = [{"role": "user", "content": "这段代码是什么意思？\n```python\nxs = [3, 1, 2]\nprint(sorted(xs))\n```"},
+            {"role": "assistant", "content": "…"}]
+    for question in ("什么是熵？", "什么是困惑度？", "什么是温度？"):
+        mine += [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        ran = agent.ask("Run this code", history=mine, options=TurnOptions(k=1, grounded_only=False)).code_runs
+        assert [r.stdout.strip() for r in ran] == ["[1, 2, 3]" if question != "什么是温度？" else "[0.731, 0.269]"]
 
 
 def test_asked_values_are_literals_set_where_the_code_sets_them():

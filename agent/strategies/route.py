@@ -16,6 +16,7 @@ import time
 from contextlib import closing
 from typing import Iterator
 
+from agent.code_changes import asked_values
 from agent.compose import own_references, shown_row
 from agent.errors import ModelError
 from agent.events import Event, Status, Token
@@ -189,12 +190,14 @@ class RouteStrategy(Strategy):
             yield from self.homework_note(turn, tools)
             return
         earlier, change = turn.earlier_code()
-        unrun = "code_change_not_made" if change else None  # "用 T=5 再运行一下它" after the student's own code
+        unrun = "code_change_not_made" if change else None  # "倒序再运行一下" after the student's own code
+        fmt = {}
+        if change and (names := list(asked_values(turn.question))):  # "用 n=3 再运行": n is named
+            unrun, fmt = "code_values_not_made", {"names": ", ".join(names)}
         # "不要运行，这段代码会输出什么？```…```", "这段代码是什么意思？\nx = 1": said so in a sentence, unless the
         # code is the notes' own, pasted: then the question is on the notes, searched as any other
         if (own := own_code_sentence(turn.question)) and not parts.notes_hold(pasted_lines(turn.question)):
             unrun = own
-        fmt = {}
         if language := other_language(turn.question):  # "```bash\nnvidia-smi```": no Python to run
             unrun, fmt = "code_not_python", {"tag": language}
         if unrun:  # not run, said so (turn.language is the request's words', not its code's)
@@ -523,7 +526,9 @@ class RouteStrategy(Strategy):
         code = change.code
         note = " ".join([*([phrase("code_changed", turn.language, changes=change.summary)] if change.changes else []),
                          *([phrase("code_values_not_set", turn.language, names=", ".join(change.unset))]
-                           if change.unset else [])])
+                           if change.unset else []),
+                         *([phrase("code_values_not_literal", turn.language, names=", ".join(change.not_literal))]
+                           if change.not_literal else [])])
         yield Status("running code…")
         tools.run_python(code)
         run = turn.code_runs[-1]
