@@ -185,7 +185,7 @@ class Agent:
         code, _, state, _ = find_code(turn.question, turn.query, self._parts.tools(turn), earlier)
         if code is None or state == "incomplete":  # shown as found, never run: no value is set in it
             return code
-        return run_with_values(turn.question, code).code  # "用 T=5 再运行": T set, as the run sets it
+        return run_with_values(turn.question, code, turn.previous_questions).code  # "用 T=5 再运行": as the run sets it
 
     def _new_turn(self, question: str, history: Sequence[dict], options: TurnOptions | None) -> Turn:
         """A turn for ``question`` after ``history``: cleaned, a follow-up joined to the question it

@@ -232,11 +232,33 @@ def asks_to_run_again(question: str) -> bool:
     return bool(asked_values(question) or not_literal(question)) and not rest
 
 
-def run_with_values(question: str, code: str) -> Change:
+def remembered_values(question: str, previous: Sequence[str]) -> dict[str, str]:
+    """The values the reruns and changes just before a rerun asked for, later ones first in weight: "用 T=5
+    再运行" then "再运行一下" samples again at T=5 (it ran T = 1.0 again: a reviewer's and an instructor's
+    expectation). A message that is no rerun remembers nothing.
+
+    >>> remembered_values("再运行一下", ["演示一下温度采样", "用 T=5 再运行", "用 n=3 再运行"]), remembered_values("再运行一下", ["用 T=5 再运行", "什么是熵？"])
+    ({'T': '5', 'n': '3'}, {})
+    """
+    if not asks_to_run_again(question):
+        return {}
+    trail: list[str] = []
+    for earlier in reversed(previous):
+        if not asks_to_run_again(earlier):
+            break
+        trail.append(earlier)
+    values: dict[str, str] = {}
+    for earlier in reversed(trail):  # oldest first: a later value of the same name wins
+        values.update(asked_values(earlier))
+    return values
+
+
+def run_with_values(question: str, code: str, previous: Sequence[str] = ()) -> Change:
     """What a demo request runs: ``code`` with the values the request's own words ask for set where the
-    code binds them in one place (agent.code_changes), the names it cannot set in ``unset``. The
-    request's pasted code is no request ("Run this: T = 1" under a run request's line), nor is
-    text that is part of the code.
+    code binds them in one place (agent.code_changes), the names it cannot set in ``unset``; a rerun
+    keeps the values the changes just before it asked for (:func:`remembered_values`; those the code
+    cannot take are dropped unsaid, they were said when asked). The request's pasted code is no request
+    ("Run this: T = 1" under a run request's line), nor is text that is part of the code.
 
     >>> run_with_values("用 T=5 再运行", "T = 1\\nprint(T)")
     Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),), unset=(), not_literal=())
@@ -246,6 +268,8 @@ def run_with_values(question: str, code: str) -> Change:
     (Change(code='print(1)', changes=(), unset=('n',), not_literal=()), Change(code='T = 1\\nT = T * 2\\nprint(T)', changes=(), unset=(), not_literal=()))
     >>> run_with_values("用 T=math.pi 再运行", "T = 1\\nprint(T)").not_literal
     ('T',)
+    >>> run_with_values("再运行一下", "T = 1\\nprint(T)", ["用 T=5 再运行", "用 n=3 再运行"])  # n: said before
+    Change(code='T = 5\\nprint(T)', changes=(('T', '1', '5'),), unset=(), not_literal=())
     """
     own = question_code(question) is not None  # "T=5 再运行一次" alone is a request, not a line of code
     words = without_pasted_code(question) if own else question
@@ -253,7 +277,9 @@ def run_with_values(question: str, code: str) -> Change:
     if own:  # what the code itself says ("运行：T = 1" with the code's first line on the request's)
         squashed = "".join(code.split())
         values = {name: value for name, value in values.items() if f"{name}={''.join(value.split())}" not in squashed}
-    change = with_values(code, values) or Change(code, (), ())
+    remembered = {name: value for name, value in remembered_values(question, previous).items() if name not in values}
+    change = with_values(code, {**remembered, **values}) or Change(code, (), ())
+    change = replace(change, unset=tuple(name for name in change.unset if name not in remembered))
     if not own and _follow_up_kind(question) == "change":  # "用 T=math.pi 再运行": said, not silently run as it was
         return replace(change, not_literal=tuple(not_literal(words)))
     return change

@@ -1314,6 +1314,10 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
     assert [r.stdout.strip() for r in hotter.code_runs] == ["[0.55, 0.45]"]
     assert "按你的要求改了：T = 1.0 → T = 5。" in hotter.answer and "T = 5\n" in hotter.code_runs[0].code
     assert agent.demo_code("用 T=5 再运行", history=history) == hotter.code_runs[0].code  # the preview's code is run
+    after = history + [{"role": "user", "content": "用 T=5 再运行"}, {"role": "assistant", "content": hotter.answer}]
+    again = agent.ask("再运行一下", history=after, options=TurnOptions(k=1))  # samples again at T = 5
+    assert [r.stdout.strip() for r in again.code_runs] == ["[0.55, 0.45]"] and "T = 1.0 → T = 5" in again.answer
+    assert agent.demo_code("再运行一下", history=after) == again.code_runs[0].code
     colder = agent.ask("Run it again with T = 0.5", history=history, options=TurnOptions(k=1))
     assert [r.stdout.strip() for r in colder.code_runs] == ["[0.881, 0.119]"]
     assert "Changed as you asked: T = 1.0 → T = 0.5." in colder.answer
@@ -1337,6 +1341,9 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
     for change in ("把 xs 改成 [5, 4] 再跑", "try it with xs = [5, 4]", "xs=[5,4] 再运行一次"):
         answer = agent.ask(change, history=mine)
         assert [r.stdout.strip() for r in answer.code_runs] == ["[4, 5]"], change
+        rerun = agent.ask("Run it again", history=mine + [{"role": "user", "content": change},
+                                                          {"role": "assistant", "content": answer.answer}])
+        assert [r.stdout.strip() for r in rerun.code_runs] == ["[4, 5]"], change  # the change is kept
     both = agent.ask("用 xs=[5, 4], reverse=True 再跑", history=mine)  # what can be set is, the rest is named
     assert [r.stdout.strip() for r in both.code_runs] == ["[4, 5]"] and "reverse 没有改" in both.answer
     assert agent.ask("run it with h=10", history=mine).answer.startswith(

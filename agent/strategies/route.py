@@ -522,7 +522,7 @@ class RouteStrategy(Strategy):
             turn.answer = composer.code_shown(turn.language, code, source_n, state, asked_to_run=run)
             yield Token(turn.answer)
             return None
-        change = run_with_values(turn.question, code)  # "用 T=5 再运行": T set, and said so
+        change = run_with_values(turn.question, code, turn.previous_questions)  # "用 T=5 再运行": T set, said so
         code = change.code
         note = " ".join([*([phrase("code_changed", turn.language, changes=change.summary)] if change.changes else []),
                          *([phrase("code_values_not_set", turn.language, names=", ".join(change.unset))]
