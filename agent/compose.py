@@ -290,7 +290,7 @@ class Composer:
 
 def fenced(text: str, language: str = "") -> str:
     """``text`` in a Markdown fence longer than any run of backticks in it, so that a program printing
-    ```, or code holding it, cannot close it early (ui/render.py reads the block back the same way).
+    ```, or code holding it, cannot close it early (common.text.FENCED_BLOCK reads the block back).
 
     >>> print(fenced("print('```')", "python"))
     ````python

@@ -21,8 +21,6 @@ immutable :class:`agent.records.Answer`.
 
 from __future__ import annotations
 
-import re
-
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -34,6 +32,7 @@ from agent.pasted_code import earlier_code
 from agent.records import (
     Answer, Citation, CodeError, CodeRun, Passage, SentenceCheck, ToolCall, Verification,
 )
+from common.text import FENCED_BLOCK
 from retrieval.types import Hit
 
 # (answer text, passage texts) -> the citation check; the agent binds the embedder into it
@@ -57,11 +56,8 @@ def answers_code(history: list[dict]) -> list[tuple[str, ...]]:
         if m.get("role") == "user":
             shown.append(())
         elif shown and m.get("role") == "assistant":
-            shown[-1] += tuple(block.group(2) for block in _BLOCK.finditer(m["content"]))
+            shown[-1] += tuple(block.group(3) for block in FENCED_BLOCK.finditer(m["content"]))
     return shown
-
-
-_BLOCK = re.compile(r"^(`{3,})[^\n`]*\n(.*?)\n\1[ \t]*$", re.S | re.M)  # agent.compose.fenced's blocks
 
 
 @dataclass

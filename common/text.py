@@ -171,6 +171,9 @@ def split_sentences(text: str) -> list[str]:
 
 
 CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")  # `code` on one line (ui/render.py unbold leaves it as it is)
+# a block agent.compose.fenced wrote, read back (fence, tag, text): ui/render.py draws it, agent/turn.py finds
+# the code an earlier answer showed
+FENCED_BLOCK = re.compile(r"^(`{3,})([A-Za-z0-9_+-]{0,20})\n(.*?)\n\1[ \t]*$", re.M | re.S)
 _PROSE_BREAK = re.compile(r"[。！？]|[.!?]\s+[A-Z]")
 
 

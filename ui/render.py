@@ -24,7 +24,7 @@ import re
 from agent.compose import fenced
 from agent.prompts import phrase
 from agent.records import Answer
-from common.text import CODE_SPAN, MATH_SPAN
+from common.text import CODE_SPAN, FENCED_BLOCK, MATH_SPAN
 from ui.tex import safe_tex, span_tex, streamlit_finds_math
 
 VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
@@ -149,12 +149,11 @@ def table_safe(rows: list[dict]) -> list[dict]:
 
 # a fenced block on lines of its own, as agent/compose.py writes the code an answer shows or ran and its output
 _PYTHON_TAGS = {"python", "py", "python3", "pycon"}
-_FENCED = re.compile(r"^(`{3,})([A-Za-z0-9_+-]{0,20})\n(.*?)\n\1[ \t]*$", re.M | re.S)
 
 
 def with_code_blocks(text: str, prose, code: bool = True) -> str:
-    """``text`` with its fenced blocks (:data:`_FENCED`) as code blocks (agent.compose.fenced; left out with
-    ``code=False``: the page shows them apart) and the rest through ``prose``. Escaped as prose, a code
+    """``text`` with its fenced blocks (common.text.FENCED_BLOCK) as code blocks (agent.compose.fenced; left
+    out with ``code=False``: the page shows them apart) and the rest through ``prose``. Escaped as prose, a code
     answer showed its fences as text and its ``xs[1]`` as a link to source 1 (a tester's finding).
 
     >>> with_code_blocks("Ran:\\n```python\\nprint(xs[1])\\n```\\nok [1]", lambda t: t.upper())
@@ -163,7 +162,7 @@ def with_code_blocks(text: str, prose, code: bool = True) -> str:
     ('RAN:', 'A [1]')
     """
     parts, last = [], 0
-    for m in _FENCED.finditer(text):
+    for m in FENCED_BLOCK.finditer(text):
         if text[last:m.start()].strip():
             parts.append(prose(text[last:m.start()].strip("\n")))
         if code:
