@@ -269,6 +269,17 @@ class Composer:
         return "\n\n".join(lines)
 
     @staticmethod
+    def values_note(language: str, change) -> str:
+        """What a run did with the values its request asked for (``change``: an
+        :class:`agent.code_changes.Change`): those set, those the code does not bind in one place, those
+        that are no literal; "" when none was asked."""
+        parts = [phrase("code_changed", language, changes=change.summary)] if change.changes else []
+        for key, names in (("code_values_not_set", change.unset), ("code_values_not_literal", change.not_literal)):
+            if names:
+                parts.append(phrase(key, language, names=", ".join(names)))
+        return " ".join(parts)
+
+    @staticmethod
     def code_result(language: str, code: str, source_n: int | None, run, repaired: bool = False,
                     note: str = "") -> str:
         """The code that ran, where it came from, its output, its error and its figures

@@ -32,7 +32,7 @@ from agent.errors import ModelError
 from agent.events import Done, Event, Token
 from agent.llm import ChatBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.pasted_code import asks_to_run_again, run_with_values
+from agent.pasted_code import asks_to_run_again, rerun_trail, run_with_values
 from agent.policy import has_own_topic, route, small_talk, standalone_query, without_pasted_code
 from agent.query_translation import query_translator
 from agent.records import Answer
@@ -198,7 +198,7 @@ class Agent:
         words = without_pasted_code(question)  # "帮我跑跑看" over code with English strings is Chinese
         query = standalone_query(question, previous)
         if previous and asks_to_run_again(question):  # "用 T=5 再运行" after a demo: that demo's search, again
-            topic = next((m for m in reversed(previous) if not asks_to_run_again(m)), None)
+            topic = rerun_trail(previous)[1]
             query = question if topic is None else f"{topic} {question}"
         return Turn(question=question, query=query,
                     language=question_language(words if has_letters(words) else question),

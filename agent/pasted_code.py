@@ -107,14 +107,6 @@ _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-r
 _RUN_VERB = re.compile(r"运行|执行|跑|再来一[次遍下]|再试|试试|\b(?:run|rerun|re-run|execute|try)\b", re.I)
 # the words of a change besides its names and values ("set n to 10", "n 设为 20", "T 改成 0.5")
 _VALUE_WORDS = frozenset("设 设为 设成 设置 设置为 改为 改到 调为 用 to and then also 然后 并 顺便 顺带 同时 试 试试 再试".split())
-
-
-def _number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 # a change asked of the code ("用 T=5 再运行一下它", "把 xs 改成 [5, 4] 再跑", "温度换成 5", "Run it with xs = [9]")
 _CHANGE = re.compile(r"=|改|换|调|加一|加上|删|去掉|倒序|逆序|设为|设成|设置|"
                      r"\b(?:with|using|change|set|instead|replace|add|remove|modify|but)\b", re.I)
@@ -201,6 +193,14 @@ def earlier_code(question: str, previous: list[str], shown_code: Sequence[Sequen
     return None, False
 
 
+def _number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
 def _same(a: str, b: str) -> bool:
     """The same code, whitespace aside?"""
     return "".join(a.split()) == "".join(b.split())
@@ -226,8 +226,7 @@ def asks_to_run_again(question: str) -> bool:
     kind = _follow_up_kind(question)
     if kind != "change":
         return kind == "rerun" and bool(_RUN_VERB.search(question))
-    # a change names values and nothing else ("用 T=5 再运行", "again with lr=1e-3"; not "为什么 T=0 的时候
-    #运行会除零？")
+    # a change names values and nothing else ("用 T=5 再运行", "again with lr=1e-3"; not "为什么 T=0 的时候运行会除零？")
     rest = {t for t in _content(without_values(question)) - _CHANGE_WORDS - _VALUE_WORDS if not _number(t)}
     return bool(asked_values(question) or not_literal(question)) and not rest
 
@@ -242,15 +241,25 @@ def remembered_values(question: str, previous: Sequence[str]) -> dict[str, str]:
     """
     if not asks_to_run_again(question):
         return {}
+    values: dict[str, str] = {}
+    for earlier in rerun_trail(previous)[0]:  # oldest first: a later value of the same name wins
+        values.update(asked_values(earlier))
+    return values
+
+
+def rerun_trail(previous: Sequence[str]) -> tuple[list[str], str | None]:
+    """(the reruns and changes that end ``previous``, oldest first; the message before them, the demo or
+    question they rerun, None when there is none).
+
+    >>> rerun_trail(["什么是熵？", "演示一下温度采样", "用 T=5 再运行", "再运行一下"])
+    (['用 T=5 再运行', '再运行一下'], '演示一下温度采样')
+    """
     trail: list[str] = []
     for earlier in reversed(previous):
         if not asks_to_run_again(earlier):
-            break
+            return trail[::-1], earlier
         trail.append(earlier)
-    values: dict[str, str] = {}
-    for earlier in reversed(trail):  # oldest first: a later value of the same name wins
-        values.update(asked_values(earlier))
-    return values
+    return trail[::-1], None
 
 
 def run_with_values(question: str, code: str, previous: Sequence[str] = ()) -> Change:

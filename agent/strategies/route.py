@@ -523,12 +523,7 @@ class RouteStrategy(Strategy):
             yield Token(turn.answer)
             return None
         change = run_with_values(turn.question, code, turn.previous_questions)  # "用 T=5 再运行": T set, said so
-        code = change.code
-        note = " ".join([*([phrase("code_changed", turn.language, changes=change.summary)] if change.changes else []),
-                         *([phrase("code_values_not_set", turn.language, names=", ".join(change.unset))]
-                           if change.unset else []),
-                         *([phrase("code_values_not_literal", turn.language, names=", ".join(change.not_literal))]
-                           if change.not_literal else [])])
+        code, note = change.code, composer.values_note(turn.language, change)
         yield Status("running code…")
         tools.run_python(code)
         run = turn.code_runs[-1]
