@@ -38,7 +38,7 @@ from agent.query_translation import query_translator
 from agent.records import Answer
 from agent.sandbox import SandboxLimits
 from agent.strategies import AgentParts
-from agent.strategies.route import RouteStrategy, find_code
+from agent.strategies.route import RouteStrategy, find_code, not_run
 from agent.strategies.tool_calling import ToolCallingStrategy
 from agent.prompts import phrase
 from agent.turn import Turn, user_messages
@@ -175,9 +175,9 @@ class Agent:
         follow-up ("运行一下它") is searched joined to the question it follows, as :meth:`stream`
         searches it: the code shown is the code run."""
         turn = self._new_turn(question, history, options)
-        earlier, change = turn.earlier_code()
-        if change:
-            return None  # a change to the student's earlier code asked for: the answer says it is not made
+        earlier, _ = turn.earlier_code()
+        if not_run(turn, self._parts.notes_hold):
+            return None  # the answer says why nothing runs (a change not made, code that cannot run)
         if (earlier is None and route(turn.question) != "run_python") or self.strategy.homework_request(turn):
             return None  # the answer would be the homework note, not a demo
         if not self._parts.demo_may_show_code(turn):

@@ -3,7 +3,7 @@ request's own line, or copied from an interactive session (``>>>``).
 
 A student or an instructor asks to run their own code ("运行一下这段代码：" and the lines below it,
 "Run print(2 ** 10)", a REPL transcript); taken for prose, it was answered with the notes' heart plot.
-What is taken must be a whole program (:func:`_self_contained`), so that a formula, a sentence or half
+What is taken must be a whole program (:func:`agent.python_names.self_contained`), so that a formula, a sentence or half
 of a paste is never run as code; :func:`question_code` is the one entry point.
 
 >>> question_code("运行一下这段代码：\\nimport math\\nprint(math.log2(8))")
@@ -20,8 +20,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from agent.code_changes import Change, asked_values, not_literal, with_values, without_values
-from agent.policy import (PASTED_RUN, explains_own_code, extract_code, is_follow_up, is_homework_request,
-                          keep_code_unrun, small_talk, without_pasted_code)
+from agent.policy import (ASKS_OUTPUT_FIRST, PASTED_RUN, code_asked_on_line, code_line, explains_own_code, extract_code,
+                          is_follow_up, is_homework_request, keep_code_unrun, small_talk, without_pasted_code,
+                          without_question_mark)
+from agent.python_names import annotation_only, holds_code, self_contained, unread
 from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
@@ -32,7 +34,7 @@ _RUN_REQUEST = re.compile(r"\b(run|execute|demo|plot|draw)\b|运行(?!时)|执�
 def question_code(question: str) -> str | None:
     """The code a question brings to run: a fenced block; else, under a line asking to run it (one of
     the first three: after a greeting), all the lines below it, dedented, when they are a whole program
-    (:func:`_self_contained`); failing that, when that line opens with the request, all the rest of it
+    (:func:`agent.python_names.self_contained`); failing that, when that line opens with the request, all the rest of it
     with those lines; or all the lines above a last line that only asks to run them. Pasted without a
     fence, a student's code was taken for prose, and the notes' heart plot shown instead.
 
@@ -65,32 +67,116 @@ def question_code(question: str) -> str | None:
     ...                             "别运行 import os; print(os.sep)", "Run train(); print('done')", "print(1)\\nWhy doesn't it run?")]
     [None, None, None, None, None, None, None, None, None, None]
     """
+    return _brought(question)[0]
+
+
+def _brought(question: str) -> tuple[str | None, str | None]:
+    """(:func:`question_code`'s program, the text it took for the code the message brings, whole or not:
+    :func:`undefined_names` reads the second)."""
     code = extract_code(question)
     if code is not None:
-        return repl_program(code) or code
+        return repl_program(code) or code, code
     lines = question.strip().splitlines()
+    taken = None
     asks = next((i for i, line in enumerate(lines[:3])  # after a greeting
-                 if _RUN_REQUEST.search(line) or PASTED_RUN.search(line)), None)
+                 if _RUN_REQUEST.search(line) or PASTED_RUN.search(line) or ASKS_OUTPUT_FIRST.match(line.strip())), None)
     if asks is not None:
         # code on a line that opens by asking to run it ("运行 print(2**10)", "帮我运行一下：import math; print(…)",
         # "Run this: import math") starts there: all the rest of that line with every line below, taken
         # whole, or nothing (the lines below alone dropped what it held: a review), and none above it
         line = lines[asks].strip()
-        request = _INLINE_REQUEST.match(line)
-        on_line = line[request.end():].strip() if request else ""
-        if _holds_code(on_line):
+        request = _INLINE_REQUEST.match(line) or ASKS_OUTPUT_FIRST.match(line)
+        on_line = without_question_mark(line[request.end():].strip()) if request else ""
+        if holds_code(on_line):
             candidate = (on_line + "\n" + "\n".join(lines[asks + 1:])).strip("\n")
-            if _holds_code("\n".join(lines[:asks])) or not _self_contained(candidate) or _annotation_only(candidate):
-                return None
-            return candidate
-        session, program = _whole_program("\n".join(lines[asks + 1:]))  # (no lines: nothing called, no program)
+            if holds_code("\n".join(lines[:asks])) or annotation_only(candidate):
+                return None, None
+            return (candidate if self_contained(candidate) else None), candidate
+        below = "\n".join(lines[asks + 1:])
+        session, program = _whole_program(below)  # (no lines: nothing called, no program)
         if session or program is not None:
-            return program
+            return program, program
+        taken = textwrap.dedent(below).strip("\n") or None
+    if (asked := code_asked_on_line(question)) is not None:  # "print(2 ** 10) 输出啥？"
+        return asked, asked
     last = lines[-1].strip() if len(lines) > 1 else ""
     # a last line that only asks to run what is above, or what it prints ("这个会输出啥？", "What does this print?")
     if len(last) <= 40 and (_RUN_ABOVE.fullmatch(last) or PASTED_RUN.search(last)):
-        return _whole_program("\n".join(lines[:-1]))[1]
+        above = "\n".join(lines[:-1])
+        return _whole_program(above)[1], textwrap.dedent(above).strip("\n")
+    return None, taken
+
+
+# a demo of a concept asked for ("演示一下温度T的影响:\np = softmax(logits / T)"): the notes' demo, not the lines
+_DEMO_WORDS = re.compile(r"\b(?:demo|demonstrate|plot|draw|simulate|visuali[sz]e)\b|演示|画|绘制|可视化|模拟", re.I)
+
+
+def undefined_names(question: str) -> list[str]:
+    """The names that the code a message brings and asks to run reads and never defines, when they are
+    all that keeps it from being a whole program (it compiles, calls something, its names are ASCII);
+    [] otherwise, and for a demo of a concept. Taken for no code at all, a student's snippet that reads
+    ``data`` defined elsewhere in their homework was answered with the notes' heart-plot demo.
+
+    >>> undefined_names("运行一下这段代码：\\nimport numpy as np\\nprint(np.mean(data))"), undefined_names("What does this print?\\nprint(y, x)")
+    (['data'], ['x', 'y'])
+    >>> undefined_names("这个输出啥？ print(total)"), undefined_names("运行一下\\nprint(1)")
+    (['total'], [])
+    >>> [undefined_names(q) for q in ("演示一下温度T的影响:\\np = softmax(logits / T)", "运行一下\\nprint(1)\\n谢谢", "运行：\\n画心形图(1)",
+    ...                                 "运行一下\\nx = np.array([1,2]\\nprint(x)", "What does this code do?\\nprint(x)",
+    ...                                 "What is the output of softmax(logits)?")]
+    [[], [], [], [], [], []]
+    """
+    if _DEMO_WORDS.search(question) or extract_code(question) is not None:
+        return []
+    program, taken = _brought(question)
+    if program is not None or not taken or not holds_code(taken):
+        return []
+    names = unread(taken)
+    if names and all(name.isascii() for name in names) and self_contained(taken, set(names)) and _program_like(taken):
+        return sorted(names)
+    return []
+
+
+def syntax_error(question: str) -> tuple[int, str] | None:
+    """Python's report on the code a message brings and asks to run, when every line of it reads as
+    code (agent.policy.code_line) and it does not compile: (1, "'(' was never closed"); else None.
+    Taken for no code at all, it was answered with the notes' heart-plot demo.
+
+    >>> syntax_error("运行一下\\nx = np.array([1,2]\\nprint(x)"), syntax_error("Run this:\\nfor i in range(3)\\n    print(i)")
+    ((1, "'(' was never closed"), (1, "expected ':'"))
+    >>> [syntax_error(q) for q in ("运行一下\\nprint(1)", "运行一下\\nprint(1\\n谢谢", "演示一下\\nplot(x", "Why does it fail?\\nprint(1")]
+    [None, None, None, None]
+    """
+    if _DEMO_WORDS.search(question) or extract_code(question) is not None:
+        return None
+    program, taken = _brought(question)
+    lines = [line for line in (taken or "").splitlines() if line.strip()]
+    if program is not None or not lines or not all(code_line(line) for line in lines):
+        return None
+    try:
+        compile(taken, "<code>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return error.lineno or 1, str(error.msg)[:160]
+    except (ValueError, RecursionError, MemoryError):
+        return None
     return None
+
+
+def _program_like(code: str) -> bool:
+    """Is ``code`` more than an expression of names it never defines: a statement (an import, an
+    assignment, a loop) or a call of a builtin ("print(total)")? "What is the output of softmax(logits)?"
+    asks about a formula.
+
+    >>> _program_like("print(total)"), _program_like("x = f(1)"), _program_like("softmax(logits)"), _program_like("np.mean(x)")
+    (True, True, False, False)
+    """
+    import ast
+    import builtins
+
+    body = ast.parse(code).body
+    return any(not isinstance(node, ast.Expr) for node in body) or any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and hasattr(builtins, n.func.id)
+        for node in body for n in ast.walk(node))
 
 
 # words of a follow-up that name nothing to run but the code before: run verbs, "again", pointers back to it,
@@ -339,8 +425,8 @@ def _whole_program(pasted: str) -> tuple[bool, str | None]:
     text = textwrap.dedent(pasted).strip("\n")
     program = repl_program(text)
     if program is not None:
-        return True, program if _self_contained(program, {"_"}) else None
-    return False, text if _self_contained(text) else None
+        return True, program if self_contained(program, {"_"}) else None
+    return False, text if self_contained(text) else None
 
 
 # a line opening with a request to run what follows it: "帮我运行一下这段代码：", "Run this code:", "Please run".
@@ -358,28 +444,6 @@ _RUN_ABOVE = re.compile(
     r"(?:(?:,\s*|\s+)(?:for me|please|pls|plz))?[.!]*", re.I)
 
 
-def _holds_code(text: str) -> bool:
-    """Is ``text`` code: it parses, and does more than name something ("it", "test.py": a word after a
-    run request)? It calls something, or is a statement (an assignment, an import, a loop).
-
-    >>> [_holds_code(t) for t in ("print(1)", "x = 1", "import math", "it", "test.py", "，谢谢", "Hello there", "")]
-    [True, True, True, False, False, False, False, False]
-    """
-    import ast
-
-    try:
-        body = ast.parse(text).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return any(not isinstance(node, ast.Expr) or any(isinstance(n, ast.Call) for n in ast.walk(node)) for node in body)
-
-
-def _annotation_only(code: str) -> bool:
-    """Does the program hold an annotation without a value ("this: print(1)": Python reads words before a
-    colon as one, so prose would run as code)?"""
-    import ast
-
-    return any(isinstance(node, ast.AnnAssign) and node.value is None for node in ast.walk(ast.parse(code)))
 
 
 def repl_program(text: str) -> str | None:
@@ -497,35 +561,3 @@ def _shown(source: str, shown: bool) -> str | None:
         pieces += [source[done:a], f'__import__("sys").displayhook({expression})']
         done = b
     return "".join(pieces) + source[done:]
-
-
-def _self_contained(code: str, given: set[str] = frozenset()) -> bool:
-    """A whole program: it compiles, calls something, its names are ASCII (a Chinese word is an
-    identifier too: "画心形图(1)") and every name it reads is a builtin or one it defines or imports
-    ("p = softmax(logits / T)" is a formula); ``given``: names the program may read without defining them."""
-    import ast
-    import builtins
-
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    defined = set(dir(builtins)) | set(given)
-    read: set[str] = set()
-    called = False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, ast.arg):
-            defined.add(node.arg)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            defined.add(node.name)
-        elif isinstance(node, ast.Call):
-            called = True
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            read.add(node.target.id)  # "count += 1" reads count first
-    return called and read <= defined and all(name.isascii() for name in read | defined)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 
+from agent.python_names import annotation_only, holds_code, self_contained
 from common.text import tokenize
 
 # languages other than Python a fence may be tagged with: not run as Python (```js's "js" ran as its first
@@ -186,6 +187,68 @@ _CODE_LINE_IN = re.compile(r"^[ \t]*(?:>>>[ \t]|(?:import|from|def|class|for|whi
                            r"|[\w.]+\(.*\)[ \t]*$).*$", re.M)
 
 
+# a line opening by asking what the code after it prints ("这个输出啥？ print(…)", "What does this print? print(…)",
+# "What is the output of print(3 * 4)?"): the asking part, up to its mark (an English "… of" needs none)
+ASKS_OUTPUT_FIRST = re.compile(
+    r"(?:请问|老师)?[，,\s]*(?:这个|这段(?:代码)?|这行(?:代码)?|下面(?:的)?(?:代码)?|以下(?:的)?(?:代码)?)?的?"
+    r"(?:会|能)?(?:输出|打印)(?:出来?)?(?:什么|啥|些什么|是什么|结果是什么)[呢吗]?\s*[?？:：]"
+    r"|(?:这个|这段(?:代码)?|这行(?:代码)?|下面(?:的)?(?:代码)?)的?(?:输出|结果)是(?:什么|啥)[呢吗]?\s*[?？:：]"
+    r"|what\s+(?:does|would|will)\s+(?:this|it|that|the\s+following)(?:\s+(?:code|line|snippet))?\s+(?:print|output)"
+    r"(?:\s*[?:]|\s+when\s+(?:I\s+|you\s+)?run\s+it\s*[?:])"
+    r"|what(?:'s|\s+is)\s+the\s+output\s+of(?:\s+this)?(?:\s+code)?(?:\s*[?:])?", re.I)
+# the same asked after the code, ending its line ("print(2 ** 10) 输出啥？", "print(3 * 4) what does it print?")
+_ASKS_OUTPUT_LAST = re.compile(
+    r"\s*[，,]?\s*(?:这个|这段(?:代码)?|这行(?:代码)?|它)?(?:会|能)?(?:输出|打印)(?:出来?)?(?:什么|啥|些什么|是什么)[呢吗]?[?？]*\s*$"
+    r"|\s*[，,]?\s*(?:—\s*)?what\s+(?:does|would|will)\s+(?:this|it|that)\s+(?:print|output)\s*\?*\s*$", re.I)
+
+
+def code_asked_on_line(question: str) -> str | None:
+    """The whole program (agent.python_names) a one-line question asks the output of, before or after
+    the asking ("这个输出啥？ print(sum(range(5)))", "print(2 ** 10) 输出啥？"); None otherwise. The notes were
+    searched for such a question ("print sum range"), and declined.
+
+    >>> code_asked_on_line("这个输出啥？ print(sum(range(5)))"), code_asked_on_line("What is the output of print(3*4)?")
+    ('print(sum(range(5)))', 'print(3*4)')
+    >>> code_asked_on_line("print(2 ** 10) 输出啥？"), code_asked_on_line("What is the output of softmax(logits)?")
+    ('print(2 ** 10)', None)
+    """
+    lines = question.strip().splitlines()
+    if len(lines) != 1:
+        return None
+    line = lines[0].strip()
+    first, last = ASKS_OUTPUT_FIRST.match(line), _ASKS_OUTPUT_LAST.search(line)
+    for code in (without_question_mark(line[first.end():].strip()) if first else "",
+                 line[:last.start()].strip() if last else ""):
+        if holds_code(code) and self_contained(code) and not annotation_only(code):
+            return code
+    return None
+
+
+def without_question_mark(code: str) -> str:
+    """``code`` less a question mark ending it where the code compiles only without it ("print(3 * 4)?").
+
+    >>> without_question_mark("print(3 * 4)?"), without_question_mark("print('?')")
+    ('print(3 * 4)', "print('?')")
+    """
+    if code.endswith(("?", "？")) and holds_code(code[:-1]) and not holds_code(code):
+        return code[:-1].rstrip()
+    return code
+
+
+# a line that goes on a statement above it: indented, closing a bracket, a comment, a decorator, or a clause
+_GOES_ON = re.compile(r"[ \t)\]}#@]|(?:elif|else|try|except|finally|return|raise|pass|break|continue|yield|assert"
+                      r"|del|global|nonlocal|async|await|if|lambda)\b")
+
+
+def code_line(line: str) -> bool:
+    """Does ``line`` read as a line of Python (a statement, a call, or one going on a statement above)?
+
+    >>> code_line("x = np.array([1,2]"), code_line("    print(x)"), code_line("谢谢"), code_line("Why does it fail?")
+    (True, True, False, False)
+    """
+    return bool(_CODE_LINE_IN.fullmatch(line) or _GOES_ON.match(line))
+
+
 def brings_code(question: str) -> bool:
     """Does the question bring code of its own: a fenced block, or a pasted line of code?
 
@@ -349,6 +412,8 @@ def route(question: str) -> str:
     if CODE_BLOCK.search(question) or _CODE_WORDS.search(question):
         return "run_python"
     if PASTED_RUN.search(question) and _CODE_LINE_IN.search("\n".join(question.splitlines()[1:])):
+        return "run_python"
+    if code_asked_on_line(question) is not None:  # "这个输出啥？ print(sum(range(5)))"
         return "run_python"
     if _READING_WORDS.search(question):
         return "list_readings"

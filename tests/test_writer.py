@@ -15,7 +15,7 @@ from agent.errors import ModelError
 from agent.events import Replace, Status, Token
 from agent.llm import SmallWriterBackend, UnavailableBackend, get_chat_model
 from agent.options import TurnOptions
-from agent.pasted_code import question_code
+from agent.pasted_code import question_code, syntax_error, undefined_names
 from agent.packaged_models import QWEN_CODER_05B, QWEN_CODER_15B, PackagedModel, assemble, installed, part_files
 from agent.policy import code_in, route
 from agent.relevance import CALIBRATED, decide, holds_number, is_covered
@@ -1164,11 +1164,48 @@ def test_a_request_not_to_run_runs_nothing(question, tool):
     # a third review's
     ("我这边没有环境，你能替我跑跑这段吗\nimport math\nprint(math.e)", "run_python"), ("what's printed?\nprint(1)", "run_python"),
     ("我不想让你运行，只想知道为啥 range(3) 后面要冒号\n```python\nfor i in range(3):\n    print(i)\n```", "search_course"),
+    # what it prints, asked on the code's own line (the notes were searched for "print sum range")
+    ("这个输出啥？ print(sum(range(5)))", "run_python"), ("What does this print? print(2**10)", "run_python"),
+    ("这段代码输出什么：print(len('abc'))", "run_python"), ("print(2 ** 10) 输出啥？", "run_python"),
+    ("What is the output of print(3*4)?", "run_python"), ("print(3 * 4) what does it print?", "run_python"),
+    # no code there, or a name it never defines: the notes are searched
+    ("What is the output of softmax(logits)?", "search_course"), ("print(x) 输出啥？", "search_course"),
+    ("What is the output of a transformer layer?", "search_course"), ("这个输出啥？", "search_course"),
 ])
 def test_words_asking_to_run_the_students_own_code(question, tool):
     assert route(question) == tool
     if tool == "run_python":
         assert question_code(question)  # the code it runs is the student's, never the notes' demo
+
+
+@pytest.mark.parametrize("question, said", [
+    ("运行一下这段代码：\nimport numpy as np\nprint(np.mean(data))", "没有运行：这段代码用到了 data，却没有定义"),
+    ("What does this print?\nprint(total / count)", "Nothing was run: this code reads names it never defines (count, total)"),
+    ("这个输出啥？ print(total)", "没有运行：这段代码用到了 total"),
+    ("运行一下\nx = np.array([1,2]\nprint(x)", "没有运行：这段代码第 1 行有语法错误（'(' was never closed）"),
+    ("Run this:\nfor i in range(3)\n    print(i)", "Nothing was run: this code has a syntax error on line 1 (expected ':')"),
+])
+def test_the_students_code_that_cannot_run_is_named_not_replaced_by_the_notes_demo(question, said):
+    # it was taken for no code at all, and the notes' heart plot ran as the answer (preview too)
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    answer = agent.ask(question, options=TurnOptions(k=1))
+    assert answer.answer.startswith(said) and not answer.code_runs and answer.refused
+    assert agent.demo_code(question, options=TurnOptions(k=1)) is None
+    # the notes' own lines pasted (they read names the notes define above them) are a request for that demo
+    pasted = agent.ask("运行一下\nx = 16 * np.sin(t) ** 3\nprint(round(float(x.max()), 1))", options=TurnOptions(k=1))
+    assert pasted.code_runs and "np.linspace" in pasted.answer
+    # a concept's demo asked over a formula is still the notes' demo, a formula asked about is searched
+    assert not undefined_names("演示一下心形图:\nx = 16 * np.sin(t) ** 3") and not syntax_error("演示一下心形图:\nplot(x")
+    assert not undefined_names("What is the output of softmax(logits)?")
+
+
+def test_what_a_line_prints_asked_on_its_own_line_is_run():
+    agent = Agent(FakeRetriever([HEART]), scripted_backend("x"))
+    for question, printed in [("这个输出啥？ print(sum(range(5)))", "10"), ("print(2 ** 10) 输出啥？", "1024"),
+                              ("What is the output of print(3*4)?", "12")]:
+        answer = agent.ask(question, options=TurnOptions(k=1))
+        assert answer.code_runs and answer.code_runs[0].stdout.strip() == printed and "np.sin" not in answer.answer
+        assert agent.demo_code(question, options=TurnOptions(k=1)) == question_code(question)
 
 
 def test_pasted_code_asked_not_to_be_run_is_not_run():

@@ -23,7 +23,7 @@ from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
-from agent.pasted_code import question_code, run_with_values
+from agent.pasted_code import question_code, run_with_values, syntax_error, undefined_names
 from agent.policy import code_in, other_language, own_code_sentence, pasted_lines, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
@@ -179,6 +179,31 @@ def alike_and_same_sense(translation: str, source: str, semantics: Semantics) ->
     return semantics.similarity(translation, source) >= LINE_LIKENESS and not contradiction(translation, source)
 
 
+def not_run(turn: Turn, notes_hold) -> tuple[str, dict] | None:
+    """Why a request bringing code, or changing the student's earlier code, runs nothing: the phrase
+    (prompts/agent.yaml) that says so and its fields; None when it may run, or asks no run.
+    ``notes_hold(lines)``: are these pasted lines the notes' own (then the question is on the notes)?
+    The route strategy answers with the phrase; the office-hours preview shows no code for it.
+
+    "用 T=5 再运行一下它" after the student's code that sets no T; "不要运行，这段代码会输出什么？```…```" and
+    "这段代码是什么意思？\\nx = 1" (agent.policy.own_code_sentence); code that reads names it never defines
+    ("运行一下\\nprint(np.mean(data))") or does not compile; a fence in another language ("```bash")."""
+    earlier, change = turn.earlier_code()
+    found: tuple[str, dict] | None = None
+    if change:  # "倒序再运行一下" after the student's own code
+        names = list(asked_values(turn.question))  # "用 n=3 再运行": n is named
+        found = ("code_values_not_made", {"names": ", ".join(names)}) if names else ("code_change_not_made", {})
+    own = own_code_sentence(turn.question)
+    names = [] if own else undefined_names(turn.question)
+    error = None if own or names else syntax_error(turn.question)
+    if (own or names or error) and not notes_hold(pasted_lines(turn.question)):
+        found = ((own, {}) if own else ("code_names_undefined", {"names": ", ".join(names)}) if names
+                 else ("code_syntax_error", {"line": error[0], "message": error[1]}))
+    if language := other_language(turn.question):  # "```bash\\nnvidia-smi```": no Python to run
+        found = ("code_not_python", {"tag": language})
+    return found
+
+
 class RouteStrategy(Strategy):
     name = "route"
 
@@ -190,16 +215,7 @@ class RouteStrategy(Strategy):
             yield from self.homework_note(turn, tools)
             return
         earlier, change = turn.earlier_code()
-        unrun = "code_change_not_made" if change else None  # "倒序再运行一下" after the student's own code
-        fmt = {}
-        if change and (names := list(asked_values(turn.question))):  # "用 n=3 再运行": n is named
-            unrun, fmt = "code_values_not_made", {"names": ", ".join(names)}
-        # "不要运行，这段代码会输出什么？```…```", "这段代码是什么意思？\nx = 1": said so in a sentence, unless the
-        # code is the notes' own, pasted: then the question is on the notes, searched as any other
-        if (own := own_code_sentence(turn.question)) and not parts.notes_hold(pasted_lines(turn.question)):
-            unrun = own
-        if language := other_language(turn.question):  # "```bash\nnvidia-smi```": no Python to run
-            unrun, fmt = "code_not_python", {"tag": language}
+        unrun, fmt = not_run(turn, parts.notes_hold) or (None, {})
         if unrun:  # not run, said so (turn.language is the request's words', not its code's)
             turn.refused, turn.mode = True, "refusal"
             turn.answer = phrase(unrun, turn.language, **fmt)
