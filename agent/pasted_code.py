@@ -186,7 +186,7 @@ _ONLY_AGAIN = frozenset(
     "再 再来 来 重新 又 它 这 那 这个 那个 这段 那段 段 上面 上 面 刚才 刚刚 之前 前面 代码 程序 code snippet program script "
     "cell it the my same 帮 帮我 我 你 请 麻烦 老师 谢谢 多谢 thanks thank please pls plz ok okay 好的 好 嗯 看看 看 结果 "
     "输出 output result 一样 吧 呢 啊 呀 在 现在 now 一 个 running exec 跑跑 跑跑看 原样 就 那就 then just 直接 了 不用 "
-    "解释".split())
+    "解释 那帮 怎么样".split())
 # asking for a run at all, or again: a follow-up without any of these is a question, not a rerun ("为什么？")
 _RUN_OR_AGAIN = re.compile(r"运行|执行|跑|再来|重新|\b(?:run|rerun|re-run|execute|again|once\s+more|try)\b", re.I)
 # a run asked for, not only "again" ("Why normalize again with a temperature?" asks for none)
@@ -306,6 +306,15 @@ def asks_to_run_again(question: str) -> bool:
     (True, True, True)
     >>> asks_to_run_again("用 normalize=False 重新跑一下"), asks_to_run_again("again with lr=1e-3"), asks_to_run_again("T = 0.1 呢？")
     (True, True, False)
+
+    What to look at in its output, after the request, asks nothing else:
+
+    >>> asks_to_run_again("好的，那帮我运行一下看看是不是一样的报错"), asks_to_run_again("run it again and see if the error is the same")
+    (True, True)
+    >>> asks_to_run_again("运行报错了"), asks_to_run_again("看看是不是一样的报错")  # told it failed; no run asked
+    (False, False)
+    >>> asks_to_run_again("Why does it run again?"), asks_to_run_again("为什么再运行一次？"), asks_to_run_again("再运行一下怎么样？")
+    (False, False, True)
     """
     if question_code(question) is not None:
         return False
@@ -416,7 +425,18 @@ def _follow_up_kind(question: str) -> str | None:
         return None
     if _CHANGE.search(question):
         return "change"
-    return "rerun" if not _content(question) else None
+    request = _CHECK_CLAUSE.sub("", question)
+    return "rerun" if not _content(request) and not _ASKS_WHY.search(request) else None
+
+
+# a question about running, not a request for a run ("Why does it run again?", "为什么再运行一次？"; common.text.tokenize
+# drops these words, so they left a rerun's words alone); "再运行一下怎么样？", "How about running it again?" ask one
+_ASKS_WHY = re.compile(r"为什么|为啥|怎么(?!样)|如何|什么|哪|\b(?:why|how(?!\s+about)|what|when|where|which)\b", re.I)
+# what a rerun is to show, after its request ("再跑一次，看看结果是不是一样", "帮我运行一下看看是不是一样的报错", "run it
+# again and see if the error is the same"): what to look at in the output, nothing to run besides
+_CHECK_CLAUSE = re.compile(r"(?:[，,]\s*)?(?:看看|看一下|看下|瞧瞧|\b(?:and|to)\s+see\b|,\s*see\b)"
+                           r"[^，,。！？!?]{0,12}?(?:是不是|是否|会不会|有没有|还是|还会|又|一样|变|怎么?样|\bif\b|\bwhether\b|\bwhat\s+happens\b).*$",
+                           re.I | re.S)
 
 
 def _whole_program(pasted: str) -> tuple[bool, str | None]:

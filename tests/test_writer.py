@@ -1387,6 +1387,20 @@ def test_a_demo_runs_again_with_the_value_asked_for_and_says_so():
         "Nothing was run this time: your code does not set h in exactly one place")
 
 
+def test_a_rerun_that_says_what_to_look_at_runs_the_students_code_again():
+    """"帮我运行一下看看是不是一样的报错" after the student's code was taken for a new question (its check
+    words were content) and the notes searched; "Why does it run again?" was taken for a rerun."""
+    agent = Agent(FakeRetriever([TEMPERATURE_DEMO]), scripted_backend("x"))
+    code = "运行一下：\n```python\nxs = [3, 1, 2]\nprint(xs[3])\n```"
+    first = agent.ask(code, options=TurnOptions(k=1))
+    history = [{"role": "user", "content": code}, {"role": "assistant", "content": first.answer}]
+    for question in ("好的，那帮我运行一下看看是不是一样的报错", "再跑一次，看看结果是不是一样", "Run it again and see if the error is the same"):
+        again = agent.ask(question, history=history, options=TurnOptions(k=1))
+        assert [(r.code, r.error.type) for r in again.code_runs] == [("xs = [3, 1, 2]\nprint(xs[3])", "IndexError")], question
+    asked = agent.ask("Why does it run again?", history=history, options=TurnOptions(k=1))
+    assert not asked.code_runs
+
+
 def test_run_this_code_a_few_questions_later_runs_the_last_code_of_the_chat():
     """"运行这段代码" two messages after the student's own code (asked what it means, then why not)
     showed the notes' heart plot: only reruns and small talk were looked past. Now up to two other
