@@ -88,6 +88,19 @@ _STUDENT_DOES = re.compile(
     r"|(can|could|should|may|must|do|did|will|shall|would|am|are)\s+(i|we))\s+(\w+\s+)?$", re.I)
 # 它 / 他 / 她 as pronouns: not inside 其他 (other), 吉他 (guitar), 利他, 他人 (others)
 _PRONOUN_ZH = r"(?<!其)它|(?<![其吉利])[他她](?!人)"
+# the whole message asks for more on what was just asked ("why?", "为什么？", "举个例子", "详细点", "tell me more
+# about the second one"): common.text.tokenize keeps no word of most of these, and such a message was
+# answered "please ask a question in words", or searched alone (an example of something else)
+_ASKS_FOR_MORE = re.compile(
+    r"^\W*(?:(?:but\s+|and\s+)?(?:why|why\s+not|why\s+is\s+that|how\s+so|how\s+come|really|what\s+do\s+you\s+mean"
+    r"|(?:can\s+you\s+|could\s+you\s+|please\s+)?(?:give|show)\s+(?:me\s+)?(?:an?\s+|some\s+|another\s+)?examples?"
+    r"|for\s+example|examples?|e\.g\.|more|more\s+details?|details?|in\s+detail|go\s+on|continue"
+    r"|(?:can\s+you\s+|could\s+you\s+|please\s+)?(?:tell\s+me\s+more|explain(?:\s+(?:more|further|in\s+detail))?"
+    r"|elaborate|say\s+more|expand(?:\s+on\s+(?:that|this))?)(?:\s+about\s+the\s+(?:first|second|third|last)(?:\s+one)?)?)"
+    r"(?:\s*(?:please|pls|plz))?"
+    r"|为什么|为啥|为何|怎么说|何以见得|真的吗|什么意思|啥意思|(?:能|可以)?(?:再)?举(?:个|几个|一个)?例子?|比如(?:说)?|例如|有(?:没有)?例子吗"
+    r"|(?:能|可以)?(?:再)?(?:说|讲|解释)?(?:得)?(?:详细|具体|清楚)(?:一)?点|(?:再)?详细(?:说说|讲讲|解释一下|一些)?|展开(?:说说|讲讲)"
+    r"|多(?:说|讲)(?:一点|一些|点)|继续|然后呢)[\W_]*(?:吗|呢|吧)?[\W_]*$", re.I)
 _FOLLOW_UP = re.compile(
     rf"^\s*(那|那么|还有|然后|and\b|what about\b|how about\b|and what\b|and who\b|and how\b|why\b.{{0,10}}\b(it|that|this)\b)|呢[？?]?\s*$|{_PRONOUN_ZH}|\b(it|that|they|he|him|his|she|her|this one)\b",
     re.I,
@@ -462,11 +475,19 @@ def extract_code(text: str) -> str | None:
 
 
 def is_follow_up(question: str) -> bool:
-    return len(question) <= 60 and bool(_FOLLOW_UP.search(question))
+    return len(question) <= 60 and bool(_FOLLOW_UP.search(question) or _ASKS_FOR_MORE.match(question))
 
 
 def standalone_query(question: str, previous_questions: list[str]) -> str:
-    """A follow-up ("那1951年呢？", "and who teaches it?") joined to the question it follows."""
+    """A follow-up ("那1951年呢？", "and who teaches it?") joined to the question it follows; one asking only
+    for more on it ("why?", "举个例子") is searched, and judged by the scope guard, as that question (its
+    words name nothing to look for, and judged with them, "tell me more about the second one" was declined).
+
+    >>> standalone_query("那1951年呢？", ["香农在1948年提出了什么？"]), standalone_query("为什么？", ["什么是困惑度？"])
+    ('香农在1948年提出了什么？ 那1951年呢？', '什么是困惑度？')
+    """
+    if previous_questions and len(question) <= 60 and _ASKS_FOR_MORE.match(question):
+        return previous_questions[-1]
     if previous_questions and is_follow_up(question):
         return f"{previous_questions[-1]} {question}"
     return question
@@ -494,6 +515,8 @@ def has_own_topic(question: str, previous_questions: list[str]) -> bool:
     False
     """
     if not previous_questions or not is_follow_up(question) or _POINTS_BACK.search(question):
+        return False
+    if _ASKS_FOR_MORE.match(question):  # "give an example", "tell me more about the second one": more of the same
         return False
     before = set(tokenize(previous_questions[-1]))
     own = [t for t in dict.fromkeys(tokenize(question)) if t not in before and not t.replace(".", "").isdigit()]

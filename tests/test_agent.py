@@ -217,6 +217,16 @@ def test_it_marks_a_follow_up_but_not_inside_other(course):
     assert not is_follow_up("Why do LLMs hallucinate and how can we detect them?")
 
 
+@pytest.mark.parametrize("follow_up", ["为什么？", "why?", "举个例子", "give an example", "详细点", "能详细一点吗？",
+                                       "Tell me more about the second one", "比如说？"])
+def test_a_follow_up_asking_only_for_more_is_searched_with_the_question_before(course, follow_up):
+    """A tester's: "why?" after a course question was answered "please ask a question in words" (no word
+    of it is kept for the search), "举个例子" searched alone found examples of something else."""
+    history = [{"role": "user", "content": "什么是语言模型？"}, {"role": "assistant", "content": "…"}]
+    answer = _agent(course, answer_mode="extract").ask(follow_up, history)
+    assert answer.query.startswith("什么是语言模型？") and not answer.refused
+
+
 def test_a_follow_up_with_a_topic_of_its_own_is_judged_alone(course):
     """"And who won the 2018 World Cup?" after a course question was joined to it, and the course
     question's words covered it (answered with a quote); alone it is declined. A follow-up pointing
