@@ -10,7 +10,7 @@ sentence carries the [n] its passage has in this turn.
 >>> turn = Turn(question="温度参数？", query="温度参数？", language="zh", options=TurnOptions())
 >>> print(Composer(quote_chars=600, extract_passages=3).quote(turn, [hit], {"温度", "参数"}))
 课程材料中与问题最相关的内容：
-- 语言模型是概率分布。 温度参数 T 控制随机性。 [1]
+- 语言模型是概率分布。 [1] 温度参数 T 控制随机性。 [1]
 >>> print(Composer(quote_chars=600, extract_passages=3).refusal([hit], "en"))
 Sorry, the course materials do not cover this, and I can only help with questions about this course on large language models. The closest passages, for reference:
 - 讲义 — 1.1 温度
@@ -91,7 +91,7 @@ def quoted_units(sentences: list[str]) -> Iterator[tuple[str, str]]:
         number = None
 
 
-def passage_pieces(sentences: list[str]) -> list[str]:
+def passage_pieces(sentences: list[str], marker: str = "") -> list[str]:
     """A passage's quoted sentences as the bullets of a quote: its prose run together, but each table
     row apart, its cells apart (rows run together read as one line of numbers), and each item of a
     numbered list apart, without its bare number, as :meth:`Composer.quote_lines` shows it ("活动：
@@ -112,6 +112,12 @@ def passage_pieces(sentences: list[str]) -> list[str]:
     ['提交细节 - 通过Canvas提交作业', '代码', '报告']
     >>> passage_pieces(["成绩基于三项：\\n", "1. ", "**作业**（20%）\\n", "2. ", "**项目**（75%）"])
     ['成绩基于三项：', '**作业**（20%）', '**项目**（75%）']
+
+    With a ``marker`` (the passage's "[n]"), each sentence a piece runs together is cited where it ends,
+    but the last (its citation follows the piece); a line that does not end a sentence runs on uncited:
+
+    >>> passage_pieces(["温度控制随机性。", "T 越大越随机；", "The loss is", "- log p(x)."], marker="[4]")
+    ['温度控制随机性。 [4] T 越大越随机； [4] The loss is - log p(x).']
     """
     pieces: list[str] = []
     prose: list[str] = []  # run together; a list item's bullet only where a bullet of the quote begins
@@ -124,15 +130,26 @@ def passage_pieces(sentences: list[str]) -> list[str]:
             prose.append(text)
             continue
         if prose:
-            pieces.append(_BULLET.sub("", " ".join(prose)))
+            pieces.append(_run_together(prose, marker))
         prose = []
         if kind == "row":
             pieces.append(shown_row(text))
         else:
             prose = [text]
     if prose:
-        pieces.append(_BULLET.sub("", " ".join(prose)))
+        pieces.append(_run_together(prose, marker))
     return pieces
+
+
+_SENTENCE_END = re.compile(r"[。！？；.!?;][\"'”’）)]*$")
+
+
+def _run_together(prose: list[str], marker: str) -> str:
+    """A bullet's sentences as one line, each that ends a sentence but the last followed by ``marker``:
+    cited by the quote itself, the citation check gave an uncited sentence the first passage holding its
+    words (a tester's: a formula quoted from [4] cited [1])."""
+    cited = [f"{text} {marker}" if marker and _SENTENCE_END.search(text) else text for text in prose[:-1]]
+    return _BULLET.sub("", " ".join(cited + prose[-1:]))
 
 
 _ITEM_BEFORE = tuple("。！？；：.!?;:")  # what ends the prose before a bulleted list's first item
@@ -180,10 +197,11 @@ class Composer:
         """
         lines = []
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
-            for piece in passage_pieces(sentences):  # a table row, a list item: a bullet of its own
-                text = own_references(piece)
+            marker = f"[{turn.number_of(hit)}]"
+            # a table row, a list item: a bullet of its own; the passage's own reference numbers set apart first
+            for text in passage_pieces([own_references(s) for s in sentences], marker):
                 if text:
-                    lines.append(f"- {text} [{turn.number_of(hit)}]")
+                    lines.append(f"- {text} {marker}")
         if not lines:  # nothing found, or every passage flagged: not an intro with nothing after it
             return phrase("nothing_to_quote", turn.language)
         if intro_key:

@@ -12,6 +12,8 @@ that answers the question, not the one that repeats its words — with shared wo
 
 from __future__ import annotations
 
+import re
+
 from common.text import formula_spans, split_sentences, tokenize
 from retrieval.types import Hit
 
@@ -41,6 +43,12 @@ def chosen_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, questio
     >>> hit = Hit(Chunk("c", "r.md", "A", "多模态阅读：\\n- [CM3：因果掩码](https://a.org/1)\\n- [Gato：通才智能体](https://a.org/2)", [], None, 0, 60, "zh"), 1.0, {})
     >>> chosen_sentences(hit, {"cm3", "gato"}, 200)
     ['多模态阅读：', '- [CM3：因果掩码](https://a.org/1)', '- [Gato：通才智能体](https://a.org/2)']
+
+    A lead-in without what it introduces, and a formula alone, are left out:
+
+    >>> text = "温度 T 控制随机性。例如：\\n\\n$$p_{T=0}(x) = 1$$\\n\\n每一步都用温度 T。计算每个概率\\n\\n$p(x_i)$ 。"
+    >>> chosen_sentences(Hit(Chunk("d", "a.md", "A", text, [], None, 0, 60, "zh"), 1.0, {}), {"温度", "例如", "t"}, 40)
+    ['温度 T 控制随机性。', '每一步都用温度 T。']
     """
     sentences = [s.strip() for s in split_sentences(hit.text) if s.strip()]
     scores = sentence_scores(sentences, query_tokens, question, semantics)
@@ -52,10 +60,36 @@ def chosen_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, questio
             break
         chosen.append(i)
         used += cost
-    pieces = [sentences[i] for i in sorted(chosen)]
+    # a lead-in whose next sentence is not chosen ("例如：" before a formula left out) introduces nothing, and a
+    # formula alone is the tail of a sentence the notes broke at a line ("…每个条件概率分布\n\n$p(x_i | x_{1:i-1})$ 。"):
+    # quoted, they read "例如： 具体来说…" and "- $p(x_i | x_{1:i-1})$ [1]。" (a tester's), the citation check
+    # giving that formula the first passage that holds it
+    kept = [i for i in sorted(chosen) if not (_bare_lead_in(sentences[i]) and i + 1 not in chosen)
+            and not _INLINE_FORMULA_ONLY.fullmatch(sentences[i])]
+    pieces = [sentences[i] for i in (kept or sorted(chosen))]
     # only a single sentence longer than the limit is cut; the chosen ones always fit whole
     return [clip(pieces[0], max(limit_chars, 1))] if len(pieces) == 1 else pieces
 
+
+# a lead-in that says nothing of its own: "例如：", "例如，生成 $T = 0$ 的产生的：", "For example:" (not "Bengio 等人在2003年
+#首次提出了神经语言模型，其中 … 由神经网络给出：", whose formula follows)
+_BARE_LEAD_IN = re.compile(r"\s*(?:例如|比如|譬如|如下|具体如下|举例来说|for\s+example|for\s+instance|e\.g\.|such\s+as|as\s+follows)"
+                           r"|\W*\w{0,6}\W*$", re.I)
+
+
+def _bare_lead_in(sentence: str) -> bool:
+    """Does ``sentence`` only lead in to what follows: it ends with a colon, is short (16 letters at most,
+    formulas aside) and is one word or opens with "例如" / "for example"?
+
+    >>> _bare_lead_in("例如："), _bare_lead_in("For example, at T = 0:"), _bare_lead_in("其中 p 由神经网络给出："), _bare_lead_in("例如，T=0。")
+    (True, True, False, False)
+    >>> _bare_lead_in("例如，这篇论文显示可以将毒性文档注入到训练集中，以使模型在提示中包含“Apple”时生成负面情绪文本：")
+    False
+    """
+    text = sentence.rstrip()
+    words = re.sub(r"\$[^$]*\$|\W", "", text)  # outside formulas
+    return text.endswith(("：", ":")) and bool(_BARE_LEAD_IN.match(text[:-1])) and len(words) <= 16
+_INLINE_FORMULA_ONLY = re.compile(r"\s*\$(?!\$)[^$]+\$\s*[。．.，,；;]?\s*")
 
 _BREAKS = " ，,；;、：:"
 

@@ -743,6 +743,25 @@ def test_a_sentence_saying_the_opposite_of_its_passage_is_not_shown(course, lie)
 
 
 
+def test_a_quote_cites_each_sentence_from_its_own_passage_without_bare_lead_ins_or_lone_formulas():
+    """A tester's: "例如： 具体来说…" (the formula "例如：" led in to was left out), a formula alone quoted from
+    passage 2 ("- $p(x_i)$ [1]。": the citation check gave it the first passage holding it), and the first
+    sentences of each bullet cited by the check ("added"), not by the quote."""
+    from tests.fakes import scripted_backend
+
+    table = " \\\\ ".join(f"p_{{T={t}}}(\\text{{cheese}}) &= {t / 3:.2f}" for t in range(1, 30))  # a long formula, not quoted
+    notes = [f"温度参数会把概率提高到 $1/T$ 的次方。例如：\n\n$$\\begin{{aligned}} {table} \\end{{aligned}}$$\n\n"
+             "具体来说，温度参数会应用于每一步的 $p(x_i)$ 。",
+             "自回归语言模型可以有效计算出每个条件概率分布\n\n$p(x_i)$ 。\n\n其中 $T$ 是控制随机性的温度参数。"]
+    agent = Agent(FakeRetriever(notes), scripted_backend("x", prefers_quotes=True))
+    answer = agent.ask("温度参数起什么作用？", options=TurnOptions(k=2))
+    assert "例如：" not in answer.answer and "- $p(x_i)$" not in answer.answer
+    shown = " ".join(answer.answer.split())
+    assert "次方 [1]。" in shown and "每一步的 $p(x_i)$ [1]。" in shown
+    assert answer.citations and not any(c.added for c in answer.citations)
+    assert all(c.verdict == "supported" for c in answer.citations)
+
+
 def test_a_passages_own_reference_numbers_are_not_read_as_citations():
     """A hostile test's case: "…self-attention [2]." was quoted as "…self-attention [2][1].", its [2]
     linking to an unrelated passage of this turn and passage 3 judged unsupported."""
