@@ -81,9 +81,11 @@ if removable:
     gone = st.selectbox("Uploaded file", removable, index=None, placeholder="choose a file uploaded here")
     if gone:
         st.session_state.removal_choice = gone
-    removals = st.session_state.setdefault("removals", 0)  # a new box after each removal: asked again, unticked
+    # a new box after each removal and for each file chosen: asked again, unticked (ticked for one file, it
+    # stayed ticked when the TA chose another, and one click removed that one: a tester's)
+    removals = st.session_state.setdefault("removals", 0)
     sure = st.checkbox(f"Take it out of the index (the file is kept in `corpus/{UPLOAD_DIR}/{REMOVED_DIR}/`, "
-                       "from where it can be moved back)", key=f"confirm-removal-{removals}")
+                       "from where it can be moved back)", key=f"confirm-removal-{removals}-{gone}")
     if st.button("Remove and re-index", disabled=not (gone and sure)):
         clear_notes()
         st.session_state.removals += 1

@@ -33,6 +33,7 @@ from retrieval.store import (
 )
 from common.text import tokenize
 from retrieval.types import Chunk
+from retrieval.uploads import removed_here
 
 @dataclass
 class FileReport:
@@ -181,7 +182,8 @@ def ingest(
 
     ``on_progress(fraction, message)``, when given, is called as files are read and embedded (for UIs).
     A corpus folder with no file in it while the index holds documents is refused (a mount that
-    failed, a wrong ``--corpus``), unless ``allow_empty``: then the index is emptied, as asked.
+    failed, a wrong ``--corpus``), unless ``allow_empty``: then the index is emptied, as asked; or
+    unless those documents were uploads the Corpus page removed (:func:`retrieval.uploads.removed_here`).
     The whole ingest holds the data folder's ingest lock: a second ingest waits for this one
     (up to ``settings.ingest_lock_wait_s``) and then brings the index up to date from its result.
     """
@@ -219,7 +221,10 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     if damaged:
         report.messages.append(f"the data folder's {CURRENT} file names no index (damaged?): rebuilding; the old "
                                "index folders are kept until the next ingest")
-    if not candidates and (indexed or damaged) and not allow_empty:  # files it skipped (a .pptx alone) do not count
+    # the last upload removed from the Corpus page (kept in uploads/.removed/) empties it on purpose: refused,
+    # the file stayed in the index and in students' answers (a tester's), and no button on the page could help
+    on_purpose = indexed and not damaged and removed_here(corpus_dir, (manifest or {}).get("files") or {})
+    if not candidates and (indexed or damaged) and not allow_empty and not on_purpose:  # skipped files do not count
         held = f"the index holds {indexed} document(s)" if indexed else "the data folder holds an index"
         raise LoadError(
             f"corpus folder {corpus_dir} holds no file to index, but {held}: a "

@@ -187,6 +187,33 @@ def _removable_name(name: str) -> bool:
     return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
 
 
+def removed_here(corpus_dir: Path, sources) -> bool:
+    """Were all ``sources`` (documents an index holds that the corpus folder lacks) uploads that
+    :func:`remove_upload` took out, each kept under ``uploads/.removed/``? Then a corpus folder left
+    with no file was emptied on purpose, from the Corpus page, not by a mount that failed.
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory(); corpus = Path(tmp.name); (corpus / "uploads").mkdir()
+    >>> _ = (corpus / "uploads" / "last.md").write_text("# last")
+    >>> removed_here(corpus, ["uploads/last.md"])
+    False
+    >>> _ = remove_upload(corpus, "uploads/last.md")
+    >>> removed_here(corpus, ["uploads/last.md"]), removed_here(corpus, ["uploads/last.md", "ch01.md"]), removed_here(corpus, [])
+    (True, False, False)
+    >>> tmp.cleanup()
+    """
+    trash = Path(corpus_dir) / UPLOAD_DIR / REMOVED_DIR
+    sources = list(sources)
+    if not sources or trash.is_symlink() or not trash.is_dir():
+        return False
+    try:
+        kept = {p.name for folder in trash.iterdir() if folder.is_dir() and not folder.is_symlink()
+                for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
+    except OSError:
+        return False
+    return all(s.startswith(f"{UPLOAD_DIR}/") and s[len(UPLOAD_DIR) + 1:] in kept for s in sources)
+
+
 def remove_upload(corpus_dir: Path, source: str) -> Path:
     """Take one uploaded file out of the corpus; the next ingest drops its chunks. Nothing is deleted:
     the file moves to ``uploads/.removed/<time>-<token>/<name>`` (hidden, so never indexed), from where a

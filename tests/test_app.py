@@ -313,6 +313,7 @@ def test_a_file_another_ta_removed_meanwhile_is_named_not_silently_dropped(app_e
     assert [w.value for w in at.warning] == [md_escape("uploads/a.md: no longer in the corpus (another TA may have "
                                                        "removed it, or it was moved on the server)")]
     assert at.selectbox[0].options == ["uploads/b.md"] and at.selectbox[0].value is None
+    assert not at.checkbox[0].value  # not left ticked for the next file
     at.run()
     assert not at.warning  # said once
     at.selectbox[0].select("uploads/b.md").run()
@@ -320,6 +321,23 @@ def test_a_file_another_ta_removed_meanwhile_is_named_not_silently_dropped(app_e
     next(b for b in at.button if b.label == "Remove and re-index").click().run()
     assert not at.warning and [i.value for i in at.info] == [
         md_escape("uploads/b.md: removed from the corpus; the index drops it when this ingest ends")]
+
+
+def test_the_removal_box_is_asked_again_for_each_file_chosen(app_env):
+    """A tester's: ticked for one file, the box stayed ticked when the TA chose another, and one click
+    removed that other file."""
+    from retrieval.uploads import save_upload
+    from settings import get_settings
+
+    settings = get_settings().retrieval
+    for name in ("a.md", "b.md"):
+        save_upload(settings.corpus_dir, name, f"# {name}\n\n蓝鲸的迁徙 {name}。\n".encode(), 1, None)
+    at = _page("3_Corpus.py")
+    at.selectbox[0].select("uploads/a.md").run()
+    at.checkbox[0].check().run()
+    assert not next(b for b in at.button if b.label == "Remove and re-index").disabled
+    at.selectbox[0].select("uploads/b.md").run()
+    assert not at.checkbox[0].value and next(b for b in at.button if b.label == "Remove and re-index").disabled
 
 
 def test_the_corpus_page_indexes_again_after_an_ingest_that_did_not_run(app_env, monkeypatch):

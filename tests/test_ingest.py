@@ -232,6 +232,31 @@ def test_an_empty_corpus_folder_does_not_empty_a_live_index_unless_asked(mini_co
     assert ingest(s, corpus_dir=empty, progress=False, embedder=embedder).up_to_date  # nothing left to protect
 
 
+def test_the_last_upload_removed_from_the_corpus_page_leaves_the_index(make_retrieval_settings, embedder, tmp_path):
+    """A tester's: a corpus of uploads only, its last one removed on the Corpus page, was refused as "a
+    folder that did not mount", so the removed file stayed in the index and in students' answers, and no
+    button on the page could help. Removed there (kept in uploads/.removed/), the index drops it; a
+    folder emptied otherwise is still refused."""
+    from retrieval.uploads import remove_upload, save_upload
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    s = make_retrieval_settings(corpus)
+    save_upload(corpus, "secret.md", "# 考试\n\n第七题的答案是紫色大象。".encode(), s.max_file_mb, None)
+    assert ingest(s, progress=False, embedder=embedder).n_chunks
+    assert Retriever.load(s, embedder=embedder).search("紫色大象", k=1)
+    remove_upload(corpus, "uploads/secret.md")
+    report = ingest(s, progress=False, embedder=embedder)
+    assert report.n_chunks == 0 and _statuses(report) == {"uploads/secret.md": "removed"}
+    assert Retriever.load(s, embedder=embedder).search("紫色大象", k=3) == []
+
+    save_upload(corpus, "notes.md", "# 笔记\n\n温度控制随机性。".encode(), s.max_file_mb, None)
+    ingest(s, progress=False, embedder=embedder)
+    (corpus / "uploads" / "notes.md").unlink()  # gone, but not through the page: refused as before
+    with pytest.raises(LoadError, match="holds no file.*--allow-empty"):
+        ingest(s, progress=False, embedder=embedder)
+
+
 def test_a_file_skipped_for_a_limit_is_tried_again_when_the_limit_is_raised(mini_corpus, make_retrieval_settings,
                                                                            embedder):
     big = "# 大文件\n\n" + "\n\n".join(f"第{i}段：语言模型把概率分配给令牌序列，温度控制采样。" * 3 for i in range(40))
