@@ -289,9 +289,26 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
         files_manifest[c.source] = old_files[c.source]
         report.files.append(FileReport(c.source, "unchanged", len(pairs)))
 
+    def keep_previous(source: str) -> int:
+        """A skipped file's last good version stays searchable (a half-copied PDF); its chunk count."""
+        previous = old_chunks.get(source) if source in old_files else None
+        if previous:
+            kept.extend(ch for ch, _, _ in previous)
+            kept_vecs.extend(v for _, v, _ in previous)
+            kept_vecs2.extend(v2 for _, _, v2 in previous)
+            files_manifest[source] = old_files[source]
+        return len(previous or ())
+
     skipped_manifest = {}
+    # skipped before, unchanged, under the same limits: skipped again without being read (a tester's: a 19 MB
+    # file was read again by every later upload's ingest, and a PDF that runs into pdf_timeout_s would cost
+    # minutes each time, the ingest lock held)
+    for c in still_bad:
+        entry = old_skipped[c.source]
+        report.files.append(FileReport(c.source, "skipped", keep_previous(c.source), entry["reason"]))
+        skipped_manifest[c.source] = entry
     new_chunks: list[Chunk] = []
-    todo = changed + still_bad
+    todo = changed
     for i, c in enumerate(todo):
         tell(0.5 * i / max(1, len(todo)), f"reading {c.source}")
         status = "updated" if c.source in old_files else "added"
@@ -306,14 +323,10 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
                                 "(setting max_chunks_per_file)")
         except Exception as exc:  # noqa: BLE001 - one file's failure, whatever it is, skips that file only
             reason = str(exc) if isinstance(exc, LoadError) else f"it could not be read ({type(exc).__name__})"
-            previous = old_chunks.get(c.source) if c.source in old_files else None
-            if previous:  # a broken new version (a half-copied PDF): the last good one stays searchable
+            previous = keep_previous(c.source)  # a broken new version (a half-copied PDF): the last good one stays
+            if previous:
                 reason += "; its previous version stays indexed"
-                kept.extend(ch for ch, _, _ in previous)
-                kept_vecs.extend(v for _, v, _ in previous)
-                kept_vecs2.extend(v2 for _, _, v2 in previous)
-                files_manifest[c.source] = old_files[c.source]
-            report.files.append(FileReport(c.source, "skipped", len(previous or ()), reason))
+            report.files.append(FileReport(c.source, "skipped", previous, reason))
             skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": reason, "limits": limits}
             continue
         new_chunks.extend(chunks)

@@ -271,6 +271,27 @@ def test_a_file_skipped_for_a_limit_is_tried_again_when_the_limit_is_raised(mini
     assert _statuses(report)["big.md"] == "added" and not report.up_to_date
 
 
+def test_a_skipped_file_is_not_read_again_when_another_file_changes(mini_corpus, make_retrieval_settings, embedder,
+                                                                    monkeypatch):
+    """A tester's: a file skipped for a limit was read and chunked again by every later ingest (a 19 MB
+    file on each upload; a PDF that runs into pdf_timeout_s would cost minutes each time, the ingest lock
+    held). Unchanged under the same limits, it is skipped again unread, its reason kept."""
+    import retrieval.ingest as ingest_module
+
+    (mini_corpus / "big.md").write_text("# 大文件\n\n" + "\n\n".join(f"第{i}段：温度控制采样。" * 3 for i in range(40)),
+                                        encoding="utf-8")
+    tight = make_retrieval_settings(mini_corpus, chunk_size=200, max_chunks_per_file=2)
+    first = ingest(tight, progress=False, embedder=embedder)
+    read = []
+    real = ingest_module.load_document
+    monkeypatch.setattr(ingest_module, "load_document", lambda path, *a, **k: read.append(path.name) or real(path, *a, **k))
+    (mini_corpus / "new.md").write_text("# 新讲义\n\n蓝鲸的迁徙。", encoding="utf-8")
+    report = ingest(tight, progress=False, embedder=embedder)
+    assert read == ["new.md"] and _statuses(report)["big.md"] == "skipped" and _statuses(report)["new.md"] == "added"
+    assert report.skipped[0].reason == first.skipped[0].reason
+    assert ingest(tight, progress=False, embedder=embedder).up_to_date
+
+
 def test_an_empty_index_with_a_second_embedder_searches_nothing(mini_corpus, make_retrieval_settings, embedder,
                                                                monkeypatch):
     import shutil
