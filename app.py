@@ -35,6 +35,8 @@ from ui.widgets import formula_style, show_answer  # noqa: E402
 
 st.set_page_config(page_title="CourseTA", page_icon="🎓", layout="wide")
 log = logging.getLogger("courseta.app")
+NOT_READY = ("The course assistant cannot answer yet: the course materials are not indexed, or their index "
+             "needs repair. Please try again later, or tell a TA.")
 
 
 @st.cache_resource(show_spinner="Loading the course index and the embedding model…", max_entries=1)
@@ -338,7 +340,9 @@ def main() -> None:
         st.session_state.role = resolve_role(settings.app)  # consumes a ?ta= link, even when the index is missing
         agent = load_agent(str(current_index_dir(settings.retrieval.data_dir)))
     except CourseTAError as exc:
-        st.error(str(exc))
+        # the sentence names server folders and commands: for TAs and the log, not for students (a tester's)
+        log.warning("the chat cannot answer: %s", exc)
+        st.error(str(exc) if st.session_state.get("role") == "ta" else NOT_READY)
         st.stop()
     messages = restore_conversation(settings)
     if st.session_state.get("read_only") and messages:
