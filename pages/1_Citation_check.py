@@ -98,8 +98,12 @@ if checked and not is_ta(settings.app) and not within_limits(answer, passages):
     # the check runs in this page's thread: a 57 KB paste took 74 s of a core every chat shares
     st.error(f"That is more than the check takes at once (an answer of {MAX_ANSWER_CHARS:,} characters, "
              f"{MAX_PASSAGES} passages of {MAX_PASSAGES_CHARS:,} characters in all): check it in parts.")
+elif checked and not (result := verify(answer, passages, repair=False)).sentences:
+    # fragments and lead-ins are not checked: "precision 0.00" and an empty table said nothing of why (a tester's)
+    st.info("No sentence to check: the check scores sentences of five letters or characters or more that do "
+            "not end with a colon; shorter fragments and lead-ins are left out."
+            + (f" Citation numbers with no passage: {result.invalid}" if result.invalid else ""))
 elif checked:
-    result = verify(answer, passages, repair=False)
     c1, c2, c3 = st.columns(3)
     c1.metric("citation precision", f"{result.precision:.2f}")
     c2.metric("citation recall", f"{result.recall:.2f}")

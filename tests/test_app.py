@@ -101,6 +101,17 @@ def test_missing_index_is_an_error_message_not_a_traceback(tmp_path, monkeypatch
     get_settings.cache_clear()
 
 
+def test_citation_check_page_says_when_no_sentence_can_be_checked():
+    """A tester's: "温度 [1]。" or "$x^2$ [1]." gave an empty table and "precision 0.00" with no word of why."""
+    at = AppTest.from_file(str(REPO / "pages" / "1_Citation_check.py"), default_timeout=60)
+    at.run()
+    at.text_area[0].set_value("温度 [1]。x [1]")
+    at.text_area[1].set_value("温度参数控制随机性。")
+    next(b for b in at.button if b.label.startswith("Check")).click().run()
+    assert not at.exception and not at.metric and not at.dataframe
+    assert [i.value for i in at.info][-1].startswith("No sentence to check")
+
+
 def test_citation_check_page_flags_a_wrong_citation():
     at = AppTest.from_file(str(REPO / "pages" / "1_Citation_check.py"), default_timeout=60)
     at.run()
