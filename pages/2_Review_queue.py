@@ -51,6 +51,8 @@ if rows:
         logged = None
     if logged is not None:
         st.markdown(f"**Question:** {md_escape(logged.answer.question)}")
+        if logged.feedback is not None:  # the student's word on it (only in the table's last column, off-screen)
+            st.markdown(f"**Feedback:** {'👍' if logged.feedback else '👎'} {md_escape(logged.comment)}")
         with st.container(border=True):
             show_answer(ChatMessage(role="assistant", content=logged.answer.answer, id=f"log{chosen}",
                                     answer=logged.answer), details=True)

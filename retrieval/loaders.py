@@ -102,7 +102,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return other
     if readable:
         return text, "gb18030"
-    raise LoadError("undecodable text: neither UTF-8, UTF-16 nor GB18030/GBK")
+    raise LoadError("undecodable text: neither UTF-8, UTF-16 nor GB18030/GBK; save it as UTF-8 and upload it again")
 
 
 # The frequent characters of each family's own standard (Simplified Chinese text is 99%+ GB2312 level 1,

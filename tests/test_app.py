@@ -212,6 +212,7 @@ def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
     review.checkbox[1].check().run()  # 👎 only
     assert list(review.dataframe[0].value["question"]) == ["温度参数T有什么作用？"]
     assert "温度参数" in " ".join(m.value for m in review.markdown)  # opened as the student saw it
+    assert any(m.value.startswith("**Feedback:** 👎") for m in review.markdown)  # not only in the table's last column
     review.checkbox[1].uncheck()
     review.checkbox[3].check().run()  # number-not-found declines: the World Cup question is off the course
     assert review.checkbox[3].label == "number not found" and len(review.dataframe[0].value) == 0
