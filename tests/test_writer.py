@@ -1662,7 +1662,7 @@ def test_when_no_translated_line_passes_the_quote_says_why_it_is_in_the_notes_la
                                    "1. Bananas.\n2. Bananas.\n3. Bananas.\n")
     assert answer.mode == "extract" and answer.timings["untranslated_quote"] == 1 and not answer.untranslated
     lines = answer.answer.splitlines()
-    assert lines[0] == "From the course materials, as in the notes (no translation of them passed the check):"
+    assert lines[0] == "From the course materials, quoted in the notes' own language (an English translation did not pass the check):"
     assert lines[1].startswith("- 温度参数 T 控制采样的随机性") and "Bananas" not in answer.answer
     # a model that fails before any line passed: the usual intro (nothing was judged)
     broken = _summed_up_in_english()
