@@ -158,6 +158,59 @@ _ITEM_BEFORE = tuple("。！？；：.!?;:")  # what ends the prose before a bul
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
 
+_BOLD_MARK = re.compile(r"\*\*")
+
+
+def balanced_bold(text: str) -> str:
+    """``text`` without the ``**`` of a bold span the sentence split cut in two ("- Output:** Stanford",
+    "**Below is an example"): a tester saw them as stray asterisks, the page drawing only pairs. An
+    opening ``**`` (before a word) pairs with the next closing one (after a word); code, exponents
+    ("x**2") and ``**kwargs`` stay.
+
+    >>> balanced_bold("Output:** Stanford"), balanced_bold("**Below is an example"), balanced_bold("**作业**（20%）")
+    ('Output: Stanford', 'Below is an example', '**作业**（20%）')
+    >>> balanced_bold("** The model writes"), balanced_bold("a ** b")
+    (' The model writes', 'a ** b')
+    >>> balanced_bold("Continued** **HW2 DUE**"), balanced_bold("x**2 + f(**kw), g(a, **kw) and `a**`")
+    ('Continued **HW2 DUE**', 'x**2 + f(**kw), g(a, **kw) and `a**`')
+    """
+    if "**" not in text:
+        return text
+    code = [range(m.start(), m.end()) for m in _CODE_SPAN.finditer(text)]
+    opens: list[int] = []
+    unmatched: list[int] = []
+    for m in _BOLD_MARK.finditer(text):
+        i, j = m.start(), m.end()
+        if any(i in r for r in code):
+            continue
+        before, after = text[i - 1] if i else " ", text[j] if j < len(text) else " "
+        if before in "*" or after in "*":
+            continue  # *** and longer runs: left as they are
+        if (before.isalnum() or before in ")]") and (after.isalnum() or after in "(-"):
+            continue  # an exponent: x**2, (a+b)**2, w**(-1)
+        if text[:i].rstrip()[-1:] in ("(", ","):
+            continue  # f(**kw), g(a, **kw)
+        if not after.isspace() and (before.isspace() or not before.isalnum() and before not in ".:：,，;；!?！？)）"):
+            opens.append(i)  # before a word
+        elif not before.isspace() or not text[:i].strip():  # after a word, or opening the text: "** The model"
+            if opens:
+                opens.pop()
+            else:
+                unmatched.append(i)
+    return _without(text, set(unmatched + opens))
+
+
+def _without(text: str, starts: set[int]) -> str:
+    """``text`` without the two characters at each of ``starts``."""
+    if not starts:
+        return text
+    out, last = [], 0
+    for k in sorted(starts):
+        out.append(text[last:k])
+        last = k + 2
+    return "".join(out) + text[last:]
+
+
 def own_references(text: str) -> str:
     """A passage's own reference numbers ("…self-attention [2]", a paper's bibliography) in full-width
     brackets, outside code: left as they were, the answer read them as citations of this turn's passages
@@ -199,7 +252,7 @@ class Composer:
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
             marker = f"[{turn.number_of(hit)}]"
             # a table row, a list item: a bullet of its own; the passage's own reference numbers set apart first
-            for text in passage_pieces([own_references(s) for s in sentences], marker):
+            for text in passage_pieces([balanced_bold(own_references(s)) for s in sentences], marker):
                 if text:
                     lines.append(f"- {text} {marker}")
         if not lines:  # nothing found, or every passage flagged: not an intro with nothing after it
@@ -239,7 +292,7 @@ class Composer:
         for hit, sentences in self._quoted(turn, hits, query_tokens, semantics):
             n = turn.number_of(hit)
             for unit, kind in quoted_units(sentences):  # a table row's cells apart by a tab (agent/strategies/route.py)
-                text = own_references(unit if kind == "row" else _BULLET.sub("", unit))
+                text = balanced_bold(own_references(unit if kind == "row" else _BULLET.sub("", unit)))
                 if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)):
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)

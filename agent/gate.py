@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from agent.repetition import LoopWatch, repeated_run, words
-from common.text import detect_language, may_still_join, split_sentences, tokenize, without_links
+from common.text import CODE_SPAN, MATH_SPAN, detect_language, may_still_join, split_sentences, tokenize, without_links
 
 _MARKERS = re.compile(r"^(\s*\[\d{1,3}\])+")
 _ANY_MARKER = re.compile(r"\s*\[\d{1,3}\]")
@@ -135,7 +135,8 @@ class SentenceGate:
                 yield piece
             return
         # a link's target is an address, not prose: "[Basic Concepts](#基础知识)" is in English
-        if detect_language(without_links(body)) != self.language and len(_WORDISH.findall(body)) >= 6:
+        if ((detect_language(without_links(body)) != self.language and len(_WORDISH.findall(body)) >= 6)
+                or (self.language == "en" and half_translated(body))):  # "random性的", "for润色": a tester's
             self.dropped.append(Dropped(body, "wrong_language"))
             return
         if all(s.supported for s in statements):
@@ -181,3 +182,22 @@ def _pieces(text: str) -> list[str]:
                 continue
         out.append(piece)
     return out
+
+
+# a Chinese character against a Latin letter, outside quotes, code, formulas and links: an English line the
+# writer left half in Chinese ("random性的", "for润色"); a quoted term ("the “退火” distribution") is no such
+_GLUED = re.compile(r"[A-Za-z][\u3400-\u9fff]|[\u3400-\u9fff][A-Za-z]")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|『[^』]*』|‘[^’]*’|《[^》]*》")
+
+
+def half_translated(line: str) -> bool:
+    """Does an English ``line`` hold Chinese glued to its English words, outside quotes, `code`,
+    formulas and links?
+
+    >>> half_translated("Higher T makes the samples more random性的 [2]."), half_translated("It is called the “退火” distribution.")
+    (True, False)
+    >>> half_translated("Shannon (called香农 game) measured entropy."), half_translated("See [第1章](#引言) and `x的值`.")
+    (True, False)
+    """
+    text = _QUOTED.sub(" ", CODE_SPAN.sub(" ", MATH_SPAN.sub(" ", without_links(line))))
+    return bool(_GLUED.search(text))

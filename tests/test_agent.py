@@ -762,6 +762,17 @@ def test_a_quote_cites_each_sentence_from_its_own_passage_without_bare_lead_ins_
     assert all(c.verdict == "supported" for c in answer.citations)
 
 
+def test_a_bold_span_cut_by_the_sentence_split_leaves_no_stray_asterisks():
+    """A tester's: "- Output:** Stanford", "- **Below is an example [4]": the page draws only pairs."""
+    from tests.fakes import scripted_backend
+
+    notes = ["**Below is an example of the output. Output:** Stanford CS324 teaches language models."]
+    agent = Agent(FakeRetriever(notes), scripted_backend("x", prefers_quotes=True))
+    answer = agent.ask("What is the example output of Stanford CS324?", options=TurnOptions(k=1, grounded_only=False))
+    assert "Below is an example" in answer.answer and "Stanford CS324" in answer.answer
+    assert "**" not in answer.answer
+
+
 def test_a_passages_own_reference_numbers_are_not_read_as_citations():
     """A hostile test's case: "…self-attention [2]." was quoted as "…self-attention [2][1].", its [2]
     linking to an unrelated passage of this turn and passage 3 judged unsupported."""

@@ -550,6 +550,9 @@ def test_a_translated_line_keeps_its_source_lines_citation_and_numbers_or_is_sho
     # the 0.5B writer's slip on the office hours: every number kept, the day lost
     ("The temperature parameter T controls the randomness of sampling, Week 15: 30-16:30.", False),
     ("The temperature parameter T controls the randomness of sampling, Thursday 15:30-16:30.", False),
+    # a tester's: Chinese left glued to the English words ("random性的", "for润色"); a quoted term is fine
+    ("The temperature parameter T controls the random性 of sampling, Friday 15:30-16:30.", False),
+    ("The temperature parameter “T” controls the randomness of sampling, Friday 15:30-16:30.", True),
 ])
 def test_a_translated_line_keeps_its_days_of_the_week_or_is_left_out(translation, shown):
     from agent.llm import StaticBackend

@@ -17,7 +17,7 @@ from contextlib import closing
 from typing import Iterator
 
 from agent.code_changes import asked_values
-from agent.compose import own_references, shown_row
+from agent.compose import balanced_bold, own_references, shown_row
 from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
@@ -385,7 +385,8 @@ class RouteStrategy(Strategy):
         intro = phrase(self._quote_intro(turn, intro_key), turn.language) + "\n"
 
         def emit(line: str) -> Event:
-            line = parts.check(line, [h.text for h in turn.hits]).answer.strip()  # as the final answer shows it
+            # as the final answer shows it; a "**" the translation left unpaired dropped ("(**Guest Lecture …)")
+            line = balanced_bold(parts.check(line, [h.text for h in turn.hits]).answer.strip())
             if not turn.timings.get("translated"):
                 turn.mode = "generate"
                 turn.timings["translated"] = 1
