@@ -344,28 +344,14 @@ def verify(answer: str, passages: list[str], embedder=None, repair: bool = True)
     return result
 
 
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,3}\])+")
-
-
 def _segments(answer: str) -> list[str]:
-    """Sentences, with the markers after a sentence's end ("…。 [1]", "…。 [1] 下一句。") folded into it:
-    they cite the sentence before them (a quote cites each sentence so; read as the next sentence's,
-    the first sentence got a citation "added" and the next one a second, unsupported).
-
-    >>> _segments("温度控制随机性。 [1] 香农提出了熵。 [2]")
-    ['温度控制随机性。 [1]', ' 香农提出了熵。 [2]']
-    """
+    """Sentences, with marker-only fragments ("…。 [1]") folded into the sentence before them."""
     out: list[str] = []
     for piece in split_sentences(answer):
-        lead = _LEADING_MARKERS.match(piece)
-        if out and lead:
-            rest = piece[lead.end():]
-            if not rest.strip():  # "[1]\n": the line break stays after it
-                out[-1] += piece
-                continue
-            out[-1] += lead.group(0)
-            piece = rest
-        out.append(piece)
+        if out and not MARKER.sub("", piece).strip() and MARKER.search(piece):
+            out[-1] += piece
+        else:
+            out.append(piece)
     return out
 
 

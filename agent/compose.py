@@ -10,7 +10,7 @@ sentence carries the [n] its passage has in this turn.
 >>> turn = Turn(question="温度参数？", query="温度参数？", language="zh", options=TurnOptions())
 >>> print(Composer(quote_chars=600, extract_passages=3).quote(turn, [hit], {"温度", "参数"}))
 课程材料中与问题最相关的内容：
-- 语言模型是概率分布。 [1] 温度参数 T 控制随机性。 [1]
+- 语言模型是概率分布 [1]。 温度参数 T 控制随机性。 [1]
 >>> print(Composer(quote_chars=600, extract_passages=3).refusal([hit], "en"))
 Sorry, the course materials do not cover this, and I can only help with questions about this course on large language models. The closest passages, for reference:
 - 讲义 — 1.1 温度
@@ -117,7 +117,7 @@ def passage_pieces(sentences: list[str], marker: str = "") -> list[str]:
     but the last (its citation follows the piece); a line that does not end a sentence runs on uncited:
 
     >>> passage_pieces(["温度控制随机性。", "T 越大越随机；", "The loss is", "- log p(x)."], marker="[4]")
-    ['温度控制随机性。 [4] T 越大越随机； [4] The loss is - log p(x).']
+    ['温度控制随机性 [4]。 T 越大越随机 [4]； The loss is - log p(x).']
     """
     pieces: list[str] = []
     prose: list[str] = []  # run together; a list item's bullet only where a bullet of the quote begins
@@ -148,8 +148,24 @@ def _run_together(prose: list[str], marker: str) -> str:
     """A bullet's sentences as one line, each that ends a sentence but the last followed by ``marker``:
     cited by the quote itself, the citation check gave an uncited sentence the first passage holding its
     words (a tester's: a formula quoted from [4] cited [1])."""
-    cited = [f"{text} {marker}" if marker and _SENTENCE_END.search(text) else text for text in prose[:-1]]
+    cited = [_cite(text, marker) if marker else text for text in prose[:-1]]
     return _BULLET.sub("", " ".join(cited + prose[-1:]))
+
+
+def _cite(text: str, marker: str) -> str:
+    """``text`` with ``marker`` before the punctuation that ends its sentence, as the citation check
+    writes it ("…随机性 [1]。"; a marker after it would be read as the next sentence's); unchanged when
+    it ends no sentence (a wrapped line runs on).
+
+    >>> _cite("温度控制随机性。", "[4]"), _cite("It is “annealed”.", "[2]"), _cite("The loss is", "[1]")
+    ('温度控制随机性 [4]。', 'It is “annealed” [2].', 'The loss is')
+    """
+    m = _SENTENCE_END.search(text)
+    if m is None:
+        return text
+    end = m.start() + len(m.group(0).rstrip("\"'”’）)"))  # the stop, quotes and brackets before it kept
+    stop = re.search(r"[。！？；.!?;]+$", text[:end])
+    return f"{text[:stop.start()].rstrip()} {marker}{text[stop.start():]}"
 
 
 _ITEM_BEFORE = tuple("。！？；：.!?;:")  # what ends the prose before a bulleted list's first item
@@ -171,6 +187,10 @@ def balanced_bold(text: str) -> str:
     ('Output: Stanford', 'Below is an example', '**作业**（20%）')
     >>> balanced_bold("** The model writes"), balanced_bold("a ** b")
     (' The model writes', 'a ** b')
+    >>> balanced_bold("温度参数的作用是**控制随机性**。"), balanced_bold("- **Transformers**是一个较新的架构"), balanced_bold("a **b**c")
+    ('温度参数的作用是**控制随机性**。', '- **Transformers**是一个较新的架构', 'a **b**c')
+    >>> balanced_bold("**粗体**，然后**另一个**。"), balanced_bold("**有害性：**大型语言模型")
+    ('**粗体**，然后**另一个**。', '**有害性：**大型语言模型')
     >>> balanced_bold("Continued** **HW2 DUE**"), balanced_bold("x**2 + f(**kw), g(a, **kw) and `a**`")
     ('Continued **HW2 DUE**', 'x**2 + f(**kw), g(a, **kw) and `a**`')
     """
@@ -184,19 +204,23 @@ def balanced_bold(text: str) -> str:
         if any(i in r for r in code):
             continue
         before, after = text[i - 1] if i else " ", text[j] if j < len(text) else " "
-        if before in "*" or after in "*":
+        if before == "*" or after == "*":
             continue  # *** and longer runs: left as they are
-        if (before.isalnum() or before in ")]") and (after.isalnum() or after in "(-"):
-            continue  # an exponent: x**2, (a+b)**2, w**(-1)
         if text[:i].rstrip()[-1:] in ("(", ","):
             continue  # f(**kw), g(a, **kw)
-        if not after.isspace() and (before.isspace() or not before.isalnum() and before not in ".:：,，;；!?！？)）"):
-            opens.append(i)  # before a word
-        elif not before.isspace() or not text[:i].strip():  # after a word, or opening the text: "** The model"
-            if opens:
-                opens.pop()
-            else:
+        if after.isspace() and before.isspace():  # "a ** b" is no bold; "** The model", opening the text, was a span's end
+            if not text[:i].strip():
                 unmatched.append(i)
+            continue
+        if after.isspace():  # after a word only: a closing one
+            (opens.pop() if opens else unmatched.append(i))
+        elif before.isspace():  # before a word only: an opening one
+            opens.append(i)
+        elif opens:  # between two characters ("是**控制", "b**c"): closes an open span first
+            opens.pop()
+        elif not (before.isascii() and (before.isalnum() or before in ")]") and after.isascii()
+                  and (after.isalnum() or after in "(-")):  # not an exponent: x**2, (a+b)**2, w**(-1)
+            opens.append(i)
     return _without(text, set(unmatched + opens))
 
 

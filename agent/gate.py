@@ -187,7 +187,8 @@ def _pieces(text: str) -> list[str]:
 # a Chinese character against a Latin letter, outside quotes, code, formulas and links: an English line the
 # writer left half in Chinese ("random性的", "for润色"); a quoted term ("the “退火” distribution") is no such
 _GLUED = re.compile(r"[A-Za-z][\u3400-\u9fff]|[\u3400-\u9fff][A-Za-z]")
-_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|『[^』]*』|‘[^’]*’|《[^》]*》")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<![A-Za-z])'[^'\n]*'(?![A-Za-z])|「[^」]*」|『[^』]*』|‘[^’]*’|《[^》]*》"
+                     r"|\[[^\]\n]*\]\([^)\n]*\)")  # and a link, its text too: a heading of the notes
 
 
 def half_translated(line: str) -> bool:
@@ -198,6 +199,8 @@ def half_translated(line: str) -> bool:
     (True, False)
     >>> half_translated("Shannon (called香农 game) measured entropy."), half_translated("See [第1章](#引言) and `x的值`.")
     (True, False)
+    >>> half_translated("The notes call this stage 'GPT系列' pre-training."), half_translated("See [GPT系列](#gpt).")
+    (False, False)
     """
-    text = _QUOTED.sub(" ", CODE_SPAN.sub(" ", MATH_SPAN.sub(" ", without_links(line))))
+    text = without_links(_QUOTED.sub(" ", CODE_SPAN.sub(" ", MATH_SPAN.sub(" ", line))))
     return bool(_GLUED.search(text))

@@ -79,7 +79,7 @@ def _brought(question: str) -> tuple[str | None, str | None]:
     lines = question.strip().splitlines()
     taken = None
     asks = next((i for i, line in enumerate(lines[:3])  # after a greeting
-                 if _RUN_REQUEST.search(line) or PASTED_RUN.search(line) or ASKS_OUTPUT_FIRST.match(line.strip())), None)
+                 if _RUN_REQUEST.search(line) or PASTED_RUN.search(line)), None)
     if asks is not None:
         # code on a line that opens by asking to run it ("运行 print(2**10)", "帮我运行一下：import math; print(…)",
         # "Run this: import math") starts there: all the rest of that line with every line below, taken
@@ -121,12 +121,14 @@ def undefined_names(question: str) -> list[str]:
     (['data'], ['x', 'y'])
     >>> undefined_names("这个输出啥？ print(total)"), undefined_names("运行一下\\nprint(1)")
     (['total'], [])
+    >>> undefined_names("Why does my training run slowly?\\nfor batch in loader:\\n    loss = model(batch)")
+    []
     >>> [undefined_names(q) for q in ("演示一下温度T的影响:\\np = softmax(logits / T)", "运行一下\\nprint(1)\\n谢谢", "运行：\\n画心形图(1)",
     ...                                 "运行一下\\nx = np.array([1,2]\\nprint(x)", "What does this code do?\\nprint(x)",
     ...                                 "What is the output of softmax(logits)?")]
     [[], [], [], [], [], []]
     """
-    if _DEMO_WORDS.search(question) or extract_code(question) is not None:
+    if _DEMO_WORDS.search(question) or extract_code(question) is not None or not _asks_to_run(question):
         return []
     program, taken = _brought(question)
     if program is not None or not taken or not holds_code(taken):
@@ -146,12 +148,14 @@ def syntax_error(question: str) -> tuple[int, str] | None:
     ((1, "'(' was never closed"), (1, "expected ':'"))
     >>> [syntax_error(q) for q in ("运行一下\\nprint(1)", "运行一下\\nprint(1\\n谢谢", "演示一下\\nplot(x", "Why does it fail?\\nprint(1")]
     [None, None, None, None]
+    >>> [syntax_error(q) for q in ("Run the sampling code\\nwith temperature = 0.5", "Run it\\nif possible with T=2", "运行一下\\nreturn 结果")]
+    [None, None, None]
     """
-    if _DEMO_WORDS.search(question) or extract_code(question) is not None:
+    if _DEMO_WORDS.search(question) or extract_code(question) is not None or not _asks_to_run(question):
         return None
     program, taken = _brought(question)
     lines = [line for line in (taken or "").splitlines() if line.strip()]
-    if program is not None or not lines or not all(code_line(line) for line in lines):
+    if program is not None or not lines or not all(code_line(line) and _CLEARLY_CODE.match(line) for line in lines):
         return None
     try:
         compile(taken, "<code>", "exec", dont_inherit=True)
@@ -160,6 +164,28 @@ def syntax_error(question: str) -> tuple[int, str] | None:
     except (ValueError, RecursionError, MemoryError):
         return None
     return None
+
+
+# a line that is code beyond doubt: a name assigned or called, a statement with brackets or its colon, a
+# closing bracket, a comment or decorator (not "with temperature = 0.5", "for 10 epochs", "if possible …")
+_CLEARLY_CODE = re.compile(r"\s*(?:[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*(?:[-+*/%]?=(?!=)\s*[\w\[({'\"-]|\()"
+                           r"|(?:if|elif|else|for|while|with|def|class|try|except|finally|return|import|from|print|lambda"
+                           r"|assert|raise|del|yield|async|await)\b[^\u3400-\u9fff]*[(\[:]|[)\]}#@])")
+
+
+def _asks_to_run(question: str) -> bool:
+    """Is a run asked in so many words, of what the message brings: a line (of the first three) opening
+    with the request ("运行一下", "Run this:", "请帮我运行"), words asking only for that (agent.policy.PASTED_RUN:
+    "跑跑看", "这个会输出啥？"), or a last line asking to run what is above. "Why does my training run slowly?",
+    "Can this run out of memory?" ask none (a hostile review's: their code was "not run" for undefined names).
+
+    >>> _asks_to_run("运行一下\\nprint(x)"), _asks_to_run("Why does my training run slowly?\\nfor b in loader: f(b)")
+    (True, False)
+    """
+    lines = [line.strip() for line in question.strip().splitlines()]
+    if any(_INLINE_REQUEST.match(line) or PASTED_RUN.search(line) for line in lines[:3]):
+        return True
+    return len(lines) > 1 and len(lines[-1]) <= 40 and bool(_RUN_ABOVE.fullmatch(lines[-1]) or PASTED_RUN.search(lines[-1]))
 
 
 def _program_like(code: str) -> bool:
@@ -313,8 +339,8 @@ def asks_to_run_again(question: str) -> bool:
     (True, True)
     >>> asks_to_run_again("运行报错了"), asks_to_run_again("看看是不是一样的报错")  # told it failed; no run asked
     (False, False)
-    >>> asks_to_run_again("Why does it run again?"), asks_to_run_again("为什么再运行一次？"), asks_to_run_again("再运行一下怎么样？")
-    (False, False, True)
+    >>> asks_to_run_again("再跑一下看看输出什么"), asks_to_run_again("再运行一下怎么样？"), asks_to_run_again("再跑一次，看看用更大的温度会不会更随机")
+    (True, True, False)
     """
     if question_code(question) is not None:
         return False
@@ -425,15 +451,28 @@ def _follow_up_kind(question: str) -> str | None:
         return None
     if _CHANGE.search(question):
         return "change"
-    request = _CHECK_CLAUSE.sub("", question)
-    return "rerun" if not _content(request) and not _ASKS_WHY.search(request) else None
+    return "rerun" if not _content(_without_check(question)) else None
 
 
-# a question about running, not a request for a run ("Why does it run again?", "为什么再运行一次？"; common.text.tokenize
-# drops these words, so they left a rerun's words alone); "再运行一下怎么样？", "How about running it again?" ask one
-_ASKS_WHY = re.compile(r"为什么|为啥|怎么(?!样)|如何|什么|哪|\b(?:why|how(?!\s+about)|what|when|where|which)\b", re.I)
+def _without_check(question: str) -> str:
+    """``question`` without a clause after the request that only says what to look at in the output
+    ("看看是不是一样的报错", "and see if the error is the same"); one naming anything else ("看看用更大的温度会不会
+    更随机" asks for a change) stays.
+
+    >>> _without_check("再跑一次，看看结果是不是一样"), _without_check("再跑一次，看看用更大的温度会不会更随机")
+    ('再跑一次', '再跑一次，看看用更大的温度会不会更随机')
+    """
+    clause = _CHECK_CLAUSE.search(question)
+    if clause is None or _content(clause.group(0)) - _CHECK_WORDS:
+        return question
+    return question[:clause.start()]
+
+
 # what a rerun is to show, after its request ("再跑一次，看看结果是不是一样", "帮我运行一下看看是不是一样的报错", "run it
 # again and see if the error is the same"): what to look at in the output, nothing to run besides
+# what such a clause may name besides _ONLY_AGAIN's words (common.text.tokenize's tokens)
+_CHECK_WORDS = frozenset("是不是 不是 是否 会不会 不会 有没有 没有 还是 还会 一样 不一样 变 变化 怎么样 怎样 报错 错 错误 "
+                         "同样 相同 不同 什么 啥 error errors same different if whether what happens see".split())
 _CHECK_CLAUSE = re.compile(r"(?:[，,]\s*)?(?:看看|看一下|看下|瞧瞧|\b(?:and|to)\s+see\b|,\s*see\b)"
                            r"[^，,。！？!?]{0,12}?(?:是不是|是否|会不会|有没有|还是|还会|又|一样|变|怎么?样|\bif\b|\bwhether\b|\bwhat\s+happens\b).*$",
                            re.I | re.S)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from agent.python_names import annotation_only, holds_code, self_contained
+from agent.python_names import annotation_only, holds_code, prints_something, self_contained
 from common.text import tokenize
 
 # languages other than Python a fence may be tagged with: not run as Python (```js's "js" ran as its first
@@ -224,6 +224,7 @@ def code_asked_on_line(question: str) -> str | None:
     ('print(sum(range(5)))', 'print(3*4)')
     >>> code_asked_on_line("print(2 ** 10) 输出啥？"), code_asked_on_line("What is the output of softmax(logits)?")
     ('print(2 ** 10)', None)
+    >>> code_asked_on_line("What is the output of len('hello')?")  # run, it would print nothing (a review's)
     """
     lines = question.strip().splitlines()
     if len(lines) != 1:
@@ -232,7 +233,7 @@ def code_asked_on_line(question: str) -> str | None:
     first, last = ASKS_OUTPUT_FIRST.match(line), _ASKS_OUTPUT_LAST.search(line)
     for code in (without_question_mark(line[first.end():].strip()) if first else "",
                  line[:last.start()].strip() if last else ""):
-        if holds_code(code) and self_contained(code) and not annotation_only(code):
+        if holds_code(code) and self_contained(code) and not annotation_only(code) and prints_something(code):
             return code
     return None
 
@@ -485,9 +486,18 @@ def standalone_query(question: str, previous_questions: list[str]) -> str:
 
     >>> standalone_query("那1951年呢？", ["香农在1948年提出了什么？"]), standalone_query("为什么？", ["什么是困惑度？"])
     ('香农在1948年提出了什么？ 那1951年呢？', '什么是困惑度？')
+    >>> standalone_query("举个例子", ["什么是困惑度？", "为什么？", "谢谢"]), standalone_query("为什么？", ["运行一下\\nprint(1)"])
+    ('什么是困惑度？', '为什么？')
+    >>> standalone_query("详细点", ["画一个心形图"])
+    '详细点'
     """
     if previous_questions and len(question) <= 60 and _ASKS_FOR_MORE.match(question):
-        return previous_questions[-1]
+        # the question itself, past other requests for more and thanks ("为什么？" then "举个例子"); none after
+        # the student's own code (its words found the notes' heart plot): asked alone, as before
+        asked = next((q for q in reversed(previous_questions)
+                      if not (len(q) <= 60 and _ASKS_FOR_MORE.match(q)) and not small_talk(q)), None)
+        # nor after a demo asked for ("画一个心形图" then "详细点" quoted the plot's code as prose)
+        return question if asked is None or brings_code(asked) or route(asked) in ("run_python", "show_code") else asked
     if previous_questions and is_follow_up(question):
         return f"{previous_questions[-1]} {question}"
     return question

@@ -8,12 +8,17 @@ compile or calls nothing.
 (True, False, True)
 >>> self_contained("p = softmax(logits / T)"), sorted(unread("p = softmax(logits / T)"))
 (False, ['T', 'logits', 'softmax'])
+>>> self_contained("from math import *\\nprint(sqrt(2))"), self_contained("match 3:\\n    case n:\\n        print(n, __file__)")
+(True, True)
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+
+
+_MODULE_NAMES = frozenset({"__file__", "__name__", "__doc__", "__builtins__", "__spec__", "__loader__", "__package__"})
 
 
 def holds_code(text: str) -> bool:
@@ -28,6 +33,19 @@ def holds_code(text: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return any(not isinstance(node, ast.Expr) or any(isinstance(n, ast.Call) for n in ast.walk(node)) for node in body)
+
+
+def prints_something(code: str) -> bool:
+    """Does the program do more than compute expressions and drop them: a statement, or a print call
+    ("len('hello')" alone, run, prints nothing; the REPL would show its value)?
+
+    >>> prints_something("print(len('hello'))"), prints_something("x = 1"), prints_something("len('hello')")
+    (True, True, False)
+    """
+    body = ast.parse(code).body
+    return any(not isinstance(node, ast.Expr) for node in body) or any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+        for node in body for n in ast.walk(node))
 
 
 def annotation_only(code: str) -> bool:
@@ -65,14 +83,20 @@ def _names(code: str) -> tuple[set[str], set[str], bool] | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    defined = set(dir(builtins))
+    defined = set(dir(builtins)) | _MODULE_NAMES
     read: set[str] = set()
     called = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return set(), defined, True  # "from math import *": any name may come from it (a review's)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            defined.add(node.name)  # case n: / case [*rest]
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            defined.add(node.rest)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defined.add(node.name)
         elif isinstance(node, ast.arg):

@@ -44,7 +44,7 @@ def chosen_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, questio
     >>> chosen_sentences(hit, {"cm3", "gato"}, 200)
     ['多模态阅读：', '- [CM3：因果掩码](https://a.org/1)', '- [Gato：通才智能体](https://a.org/2)']
 
-    A lead-in without what it introduces, and a formula alone, are left out:
+    A lead-in without what it introduces, and a formula alone (not after the sentence it ends), are left out:
 
     >>> text = "温度 T 控制随机性。例如：\\n\\n$$p_{T=0}(x) = 1$$\\n\\n每一步都用温度 T。计算每个概率\\n\\n$p(x_i)$ 。"
     >>> chosen_sentences(Hit(Chunk("d", "a.md", "A", text, [], None, 0, 60, "zh"), 1.0, {}), {"温度", "例如", "t"}, 40)
@@ -64,8 +64,9 @@ def chosen_sentences(hit: Hit, query_tokens: set[str], limit_chars: int, questio
     # formula alone is the tail of a sentence the notes broke at a line ("…每个条件概率分布\n\n$p(x_i | x_{1:i-1})$ 。"):
     # quoted, they read "例如： 具体来说…" and "- $p(x_i | x_{1:i-1})$ [1]。" (a tester's), the citation check
     # giving that formula the first passage that holds it
+    # (a formula after a sentence that is quoted is its end, or what it leads in to: "…由神经网络给出：\n$p(…)$ 。")
     kept = [i for i in sorted(chosen) if not (_bare_lead_in(sentences[i]) and i + 1 not in chosen)
-            and not _INLINE_FORMULA_ONLY.fullmatch(sentences[i])]
+            and not (_INLINE_FORMULA_ONLY.fullmatch(sentences[i]) and i - 1 not in chosen)]
     pieces = [sentences[i] for i in (kept or sorted(chosen))]
     # only a single sentence longer than the limit is cut; the chosen ones always fit whole
     return [clip(pieces[0], max(limit_chars, 1))] if len(pieces) == 1 else pieces

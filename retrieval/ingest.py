@@ -169,6 +169,16 @@ def write_search_structures(folder: Path, chunks: list[Chunk], vectors: np.ndarr
     LexicalIndex.build([tokenize(c.indexed_text()) for c in chunks]).save(folder / "bm25")
 
 
+def _lasting(skipped: dict) -> bool:
+    """Was a file skipped for a cause that stays while it and the limits do (its own content, a limit),
+    not a passing one (a MemoryError, a file it could not open)? Entries written before "lasting" was
+    kept are read from their reason."""
+    return bool(skipped.get("lasting", not str(skipped.get("reason", "")).startswith(_PASSING)))
+
+
+_PASSING = "it could not be read ("
+
+
 def ingest(
     settings,
     corpus_dir: Path | None = None,
@@ -223,8 +233,8 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
                                "index folders are kept until the next ingest")
     # the last upload removed from the Corpus page (kept in uploads/.removed/) empties it on purpose: refused,
     # the file stayed in the index and in students' answers (a tester's), and no button on the page could help
-    on_purpose = indexed and not damaged and removed_here(corpus_dir, (manifest or {}).get("files") or {})
-    if not candidates and (indexed or damaged) and not allow_empty and not on_purpose:  # skipped files do not count
+    if (not candidates and (indexed or damaged) and not allow_empty  # files it skipped (a .pptx alone) do not count
+            and not (indexed and not damaged and removed_here(corpus_dir, (manifest or {}).get("files") or {}))):
         held = f"the index holds {indexed} document(s)" if indexed else "the data folder holds an index"
         raise LoadError(
             f"corpus folder {corpus_dir} holds no file to index, but {held}: a "
@@ -259,8 +269,9 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
     # a skipped file is tried again when it changed or when the limits that may have skipped it did
     # (a teacher raising max_chunks_per_file, as the reason says to)
     limits = _limits(settings)
+    # (not one that failed for a passing cause, a MemoryError, a file it could not open: "lasting" is False)
     still_bad = [c for c in candidates if old_skipped.get(c.source, {}).get("fingerprint") == c.fingerprint
-                 and old_skipped[c.source].get("limits") == limits]
+                 and old_skipped[c.source].get("limits") == limits and _lasting(old_skipped[c.source])]
     changed = [c for c in candidates if c not in unchanged and c not in still_bad]
     removed = sorted(set(old_files) - present)
     # an index without its sentence table (written before it was kept, or a damaged one) gets it now
@@ -322,12 +333,13 @@ def _ingest_locked(settings, corpus_dir, rebuild, progress, embedder, on_progres
                 raise LoadError(f"{len(chunks)} passages is over the limit of {settings.max_chunks_per_file} "
                                 "(setting max_chunks_per_file)")
         except Exception as exc:  # noqa: BLE001 - one file's failure, whatever it is, skips that file only
-            reason = str(exc) if isinstance(exc, LoadError) else f"it could not be read ({type(exc).__name__})"
+            reason = str(exc) if isinstance(exc, LoadError) else f"{_PASSING}{type(exc).__name__})"
             previous = keep_previous(c.source)  # a broken new version (a half-copied PDF): the last good one stays
             if previous:
                 reason += "; its previous version stays indexed"
             report.files.append(FileReport(c.source, "skipped", previous, reason))
-            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": reason, "limits": limits}
+            skipped_manifest[c.source] = {"fingerprint": c.fingerprint, "reason": reason, "limits": limits,
+                                          "lasting": isinstance(exc, LoadError)}  # the file's own fault, or a limit's
             continue
         new_chunks.extend(chunks)
         files_manifest[c.source] = {"fingerprint": c.fingerprint, "hash": doc.content_hash,

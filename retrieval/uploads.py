@@ -187,31 +187,35 @@ def _removable_name(name: str) -> bool:
     return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
 
 
-def removed_here(corpus_dir: Path, sources) -> bool:
-    """Were all ``sources`` (documents an index holds that the corpus folder lacks) uploads that
-    :func:`remove_upload` took out, each kept under ``uploads/.removed/``? Then a corpus folder left
-    with no file was emptied on purpose, from the Corpus page, not by a mount that failed.
+def removed_here(corpus_dir: Path, files: dict) -> bool:
+    """Were all ``files`` (documents an index holds that the corpus folder lacks: source → its manifest
+    entry) uploads that :func:`remove_upload` took out, each kept under ``uploads/.removed/`` with the
+    bytes the index holds (the entry's ``hash``)? Then a corpus folder left with no file was emptied on
+    purpose, from the Corpus page, not by a mount that failed (nor by a file of the same name deleted
+    by hand after an earlier one was removed: a review's).
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory(); corpus = Path(tmp.name); (corpus / "uploads").mkdir()
     >>> _ = (corpus / "uploads" / "last.md").write_text("# last")
-    >>> removed_here(corpus, ["uploads/last.md"])
+    >>> held = {"uploads/last.md": {"hash": content_hash(b"# last")}}
+    >>> removed_here(corpus, held)
     False
     >>> _ = remove_upload(corpus, "uploads/last.md")
-    >>> removed_here(corpus, ["uploads/last.md"]), removed_here(corpus, ["uploads/last.md", "ch01.md"]), removed_here(corpus, [])
+    >>> removed_here(corpus, held), removed_here(corpus, {"uploads/last.md": {"hash": content_hash(b"# new")}}), removed_here(corpus, {})
     (True, False, False)
     >>> tmp.cleanup()
     """
     trash = Path(corpus_dir) / UPLOAD_DIR / REMOVED_DIR
-    sources = list(sources)
-    if not sources or trash.is_symlink() or not trash.is_dir():
+    if not files or trash.is_symlink() or not trash.is_dir():
         return False
     try:
-        kept = {p.name for folder in trash.iterdir() if folder.is_dir() and not folder.is_symlink()
+        kept = {(p.name, content_hash(p.read_bytes())) for folder in trash.iterdir()
+                if folder.is_dir() and not folder.is_symlink()
                 for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
     except OSError:
         return False
-    return all(s.startswith(f"{UPLOAD_DIR}/") and s[len(UPLOAD_DIR) + 1:] in kept for s in sources)
+    return all(source.startswith(f"{UPLOAD_DIR}/") and isinstance(entry, dict)
+               and (source[len(UPLOAD_DIR) + 1:], entry.get("hash")) in kept for source, entry in files.items())
 
 
 def remove_upload(corpus_dir: Path, source: str) -> Path:

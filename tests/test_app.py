@@ -312,19 +312,27 @@ def test_a_ta_removes_an_upload_from_the_corpus_page(app_env):
     assert not at.info  # "drops it when this ingest ends": gone once it has ended
 
 
-def test_a_file_another_ta_removed_meanwhile_is_named_not_silently_dropped(app_env):
-    """Chosen on one TA's page and removed by another TA first, the file left the list: the box forgot the
-    choice and the click on "Remove" did nothing and said nothing (the last session's note)."""
-    from retrieval.uploads import remove_upload, save_upload
-    from settings import get_settings
-    from ui.render import md_escape
+def _two_uploads_a_chosen_and_confirmed(settings):
+    """The Corpus page after uploads/a.md and uploads/b.md were uploaded, a.md chosen and its box ticked."""
+    from retrieval.uploads import save_upload
 
-    settings = get_settings().retrieval
     for name in ("a.md", "b.md"):
         save_upload(settings.corpus_dir, name, f"# {name}\n\n蓝鲸的迁徙 {name}。\n".encode(), 1, None)
     at = _page("3_Corpus.py")
     at.selectbox[0].select("uploads/a.md").run()
     at.checkbox[0].check().run()
+    return at
+
+
+def test_a_file_another_ta_removed_meanwhile_is_named_not_silently_dropped(app_env):
+    """Chosen on one TA's page and removed by another TA first, the file left the list: the box forgot the
+    choice and the click on "Remove" did nothing and said nothing (the last session's note)."""
+    from retrieval.uploads import remove_upload
+    from settings import get_settings
+    from ui.render import md_escape
+
+    settings = get_settings().retrieval
+    at = _two_uploads_a_chosen_and_confirmed(settings)
     assert not at.warning
     remove_upload(settings.corpus_dir, "uploads/a.md")  # the other TA's removal
     next(b for b in at.button if b.label == "Remove and re-index").click().run()
@@ -345,15 +353,9 @@ def test_a_file_another_ta_removed_meanwhile_is_named_not_silently_dropped(app_e
 def test_the_removal_box_is_asked_again_for_each_file_chosen(app_env):
     """A tester's: ticked for one file, the box stayed ticked when the TA chose another, and one click
     removed that other file."""
-    from retrieval.uploads import save_upload
     from settings import get_settings
 
-    settings = get_settings().retrieval
-    for name in ("a.md", "b.md"):
-        save_upload(settings.corpus_dir, name, f"# {name}\n\n蓝鲸的迁徙 {name}。\n".encode(), 1, None)
-    at = _page("3_Corpus.py")
-    at.selectbox[0].select("uploads/a.md").run()
-    at.checkbox[0].check().run()
+    at = _two_uploads_a_chosen_and_confirmed(get_settings().retrieval)
     assert not next(b for b in at.button if b.label == "Remove and re-index").disabled
     at.selectbox[0].select("uploads/b.md").run()
     assert not at.checkbox[0].value and next(b for b in at.button if b.label == "Remove and re-index").disabled

@@ -250,9 +250,10 @@ def test_the_last_upload_removed_from_the_corpus_page_leaves_the_index(make_retr
     assert report.n_chunks == 0 and _statuses(report) == {"uploads/secret.md": "removed"}
     assert Retriever.load(s, embedder=embedder).search("紫色大象", k=3) == []
 
-    save_upload(corpus, "notes.md", "# 笔记\n\n温度控制随机性。".encode(), s.max_file_mb, None)
+    # gone, but not through the page (a file of the name removed there earlier held other bytes): refused
+    save_upload(corpus, "secret.md", "# 笔记\n\n温度控制随机性。".encode(), s.max_file_mb, None)
     ingest(s, progress=False, embedder=embedder)
-    (corpus / "uploads" / "notes.md").unlink()  # gone, but not through the page: refused as before
+    (corpus / "uploads" / "secret.md").unlink()
     with pytest.raises(LoadError, match="holds no file.*--allow-empty"):
         ingest(s, progress=False, embedder=embedder)
 
@@ -290,6 +291,13 @@ def test_a_skipped_file_is_not_read_again_when_another_file_changes(mini_corpus,
     assert read == ["new.md"] and _statuses(report)["big.md"] == "skipped" and _statuses(report)["new.md"] == "added"
     assert report.skipped[0].reason == first.skipped[0].reason
     assert ingest(tight, progress=False, embedder=embedder).up_to_date
+
+    # skipped for a passing cause (memory): tried again by the next ingest, not kept skipped (a review's)
+    (mini_corpus / "new.md").write_text("# 新讲义\n\n蓝鲸的迁徙，第二版。", encoding="utf-8")
+    monkeypatch.setattr(ingest_module, "load_document", lambda path, *a, **k: (_ for _ in ()).throw(MemoryError()))
+    assert _statuses(ingest(tight, progress=False, embedder=embedder))["new.md"] == "skipped"
+    monkeypatch.setattr(ingest_module, "load_document", real)
+    assert _statuses(ingest(tight, progress=False, embedder=embedder))["new.md"] == "updated"
 
 
 def test_an_empty_index_with_a_second_embedder_searches_nothing(mini_corpus, make_retrieval_settings, embedder,
