@@ -23,7 +23,7 @@ from agent.code_changes import Change, asked_values, not_literal, with_values, w
 from agent.policy import (ASKS_OUTPUT_FIRST, PASTED_RUN, code_asked_on_line, code_line, explains_own_code, extract_code,
                           is_follow_up, is_homework_request, keep_code_unrun, small_talk, without_pasted_code,
                           without_question_mark)
-from agent.python_names import annotation_only, holds_code, self_contained, unread
+from agent.python_names import annotation_only, holds_code, self_contained, states_or_calls, unread
 from common.text import tokenize
 
 # a request to run code pasted below it: _RUN_WORDS (route's) but 运行时 / 执行时 ("at run time": "运行时报错了"
@@ -128,10 +128,8 @@ def undefined_names(question: str) -> list[str]:
     ...                                 "What is the output of softmax(logits)?")]
     [[], [], [], [], [], []]
     """
-    if _DEMO_WORDS.search(question) or extract_code(question) is not None or not _asks_to_run(question):
-        return []
-    program, taken = _brought(question)
-    if program is not None or not taken or not holds_code(taken):
+    taken = _unrunnable(question)
+    if taken is None or not holds_code(taken):
         return []
     names = unread(taken)
     if names and all(name.isascii() for name in names) and self_contained(taken, set(names)) and _program_like(taken):
@@ -151,11 +149,9 @@ def syntax_error(question: str) -> tuple[int, str] | None:
     >>> [syntax_error(q) for q in ("Run the sampling code\\nwith temperature = 0.5", "Run it\\nif possible with T=2", "运行一下\\nreturn 结果")]
     [None, None, None]
     """
-    if _DEMO_WORDS.search(question) or extract_code(question) is not None or not _asks_to_run(question):
-        return None
-    program, taken = _brought(question)
+    taken = _unrunnable(question)
     lines = [line for line in (taken or "").splitlines() if line.strip()]
-    if program is not None or not lines or not all(code_line(line) and _CLEARLY_CODE.match(line) for line in lines):
+    if not lines or not all(code_line(line) and _CLEARLY_CODE.match(line) for line in lines):
         return None
     try:
         compile(taken, "<code>", "exec", dont_inherit=True)
@@ -188,6 +184,15 @@ def _asks_to_run(question: str) -> bool:
     return len(lines) > 1 and len(lines[-1]) <= 40 and bool(_RUN_ABOVE.fullmatch(lines[-1]) or PASTED_RUN.search(lines[-1]))
 
 
+def _unrunnable(question: str) -> str | None:
+    """The unfenced text a message brings and asks in so many words to run (not a concept's demo) that
+    is no whole program: what :func:`undefined_names` and :func:`syntax_error` read; else None."""
+    if _DEMO_WORDS.search(question) or extract_code(question) is not None or not _asks_to_run(question):
+        return None
+    program, taken = _brought(question)
+    return taken if program is None and taken else None
+
+
 def _program_like(code: str) -> bool:
     """Is ``code`` more than an expression of names it never defines: a statement (an import, an
     assignment, a loop) or a call of a builtin ("print(total)")? "What is the output of softmax(logits)?"
@@ -196,13 +201,9 @@ def _program_like(code: str) -> bool:
     >>> _program_like("print(total)"), _program_like("x = f(1)"), _program_like("softmax(logits)"), _program_like("np.mean(x)")
     (True, True, False, False)
     """
-    import ast
     import builtins
 
-    body = ast.parse(code).body
-    return any(not isinstance(node, ast.Expr) for node in body) or any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and hasattr(builtins, n.func.id)
-        for node in body for n in ast.walk(node))
+    return states_or_calls(code, lambda name: hasattr(builtins, name))
 
 
 # words of a follow-up that name nothing to run but the code before: run verbs, "again", pointers back to it,

@@ -42,9 +42,19 @@ def prints_something(code: str) -> bool:
     >>> prints_something("print(len('hello'))"), prints_something("x = 1"), prints_something("len('hello')")
     (True, True, False)
     """
+    return states_or_calls(code, lambda name: name == "print")
+
+
+def states_or_calls(code: str, called) -> bool:
+    """Does the program hold a statement (not an expression alone), or call a name ``called(name)``
+    accepts?
+
+    >>> states_or_calls("x = 1", bool), states_or_calls("f(1)", lambda n: n == "print"), states_or_calls("print(1)", lambda n: n == "print")
+    (True, False, True)
+    """
     body = ast.parse(code).body
     return any(not isinstance(node, ast.Expr) for node in body) or any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and called(n.func.id)
         for node in body for n in ast.walk(node))
 
 
