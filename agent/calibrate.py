@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
 from agent.pasted_code import question_code
-from agent.policy import route
+from agent.policy import names_reading_list, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits
 from common.text import detect_language
@@ -55,7 +55,7 @@ class Signals(NamedTuple):
     set: str  # "tune" or "report"
     lang: str  # the question's, as the guard detects it
     in_corpus: bool
-    tries: tuple[Try, ...]  # covered when any is; none: the guard is not asked (a demo with its code)
+    tries: tuple[Try, ...]  # covered when any is (one search); none: the guard is not asked (a demo with its code)
 
 
 def covered(row: Signals, cal: Calibration) -> bool:
@@ -86,9 +86,12 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
                              unknown_terms(question, vocabulary), numbers)
 
-    def notes(question: str) -> Try:
+    def searched(question: str, tool: str) -> Try:
         translation = translator.translate(question, detect_language(question)) if translator else ""
-        hits = retriever.search(question, k, translations=[translation]) if translation else retriever.search(question, k)
+        if tool == "list_readings":
+            hits = reading_hits(retriever, question, k, translation, names_reading_list(question))
+        else:
+            hits = retriever.search(question, k, translations=[translation]) if translation else retriever.search(question, k)
         return signals_of(question, hits, translation)
 
     rows = []
@@ -98,9 +101,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
         if tool in ("run_python", "show_code") and question_code(question) is not None:
             tries = ()
         else:
-            tries = (notes(question),)
-            if tool == "list_readings":  # not translated yet: the translation is made for the notes' search
-                tries = (signals_of(question, reading_hits(retriever, question, k)),) + tries
+            tries = (searched(question, tool),)
         rows.append(Signals(id=item["id"], set=which, lang=detect_language(question),
                             in_corpus=bool(item.get("answer_contains")), tries=tries))
     return rows

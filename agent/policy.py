@@ -53,10 +53,11 @@ _SHOW_CODE = re.compile(
     r"|(给我看|展示|显示).{0,10}代码",
     re.I,
 )
-_READING_WORDS = re.compile(
-    r"\b(read|reading|readings|papers?|syllabus|schedule|week\s*\d+)\b|阅读|读什么|读哪些|论文|课程大纲|课程安排|日历|第\s*\d+\s*周|第[一二三四五六七八九十]+周",
+_LIST_WORDS = re.compile(  # the reading list, the syllabus or the schedule named
+    r"\b(read|reading|readings|syllabus|schedule|week\s*\d+)\b|阅读|读什么|读哪些|课程大纲|课程安排|日历|第\s*\d+\s*周|第[一二三四五六七八九十]+周",
     re.I,
 )
+_PAPER_WORDS = re.compile(r"\bpapers?\b|论文", re.I)
 _HOMEWORK = [  # asking the assistant for the work itself (the verb's doer is checked: _STUDENT_DOES)
     re.compile(r"\b(write|do|solve|finish|complete|implement|code)\b.{0,40}\b(my|our)\b.{0,40}\b(homework|assignment|hw\s*\d|project)\b", re.I),
     re.compile(r"^\W*(please\s+|pls\s+|(can|could|would|will)\s+you\s+(please\s+)?)?(write|do|solve|finish|complete|implement|code)\b.{0,60}\b(homework|assignment|hw\s*\d|project)\b", re.I),
@@ -429,9 +430,21 @@ def route(question: str) -> str:
         return "run_python"
     if code_asked_on_line(question) is not None:  # "这个输出啥？ print(sum(range(5)))"
         return "run_python"
-    if _READING_WORDS.search(question):
+    if _LIST_WORDS.search(question) or _PAPER_WORDS.search(question):
         return "list_readings"
     return "search_course"
+
+
+def names_reading_list(question: str) -> bool:
+    """Does the question name the reading list, the syllabus or the schedule (not only a paper, which
+    the notes may discuss: agent.tools.reading_hits)?
+
+    >>> names_reading_list("阅读清单里有没有讲 LoRA 的论文？"), names_reading_list("香农在哪篇论文中奠定了信息理论的基础？")
+    (True, False)
+    >>> names_reading_list("What is on the schedule for week 3?"), names_reading_list("Which paper introduced GPT-3?")
+    (True, False)
+    """
+    return bool(_LIST_WORDS.search(question))
 
 
 def is_homework_request(question: str) -> bool:

@@ -36,17 +36,42 @@ def searched_tokens(retriever, query: str, translation: str = "") -> set[str]:
     return query_tokens(retriever, query) | set(tokenize(translation))
 
 
-def reading_hits(retriever, topic: str, k: int) -> list[Hit]:
-    """Reading-list and schedule chunks about ``topic`` (a subject, or "week 3" / "第3周"): the
-    search's best chunks of those kinds, or its best chunks when none is."""
+def is_reading(hit: Hit) -> bool:
+    """Is ``hit`` from the reading list, the schedule or the syllabus (by its file's kind or its heading)?"""
+    return hit.chunk.meta.get("kind") in READING_KINDS or bool(_READING_HEADINGS.search(hit.chunk.heading or ""))
+
+
+def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_only: bool = True) -> list[Hit]:
+    """The best ``k`` chunks for ``topic`` (a subject, or "week 3" / "第3周") from the reading list, the
+    schedule or the syllabus, in the search's order (its best chunks when it finds none); with
+    ``entries_only`` off, the search's best ``k`` with one such entry at least: when none of them is,
+    the best entry takes the last place. ``translation``: the topic in the notes' language, as for
+    search_course.
+
+    A question that names a paper but not the list is often answered by the notes themselves
+    ("香农在哪篇论文中奠定了信息理论的基础？": the lecture notes name it, the reading list does not): the
+    route strategy asks for ``entries_only`` when the question names the list (agent.policy.names_reading_list).
+    Measured on the 49 stored reading questions (docs/EVALUATION.md, "Reading questions"): a quote
+    cites a gold passage for 42, for 38 when every reading question kept only entries and searched
+    with reading words added to the question.
+    """
     query = topic
     week = re.search(r"(?:week\s*|第\s*)(\d+)", topic, re.I)
     if week:
         query += f" 第{week.group(1)}周 Week {week.group(1)}"
-    candidates = retriever.search(query + " 阅读材料 论文 reading", max(30, k * 4))
-    hits = [h for h in candidates
-            if h.chunk.meta.get("kind") in READING_KINDS or _READING_HEADINGS.search(h.chunk.heading or "")]
-    return hits[:k] or candidates[:k]
+
+    def search(n: int) -> list[Hit]:
+        return retriever.search(query, n, translations=[translation]) if translation else retriever.search(query, n)
+
+    if entries_only:
+        found = search(max(30, k * 4))
+        return [h for h in found if is_reading(h)][:k] or found[:k]
+    hits = search(k)
+    if not hits or any(is_reading(h) for h in hits):
+        return hits
+    ids = {h.chunk.id for h in hits}
+    entry = next((h for h in search(max(30, k * 4)) if is_reading(h) and h.chunk.id not in ids), None)
+    return hits[:k - 1] + [entry] if entry else hits
 
 
 class CourseTools:
@@ -95,13 +120,16 @@ class CourseTools:
         self._record("search_course", args, f"{len(hits)} passages", t0)
         return hits
 
-    def list_readings(self, topic: str, k: int | None = None) -> list[Hit]:
-        """Reading-list and schedule chunks about ``topic`` (a subject, or "week 3" / "第3周")."""
+    def list_readings(self, topic: str, k: int | None = None, entries_only: bool = True) -> list[Hit]:
+        """Reading-list and schedule chunks about ``topic`` (a subject, or "week 3" / "第3周"); with
+        ``entries_only`` off, the best chunks with one such entry at least (:func:`reading_hits`)."""
         t0 = time.perf_counter()
-        hits = reading_hits(self.retriever, topic, k or self.turn.options.k)
+        translation = self.translation(topic)
+        hits = reading_hits(self.retriever, topic, k or self.turn.options.k, translation, entries_only)
         for hit in hits:
             self.turn.number_of(hit)
-        self._record("list_readings", {"topic": topic}, f"{len(hits)} passages", t0)
+        args = {"topic": topic, **({"translation": translation} if translation else {})}
+        self._record("list_readings", args, f"{len(hits)} passages", t0)
         return hits
 
     def run_python(self, code: str):

@@ -376,7 +376,10 @@ def test_an_english_question_about_the_chinese_schedule_gets_the_entries_transla
     writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
                                                           "of sampling. [1]")] * 2))
     writer.seen.clear()
-    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    schedule = ConceptRetriever(ZH_NOTES)
+    for chunk in schedule.chunks:
+        chunk.meta["kind"] = "reading-list"
+    agent = Agent(schedule, StaticBackend(writer, name="scripted"))
     answer = agent.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
     # no answer written: a translation, and the lines it left out asked again
     assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 2
@@ -384,7 +387,7 @@ def test_an_english_question_about_the_chinese_schedule_gets_the_entries_transla
     assert answer.mode == "generate" and answer.answer.startswith("Readings and schedule entries on this (translated")
     assert answer.timings["translated_lines"] == 1 and all(c.verdict == "supported" for c in answer.citations)
     # the bundled 135M model (prefers quotes) does not translate: the entries are quoted
-    quoting = Agent(ConceptRetriever(ZH_NOTES), scripted_backend("x", prefers_quotes=True))
+    quoting = Agent(schedule, scripted_backend("x", prefers_quotes=True))
     assert quoting.ask("Which readings cover the temperature parameter?",
                        options=TurnOptions(k=2, grounded_only=False)).mode == "extract"
 
@@ -1026,6 +1029,21 @@ def test_the_agent_guards_a_translated_question_with_its_translation(query_trans
     assert answer.refused is refused and answer.error is None
 
 
+def test_a_reading_question_the_notes_answer_is_answered_like_any_question():
+    """"Which paper did Shannon …" names a paper, so it lists readings; when the best passage is the
+    notes' (no reading-list or schedule entry), the writer answers from it as from any search."""
+    from agent.llm import StaticBackend
+
+    writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
+                                                          "of sampling. [1]")] * 2))
+    writer.seen.clear()
+    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
+    answer = agent.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
+    assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 1
+    assert answer.mode == "generate" and answer.answer.startswith("The temperature parameter T controls")
+    assert [c.verdict for c in answer.citations] == ["supported"]
+
+
 def test_the_calibration_tool_decides_as_the_guard_does():
     # agent.calibrate chooses thresholds from recorded signals: its decision must be is_covered's
     from agent.calibrate import covered, signals
@@ -1040,11 +1058,11 @@ def test_the_calibration_tool_decides_as_the_guard_does():
         decisions = [covered(row, cal) for row in rows]
         assert decisions == [is_covered(retriever.search(q, 2), q, None, guard, Semantics(ConceptEmbedder())) for q in questions]
         assert True in decisions and False in decisions  # the questions tell the thresholds apart
-    # it retrieves as the route does: a reading question gets a second try on the notes, a demo that
-    # brings its own code is never guarded
+    # it retrieves as the route does: a reading question once (its search holds a reading entry), a
+    # demo that brings its own code is never guarded
     routed = signals(retriever, [{"id": "r", "question": "关于香农应该读哪篇论文？", "answer_contains": []},
                                  {"id": "c", "question": "请运行：\n```python\nprint(1)\n```", "answer_contains": []}], "tune", 2)
-    assert [len(row.tries) for row in routed] == [2, 0]
+    assert [len(row.tries) for row in routed] == [1, 0]
     assert covered(routed[1], calibration(CONCEPT_GUARD.model_copy(update={"relevance_semantic_min_zh": 99.0}), "x"))
 
 

@@ -24,13 +24,13 @@ from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
 from agent.line_translation import LineTranslation, line_passage, split_marker
 from agent.pasted_code import question_code, run_with_values, syntax_error, undefined_names
-from agent.policy import code_in, other_language, own_code_sentence, pasted_lines, route
+from agent.policy import code_in, names_reading_list, other_language, own_code_sentence, pasted_lines, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
 from agent.strategies import Strategy
-from agent.tools import CourseTools
+from agent.tools import CourseTools, is_reading
 from agent.turn import Turn
 from common.text import detect_language, has_letters, split_sentences, without_links
 from retrieval.types import Hit
@@ -235,20 +235,16 @@ class RouteStrategy(Strategy):
         if searched is not None:
             hits = searched
         elif tool == "list_readings":
-            hits = tools.list_readings(turn.query)
+            if tools.will_translate(turn.query):
+                yield Status(TRANSLATING_QUESTION)
+            hits = tools.list_readings(turn.query, entries_only=names_reading_list(turn.query))
         else:
             hits = yield from self._search_notes(turn, tools)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
         yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
+        if tool == "list_readings" and hits and not is_reading(hits[0]):
+            tool = "search_course"  # "which paper did Shannon …": the notes answer it, like any question on them
         covered = not grounded or parts.covered(hits, turn)
-        if tool == "list_readings" and not covered:
-            # "which paper did Shannon …" names a paper but asks the notes, not the reading list
-            turn.hits.clear()
-            t_search = time.perf_counter()
-            tool, hits = "search_course", (yield from self._search_notes(turn, tools))
-            turn.timings["retrieval_s"] = round(turn.timings["retrieval_s"] + time.perf_counter() - t_search, 3)
-            yield Status(f"the reading list does not cover this; searching the notes… {len(hits)} passages")
-            covered = parts.covered(hits, turn)
         if not covered:
             turn.refused, turn.mode = True, "refusal"
             turn.answer = composer.refusal_for(turn, hits)
