@@ -340,7 +340,8 @@ class AgentSettings(BaseSettings):
         "what size…) is covered only when a sentence holding a number (not the digits of a name such as GPT-4) in the "
         "top 3 passages is close to it: the question's translation for the search, or a Chinese question, at least "
         "relevance_number_min (and relevance_semantic_min_zh); an English one not translated, "
-        "relevance_semantic_min_en. Multilingual embedders only.",
+        "relevance_semantic_min_en. A question counting a model or a chip (GPT-4, H100) needs a sentence naming it "
+        "(GPT-3's count does not answer GPT-4's). Multilingual embedders only.",
     )
     relevance_number_min: float | None = Field(
         None, description="...the bar of relevance_number_check in the notes' language (agent/semantic.py's calibrated "

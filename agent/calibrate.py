@@ -1,8 +1,8 @@
 """Choose the scope guard's thresholds: ``python -m agent.calibrate --tune SET... [--report SET...]``.
 
 For every question of the sets it retrieves what the route strategy would (agent/strategies/route.py:
-a reading-list question gets the reading-list hits and, should those not cover it, the notes'; a demo
-request with its own code block is never guarded) and records the guard's three signals for each
+a reading-list question gets agent.tools.reading_hits; a demo request with its own code block is
+never guarded) and records the guard's three signals for each
 set of hits (agent/relevance.py): the share of the question's words a top passage holds, the best
 BM25 score and the calibrated similarity of the closest top-passage sentence; when the configured
 chat model translates questions for the search (``query_translation``; agent/query_translation.py),

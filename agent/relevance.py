@@ -162,6 +162,23 @@ def holds_number(sentence: str) -> bool:
     return bool(_HAS_NUMBER.search(text))
 
 
+def counted_names(question: str, titles: list[str]) -> list[str]:
+    """The models and chips a question asking for a number counts (:func:`common.text.named_terms`),
+    less the names in the ``titles`` of its passages (a course's, "CS2916": where to look, not what is
+    counted). A sentence holding a number answers it only when it names one of them: "How many
+    parameters does GPT-4 have?" is not answered by "GPT-3 有1750亿参数".
+
+    >>> counted_names("How many parameters does GPT-4 have?", ["CS2916 大语言模型"])
+    ['GPT-4']
+    >>> counted_names("CS2916 哪里能免费用 GPU？一共多少小时？", ["CS2916 大语言模型 第1讲 引言"])
+    []
+    """
+    if not asks_for_number(question):
+        return []
+    in_titles = set().union(*(term_forms(t) for t in titles)) if titles else set()
+    return [name for name in named_terms(question) if not mentions(in_titles, name)]
+
+
 def _closest(text: str, sentences: list[str], semantics) -> float:
     """Calibrated similarity of ``text`` (as a question) to the closest of ``sentences``; -inf for none."""
     return float(semantics.question_similarity(text, sentences).max()) if sentences else float("-inf")
@@ -229,6 +246,11 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
     number = (numbers and meaning and bool(texts) and asks_for_number(query)
               and semantics.can_compare(query, " ".join(texts)))
     holding = [s for s in _sentences(texts) if holds_number(s)] if number else []
+    if number and (subjects := counted_names(query, [h.chunk.title for h in hits])):
+        # a count of a named model or chip: a sentence naming it, in any of the passages (a table row
+        # far down the passage list: "GPT-2 有多少参数？" finds the table 5th)
+        holding = [s for s in _sentences([h.text for h in hits]) if holds_number(s)
+                   and any(mentions(term_forms(s), name) for name in subjects)]
     return GuardSignals(
         coverage=coverage(query, [h.chunk.indexed_text() for h in hits], glossary),
         bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),
