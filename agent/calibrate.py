@@ -1,8 +1,8 @@
 """Choose the scope guard's thresholds: ``python -m agent.calibrate --tune SET... [--report SET...]``.
 
 For every question of the sets it retrieves what the route strategy would (agent/strategies/route.py:
-a reading-list question gets agent.tools.reading_hits; a demo request with its own code block is
-never guarded) and records the guard's three signals for each
+a reading-list question gets agent.tools.reading_hits and, when it names the list and the entries do
+not cover it, the notes'; a demo request with its own code block is never guarded) and records the guard's three signals for each
 set of hits (agent/relevance.py): the share of the question's words a top passage holds, the best
 BM25 score and the calibrated similarity of the closest top-passage sentence; when the configured
 chat model translates questions for the search (``query_translation``; agent/query_translation.py),
@@ -55,7 +55,7 @@ class Signals(NamedTuple):
     set: str  # "tune" or "report"
     lang: str  # the question's, as the guard detects it
     in_corpus: bool
-    tries: tuple[Try, ...]  # covered when any is (one search); none: the guard is not asked (a demo with its code)
+    tries: tuple[Try, ...]  # covered when any is; none: the guard is not asked (a demo with its code)
 
 
 def covered(row: Signals, cal: Calibration) -> bool:
@@ -86,13 +86,15 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
                              unknown_terms(question, vocabulary), numbers)
 
-    def searched(question: str, tool: str) -> Try:
+    def searched(question: str, tool: str) -> tuple[Try, ...]:
         translation = translator.translate(question, detect_language(question)) if translator else ""
-        if tool == "list_readings":
-            hits = reading_hits(retriever, question, k, translation, names_reading_list(question))
-        else:
-            hits = retriever.search(question, k, translations=[translation]) if translation else retriever.search(question, k)
-        return signals_of(question, hits, translation)
+        notes = retriever.search(question, k, translations=[translation]) if translation else retriever.search(question, k)
+        if tool != "list_readings":
+            return (signals_of(question, notes, translation),)
+        entries_only = names_reading_list(question)
+        tries = (signals_of(question, reading_hits(retriever, question, k, translation, entries_only), translation),)
+        # the reading list's entries not covering it, the notes are searched
+        return tries + (signals_of(question, notes, translation),) if entries_only else tries
 
     rows = []
     for item in items:
@@ -101,7 +103,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
         if tool in ("run_python", "show_code") and question_code(question) is not None:
             tries = ()
         else:
-            tries = (searched(question, tool),)
+            tries = searched(question, tool)
         rows.append(Signals(id=item["id"], set=which, lang=detect_language(question),
                             in_corpus=bool(item.get("answer_contains")), tries=tries))
     return rows

@@ -44,8 +44,8 @@ def is_reading(hit: Hit) -> bool:
 def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_only: bool = True) -> list[Hit]:
     """The best ``k`` chunks for ``topic`` (a subject, or "week 3" / "第3周") from the reading list, the
     schedule or the syllabus, in the search's order (its best chunks when it finds none); with
-    ``entries_only`` off, the search's best ``k`` with one such entry at least: when none of them is,
-    the best entry takes the last place. ``translation``: the topic in the notes' language, as for
+    ``entries_only`` off, the search's best ``k`` with one such entry at least (``k`` of 2 or more):
+    when none of them is, the best entry takes the last place. ``translation``: the topic in the notes' language, as for
     search_course.
 
     A question that names a paper but not the list is often answered by the notes themselves
@@ -67,7 +67,7 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
         found = search(max(30, k * 4))
         return [h for h in found if is_reading(h)][:k] or found[:k]
     hits = search(k)
-    if not hits or any(is_reading(h) for h in hits):
+    if k < 2 or not hits or any(is_reading(h) for h in hits):  # one passage: the search's best, the notes'
         return hits
     ids = {h.chunk.id for h in hits}
     entry = next((h for h in search(max(30, k * 4)) if is_reading(h) and h.chunk.id not in ids), None)

@@ -282,6 +282,8 @@ def test_reading_hits_keep_entries_when_the_list_is_named_and_add_one_when_only_
     assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 2)] == ["fake3"]  # entries only
     assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 2, entries_only=False)] == ["fake1", "fake3"]
     assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 3, entries_only=False)] == ["fake1", "fake2", "fake3"]
+    # one passage asked for (the page's k can be 1): the search's best, not the entry in its place
+    assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 1, entries_only=False)] == ["fake1"]
     retriever.chunks[2].meta["kind"] = "notes"  # no entry anywhere: the search's best, as found
     assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 2)] == ["fake1", "fake2"]
     assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 2, entries_only=False)] == ["fake1", "fake2"]
@@ -304,6 +306,18 @@ def test_a_paper_question_the_notes_answer_finds_the_notes_with_a_reading_entry_
     assert [h.chunk.id for h in expected[:4]] == [h.chunk.id for h in retriever.search(result.query, 5)[:4]]
     assert any(is_reading(h) for h in expected) and not is_reading(expected[0])
     assert not result.answer.startswith(phrase("readings_intro", "zh"))  # the notes answer it, not a list
+
+
+def test_a_question_naming_the_list_the_entries_do_not_cover_searches_the_notes(course):
+    # a hostile review's case: "读什么" names the list, but the notes answer it; declined when the
+    # notes' search after the entries was taken out
+    result = _agent(course, answer_mode="extract").ask("读什么可以了解香农的信息论？")
+    assert [c.name for c in result.tool_calls] == ["list_readings", "search_course"]
+    s, retriever = course
+    assert [p.chunk_id for p in result.passages] == [h.chunk.id for h in retriever.search(result.query, 5)]
+    # with the scope guard off nothing is declined, so the entries are not second-guessed
+    off = _agent(course, answer_mode="extract", grounded_only=False).ask("读什么可以了解香农的信息论？")
+    assert [c.name for c in off.tool_calls] == ["list_readings"]
 
 
 def test_code_demo_runs_and_shows_its_result(course):

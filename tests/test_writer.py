@@ -970,6 +970,11 @@ def test_a_number_asked_of_a_named_model_needs_a_sentence_naming_it():
     assert not is_covered(hits, "How many parameters does GPT-4 have?", None, CONCEPT_GUARD, sem,
                           translation="GPT-4 的参数有多少？")
     assert is_covered(hits, "GPT-4 的参数有多少？", None, CONCEPT_GUARD.model_copy(update={"relevance_number_check": False}), sem)
+    # each model counted needs its own sentence: a follow-up joined to the question before names both
+    assert not is_covered(hits, "GPT-3 的参数有多少？ 那 GPT-4 呢？", None, CONCEPT_GUARD, sem)
+    both = ConceptRetriever(["GPT-3 有1750亿参数。", "GPT-4 的参数据传有1.8万亿。"])
+    hits_both = [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in both.chunks]
+    assert is_covered(hits_both, "GPT-3 的参数有多少？ 那 GPT-4 呢？", None, CONCEPT_GUARD, sem)
     # a course's name in the passages' titles says where to look, not what is counted
     course = ConceptRetriever(["这门课的温度参数实验一共有3个。"], title="CS2916 大语言模型")
     hits = [Hit(chunk=c, score=1.0, ranks={}, scores={"bm25": 9.0}) for c in course.chunks]
@@ -1051,16 +1056,21 @@ def test_the_agent_guards_a_translated_question_with_its_translation(query_trans
 
 
 def test_a_reading_question_the_notes_answer_is_answered_like_any_question():
-    """"Which paper did Shannon …" names a paper, so it lists readings; when the best passage is the
-    notes' (no reading-list or schedule entry), the writer answers from it as from any search."""
+    """"Which paper did Shannon …" names a paper, so it lists readings: the search's best passages with
+    a reading entry in the last place; when the best passage is the notes', the writer answers from
+    them as from any search (not the entries' quote or translation)."""
     from agent.llm import StaticBackend
 
     writer = RecordingWriter(messages=iter([AIMessageLike("The temperature parameter T controls the randomness "
                                                           "of sampling. [1]")] * 2))
     writer.seen.clear()
-    agent = Agent(ConceptRetriever(ZH_NOTES), StaticBackend(writer, name="scripted"))
-    answer = agent.ask("Which readings cover the temperature parameter?", options=TurnOptions(k=2, grounded_only=False))
+    retriever = ConceptRetriever(["温度参数 T 控制采样的随机性。", "T=0 时总是选择概率最高的令牌。", "阅读材料：T 的论文。"])
+    retriever.chunks[2].meta["kind"] = "reading-list"
+    agent = Agent(retriever, StaticBackend(writer, name="scripted"))
+    answer = agent.ask("Which paper says what the temperature parameter T controls?",
+                       options=TurnOptions(k=2, grounded_only=False))
     assert [c.name for c in answer.tool_calls] == ["list_readings"] and len(writer.seen) == 1
+    assert [p.chunk_id for p in answer.passages] == ["fake1", "fake3"]  # the entry in the last place
     assert answer.mode == "generate" and answer.answer.startswith("The temperature parameter T controls")
     assert [c.verdict for c in answer.citations] == ["supported"]
 
@@ -1079,11 +1089,12 @@ def test_the_calibration_tool_decides_as_the_guard_does():
         decisions = [covered(row, cal) for row in rows]
         assert decisions == [is_covered(retriever.search(q, 2), q, None, guard, Semantics(ConceptEmbedder())) for q in questions]
         assert True in decisions and False in decisions  # the questions tell the thresholds apart
-    # it retrieves as the route does: a reading question once (its search holds a reading entry), a
-    # demo that brings its own code is never guarded
+    # it retrieves as the route does: a question naming a paper once (its search holds a reading
+    # entry), one naming the list a second time on the notes, a demo with its own code never
     routed = signals(retriever, [{"id": "r", "question": "关于香农应该读哪篇论文？", "answer_contains": []},
-                                 {"id": "c", "question": "请运行：\n```python\nprint(1)\n```", "answer_contains": []}], "tune", 2)
-    assert [len(row.tries) for row in routed] == [1, 0]
+                                 {"id": "c", "question": "请运行：\n```python\nprint(1)\n```", "answer_contains": []},
+                                 {"id": "l", "question": "关于香农的阅读材料有哪些？", "answer_contains": []}], "tune", 2)
+    assert [len(row.tries) for row in routed] == [1, 0, 2]  # naming the list: the entries, then the notes
     assert covered(routed[1], calibration(CONCEPT_GUARD.model_copy(update={"relevance_semantic_min_zh": 99.0}), "x"))
 
 

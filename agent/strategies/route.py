@@ -237,7 +237,8 @@ class RouteStrategy(Strategy):
         elif tool == "list_readings":
             if tools.will_translate(turn.query):
                 yield Status(TRANSLATING_QUESTION)
-            hits = tools.list_readings(turn.query, entries_only=names_reading_list(turn.query))
+            entries_only = names_reading_list(turn.query)
+            hits = tools.list_readings(turn.query, entries_only=entries_only)
         else:
             hits = yield from self._search_notes(turn, tools)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
@@ -245,6 +246,14 @@ class RouteStrategy(Strategy):
         if tool == "list_readings" and hits and not is_reading(hits[0]):
             tool = "search_course"  # "which paper did Shannon …": the notes answer it, like any question on them
         covered = not grounded or parts.covered(hits, turn)
+        if tool == "list_readings" and entries_only and not covered:
+            # "读什么可以了解香农的信息论？" names the list, but the notes answer it
+            turn.hits.clear()
+            t_search = time.perf_counter()
+            tool, hits = "search_course", (yield from self._search_notes(turn, tools))
+            turn.timings["retrieval_s"] = round(turn.timings["retrieval_s"] + time.perf_counter() - t_search, 3)
+            yield Status(f"the reading list does not cover this; searching the notes… {len(hits)} passages")
+            covered = parts.covered(hits, turn)
         if not covered:
             turn.refused, turn.mode = True, "refusal"
             turn.answer = composer.refusal_for(turn, hits)
