@@ -30,7 +30,7 @@ from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, 
 from agent.pasted_code import question_code
 from agent.policy import names_reading_list, route
 from agent.semantic import Semantics
-from agent.tools import reading_hits
+from agent.tools import reading_hits, search_hits
 from common.text import detect_language
 from retrieval.eval import load_qa
 
@@ -88,13 +88,16 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
 
     def searched(question: str, tool: str) -> tuple[Try, ...]:
         translation = translator.translate(question, detect_language(question)) if translator else ""
-        notes = retriever.search(question, k, translations=[translation]) if translation else retriever.search(question, k)
+
+        def notes() -> Try:  # made only where the route searches the notes
+            return signals_of(question, search_hits(retriever, question, k, translation), translation)
+
         if tool != "list_readings":
-            return (signals_of(question, notes, translation),)
+            return (notes(),)
         entries_only = names_reading_list(question)
         tries = (signals_of(question, reading_hits(retriever, question, k, translation, entries_only), translation),)
         # the reading list's entries not covering it, the notes are searched
-        return tries + (signals_of(question, notes, translation),) if entries_only else tries
+        return tries + (notes(),) if entries_only else tries
 
     rows = []
     for item in items:

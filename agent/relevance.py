@@ -245,14 +245,16 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
     translated = meaning and bool(translation.strip())
     number = (numbers and meaning and bool(texts) and asks_for_number(query)
               and semantics.can_compare(query, " ".join(texts)))
-    holding = [s for s in _sentences(texts) if holds_number(s)] if number else []
-    if number and (subjects := counted_names(query, [h.chunk.title for h in hits])):
+    subjects = counted_names(query, [h.chunk.title for h in hits]) if number else []
+    if subjects:
         # a count of a named model or chip: sentences naming it, in any of the passages (a table row
         # far down the passage list: "GPT-2 有多少参数？" finds the table 5th); each name counted needs
         # its own ("那 GPT-4 呢？" after "GPT-3 有多少参数？" names both: GPT-3's count is no answer)
         counting = [s for s in _sentences([h.text for h in hits]) if holds_number(s)]
         named = [[s for s in counting if mentions(term_forms(s), name)] for name in subjects]
         holding = [s for group in named for s in group] if all(named) else []
+    else:
+        holding = [s for s in _sentences(texts) if holds_number(s)] if number else []
     return GuardSignals(
         coverage=coverage(query, [h.chunk.indexed_text() for h in hits], glossary),
         bm25=max(((h.scores.get("bm25") or 0.0) for h in hits), default=0.0),

@@ -36,6 +36,13 @@ def searched_tokens(retriever, query: str, translation: str = "") -> set[str]:
     return query_tokens(retriever, query) | set(tokenize(translation))
 
 
+def search_hits(retriever, query: str, k: int, translation: str = "") -> list[Hit]:
+    """The retriever's best ``k`` for ``query``, with its ``translation`` into the notes' language when
+    there is one (agent/query_translation.py). Retrievers without translations (tests' fakes) are
+    called without them."""
+    return retriever.search(query, k, translations=[translation]) if translation else retriever.search(query, k)
+
+
 def is_reading(hit: Hit) -> bool:
     """Is ``hit`` from the reading list, the schedule or the syllabus (by its file's kind or its heading)?"""
     return hit.chunk.meta.get("kind") in READING_KINDS or bool(_READING_HEADINGS.search(hit.chunk.heading or ""))
@@ -59,18 +66,15 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
     week = re.search(r"(?:week\s*|第\s*)(\d+)", topic, re.I)
     if week:
         query += f" 第{week.group(1)}周 Week {week.group(1)}"
-
-    def search(n: int) -> list[Hit]:
-        return retriever.search(query, n, translations=[translation]) if translation else retriever.search(query, n)
-
     if entries_only:
-        found = search(max(30, k * 4))
+        found = search_hits(retriever, query, max(30, k * 4), translation)
         return [h for h in found if is_reading(h)][:k] or found[:k]
-    hits = search(k)
+    hits = search_hits(retriever, query, k, translation)
     if k < 2 or not hits or any(is_reading(h) for h in hits):  # one passage: the search's best, the notes'
         return hits
     ids = {h.chunk.id for h in hits}
-    entry = next((h for h in search(max(30, k * 4)) if is_reading(h) and h.chunk.id not in ids), None)
+    entry = next((h for h in search_hits(retriever, query, max(30, k * 4), translation)
+                  if is_reading(h) and h.chunk.id not in ids), None)
     return hits[:k - 1] + [entry] if entry else hits
 
 
@@ -113,7 +117,7 @@ class CourseTools:
         t0 = time.perf_counter()
         k = k or self.turn.options.k
         translation = self.translation(query)
-        hits = self.retriever.search(query, k, translations=[translation]) if translation else self.retriever.search(query, k)
+        hits = search_hits(self.retriever, query, k, translation)
         for hit in hits:
             self.turn.number_of(hit)
         args = {"query": query, "k": k, **({"translation": translation} if translation else {})}

@@ -24,7 +24,7 @@ from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits
 from agent.semantic import Semantics
-from agent.tools import CourseTools, searched_tokens
+from agent.tools import CourseTools, search_hits, searched_tokens
 from agent.turn import Checker, Turn
 
 
@@ -102,8 +102,7 @@ class AgentParts:
         the words it leaves out ("And what happens at temperature zero?" after "什么是温度参数？" passes
         untranslated; "And what did GPT-3 show about few-shot prompting?" translated)."""
         def judged(translation: str) -> bool:
-            hits = (self.retriever.search(turn.question, turn.options.k, translations=[translation]) if translation
-                    else self.retriever.search(turn.question, turn.options.k))
+            hits = search_hits(self.retriever, turn.question, turn.options.k, translation)
             return is_covered(hits, turn.question, self.retriever.glossary, self.settings, semantics,
                               translation=translation, unknown=turn.unknown_terms)
 
