@@ -306,6 +306,10 @@ def test_a_paper_question_the_notes_answer_finds_the_notes_with_a_reading_entry_
     assert [h.chunk.id for h in expected[:4]] == [h.chunk.id for h in retriever.search(result.query, 5)[:4]]
     assert any(is_reading(h) for h in expected) and not is_reading(expected[0])
     assert not result.answer.startswith(phrase("readings_intro", "zh"))  # the notes answer it, not a list
+    # and the status line says what was done: a search of the notes, not a listing of readings
+    statuses = [e.text for e in _agent(course, answer_mode="extract").stream("香农在哪篇论文中奠定了信息理论的基础？")
+                if isinstance(e, Status)]
+    assert any(t.startswith("searching…") for t in statuses) and not any("listing readings" in t for t in statuses)
 
 
 def test_a_question_naming_the_list_the_entries_do_not_cover_searches_the_notes(course):

@@ -242,9 +242,9 @@ class RouteStrategy(Strategy):
         else:
             hits = yield from self._search_notes(turn, tools)
         turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
-        yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
         if tool == "list_readings" and hits and not is_reading(hits[0]):
             tool = "search_course"  # "which paper did Shannon …": the notes answer it, like any question on them
+        yield Status(f"{'listing readings' if tool == 'list_readings' else 'searching'}… {len(hits)} passages")
         covered = not grounded or parts.covered(hits, turn)
         if tool == "list_readings" and entries_only and not covered:
             # "读什么可以了解香农的信息论？" names the list, but the notes answer it
