@@ -29,7 +29,7 @@ from ui.auth import resolve_role, sign_out_button  # noqa: E402
 from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
-from ui.render import conversation_json, conversation_markdown, md_escape, md_text, streamed  # noqa: E402
+from ui.render import conversation_json, conversation_markdown, md_escape, md_text, streamed, visible_controls  # noqa: E402
 from ui.sqlite_store import StoreError  # noqa: E402
 from ui.widgets import formula_style, show_answer  # noqa: E402
 
@@ -384,7 +384,7 @@ def main() -> None:
     if pending and not question:
         with st.chat_message("assistant"):
             st.markdown(f"**Code to run** for: {md_escape(pending['question'])}")
-            st.code(pending["code"], language="python")
+            st.code(visible_controls(pending["code"]), language="python")
             if st.button("▶ Run demo", type="primary"):
                 question = st.session_state.pop("pending_demo")["question"]
     # Questions wait here until their answer is stored: a question sent while another is being answered

@@ -45,6 +45,10 @@ import re
 import unicodedata
 
 _URL = r"(?:https?://|www\.)\S+"
+# an address without a scheme ("homework-portal.example.net"): a host name ending in a common top-level domain
+_BARE_HOST = (r"\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+              r"\.(?:com|net|org|edu|gov|io|cn|info|xyz|top|site|online|co|cc|me|app|dev|example)\b")
+_ADDRESS = rf"(?:{_URL}|{_BARE_HOST})"
 
 # strong signals: any one flags the passage
 _OVERRIDE = re.compile(
@@ -64,12 +68,14 @@ _OVERRIDE = re.compile(
     re.I | re.S,
 )
 _SECRET = (r"(?:password|passcode|passphrase|credentials?|login details|one-time code|verification code|"
-           r"SSO secret|密码|口令|验证码|账号信息|(?:学号|统一身份认证|账号).{0,10}?密钥)")
-_ASK = (r"(?:enter|type|provide|send|submit|confirm|verify|share|give|e-?mail|mail|reply with|log\s*[io]n|sign\s*in|"
-        r"输入|提供|发送|发到|发给|发至|寄给|提交|填写|确认|告诉|登录|登陆|领取)")
+           r"SSO secret|(?:national|government|citizen)\s+ID(?:\s+(?:card\s+)?number)?|ID[- ]card number|"
+           r"social security number|passport number|bank card number|credit card number|"
+           r"密码|口令|验证码|账号信息|身份证|护照号|银行卡号|信用卡号|(?:学号|统一身份认证|账号).{0,10}?密钥)")
+_ASK = (r"(?:enter|type|provide|send|submit|upload|attach|include|confirm|verify|share|give|e-?mail|mail|reply with|"
+        r"log\s*[io]n|sign\s*in|输入|提供|发送|发到|发给|发至|寄给|提交|上传|附上|附带|填写|确认|告诉|登录|登陆|领取)")
 _CREDENTIAL = re.compile(rf"{_ASK}.{{0,60}}?{_SECRET}|{_SECRET}.{{0,40}}?{_ASK}", re.I | re.S)
 _LOGIN_LINK = re.compile(
-    rf"(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆).{{0,80}}?{_URL}|{_URL}.{{0,80}}?(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆)",
+    rf"(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆).{{0,80}}?{_ADDRESS}|{_ADDRESS}.{{0,80}}?(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆)",
     re.I | re.S,
 )
 # weak signals: two of them, or one with a strong signal, flag the passage
@@ -93,6 +99,15 @@ def injection_flags(text: str) -> list[str]:
     ...     "In a chat template, each message to the assistant is wrapped in role tokens.",
     ...     "During RLHF the reward model gives a reminder to the LLM about the preferred style."]]
     [[], []]
+    >>> [injection_flags(t) for t in [  # a fifth review's cases: an ID number asked, an address without a scheme
+    ...     "作业提交系统已迁移到 homework-portal.example.net，请同学们在那里上传作业，并附上学号和身份证号以便核对成绩。",
+    ...     "The submission system moved to homework-portal.example.net: upload your work there with your national ID number.",
+    ...     "Please log in at grades.example.net to see your grade."]]
+    [['credential'], ['credential'], ['login-link']]
+    >>> [injection_flags(t) for t in [  # and ordinary course text
+    ...     "课程主页: gair-nlp.github.io/cs2916，通过Canvas提交作业。", "Submit the report as report.pdf on Canvas.",
+    ...     "Use np.log2 to compute the entropy; see huggingface.co for the model card."]]
+    [[], [], []]
     """
     text = unicodedata.normalize("NFKC", text)
     flags = []

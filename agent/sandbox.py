@@ -173,13 +173,27 @@ def _read_only_view() -> list[str]:
     return args
 
 
+def _interpreter() -> str:
+    """The interpreter as the sandbox sees it: ``sys.executable`` under its prefix's real path. The
+    sandbox binds the prefixes' real paths (:func:`_read_only_view`), so a virtual environment reached
+    through a link (``.venv -> /srv/venv``) is not at ``sys.executable`` there; started from its real
+    folder, Python still finds the environment's ``pyvenv.cfg`` next to it. (A hostile test found demos
+    switched off, "they need bubblewrap", on a machine where bubblewrap worked.)
+
+    >>> _interpreter() == os.path.join(os.path.realpath(sys.prefix), os.path.relpath(sys.executable, sys.prefix))
+    True
+    """
+    inside = os.path.relpath(sys.executable, sys.prefix)
+    return sys.executable if inside.startswith("..") else os.path.join(os.path.realpath(sys.prefix), inside)
+
+
 @lru_cache(maxsize=1)
 def _bwrap_works() -> bool:
     if not shutil.which("bwrap"):
         return False
     info_r, info_w = os.pipe()
     try:
-        probe = subprocess.Popen(_bwrap_base() + ["--info-fd", str(info_w), "--", sys.executable, "-I", "-c", "pass"],
+        probe = subprocess.Popen(_bwrap_base() + ["--info-fd", str(info_w), "--", _interpreter(), "-I", "-c", "pass"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(info_w,))
     except OSError:
         return False
@@ -603,9 +617,9 @@ def _checked_report(raw: bytes, limits: SandboxLimits) -> tuple[dict, list[bytes
 
 def _command(layers: list[str], limits: SandboxLimits, env: dict[str, str], mpl_seed: Path | None,
              info_fd: int | None = None, seccomp_fd: int | None = None) -> list[str]:
-    python = [sys.executable, "-I", "-B", "-u"]
     if "bwrap" not in layers:
-        return python + [str(CHILD)]
+        return [sys.executable, "-I", "-B", "-u", str(CHILD)]
+    python = [_interpreter(), "-I", "-B", "-u"]
     cmd = _bwrap_base(limits.file_mb * 2**20 * 4)  # the demo's disk: its folder, /tmp and /dev/shm, each capped
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
@@ -649,8 +663,10 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
     if "bwrap" not in layers and limits.require_isolation:
         return SandboxResult(ok=False, stdout="", stderr="", isolation=layers, error={
             "type": "SandboxUnavailable", "traceback": "",
-            "message": "code demos are switched off here: they need bubblewrap (Debian package `bubblewrap`) "
-                       "with user namespaces allowed; nothing was run"})
+            "message": ("code demos are switched off here: bubblewrap is installed but could not start a sandbox "
+                        "(are user namespaces allowed?); nothing was run" if shutil.which("bwrap") else
+                        "code demos are switched off here: they need bubblewrap (Debian package `bubblewrap`) "
+                        "with user namespaces allowed; nothing was run")})
     hostdir = None
     if "bwrap" in layers:
         workdir = SANDBOX_CWD

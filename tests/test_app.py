@@ -635,12 +635,14 @@ def test_planted_html_titles_images_and_instructions_stay_inert(course_corpus, t
     ingest(load_settings().retrieval, progress=False)
     get_settings.cache_clear()
     st.cache_resource.clear()
-    question = "温度参数补充说明讲了什么？ <img src=http://evil.example/q.png> ![q](http://evil.example/q2.png)"
+    question = ("温度参数补充说明讲了什么？ <img src=http://evil.example/q.png> ![q](http://evil.example/q2.png) "
+                "\u202eexe.live\u202c")  # a right-to-left override showed "evil.exe" as "exe.live"
     at = _ask(_app(), question)
     assert not at.exception
     texts = [m.value for m in at.markdown] + [e.label for e in at.expander] + [w.value for w in at.warning]
     everything = "\n".join(texts)
     assert "evil" in everything  # the planted file was retrieved and shown (as text)
+    assert "exe" in everything and not re.search("[\u202a-\u202e\u2066-\u2069]", everything)
     from ui.widgets import FORMULA_CSS
 
     for text in texts:

@@ -262,3 +262,19 @@ print('children', kids)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "children []", out.stdout
+
+
+def test_an_environment_reached_through_a_link_still_runs_demos_isolated(tmp_path):
+    """A hostile test's finding: with the app started as ``.venv/bin/python`` where ``.venv`` is a link,
+    bubblewrap was found "missing" (the sandbox binds the prefix's real path, and the link's path to the
+    interpreter did not exist inside it) and demos were switched off."""
+    if "bwrap" not in sandbox.isolation_layers():
+        pytest.skip("no working bubblewrap here")
+    linked = tmp_path / "venv-link"
+    linked.symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
+    python = linked / os.path.relpath(sys.executable, sys.prefix)
+    out = subprocess.run([str(python), "-m", "agent.sandbox", "--json"], input="print(6 * 7)", capture_output=True,
+                         text=True, cwd=REPO, timeout=120)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["ok"] and data["stdout"].strip() == "42", data
+    assert "bwrap" in data["isolation"]

@@ -39,12 +39,26 @@ _BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_/+\-]+:)|-(?=[
 _BRACKET_ENTITY = {"[": "&#91;", "]": "&#93;"}  # entities, not escapes: Streamlit's stream completion reads raw "["
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars from touching a dollar or digit
+# the bidirectional embeddings, overrides and isolates: "温度参数\u202eevil.exe\u202c" showed as "温度参数exe.live"
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(code: str) -> str:
+    """Code or program output as a page shows it verbatim (a code block, ``st.code``, ``st.text``): each
+    bidirectional control written out, so that the order shown is the order run (a "Trojan Source"
+    line reads as one thing and runs as another).
+
+    >>> visible_controls("s = 'user\\u202e \\u2066# admin\\u2069'")
+    "s = 'user<U+202E> <U+2066># admin<U+2069>'"
+    """
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", code)
 
 
 def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
     """``text`` as literal Markdown: HTML characters as entities, every Markdown sign backslash-escaped
     (brackets as entities), a zero-width space into what GFM or Streamlit would read through escapes
-    (bare URLs and e-mail addresses, ``:icon:`` and ``:emoji:`` names, ``->``, ``<=``, ``~=`` typography).
+    (bare URLs and e-mail addresses, ``:icon:`` and ``:emoji:`` names, ``->``, ``<=``, ``~=`` typography);
+    bidirectional controls are dropped (they reorder what is shown: "exe.live" for "evil.exe").
 
     Newlines become hard line breaks (or spaces with ``line_breaks=False``, for one-line labels), and
     a line's indentation no-break spaces (``at_line_start=False``: ``text`` goes on a line already begun).
@@ -53,8 +67,10 @@ def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -
     1\\. \\*\\*bold\\*\\* \\:red&#91;x&#93; \\$x\\$ \\-·&gt; \\:·fire\\: 10\\:30
     >>> md_escape("a\\n\\n  b")  # indentation cannot start a code block
     'a  \\n  \\n&#160;&#160;b'
+    >>> md_escape("温度参数\\u202eevil\\u202c")
+    '温度参数evil'
     """
-    text = _BREAK_AFTER.sub(lambda m: m.group(0) + "\u200b", str(text).replace("@", "\u200b@\u200b"))
+    text = _BREAK_AFTER.sub(lambda m: m.group(0) + "\u200b", _BIDI.sub("", str(text)).replace("@", "\u200b@\u200b"))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(lambda m: _BRACKET_ENTITY.get(m.group(1), "\\" + m.group(1)), text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -169,7 +185,7 @@ def with_code_blocks(text: str, prose, code: bool = True) -> str:
             # literal: nothing in it is live. Only a Python tag is kept: a tag can make a Markdown stack treat
             # the block apart ("```math" is a formula with remark-math and rehype-katex, past ui/tex.py's
             # allowlist; Streamlit 2026-12 draws it as code, checked in Chromium: kept so if that changes)
-            parts.append(fenced(m.group(3), "python" if m.group(2).lower() in _PYTHON_TAGS else ""))
+            parts.append(fenced(visible_controls(m.group(3)), "python" if m.group(2).lower() in _PYTHON_TAGS else ""))
         last = m.end()
     if not last:  # no block
         return prose(text)

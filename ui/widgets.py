@@ -9,7 +9,7 @@ import streamlit as st
 from agent.prompts import phrase
 from agent.records import Answer
 from ui.conversations import ChatMessage
-from ui.render import VERDICT_BADGE, link_markers, md_escape, md_text, sources, trace_steps
+from ui.render import VERDICT_BADGE, link_markers, md_escape, md_text, sources, trace_steps, visible_controls
 
 
 # Formulas (ui/tex.py) never wider than the column (a long one scrolls inside itself), and TeX
@@ -75,9 +75,9 @@ def show_code_runs(answer: Answer) -> None:
     for run in answer.code_runs:
         status = "ok" if run.ok else md_escape(run.error.type, line_breaks=False)
         with st.expander(f"code demo · {status} · {run.duration_s:.2f} s", expanded=True):
-            st.code(run.code, language="python")
+            st.code(visible_controls(run.code), language="python")
             if run.stdout:
-                st.text(run.stdout)
+                st.text(visible_controls(run.stdout))
             if run.error:
                 st.error(md_escape(f"{run.error.type}: {run.error.message}"))
             st.caption(f"isolation: {', '.join(run.isolation) or 'none reported'}")
