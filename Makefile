@@ -66,7 +66,7 @@ test: install $(LLAMA_SERVER)
 	$(PY) -m pytest -q
 
 eval: install
-	for set in dev dev2 dev3 heldout dev4 homework_dates codemixed codemixed2; do $(PY) -m retrieval.eval --qa tests/data/$${set}_qa.jsonl --k 5 || exit 1; done
+	for set in dev dev2 dev3 heldout dev4 homework_dates codemixed codemixed2 dev5; do $(PY) -m retrieval.eval --qa tests/data/$${set}_qa.jsonl --k 5 || exit 1; done
 
 tune: install
 	$(PY) -m retrieval.tune --qa tests/data/dev_qa.jsonl tests/data/dev2_qa.jsonl tests/data/dev3_qa.jsonl --k 5

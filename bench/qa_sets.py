@@ -20,7 +20,8 @@ from retrieval.eval import contains_any, load_qa
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = {"dev": "dev_qa.jsonl", "dev2": "dev2_qa.jsonl", "dev3": "dev3_qa.jsonl", "held-out": "heldout_qa.jsonl"}
 # the sets written later; scripts written after them read them too
-ALL_SETS = {**SETS, "dev4": "dev4_qa.jsonl", "codemixed": "codemixed_qa.jsonl", "codemixed2": "codemixed2_qa.jsonl"}
+ALL_SETS = {**SETS, "dev4": "dev4_qa.jsonl", "codemixed": "codemixed_qa.jsonl", "codemixed2": "codemixed2_qa.jsonl",
+            "dev5": "dev5_qa.jsonl"}
 TUNING = ("dev", "dev2", "dev3")  # what settings are chosen on; held-out is only reported
 
 

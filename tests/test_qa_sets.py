@@ -30,7 +30,7 @@ def chunks():
 
 
 SETS = ("dev_qa.jsonl", "dev2_qa.jsonl", "dev3_qa.jsonl", "heldout_qa.jsonl", "dev4_qa.jsonl", "homework_dates_qa.jsonl",
-        "codemixed_qa.jsonl", "codemixed2_qa.jsonl")
+        "codemixed_qa.jsonl", "codemixed2_qa.jsonl", "dev5_qa.jsonl")
 
 
 @pytest.mark.parametrize("name", SETS)
