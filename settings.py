@@ -180,7 +180,9 @@ class RetrievalSettings(BaseSettings):
         str(PROJECT_ROOT / "retrieval" / "resources" / "glossary_en_zh.tsv"),
         description=(
             "Bilingual term list (TSV) used to expand BM25 queries across English and Chinese; "
-            "empty = off (sensible with a multilingual embedder such as bge-m3)."
+            "empty = off (sensible with a multilingual embedder such as bge-m3; the scope guard counts its "
+            "terms as shared words, and a translated question sharing none is covered only by its translation's "
+            "closeness)."
         ),
     )
     glossary_weight_en: float = Field(
