@@ -8,7 +8,8 @@ hand as ``right`` or wrong (bench/line_likeness.py says how). For each check a t
 pass — its numbers (agent.line_translation.keeps_numbers), its days and months
 (agent.dates.keeps_calendar), no negation or direction its source lacks (agent.polarity), the
 addresses and secret words of its source (agent.citations.SupportScorer._holds_its_addresses), no
-clause of its own (``_has_a_clause_of_its_own``, same language only) — it counts the right and
+clause of its own (``_has_a_clause_of_its_own``, same language only), no name its source lacks
+(agent.line_translation.new_names, without the glossary) — it counts the right and
 the wrong lines refused. The lines are logged cut (sources at 120, translations at 160
 characters), so a refusal can be the cut's. The last line is one JSON object, also appended to
 bench/results/line_checks.jsonl.
@@ -29,7 +30,7 @@ from bench.common import report  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     from agent.citations import SupportScorer
     from agent.dates import keeps_calendar
-    from agent.line_translation import keeps_numbers
+    from agent.line_translation import keeps_numbers, new_names
     from agent.polarity import contradiction
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         "negation / direction": lambda s, t: contradiction(t, s) is None,
         "addresses and secret words": lambda s, t: SupportScorer([s])._holds_its_addresses(t, [0]),
         "no clause of its own": lambda s, t: not SupportScorer([s])._has_a_clause_of_its_own(t, [0]),
+        "no name its line lacks": lambda s, t: not new_names(s, t),
     }
     rows = [json.loads(line) for line in open(Path(__file__).resolve().parent.parent / "tests" / "data"
                                               / "translated_lines.jsonl", encoding="utf-8")]

@@ -638,6 +638,32 @@ def test_a_translation_of_another_line_of_the_same_passage_is_shown_under_that_l
     assert "retried_lines" not in answer.timings  # nothing was left to ask again
 
 
+def test_a_translated_line_is_judged_against_its_own_line_and_names_nothing_it_lacks():
+    # "**闫宏秀** (上海交通大学教授, …)" came back as "**闫宏秀** (…, Co-Founder of MOSS)": the next line's MOSS,
+    # which e5 found alike (the name both hold) and the passage as a whole supported
+    from types import SimpleNamespace as NS
+
+    from agent.strategies.route import RouteStrategy
+
+    source = "**闫宏秀** (上海交通大学教授)"
+    passage = source + "\n**邱锡鹏** (复旦大学教授, MOSS大模型领导者)"
+    judged = []
+
+    def check(text, passages):
+        judged.append(list(passages))
+        return NS(sentences=[NS(index=0, supported=True)], answer=text,
+                  citations=[NS(n=1, sentence_index=0, verdict="supported")])
+
+    strategy = NS(parts=NS(check=check, retriever=NS(glossary=None)))
+    semantics = NS(can_compare=lambda a, b: True, similarity=lambda a, b: 1.0)
+    turn = NS(language="en", hits=[NS(text=passage), NS(text="香农在1948年提出了信息论。")])
+    assert not RouteStrategy._judge_line(strategy, turn, "**闫宏秀** (Professor, Co-Founder of MOSS) [1]", source, semantics)
+    assert judged == []  # refused before the check: a name its line never writes
+    assert RouteStrategy._judge_line(strategy, turn, "**闫宏秀** (Professor at Shanghai Jiao Tong University) [1]", source, semantics)
+    # checked against its own line standing as passage 1, not the passage holding the next line too
+    assert judged and all(p == [source, "香农在1948年提出了信息论。"] for p in judged)
+
+
 def test_a_translation_of_another_line_is_not_shown_where_it_is_not_alike():
     # line 2's translation written under number 1 and again under number 2: it is shown once, under
     # line 2; line 1, which no reply translates, is asked again and then left out

@@ -22,7 +22,7 @@ from agent.errors import ModelError
 from agent.events import Event, Status, Token
 from agent.gate import SentenceGate
 from agent.injection import is_flagged, usable
-from agent.line_translation import LineTranslation, line_passage, split_marker
+from agent.line_translation import LineTranslation, line_passage, new_names, split_marker
 from agent.pasted_code import question_code, run_with_values, syntax_error, undefined_names
 from agent.policy import code_in, names_reading_list, other_language, own_code_sentence, pasted_lines, route
 from agent.polarity import contradiction
@@ -448,8 +448,11 @@ class RouteStrategy(Strategy):
         """Does the translated line ``text`` ("translation [n]") pass as the translation of ``source``
         (its line, no marker): in the question's language, not the prompt's words, about as alike
         to ``source`` as a translation (``LINE_LIKENESS``) without saying its opposite (a negation or
-        direction it lacks: agent/polarity.py), and every sentence of it supported by
-        passage n itself (not by another passage the check would add)? A line with nothing to cite
+        direction it lacks: agent/polarity.py), naming nothing its line does not (a model, a project:
+        :func:`agent.line_translation.new_names`), and every sentence of it supported by its own line,
+        ``source``, standing as passage n (not by another line of that passage, nor by another passage
+        the check would add: "**闫宏秀** (上海交通大学教授, …)" translated as "**闫宏秀** (…, Co-Founder of MOSS)"
+        was supported by the next line's "MOSS大模型领导者" and passed)? A line with nothing to cite
         (a heading, a lead-in: "*Blog posts*:") passes on its likeness and language alone. Without
         an embedder that compares the two languages no line passes: its likeness cannot be told."""
         body, n = split_marker(text)[0], line_passage(text)
@@ -458,7 +461,13 @@ class RouteStrategy(Strategy):
         marker = f"[{n}]"  # its own passage's (a reference the notes' sentence ends in is not)
         if not alike_and_same_sense(body, source, semantics):
             return False  # not alike enough, or alike but the opposite ("does not control …")
-        check = lambda t: self.parts.check(t, [h.text for h in turn.hits])  # noqa: E731
+        if new_names(source, body, getattr(getattr(self.parts, "retriever", None), "glossary", None)):
+            return False  # a name its line never writes ("MOSS", from the next line of the passage)
+        passages = [h.text for h in turn.hits]
+        if not 1 <= n <= len(passages):
+            return False
+        passages[n - 1] = source  # a translation says what its line says: the rest of the passage is no support
+        check = lambda t: self.parts.check(t, passages)  # noqa: E731
         # loops were judged against the line's source (LineTranslation): its own may be quoted
         gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words(), loops=False)
         # every sentence of the line carries the line's marker, so each is checked against passage n
