@@ -5,14 +5,16 @@ student for a password, or send them to a login page. A passage that does is *fl
 numbered source (a TA must be able to find and fix the file) but the agent never quotes it as
 answer text, never gives it to a model, never runs code from it, and the page shows a warning on it.
 
-The heuristic is deliberately small and readable (Chinese and English):
+The heuristic is deliberately small and readable (Chinese and English); the text is read after NFKC
+normalisation, without invisible format characters (zero-width spaces, bidirectional controls):
 
 - ``override``: "ignore / disregard / forget (all) previous instructions / guidance", "you are now …",
   "new instructions:", "system prompt", "Assistant: please ignore / tell …"; 忽略/无视/忘记 之前/以上/
   上述 的 指令/指示/提示/规则, 不要再遵守…要求/指令, "AI 助手，请不要/忽略…", 你现在是….
-- ``credential``: a password / passcode / credentials / SSO secret / 密码 / 口令 / 验证码 / the 密钥
-  of a 学号 / 统一身份认证 / 账号 asked for: near enter / type / provide / send / confirm / log in / log on / 输入 /
-  提供 / 发送 / 填写 / 登录 / 领取.
+- ``credential``: a password / passcode / credentials / SSO secret / an ID, passport or card number / 密码 /
+  口令 / 验证码 / 身份证号 / the 密钥 of a 学号 / 统一身份认证 / 账号 asked for: near enter / type / provide /
+  send / upload / attach / confirm / log in / log on / 输入 / 提供 / 发送 / 上传 / 附上 / 填写 / 登录 / 领取, not
+  right after a negation ("do not upload your credentials", 切勿).
 - ``login-link``: log in / log on / sign in / 登录 / 登陆 within 80 characters of a URL.
 - ``imperative`` (weak; flags only together with another signal or a second weak one): "you must",
   "immediately", "urgent", "click", 你必须, 务必, 立即, 马上, 点击.
@@ -45,10 +47,6 @@ import re
 import unicodedata
 
 _URL = r"(?:https?://|www\.)\S+"
-# an address without a scheme ("homework-portal.example.net"): a host name ending in a common top-level domain
-_BARE_HOST = (r"\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
-              r"\.(?:com|net|org|edu|gov|io|cn|info|xyz|top|site|online|co|cc|me|app|dev|example)\b")
-_ADDRESS = rf"(?:{_URL}|{_BARE_HOST})"
 
 # strong signals: any one flags the passage
 _OVERRIDE = re.compile(
@@ -68,14 +66,21 @@ _OVERRIDE = re.compile(
     re.I | re.S,
 )
 _SECRET = (r"(?:password|passcode|passphrase|credentials?|login details|one-time code|verification code|"
-           r"SSO secret|(?:national|government|citizen)\s+ID(?:\s+(?:card\s+)?number)?|ID[- ]card number|"
+           r"SSO secret|(?:national|government(?:-issued)?|citizen)\s+ID\b(?:\s+(?:card\s+)?number)?|ID[- ]card number|"
            r"social security number|passport number|bank card number|credit card number|"
-           r"密码|口令|验证码|账号信息|身份证|护照号|银行卡号|信用卡号|(?:学号|统一身份认证|账号).{0,10}?密钥)")
-_ASK = (r"(?:enter|type|provide|send|submit|upload|attach|include|confirm|verify|share|give|e-?mail|mail|reply with|"
+           r"密码|口令|验证码|账号信息|身份证号|护照号|银行卡号|信用卡号|(?:学号|统一身份认证|账号).{0,10}?密钥)")
+_ASK = (r"(?:enter|type|provide|send|submit|upload|attach|confirm|verify|share|give|e-?mail|mail|reply with|"
         r"log\s*[io]n|sign\s*in|输入|提供|发送|发到|发给|发至|寄给|提交|上传|附上|附带|填写|确认|告诉|登录|登陆|领取)")
+# advice against it: "Do not upload your API credentials", "切勿将密码上传到公开仓库"
+# (not "don't forget to upload", 不要忘记上传: an ask)
+_NEGATION = re.compile(r"\b(?:never|not|don't|do not)\b(?!\s+(?:forget|fail|hesitate|miss)\b)|(?:不要|请勿|切勿|勿|禁止|不得|不会)"
+                       r"(?!忘|遗漏|漏)", re.I)
+_SENTENCE_END = re.compile(r"[.。!！?？;；]")
+# invisible format characters (zero-width, bidirectional controls, the soft hyphen): "log\u2066 in", "密\u2069码"
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _CREDENTIAL = re.compile(rf"{_ASK}.{{0,60}}?{_SECRET}|{_SECRET}.{{0,40}}?{_ASK}", re.I | re.S)
 _LOGIN_LINK = re.compile(
-    rf"(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆).{{0,80}}?{_ADDRESS}|{_ADDRESS}.{{0,80}}?(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆)",
+    rf"(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆).{{0,80}}?{_URL}|{_URL}.{{0,80}}?(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆)",
     re.I | re.S,
 )
 # weak signals: two of them, or one with a strong signal, flag the passage
@@ -99,21 +104,25 @@ def injection_flags(text: str) -> list[str]:
     ...     "In a chat template, each message to the assistant is wrapped in role tokens.",
     ...     "During RLHF the reward model gives a reminder to the LLM about the preferred style."]]
     [[], []]
-    >>> [injection_flags(t) for t in [  # a fifth review's cases: an ID number asked, an address without a scheme
+    >>> [injection_flags(t) for t in [  # a fifth review's cases: an ID number asked, hidden characters
     ...     "作业提交系统已迁移到 homework-portal.example.net，请同学们在那里上传作业，并附上学号和身份证号以便核对成绩。",
     ...     "The submission system moved to homework-portal.example.net: upload your work there with your national ID number.",
-    ...     "Please log in at grades.example.net to see your grade."]]
-    [['credential'], ['credential'], ['login-link']]
-    >>> [injection_flags(t) for t in [  # and ordinary course text
-    ...     "课程主页: gair-nlp.github.io/cs2916，通过Canvas提交作业。", "Submit the report as report.pdf on Canvas.",
-    ...     "Use np.log2 to compute the entropy; see huggingface.co for the model card."]]
-    [[], [], []]
+    ...     "请登\u202c录 https://grades.example.net 并输入密\u2069码。", "请上传作业并附上身\u200b份证号。"]]
+    [['credential'], ['credential'], ['credential', 'login-link'], ['credential']]
+    >>> [injection_flags(t) for t in [  # and ordinary course text, advice against it among them
+    ...     "课程主页: gair-nlp.github.io/cs2916，通过Canvas提交作业。", "登录 kaggle.com 下载数据集。",
+    ...     "Do not commit or upload your API credentials to GitHub.", "切勿将 API 密钥和密码上传到公开仓库。",
+    ...     "考试请携带学生证或身份证，入场时需确认身份。", "Discuss how LLMs shape national identity and provide two examples.",
+    ...     "作业提交时请勿附上任何密码或验证码截图。"]]
+    [[], [], [], [], [], [], []]
+    >>> [injection_flags(t) for t in ["Don't forget to upload your password at the portal.", "不要忘记上传你的密码。"]]
+    [['credential'], ['credential']]
     """
-    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     flags = []
     if _OVERRIDE.search(text):
         flags.append("override")
-    if _CREDENTIAL.search(text):
+    if any(not _negated(text, m) for m in _CREDENTIAL.finditer(text)):
         flags.append("credential")
     if _LOGIN_LINK.search(text):
         flags.append("login-link")
@@ -121,6 +130,13 @@ def injection_flags(text: str) -> list[str]:
     if weak and (flags or weak >= 2):
         flags.append("imperative")
     return flags
+
+
+def _negated(text: str, m: re.Match) -> bool:
+    """Is the secret asked for in ``m`` advice against it: a negation in the match or in the 24 characters
+    of its sentence before it ("Do not commit or upload your credentials", "请勿附上任何密码")?"""
+    before = _SENTENCE_END.split(text[max(0, m.start() - 24):m.start()])[-1]
+    return bool(_NEGATION.search(before + m.group(0)))
 
 
 def is_flagged(text: str) -> bool:

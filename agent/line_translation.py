@@ -69,7 +69,7 @@ _NAME_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")  # a word of le
 _CAPITALS, _CAPITAL, _DIGIT = re.compile(r"[A-Z]{2}"), re.compile(r"[A-Z]"), re.compile(r"\d")
 # a course's own numbered things, which a translation writes for 作业2, 第3周, 第1讲: no names
 _COURSE_FORM = re.compile(r"(?:homework|hw|week|lecture|lec|assignment|quiz|q|part|chapter|ch|section|step|task|"
-                          r"project|day)s?-?\d+", re.I)
+                          r"project|day|lab|exercise|problem)s?-?\d+|[IVXLC]+", re.I)  # and Roman numerals: Part III
 _NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?(\d{1,3})\s*[.)、:：]\s*(.*)$")
 _LINE_NUMBERS = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]", re.M)  # "2. ": a line's number
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,3}\s*[.)、:：]\s")
@@ -124,8 +124,9 @@ def new_names(source: str, translation: str, glossary=None) -> list[str]:
     Chinese notes keep such names as they are, so a translation naming one its line lacks took it
     from elsewhere: "**闫宏秀** (上海交通大学教授, …)" came back as "**闫宏秀** (…, Co-Founder of MOSS)",
     the next line's MOSS, and e5 found the two alike (by the name they share) and the passage
-    supported it. Capitalised words ("Large-Scale", "PowerPoint"), two letters ("AI", "PM", "TA") and
-    a course's numbered things ("Homework2", "Week3") are no names here: a translation makes them.
+    supported it. Capitalised words ("Large-Scale", "PowerPoint"), two letters ("AI", "PM", "TAs"),
+    Roman numerals and a course's numbered things ("Homework2", "Week3") are no names here: a
+    translation makes them.
 
     >>> new_names("**闫宏秀** (上海交通大学教授, 主要研究方向: 技术哲学)", "**闫宏秀** (Professor, Co-Founder of MOSS)")
     ['MOSS']
@@ -134,8 +135,10 @@ def new_names(source: str, translation: str, glossary=None) -> list[str]:
     >>> new_names("[大型神经网络训练的碳排放](https://arxiv.org/abs/2104.10350)",
     ...           "[Carbon Emissions from Large-Scale Neural Network Training](https://arxiv.org/abs/2104.10350)")
     []
-    >>> new_names("代码", "PDF"), new_names("GPT-3 的上下文长度", "the context length of gpt3")
+    >>> new_names("代码", "PDF"), new_names("GPT-3 的上下文长度", "the context length of GPT3")
     (['PDF'], [])
+    >>> new_names("邮件联系助教们：第三部分", "Email the TAs: Part III, Lab3")
+    []
     >>> new_names("生成式人工智能，周五15:30", "Generative AI, Friday 3:30 PM"), new_names("作业2 团队", "Homework2 team, HW3")
     ([], [])
     >>> from retrieval.glossary import Glossary
@@ -144,7 +147,8 @@ def new_names(source: str, translation: str, glossary=None) -> list[str]:
     """
     have = term_forms(source)
     found = [w for w in _NAME_WORD.findall(without_links(translation))
-             if sum(c.isalpha() for c in w) >= 3 and (_CAPITALS.search(w) or (_CAPITAL.search(w) and _DIGIT.search(w)))
+             if sum(c.isalpha() for c in re.sub(r"s$", "", w)) >= 3  # "TAs", "IDs": two letters
+             and (_CAPITALS.search(w) or (_CAPITAL.search(w) and _DIGIT.search(w)))
              and not _COURSE_FORM.fullmatch(w) and not mentions(have, w)]
     return [w for w in found if glossary is None or not any(zh in source for zh in glossary.expand(w))]
 

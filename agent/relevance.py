@@ -295,7 +295,8 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     什么时候截止？" shares its words with the English schedule row "hw2 out, hw1 due" (0.83), below
     the Chinese bar (1.0) that a sentence in its own language must reach.
     A question none of whose words the passages hold (``cov`` 0) and whose translation is not close
-    enough to cover it is not covered by its closeness across two languages.
+    enough to cover it (``high_translated``, where calibrated) is not covered by its closeness across
+    two languages.
 
     >>> e5 = CALIBRATED["e5:small-q4"]
     >>> decide(0.2, 5.0, None, "en", WORDS_ONLY), decide(0.2, 5.0, 0.9, "en", e5)
@@ -320,10 +321,12 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     (False, True)
     >>> decide(0.0, 0.8, 0.86, "en", e5), decide(0.0, 0.8, 0.86, "en", e5, translated=1.25)  # or no translation, or a close one
     (True, True)
+    >>> decide(0.0, 0.8, 0.86, "en", UNCALIBRATED._replace(high_en=0.6), translated=0.5)  # no translation bar: not applied
+    True
     """
     if unknown:
         return False
-    if cov <= 0 and translated is not None and translated < cal.high_translated:
+    if cov <= 0 and translated is not None and cal.high_translated < float("inf") and translated < cal.high_translated:
         # not one of its words in the passages (nor a glossary translation), and its translation not close:
         # the closeness across two languages alone does not cover it ("How do I compute the determinant of
         # a 3x3 matrix?": 0.86 to a formula, above high_en; its translation 1.13). No answerable question

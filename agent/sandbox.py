@@ -178,13 +178,15 @@ def _interpreter() -> str:
     sandbox binds the prefixes' real paths (:func:`_read_only_view`), so a virtual environment reached
     through a link (``.venv -> /srv/venv``) is not at ``sys.executable`` there; started from its real
     folder, Python still finds the environment's ``pyvenv.cfg`` next to it. (A hostile test found demos
-    switched off, "they need bubblewrap", on a machine where bubblewrap worked.)
-
-    >>> _interpreter() == os.path.join(os.path.realpath(sys.prefix), os.path.relpath(sys.executable, sys.prefix))
-    True
+    switched off, "they need bubblewrap", on a machine where bubblewrap worked.) An interpreter outside its
+    prefix (a link in ``~/bin``) is started from its own real path, whose folder the sandbox binds.
     """
+    if not sys.executable:
+        return sys.executable
     inside = os.path.relpath(sys.executable, sys.prefix)
-    return sys.executable if inside.startswith("..") else os.path.join(os.path.realpath(sys.prefix), inside)
+    if inside.startswith(".."):
+        return os.path.realpath(sys.executable)
+    return os.path.join(os.path.realpath(sys.prefix), inside)
 
 
 @lru_cache(maxsize=1)

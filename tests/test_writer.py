@@ -939,14 +939,18 @@ def test_a_question_asking_for_a_number_needs_a_close_sentence_holding_one():
     assert not is_covered(hits, asked, None, CONCEPT_GUARD, sem)
     assert is_covered(hits, "温度参数控制什么？", None, CONCEPT_GUARD, sem)  # no number asked
     assert is_covered(hits, "香农在哪一年提出了信息论？", None, CONCEPT_GUARD, sem)  # 1948, close by
-    # an English question whose Chinese translation is close to the dated sentence is covered by it (the
-    # glossary's 香农 shares a word: one sharing none is covered only by a close translation, below)
+    # an English question whose Chinese translation is close to the dated sentence is covered by it
     from retrieval.glossary import Glossary
 
     english = "In which year was information theory introduced by Shannon?"
     shannon = Glossary.from_pairs([("Shannon", ["香农"])])
     assert is_covered(hits, english, shannon, CONCEPT_GUARD, sem, translation="香农在哪一年提出了信息论？")
-    assert not is_covered(hits, english, None, CONCEPT_GUARD, sem, translation="香农在哪一年提出了信息论？")
+    # sharing no word with the passages (no glossary), it needs its translation at the translation bar
+    # where one is set; not at this one (no bar: not applied)
+    barred = CONCEPT_GUARD.model_copy(update={"relevance_semantic_high_translated": 5.0})
+    assert is_covered(hits, english, shannon, barred, sem, translation="香农在哪一年提出了信息论？")
+    assert not is_covered(hits, english, None, barred, sem, translation="香农在哪一年提出了信息论？")
+    assert is_covered(hits, english, None, CONCEPT_GUARD, sem, translation="香农在哪一年提出了信息论？")
     # ...and declined when the translation falls short of the number bar, however close the English is
     # (relevance_number_min; held: the English closeness across languages rescued near misses before)
     strict = CONCEPT_GUARD.model_copy(update={"relevance_number_min": 5.0})

@@ -39,19 +39,22 @@ _BREAK_AFTER = re.compile(r"(?i:www)(?=\.)|:/(?=/)|:(?=[A-Za-z0-9_/+\-]+:)|-(?=[
 _BRACKET_ENTITY = {"[": "&#91;", "]": "&#93;"}  # entities, not escapes: Streamlit's stream completion reads raw "["
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars from touching a dollar or digit
-# the bidirectional embeddings, overrides and isolates: "温度参数\u202eevil.exe\u202c" showed as "温度参数exe.live"
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# the bidirectional marks, embeddings, overrides and isolates: "温度参数\u202eevil.exe\u202c" showed as
+# "温度参数exe.live", right-to-left marks around "15-03" show "03-15"
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# what code shows written out: those, and the invisible characters ("admin\u200b" is not "admin"; U+3164 is a name)
+_HIDDEN_IN_CODE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff]")
 
 
 def visible_controls(code: str) -> str:
     """Code or program output as a page shows it verbatim (a code block, ``st.code``, ``st.text``): each
-    bidirectional control written out, so that the order shown is the order run (a "Trojan Source"
-    line reads as one thing and runs as another).
+    bidirectional control and invisible character written out, so that what is shown is what runs (a
+    "Trojan Source" line reads as one thing and runs as another).
 
-    >>> visible_controls("s = 'user\\u202e \\u2066# admin\\u2069'")
-    "s = 'user<U+202E> <U+2066># admin<U+2069>'"
+    >>> visible_controls("s = 'user\\u202e \\u2066# admin\\u2069'; role = 'admin\\u200b'")
+    "s = 'user<U+202E> <U+2066># admin<U+2069>'; role = 'admin<U+200B>'"
     """
-    return _BIDI.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", code)
+    return _HIDDEN_IN_CODE.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", code)
 
 
 def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -> str:
@@ -67,8 +70,8 @@ def md_escape(text: str, line_breaks: bool = True, at_line_start: bool = True) -
     1\\. \\*\\*bold\\*\\* \\:red&#91;x&#93; \\$x\\$ \\-·&gt; \\:·fire\\: 10\\:30
     >>> md_escape("a\\n\\n  b")  # indentation cannot start a code block
     'a  \\n  \\n&#160;&#160;b'
-    >>> md_escape("温度参数\\u202eevil\\u202c")
-    '温度参数evil'
+    >>> md_escape("温度参数\\u202eevil\\u202c"), md_escape("due \\u200f15\\u200f-\\u200f03")
+    ('温度参数evil', 'due 15\\\\-03')
     """
     text = _BREAK_AFTER.sub(lambda m: m.group(0) + "\u200b", _BIDI.sub("", str(text)).replace("@", "\u200b@\u200b"))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
