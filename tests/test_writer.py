@@ -660,8 +660,9 @@ def test_a_translated_line_is_judged_against_its_own_line_and_names_nothing_it_l
     assert not RouteStrategy._judge_line(strategy, turn, "**闫宏秀** (Professor, Co-Founder of MOSS) [1]", source, semantics)
     assert judged == []  # refused before the check: a name its line never writes
     assert RouteStrategy._judge_line(strategy, turn, "**闫宏秀** (Professor at Shanghai Jiao Tong University) [1]", source, semantics)
-    # checked against its own line standing as passage 1, not the passage holding the next line too
-    assert judged and all(p == [source, "香农在1948年提出了信息论。"] for p in judged)
+    # checked against its own line standing as passage 1, and against the passage (as a TA's check does)
+    assert [source, "香农在1948年提出了信息论。"] in judged and [passage, "香农在1948年提出了信息论。"] in judged
+    assert all(p in ([source, "香农在1948年提出了信息论。"], [passage, "香农在1948年提出了信息论。"]) for p in judged)
 
 
 def test_a_translation_of_another_line_is_not_shown_where_it_is_not_alike():

@@ -173,6 +173,23 @@ def terms_to_name(lines: str, language: str, glossary, limit: int) -> list[tuple
     return glossary.terms_in(lines, limit) if glossary is not None and limit and language == "en" else []
 
 
+def line_supported(check, language: str, marked: str, n: int) -> bool | None:
+    """Does ``check`` (text -> agent.citations.Verification, over some passages) find every sentence of
+    ``marked`` (each ending in ``[n]``) supported by passage n, with none dropped by the sentence gate
+    (agent/gate.py)? None: nothing in it to cite."""
+    # loops were judged against the line's source (LineTranslation): its own may be quoted
+    gate = SentenceGate(check, language, lead_ins=False, instructions=instruction_words(), loops=False)
+    shown = [*gate.feed(marked), *gate.close()]
+    if gate.dropped:
+        return False
+    result = check(marked)
+    statements = {s.index for s in result.sentences}
+    if not statements:
+        return None
+    by_source = {c.sentence_index for c in result.citations if c.n == n and c.verdict == "supported"}
+    return bool(shown) and statements <= by_source
+
+
 def alike_and_same_sense(translation: str, source: str, semantics: Semantics) -> bool:
     """Is ``translation`` about as alike to its ``source`` line as a translation (``LINE_LIKENESS``, on
     agent.semantic's calibrated scale) without saying its opposite (agent/polarity.py)?"""
@@ -449,10 +466,11 @@ class RouteStrategy(Strategy):
         (its line, no marker): in the question's language, not the prompt's words, about as alike
         to ``source`` as a translation (``LINE_LIKENESS``) without saying its opposite (a negation or
         direction it lacks: agent/polarity.py), naming nothing its line does not (a model, a project:
-        :func:`agent.line_translation.new_names`), and every sentence of it supported by its own line,
-        ``source``, standing as passage n (not by another line of that passage, nor by another passage
-        the check would add: "**闫宏秀** (上海交通大学教授, …)" translated as "**闫宏秀** (…, Co-Founder of MOSS)"
-        was supported by the next line's "MOSS大模型领导者" and passed)? A line with nothing to cite
+        :func:`agent.line_translation.new_names`), and every sentence of it supported by passage n itself
+        (not by another passage the check would add) and by its own line, ``source``, standing as passage n
+        (not by another line of that passage alone: "**闫宏秀** (上海交通大学教授, …)" translated as "**闫宏秀** (…,
+        Co-Founder of MOSS)" was supported by the next line's "MOSS大模型领导者" and passed)? Both: the
+        citation check a TA runs on the answer judges it by the passage. A line with nothing to cite
         (a heading, a lead-in: "*Blog posts*:") passes on its likeness and language alone. Without
         an embedder that compares the two languages no line passes: its likeness cannot be told."""
         body, n = split_marker(text)[0], line_passage(text)
@@ -466,21 +484,15 @@ class RouteStrategy(Strategy):
         passages = [h.text for h in turn.hits]
         if not 1 <= n <= len(passages):
             return False
-        passages[n - 1] = source  # a translation says what its line says: the rest of the passage is no support
-        check = lambda t: self.parts.check(t, passages)  # noqa: E731
-        # loops were judged against the line's source (LineTranslation): its own may be quoted
-        gate = SentenceGate(check, turn.language, lead_ins=False, instructions=instruction_words(), loops=False)
+        own = passages[:n - 1] + [source] + passages[n:]  # a translation says what its line says
         # every sentence of the line carries the line's marker, so each is checked against passage n
         marked = " ".join(f"{s.strip()} {marker}" for s in split_sentences(body) if s.strip())
-        shown = [*gate.feed(marked), *gate.close()]
-        if gate.dropped:
-            return False
-        result = check(marked)
-        statements = {s.index for s in result.sentences}
-        if not statements:  # nothing to cite (the gate has ruled out the prompt's words): likeness decides
-            return detect_language(without_links(body)) == turn.language
-        by_source = {c.sentence_index for c in result.citations if c.n == n and c.verdict == "supported"}
-        return bool(shown) and statements <= by_source
+        verdicts = [line_supported(lambda t, texts=texts: self.parts.check(t, texts), turn.language, marked, n)
+                    for texts in (own, passages)]
+        if None in verdicts:  # nothing to cite (the gate has ruled out the prompt's words): likeness decides
+            return verdicts == [None, None] and detect_language(without_links(body)) == turn.language
+        return all(verdicts)
+
 
     def _lines(self, turn: Turn, messages, lt: LineTranslation) -> Iterator[str]:
         """Stream a translation through ``lt``; yields each line it releases, as it releases it."""
