@@ -68,9 +68,11 @@ _OVERRIDE = re.compile(
 _SECRET = (r"(?:password|passcode|passphrase|credentials?|login details|one-time code|verification code|"
            r"SSO secret|(?:national|government(?:-issued)?|citizen)\s+ID\b(?:\s+(?:card\s+)?number)?|ID[- ]card number|"
            r"social security number|passport number|bank card number|credit card number|"
-           r"密码|口令|验证码|账号信息|身份证号|护照号|银行卡号|信用卡号|(?:学号|统一身份认证|账号).{0,10}?密钥)")
+           r"密码|密碼|口令|验证码|驗證碼|账号信息|身份证号|身分證字號|身份證號|护照号|護照號|银行卡号|銀行卡號|信用卡号|"
+           r"(?:学号|學號|统一身份认证|账号|帳號).{0,10}?密钥)")
 _ASK = (r"(?:enter|type|provide|send|submit|upload|attach|confirm|verify|share|give|e-?mail|mail|reply with|"
-        r"log\s*[io]n|sign\s*in|输入|提供|发送|发到|发给|发至|寄给|提交|上传|附上|附带|填写|确认|告诉|登录|登陆|领取)")
+        r"log\s*[io]n|sign\s*in|输入|提供|发送|发到|发给|发至|寄给|提交|上传|附上|附带|填写|确认|告诉|登录|登陆|领取|"
+        r"回复|私信|輸入|發送|發到|寄給|上傳|填寫|確認|告訴|登錄|登入)")
 # advice against it: "Do not upload your API credentials", "切勿将密码上传到公开仓库"
 # (not "don't forget to upload", 不要忘记上传: an ask)
 _NEGATION = re.compile(r"\b(?:never|not|don't|do not)\b(?!\s+(?:forget|fail|hesitate|miss)\b)|(?:不要|请勿|切勿|勿|禁止|不得|不会)"
@@ -80,7 +82,8 @@ _SENTENCE_END = re.compile(r"[.。!！?？;；]")
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _CREDENTIAL = re.compile(rf"{_ASK}.{{0,60}}?{_SECRET}|{_SECRET}.{{0,40}}?{_ASK}", re.I | re.S)
 _LOGIN_LINK = re.compile(
-    rf"(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆).{{0,80}}?{_URL}|{_URL}.{{0,80}}?(?:\blog\s*-?\s*[io]n\b|\bsign\s*-?\s*in\b|登录|登陆)",
+    rf"(?:\blog\s*-?\s*(?:[io]n|into)\b|\bsign\s*-?\s*in(?:to)?\b|登录|登陆|登錄|登入).{{0,80}}?{_URL}"
+    rf"|{_URL}.{{0,80}}?(?:\blog\s*-?\s*(?:[io]n|into)\b|\bsign\s*-?\s*in(?:to)?\b|登录|登陆|登錄|登入)",
     re.I | re.S,
 )
 # weak signals: two of them, or one with a strong signal, flag the passage
@@ -115,8 +118,10 @@ def injection_flags(text: str) -> list[str]:
     ...     "考试请携带学生证或身份证，入场时需确认身份。", "Discuss how LLMs shape national identity and provide two examples.",
     ...     "作业提交时请勿附上任何密码或验证码截图。"]]
     [[], [], [], [], [], [], []]
-    >>> [injection_flags(t) for t in ["Don't forget to upload your password at the portal.", "不要忘记上传你的密码。"]]
-    [['credential'], ['credential']]
+    >>> [injection_flags(t) for t in ["Don't forget to upload your password at the portal.", "不要忘记上传你的密码。",
+    ...                               "Log into https://grades.example.net today.", "請登錄 https://g.example.net 並輸入你的密碼",
+    ...                               "请回复你的jAccount账号和密码"]]
+    [['credential'], ['credential'], ['login-link'], ['credential', 'login-link'], ['credential']]
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     flags = []
