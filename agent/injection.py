@@ -46,6 +46,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from common.text import HIDDEN_CHARACTERS
+
 _URL = r"(?:https?://|www\.)\S+"
 
 # strong signals: any one flags the passage
@@ -79,7 +81,7 @@ _NEGATION = re.compile(r"\b(?:never|not|don't|do not)\b(?!\s+(?:forget|fail|hesi
                        r"(?!忘|遗漏|漏)", re.I)
 _SENTENCE_END = re.compile(r"[.。!！?？;；]")
 # invisible format characters (zero-width, bidirectional controls, the soft hyphen): "log\u2066 in", "密\u2069码"
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_INVISIBLE = re.compile(f"[{HIDDEN_CHARACTERS}\u180e\u206a-\u206f]")  # and the deprecated format characters
 _CREDENTIAL = re.compile(rf"{_ASK}.{{0,60}}?{_SECRET}|{_SECRET}.{{0,40}}?{_ASK}", re.I | re.S)
 _LOGIN_LINK = re.compile(
     rf"(?:\blog\s*-?\s*(?:[io]n|into)\b|\bsign\s*-?\s*in(?:to)?\b|登录|登陆|登錄|登入).{{0,80}}?{_URL}"

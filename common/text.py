@@ -142,6 +142,12 @@ def requested_language(question: str) -> str | None:
 _LINK_TARGET = re.compile(r"\(?<?https?://\S+|\]\([^)]*\)")
 
 
+# characters that show nothing or reorder what is shown: the soft hyphen, zero-width characters and marks,
+# bidirectional embeddings, overrides and isolates, word joiners, the byte-order mark. A character class's
+# body: agent/injection.py reads text without them, ui/render.py writes them out in code
+HIDDEN_CHARACTERS = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+
+
 def without_links(text: str) -> str:
     """``text`` without addresses: a Markdown link's target and a bare URL, which the reader does
     not read as prose ("[Basic Concepts](#基础知识)" is English to read).

@@ -77,7 +77,7 @@ def test_a_translated_line_quoting_its_sources_loop_passes_the_line_check():
     source = "一个坏例子：“the cat sat the cat sat the cat sat the cat sat”。"
     check = lambda t, passages=None: NS(sentences=[NS(index=0, supported=True)], answer=t,  # noqa: E731
                                         citations=[NS(n=1, sentence_index=0, verdict="supported")])
-    strategy = NS(parts=NS(check=check))
+    strategy = NS(parts=NS(check=check, retriever=NS(glossary=None)))
     semantics = NS(can_compare=lambda a, b: True, similarity=lambda a, b: 1.0)
     turn = NS(language="en", hits=[NS(text=source)])
     line = "A bad example: 'the cat sat the cat sat the cat sat the cat sat'. [1]"

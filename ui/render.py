@@ -24,7 +24,7 @@ import re
 from agent.compose import fenced
 from agent.prompts import phrase
 from agent.records import Answer
-from common.text import CODE_SPAN, FENCED_BLOCK, MATH_SPAN
+from common.text import CODE_SPAN, FENCED_BLOCK, HIDDEN_CHARACTERS, MATH_SPAN
 from ui.tex import safe_tex, span_tex, streamlit_finds_math
 
 VERDICT_BADGE = {"supported": ":green[**supported**]", "weak": ":orange[**weak**]", "unsupported": ":red[**unsupported**]"}
@@ -43,7 +43,7 @@ _ZWSP = "&#8203;"  # a zero-width space, as an entity: keeps a formula's dollars
 # "温度参数exe.live", right-to-left marks around "15-03" show "03-15"
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # what code shows written out: those, and the invisible characters ("admin\u200b" is not "admin"; U+3164 is a name)
-_HIDDEN_IN_CODE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff]")
+_HIDDEN_IN_CODE = re.compile(f"[{HIDDEN_CHARACTERS}\u3164]")
 
 
 def visible_controls(code: str) -> str:

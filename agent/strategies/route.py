@@ -479,7 +479,7 @@ class RouteStrategy(Strategy):
         marker = f"[{n}]"  # its own passage's (a reference the notes' sentence ends in is not)
         if not alike_and_same_sense(body, source, semantics):
             return False  # not alike enough, or alike but the opposite ("does not control …")
-        if new_names(source, body, getattr(getattr(self.parts, "retriever", None), "glossary", None)):
+        if new_names(source, body, getattr(self.parts.retriever, "glossary", None)):
             return False  # a name its line never writes ("MOSS", from the next line of the passage)
         passages = [h.text for h in turn.hits]
         if not 1 <= n <= len(passages):
@@ -487,12 +487,13 @@ class RouteStrategy(Strategy):
         own = passages[:n - 1] + [source] + passages[n:]  # a translation says what its line says
         # every sentence of the line carries the line's marker, so each is checked against passage n
         marked = " ".join(f"{s.strip()} {marker}" for s in split_sentences(body) if s.strip())
-        verdicts = [line_supported(lambda t, texts=texts: self.parts.check(t, texts), turn.language, marked, n)
-                    for texts in (own, passages)]
-        if None in verdicts:  # nothing to cite (the gate has ruled out the prompt's words): likeness decides
-            return verdicts == [None, None] and detect_language(without_links(body)) == turn.language
-        return all(verdicts)
-
+        by_line = line_supported(lambda t: self.parts.check(t, own), turn.language, marked, n)
+        if by_line is False:
+            return False  # the passage need not be asked
+        by_passage = line_supported(lambda t: self.parts.check(t, passages), turn.language, marked, n)
+        if by_line is None or by_passage is None:  # nothing to cite (the gate has ruled out the prompt's words)
+            return by_line is by_passage and detect_language(without_links(body)) == turn.language  # likeness decides
+        return by_passage
 
     def _lines(self, turn: Turn, messages, lt: LineTranslation) -> Iterator[str]:
         """Stream a translation through ``lt``; yields each line it releases, as it releases it."""
