@@ -769,7 +769,8 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
     if hostdir:
         shutil.rmtree(hostdir, ignore_errors=True)
 
-    report, figures = ({}, []) if rep.truncated else _checked_report(rep.data(), limits)
+    raw_report = rep.data()
+    report, figures = ({}, []) if rep.truncated else _checked_report(raw_report, limits)
     limits_hit = list(report.get("blocked", []))
     if out.truncated or err.truncated:
         limits_hit.append("output")
@@ -795,6 +796,11 @@ def run_python(code: str, limits: SandboxLimits | None = None) -> SandboxResult:
             message = f"the demo used more than {limits.memory_mb} MB of memory and was stopped"
         elif sig:
             message = f"the demo's process crashed ({_signal_name(sig)})"
+        elif raw_report or rep.truncated:
+            # processes forked past the audit hook (ctypes' fork) each wrote a report into the one channel,
+            # or the demo wrote into it: "exited early (exit status 0)" said nothing of why
+            message = ("the demo's result could not be read: its code wrote into the result channel or started "
+                       "processes of its own, which demos may not do")
         else:
             message = f"the demo's process exited early (exit status {rc})"
         error = {"type": "SandboxCrash", "message": message, "traceback": ""}

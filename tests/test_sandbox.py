@@ -100,6 +100,15 @@ def test_fork_bomb():
     assert not result.ok and "process" in result.limits_hit
 
 
+def test_processes_forked_past_the_audit_hook_are_reported_for_what_they_did():
+    """Forks through ctypes pass the audit hook; each process then wrote a report into the one result
+    channel, and the demo was reported to have "exited early (exit status 0)" (a review's finding)."""
+    code = "import ctypes\nlibc = ctypes.CDLL(None)\nfor _ in range(3):\n    libc.fork()\nprint('done')\n"
+    result = run_python(code, FAST)
+    assert not result.ok and "exit status" not in result.error["message"], result.error
+    assert "started processes of its own" in result.error["message"]
+
+
 @pytest.mark.parametrize("code", [
     "import os\nos.system('echo pwned > /tmp/courseta-pwned')",
     "import subprocess\nsubprocess.run(['echo', 'hi'])",
