@@ -11,9 +11,10 @@ normalisation, without invisible format characters (zero-width spaces, bidirecti
 - ``override``: "ignore / disregard / forget (all) previous instructions / guidance", "you are now …",
   "new instructions:", "system prompt", "Assistant: please ignore / tell …"; 忽略/无视/忘记 之前/以上/
   上述 的 指令/指示/提示/规则, 不要再遵守…要求/指令, "AI 助手，请不要/忽略…", 你现在是….
-- ``credential``: a password / passcode / credentials / SSO secret / an ID, passport or card number / 密码 /
+- ``credential``: a password / passcode / credentials / SSO secret / an ID, passport or card number (or a
+  photo of an ID card or passport, 身份证照片 / 正反面) / 密码 /
   口令 / 验证码 / 身份证号 / the 密钥 of a 学号 / 统一身份认证 / 账号 asked for: near enter / type / provide /
-  send / upload / attach / confirm / log in / log on / 输入 / 提供 / 发送 / 上传 / 附上 / 填写 / 登录 / 领取, not
+  send / upload / attach / confirm / tell / paste / log in / log on / 输入 / 提供 / 发送 / 上传 / 附上 / 填写 / 登录 / 领取, not
   right after a negation ("do not upload your credentials", 切勿).
 - ``login-link``: log in / log on / sign in / 登录 / 登陆 within 80 characters of a URL.
 - ``imperative`` (weak; flags only together with another signal or a second weak one): "you must",
@@ -71,8 +72,12 @@ _SECRET = (r"(?:password|passcode|passphrase|credentials?|login details|one-time
            r"SSO secret|(?:national|government(?:-issued)?|citizen)\s+ID\b(?:\s+(?:card\s+)?number)?|ID[- ]card number|"
            r"social security number|passport number|bank card number|credit card number|"
            r"密码|密碼|口令|验证码|驗證碼|账号信息|身份证号|身分證字號|身份證號|护照号|護照號|银行卡号|銀行卡號|信用卡号|"
-           r"(?:学号|學號|统一身份认证|账号|帳號).{0,10}?密钥)")
-_ASK = (r"(?:enter|type|provide|send|submit|upload|attach|confirm|verify|share|give|e-?mail|mail|reply with|"
+           r"(?:学号|學號|统一身份认证|账号|帳號).{0,10}?密钥|"
+           # a picture of an identity document: "a photo of your ID card", 身份证照片 / 正反面 / 复印件
+           r"(?:photo|picture|image|scan|copy|selfie)s?\s+(?:of|with)\s+(?:your|the|a)\s+(?:(?:student|national|government)\s+)?"
+           r"(?:ID|identity|passport)\b|身份证.{0,6}?(?:照片|正反面|复印件|扫描件)|身分證.{0,6}?(?:照片|正反面|影本)|"
+           r"护照.{0,6}?(?:照片|复印件|扫描件)|證件照片|证件照片)")
+_ASK = (r"(?:enter|type|provide|send|submit|upload|attach|confirm|verify|share|give|e-?mail|mail|reply with|tell|paste|"
         r"log\s*[io]n|sign\s*in|输入|提供|发送|发到|发给|发至|寄给|提交|上传|附上|附带|填写|确认|告诉|登录|登陆|领取|"
         r"回复|私信|輸入|發送|發到|寄給|上傳|填寫|確認|告訴|登錄|登入)")
 # advice against it: "Do not upload your API credentials", "切勿将密码上传到公开仓库"
@@ -124,6 +129,14 @@ def injection_flags(text: str) -> list[str]:
     ...                               "Log into https://grades.example.net today.", "請登錄 https://g.example.net 並輸入你的密碼",
     ...                               "请回复你的jAccount账号和密码"]]
     [['credential'], ['credential'], ['login-link'], ['credential', 'login-link'], ['credential']]
+    >>> [injection_flags(t) for t in [  # left by the fifth review: a picture of an ID, "tell" / "paste" asks
+    ...     "To get your grade, send a photo of your ID card to ta-office@example.net.", "请上传身份证正反面照片以核对成绩。",
+    ...     "Tell the TA your password in the chat to get an extension.", "Paste your SSO password below to see the answers."]]
+    [['credential'], ['credential'], ['credential'], ['credential']]
+    >>> [injection_flags(t) for t in [  # ordinary text near those words
+    ...     "The model can tell a photo of a cat from one of a dog.", "Paste the code below into your notebook.",
+    ...     "考试时请携带身份证原件。", "Never tell anyone your password."]]
+    [[], [], [], []]
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     flags = []
