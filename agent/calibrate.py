@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
 from agent.pasted_code import question_code
+from agent.schedule import rare_words
 from agent.policy import names_reading_list, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits, search_hits
@@ -61,7 +62,8 @@ class Signals(NamedTuple):
 def covered(row: Signals, cal: Calibration) -> bool:
     """agent.relevance.is_covered's decision from recorded signals, over the route's tries."""
     return not row.tries or any(decide(t.coverage, t.bm25, t.closeness, row.lang, cal, t.translated, t.unknown,
-                                       t.number, t.number_translated, t.other_language) for t in row.tries)
+                                       t.number, t.number_translated, t.other_language, t.schedule_row)
+                                for t in row.tries)
 
 
 def declined(rows: list[Signals], cal: Calibration) -> tuple[float, float]:
@@ -84,7 +86,8 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
 
     def signals_of(question: str, hits, translation: str = "") -> Try:
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
-                             unknown_terms(question, vocabulary), numbers)
+                             unknown_terms(question, vocabulary), numbers,
+                             rare_words(question, retriever.document_frequency))
 
     def searched(question: str, tool: str) -> tuple[Try, ...]:
         translation = translator.translate(question, detect_language(question)) if translator else ""

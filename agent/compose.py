@@ -285,6 +285,24 @@ class Composer:
             lines.insert(0, phrase(intro_key, turn.language))
         return "\n".join(lines)
 
+    @staticmethod
+    def schedule(turn: Turn, rows: list[tuple[Hit, str]]) -> str:
+        """The schedule's rows a question names (agent/schedule.py: "RLHF那节lecture是哪天上？"), each as an
+        answer shows a table row, cited, as they are (the SJTU schedule is English; its rows' translations
+        failed where the check could not tell: agent/strategies/route.py, ``_row_kept_as_is``).
+
+        >>> from agent.options import TurnOptions
+        >>> from retrieval.types import Chunk
+        >>> hit = Hit(Chunk("c1", "s.pdf", "讲义", "9\\t2024/04/18\\tReward Model and RLHF\\t-\\tPengfei Liu", [], None, 0, 9, "en"), 1.0, {})
+        >>> turn = Turn(question="RLHF那节lecture是哪天上？", query="RLHF那节lecture是哪天上？", language="zh", options=TurnOptions())
+        >>> print(Composer.schedule(turn, [(hit, hit.text)]))
+        课程日程表中的相关行（按原文引用）：
+        - 9 | 2024/04/18 | Reward Model and RLHF | - | Pengfei Liu [1]
+        """
+        lines = [phrase("schedule_intro", turn.language)]
+        lines += [f"- {shown_row(_row(row))} [{turn.number_of(hit)}]" for hit, row in rows]
+        return "\n".join(lines)
+
     def _quoted(self, turn: Turn, hits: list[Hit], query_tokens: set[str], semantics):
         """(passage, its best sentences) for each passage a quote shows; flagged passages are never quoted."""
         per_passage = self.quote_chars // self.extract_passages

@@ -40,6 +40,7 @@ import unicodedata
 from typing import NamedTuple
 
 from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
+from agent.schedule import names_a_row, schedule_rows
 from retrieval.glossary import homework_mentions
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
@@ -192,13 +193,13 @@ class Judgement(NamedTuple):
 
 
 def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "",
-               unknown: tuple[str, ...] = ()) -> bool:
+               unknown: tuple[str, ...] = (), rare: frozenset[str] = frozenset()) -> bool:
     """:func:`judge`'s verdict: do the hits cover the question?"""
-    return judge(hits, query, glossary, settings, semantics, translation, unknown).covered
+    return judge(hits, query, glossary, settings, semantics, translation, unknown, rare).covered
 
 
 def judge(hits, query: str, glossary, settings, semantics=None, translation: str = "",
-          unknown: tuple[str, ...] = ()) -> Judgement:
+          unknown: tuple[str, ...] = (), rare: frozenset[str] = frozenset()) -> Judgement:
     """Do the hits cover the question, and if not, was the number check all that declined it? Term coverage, backed by BM25 for partial coverage, and
     meaning when ``semantics`` is multilingual (thresholds: the :class:`settings.AgentSettings`
     slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard"). The
@@ -207,16 +208,18 @@ def judge(hits, query: str, glossary, settings, semantics=None, translation: str
     unrelated better than across two. A question naming what the notes never mention
     (``unknown``: :func:`unknown_terms`) is not covered; nor, with ``relevance_number_check``, one
     asking for a number that no close passage sentence holds (``number_only`` when nothing else
-    declined it: the signals are judged again without the number's, not computed again)."""
+    declined it: the signals are judged again without the number's, not computed again). ``rare``: the
+    question's rarer words (agent.schedule.rare_words), which a schedule row may name."""
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
     s = guard_signals(hits, query, glossary, semantics, translation, unknown,
-                      numbers=getattr(settings, "relevance_number_check", True))
+                      numbers=getattr(settings, "relevance_number_check", True), rare=rare)
     others = (s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown)
-    if decide(*others, s.number, s.number_translated, other_language=s.other_language):
+    if decide(*others, s.number, s.number_translated, other_language=s.other_language, schedule_row=s.schedule_row):
         return Judgement(True)
-    return Judgement(False, number_only=s.number is not None and decide(*others, other_language=s.other_language))
+    return Judgement(False, number_only=s.number is not None
+                     and decide(*others, other_language=s.other_language, schedule_row=s.schedule_row))
 
 
 class GuardSignals(NamedTuple):
@@ -230,16 +233,18 @@ class GuardSignals(NamedTuple):
     number: float | None = None  # a number asked (asks_for_number): its closest top-3 sentence holding one
     number_translated: float | None = None  # the same for the question's translation
     other_language: float | None = None  # a Chinese question: its closest top-3 sentence in another language
+    schedule_row: bool = False  # a top-3 schedule row names the question's rarer words (agent/schedule.py)
 
 
 def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "",
-                  unknown: tuple[str, ...] = (), numbers: bool = True) -> GuardSignals:
+                  unknown: tuple[str, ...] = (), numbers: bool = True, rare: frozenset[str] = frozenset()) -> GuardSignals:
     """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``;
     ``unknown``: the question's :func:`unknown_terms`, which its caller finds (the agent keeps them
     for the refusal); ``numbers``: for a question asking for a number, how close its closest top-3
     sentence holding one is (a digit or a counting Chinese numeral, not the digits of a name:
     :func:`holds_number`; -inf when none does), and the same for its translation (the
-    ``relevance_number_check`` setting)."""
+    ``relevance_number_check`` setting); ``rare``: the question's rarer words (agent.schedule.rare_words),
+    for whether a top-3 schedule row names them."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     translated = meaning and bool(translation.strip())
@@ -265,6 +270,8 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         # the translation is compared as the notes' language, whatever words its question used
         number_translated=_closest(translation, holding, semantics) if number and translated else None,
         other_language=_closest_other_language(query, texts, semantics) if meaning else None,
+        schedule_row=any(names_a_row(query, schedule_rows(h.text), rare, glossary, h.chunk.title, h.text)
+                         for h in hits[:3]),
     )
 
 
@@ -281,7 +288,7 @@ def _closest_other_language(query: str, passages: list[str], semantics) -> float
 def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Calibration",
            translated: float | None = None, unknown: tuple[str, ...] = (),
            number: float | None = None, number_translated: float | None = None,
-           other_language: float | None = None) -> bool:
+           other_language: float | None = None, schedule_row: bool = False) -> bool:
     """The guard's decision from its signals (shared with agent.calibrate): enough shared words, or a
     few with a high BM25 score; with a closeness (multilingual embedders), not far in meaning, and
     covered by meaning alone when very close: the question itself, or its translation
@@ -296,7 +303,9 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     the Chinese bar (1.0) that a sentence in its own language must reach.
     A question none of whose words the passages hold (``cov`` 0) and whose translation is not close
     enough to cover it (``high_translated``, where calibrated) is not covered by its closeness across
-    two languages.
+    two languages. A top-3 schedule row naming the question's rarer words (``schedule_row``:
+    agent/schedule.py) shares its words as enough coverage would: "RLHF那节lecture是哪天上？" holds a quarter
+    of its words in the row that answers it (jieba reads 哪天上 as 哪 + 天上).
 
     >>> e5 = CALIBRATED["e5:small-q4"]
     >>> decide(0.2, 5.0, None, "en", WORDS_ONLY), decide(0.2, 5.0, 0.9, "en", e5)
@@ -323,6 +332,10 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
     (True, True)
     >>> decide(0.0, 0.8, 0.86, "en", UNCALIBRATED._replace(high_en=0.6), translated=0.5)  # no translation bar: not applied
     True
+    >>> decide(0.25, 1.9, 1.05, "zh", e5), decide(0.25, 1.9, 1.05, "zh", e5, schedule_row=True)  # still near enough
+    (False, True)
+    >>> decide(0.25, 1.9, 0.5, "zh", e5, schedule_row=True), decide(0.25, 1.9, 1.05, "zh", e5, unknown=("MIT",), schedule_row=True)
+    (False, False)
     """
     if unknown:
         return False
@@ -332,7 +345,7 @@ def decide(cov: float, bm25: float, closeness: float | None, lang: str, cal: "Ca
         # a 3x3 matrix?": 0.86 to a formula, above high_en; its translation 1.13). No answerable question
         # of eight sets is covered so
         return False
-    words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25)
+    words = cov >= cal.coverage or (cov >= cal.min_coverage and bm25 >= cal.bm25) or schedule_row
     if closeness is None:
         return words
     low, high = (cal.min_zh, cal.high_zh) if lang == "zh" else (cal.min_en, cal.high_en)

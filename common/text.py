@@ -356,6 +356,25 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# jieba's part-of-speech tags for a name of a person, place or organisation, another proper noun, an
+# abbreviation (北大)
+_NAME_TAGS = frozenset({"nr", "nrt", "ns", "nt", "nz", "j"})
+
+
+def chinese_names(question: str) -> list[str]:
+    """The Chinese proper names of ``question`` (jieba's part-of-speech tags for people, places,
+    organisations, other proper nouns and abbreviations): agent/schedule.py holds a question naming
+    another school ("斯坦福的RLHF那节课是哪天？") off the schedule of a passage that does not name it.
+
+    >>> chinese_names("斯坦福的RLHF那节课是哪天？"), chinese_names("北大的RLHF那节课是哪天？"), chinese_names("RLHF那节lecture是哪天上？")
+    (['斯坦福'], ['北大'], [])
+    """
+    import jieba.posseg
+
+    _jieba()  # initialised once, quietly
+    return [w.word for w in jieba.posseg.cut(question) if w.flag in _NAME_TAGS and re.search(r"[\u4e00-\u9fff]", w.word)]
+
+
 # A Latin word, with its hyphenated, dotted or underscored parts ("GPT-3.5", "CS2916", "log_2");
 # the lookarounds, not \b, so that a word touching Chinese characters ("GPT-4的") is still one.
 _TERM_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9]+(?:[-._][A-Za-z0-9]+)*")

@@ -215,6 +215,10 @@ class Retriever:
             self._term_forms = frozenset().union(*(term_forms(c.indexed_text()) for c in self.chunks))
         return self._term_forms
 
+    def document_frequency(self, tokens) -> dict[str, int]:
+        """How many passages hold each BM25 token (the scope guard's rarer words: agent/schedule.py)."""
+        return {t: len(self.lexical.holding([t])) for t in dict.fromkeys(tokens)}
+
     def search(self, query: str, k: int = 5, translations: Sequence[str] = ()) -> list[Hit]:
         """The top ``k`` chunks for ``query``; ``translations`` (the query in other languages, per request)
         add their words to BM25's side. A question asking when a numbered homework is due or out gets the

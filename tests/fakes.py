@@ -96,6 +96,11 @@ class FakeRetriever:
         """As retrieval.search.Retriever's: the Latin words the passages mention."""
         return frozenset().union(*(term_forms(c.indexed_text()) for c in self.chunks))
 
+    def document_frequency(self, tokens) -> dict[str, int]:
+        """As retrieval.search.Retriever's: how many passages hold each token."""
+        held = [set(tokenize(c.indexed_text())) for c in self.chunks]
+        return {t: sum(t in words for words in held) for t in dict.fromkeys(tokens)}
+
     def search(self, query: str, k: int = 5) -> list[Hit]:
         words = set(tokenize(query))
         scored = [(len(words & set(tokenize(c.text))), i) for i, c in enumerate(self.chunks)]

@@ -103,6 +103,29 @@ def test_extractive_answer_needs_no_model(course):
     assert route("如何刻画语言模型的不确定性？") == "search_course"  # 刻画 characterises: no demo asked
 
 
+@pytest.mark.parametrize("question, date", [("RLHF那节lecture是哪天上？", "2024/04/18"), ("hw4的DDL是几号？", "2024/06/13"),
+                                            ("Prompting Engineering 那节 lecture 是哪天", "2024/03/21")])
+def test_a_question_naming_a_schedule_row_is_answered_with_that_row(course, question, date):
+    """Declined before (a quarter of "RLHF那节lecture是哪天上？"'s words are the row's: jieba reads 哪天上 as
+    哪 + 天上), or answered with fifteen quoted lines around the row; a writer is not asked."""
+    writer = RecordingWriter(messages=iter([AIMessage(content="The lecture is on 2024/05/01 [1].")] * 3))
+    writer.seen = []
+    result = _agent(course, model=writer).ask(question)
+    assert not result.refused and result.mode == "extract" and not writer.seen, result.answer
+    intro, *rows = result.answer.splitlines()
+    assert intro in ("课程日程表中的相关行（按原文引用）：", "From the course schedule:")
+    assert len(rows) == 1 and date in rows[0] and " | " in rows[0], rows
+    assert result.citations and all(c.verdict == "supported" for c in result.citations)
+
+
+@pytest.mark.parametrize("question", ["When is the RLHF lecture in the Stanford course?", "RLHF 是什么？",
+                                      "4月4号那天 OpenAI 发布了什么？", "北大的RLHF那节课是哪天？"])
+def test_a_question_naming_no_row_of_the_schedule_is_not_answered_with_one(course, question):
+    """Another course's lecture, a question not asking when, a day with a word no row holds."""
+    result = _agent(course, model=None, answer_mode="extract").ask(question)
+    assert not result.answer.startswith(("课程日程表", "From the course schedule")), result.answer
+
+
 @pytest.mark.parametrize("question", ["Who won the 2018 World Cup?", "今天上海的天气怎么样？", "How do I cook rice?",
                                       # a code word ("draw") and a reading word ("paper") do not skip the guard
                                       "How much power does an NVIDIA H100 card draw?",

@@ -1,0 +1,187 @@
+"""A course schedule's rows, and the question one of them answers for the scope guard.
+
+The SJTU slides' schedule is an English table ("9\t2024/04/18\tReward Model and RLHF\t-\tPengfei
+Liu"), and students ask it in Chinese with a word or two of English: "RLHF那节lecture是哪天上？",
+"hw4的DDL是几号？". The scope guard declined both with the schedule first among the passages: of
+their words only RLHF / hw4 is the row's (jieba reads 哪天上 as 哪 + 天上), a quarter or a third
+of them, and the row's BM25 score is low (a row is a few words of a long table).
+
+So a question about the timetable (a lecture, class, week, homework or deadline) that asks when or who,
+or names a day, *names* a row of a schedule among its top three passages when the row holds all of its
+rarer words (held by at most :data:`RARE_DOCS` passages of the notes: RLHF, hw4, Prompting) and every
+English word it has besides words asking when or who (:func:`named_rows`). Then the scope guard counts
+its words as shared (agent/relevance.py ``decide``), and the answer is that row, quoted
+(agent/strategies/route.py). "All" keeps out what the row does not say: "When is the reward model
+trained in RLHF?" (trained), "When is hw1 due at Stanford?" (another school), "北大的RLHF那节课是哪天？" (a
+Chinese name the passage lacks), "2025年4月18日有课吗？" (another year); "RLHF是什么时候提出的？" asks about
+no lecture, and a question naming more than :data:`MAX_ROWS` rows ("Who is Pengfei Liu?") is no lookup.
+A hostile review's 88 questions (2026-12-07) shaped these limits (docs/EVALUATION.md, "A schedule row
+that names the question").
+
+>>> rows = schedule_rows("课程大纲\\nWeek\\tDate\\tContent\\n9\\t2024/04/18\\tReward Model and RLHF\\n7\\t2024/04/04\\tQingming Festival")
+>>> rows
+['9\\t2024/04/18\\tReward Model and RLHF', '7\\t2024/04/04\\tQingming Festival']
+>>> names_a_row("RLHF那节lecture是哪天上？", rows, {"rlhf"}), names_a_row("RLHF那节课讲什么？", rows, {"rlhf"})
+(True, False)
+>>> names_a_row("4月4号那周有lecture吗？", rows, set()), names_a_row("When is the RLHF proposal due?", rows, {"rlhf", "proposal"})
+(True, False)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+from common.text import chinese_names, split_sentences, tokenize
+from retrieval.glossary import WHEN_ASKED, homework_aliases
+
+# a word held by at most this many passages of the notes is specific enough to name a row (the 106
+# passages of the course: RLHF 3, hw4 2, Prompting 2; "model" or "course" is in dozens)
+RARE_DOCS = 4
+# words naming a course's parts or its calendar, not what a row is about: in Chinese notes an English
+# word is rare ("course" is in one passage), and "When is the RLHF lecture in the SJTU course?" names the
+# row by RLHF alone
+COURSE_WORDS = frozenset("course courses class classes lecture lectures lecturer lecturers lesson lessons session "
+                         "sessions semester term week weeks talk talks schedule calendar date day time teacher "
+                         "instructor speaker 课 课程 讲 节课 一节 老师 讲师".split())
+# an English word a question may hold besides the row's and COURSE_WORDS: asking when or who, a homework's
+# dates (every other English word must be the row's: "When is the reward model trained in RLHF?" holds
+# "trained", no timetable's word, and "When is hw1 due at Stanford?" another school)
+_ASKING_WORDS = frozenset("when who whose date dates due deadline deadlines ddl out released release handed "
+                          "week teaches teach gives give held there any".split())
+# the question must name the timetable: a lecture, class, week, homework or deadline ("RLHF是什么时候提出的？"
+# asks when RLHF was proposed, not when its lecture is)
+_TIMETABLE = re.compile(r"课|讲|节|周|作业|上课|老师|讲师|hw|ddl|截止|\b(?:due|deadlines?|lectures?|lecturers?|class(?:es)?|"
+                        r"sessions?|weeks?|talks?|speakers?|teach(?:es)?|presentations?|poster|homework|assignments?)\b",
+                        re.I)
+# more rows than this named by one question is no lookup ("Who is Pengfei Liu?" names eleven)
+MAX_ROWS = 3
+# who gives it ("那一讲是哪位老师来讲？", "Who teaches the Transformers lecture?")
+ASKS_WHO = re.compile(r"谁|哪位|哪个老师|哪个讲师|\bwho\b", re.I)
+# a row's date: 2024/04/18, 2024-04-18
+_ROW_DATE = re.compile(r"(?<!\d)(?:19|20)\d\d([/-])(1[0-2]|0?[1-9])\1(3[01]|[12]\d|0?[1-9])(?!\d)")
+# a month and day asked: 4月4号, 4月4日, April 4, Apr. 4
+_ZH_DAY = re.compile(r"(?<!\d)(1[0-2]|0?[1-9])\s*月\s*(3[01]|[12]\d|0?[1-9])\s*[日号號]")
+_EN_DAY = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(3[01]|[12]\d|0?[1-9])(?!\d)", re.I)
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_DAYS = re.compile(f"{_ZH_DAY.pattern}|{_EN_DAY.pattern}", re.I)  # a day asked, no word of the question's
+
+
+def schedule_rows(text: str) -> list[str]:
+    """The rows of ``text``'s tables that hold a date cell (tab-separated cells, one a full date)."""
+    rows = []
+    for line in (s.strip("\n") for s in split_sentences(text)):
+        cells = [c.strip() for c in line.split("\t")]
+        if len(cells) >= 2 and any(_ROW_DATE.fullmatch(c) for c in cells):
+            rows.append(line.strip())
+    return rows
+
+
+def row_date(row: str) -> tuple[int, int, int]:
+    """A schedule row's date as (year, month, day), for showing rows in the schedule's order.
+
+    >>> row_date("9\\t2024/04/18\\tReward Model and RLHF")
+    (2024, 4, 18)
+    """
+    m = next(m for m in (_ROW_DATE.fullmatch(c.strip()) for c in row.split("\t")) if m)
+    return int(m.group(0)[:4]), int(m.group(2)), int(m.group(3))
+
+
+def asked_days(question: str) -> set[tuple[int, int]]:
+    """The (month, day) pairs ``question`` names.
+
+    >>> sorted(asked_days("4月4号和5月30日呢？")), sorted(asked_days("Is there class on Apr. 4 or May 30?"))
+    ([(4, 4), (5, 30)], [(4, 4), (5, 30)])
+    """
+    days = {(int(m), int(d)) for m, d in _ZH_DAY.findall(question)}
+    return days | {(_MONTHS[m[:3].lower()], int(d)) for m, d in _EN_DAY.findall(question)}
+
+
+def rare_words(question: str, frequency: Callable[[Iterable[str]], dict[str, int]]) -> frozenset[str]:
+    """The words of ``question`` (its BM25 tokens and the schedule's name of a numbered homework it asks
+    the date of) that ``frequency`` (token -> passages holding it) finds in 1 to :data:`RARE_DOCS` passages;
+    numbers and :data:`COURSE_WORDS` are no such words.
+
+    >>> sorted(rare_words("RLHF那节lecture是哪天上？", lambda ts: {"rlhf": 3, "lecture": 9}))
+    ['rlhf']
+    """
+    words = [t for t in dict.fromkeys(tokenize(_DAYS.sub(" ", question)) + homework_aliases(question))
+             if not t.isdigit() and t not in COURSE_WORDS]
+    counts = frequency(words)
+    return frozenset(t for t in words if 0 < counts.get(t, 0) <= RARE_DOCS)
+
+
+def names_a_row(question: str, rows: list[str], rare: set[str] | frozenset[str], glossary=None, title: str = "",
+                passage: str = "") -> bool:
+    """Does ``question`` name one of the schedule ``rows`` (:func:`named_rows`)?"""
+    return bool(named_rows(question, rows, rare, glossary, title, passage))
+
+
+def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], glossary=None,
+               title: str = "", passage: str = "") -> list[str]:
+    """The schedule ``rows`` that ``question`` names, asking about the timetable (a lecture, class, week,
+    homework, deadline) when or who, or naming a day: all its ``rare`` words (or a glossary translation of
+    each) in the row's cells other than its date, at least one such word or the row's month and day, every
+    English word of it the row's, the title's or a word asking when or who, and at most :data:`MAX_ROWS`
+    rows. A word of the rows' passage ``title`` names where the rows are, not which ("When is the RLHF
+    lecture in the SJTU course?", the slides titled "… (SJTU, slides)"); a Chinese proper name of the
+    question (:func:`common.text.chinese_names`) must be in the rows' ``passage`` or its title: "北大的RLHF
+    那节课是哪天？" names another school.
+
+    >>> rows = ["7\\t2024/04/04\\tQingming Festival", "10\\t2024/04/25\\thw2 due, hw3,4 out", "14\\t2024/05/23\\thw3 due"]
+    >>> names_a_row("4月4号那天 OpenAI 发布了什么？", rows, {"openai"}), names_a_row("Is there class on Apr 4?", rows, set())
+    (False, True)
+    >>> [row.split("\\t")[0] for row in named_rows("作业3什么时候截止？", rows, {"hw3"})]  # when it is out, and due
+    ['10', '14']
+    >>> [row.split("\\t")[0] for row in named_rows("When is hw4 released?", rows, {"hw4"})]  # "hw3,4 out" names hw4
+    ['10']
+    >>> named_rows("When is hw3 due at Stanford?", rows, {"hw3"})  # another school's
+    []
+    >>> named_rows("When is the Qingming Festival?", rows, {"qingming"}), named_rows("5月23号截止的是什么作业？", rows, set())
+    ([], ['14\\t2024/05/23\\thw3 due'])
+    >>> named_rows("2025年5月23号截止的是什么作业？", rows, set())  # another year's
+    []
+    >>> rows = ["9\\t2024/04/18\\tReward Model and RLHF"]
+    >>> named_rows("When is the SJTU RLHF lecture?", rows, {"sjtu", "rlhf"}, title="CS2916 (SJTU, slides)") == rows
+    True
+    >>> named_rows("When is the SJTU lecture?", rows, {"sjtu"}, title="CS2916 (SJTU, slides)")  # naming only where
+    []
+    >>> named_rows("北大的RLHF那节课是哪天？", rows, {"rlhf"}, passage=rows[0]), named_rows("RLHF那节课是哪天？", rows, {"rlhf"}) == rows
+    ([], True)
+    >>> named_rows("RLHF是什么时候提出的？", rows, {"rlhf"}), named_rows("When is the reward model trained in RLHF?", rows, {"rlhf"})
+    ([], [])
+    """
+    days = asked_days(question)  # "4月4号那周有lecture吗？" asks about a day without asking when
+    if not rows or not _TIMETABLE.search(question) or not (days or WHEN_ASKED.search(question) or ASKS_WHO.search(question)):
+        return []
+    if any(name not in passage and name not in title for name in chinese_names(question)):
+        return []
+    years = {int(y) for y in _YEAR.findall(question)}
+    held = set(tokenize(title)) | COURSE_WORDS | _ASKING_WORDS
+    rare = set(rare) - held
+    english = {t for t in tokenize(_DAYS.sub(" ", question)) if re.fullmatch(r"[a-z][a-z0-9]*", t)} - held
+    forms = {t: {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set()) for t in rare | english}
+    named = []
+    for row in rows:
+        cells = [c.strip() for c in row.split("\t")]
+        dates = [(int(m.group(0)[:4]), int(m.group(2)), int(m.group(3))) for m in map(_ROW_DATE.fullmatch, cells) if m]
+        words = {t for c in cells if not _ROW_DATE.fullmatch(c) for t in tokenize(_HOMEWORK_LIST.sub(_each_homework, c))}
+        if days and not days & {(month, day) for _, month, day in dates}:
+            continue  # a day asked: that day's rows only
+        if years and not years & {year for year, _, _ in dates}:
+            continue  # another year's: "2025年4月18日有课吗？"
+        if all(forms[t] & words for t in rare | english) and (rare or days):
+            named.append(row)
+    return named if len(named) <= MAX_ROWS else []
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")  # a year a question names
+
+
+# "hw3,4 out": the schedule's homework 3 and 4
+_HOMEWORK_LIST = re.compile(r"\bhw(\d)((?:\s*,\s*\d)+)", re.I)
+
+
+def _each_homework(m: re.Match) -> str:
+    """ "hw3,4" as "hw3 hw4"."""
+    return " ".join(f"hw{n}" for n in [m.group(1), *re.findall(r"\d", m.group(2))])
