@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, decide, guard_signals, unknown_terms
 from agent.pasted_code import question_code
-from agent.schedule import rare_words
 from agent.policy import names_reading_list, route
 from agent.semantic import Semantics
 from agent.tools import reading_hits, search_hits
@@ -87,7 +86,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
     def signals_of(question: str, hits, translation: str = "") -> Try:
         return guard_signals(hits, question, retriever.glossary, semantics, translation,
                              unknown_terms(question, vocabulary), numbers,
-                             rare_words(question, retriever.document_frequency))
+                             retriever.document_frequency)
 
     def searched(question: str, tool: str) -> tuple[Try, ...]:
         translation = translator.translate(question, detect_language(question)) if translator else ""

@@ -40,7 +40,7 @@ import unicodedata
 from typing import NamedTuple
 
 from common.text import detect_language, mentions, named_terms, split_sentences, term_forms, tokenize
-from agent.schedule import names_a_row, schedule_rows
+from agent.schedule import schedule_rows_named
 from retrieval.glossary import homework_mentions
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
@@ -193,13 +193,13 @@ class Judgement(NamedTuple):
 
 
 def is_covered(hits, query: str, glossary, settings, semantics=None, translation: str = "",
-               unknown: tuple[str, ...] = (), rare: frozenset[str] = frozenset()) -> bool:
+               unknown: tuple[str, ...] = (), frequency=None) -> bool:
     """:func:`judge`'s verdict: do the hits cover the question?"""
-    return judge(hits, query, glossary, settings, semantics, translation, unknown, rare).covered
+    return judge(hits, query, glossary, settings, semantics, translation, unknown, frequency).covered
 
 
 def judge(hits, query: str, glossary, settings, semantics=None, translation: str = "",
-          unknown: tuple[str, ...] = (), rare: frozenset[str] = frozenset()) -> Judgement:
+          unknown: tuple[str, ...] = (), frequency=None) -> Judgement:
     """Do the hits cover the question, and if not, was the number check all that declined it? Term coverage, backed by BM25 for partial coverage, and
     meaning when ``semantics`` is multilingual (thresholds: the :class:`settings.AgentSettings`
     slice where set, else the embedder's :data:`CALIBRATED` ones: README, "Scope guard"). The
@@ -208,13 +208,14 @@ def judge(hits, query: str, glossary, settings, semantics=None, translation: str
     unrelated better than across two. A question naming what the notes never mention
     (``unknown``: :func:`unknown_terms`) is not covered; nor, with ``relevance_number_check``, one
     asking for a number that no close passage sentence holds (``number_only`` when nothing else
-    declined it: the signals are judged again without the number's, not computed again). ``rare``: the
-    question's rarer words (agent.schedule.rare_words), which a schedule row may name."""
+    declined it: the signals are judged again without the number's, not computed again). ``frequency``:
+    token -> passages holding it (``Retriever.document_frequency``), for whether a schedule row names the
+    question (agent/schedule.py; None: not asked)."""
     name = getattr(getattr(semantics, "embedder", None), "name", "")
     cross_lingual = semantics is not None and semantics.cross_lingual
     cal = calibration(settings, name, cross_lingual)
     s = guard_signals(hits, query, glossary, semantics, translation, unknown,
-                      numbers=getattr(settings, "relevance_number_check", True), rare=rare)
+                      numbers=getattr(settings, "relevance_number_check", True), frequency=frequency)
     others = (s.coverage, s.bm25, s.closeness, detect_language(query), cal, s.translated, s.unknown)
     if decide(*others, s.number, s.number_translated, other_language=s.other_language, schedule_row=s.schedule_row):
         return Judgement(True)
@@ -237,14 +238,14 @@ class GuardSignals(NamedTuple):
 
 
 def guard_signals(hits, query: str, glossary, semantics=None, translation: str = "",
-                  unknown: tuple[str, ...] = (), numbers: bool = True, rare: frozenset[str] = frozenset()) -> GuardSignals:
+                  unknown: tuple[str, ...] = (), numbers: bool = True, frequency=None) -> GuardSignals:
     """:func:`is_covered`'s signals; the closenesses only with a multilingual ``semantics``;
     ``unknown``: the question's :func:`unknown_terms`, which its caller finds (the agent keeps them
     for the refusal); ``numbers``: for a question asking for a number, how close its closest top-3
     sentence holding one is (a digit or a counting Chinese numeral, not the digits of a name:
     :func:`holds_number`; -inf when none does), and the same for its translation (the
-    ``relevance_number_check`` setting); ``rare``: the question's rarer words (agent.schedule.rare_words),
-    for whether a top-3 schedule row names them."""
+    ``relevance_number_check`` setting); ``frequency``: token -> passages holding it, for whether a top-3
+    schedule row names the question (agent.schedule.schedule_rows_named; None: not asked)."""
     meaning = semantics is not None and semantics.cross_lingual
     texts = [h.text for h in hits[:3]]
     translated = meaning and bool(translation.strip())
@@ -270,8 +271,7 @@ def guard_signals(hits, query: str, glossary, semantics=None, translation: str =
         # the translation is compared as the notes' language, whatever words its question used
         number_translated=_closest(translation, holding, semantics) if number and translated else None,
         other_language=_closest_other_language(query, texts, semantics) if meaning else None,
-        schedule_row=any(names_a_row(query, schedule_rows(h.text), rare, glossary, h.chunk.title, h.text)
-                         for h in hits[:3]),
+        schedule_row=frequency is not None and bool(schedule_rows_named(query, hits[:3], frequency, glossary)),
     )
 
 

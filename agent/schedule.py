@@ -21,9 +21,9 @@ that names the question").
 >>> rows = schedule_rows("课程大纲\\nWeek\\tDate\\tContent\\n9\\t2024/04/18\\tReward Model and RLHF\\n7\\t2024/04/04\\tQingming Festival")
 >>> rows
 ['9\\t2024/04/18\\tReward Model and RLHF', '7\\t2024/04/04\\tQingming Festival']
->>> names_a_row("RLHF那节lecture是哪天上？", rows, {"rlhf"}), names_a_row("RLHF那节课讲什么？", rows, {"rlhf"})
+>>> bool(named_rows("RLHF那节lecture是哪天上？", rows, {"rlhf"})), bool(named_rows("RLHF那节课讲什么？", rows, {"rlhf"}))
 (True, False)
->>> names_a_row("4月4号那周有lecture吗？", rows, set()), names_a_row("When is the RLHF proposal due?", rows, {"rlhf", "proposal"})
+>>> bool(named_rows("4月4号那周有lecture吗？", rows, set())), bool(named_rows("When is the RLHF proposal due?", rows, {"rlhf", "proposal"}))
 (True, False)
 """
 
@@ -34,6 +34,7 @@ from typing import Callable, Iterable
 
 from common.text import chinese_names, split_sentences, tokenize
 from retrieval.glossary import WHEN_ASKED, homework_aliases
+from retrieval.types import Hit
 
 # a word held by at most this many passages of the notes is specific enough to name a row (the 106
 # passages of the course: RLHF 3, hw4 2, Prompting 2; "model" or "course" is in dozens)
@@ -47,8 +48,8 @@ COURSE_WORDS = frozenset("course courses class classes lecture lectures lecturer
 # an English word a question may hold besides the row's and COURSE_WORDS: asking when or who, a homework's
 # dates (every other English word must be the row's: "When is the reward model trained in RLHF?" holds
 # "trained", no timetable's word, and "When is hw1 due at Stanford?" another school)
-_ASKING_WORDS = frozenset("when who whose date dates due deadline deadlines ddl out released release handed "
-                          "week teaches teach gives give held there any".split())
+_ASKING_WORDS = frozenset("when who whose dates due deadline deadlines ddl out released release handed "
+                          "teaches teach gives give held there any".split())
 # the question must name the timetable: a lecture, class, week, homework or deadline ("RLHF是什么时候提出的？"
 # asks when RLHF was proposed, not when its lecture is)
 _TIMETABLE = re.compile(r"课|讲|节|周|作业|上课|老师|讲师|hw|ddl|截止|\b(?:due|deadlines?|lectures?|lecturers?|class(?:es)?|"
@@ -65,6 +66,8 @@ _ZH_DAY = re.compile(r"(?<!\d)(1[0-2]|0?[1-9])\s*月\s*(3[01]|[12]\d|0?[1-9])\s*
 _EN_DAY = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(3[01]|[12]\d|0?[1-9])(?!\d)", re.I)
 _MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 _DAYS = re.compile(f"{_ZH_DAY.pattern}|{_EN_DAY.pattern}", re.I)  # a day asked, no word of the question's
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")  # a year a question names
+_HOMEWORK_LIST = re.compile(r"\bhw(\d)((?:\s*,\s*\d)+)", re.I)  # "hw3,4 out": the schedule's homework 3 and 4
 
 
 def schedule_rows(text: str) -> list[str]:
@@ -111,10 +114,28 @@ def rare_words(question: str, frequency: Callable[[Iterable[str]], dict[str, int
     return frozenset(t for t in words if 0 < counts.get(t, 0) <= RARE_DOCS)
 
 
-def names_a_row(question: str, rows: list[str], rare: set[str] | frozenset[str], glossary=None, title: str = "",
-                passage: str = "") -> bool:
-    """Does ``question`` name one of the schedule ``rows`` (:func:`named_rows`)?"""
-    return bool(named_rows(question, rows, rare, glossary, title, passage))
+def schedule_rows_named(question: str, hits, frequency: Callable[[Iterable[str]], dict[str, int]],
+                        glossary=None) -> list[tuple[Hit, str]]:
+    """(passage, row) for each schedule row of ``hits`` that ``question`` names (:func:`named_rows`), in the
+    schedule's order (a homework out, then due): what the scope guard reads (agent/relevance.py) and the
+    answer quotes (agent/strategies/route.py). ``frequency``: token -> passages holding it, asked only for a
+    question about the timetable (the guard runs on every question)."""
+    if not asks_about_timetable(question):
+        return []
+    rare = rare_words(question, frequency)
+    named = [(h, row) for h in hits
+             for row in named_rows(question, schedule_rows(h.text), rare, glossary, h.chunk.title, h.text)]
+    return sorted(named, key=lambda pair: row_date(pair[1]))
+
+
+def asks_about_timetable(question: str) -> bool:
+    """Does ``question`` name the timetable and ask when or who, or name a day?
+
+    >>> asks_about_timetable("RLHF那节lecture是哪天上？"), asks_about_timetable("RLHF是什么时候提出的？")
+    (True, False)
+    """
+    return bool(_TIMETABLE.search(question)) and bool(asked_days(question) or WHEN_ASKED.search(question)
+                                                      or ASKS_WHO.search(question))
 
 
 def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], glossary=None,
@@ -129,8 +150,8 @@ def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], 
     那节课是哪天？" names another school.
 
     >>> rows = ["7\\t2024/04/04\\tQingming Festival", "10\\t2024/04/25\\thw2 due, hw3,4 out", "14\\t2024/05/23\\thw3 due"]
-    >>> names_a_row("4月4号那天 OpenAI 发布了什么？", rows, {"openai"}), names_a_row("Is there class on Apr 4?", rows, set())
-    (False, True)
+    >>> named_rows("4月4号那天 OpenAI 发布了什么？", rows, {"openai"}), named_rows("Is there class on Apr 4?", rows, set())
+    ([], ['7\\t2024/04/04\\tQingming Festival'])
     >>> [row.split("\\t")[0] for row in named_rows("作业3什么时候截止？", rows, {"hw3"})]  # when it is out, and due
     ['10', '14']
     >>> [row.split("\\t")[0] for row in named_rows("When is hw4 released?", rows, {"hw4"})]  # "hw3,4 out" names hw4
@@ -152,7 +173,7 @@ def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], 
     ([], [])
     """
     days = asked_days(question)  # "4月4号那周有lecture吗？" asks about a day without asking when
-    if not rows or not _TIMETABLE.search(question) or not (days or WHEN_ASKED.search(question) or ASKS_WHO.search(question)):
+    if not rows or not asks_about_timetable(question):
         return []
     if any(name not in passage and name not in title for name in chinese_names(question)):
         return []
@@ -173,13 +194,6 @@ def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], 
         if all(forms[t] & words for t in rare | english) and (rare or days):
             named.append(row)
     return named if len(named) <= MAX_ROWS else []
-
-
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")  # a year a question names
-
-
-# "hw3,4 out": the schedule's homework 3 and 4
-_HOMEWORK_LIST = re.compile(r"\bhw(\d)((?:\s*,\s*\d)+)", re.I)
 
 
 def _each_homework(m: re.Match) -> str:

@@ -23,7 +23,6 @@ from agent.policy import is_homework_request
 from agent.query_translation import QueryTranslator
 from agent.relevance import is_covered, judge, unknown_terms
 from agent.sandbox import SandboxLimits
-from agent.schedule import rare_words
 from agent.semantic import Semantics
 from agent.tools import CourseTools, search_hits, searched_tokens
 from agent.turn import Checker, Turn
@@ -64,7 +63,7 @@ class AgentParts:
             turn.unknown_terms = unknown_terms(turn.query, self.retriever.term_forms())
         verdict = judge(hits, turn.query, self.retriever.glossary, self.settings, semantics,
                         translation=turn.translations.get(turn.query, ""), unknown=turn.unknown_terms,
-                        rare=rare_words(turn.query, self.retriever.document_frequency))
+                        frequency=self.retriever.document_frequency)
         # declined for the number asked alone? the refusal says that number was not found. Not said of
         # a follow-up with a topic of its own: its query borrows the course words of the question it
         # follows ("那食堂有多少个座位呢？" after a question on temperature)
@@ -107,7 +106,7 @@ class AgentParts:
             hits = search_hits(self.retriever, turn.question, turn.options.k, translation)
             return is_covered(hits, turn.question, self.retriever.glossary, self.settings, semantics,
                               translation=translation, unknown=turn.unknown_terms,
-                              rare=rare_words(turn.question, self.retriever.document_frequency))
+                              frequency=self.retriever.document_frequency)
 
         if judged(""):
             return True

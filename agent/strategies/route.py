@@ -27,7 +27,7 @@ from agent.pasted_code import question_code, run_with_values, syntax_error, unde
 from agent.policy import code_in, names_reading_list, other_language, own_code_sentence, pasted_lines, route
 from agent.polarity import contradiction
 from agent.prompts import instruction_words, phrase, translate_messages, writer_messages
-from agent.schedule import named_rows, rare_words, row_date, schedule_rows
+from agent.schedule import schedule_rows_named
 from agent.semantic import Semantics
 from agent.sentences import best_sentences
 from agent.strategies import Strategy
@@ -277,8 +277,11 @@ class RouteStrategy(Strategy):
             turn.answer = composer.refusal_for(turn, hits)
             yield Token(turn.answer)
             return
-        if tool == "search_course" and not turn.no_demo and (named := self._named_rows(turn, hits)):
-            # "RLHF那节lecture是哪天上？": the schedule's row, not fifteen quoted lines around it
+        # "RLHF那节lecture是哪天上？": the schedule's row, not fifteen quoted lines around it (the top three
+        # passages, those the scope guard read; a flagged one is never quoted)
+        named = [] if tool != "search_course" or turn.no_demo else schedule_rows_named(
+            turn.query, usable(hits[:3]), parts.retriever.document_frequency, parts.retriever.glossary)
+        if named:
             turn.mode = "extract"
             yield self.replace(turn, composer.schedule(turn, named))
             return
@@ -303,16 +306,6 @@ class RouteStrategy(Strategy):
         intro = self._quote_intro(turn, "readings_intro" if tool == "list_readings" else "extract_intro")
         yield self.replace(turn, composer.quote(turn, hits, parts.turn_tokens(turn), intro_key=intro,
                                                 semantics=semantics))
-
-    def _named_rows(self, turn: Turn, hits: list[Hit]) -> list[tuple[Hit, str]]:
-        """The schedule rows of the top three passages (those the scope guard reads) that the question
-        names (agent/schedule.py), each with its passage, in the schedule's order (a homework out, then
-        due); none when the question names none."""
-        retriever = self.parts.retriever
-        rare = rare_words(turn.query, retriever.document_frequency)
-        named = [(h, row) for h in usable(hits[:3])
-                 for row in named_rows(turn.query, schedule_rows(h.text), rare, retriever.glossary, h.chunk.title, h.text)]
-        return sorted(named, key=lambda pair: row_date(pair[1]))
 
     @staticmethod
     def _search_notes(turn: Turn, tools: CourseTools):
