@@ -48,12 +48,45 @@ def is_reading(hit: Hit) -> bool:
     return hit.chunk.meta.get("kind") in READING_KINDS or bool(_READING_HEADINGS.search(hit.chunk.heading or ""))
 
 
+# a markdown link's target: "[基础知识](#基础知识)" -> "#基础知识"
+_LINK_TARGET = re.compile(r"\[[^\]\n]*\]\(([^)\s]*)\)")
+
+
+def is_contents(hit: Hit) -> bool:
+    """Is ``hit`` a table of contents: three links or more, every one to a section of its own page?
+    It names the list's sections, not a reading: "Which paper on the reading list treats in-context learning
+    as Bayesian inference?" found the syllabus's contents first and quoted "(1) 基础知识 (2) … (3) …".
+
+    >>> from retrieval.types import Chunk
+    >>> hit = lambda text: Hit(Chunk("c", "s.md", "阅读", text, [], None, 0, len(text), "zh"), 1.0, {})
+    >>> is_contents(hit("- [基础知识](#基础知识)\\n- [涌现行为](#涌现行为)\\n- [安全与隐私](#安全与隐私)"))
+    True
+    >>> is_contents(hit("- [基础知识](#基础知识)\\n- [涌现行为](#涌现行为)\\n- [A Generalist Agent](https://arxiv.org/abs/2205.06175)"))
+    False
+    >>> is_contents(hit("见 [基础知识](#基础知识) 一节。"))
+    False
+    """
+    targets = _LINK_TARGET.findall(hit.text)
+    return len(targets) >= 3 and all(len(t) > 1 and t.startswith("#") for t in targets)
+
+
+def contents_last(hits: list[Hit]) -> list[Hit]:
+    """``hits`` in their order, a table of contents (:func:`is_contents`) after the others. Only the
+    reading list's entries are ordered so: in the notes' search it moved one verdict of the eight sets'
+    scope guard (h-zh24 declined, which the contents had covered by chance) and no gold passage."""
+    return [h for h in hits if not is_contents(h)] + [h for h in hits if is_contents(h)]
+
+
 def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_only: bool = True) -> list[Hit]:
     """The best ``k`` chunks for ``topic`` (a subject, or "week 3" / "第3周") from the reading list, the
     schedule or the syllabus, in the search's order (its best chunks when it finds none); with
     ``entries_only`` off, the search's best ``k`` with one such entry at least (``k`` of 2 or more):
     when none of them is, the best entry takes the last place. ``translation``: the topic in the notes' language, as for
     search_course.
+
+    A table of contents is an entry after all the others: it names sections, not readings (of the 58
+    reading questions of eight sets, the syllabus's contents was among the first four entries of 21 and
+    held the answer of none; docs/EVALUATION.md, "A reading list's table of contents").
 
     A question that names a paper but not the list is often answered by the notes themselves
     ("香农在哪篇论文中奠定了信息理论的基础？": the lecture notes name it, the reading list does not): the
@@ -68,12 +101,12 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
         query += f" 第{week.group(1)}周 Week {week.group(1)}"
     if entries_only:
         found = search_hits(retriever, query, max(30, k * 4), translation)
-        return [h for h in found if is_reading(h)][:k] or found[:k]
+        return contents_last([h for h in found if is_reading(h)])[:k] or found[:k]
     hits = search_hits(retriever, query, k, translation)
     if k < 2 or not hits or any(is_reading(h) for h in hits):  # one passage: the search's best, the notes'
         return hits
     ids = {h.chunk.id for h in hits}
-    entry = next((h for h in search_hits(retriever, query, max(30, k * 4), translation)
+    entry = next((h for h in contents_last(search_hits(retriever, query, max(30, k * 4), translation))
                   if is_reading(h) and h.chunk.id not in ids), None)
     return hits[:k - 1] + [entry] if entry else hits
 

@@ -312,6 +312,23 @@ def test_reading_hits_keep_entries_when_the_list_is_named_and_add_one_when_only_
     assert [h.chunk.id for h in reading_hits(retriever, "香农 论文", 2, entries_only=False)] == ["fake1", "fake2"]
 
 
+def test_a_reading_lists_table_of_contents_comes_after_its_entries():
+    # "Which paper on the reading list treats in-context learning as Bayesian inference?" found the
+    # syllabus's contents first and quoted its section links; the entry holding the paper is shown first now
+    from agent.tools import reading_hits
+
+    contents = "阅读材料 论文：[基础知识](#基础知识) [贝叶斯推理](#贝叶斯推理) [社会影响](#社会影响) 贝叶斯 论文 阅读"
+    retriever = FakeRetriever([contents, "阅读材料：[将上下文学习解释为隐式贝叶斯推理](https://arxiv.org/abs/2111.02080)",
+                               "阅读材料：[涌现能力](https://arxiv.org/abs/2206.07682)"])
+    for chunk in retriever.chunks:
+        chunk.meta["kind"] = "reading-list"
+    assert retriever.search("贝叶斯 论文 阅读", 3)[0].chunk.id == "fake1"  # the contents is the search's best
+    assert [h.chunk.id for h in reading_hits(retriever, "贝叶斯 论文 阅读", 2)] == ["fake2", "fake3"]
+    assert [h.chunk.id for h in reading_hits(retriever, "贝叶斯 论文 阅读", 3)] == ["fake2", "fake3", "fake1"]  # kept, last
+    retriever.chunks[1].meta["kind"] = retriever.chunks[2].meta["kind"] = "notes"
+    assert [h.chunk.id for h in reading_hits(retriever, "贝叶斯 论文 阅读", 2)] == ["fake1"]  # the only entry
+
+
 def test_a_paper_question_the_notes_answer_finds_the_notes_with_a_reading_entry_beside(course):
     # names a paper (论文 routes to list_readings) but asks about one the notes discuss: the reading
     # list alone had lost it (the notes were searched only after the scope guard declined the list)
