@@ -35,6 +35,8 @@ _BULLET = re.compile(r"^[-*•]\s+")
 _REFERENCE = re.compile(r"(?<![A-Za-z0-9_\]\)])\[(\d{1,3})\]")  # not an index: logits[0], x[1][2], f(x)[0]
 OWN_REFERENCE = re.compile(r"［\d{1,3}］")  # what own_references writes
 _LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
+# a label alone on a line of its own: a slide's figure numbers "(1)" "（2）" "3." (not a value: a line is no cell)
+_LABEL_ONLY = re.compile(r"^[(（［\[]?\d{1,2}[)）］\].、]?$")
 _WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
 
@@ -322,9 +324,10 @@ class Composer:
         温度参数 T 控制随机性。 [1]
 
         A list item is a line of its own, without its bullet; a piece with no words (a list's bare
-        "1.", a code fence) is left out:
+        "1.", a code fence) is left out, and so is a label alone (a slide's "(1)" under a figure, which
+        stood as a line "(1) [3]" of a translated answer):
 
-        >>> hit = Hit(Chunk("c2", "r.md", "阅读", "多模态：\\n- [CM3：因果掩码](https://a.org/1)\\n1.\\n```", [], None, 0, 40, "zh"), 1.0, {})
+        >>> hit = Hit(Chunk("c2", "r.md", "阅读", "多模态：\\n- [CM3：因果掩码](https://a.org/1)\\n1.\\n```\\n(1)\\n（2）", [], None, 0, 48, "zh"), 1.0, {})
         >>> turn = Turn(question="Which papers?", query="Which papers?", language="en", options=TurnOptions())
         >>> print(Composer(quote_chars=600, extract_passages=3).quote_lines(turn, [hit], {"cm3"}))
         多模态： [1]
@@ -335,7 +338,7 @@ class Composer:
             n = turn.number_of(hit)
             for unit, kind in quoted_units(sentences):  # a table row's cells apart by a tab (agent/strategies/route.py)
                 text = balanced_bold(own_references(unit if kind == "row" else _BULLET.sub("", unit)))
-                if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)):
+                if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)) and not _LABEL_ONLY.match(text):
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)
 
