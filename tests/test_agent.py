@@ -9,11 +9,9 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agent.core import Agent
-from agent.events import Done, Replace, Status, Token
-from agent.llm import StaticBackend, get_chat_model
+from agent.events import Replace, Status, Token
+from agent.llm import get_chat_model
 from agent.options import TurnOptions
-from retrieval.ingest import ingest
-from retrieval.search import Retriever
 from tests.fakes import FakeRetriever, RecordingWriter, ScriptedToolModel, scripted_writer, tool_call
 from tests.fakes import course_agent as _agent
 

@@ -28,6 +28,7 @@ escaped. Anything refused is shown as the text it is.
 ('a\\\\lt b', None, None, None)
 >>> safe_tex("[x](http://evil)"), safe_tex("x \\\\"), safe_tex(r"\\!\\!\\!x")
 (None, None, None)
+>>> from common.text import MATH_SPAN
 >>> [m.group(0) for m in MATH_SPAN.finditer("温度 $T$ 与 $$p^{1/T}$$，价格 $5 和 $6。")]
 ['$T$', '$$p^{1/T}$$']
 """
@@ -35,7 +36,6 @@ escaped. Anything refused is shown as the text it is.
 from __future__ import annotations
 
 import re
-from common.text import MATH_SPAN
 
 MAX_CHARS = 800
 MAX_DEPTH = 8
