@@ -447,6 +447,27 @@ def names_reading_list(question: str) -> bool:
     return bool(_LIST_WORDS.search(question))
 
 
+# a paper or a reading asked for, on a subject (not the list's topics, sections or kinds of resource)
+_READING_ASKED = re.compile(
+    r"论文|文章|哪篇|哪一篇|读什么|读哪|关于.{1,30}?(?:阅读|reading)|\b(?:papers?|articles?)\b|\ba reading\b"
+    r"|\breadings?\s+(?:on|about|for|covers?|covering)\b|\bread\s+(?:about|on)\b", re.I)
+
+
+def asks_for_a_reading(question: str) -> bool:
+    """Does the question ask for a paper or a reading on a subject, which an entry of the list answers, not
+    for what the list holds as a whole (its topics, sections or kinds of resource), which its table of
+    contents or opening answers (agent.tools.reading_hits)?
+
+    >>> [asks_for_a_reading(q) for q in ("Which paper on the reading list treats ICL as Bayesian inference?",
+    ...     "关于涌现能力有哪些阅读材料？", "Is there a reading on diffusion models?", "What should I read about privacy?")]
+    [True, True, True, True]
+    >>> [asks_for_a_reading(q) for q in ("What topics does the reading list cover?", "这门课的阅读材料包括哪些类型的资源？",
+    ...     "阅读列表的基础知识部分包括哪些主题？", "这门课的 reading list 整体涵盖哪些 topics？")]
+    [False, False, False, False]
+    """
+    return bool(_READING_ASKED.search(question))
+
+
 def is_homework_request(question: str) -> bool:
     """Does the question ask for an assignment's solution (not about the assignment)?
 

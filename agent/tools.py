@@ -11,6 +11,7 @@ import re
 import time
 
 from agent.injection import WITHHELD, is_flagged
+from agent.policy import asks_for_a_reading
 from agent.query_translation import QueryTranslator
 from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
@@ -70,10 +71,14 @@ def is_contents(hit: Hit) -> bool:
     return len(targets) >= 3 and all(len(t) > 1 and t.startswith("#") for t in targets)
 
 
-def contents_last(hits: list[Hit]) -> list[Hit]:
-    """``hits`` in their order, a table of contents (:func:`is_contents`) after the others. Only the
-    reading list's entries are ordered so: in the notes' search it moved one verdict of the eight sets'
-    scope guard (h-zh24 declined, which the contents had covered by chance) and no gold passage."""
+def contents_last(hits: list[Hit], topic: str) -> list[Hit]:
+    """``hits`` in their order; when ``topic`` asks for a paper or a reading (:func:`agent.policy.asks_for_a_reading`),
+    a table of contents (:func:`is_contents`) after the others: "What topics does the reading list cover?" is
+    answered by the contents. Only the reading list's entries are ordered so: in the notes' search it moved one
+    verdict of the eight sets' scope guard (h-zh24 declined, which the contents had covered by chance) and no
+    gold passage."""
+    if not asks_for_a_reading(topic):
+        return hits
     return [h for h in hits if not is_contents(h)] + [h for h in hits if is_contents(h)]
 
 
@@ -84,9 +89,11 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
     when none of them is, the best entry takes the last place. ``translation``: the topic in the notes' language, as for
     search_course.
 
-    A table of contents is an entry after all the others: it names sections, not readings (of the 58
-    reading questions of eight sets, the syllabus's contents was among the first four entries of 21 and
-    held the answer of none; docs/EVALUATION.md, "A reading list's table of contents").
+    For a question asking for a paper or a reading, a table of contents is an entry after all the others: it
+    names sections, not readings (of the 58 reading questions of eight sets, the syllabus's opening was among
+    the first four entries of 21 and held the answer of none); for one asking what the list covers it is the
+    answer and stays where the search put it (a review's "What topics does the reading list cover?" lost
+    it; docs/EVALUATION.md, "A reading list's table of contents").
 
     A question that names a paper but not the list is often answered by the notes themselves
     ("香农在哪篇论文中奠定了信息理论的基础？": the lecture notes name it, the reading list does not): the
@@ -101,12 +108,12 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
         query += f" 第{week.group(1)}周 Week {week.group(1)}"
     if entries_only:
         found = search_hits(retriever, query, max(30, k * 4), translation)
-        return contents_last([h for h in found if is_reading(h)])[:k] or found[:k]
+        return contents_last([h for h in found if is_reading(h)], topic)[:k] or found[:k]
     hits = search_hits(retriever, query, k, translation)
     if k < 2 or not hits or any(is_reading(h) for h in hits):  # one passage: the search's best, the notes'
         return hits
     ids = {h.chunk.id for h in hits}
-    entry = next((h for h in contents_last(search_hits(retriever, query, max(30, k * 4), translation))
+    entry = next((h for h in contents_last(search_hits(retriever, query, max(30, k * 4), translation), topic)
                   if is_reading(h) and h.chunk.id not in ids), None)
     return hits[:k - 1] + [entry] if entry else hits
 

@@ -313,9 +313,10 @@ def test_reading_hits_keep_entries_when_the_list_is_named_and_add_one_when_only_
 def test_a_reading_lists_table_of_contents_comes_after_its_entries():
     # "Which paper on the reading list treats in-context learning as Bayesian inference?" found the
     # syllabus's contents first and quoted its section links; the entry holding the paper is shown first now
+    # ("What topics does the reading list cover?" keeps the contents: a review's)
     from agent.tools import reading_hits
 
-    contents = "阅读材料 论文：[基础知识](#基础知识) [贝叶斯推理](#贝叶斯推理) [社会影响](#社会影响) 贝叶斯 论文 阅读"
+    contents = "阅读材料 论文 主题：[基础知识](#基础知识) [贝叶斯推理](#贝叶斯推理) [社会影响](#社会影响) 贝叶斯 论文 阅读 主题"
     retriever = FakeRetriever([contents, "阅读材料：[将上下文学习解释为隐式贝叶斯推理](https://arxiv.org/abs/2111.02080)",
                                "阅读材料：[涌现能力](https://arxiv.org/abs/2206.07682)"])
     for chunk in retriever.chunks:
@@ -323,6 +324,9 @@ def test_a_reading_lists_table_of_contents_comes_after_its_entries():
     assert retriever.search("贝叶斯 论文 阅读", 3)[0].chunk.id == "fake1"  # the contents is the search's best
     assert [h.chunk.id for h in reading_hits(retriever, "贝叶斯 论文 阅读", 2)] == ["fake2", "fake3"]
     assert [h.chunk.id for h in reading_hits(retriever, "贝叶斯 论文 阅读", 3)] == ["fake2", "fake3", "fake1"]  # kept, last
+    # asking what the list covers, not for a paper: the contents answers it, where the search put it
+    assert retriever.search("阅读 主题", 3)[0].chunk.id == "fake1"
+    assert [h.chunk.id for h in reading_hits(retriever, "阅读 主题", 2)] == ["fake1", "fake2"]
     retriever.chunks[1].meta["kind"] = retriever.chunks[2].meta["kind"] = "notes"
     assert [h.chunk.id for h in reading_hits(retriever, "贝叶斯 论文 阅读", 2)] == ["fake1"]  # the only entry
 
