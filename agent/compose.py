@@ -35,7 +35,8 @@ _BULLET = re.compile(r"^[-*•]\s+")
 _REFERENCE = re.compile(r"(?<![A-Za-z0-9_\]\)])\[(\d{1,3})\]")  # not an index: logits[0], x[1][2], f(x)[0]
 OWN_REFERENCE = re.compile(r"［\d{1,3}］")  # what own_references writes
 _LIST_NUMBER_ONLY = re.compile(r"^\d{1,2}[.)、]$")  # "1." alone; a value ("5", "(3)") stays
-# a label alone on a line of its own: a slide's figure numbers "(1)" "（2）" "3." (not a value: a line is no cell)
+# a label alone on a line of its own: a list's bare "1.", a slide's figure numbers "(1)" "（2）" (a superset of
+# _LIST_NUMBER_ONLY's; not a value: a line is no cell)
 _LABEL_ONLY = re.compile(r"^[(（［\[]?\d{1,2}[)）］\].、]?$")
 _WORDS = re.compile(r"[^\W_]")  # a letter, digit or CJK character
 
@@ -338,7 +339,7 @@ class Composer:
             n = turn.number_of(hit)
             for unit, kind in quoted_units(sentences):  # a table row's cells apart by a tab (agent/strategies/route.py)
                 text = balanced_bold(own_references(unit if kind == "row" else _BULLET.sub("", unit)))
-                if _WORDS.search(_LIST_NUMBER_ONLY.sub("", text)) and not _LABEL_ONLY.match(text):
+                if _WORDS.search(text) and not _LABEL_ONLY.match(text):
                     lines.append(f"{text} [{n}]")
         return "\n".join(lines)
 

@@ -49,8 +49,9 @@ def is_reading(hit: Hit) -> bool:
     return hit.chunk.meta.get("kind") in READING_KINDS or bool(_READING_HEADINGS.search(hit.chunk.heading or ""))
 
 
-# a markdown link's target: "[基础知识](#基础知识)" -> "#基础知识"
-_LINK_TARGET = re.compile(r"\[[^\]\n]*\]\(([^)\s]*)\)")
+# a Markdown link, its target captured: "[基础知识](#基础知识)" -> "#基础知识" (common.text's _LINK_TARGET
+# matches a target or a bare address, to leave it out of prose)
+_MARKDOWN_LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]*)\)")
 
 
 def is_contents(hit: Hit) -> bool:
@@ -67,7 +68,7 @@ def is_contents(hit: Hit) -> bool:
     >>> is_contents(hit("见 [基础知识](#基础知识) 一节。"))
     False
     """
-    targets = _LINK_TARGET.findall(hit.text)
+    targets = _MARKDOWN_LINK.findall(hit.text)
     return len(targets) >= 3 and all(len(t) > 1 and t.startswith("#") for t in targets)
 
 
