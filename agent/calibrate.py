@@ -2,7 +2,8 @@
 
 For every question of the sets it retrieves what the route strategy would (agent/strategies/route.py:
 a reading-list question gets agent.tools.reading_hits and, when it names the list and the entries do
-not cover it, the notes'; a demo request with its own code block is never guarded) and records the guard's three signals for each
+not cover it, the notes'; a demo request with its own code block and a question a schedule row of the
+week it names answers, agent.schedule.week_rows, are never guarded) and records the guard's three signals for each
 set of hits (agent/relevance.py): the share of the question's words a top passage holds, the best
 BM25 score and the calibrated similarity of the closest top-passage sentence; when the configured
 chat model translates questions for the search (``query_translation``; agent/query_translation.py),
@@ -30,7 +31,9 @@ from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, 
 from agent.pasted_code import question_code
 from agent.policy import names_reading_list, route
 from agent.semantic import Semantics
-from agent.tools import reading_hits, search_hits
+from agent.injection import usable
+from agent.schedule import week_rows
+from agent.tools import reading_hits, schedule_passages, search_hits
 from common.text import detect_language
 from retrieval.eval import load_qa
 
@@ -101,11 +104,14 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
         # the reading list's entries not covering it, the notes are searched
         return tries + (notes(),) if entries_only else tries
 
+    schedule = usable(schedule_passages(retriever))
     rows = []
     for item in items:
         question = item["question"]
         tool = route(question)
         if tool in ("run_python", "show_code") and question_code(question) is not None:
+            tries = ()
+        elif week_rows(question, schedule, retriever.glossary):  # "第9周讲什么？": the week's row, unguarded
             tries = ()
         else:
             tries = searched(question, tool)

@@ -199,3 +199,105 @@ def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], 
 def _each_homework(m: re.Match) -> str:
     """ "hw3,4" as "hw3 hw4"."""
     return " ".join(f"hw{n}" for n in [m.group(1), *re.findall(r"\d", m.group(2))])
+
+
+# a week asked by its number: 第9周, 第三周, week 9, the 3rd week, the third week (not a range: 第1-4周,
+# weeks 1-4, week 1-4)
+_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+             "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+_WEEK = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*周"
+                   r"|\bweek\s*#?\s*(\d{1,2})\b(?!\s*[-–~]\s*\d)"
+                   r"|\b(\d{1,2})(?:st|nd|rd|th)\s+week\b"
+                   rf"|\b({'|'.join(_ORDINALS)})\s+week\b", re.I)
+_ZH_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+# what a question about one week asks besides the rows' words: its topic, lecturer, homework or whether
+# there is class ("第9周讲什么？", "CS2916第三周的主题是什么？", "What is covered in week 9?", "第7周为什么没课？")
+_WEEK_WORDS = frozenset("内容 主题 安排 题目 话题 学 学习 上 教 关于 哪些 没课 有课 放假 作业 那节 那周 这周 "
+                        "topic topics covered cover about content contents subject learn learned taught planned "
+                        "happens happening homework homeworks assignment assignments".split())
+
+
+def _zh_number(text: str) -> int:
+    """十 → 10, 十二 → 12, 二十一 → 21, 三 → 3.
+
+    >>> [_zh_number(t) for t in ("三", "十", "十二", "二十", "二十一", "两")]
+    [3, 10, 12, 20, 21, 2]
+    """
+    if "十" not in text:
+        return _ZH_DIGIT.get(text, 0)
+    tens, _, ones = text.partition("十")
+    return (_ZH_DIGIT.get(tens, 0) if tens else 1) * 10 + (_ZH_DIGIT.get(ones, 0) if ones else 0)
+
+
+def asked_weeks(question: str) -> set[int]:
+    """The weeks ``question`` names by number.
+
+    >>> sorted(asked_weeks("第9周讲什么？")), sorted(asked_weeks("CS2916第三周和第十二周的主题")), sorted(asked_weeks("What is in week 4?"))
+    ([9], [3, 12], [4])
+    >>> sorted(asked_weeks("the 3rd week")), sorted(asked_weeks("In the second week?")), asked_weeks("第1-4周讲什么？"), asked_weeks("weeks 1-4")
+    ([3], [2], set(), set())
+    >>> asked_weeks("每周几次课？"), asked_weeks("week 1-4 covers what?"), asked_weeks("第几周讲Transformer？")
+    (set(), set(), set())
+    """
+    weeks = set()
+    for zh, week, nth, ordinal in _WEEK.findall(question):
+        if zh:
+            weeks.add(int(zh) if zh.isdigit() else _zh_number(zh))
+        elif week or nth:
+            weeks.add(int(week or nth))
+        else:
+            weeks.add(_ORDINALS.index(ordinal.lower()) + 1)
+    return {w for w in weeks if w > 0}
+
+
+def week_of(row: str) -> int | None:
+    """A schedule row's week: its first cell that is a number of one or two digits.
+
+    >>> week_of("9\\t2024/04/18\\tReward Model and RLHF"), week_of("2024/04/18\\tRLHF")
+    (9, None)
+    """
+    cell = next((c.strip() for c in row.split("\t") if re.fullmatch(r"\s*\d{1,2}\s*", c)), None)
+    return int(cell) if cell else None
+
+
+def week_rows(question: str, hits, glossary=None) -> list[tuple[Hit, str]]:
+    """(passage, row) for each row of the schedules in ``hits`` (every passage of the index holding one: the
+    week's row may rank anywhere in a search, "CS2916第三周的主题是什么？" found the schedule in none of its five
+    passages) whose week ``question`` names by number, when the question asks nothing the row does not say:
+    each of its words, besides the week, words asking what, when or who (:data:`_WEEK_WORDS`,
+    :data:`COURSE_WORDS`, ``_ASKING_WORDS``) and those of the rows' passage title, is the row's (or a glossary
+    translation of it); a Chinese proper name must be in the passage or its title (:func:`named_rows`'s rules,
+    with every word taken as rare). At most :data:`MAX_ROWS` rows, in the schedule's order. A question that
+    names a day too is :func:`named_rows`'s.
+
+    >>> from retrieval.types import Chunk
+    >>> text = "课程大纲\\nWeek\\tDate\\tContent\\n3\\t2024/03/07\\tLanguage Models\\t👉 hw1 out\\n9\\t2024/04/18\\tReward Model and RLHF"
+    >>> hit = Hit(Chunk("c", "s.pdf", "CS2916 (SJTU, slides)", text, [], None, 0, len(text), "en"), 0.0, {})
+    >>> [row.split("\\t")[0] for _, row in week_rows("第9周讲什么？", [hit])]
+    ['9']
+    >>> [row.split("\\t")[0] for _, row in week_rows("What is the week 3 topic of CS2916, and is hw1 out?", [hit])]
+    ['3']
+    >>> week_rows("基础模型那门课第3周讲什么？", [hit]), week_rows("Who is the guest speaker in week 3 of the Stanford seminar?", [hit])
+    ([], [])
+    >>> week_rows("第3周讲RLHF吗？", [hit]), week_rows("斯坦福第9周讲什么？", [hit]), week_rows("2025年第9周讲什么？", [hit])
+    ([], [], [])
+    """
+    weeks = asked_weeks(question)
+    rest = _WEEK.sub(" ", question)
+    if not weeks or asked_days(rest):
+        return []
+    years = {int(y) for y in _YEAR.findall(rest)}
+    named = []
+    for hit in hits:
+        rows = [row for row in schedule_rows(hit.text) if week_of(row) in weeks]
+        if not rows or any(name not in hit.text and name not in hit.chunk.title for name in chinese_names(rest)):
+            continue
+        held = set(tokenize(hit.chunk.title)) | COURSE_WORDS | _ASKING_WORDS | _WEEK_WORDS
+        asked = [t for t in dict.fromkeys(tokenize(rest)) if not t.isdigit() and t not in held]
+        forms = {t: {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set()) for t in asked}
+        for row in rows:
+            words = {t for c in row.split("\t") if not _ROW_DATE.fullmatch(c.strip())
+                     for t in tokenize(_HOMEWORK_LIST.sub(_each_homework, c))}
+            if (not years or row_date(row)[0] in years) and all(forms[t] & words for t in asked):
+                named.append((hit, row))
+    return sorted(named, key=lambda pair: row_date(pair[1])) if len(named) <= MAX_ROWS else []

@@ -8,13 +8,16 @@ the page will show.
 from __future__ import annotations
 
 import re
+import threading
 import time
+import weakref
 
-from agent.injection import WITHHELD, is_flagged
+from agent.injection import WITHHELD, is_flagged, usable
 from agent.policy import asks_for_a_reading
 from agent.query_translation import QueryTranslator
 from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
+from agent.schedule import schedule_rows, week_rows
 from agent.sentences import best_sentences
 from agent.turn import Turn
 from common.text import detect_language, tokenize
@@ -119,6 +122,36 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
     return hits[:k - 1] + [entry] if entry else hits
 
 
+_SCHEDULES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # retriever -> its schedule passages
+_SCHEDULES_LOCK = threading.Lock()
+
+
+def schedule_passages(retriever) -> list[Hit]:
+    """Every passage of ``retriever``'s index holding a schedule row (agent.schedule.schedule_rows), in the
+    index's order; read once per loaded index (a new ingest loads a new retriever). A retriever without
+    its chunks at hand (tests' fakes) has none.
+
+    >>> from retrieval.types import Chunk
+    >>> class Index: chunks = [Chunk("a", "s.pdf", "S", "3\\t2024/03/07\\tLanguage Models", [], None, 0, 9, "en"),
+    ...                        Chunk("b", "n.md", "N", "语言模型是概率分布。", [], None, 0, 9, "zh")]
+    >>> [h.chunk.id for h in schedule_passages(Index())]
+    ['a']
+    """
+    try:
+        with _SCHEDULES_LOCK:
+            found = _SCHEDULES.get(retriever)
+    except TypeError:  # not weakly referable: read each time
+        found = None
+    if found is None:
+        found = [Hit(chunk, 0.0, {}) for chunk in getattr(retriever, "chunks", ()) or () if schedule_rows(chunk.text)]
+        try:
+            with _SCHEDULES_LOCK:
+                _SCHEDULES[retriever] = found
+        except TypeError:
+            pass
+    return found
+
+
 class CourseTools:
     """The tools of one turn: ``retriever`` searches, ``sandbox_limits`` bound the code demos."""
 
@@ -176,6 +209,19 @@ class CourseTools:
         args = {"topic": topic, **({"translation": translation} if translation else {})}
         self._record("list_readings", args, f"{len(hits)} passages", t0)
         return hits
+
+    def week_rows(self, question: str) -> list[tuple[Hit, str]]:
+        """The schedule rows of the week ``question`` names by number, from every schedule of the index
+        (agent.schedule.week_rows: "第9周讲什么？"); [] for a question naming no week or asking more than
+        a row says. Recorded as a call of ``schedule`` when it finds rows; each row's passage is numbered."""
+        t0 = time.perf_counter()
+        # a flagged passage (agent/injection.py) is never quoted
+        rows = week_rows(question, usable(schedule_passages(self.retriever)), getattr(self.retriever, "glossary", None))
+        if rows:
+            for hit, _ in rows:
+                self.turn.number_of(hit)
+            self._record("schedule", {"question": question}, f"{len(rows)} row(s)", t0)
+        return rows
 
     def run_python(self, code: str):
         t0 = time.perf_counter()

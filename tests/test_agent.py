@@ -116,6 +116,31 @@ def test_a_question_naming_a_schedule_row_is_answered_with_that_row(course, ques
     assert result.citations and all(c.verdict == "supported" for c in result.citations)
 
 
+@pytest.mark.parametrize("question, date", [("第9周讲什么？", "2024/04/18"), ("CS2916第三周的主题是什么？", "2024/03/07"),
+                                            ("Who teaches week 4?", "2024/03/14"), ("第7周为什么没课？", "2024/04/04")])
+def test_a_question_naming_a_week_is_answered_with_that_weeks_row(course, question, date):
+    """The week's row wherever a search ranks its passage ("CS2916第三周的主题是什么？" found the schedule in none
+    of its five passages, and "第9周讲什么？" was answered with the Stanford sample schedule's week 3)."""
+    writer = RecordingWriter(messages=iter([AIMessage(content="Week 9 is about RLHF [1].")] * 3))
+    writer.seen = []
+    result = _agent(course, model=writer).ask(question)
+    assert not result.refused and result.mode == "extract" and not writer.seen, result.answer
+    intro, *rows = result.answer.splitlines()
+    assert intro in ("课程日程表中的相关行（按原文引用）：", "From the course schedule:")
+    assert len(rows) == 1 and date in rows[0], rows
+    assert [c.name for c in result.tool_calls] == ["schedule"]
+    assert result.citations and all(c.verdict == "supported" for c in result.citations)
+
+
+@pytest.mark.parametrize("question", ["基础模型那门课第3周讲什么？", "斯坦福那门课第一周讲什么？", "第3周讲RLHF吗？",
+                                      "Who is the Google Brain guest speaker in week 3 of the seminar schedule?",
+                                      "第1-4周讲什么？"])
+def test_a_week_question_the_row_does_not_answer_is_searched(course, question):
+    """Another course's week, a topic the row does not hold, a range of weeks: searched as before."""
+    result = _agent(course, model=None, answer_mode="extract").ask(question)
+    assert "schedule" not in [c.name for c in result.tool_calls], result.answer
+
+
 @pytest.mark.parametrize("question", ["When is the RLHF lecture in the Stanford course?", "RLHF 是什么？",
                                       "4月4号那天 OpenAI 发布了什么？", "北大的RLHF那节课是哪天？"])
 def test_a_question_naming_no_row_of_the_schedule_is_not_answered_with_one(course, question):
