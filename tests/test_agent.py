@@ -132,6 +132,17 @@ def test_a_question_naming_a_week_is_answered_with_that_weeks_row(course, questi
     assert result.citations and all(c.verdict == "supported" for c in result.citations)
 
 
+def test_a_models_reading_search_for_a_week_gets_that_weeks_row_first(course):
+    """A model calling list_readings (the tool-calling strategy) sees the week's row first."""
+    from agent.tools import reading_hits
+
+    _, retriever = course
+    for entries_only in (True, False):
+        hits = reading_hits(retriever, "第9周讲什么？", 5, entries_only=entries_only)
+        assert "2024/04/18\tReward Model and RLHF" in hits[0].text
+        assert len(hits) == 5 and len({h.chunk.id for h in hits}) == 5
+
+
 @pytest.mark.parametrize("question", ["基础模型那门课第3周讲什么？", "斯坦福那门课第一周讲什么？", "第3周讲RLHF吗？",
                                       "Who is the Google Brain guest speaker in week 3 of the seminar schedule?",
                                       "第1-4周讲什么？"])
