@@ -224,13 +224,15 @@ class CourseTools:
         self._record("list_readings", args, f"{len(hits)} passages", t0)
         return hits
 
-    def week_rows(self, question: str) -> list[tuple[Hit, str]]:
+    def week_rows(self, question: str, asked: str | None = None) -> list[tuple[Hit, str]]:
         """The schedule rows of the week ``question`` names by number, from every schedule of the index
         (agent.schedule.week_rows: "第9周讲什么？"); [] for a question naming no week or asking more than
-        a row says. Recorded as a call of ``schedule`` when it finds rows; each row's passage is numbered."""
+        a row says; ``asked``: the student's own message when ``question`` joins a follow-up to the question before.
+        Recorded as a call of ``schedule`` when it finds rows; each row's passage is numbered."""
         t0 = time.perf_counter()
         # a flagged passage (agent/injection.py) is never quoted
-        rows = week_rows(question, usable(schedule_passages(self.retriever)), getattr(self.retriever, "glossary", None))
+        rows = week_rows(question, usable(schedule_passages(self.retriever)), getattr(self.retriever, "glossary", None),
+                         asked)
         if rows:
             for hit, _ in rows:
                 self.turn.number_of(hit)

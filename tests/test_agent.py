@@ -132,6 +132,20 @@ def test_a_question_naming_a_week_is_answered_with_that_weeks_row(course, questi
     assert result.citations and all(c.verdict == "supported" for c in result.citations)
 
 
+def test_a_follow_up_naming_a_week_gets_that_weeks_row_alone(course):
+    """"那第10周呢？" after "第9周讲什么？" is week 10 (its query joins both: rows 9 and 10 were shown); after another
+    course's week it is that course's (the question before names it)."""
+    agent = _agent(course, model=None, answer_mode="extract")
+    first = agent.ask("第9周讲什么？")
+    history = [{"role": "user", "content": "第9周讲什么？"}, {"role": "assistant", "content": first.answer}]
+    rows = agent.ask("那第10周呢？", history).answer.splitlines()[1:]
+    assert len(rows) == 1 and "2024/04/25" in rows[0], rows
+    asked = "基础模型的进展这门课第3周讲什么？"
+    other = agent.ask("那第5周呢？", [{"role": "user", "content": asked},
+                                     {"role": "assistant", "content": agent.ask(asked).answer}])
+    assert "schedule" not in [c.name for c in other.tool_calls], other.answer
+
+
 def test_a_models_reading_search_for_a_week_gets_that_weeks_row_first(course):
     """A model calling list_readings (the tool-calling strategy) sees the week's row first."""
     from agent.tools import reading_hits
@@ -145,9 +159,12 @@ def test_a_models_reading_search_for_a_week_gets_that_weeks_row_first(course):
 
 @pytest.mark.parametrize("question", ["基础模型那门课第3周讲什么？", "斯坦福那门课第一周讲什么？", "第3周讲RLHF吗？",
                                       "Who is the Google Brain guest speaker in week 3 of the seminar schedule?",
-                                      "第1-4周讲什么？"])
+                                      "第1-4周讲什么？", "From week 1 to week 4, what topics are covered?", "week 9, 10 topics?",
+                                      "Where is the week 4 lecture held?", "第9周的课在哪？", "第3周的作业内容是什么？",
+                                      "Week 3 slides?", "Who is the week 5 speaker?"])
 def test_a_week_question_the_row_does_not_answer_is_searched(course, question):
-    """Another course's week, a topic the row does not hold, a range of weeks: searched as before."""
+    """Another course's week, a topic the row does not hold, a range or a list of weeks, a place, what a
+    homework asks, the slides: searched as before (a hostile review's, answered with a row at first)."""
     result = _agent(course, model=None, answer_mode="extract").ask(question)
     assert "schedule" not in [c.name for c in result.tool_calls], result.answer
 

@@ -250,9 +250,11 @@ class RouteStrategy(Strategy):
                 turn.no_demo = True
                 yield Status("no code for this in the notes; answering from what they say")
             tool = "search_course"  # "how much power does an H100 draw?" asks for no demo the notes hold
-        if searched is None and (weekly := tools.week_rows(turn.query)):
+        if searched is None and (weekly := tools.week_rows(turn.query, asked=turn.question)):
             # "第9周讲什么？": that week's row of the schedule, wherever a search would rank its passage (none of
-            # "CS2916第三周的主题是什么？"'s five held it); no scope guard: the row is the question's lookup
+            # "CS2916第三周的主题是什么？"'s five held it); no scope guard: the row is the question's lookup. The
+            # weeks the student's own words name, where they name any ("那第10周呢？" after "第9周讲什么？" showed weeks 9
+            # and 10); the rules read the follow-up joined to its question (another course named before)
             turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
             yield Status(f"reading the schedule… {len(weekly)} row(s)")
             turn.mode = "extract"
