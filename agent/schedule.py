@@ -221,7 +221,8 @@ _WEEK_WORDS = frozenset("内容 主题 安排 题目 话题 学 学习 上 教 �
                         "来讲 是不是 不是 講 什麼 講什麼 課 課程 內容 題目 誰 老師 "
                         "topic topics covered cover about content contents subject learn learned taught planned "
                         "happens happening homework homeworks assignment assignments course courses class classes "
-                        "lecture lectures lecturer lecturers lesson lessons week weeks date day teacher instructor".split())
+                        "lecture lectures lecturer lecturers lesson lessons week weeks date day teacher instructor "
+                        "schedule calendar syllabus semester term 课表 课程表 日程 日程表 大纲 课程大纲 学期".split())
 # what no row says: a place, an hour, how or why (a row is a week, a date, a topic, its homework and its
 # lecturer: "Where is the week 4 lecture held?", "What time is week 9?", "第9周的课在哪？" were answered with the row)
 _NOT_IN_A_ROW = re.compile(r"在哪|哪里|哪儿|地点|地方|教室|几点|多久|怎么|怎样|如何|"

@@ -117,7 +117,9 @@ def test_a_question_naming_a_schedule_row_is_answered_with_that_row(course, ques
 
 
 @pytest.mark.parametrize("question, date", [("第9周讲什么？", "2024/04/18"), ("CS2916第三周的主题是什么？", "2024/03/07"),
-                                            ("Who teaches week 4?", "2024/03/14"), ("第7周为什么没课？", "2024/04/04")])
+                                            ("Who teaches week 4?", "2024/03/14"), ("第7周为什么没课？", "2024/04/04"),
+                                            ("In the CS2916 schedule, what is the week 3 topic and when is hw1 out?",
+                                             "2024/03/07")])
 def test_a_question_naming_a_week_is_answered_with_that_weeks_row(course, question, date):
     """The week's row wherever a search ranks its passage ("CS2916第三周的主题是什么？" found the schedule in none
     of its five passages, and "第9周讲什么？" was answered with the Stanford sample schedule's week 3)."""
