@@ -208,21 +208,29 @@ _ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth e
 _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                  "sixteen seventeen eighteen nineteen twenty").split()
 _WEEK = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*[周週]"
-                   rf"|\bweek\s*#?\s*(\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\b(?!\s*[-–—~]\s*\d)"
+                   rf"|(?<![a-z])week\s*#?\s*(\d{{1,2}}(?!\d)|(?:{'|'.join(_NUMBER_WORDS)})(?![a-z]))(?!\s*[-–—~]\s*\d)"
                    r"|\b(\d{1,2})(?:st|nd|rd|th)\s+week\b"
                    rf"|\b({'|'.join(_ORDINALS)})\s+week\b", re.I)
 # two weeks as a range: "from week 1 to week 4", "第1周到第4周"
 _RANGE = re.compile(rf"(?:{_WEEK.pattern})\s*(?:to|through|thru|until|till|and up to|[-–—~到至])\s*(?:{_WEEK.pattern})", re.I)
 _ZH_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-# what a question about one week asks besides the row's words: its topic, lecturer, homework or whether there
-# is class ("第9周讲什么？", "CS2916第三周的主题是什么？", "What is covered in week 9?", "第9周谁讲？")
-_WEEK_WORDS = frozenset("内容 主题 安排 题目 话题 学 学习 上 教 关于 哪些 分别 谁 啥 干嘛 没课 有课 放假 作业 布置 交 "
-                        "几号 星期几 那节 那周 这周 课 课程 讲 节课 一节 老师 讲师 来 发 发布 "
-                        "来讲 是不是 不是 講 什麼 講什麼 課 課程 內容 題目 誰 老師 "
-                        "topic topics covered cover about content contents subject learn learned taught planned "
-                        "happens happening homework homeworks assignment assignments course courses class classes "
-                        "lecture lectures lecturer lecturers lesson lessons week weeks date day teacher instructor "
-                        "schedule calendar syllabus semester term 课表 课程表 日程 日程表 大纲 课程大纲 学期".split())
+# What a question about one week may hold besides the week, its course's name and the row's own words:
+# words asking its topic, lecturer, homework or whether there is class ("第9周讲什么？", "CS2916第三周的主题是什么？",
+# "What is covered in week 9?", "第9周谁讲？"). Read off the raw question, not its search tokens: a
+# stopword is still a word the row must say ("What is covered in the first week of May?" lost "May" and
+# got week 1; "第15周起…" lost 起, "第6周作业交哪？" lost 哪).
+_ASKING_ZH = sorted(set("""讲的是什么 讲了什么 讲的什么 讲什么 讲啥 讲的 是什么 是啥 什么 啥 内容 主题 安排 题目 话题
+    为什么 为啥 学什么 学习 学 上什么 上课 教什么 教 关于 哪些 分别 哪位 谁来讲 谁讲 谁 来讲 来 干嘛 没课 没有课 有课 不上课
+    放假 停课 作业 布置 交 截止 哪个 几号 星期几 哪天 哪一天 那节课 那节 那周 这周 节课 一节 课程 课表 课程表 日程表 日程
+    大纲 学期 老师 讲师 发布 发 是不是 不是 是 有没有 有 没有 吗 呢 吧 啊 呀 的 了 和 与 还是 还 都 也 请问 一下
+    那 这 个 就 要 会 讲 课 不 开学 講 什麼 課 課程 內容 題目 誰 老師 沒課""".split()), key=len, reverse=True)
+_ASKING_EN = frozenset("""what whats is are was were be been the a an in on of for at does do did which who whom
+    whose when there any anything this that it its topic topics covered cover covers about content contents subject
+    learn learned learning taught teach teaches teaching planned plan happens happening happen homework homeworks
+    hw assignment assignments course courses class classes lecture lectures lecturer lecturers lesson lessons
+    week weeks date day teacher instructor instructors schedule calendar syllabus semester term due out released
+    release handed give gives given please pls i we us me my our you tell know to and going get have has will
+    would can could should if yes no not s why""".split())  # why: only with no class (_WHY, _NO_CLASS)
 # what no row says: a place, an hour, how or why (a row is a week, a date, a topic, its homework and its
 # lecturer: "Where is the week 4 lecture held?", "What time is week 9?", "第9周的课在哪？" were answered with the row)
 _NOT_IN_A_ROW = re.compile(r"在哪|哪里|哪儿|地点|地方|教室|几点|多久|怎么|怎样|如何|"
@@ -231,9 +239,16 @@ _NOT_IN_A_ROW = re.compile(r"在哪|哪里|哪儿|地点|地方|教室|几点|�
 _WHY = re.compile(r"为什么|为啥|\bwhy\b", re.I)
 _NO_CLASS = re.compile(r"没课|没有课|不上课|放假|停课|\bno (?:class|lecture)s?\b|\bcancel", re.I)
 # what a homework asks, not when it is out or due: "第3周的作业内容是什么？" (the row says only "hw1 out")
-_HOMEWORK_CONTENT = re.compile(r"(?:作业|\bhomeworks?\b|\bassignments?\b|\bhw\d?\b).*?(?:内容|题目|要求|做什么|干什么|"
-                               r"\babout\b|\btopics?\b|\bcontents?\b|\brequire)"
-                               r"|(?:内容|题目|要求|\babout\b|\btopics?\b).*?(?:作业|\bhomeworks?\b|\bassignments?\b)", re.I)
+_HOMEWORK = r"(?:作业|(?<![a-z])(?:homeworks?|assignments?)(?![a-z])|(?<![a-z])hw\s?\d(?!\d))"
+_HOMEWORK_CONTENT = re.compile(rf"{_HOMEWORK}.{{0,6}}?(?:内容|题目|要求|做什么|干什么|关于|是什么|是啥|\babout\b|\btopics?\b|"
+                               rf"\bcontents?\b|\brequire)|(?:内容|题目|要求|关于|\babout\b|\btopics? of|\bcontents? of)\s*"
+                               rf"(?:the\s+)?{_HOMEWORK}|\bwhat(?:'s| is| are)\s+(?:the\s+)?{_HOMEWORK}", re.I)
+# a homework asked due or out: the row must say so ("Which week is hw1 due, week 3?": row 3 says "hw1 out")
+_ASKS_DUE = re.compile(r"截止|ddl|交|\bdue\b|\bdeadline", re.I)
+_ASKS_OUT = re.compile(r"发布|布置|发|\bout\b|\breleased?\b", re.I)
+# what a named topic is, not whether the week covers it: "第4周讲的Transformer是什么？", "第9周讲RLHF的哪些内容？"
+_ASKS_WHAT_IT_IS = re.compile(r"是什么|是啥|什么意思|指什么|哪些|什么内容|\bwhat(?:'s| is| are)\b|\bwhich\b", re.I)
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’]s\b")
 
 
 def _zh_number(text: str) -> int:
@@ -282,15 +297,53 @@ def week_of(row: str) -> int | None:
     return int(cell) if cell else None
 
 
-def course_words(title: str) -> set[str]:
-    """The words of a passage title that name its course: those before its part ("第1讲", "(", ":") and its
-    acronyms; not "slides" or "引言", which name the file, not the course.
+def course_names(title: str) -> list[str]:
+    """What names a passage's course in its title: the words before its part ("第1讲", "(", ":") and its
+    acronyms; not "slides" or "引言", which name the file.
 
-    >>> sorted(course_words("CS2916 大语言模型 第1讲 引言 (SJTU, slides)"))
-    ['cs2916', 'sjtu', '大', '模型', '语言']
+    >>> course_names("CS2916 大语言模型 第1讲 引言 (SJTU, slides)")
+    ['CS2916', '大语言模型', 'SJTU']
     """
-    head = re.split(r"第|[(（:：]", title, maxsplit=1)[0]
-    return set(tokenize(head)) | {w.lower() for w in re.findall(r"\b[A-Z]{2,}\b", title)}
+    head = re.split(r"第|[(（:：]", title, maxsplit=1)[0].split()
+    return list(dict.fromkeys(head + re.findall(r"\b[A-Z]{2,}\b", title)))
+
+
+def _leftover(text: str, names: list[str]) -> list[str]:
+    """The pieces of ``text`` (a question less its weeks) that are neither its course's ``names`` nor words
+    asking about a week: English words, numbers and runs of Chinese characters.
+
+    >>> _leftover("CS2916 的 主题是什么？", ["CS2916"]), _leftover("讲RLHF吗？", []), _leftover("What is covered in   of May?", [])
+    ([], ['rlhf'], ['may'])
+    >>> _leftover(" 起都是presentation吗", []), _leftover("作业交哪？", [])
+    (['起', 'presentation'], ['哪'])
+    """
+    text = text.lower()
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name.lower(), " ")
+    pieces = []
+    for piece in re.findall(r"[a-z0-9][a-z0-9+.-]*|[\u4e00-\u9fff]+", text):
+        if re.match(r"[a-z0-9]", piece):
+            if piece.strip(".-") not in _ASKING_EN:
+                pieces.append(piece.strip(".-"))
+            continue
+        for word in _ASKING_ZH:
+            piece = piece.replace(word, " ")
+        pieces += piece.split()
+    return pieces
+
+
+def _held(piece: str, words: set[str], glossary) -> bool:
+    """Does a row holding ``words`` (its English tokens, stemmed) say ``piece``: an English word (or its
+    glossary Chinese, which a row in English lacks) or a Chinese run every character of which is in a glossary
+    term whose English the row holds ("语言模型" in "Language Models")?"""
+    if not re.search(r"[\u4e00-\u9fff]", piece):
+        return _stem(piece) in words or any(_stem(t) in words for t in tokenize(piece))
+    covered = [False] * len(piece)
+    for zh, ens in (glossary.zh if glossary is not None else ()):
+        if zh in piece and {_stem(t) for e in ens for t in tokenize(e)} & words:
+            start = piece.find(zh)
+            covered[start:start + len(zh)] = [True] * len(zh)
+    return all(covered)
 
 
 def _stem(word: str) -> str:
@@ -301,18 +354,23 @@ def _stem(word: str) -> str:
 def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> list[tuple[Hit, str]]:
     """(passage, row) for each row of the schedules in ``hits`` (every passage of the index holding one: the
     week's row may rank anywhere in a search, "CS2916第三周的主题是什么？" found the schedule in none of its five
-    passages) whose week ``question`` names by number, when the question asks nothing the row does not say:
-    each of its words, besides the week, words asking what, when or who (:data:`_WEEK_WORDS`) and those naming
-    the rows' course (:func:`course_words`), is the row's (or a glossary translation of it; "agents" is
-    "Agents"); no number is left (a range or a list: "week 1 to 4", "week 9, 10"); no place, hour, how or why
-    is asked (:data:`_NOT_IN_A_ROW`), nor what a homework asks; a Chinese proper name must be in the passage or
-    its title. At most :data:`MAX_ROWS` rows, in the schedule's order. A question that names a day too is
-    :func:`named_rows`'s. A hostile review's 84 questions and 125 probes (2026-12-07) set these limits.
-    ``asked``: the student's own message, when ``question`` is a follow-up joined to the question before
-    (agent.policy.standalone_query): the weeks it names are looked up ("那第10周呢？" after "第9周讲什么？" is week
-    10, not weeks 9 and 10), and where it names none, the question's ("为什么？" asks about week 9 again: the row is
-    all a schedule says of it); the rest of the rules read the whole ``question`` ("那第5周呢？" after
-    "基础模型的进展这门课第3周讲什么？" names the other course).
+    passages) whose week ``question`` names by number, when the question asks nothing the row does not say.
+    Read off the raw question (:func:`_leftover`), every piece of it besides the weeks, its course's name
+    (:func:`course_names`) and words asking what, when or who must be the row's (or a glossary form of it;
+    "agents" is "Agents"). And:
+
+    - no number is left (a range or a list: "week 1 to 4", "week 9, 10"), no range ("from week 1 to week 4");
+    - no place, hour, how, or why but why there is no class (:data:`_NOT_IN_A_ROW`);
+    - no homework's content; a homework asked due (or out) in a row that says so;
+    - no "what is" of a topic the question names ("第4周讲的Transformer是什么？": the notes' search answers that);
+    - every week named has its row ("Week 9 is RLHF; what is week 10?" found row 9 alone);
+    - a Chinese proper name is in the passage or its title; at most :data:`MAX_ROWS` rows, in the schedule's order.
+
+    A question that names a day too is :func:`named_rows`'s. Two hostile reviews (2026-12-07: 84 and 69
+    questions, 125 probes) set these limits. ``asked``: the student's own message, when ``question`` holds the
+    question before it too (agent/strategies/route.py): only the weeks it names are looked up ("那第10周呢？" after
+    "第9周讲什么？" is week 10; "为什么？" names none), and the rules read the whole ``question`` ("第5周讲什么？" after
+    a question about the foundation models course names that course).
 
     >>> from retrieval.types import Chunk
     >>> text = "课程大纲\\nWeek\\tDate\\tContent\\n3\\t2024/03/07\\tLanguage Models\\t👉 hw1 out\\n7\\t2024/04/04\\tQingming Festival\\n9\\t2024/04/18\\tReward Model and RLHF\\n12\\t2024/05/09\\tAgents"
@@ -332,14 +390,18 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
     ([], [], [], [])
     >>> [row.split("\\t")[0] for _, row in week_rows("第9周讲什么？ 那第3周呢？", [hit], asked="那第3周呢？")]
     ['3']
-    >>> week_rows("斯坦福第9周讲什么？ 那第3周呢？", [hit], asked="那第3周呢？")
-    []
+    >>> week_rows("斯坦福第9周讲什么？ 那第3周呢？", [hit], asked="那第3周呢？"), week_rows("第9周讲什么？", [hit], asked="为什么？")
+    ([], [])
+    >>> weeks("What is covered in the first week of May?"), weeks("Week 9 is RLHF; what is week 12?"), weeks("第9周讲的RLHF是什么？")
+    ([], [], [])
+    >>> weeks("Which week is hw1 due, week 3?"), weeks("第9周的上一节课讲什么？"), weeks("第6周作业交哪？")
+    ([], [], [])
     """
-    weeks = (asked is not None and asked_weeks(asked)) or asked_weeks(question)
-    rest = _WEEK.sub(" ", question)
-    if not weeks or asked_days(rest) or _HOMEWORK_CONTENT.search(question) or _RANGE.search(question):
-        return []
-    if _NOT_IN_A_ROW.search(rest) or (_WHY.search(rest) and not _NO_CLASS.search(rest)):
+    weeks = asked_weeks(question if asked is None else asked)
+    text = _POSSESSIVE.sub("", question)  # "week 9's topic"
+    rest = _WEEK.sub(" ", text)
+    if (not weeks or asked_days(rest) or _HOMEWORK_CONTENT.search(text) or _RANGE.search(text)
+            or _NOT_IN_A_ROW.search(rest) or (_WHY.search(rest) and not _NO_CLASS.search(rest))):
         return []
     years = {int(y) for y in _YEAR.findall(rest)}
     if re.search(r"\d", _YEAR.sub(" ", re.sub(r"[A-Za-z]+\d[\w.-]*", " ", rest))):
@@ -349,13 +411,16 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
         rows = [row for row in schedule_rows(hit.text) if week_of(row) in weeks]
         if not rows or any(name not in hit.text and name not in hit.chunk.title for name in chinese_names(rest)):
             continue
-        held = course_words(hit.chunk.title) | _WEEK_WORDS | _ASKING_WORDS
-        asked = [t for t in dict.fromkeys(tokenize(rest)) if t not in held and not _YEAR.fullmatch(t)]
-        forms = {t: {_stem(f) for f in {t} | (set(tokenize(" ".join(glossary.expand(t)))) if glossary else set())}
-                 for t in asked}
+        pieces = [p for p in _leftover(_YEAR.sub(" ", rest), course_names(hit.chunk.title))]
+        if any(not re.fullmatch(r"hw\d+", p) for p in pieces) and _ASKS_WHAT_IT_IS.search(rest):
+            continue  # what a topic the row names is, or what of it: the notes' search answers that
         for row in rows:
             words = {_stem(t) for c in row.split("\t") if not _ROW_DATE.fullmatch(c.strip())
                      for t in tokenize(_HOMEWORK_LIST.sub(_each_homework, c))}
-            if (not years or row_date(row)[0] in years) and all(forms[t] & words for t in asked):
+            if ((not years or row_date(row)[0] in years) and all(_held(p, words, glossary) for p in pieces)
+                    and not (_ASKS_DUE.search(rest) and "due" not in words)
+                    and not (_ASKS_OUT.search(rest) and "out" not in words)):
                 named.append((hit, row))
-    return sorted(named, key=lambda pair: row_date(pair[1])) if len(named) <= MAX_ROWS else []
+    if {week_of(row) for _, row in named} != weeks or len(named) > MAX_ROWS:
+        return []  # every week named, each its row ("Week 9 is RLHF; what is week 10?" found row 9 alone)
+    return sorted(named, key=lambda pair: row_date(pair[1]))

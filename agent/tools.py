@@ -91,8 +91,7 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
     schedule or the syllabus, in the search's order (its best chunks when it finds none); with
     ``entries_only`` off, the search's best ``k`` with one such entry at least (``k`` of 2 or more):
     when none of them is, the best entry takes the last place. ``translation``: the topic in the notes' language, as for
-    search_course. A topic naming a week whose schedule row answers it ("第9周讲什么？") gets that row's passage
-    first (:func:`_week_first`).
+    search_course.
 
     For a question asking for a paper or a reading, a table of contents is an entry after all the others: it
     names sections, not readings (of the 58 reading questions of eight sets, the syllabus's opening was among
@@ -113,27 +112,14 @@ def reading_hits(retriever, topic: str, k: int, translation: str = "", entries_o
         query += f" 第{week.group(1)}周 Week {week.group(1)}"
     if entries_only:
         found = search_hits(retriever, query, max(30, k * 4), translation)
-        return _week_first(retriever, topic, contents_last([h for h in found if is_reading(h)], topic) or found)[:k]
-    hits = _week_first(retriever, topic, search_hits(retriever, query, k, translation))[:k]
+        return contents_last([h for h in found if is_reading(h)], topic)[:k] or found[:k]
+    hits = search_hits(retriever, query, k, translation)
     if k < 2 or not hits or any(is_reading(h) for h in hits):  # one passage: the search's best, the notes'
         return hits
     ids = {h.chunk.id for h in hits}
     entry = next((h for h in contents_last(search_hits(retriever, query, max(30, k * 4), translation), topic)
                   if is_reading(h) and h.chunk.id not in ids), None)
     return hits[:k - 1] + [entry] if entry else hits
-
-
-def _week_first(retriever, topic: str, hits: list[Hit]) -> list[Hit]:
-    """``hits`` with the passages holding the schedule rows of the week ``topic`` names first
-    (agent.schedule.week_rows over :func:`schedule_passages`): a model calling ``list_readings("第9周")`` sees
-    that week's row whatever the search ranks it (the route strategy answers such a question with the row
-    before it lists readings)."""
-    rows = week_rows(topic, usable(schedule_passages(retriever)), getattr(retriever, "glossary", None))
-    if not rows:
-        return hits
-    first = list({h.chunk.id: h for h, _ in rows}.values())
-    ids = {h.chunk.id for h in first}
-    return first + [h for h in hits if h.chunk.id not in ids]
 
 
 _SCHEDULES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # retriever -> its schedule passages

@@ -222,6 +222,15 @@ def not_run(turn: Turn, notes_hold) -> tuple[str, dict] | None:
     return found
 
 
+def _with_context(turn: Turn) -> str:
+    """The question with the one before it, for the schedule's week lookup: the follow-up joined to it
+    (``turn.query``, agent.policy.standalone_query) or, where it was not joined, the two side by side. "第5周讲什么？"
+    after "基础模型的进展这门课的课程日历是怎样的？" asks about that course, not CS2916 (a hostile review's)."""
+    if turn.query != turn.question or not turn.previous_questions:
+        return turn.query
+    return f"{turn.previous_questions[-1]} {turn.question}"
+
+
 class RouteStrategy(Strategy):
     name = "route"
 
@@ -250,11 +259,11 @@ class RouteStrategy(Strategy):
                 turn.no_demo = True
                 yield Status("no code for this in the notes; answering from what they say")
             tool = "search_course"  # "how much power does an H100 draw?" asks for no demo the notes hold
-        if searched is None and (weekly := tools.week_rows(turn.query, asked=turn.question)):
+        if searched is None and (weekly := tools.week_rows(_with_context(turn), asked=turn.question)):
             # "第9周讲什么？": that week's row of the schedule, wherever a search would rank its passage (none of
             # "CS2916第三周的主题是什么？"'s five held it); no scope guard: the row is the question's lookup. The
-            # weeks the student's own words name, where they name any ("那第10周呢？" after "第9周讲什么？" showed weeks 9
-            # and 10); the rules read the follow-up joined to its question (another course named before)
+            # weeks the student's own words name ("那第10周呢？" after "第9周讲什么？" showed weeks 9 and 10; "为什么？"
+            # names none); the rules read them with the question before (another course named there)
             turn.timings["retrieval_s"] = round(time.perf_counter() - t_retrieval, 3)
             yield Status(f"reading the schedule… {len(weekly)} row(s)")
             turn.mode = "extract"
