@@ -106,6 +106,11 @@ def test_extractive_answer_needs_no_model(course):
 def test_a_question_naming_a_schedule_row_is_answered_with_that_row(course, question, date):
     """Declined before (a quarter of "RLHF那节lecture是哪天上？"'s words are the row's: jieba reads 哪天上 as
     哪 + 天上), or answered with fifteen quoted lines around the row; a writer is not asked."""
+    _answered_with_a_row(course, question, date)
+
+
+def _answered_with_a_row(course, question: str, date: str):
+    """The answer to ``question``: one schedule row, of ``date``, quoted and cited; no writer asked."""
     writer = RecordingWriter(messages=iter([AIMessage(content="The lecture is on 2024/05/01 [1].")] * 3))
     writer.seen = []
     result = _agent(course, model=writer).ask(question)
@@ -114,6 +119,7 @@ def test_a_question_naming_a_schedule_row_is_answered_with_that_row(course, ques
     assert intro in ("课程日程表中的相关行（按原文引用）：", "From the course schedule:")
     assert len(rows) == 1 and date in rows[0] and " | " in rows[0], rows
     assert result.citations and all(c.verdict == "supported" for c in result.citations)
+    return result
 
 
 @pytest.mark.parametrize("question, date", [("第9周讲什么？", "2024/04/18"), ("CS2916第三周的主题是什么？", "2024/03/07"),
@@ -123,15 +129,8 @@ def test_a_question_naming_a_schedule_row_is_answered_with_that_row(course, ques
 def test_a_question_naming_a_week_is_answered_with_that_weeks_row(course, question, date):
     """The week's row wherever a search ranks its passage ("CS2916第三周的主题是什么？" found the schedule in none
     of its five passages, and "第9周讲什么？" was answered with the Stanford sample schedule's week 3)."""
-    writer = RecordingWriter(messages=iter([AIMessage(content="Week 9 is about RLHF [1].")] * 3))
-    writer.seen = []
-    result = _agent(course, model=writer).ask(question)
-    assert not result.refused and result.mode == "extract" and not writer.seen, result.answer
-    intro, *rows = result.answer.splitlines()
-    assert intro in ("课程日程表中的相关行（按原文引用）：", "From the course schedule:")
-    assert len(rows) == 1 and date in rows[0], rows
+    result = _answered_with_a_row(course, question, date)
     assert [c.name for c in result.tool_calls] == ["schedule"]
-    assert result.citations and all(c.verdict == "supported" for c in result.citations)
 
 
 def test_a_follow_up_naming_a_week_gets_that_weeks_row_alone(course):
