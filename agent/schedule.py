@@ -396,6 +396,12 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
     ([], [], [])
     >>> weeks("Which week is hw1 due, week 3?"), weeks("第9周的上一节课讲什么？"), weeks("第6周作业交哪？")
     ([], [], [])
+
+    Two courses' schedules (a TA uploaded another): the one the question names, else none.
+
+    >>> other = Hit(Chunk("o", "up/nlp.pdf", "CS224N (Stanford)", "9\\t2024/03/05\\tParsing", [], None, 0, 9, "en"), 0.0, {})
+    >>> [row.split("\\t")[2] for _, row in week_rows("CS224N week 9?", [hit, other])], week_rows("第9周讲什么？", [hit, other])
+    (['Parsing'], [])
     """
     weeks = asked_weeks(question if asked is None else asked)
     text = _POSSESSIVE.sub("", question)  # "week 9's topic"
@@ -421,6 +427,16 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
                     and not (_ASKS_DUE.search(rest) and "due" not in words)
                     and not (_ASKS_OUT.search(rest) and "out" not in words)):
                 named.append((hit, row))
+    files = {hit.chunk.source for hit, _ in named}
+    if len(files) > 1:  # two schedules (a TA uploaded another course's): the one whose course the question names
+        named = [(hit, row) for hit, row in named if _names_course(question, hit.chunk.title)]
+        if len({hit.chunk.source for hit, _ in named}) != 1:
+            return []  # neither or both: which course's week 9 is asked?
     if {week_of(row) for _, row in named} != weeks or len(named) > MAX_ROWS:
         return []  # every week named, each its row ("Week 9 is RLHF; what is week 10?" found row 9 alone)
     return sorted(named, key=lambda pair: row_date(pair[1]))
+
+
+def _names_course(question: str, title: str) -> bool:
+    """Does ``question`` name the course of a passage titled ``title`` (:func:`course_names`)?"""
+    return any(name.lower() in question.lower() for name in course_names(title))
