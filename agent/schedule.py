@@ -248,7 +248,10 @@ _ASKS_DUE = re.compile(r"截止|ddl|交|\bdue\b|\bdeadline", re.I)
 _ASKS_OUT = re.compile(r"发布|布置|发|\bout\b|\breleased?\b", re.I)
 # what a named topic is, not whether the week covers it: "第4周讲的Transformer是什么？", "第9周讲RLHF的哪些内容？"
 _ASKS_WHAT_IT_IS = re.compile(r"是什么|是啥|什么意思|指什么|哪些|什么内容|\bwhat(?:'s| is| are)\b|\bwhich\b", re.I)
-_POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’]s\b")
+# asking to be taught the week, not what it is: "Can you teach me week 9's content?" (the row is its title)
+_TEACH_ME = re.compile(r"\b(?:teach|explain|walk)\s+(?:me|us)\b|\bexplain\b|讲讲|讲一下|讲解|解释|教教|教我|给我讲", re.I)
+# a course code written apart: "CS 2916" (its digits would be a number left)
+_SPACED_CODE = re.compile(r"\b([A-Za-z]{2,4})\s+(\d{3,4})\b")
 
 
 def _zh_number(text: str) -> int:
@@ -396,6 +399,8 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
     ([], [], [])
     >>> weeks("Which week is hw1 due, week 3?"), weeks("第9周的上一节课讲什么？"), weeks("第6周作业交哪？")
     ([], [], [])
+    >>> weeks("What's the week 3 homework?"), weeks("Can you teach me week 9's content?"), weeks("CS 2916 第9周讲什么？")
+    ([], [], ['9'])
 
     Two courses' schedules (a TA uploaded another): the one the question names, else none.
 
@@ -404,9 +409,10 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
     (['Parsing'], [])
     """
     weeks = asked_weeks(question if asked is None else asked)
-    text = _POSSESSIVE.sub("", question)  # "week 9's topic"
+    text = _SPACED_CODE.sub(r"\1\2", question)  # "CS 2916"; "week 9's" leaves an "s", a word asking
     rest = _WEEK.sub(" ", text)
-    if (not weeks or asked_days(rest) or _HOMEWORK_CONTENT.search(text) or _RANGE.search(text)
+    if (not weeks or asked_days(rest) or _HOMEWORK_CONTENT.search(text) or _HOMEWORK_CONTENT.search(rest)
+            or _RANGE.search(text) or _TEACH_ME.search(rest)
             or _NOT_IN_A_ROW.search(rest) or (_WHY.search(rest) and not _NO_CLASS.search(rest))):
         return []
     years = {int(y) for y in _YEAR.findall(rest)}
