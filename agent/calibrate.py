@@ -31,7 +31,6 @@ from agent.relevance import CALIBRATED, Calibration, GuardSignals, calibration, 
 from agent.pasted_code import question_code
 from agent.policy import names_reading_list, route
 from agent.semantic import Semantics
-from agent.injection import usable
 from agent.schedule import week_rows
 from agent.tools import reading_hits, schedule_passages, search_hits
 from common.text import detect_language
@@ -104,7 +103,7 @@ def signals(retriever, items: list[dict], which: str, k: int, translator=None, n
         # the reading list's entries not covering it, the notes are searched
         return tries + (notes(),) if entries_only else tries
 
-    schedule = usable(schedule_passages(retriever))
+    schedule = schedule_passages(retriever)
     rows = []
     for item in items:
         question = item["question"]

@@ -186,7 +186,7 @@ def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], 
     for row in rows:
         cells = [c.strip() for c in row.split("\t")]
         dates = [(int(m.group(0)[:4]), int(m.group(2)), int(m.group(3))) for m in map(_ROW_DATE.fullmatch, cells) if m]
-        words = {t for c in cells if not _ROW_DATE.fullmatch(c) for t in tokenize(_HOMEWORK_LIST.sub(_each_homework, c))}
+        words = _row_words(row)
         if days and not days & {(month, day) for _, month, day in dates}:
             continue  # a day asked: that day's rows only
         if years and not years & {year for year, _, _ in dates}:
@@ -194,6 +194,16 @@ def named_rows(question: str, rows: list[str], rare: set[str] | frozenset[str], 
         if all(forms[t] & words for t in rare | english) and (rare or days):
             named.append(row)
     return named if len(named) <= MAX_ROWS else []
+
+
+def _row_words(row: str) -> set[str]:
+    """The search tokens of a schedule row's cells but its date, "hw3,4" read as hw3 and hw4.
+
+    >>> sorted(_row_words("10\\t2024/04/25\\thw2 due, hw3,4 out"))
+    ['10', 'due', 'hw2', 'hw3', 'hw4', 'out']
+    """
+    return {t for c in row.split("\t") if not _ROW_DATE.fullmatch(c.strip())
+            for t in tokenize(_HOMEWORK_LIST.sub(_each_homework, c))}
 
 
 def _each_homework(m: re.Match) -> str:
@@ -423,12 +433,11 @@ def week_rows(question: str, hits, glossary=None, asked: str | None = None) -> l
         rows = [row for row in schedule_rows(hit.text) if week_of(row) in weeks]
         if not rows or any(name not in hit.text and name not in hit.chunk.title for name in chinese_names(rest)):
             continue
-        pieces = [p for p in _leftover(_YEAR.sub(" ", rest), course_names(hit.chunk.title))]
+        pieces = _leftover(_YEAR.sub(" ", rest), course_names(hit.chunk.title))
         if any(not re.fullmatch(r"hw\d+", p) for p in pieces) and _ASKS_WHAT_IT_IS.search(rest):
             continue  # what a topic the row names is, or what of it: the notes' search answers that
         for row in rows:
-            words = {_stem(t) for c in row.split("\t") if not _ROW_DATE.fullmatch(c.strip())
-                     for t in tokenize(_HOMEWORK_LIST.sub(_each_homework, c))}
+            words = {_stem(t) for t in _row_words(row)}
             if ((not years or row_date(row)[0] in years) and all(_held(p, words, glossary) for p in pieces)
                     and not (_ASKS_DUE.search(rest) and "due" not in words)
                     and not (_ASKS_OUT.search(rest) and "out" not in words)):

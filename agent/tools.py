@@ -17,7 +17,7 @@ from agent.policy import asks_for_a_reading
 from agent.query_translation import QueryTranslator
 from agent.records import ToolCall
 from agent.sandbox import SandboxLimits, run_python
-from agent.schedule import schedule_rows, week_rows
+from agent.schedule import asked_weeks, schedule_rows, week_rows
 from agent.sentences import best_sentences
 from agent.turn import Turn
 from common.text import detect_language, tokenize
@@ -128,8 +128,8 @@ _SCHEDULES_LOCK = threading.Lock()
 
 def schedule_passages(retriever) -> list[Hit]:
     """Every passage of ``retriever``'s index holding a schedule row (agent.schedule.schedule_rows), in the
-    index's order; read once per loaded index (a new ingest loads a new retriever). A retriever without
-    its chunks at hand (tests' fakes) has none.
+    index's order, less those flagged (agent/injection.py: never quoted); read once per loaded index (a new
+    ingest loads a new retriever). A retriever without its chunks at hand (tests' fakes) has none.
 
     >>> from retrieval.types import Chunk
     >>> class Index: chunks = [Chunk("a", "s.pdf", "S", "3\\t2024/03/07\\tLanguage Models", [], None, 0, 9, "en"),
@@ -143,7 +143,8 @@ def schedule_passages(retriever) -> list[Hit]:
     except TypeError:  # not weakly referable: read each time
         found = None
     if found is None:
-        found = [Hit(chunk, 0.0, {}) for chunk in getattr(retriever, "chunks", ()) or () if schedule_rows(chunk.text)]
+        found = usable([Hit(chunk, 0.0, {}) for chunk in getattr(retriever, "chunks", ()) or ()
+                        if schedule_rows(chunk.text)])
         try:
             with _SCHEDULES_LOCK:
                 _SCHEDULES[retriever] = found
@@ -215,10 +216,10 @@ class CourseTools:
         (agent.schedule.week_rows: "第9周讲什么？"); [] for a question naming no week or asking more than
         a row says; ``asked``: the student's own message when ``question`` joins a follow-up to the question before.
         Recorded as a call of ``schedule`` when it finds rows; each row's passage is numbered."""
+        if not asked_weeks(question if asked is None else asked):
+            return []  # no week named: the index's schedules are not read (the route asks this of every question)
         t0 = time.perf_counter()
-        # a flagged passage (agent/injection.py) is never quoted
-        rows = week_rows(question, usable(schedule_passages(self.retriever)), getattr(self.retriever, "glossary", None),
-                         asked)
+        rows = week_rows(question, schedule_passages(self.retriever), getattr(self.retriever, "glossary", None), asked)
         if rows:
             for hit, _ in rows:
                 self.turn.number_of(hit)
