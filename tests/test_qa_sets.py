@@ -93,3 +93,19 @@ def test_follow_up_sets_are_well_formed_and_their_evidence_is_in_the_corpus(name
         if r.get("evidence"):
             assert r["in"] is True
             assert any(contains_any(c.text, [r["evidence"]]) for c in chunks), r["evidence"]
+
+
+def test_week_review_questions_are_well_formed_and_their_rows_are_in_the_schedule(chunks):
+    """bench/week_rows.py's set (the three reviews of the week lookup): each question expects the text of
+    CS2916 schedule rows (each string in a row; two weeks asked, two rows) or NOT_ROW; ids are unique."""
+    import json
+
+    from agent.schedule import schedule_rows
+
+    rows = [row for c in chunks for row in schedule_rows(c.text)]
+    items = [json.loads(line) for line in (DATA / "week_reviews.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(items) > 200 and len({it["id"] for it in items}) == len(items)
+    for it in items:
+        assert it["review"] in ("r1", "r2", "r3") and it["question"] and isinstance(it["history"], list)
+        if it["expect"] != "NOT_ROW":
+            assert all(any(e in row for row in rows) for e in it["expect"]), it
